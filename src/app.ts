@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ServeConfig } from './config/config.js';
+import { isLoopback, parseAddr } from './config/config.js';
+import { Registry } from './registry/registry.js';
+import { DiskBlobStore } from './storage/disk/disk-blob-store.js';
+import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
+import { createRegistryServer } from './http/server.js';
+
+export interface RunningRegistry {
+  address: string;
+  /** Stops accepting, lets in-flight requests finish (bounded), closes storage. */
+  shutdown(): Promise<void>;
+}
+
+/** Opens the embedded default storage (disk blobs + SQLite) under `data`. */
+export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registry> {
+  await mkdir(config.data, { recursive: true });
+  const blobs = await DiskBlobStore.open(config.data, { fsync: config.fsync });
+  const meta = new SqliteMetadataStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
+  return new Registry(blobs, meta, {
+    maxManifestBytes: config.maxManifestBytes,
+    uploadTtlMs: config.uploadTtlSeconds * 1000,
+  });
+}
+
+export async function startRegistry(config: ServeConfig, log: Logger): Promise<RunningRegistry> {
+  const registry = await openEmbeddedRegistry(config);
+  const expired = await registry.expireUploads();
+  if (expired > 0) log.info({ expired }, 'removed expired upload sessions');
+  const sweep = setInterval(() => {
+    registry.expireUploads().then(
+      (n) => n > 0 && log.info({ expired: n }, 'removed expired upload sessions'),
+      (err: unknown) => log.error({ err }, 'upload expiry failed'),
+    );
+  }, Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000));
+  sweep.unref();
+
+  const { server, state } = createRegistryServer({ registry, log });
+  const { host, port } = parseAddr(config.addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host === '' ? undefined : host, () => resolve());
+  });
+  const info = server.address() as AddressInfo;
+  const address = info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+  if (!isLoopback(host)) {
+    log.warn({ address }, 'listening beyond loopback with no authentication: anyone who can reach this port can push and delete');
+  }
+  log.info({ address, data: config.data }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = () =>
+    (closing ??= (async () => {
+      state.ready = false;
+      clearInterval(sweep);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => {
+        log.warn('grace period over: closing remaining connections');
+        server.closeAllConnections();
+      }, config.shutdownGraceSeconds * 1000);
+      grace.unref();
+      await closed;
+      clearTimeout(grace);
+      await registry.close();
+      log.info('stopped');
+    })());
+  return { address, shutdown };
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerServe } from './serve.js';
+
+const program = new Command();
+program
+  .name('stowage')
+  .description('An OCI registry and client for images, Helm charts, manifests and policies.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander exits 1 on usage errors; our contract is 2 for usage.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+registerServe(program);
+
+await program.parseAsync(process.argv);

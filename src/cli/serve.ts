@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, readConfigFile, readEnv, resolveConfig } from '../config/config.js';
+import { startRegistry } from '../app.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the registry (embedded storage: files on disk plus SQLite).')
+    .option('--addr <host:port>', 'address to listen on (default localhost:5000; env STOWAGE_ADDR)')
+    .option('--data <dir>', 'data directory (default ./data; env STOWAGE_DATA)')
+    .option('--config <file>', 'YAML config file (flags win over env, env over the file)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error (env STOWAGE_LOG_LEVEL)')
+    .action(async (opts: { addr?: string; data?: string; config?: string; logLevel?: string }) => {
+      let config;
+      try {
+        const file = opts.config ? readConfigFile(opts.config) : {};
+        const flags = Object.fromEntries(
+          Object.entries({ addr: opts.addr, data: opts.data, logLevel: opts.logLevel }).filter(([, v]) => v !== undefined),
+        );
+        config = resolveConfig(file, readEnv(process.env), flags);
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          process.stderr.write(`stowage: ${e.message}\n`);
+          process.exit(2);
+        }
+        throw e;
+      }
+      const log = pino({ level: config.logLevel, base: { service: 'stowage' }, redact: ['req.headers.authorization'] });
+      const running = await startRegistry(config, log);
+      const stop = (signal: string) => {
+        log.info({ signal }, 'shutting down');
+        running.shutdown().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

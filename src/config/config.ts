@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+/** Every setting `stowage serve` takes, with its defaults. */
+export interface ServeConfig {
+  /** host:port to listen on. */
+  addr: string;
+  /** Data directory: blobs, uploads and the database. */
+  data: string;
+  logLevel: string;
+  /** Largest manifest accepted, bytes. */
+  maxManifestBytes: number;
+  /** Idle upload sessions are removed after this many seconds. */
+  uploadTtlSeconds: number;
+  /** fsync blobs and metadata before acknowledging (turn off only for throwaway data). */
+  fsync: boolean;
+  /** Seconds SIGTERM waits for in-flight requests before closing them. */
+  shutdownGraceSeconds: number;
+}
+
+export const DEFAULTS: ServeConfig = {
+  addr: 'localhost:5000',
+  data: './data',
+  logLevel: 'info',
+  maxManifestBytes: 4 * 1024 * 1024,
+  uploadTtlSeconds: 24 * 60 * 60,
+  fsync: true,
+  shutdownGraceSeconds: 30,
+};
+
+type Source = Partial<Record<keyof ServeConfig, unknown>>;
+
+/** The YAML file's keys, as written by people: `max_manifest_bytes` or `maxManifestBytes`. */
+const FILE_KEYS: Record<string, keyof ServeConfig> = {
+  addr: 'addr',
+  data: 'data',
+  log_level: 'logLevel',
+  logLevel: 'logLevel',
+  max_manifest_bytes: 'maxManifestBytes',
+  maxManifestBytes: 'maxManifestBytes',
+  upload_ttl_seconds: 'uploadTtlSeconds',
+  uploadTtlSeconds: 'uploadTtlSeconds',
+  fsync: 'fsync',
+  shutdown_grace_seconds: 'shutdownGraceSeconds',
+  shutdownGraceSeconds: 'shutdownGraceSeconds',
+};
+
+/** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
+const ENV_KEYS: Record<string, keyof ServeConfig> = {
+  STOWAGE_ADDR: 'addr',
+  STOWAGE_DATA: 'data',
+  STOWAGE_LOG_LEVEL: 'logLevel',
+  STOWAGE_MAX_MANIFEST_BYTES: 'maxManifestBytes',
+  STOWAGE_UPLOAD_TTL_SECONDS: 'uploadTtlSeconds',
+  STOWAGE_FSYNC: 'fsync',
+  STOWAGE_SHUTDOWN_GRACE_SECONDS: 'shutdownGraceSeconds',
+};
+
+export class ConfigError extends Error {}
+
+export function readConfigFile(path: string): Source {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config ${path} must be a YAML mapping`);
+  const out: Source = {};
+  for (const [k, v] of Object.entries(doc)) {
+    const key = FILE_KEYS[k];
+    if (!key) throw new ConfigError(`config ${path}: unknown setting "${k}"`);
+    out[key] = v;
+  }
+  return out;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv): Source {
+  const out: Source = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    if (env[name] !== undefined && env[name] !== '') out[key] = env[name];
+  }
+  return out;
+}
+
+/** Flags win over env, env over the file, the file over defaults. */
+export function resolveConfig(file: Source, env: Source, flags: Source): ServeConfig {
+  const merged: Source = { ...DEFAULTS, ...file, ...env, ...flags };
+  return {
+    addr: str(merged, 'addr'),
+    data: str(merged, 'data'),
+    logLevel: str(merged, 'logLevel'),
+    maxManifestBytes: int(merged, 'maxManifestBytes', 1024),
+    uploadTtlSeconds: int(merged, 'uploadTtlSeconds', 1),
+    fsync: bool(merged, 'fsync'),
+    shutdownGraceSeconds: int(merged, 'shutdownGraceSeconds', 0),
+  };
+}
+
+function str(s: Source, k: keyof ServeConfig): string {
+  const v = s[k];
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`${k} must be a non-empty string`);
+  return v;
+}
+
+function int(s: Source, k: keyof ServeConfig, min: number): number {
+  const v = typeof s[k] === 'string' ? Number(s[k]) : s[k];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new ConfigError(`${k} must be an integer ≥ ${min}`);
+  return v;
+}
+
+function bool(s: Source, k: keyof ServeConfig): boolean {
+  const v = s[k];
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(`${k} must be true or false`);
+}
+
+/** Splits `host:port` (and `[v6]:port`); port 0 picks a free port. */
+export function parseAddr(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  if (!m) throw new ConfigError(`addr must be HOST:PORT, got "${addr}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`port out of range in "${addr}"`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

@@ -1,0 +1,21 @@
+import type { IncomingMessage } from 'node:http';
+import type { Access } from './routes.js';
+
+/**
+ * Decides whether a request may do what its route needs. The server asks it
+ * before every handler; authentication modes (token, basic) plug in here.
+ */
+export interface AccessControl {
+  /** Throws UNAUTHORIZED (with its challenge header) or DENIED when not allowed. */
+  check(req: IncomingMessage, access: Access, repository: string | undefined): Promise<void>;
+  /** For mounts and the catalog: may this request's caller pull `repository`? */
+  canPull(req: IncomingMessage, repository: string): Promise<boolean>;
+}
+
+/** No authentication: everyone may do everything (the embedded default on loopback). */
+export class OpenAccess implements AccessControl {
+  async check(): Promise<void> {}
+  async canPull(): Promise<boolean> {
+    return true;
+  }
+}

@@ -1,0 +1,20 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from '../registry/registry.js';
+
+/** Everything a handler gets: the raw request/response plus decoded route params. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  registry: Registry;
+  log: Logger;
+  /** Route parameters, percent-decoded and validated for shape (name, ref, id). */
+  params: { name?: string; ref?: string; id?: string };
+  query: URLSearchParams;
+  /** May the caller pull from this repository? (used by mounts and the catalog) */
+  canPull(repository: string): Promise<boolean>;
+  /** Flipped by the server when it is shutting down, for readiness. */
+  state: { ready: boolean };
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void>;

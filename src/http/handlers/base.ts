@@ -1,0 +1,28 @@
+import { parsePageRequest } from '../../core/pagination.js';
+import type { Handler } from '../context.js';
+import { sendJson } from '../respond.js';
+import { nextLink } from './links.js';
+
+/** `GET /v2/`: the API version check every client starts with. */
+export const base: Handler = async ({ res }) => {
+  sendJson(res, 200, {});
+};
+
+/** `GET /v2/_catalog`: repositories the caller may pull, paged with Link. */
+export const catalog: Handler = async (ctx) => {
+  const page = parsePageRequest(ctx.query.get('n'), ctx.query.get('last'));
+  const result = await ctx.registry.catalog(page);
+  const visible: string[] = [];
+  for (const name of result.items) if (await ctx.canPull(name)) visible.push(name);
+  const headers: Record<string, string> = {};
+  if (result.next !== undefined) headers.Link = nextLink('/v2/_catalog', result.next, page.n ?? result.items.length);
+  sendJson(ctx.res, 200, { repositories: visible }, 'application/json', headers);
+};
+
+export const health: Handler = async ({ res }) => {
+  sendJson(res, 200, { status: 'ok' });
+};
+
+export const ready: Handler = async ({ res, state }) => {
+  sendJson(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'shutting down' });
+};

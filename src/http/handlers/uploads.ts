@@ -1,0 +1,87 @@
+import { uploadRangeHeader } from '../../core/ranges.js';
+import type { Handler, RequestContext } from '../context.js';
+import { sendEmpty } from '../respond.js';
+import { contentLength, hasBody } from '../request-body.js';
+
+function uploadLocation(name: string, id: string): string {
+  return `/v2/${name}/blobs/uploads/${id}`;
+}
+
+function blobLocation(name: string, digest: string): string {
+  return `/v2/${name}/blobs/${digest}`;
+}
+
+function sendProgress(ctx: RequestContext, status: number, id: string, size: number): void {
+  sendEmpty(ctx.res, status, {
+    Location: uploadLocation(ctx.params.name!, id),
+    Range: uploadRangeHeader(size),
+    'Docker-Upload-UUID': id,
+  });
+}
+
+function sendCreated(ctx: RequestContext, digest: string): void {
+  sendEmpty(ctx.res, 201, { Location: blobLocation(ctx.params.name!, digest), 'Docker-Content-Digest': digest });
+}
+
+/**
+ * `POST /v2/<name>/blobs/uploads/`: starts a session (202), mounts from another
+ * repository (`mount`+`from`, 201 or a fresh session), or takes a whole blob in
+ * one request (`digest`, 201).
+ */
+export const startUpload: Handler = async (ctx) => {
+  const { registry, query, req } = ctx;
+  const name = ctx.params.name!;
+  const mount = query.get('mount');
+  if (mount !== null) {
+    const from = query.get('from') ?? undefined;
+    const mounted = await registry.mountBlob(name, mount, from, (repo) => ctx.canPull(repo));
+    if (mounted) {
+      sendCreated(ctx, mounted.digest);
+      return;
+    }
+  }
+  const upload = await registry.startUpload(name);
+  const digest = query.get('digest');
+  if (digest !== null && mount === null) {
+    const done = await registry.completeUpload(name, upload.id, digest, req, undefined, contentLength(req));
+    sendCreated(ctx, done.digest);
+    return;
+  }
+  sendProgress(ctx, 202, upload.id, 0);
+};
+
+/** `GET /v2/<name>/blobs/uploads/<id>`: how much the session holds. */
+export const uploadStatus: Handler = async (ctx) => {
+  const state = await ctx.registry.uploadStatus(ctx.params.name!, ctx.params.id!);
+  sendProgress(ctx, 204, state.id, state.size);
+};
+
+/** `PATCH`: appends a chunk, streamed (no Content-Range) or ranged. */
+export const patchUpload: Handler = async (ctx) => {
+  const { req } = ctx;
+  const range = req.headers['content-range'];
+  const state = await ctx.registry.appendUpload(ctx.params.name!, ctx.params.id!, req, range, range === undefined ? undefined : contentLength(req));
+  sendProgress(ctx, 202, state.id, state.size);
+};
+
+/** `PUT ?digest=`: closes the session, with or without a last chunk. */
+export const finishUpload: Handler = async (ctx) => {
+  const { req } = ctx;
+  const range = req.headers['content-range'];
+  const body = hasBody(req) ? req : undefined;
+  const done = await ctx.registry.completeUpload(
+    ctx.params.name!,
+    ctx.params.id!,
+    ctx.query.get('digest') ?? undefined,
+    body,
+    range,
+    range === undefined ? undefined : contentLength(req),
+  );
+  sendCreated(ctx, done.digest);
+};
+
+/** `DELETE`: cancels the session. */
+export const cancelUpload: Handler = async (ctx) => {
+  await ctx.registry.cancelUpload(ctx.params.name!, ctx.params.id!);
+  sendEmpty(ctx.res, 204);
+};

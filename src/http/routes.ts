@@ -1,0 +1,76 @@
+import type { Handler } from './context.js';
+import { base, catalog, health, ready } from './handlers/base.js';
+import { deleteBlob, getBlob } from './handlers/blobs.js';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads.js';
+import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
+import { listTags } from './handlers/tags.js';
+import { listReferrers } from './handlers/referrers.js';
+
+/** What a request needs to be allowed, checked before its handler runs. */
+export type Access = 'none' | 'pull' | 'push' | 'delete' | 'catalog';
+
+export interface Route {
+  /** Matched against the raw (still percent-encoded) path. Groups: name, ref, id. */
+  pattern: RegExp;
+  methods: Partial<Record<string, { handler: Handler; access: Access }>>;
+}
+
+// A repository name may contain "blobs", "manifests"…: the greedy name group makes
+// every pattern match its known suffix at the end of the path. Upload routes come
+// before blob routes so "…/blobs/uploads" is never read as a digest.
+const NAME = '(?<name>.+)';
+
+/** The whole registry API at a glance. HEAD is served by the GET handler. */
+export const ROUTES: readonly Route[] = [
+  { pattern: /^\/v2\/?$/, methods: { GET: { handler: base, access: 'none' } } },
+  { pattern: /^\/v2\/_catalog$/, methods: { GET: { handler: catalog, access: 'catalog' } } },
+  { pattern: new RegExp(`^/v2/${NAME}/tags/list$`), methods: { GET: { handler: listTags, access: 'pull' } } },
+  {
+    pattern: new RegExp(`^/v2/${NAME}/manifests/(?<ref>[^/]+)$`),
+    methods: {
+      GET: { handler: getManifest, access: 'pull' },
+      PUT: { handler: putManifest, access: 'push' },
+      DELETE: { handler: deleteManifest, access: 'delete' },
+    },
+  },
+  { pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/?$`), methods: { POST: { handler: startUpload, access: 'push' } } },
+  {
+    pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/(?<id>[^/]+)$`),
+    methods: {
+      GET: { handler: uploadStatus, access: 'push' },
+      PATCH: { handler: patchUpload, access: 'push' },
+      PUT: { handler: finishUpload, access: 'push' },
+      DELETE: { handler: cancelUpload, access: 'push' },
+    },
+  },
+  {
+    pattern: new RegExp(`^/v2/${NAME}/blobs/(?<ref>[^/]+)$`),
+    methods: {
+      GET: { handler: getBlob, access: 'pull' },
+      DELETE: { handler: deleteBlob, access: 'delete' },
+    },
+  },
+  { pattern: new RegExp(`^/v2/${NAME}/referrers/(?<ref>[^/]+)$`), methods: { GET: { handler: listReferrers, access: 'pull' } } },
+  { pattern: /^\/healthz$/, methods: { GET: { handler: health, access: 'none' } } },
+  { pattern: /^\/readyz$/, methods: { GET: { handler: ready, access: 'none' } } },
+];
+
+export type RouteMatch =
+  | { kind: 'found'; handler: Handler; access: Access; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allowed: string[] }
+  | { kind: 'not-found' };
+
+export function matchRoute(method: string, path: string): RouteMatch {
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    const entry = route.methods[method === 'HEAD' ? 'GET' : method];
+    if (!entry) {
+      const allowed = Object.keys(route.methods);
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      return { kind: 'method-not-allowed', allowed };
+    }
+    return { kind: 'found', handler: entry.handler, access: entry.access, params: { ...m.groups } };
+  }
+  return { kind: 'not-found' };
+}

@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { RegistryError } from '../core/errors.js';
+import { isValidRepositoryName } from '../core/names.js';
+import type { Registry } from '../registry/registry.js';
+import type { AccessControl } from './access.js';
+import { OpenAccess } from './access.js';
+import type { RequestContext } from './context.js';
+import { API_VERSION_HEADER, sendError } from './respond.js';
+import { matchRoute } from './routes.js';
+
+export interface HttpServerOptions {
+  registry: Registry;
+  log: Logger;
+  access?: AccessControl;
+}
+
+export interface RegistryServer {
+  server: Server;
+  /** Flipped off at shutdown so /readyz answers 503. */
+  state: { ready: boolean };
+}
+
+/**
+ * The HTTP layer: parse the path, find the route, check access, run the handler,
+ * map errors to OCI bodies, log one line per request. Nothing else lives here.
+ */
+export function createRegistryServer(options: HttpServerOptions): RegistryServer {
+  const { registry, log } = options;
+  const access = options.access ?? new OpenAccess();
+  const state = { ready: true };
+
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
+    void handle(req, res);
+  });
+  // Multi-gigabyte uploads over slow links: no whole-request deadline, only idle sockets time out.
+  server.timeout = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const id = randomUUID();
+    const reqLog = log.child({ reqId: id });
+    res.setHeader(API_VERSION_HEADER[0], API_VERSION_HEADER[1]);
+    res.setHeader('X-Request-Id', id);
+    let path = '';
+    let query = new URLSearchParams();
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      path = q === -1 ? url : url.slice(0, q);
+      query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      const method = req.method ?? 'GET';
+      const match = matchRoute(method, path);
+      if (match.kind === 'not-found') throw new RegistryError('NOT_FOUND', `no route for ${path.slice(0, 200)}`);
+      if (match.kind === 'method-not-allowed') {
+        res.setHeader('Allow', match.allowed.join(', '));
+        throw new RegistryError('METHOD_NOT_ALLOWED', `${method} is not allowed here`);
+      }
+      const params = decodeParams(match.params);
+      await access.check(req, match.access, params.name);
+      const ctx: RequestContext = {
+        req,
+        res,
+        registry,
+        log: reqLog,
+        params,
+        query,
+        state,
+        canPull: (repo) => access.canPull(req, repo),
+      };
+      await match.handler(ctx);
+    } catch (e) {
+      if (!(e instanceof RegistryError) && !isRegistryErrors(e)) {
+        if (isClientGone(req, e)) {
+          reqLog.info({ err: e }, 'client went away');
+        } else {
+          reqLog.error({ err: e }, 'request failed');
+        }
+      }
+      sendError(req, res, e);
+    } finally {
+      logRequest(reqLog, req, res, path, started);
+    }
+  }
+
+  return { server, state };
+}
+
+function isRegistryErrors(e: unknown): boolean {
+  return e instanceof Error && e.name === 'RegistryErrors';
+}
+
+function isClientGone(req: IncomingMessage, e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.message === 'aborted';
+}
+
+/** Percent-decodes route params; the name must already be plain (no %2F tricks). */
+function decodeParams(raw: Record<string, string>): RequestContext['params'] {
+  const params: RequestContext['params'] = {};
+  if (raw.name !== undefined) {
+    if (!isValidRepositoryName(raw.name)) {
+      throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: raw.name.slice(0, 300) });
+    }
+    params.name = raw.name;
+  }
+  if (raw.ref !== undefined) {
+    try {
+      params.ref = decodeURIComponent(raw.ref);
+    } catch {
+      throw new RegistryError('DIGEST_INVALID', 'malformed reference', { reference: raw.ref.slice(0, 200) });
+    }
+  }
+  if (raw.id !== undefined) params.id = raw.id;
+  return params;
+}
+
+function logRequest(log: Logger, req: IncomingMessage, res: ServerResponse, path: string, started: bigint): void {
+  const done = () => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const len = res.getHeader('content-length');
+    log.info(
+      {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        bytes: typeof len === 'number' ? len : Number(len ?? 0),
+        ms: Math.round(ms * 100) / 100,
+        ua: req.headers['user-agent'],
+      },
+      'request',
+    );
+  };
+  if (res.writableFinished) done();
+  else res.once('close', done);
+}

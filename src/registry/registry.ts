@@ -1,0 +1,337 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { RegistryError, RegistryErrors } from '../core/errors.js';
+import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
+import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
+import { parseManifest, type ManifestReference } from '../core/manifest.js';
+import { acceptsManifest } from '../core/negotiation.js';
+import { MT } from '../core/media-types.js';
+import { parseContentRange, type ByteRange } from '../core/ranges.js';
+import type { Page, PageRequest } from '../core/pagination.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { ManifestRecord, ManifestSummary, MetadataStore, UploadRecord } from '../storage/metadata-store.js';
+
+export interface RegistryOptions {
+  /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
+  maxManifestBytes?: number;
+  /** Upload sessions idle longer than this are removed (ms; default 24 h). */
+  uploadTtlMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export interface BlobContent {
+  digest: string;
+  size: number;
+  /** Present on a ranged read. */
+  range?: ByteRange;
+  /** Absent for HEAD-style stats. */
+  stream?: Readable;
+}
+
+export interface UploadState {
+  id: string;
+  repository: string;
+  size: number;
+}
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  content: Buffer;
+}
+
+export interface PutManifestResult {
+  digest: string;
+  subject?: string;
+}
+
+/** A page of referrers, as descriptors ready for an OCI index. */
+export interface ReferrerDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The registry's operations, independent of HTTP: every request handler is a
+ * thin mapping onto one of these methods, and tests can call them directly.
+ */
+export class Registry {
+  readonly maxManifestBytes: number;
+  readonly uploadTtlMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    readonly blobs: BlobStore,
+    readonly meta: MetadataStore,
+    options: RegistryOptions = {},
+  ) {
+    this.maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    this.uploadTtlMs = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  // ---- blobs ----------------------------------------------------------------
+
+  /** Size of a blob visible in the repository (manifests count, as in distribution). */
+  async statBlob(repository: string, digestText: string): Promise<{ digest: string; size: number }> {
+    assertRepositoryName(repository);
+    const digest = parseDigest(digestText).value;
+    const link = await this.meta.blobLink(repository, digest);
+    if (link) return { digest, size: link.size };
+    const manifest = await this.meta.getManifest(repository, digest);
+    if (manifest) return { digest, size: manifest.size };
+    throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+  }
+
+  /** Opens a blob for reading; `range` must already be resolved against its size. */
+  async readBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
+    if (await this.meta.blobLink(repository, digest)) return this.blobs.read(digest, range);
+    const manifest = await this.meta.getManifest(repository, digest);
+    if (!manifest) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+    const bytes = range ? manifest.content.subarray(range.start, range.end + 1) : manifest.content;
+    return Readable.from([bytes]);
+  }
+
+  async deleteBlob(repository: string, digestText: string): Promise<void> {
+    assertRepositoryName(repository);
+    const digest = parseDigest(digestText).value;
+    const result = await this.meta.unlinkBlob(repository, digest);
+    if (result === 'absent') throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+    if (result === 'referenced') {
+      throw new RegistryError('BLOB_REFERENCED', 'blob is referenced by a manifest in this repository; delete the manifest first', { digest });
+    }
+  }
+
+  // ---- uploads --------------------------------------------------------------
+
+  async startUpload(repository: string): Promise<UploadState> {
+    assertRepositoryName(repository);
+    const id = randomUUID();
+    const at = this.now();
+    await this.blobs.createUpload(id);
+    await this.meta.createUpload({ id, repository, createdAt: at, updatedAt: at });
+    return { id, repository, size: 0 };
+  }
+
+  /**
+   * Links a blob that `from` can see into `repository`. Returns false when it
+   * cannot (unknown blob or repository), so the caller starts an upload instead.
+   * Without `from`, any repository's copy may be used only if `mayRead` allows it.
+   */
+  async mountBlob(repository: string, digestText: string, from: string | undefined, mayRead: (repo: string) => Promise<boolean>): Promise<{ digest: string; size: number } | undefined> {
+    assertRepositoryName(repository);
+    const digest = parseDigest(digestText).value;
+    if (from === undefined) return undefined;
+    assertRepositoryName(from);
+    if (!(await mayRead(from))) return undefined;
+    const link = await this.meta.blobLink(from, digest);
+    if (!link) return undefined;
+    // The bytes must still be there: links never outlive blobs, but check cheaply.
+    if (!(await this.blobs.stat(digest))) return undefined;
+    await this.meta.linkBlob(repository, digest, link.size);
+    return { digest, size: link.size };
+  }
+
+  private async session(repository: string, id: string): Promise<UploadRecord> {
+    assertRepositoryName(repository);
+    const record = /^[0-9a-f-]{36}$/.test(id) ? await this.meta.getUpload(id) : undefined;
+    if (!record || record.repository !== repository) {
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id: id.slice(0, 64) });
+    }
+    return record;
+  }
+
+  async uploadStatus(repository: string, id: string): Promise<UploadState> {
+    await this.session(repository, id);
+    const size = await this.blobs.uploadSize(id);
+    if (size === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    return { id, repository, size };
+  }
+
+  /**
+   * Appends a chunk. With `contentRange` the chunk must start where the upload
+   * ends (416 otherwise); `contentLength`, when given, must match the range.
+   */
+  async appendUpload(repository: string, id: string, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
+    await this.session(repository, id);
+    const current = await this.blobs.uploadSize(id);
+    if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    let offset = current;
+    if (contentRange !== undefined) {
+      const range = parseContentRange(contentRange);
+      if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
+        throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', { contentRange, contentLength });
+      }
+      offset = range.start;
+    }
+    const size = await this.blobs.appendUpload(id, offset, data);
+    await this.meta.touchUpload(id, this.now());
+    return { id, repository, size };
+  }
+
+  /** Finishes an upload (with an optional last chunk) and links the blob. */
+  async completeUpload(repository: string, id: string, digestText: string | undefined, lastChunk?: Readable, contentRange?: string, contentLength?: number): Promise<{ digest: string; size: number }> {
+    await this.session(repository, id);
+    let digest: Digest;
+    try {
+      if (!digestText) throw new RegistryError('DIGEST_INVALID', 'the digest parameter is required');
+      digest = parseDigest(digestText);
+    } catch (e) {
+      lastChunk?.resume();
+      await this.cancelUpload(repository, id).catch(() => undefined);
+      throw e;
+    }
+    if (lastChunk) await this.appendUpload(repository, id, lastChunk, contentRange, contentLength);
+    const { size } = await this.blobs.commitUpload(id, digest).catch(async (e: unknown) => {
+      await this.meta.deleteUpload(id);
+      throw e;
+    });
+    await this.meta.linkBlob(repository, digest.value, size);
+    await this.meta.deleteUpload(id);
+    return { digest: digest.value, size };
+  }
+
+  async cancelUpload(repository: string, id: string): Promise<void> {
+    await this.session(repository, id);
+    await this.blobs.deleteUpload(id);
+    await this.meta.deleteUpload(id);
+  }
+
+  /** Removes sessions idle past the TTL, and session files no record owns. */
+  async expireUploads(): Promise<number> {
+    const stale = await this.meta.staleUploads(this.now() - this.uploadTtlMs);
+    for (const u of stale) {
+      await this.blobs.deleteUpload(u.id);
+      await this.meta.deleteUpload(u.id);
+    }
+    let orphans = 0;
+    for (const id of await this.blobs.listUploads()) {
+      if (!(await this.meta.getUpload(id))) {
+        await this.blobs.deleteUpload(id);
+        orphans++;
+      }
+    }
+    return stale.length + orphans;
+  }
+
+  // ---- manifests ------------------------------------------------------------
+
+  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer): Promise<PutManifestResult> {
+    assertRepositoryName(repository);
+    if (body.length > this.maxManifestBytes) {
+      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, { limit: this.maxManifestBytes });
+    }
+    const byDigest = reference.includes(':');
+    const claimed = byDigest ? parseDigest(reference) : undefined;
+    if (!byDigest) assertTag(reference);
+    const parsed = parseManifest(body, contentType);
+    const digest = digestBytes(body, claimed?.algorithm ?? 'sha256').value;
+    if (claimed && claimed.value !== digest) {
+      throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match the reference', { reference, digest });
+    }
+    const record: ManifestRecord = {
+      digest,
+      mediaType: parsed.mediaType,
+      size: body.length,
+      content: body,
+      subject: parsed.subject?.digest,
+      artifactType: parsed.artifactType,
+      annotations: parsed.annotations,
+      createdAt: this.now(),
+    };
+    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference);
+    if (unmet.length > 0) {
+      throw new RegistryErrors(
+        unmet.map((u) =>
+          u.problem === 'missing'
+            ? new RegistryError('MANIFEST_BLOB_UNKNOWN', `${u.reference.role} ${u.reference.digest} is not in this repository`, u.reference.digest)
+            : new RegistryError('MANIFEST_INVALID', `${u.reference.role} ${u.reference.digest} has size ${u.actualSize}, manifest says ${u.reference.size}`, { digest: u.reference.digest }),
+        ),
+      );
+    }
+    return { digest, subject: parsed.subject?.digest };
+  }
+
+  /** Resolves a tag or digest to the manifest, checking the client accepts its type. */
+  async getManifest(repository: string, reference: string, accepted: Set<string>): Promise<StoredManifest> {
+    assertRepositoryName(repository);
+    const digest = await this.resolve(repository, reference);
+    const m = await this.meta.getManifest(repository, digest);
+    if (!m) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { reference });
+    if (!acceptsManifest(accepted, m.mediaType)) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not allow`, { reference, mediaType: m.mediaType });
+    }
+    return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
+  }
+
+  private async resolve(repository: string, reference: string): Promise<string> {
+    if (reference.includes(':')) return parseDigest(reference).value;
+    assertTag(reference);
+    const digest = await this.meta.resolveTag(repository, reference);
+    if (!digest) {
+      if (!(await this.meta.repositoryExists(repository))) throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
+      throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
+    }
+    return digest;
+  }
+
+  /** By digest: the manifest and all its tags. By tag: only the tag. */
+  async deleteManifest(repository: string, reference: string): Promise<void> {
+    assertRepositoryName(repository);
+    if (reference.includes(':')) {
+      const digest = parseDigest(reference).value;
+      if (!(await this.meta.deleteManifest(repository, digest))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
+      return;
+    }
+    if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', undefined, { tag: reference.slice(0, 200) });
+    if (!(await this.meta.deleteTag(repository, reference))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
+  }
+
+  // ---- discovery ------------------------------------------------------------
+
+  async listTags(repository: string, page: PageRequest): Promise<Page<string>> {
+    assertRepositoryName(repository);
+    const tags = await this.meta.listTags(repository, page);
+    if (!tags) throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
+    return tags;
+  }
+
+  async referrers(repository: string, subjectText: string, artifactType?: string): Promise<ReferrerDescriptor[]> {
+    assertRepositoryName(repository);
+    const subject = parseDigest(subjectText).value;
+    const found = await this.meta.referrers(repository, subject, artifactType);
+    return found.map(toReferrerDescriptor);
+  }
+
+  async catalog(page: PageRequest): Promise<Page<string>> {
+    return this.meta.listRepositories(page);
+  }
+
+  async close(): Promise<void> {
+    await this.meta.close();
+    await this.blobs.close();
+  }
+}
+
+function toReferrerDescriptor(m: ManifestSummary): ReferrerDescriptor {
+  const d: ReferrerDescriptor = { mediaType: m.mediaType, digest: m.digest, size: m.size };
+  if (m.artifactType) d.artifactType = m.artifactType;
+  if (m.annotations && Object.keys(m.annotations).length > 0) d.annotations = m.annotations;
+  return d;
+}
+
+function dedupe(refs: ManifestReference[]): ManifestReference[] {
+  const seen = new Map<string, ManifestReference>();
+  for (const r of refs) if (!seen.has(r.digest)) seen.set(r.digest, r);
+  return [...seen.values()];
+}
+
+export const REFERRERS_INDEX_TYPE = MT.ociIndex;

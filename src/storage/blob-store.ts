@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+import type { ByteRange } from '../core/ranges.js';
+import type { Digest } from '../core/digest.js';
+
+/**
+ * Content-addressed bytes, and the upload sessions that become them.
+ *
+ * A blob is written only by committing an upload whose bytes hash to the
+ * claimed digest; commit is atomic (no reader ever sees a partial blob) and
+ * durable before it returns. Which repositories may see a blob is not the blob
+ * store's business: that is the metadata store's.
+ */
+export interface BlobStore {
+  /** Size of a committed blob, or undefined when absent. */
+  stat(digest: string): Promise<{ size: number } | undefined>;
+  /** Streams a committed blob (or part of it). Rejects with BLOB_UNKNOWN when absent. */
+  read(digest: string, range?: ByteRange): Promise<Readable>;
+  /** Removes a committed blob's bytes (garbage collection only). */
+  delete(digest: string): Promise<void>;
+
+  /** Starts an empty upload session. */
+  createUpload(id: string): Promise<void>;
+  /** Bytes received so far, or undefined when the session does not exist. */
+  uploadSize(id: string): Promise<number | undefined>;
+  /**
+   * Appends a stream at `offset`, which must equal the current size (else
+   * RANGE_INVALID). Hashes while writing. If the stream fails midway, the session
+   * is rolled back to `offset`. Resolves to the new size.
+   */
+  appendUpload(id: string, offset: number, data: Readable): Promise<number>;
+  /**
+   * Verifies the session's bytes against `digest` (DIGEST_INVALID on mismatch,
+   * which also discards the session), then makes them the blob. Idempotent
+   * when the blob already exists.
+   */
+  commitUpload(id: string, digest: Digest): Promise<{ size: number }>;
+  /** Discards a session's bytes; no error when already gone. */
+  deleteUpload(id: string): Promise<void>;
+  /** Session ids whose bytes exist, for clean-up of orphans. */
+  listUploads(): Promise<string[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,66 @@
+/**
+ * The embedded database's schema, described in one place. Bump SCHEMA_VERSION
+ * and append a migration when it changes.
+ *
+ * repositories   one row per repository name
+ * blob_links     blob digests a repository may see (pushed or mounted there), with size
+ * manifests      manifest bytes as pushed, plus what the referrers API needs
+ * manifest_refs  which blobs/child manifests each manifest references (existence
+ *                checks, delete protection, garbage collection)
+ * tags           tag → manifest digest
+ * uploads        open upload sessions (their bytes live in the blob store)
+ */
+export const SCHEMA_VERSION = 1;
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE blob_links (
+    repo_id    INTEGER NOT NULL REFERENCES repositories(id),
+    digest     TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX blob_links_by_digest ON blob_links(digest);
+  CREATE TABLE manifests (
+    repo_id       INTEGER NOT NULL REFERENCES repositories(id),
+    digest        TEXT    NOT NULL,
+    media_type    TEXT    NOT NULL,
+    size          INTEGER NOT NULL,
+    content       BLOB    NOT NULL,
+    subject       TEXT,
+    artifact_type TEXT,
+    annotations   TEXT,
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, digest)
+  );
+  CREATE INDEX manifests_by_subject ON manifests(repo_id, subject) WHERE subject IS NOT NULL;
+  CREATE TABLE manifest_refs (
+    repo_id         INTEGER NOT NULL,
+    manifest_digest TEXT    NOT NULL,
+    ref_digest      TEXT    NOT NULL,
+    PRIMARY KEY (repo_id, manifest_digest, ref_digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX manifest_refs_by_ref ON manifest_refs(repo_id, ref_digest);
+  CREATE TABLE tags (
+    repo_id    INTEGER NOT NULL REFERENCES repositories(id),
+    name       TEXT    NOT NULL,
+    digest     TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (repo_id, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX tags_by_digest ON tags(repo_id, digest);
+  CREATE TABLE uploads (
+    id         TEXT    PRIMARY KEY,
+    repository TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX uploads_by_updated ON uploads(updated_at);
+  `,
+];

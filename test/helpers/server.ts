@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { resolveConfig, type ServeConfig } from '../../src/config/config.js';
+import { startRegistry } from '../../src/app.js';
+
+/** dist/src/cli/main.js, next to this compiled helper. */
+export const CLI = resolve(fileURLToPath(import.meta.url), '../../../src/cli/main.js');
+
+export interface StowageProcess {
+  url: string;
+  /** "127.0.0.1:PORT", as clients write it in references. */
+  host: string;
+  dataDir: string;
+  pid: number;
+  child: ChildProcess;
+  /** Log lines (JSON) printed so far. */
+  logs: string[];
+  /** SIGTERM and wait; removes the data dir unless it was given. */
+  stop(): Promise<void>;
+  /** Sends a signal (default SIGKILL) and waits for exit; keeps the data dir. */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `stowage serve` as a child process on a free loopback port. */
+export async function startStowage(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<StowageProcess> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'stowage-test-')));
+  const child = spawn(process.execPath, [CLI, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const host = await new Promise<string>((res, rej) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => rej(new Error(`stowage did not start in 20s: ${stderr}`)), 20_000);
+    lines.on('line', (line) => {
+      logs.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; address?: string };
+        if (entry.msg === 'listening' && entry.address) {
+          clearTimeout(timer);
+          res(entry.address);
+        }
+      } catch {
+        /* not JSON */
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`stowage exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return {
+    url: `http://${host}`,
+    host,
+    dataDir,
+    pid: child.pid!,
+    child,
+    logs,
+    kill,
+    async stop() {
+      await kill('SIGTERM');
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface InProcessStowage {
+  url: string;
+  host: string;
+  dataDir: string;
+  config: ServeConfig;
+  stop(): Promise<void>;
+}
+
+/** Starts the registry inside the test process (fast; for HTTP-level tests). */
+export async function startInProcess(overrides: Partial<ServeConfig> = {}): Promise<InProcessStowage> {
+  const dataDir = overrides.data ?? (await mkdtemp(join(tmpdir(), 'stowage-test-')));
+  const config = resolveConfig({}, {}, { addr: '127.0.0.1:0', ...overrides, data: dataDir });
+  const running = await startRegistry(config, pino({ level: 'silent' }));
+  return {
+    url: `http://${running.address}`,
+    host: running.address,
+    dataDir,
+    config,
+    async stop() {
+      await running.shutdown();
+      if (!overrides.data) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
