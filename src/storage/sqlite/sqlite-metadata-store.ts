@@ -3,6 +3,7 @@ import type { Page, PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { GroupCommit } from './group-commit.js';
 
 /** Largest page a list answers at once; bigger `n` is clamped and paged with Link. */
 export const MAX_PAGE = 10_000;
@@ -31,6 +32,7 @@ export interface SqliteMetadataStoreOptions {
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly q;
+  private readonly commits: GroupCommit;
 
   constructor(path: string, options: SqliteMetadataStoreOptions = {}) {
     this.db = new Database(path);
@@ -40,6 +42,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.commits = new GroupCommit(this.db);
     const db = this.db;
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
@@ -102,11 +105,11 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.q.repoId.get(name)!.id;
   }
 
-  async createUpload(r: UploadRecord): Promise<void> {
-    this.db.transaction(() => {
+  createUpload(r: UploadRecord): Promise<void> {
+    return this.commits.write(() => {
       this.ensureRepo(r.repository);
       this.q.insertUpload.run(r.id, r.repository, r.createdAt, r.updatedAt);
-    })();
+    });
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -114,40 +117,44 @@ export class SqliteMetadataStore implements MetadataStore {
     return row && { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
   }
 
-  async touchUpload(id: string, at: number): Promise<void> {
-    this.q.touchUpload.run(at, id);
+  touchUpload(id: string, at: number): Promise<void> {
+    return this.commits.write(() => {
+      this.q.touchUpload.run(at, id);
+    });
   }
 
-  async deleteUpload(id: string): Promise<void> {
-    this.q.deleteUpload.run(id);
+  deleteUpload(id: string): Promise<void> {
+    return this.commits.write(() => {
+      this.q.deleteUpload.run(id);
+    });
   }
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
     return this.q.staleUploads.all(before).map((row) => ({ id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at }));
   }
 
-  async linkBlob(repository: string, digest: string, size: number): Promise<void> {
-    this.db.transaction(() => {
+  linkBlob(repository: string, digest: string, size: number): Promise<void> {
+    return this.commits.write(() => {
       this.q.linkBlob.run(this.ensureRepo(repository), digest, size, Date.now());
-    })();
+    });
   }
 
   async blobLink(repository: string, digest: string): Promise<{ size: number } | undefined> {
     return this.q.blobLink.get(repository, digest);
   }
 
-  async unlinkBlob(repository: string, digest: string): Promise<'removed' | 'absent' | 'referenced'> {
-    return this.db.transaction((): 'removed' | 'absent' | 'referenced' => {
+  unlinkBlob(repository: string, digest: string): Promise<'removed' | 'absent' | 'referenced'> {
+    return this.commits.write((): 'removed' | 'absent' | 'referenced' => {
       const repo = this.q.repoId.get(repository);
       if (!repo || !this.q.blobLinkById.get(repo.id, digest)) return 'absent';
       if (this.q.isReferenced.get(repo.id, digest)) return 'referenced';
       this.q.unlinkBlob.run(repo.id, digest);
       return 'removed';
-    })();
+    });
   }
 
-  async putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
-    return this.db.transaction((): UnmetReference[] => {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+    return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
       const unmet: UnmetReference[] = [];
       for (const ref of references) {
@@ -173,7 +180,7 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       if (tag !== undefined) this.q.setTag.run(repoId, tag, m.digest, Date.now());
       return [];
-    })();
+    });
   }
 
   /** Child manifests are looked up as manifests, everything else as blobs (either way as a fallback). */
@@ -193,8 +200,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.q.resolveTag.get(repository, tag)?.digest;
   }
 
-  async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    return this.db.transaction((): boolean => {
+  deleteManifest(repository: string, digest: string): Promise<boolean> {
+    return this.commits.write((): boolean => {
       const repo = this.q.repoId.get(repository);
       if (!repo) return false;
       const removed = this.q.deleteManifest.run(repo.id, digest).changes > 0;
@@ -203,12 +210,14 @@ export class SqliteMetadataStore implements MetadataStore {
         this.q.deleteTagsOf.run(repo.id, digest);
       }
       return removed;
-    })();
+    });
   }
 
-  async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const repo = this.q.repoId.get(repository);
-    return repo ? this.q.deleteTag.run(repo.id, tag).changes > 0 : false;
+  deleteTag(repository: string, tag: string): Promise<boolean> {
+    return this.commits.write(() => {
+      const repo = this.q.repoId.get(repository);
+      return repo ? this.q.deleteTag.run(repo.id, tag).changes > 0 : false;
+    });
   }
 
   async listTags(repository: string, page: PageRequest): Promise<Page<string> | undefined> {
@@ -231,6 +240,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.commits.drain();
     if (this.db.open) this.db.close();
   }
 }
