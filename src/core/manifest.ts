@@ -124,7 +124,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   if (doc.annotations !== undefined && !isStringMap(doc.annotations)) {
     throw invalid('annotations must map strings to strings');
   }
-  if (doc.artifactType !== undefined && (typeof doc.artifactType !== 'string' || !isValidMediaType(doc.artifactType))) {
+  if (doc.artifactType !== undefined && (typeof doc.artifactType !== 'string' || (doc.artifactType !== '' && !isValidMediaType(doc.artifactType)))) {
     throw invalid('artifactType must be a media type');
   }
   const subject = doc.subject === undefined ? undefined : parseDescriptor(doc.subject, 'subject');

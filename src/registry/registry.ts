@@ -116,8 +116,9 @@ export class Registry {
     assertRepositoryName(repository);
     const id = randomUUID();
     const at = this.now();
-    await this.blobs.createUpload(id);
+    // Record first: the orphan sweep deletes session files that have no record.
     await this.meta.createUpload({ id, repository, createdAt: at, updatedAt: at });
+    await this.blobs.createUpload(id);
     return { id, repository, size: 0 };
   }
 

@@ -15,7 +15,7 @@ export const getManifest: Handler = async (ctx) => {
     ETag: etag,
   };
   if (req.headers['if-none-match'] === etag) {
-    res.writeHead(304, { ...headers, 'Content-Length': 0 });
+    res.writeHead(304, headers);
     res.end();
     return;
   }

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -157,7 +157,8 @@ export class DiskBlobStore implements BlobStore {
 
   private async sessionDigest(id: string, path: string, size: number, algorithm: Digest['algorithm']): Promise<string> {
     const live = this.live.get(id);
-    if (algorithm === 'sha256' && live && live.size === size) return live.hash.digest('hex');
+    // copy(): the running hash stays usable if the commit fails after this and is retried.
+    if (algorithm === 'sha256' && live && live.size === size) return live.hash.copy().digest('hex');
     // After a restart (or for sha512) the running hash is gone: hash the stored bytes.
     const hash = createHash(algorithm);
     await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), hash);

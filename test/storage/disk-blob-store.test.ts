@@ -1,0 +1,116 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { digestBytes } from '../../src/core/digest.js';
+import { DiskBlobStore } from '../../src/storage/disk/disk-blob-store.js';
+import { DiskLayout } from '../../src/storage/disk/layout.js';
+import { blobStoreSuite, type BlobStoreFactory } from './blob-store-suite.js';
+
+function diskFactory(fsync: boolean): BlobStoreFactory {
+  return async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
+    const opened: DiskBlobStore[] = [];
+    const open = async () => {
+      const s = await DiskBlobStore.open(root, { fsync });
+      opened.push(s);
+      return s;
+    };
+    return {
+      store: await open(),
+      reopen: open,
+      cleanup: async () => {
+        for (const s of opened) await s.close();
+        await rm(root, { recursive: true, force: true });
+      },
+    };
+  };
+}
+
+// The production configuration (fsync on) runs the whole contract.
+blobStoreSuite('disk', diskFactory(true));
+
+describe('disk blob store specifics', () => {
+  async function fresh() {
+    const root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
+    return { root, store: await DiskBlobStore.open(root, { fsync: false }), done: () => rm(root, { recursive: true, force: true }) };
+  }
+
+  it('lays blobs out as blobs/<alg>/<first two hex>/<hex> and leaves no session file behind', async () => {
+    const { root, store, done } = await fresh();
+    try {
+      const bytes = Buffer.from('layout');
+      const id = randomUUID();
+      await store.createUpload(id);
+      await store.appendUpload(id, 0, Readable.from([bytes]));
+      const d = digestBytes(bytes);
+      await store.commitUpload(id, d);
+      const path = join(root, 'blobs', 'sha256', d.hex.slice(0, 2), d.hex);
+      assert.deepEqual(await readFile(path), bytes);
+      assert.equal(new DiskLayout(root).blobPath(d.value), path);
+      assert.deepEqual(await readdir(join(root, 'uploads')), []);
+
+      const d512 = digestBytes(bytes, 'sha512');
+      const id2 = randomUUID();
+      await store.createUpload(id2);
+      await store.appendUpload(id2, 0, Readable.from([bytes]));
+      await store.commitUpload(id2, d512);
+      assert.ok((await stat(join(root, 'blobs', 'sha512', d512.hex.slice(0, 2), d512.hex))).isFile());
+    } finally {
+      await done();
+    }
+  });
+
+  it('creates its directories on open, and opening twice is harmless', async () => {
+    const root = join(await mkdtemp(join(tmpdir(), 'stowage-disk-')), 'nested', 'data');
+    try {
+      await DiskBlobStore.open(root);
+      await DiskBlobStore.open(root);
+      assert.deepEqual((await readdir(root)).sort(), ['blobs', 'uploads']);
+    } finally {
+      await rm(join(root, '..', '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('never turns a session id that is not a UUID into a path', async () => {
+    const { store, done } = await fresh();
+    try {
+      for (const bad of ['../../etc/passwd', '..', 'x', `${randomUUID()}/..`, randomUUID().toUpperCase()]) {
+        await assert.rejects(store.createUpload(bad), /invalid upload id/, bad);
+        await assert.rejects(store.uploadSize(bad), /invalid upload id/, bad);
+      }
+      assert.throws(() => new DiskLayout('/data').uploadPath('../blobs'), /invalid upload id/);
+    } finally {
+      await done();
+    }
+  });
+
+  it('listUploads ignores stray files that are not session ids', async () => {
+    const { root, store, done } = await fresh();
+    try {
+      const id = randomUUID();
+      await store.createUpload(id);
+      await writeFile(join(root, 'uploads', '.DS_Store'), 'x');
+      await writeFile(join(root, 'uploads', 'notes.txt'), 'x');
+      assert.deepEqual(await store.listUploads(), [id]);
+    } finally {
+      await done();
+    }
+  });
+
+  it('refuses to create the same session twice', async () => {
+    const { store, done } = await fresh();
+    try {
+      const id = randomUUID();
+      await store.createUpload(id);
+      await store.appendUpload(id, 0, Readable.from([Buffer.from('keep')]));
+      await assert.rejects(store.createUpload(id));
+      assert.equal(await store.uploadSize(id), 4);
+    } finally {
+      await done();
+    }
+  });
+});

@@ -1,0 +1,486 @@
+/**
+ * The MetadataStore contract, as one driver-agnostic suite. SQLite runs it today;
+ * a PostgreSQL driver must pass it unchanged:
+ *
+ *   metadataStoreSuite('postgres', async () => ({ store, cleanup, reopen }));
+ *
+ * Each test gets a fresh, empty store from the factory.
+ */
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { digestBytes } from '../../src/core/digest.js';
+import { MT } from '../../src/core/media-types.js';
+import type { ManifestReference, ReferenceRole } from '../../src/core/manifest.js';
+import type { Page } from '../../src/core/pagination.js';
+import type { ManifestRecord, MetadataStore, UploadRecord } from '../../src/storage/metadata-store.js';
+
+export interface MetadataStoreFixture {
+  store: MetadataStore;
+  /** Closes whatever is still open and removes everything the store wrote. */
+  cleanup(): Promise<void>;
+  /**
+   * Opens another instance over the same database, as after a restart. The suite
+   * closes the first instance before calling it and closes the new one itself.
+   */
+  reopen?(): Promise<MetadataStore>;
+}
+
+export type MetadataStoreFactory = (t: TestContext) => Promise<MetadataStoreFixture>;
+
+// ---- helpers ---------------------------------------------------------------
+
+const enc = (s: string) => Buffer.from(s, 'utf8');
+
+/** A fake blob: digest and size of real bytes. */
+function blob(content: string): { digest: string; size: number } {
+  return { digest: digestBytes(enc(content)).value, size: Buffer.byteLength(content) };
+}
+
+function ref(b: { digest: string; size: number }, role: ReferenceRole = 'layer', mediaType = 'application/vnd.oci.image.layer.v1.tar+gzip'): ManifestReference {
+  return { digest: b.digest, size: b.size, mediaType, role };
+}
+
+function manifest(content: string, extra: Partial<ManifestRecord> = {}): ManifestRecord {
+  const bytes = enc(content);
+  return { digest: digestBytes(bytes).value, mediaType: MT.ociManifest, size: bytes.length, content: bytes, createdAt: 1_000, ...extra };
+}
+
+/** A manifest as an index child reference. */
+function child(m: ManifestRecord): ManifestReference {
+  return { digest: m.digest, size: m.size, mediaType: m.mediaType, role: 'manifest' };
+}
+
+function upload(repository: string, at: number): UploadRecord {
+  return { id: randomUUID(), repository, createdAt: at, updatedAt: at };
+}
+
+/** Pages through a listing with `n` per page and checks the cursor protocol on the way. */
+async function pageAll(list: (page: { n?: number; last?: string }) => Promise<Page<string> | undefined>, n: number): Promise<string[][]> {
+  const pages: string[][] = [];
+  let last: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const page = await list(last === undefined ? { n } : { n, last });
+    assert.ok(page);
+    assert.ok(page.items.length <= n, `page of ${page.items.length} > n=${n}`);
+    pages.push(page.items);
+    if (page.next === undefined) return pages;
+    assert.equal(page.items.length, n, 'a short page must be the last one');
+    assert.equal(page.next, page.items[page.items.length - 1], 'next is the last item returned');
+    last = page.next;
+  }
+  assert.fail('pagination did not terminate');
+}
+
+const byteOrder = (xs: string[]) => [...xs].sort((a, b) => Buffer.compare(enc(a), enc(b)));
+
+async function withStore(factory: MetadataStoreFactory, t: TestContext, fn: (f: MetadataStoreFixture) => Promise<void>): Promise<void> {
+  const fixture = await factory(t);
+  try {
+    await fn(fixture);
+  } finally {
+    await fixture.cleanup();
+  }
+}
+
+// ---- the suite -------------------------------------------------------------
+
+export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory): void {
+  const test = (name: string, fn: (f: MetadataStoreFixture, t: TestContext) => Promise<void>) =>
+    it(name, (t) => withStore(factory, t, (f) => fn(f, t)));
+
+  describe(`MetadataStore contract: ${driver}`, () => {
+    describe('upload sessions', () => {
+      test('create, get, touch, delete', async ({ store }) => {
+        const u = upload('library/alpine', 1_000);
+        assert.equal(await store.getUpload(u.id), undefined);
+        await store.createUpload(u);
+        assert.deepEqual(await store.getUpload(u.id), u);
+        await store.touchUpload(u.id, 5_000);
+        assert.deepEqual(await store.getUpload(u.id), { ...u, updatedAt: 5_000 });
+        await store.deleteUpload(u.id);
+        assert.equal(await store.getUpload(u.id), undefined);
+        // Deleting or touching what is not there is not an error.
+        await store.deleteUpload(u.id);
+        await store.touchUpload(randomUUID(), 1);
+        assert.equal(await store.getUpload(randomUUID()), undefined);
+      });
+
+      test('staleUploads returns sessions not touched since `before` (strictly)', async ({ store }) => {
+        const a = upload('r/a', 100);
+        const b = upload('r/b', 200);
+        const c = upload('r/a', 300);
+        for (const u of [a, b, c]) await store.createUpload(u);
+        const ids = async (before: number) => (await store.staleUploads(before)).map((u) => u.id).sort();
+        assert.deepEqual(await ids(100), []);
+        assert.deepEqual(await ids(200), [a.id]);
+        assert.deepEqual(await ids(301), [a.id, b.id, c.id].sort());
+        await store.touchUpload(a.id, 500);
+        assert.deepEqual(await ids(301), [b.id, c.id].sort());
+        const stale = await store.staleUploads(250);
+        assert.deepEqual(stale, [b]);
+        await store.deleteUpload(b.id);
+        assert.deepEqual(await ids(1_000), [a.id, c.id].sort());
+      });
+    });
+
+    describe('blob links', () => {
+      test('link makes a blob visible in one repository only (and creates the repository)', async ({ store }) => {
+        const b = blob('layer');
+        assert.equal(await store.blobLink('app', b.digest), undefined);
+        assert.equal(await store.repositoryExists('app'), false);
+        await store.linkBlob('app', b.digest, b.size);
+        assert.deepEqual(await store.blobLink('app', b.digest), { size: b.size });
+        assert.equal(await store.repositoryExists('app'), true);
+        assert.equal(await store.blobLink('other', b.digest), undefined);
+        assert.equal(await store.blobLink('app', blob('other').digest), undefined);
+        // Linking again is harmless.
+        await store.linkBlob('app', b.digest, b.size);
+        assert.deepEqual(await store.blobLink('app', b.digest), { size: b.size });
+      });
+
+      test('unlink: absent, removed, then absent again', async ({ store }) => {
+        const b = blob('layer');
+        assert.equal(await store.unlinkBlob('nowhere', b.digest), 'absent');
+        await store.linkBlob('app', b.digest, b.size);
+        assert.equal(await store.unlinkBlob('app', blob('not linked').digest), 'absent');
+        assert.equal(await store.unlinkBlob('app', b.digest), 'removed');
+        assert.equal(await store.blobLink('app', b.digest), undefined);
+        assert.equal(await store.unlinkBlob('app', b.digest), 'absent');
+      });
+
+      test('unlink refuses while a manifest in the same repository references the blob', async ({ store }) => {
+        const config = blob('config');
+        const layer = blob('layer');
+        for (const repo of ['app', 'fork']) {
+          await store.linkBlob(repo, config.digest, config.size);
+          await store.linkBlob(repo, layer.digest, layer.size);
+        }
+        const m = manifest('image');
+        assert.deepEqual(await store.putManifest('app', m, [ref(config, 'config'), ref(layer)], 'v1'), []);
+        assert.equal(await store.unlinkBlob('app', layer.digest), 'referenced');
+        assert.equal(await store.unlinkBlob('app', config.digest), 'referenced');
+        assert.deepEqual(await store.blobLink('app', layer.digest), { size: layer.size });
+        // Another repository's manifests do not protect this repository's link.
+        assert.equal(await store.unlinkBlob('fork', layer.digest), 'removed');
+        // Once the manifest is gone the link can go.
+        assert.equal(await store.deleteManifest('app', m.digest), true);
+        assert.equal(await store.unlinkBlob('app', layer.digest), 'removed');
+      });
+    });
+
+    describe('manifests', () => {
+      test('putManifest stores the exact bytes and what the referrers API needs', async ({ store }) => {
+        const config = blob('{"architecture":"amd64"}');
+        await store.linkBlob('app', config.digest, config.size);
+        const subject = blob('subject manifest').digest;
+        const m = manifest('{"schemaVersion":2}\n', {
+          subject,
+          artifactType: 'application/vnd.example.sbom',
+          annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z', empty: '' },
+          createdAt: 1_234,
+        });
+        assert.deepEqual(await store.putManifest('app', m, [ref(config, 'config')], 'latest'), []);
+        const got = await store.getManifest('app', m.digest);
+        assert.ok(got);
+        assert.ok(Buffer.isBuffer(got.content));
+        assert.ok(got.content.equals(m.content), 'byte-for-byte');
+        assert.deepEqual({ ...got, content: undefined }, { ...m, content: undefined });
+        assert.equal(await store.resolveTag('app', 'latest'), m.digest);
+        assert.equal(await store.getManifest('other', m.digest), undefined);
+        assert.equal(await store.resolveTag('other', 'latest'), undefined);
+      });
+
+      test('optional fields stay absent', async ({ store }) => {
+        const m = manifest('bare', { mediaType: MT.ociIndex });
+        assert.deepEqual(await store.putManifest('app', m, []), []);
+        const got = await store.getManifest('app', m.digest);
+        assert.equal(got?.subject, undefined);
+        assert.equal(got?.artifactType, undefined);
+        assert.equal(got?.annotations, undefined);
+        assert.equal(got?.mediaType, MT.ociIndex);
+      });
+
+      test('unmet references (missing or wrong size) are reported and nothing is written', async ({ store }) => {
+        const present = blob('present');
+        const missing = blob('missing');
+        const wrongSize = blob('wrong size');
+        await store.linkBlob('app', present.digest, present.size);
+        await store.linkBlob('app', wrongSize.digest, wrongSize.size);
+        const m = manifest('needs three blobs');
+        const refs = [ref(present, 'config'), ref(missing), ref({ digest: wrongSize.digest, size: wrongSize.size + 1 })];
+        const unmet = await store.putManifest('app', m, refs, 'v1');
+        assert.deepEqual(unmet, [
+          { reference: refs[1], problem: 'missing' },
+          { reference: refs[2], problem: 'size-mismatch', actualSize: wrongSize.size },
+        ]);
+        assert.equal(await store.getManifest('app', m.digest), undefined);
+        assert.equal(await store.resolveTag('app', 'v1'), undefined);
+        assert.deepEqual((await store.listTags('app', {}))?.items ?? [], []);
+        assert.deepEqual((await store.listRepositories({})).items, []);
+        // No reference rows were recorded either.
+        assert.equal(await store.unlinkBlob('app', present.digest), 'removed');
+      });
+
+      test('a manifest push into a repository that does not exist yet creates nothing when it fails', async ({ store }) => {
+        const unmet = await store.putManifest('ghost', manifest('x'), [ref(blob('nope'), 'config')], 'latest');
+        assert.equal(unmet.length, 1);
+        assert.equal(await store.repositoryExists('ghost'), false);
+        assert.equal(await store.listTags('ghost', {}), undefined);
+        assert.deepEqual((await store.listRepositories({})).items, []);
+      });
+
+      test('a manifest with no references creates its repository', async ({ store }) => {
+        const empty = manifest('{"schemaVersion":2,"manifests":[]}', { mediaType: MT.ociIndex });
+        assert.deepEqual(await store.putManifest('fresh/repo', empty, [], 'empty'), []);
+        assert.equal(await store.repositoryExists('fresh/repo'), true);
+        assert.deepEqual(await store.listTags('fresh/repo', {}), { items: ['empty'] });
+        assert.deepEqual((await store.listRepositories({})).items, ['fresh/repo']);
+      });
+
+      test('index children are looked up as manifests of this repository, with their size', async ({ store }) => {
+        const config = blob('cfg');
+        await store.linkBlob('app', config.digest, config.size);
+        const amd64 = manifest('amd64');
+        const arm64 = manifest('arm64');
+        assert.deepEqual(await store.putManifest('app', amd64, [ref(config, 'config')]), []);
+        await store.putManifest('elsewhere', arm64, []);
+        const index = manifest('index', { mediaType: MT.ociIndex });
+
+        const missing = await store.putManifest('app', index, [child(amd64), child(arm64)]);
+        assert.deepEqual(missing, [{ reference: child(arm64), problem: 'missing' }]);
+
+        const wrong = { ...child(amd64), size: amd64.size + 10 };
+        assert.deepEqual(await store.putManifest('app', index, [wrong]), [{ reference: wrong, problem: 'size-mismatch', actualSize: amd64.size }]);
+
+        assert.deepEqual(await store.putManifest('app', arm64, []), []);
+        assert.deepEqual(await store.putManifest('app', index, [child(amd64), child(arm64)], 'multi'), []);
+        assert.equal(await store.resolveTag('app', 'multi'), index.digest);
+      });
+
+      test('a BuildKit cache index may list blobs as children', async ({ store }) => {
+        const layer = blob('cached layer');
+        const cacheConfig = blob('{"layers":[]}');
+        await store.linkBlob('cache', layer.digest, layer.size);
+        await store.linkBlob('cache', cacheConfig.digest, cacheConfig.size);
+        const index = manifest('cache index', { mediaType: MT.ociIndex });
+        const refs = [ref(layer), ref(cacheConfig, 'layer', 'application/vnd.buildkit.cacheconfig.v0')];
+        assert.deepEqual(await store.putManifest('cache', index, refs, 'buildcache'), []);
+        assert.equal(await store.unlinkBlob('cache', layer.digest), 'referenced');
+      });
+
+      test('pushing the same manifest again is a no-op that can add tags', async ({ store }) => {
+        const m = manifest('same bytes');
+        assert.deepEqual(await store.putManifest('app', m, [], 'a'), []);
+        assert.deepEqual(await store.putManifest('app', m, [], 'b'), []);
+        assert.deepEqual(await store.putManifest('app', m, []), []);
+        assert.equal(await store.resolveTag('app', 'a'), m.digest);
+        assert.equal(await store.resolveTag('app', 'b'), m.digest);
+        assert.deepEqual(await store.listTags('app', {}), { items: ['a', 'b'] });
+      });
+
+      test('a tag moves atomically from one manifest to another', async ({ store }) => {
+        const a = manifest('A');
+        const b = manifest('B');
+        await store.putManifest('app', a, [], 'latest');
+        await store.putManifest('app', b, [], 'latest');
+        assert.equal(await store.resolveTag('app', 'latest'), b.digest);
+        assert.deepEqual(await store.listTags('app', {}), { items: ['latest'] });
+        assert.ok(await store.getManifest('app', a.digest), 'the old manifest stays addressable by digest');
+        // A failed push does not move the tag.
+        const c = manifest('C');
+        assert.equal((await store.putManifest('app', c, [ref(blob('absent'))], 'latest')).length, 1);
+        assert.equal(await store.resolveTag('app', 'latest'), b.digest);
+        // Deleting the manifest the tag used to name leaves the tag alone.
+        assert.equal(await store.deleteManifest('app', a.digest), true);
+        assert.equal(await store.resolveTag('app', 'latest'), b.digest);
+      });
+
+      test('concurrent pushes to one tag leave it naming exactly one of them', async ({ store }) => {
+        const ms = Array.from({ length: 8 }, (_, i) => manifest(`concurrent ${i}`));
+        const results = await Promise.all(ms.map((m) => store.putManifest('app', m, [], 'race')));
+        assert.ok(results.every((r) => r.length === 0));
+        const winner = await store.resolveTag('app', 'race');
+        assert.ok(ms.some((m) => m.digest === winner));
+        assert.deepEqual(await store.listTags('app', {}), { items: ['race'] });
+      });
+
+      test('deleteManifest removes the manifest and every tag naming it, and only those', async ({ store }) => {
+        const a = manifest('A');
+        const b = manifest('B');
+        await store.putManifest('app', a, [], 't1');
+        await store.putManifest('app', a, [], 't2');
+        await store.putManifest('app', b, [], 't3');
+        await store.putManifest('other', a, [], 't1');
+        assert.equal(await store.deleteManifest('app', a.digest), true);
+        assert.equal(await store.getManifest('app', a.digest), undefined);
+        assert.equal(await store.resolveTag('app', 't1'), undefined);
+        assert.equal(await store.resolveTag('app', 't2'), undefined);
+        assert.equal(await store.resolveTag('app', 't3'), b.digest);
+        assert.deepEqual(await store.listTags('app', {}), { items: ['t3'] });
+        // The same digest in another repository is untouched.
+        assert.equal(await store.resolveTag('other', 't1'), a.digest);
+        assert.equal(await store.deleteManifest('app', a.digest), false);
+        assert.equal(await store.deleteManifest('nowhere', a.digest), false);
+      });
+
+      test('deleteTag removes only the tag', async ({ store }) => {
+        const m = manifest('tagged');
+        await store.putManifest('app', m, [], 'v1');
+        await store.putManifest('app', m, [], 'v1.0');
+        assert.equal(await store.deleteTag('app', 'v1'), true);
+        assert.equal(await store.resolveTag('app', 'v1'), undefined);
+        assert.equal(await store.resolveTag('app', 'v1.0'), m.digest);
+        assert.ok(await store.getManifest('app', m.digest));
+        assert.equal(await store.deleteTag('app', 'v1'), false);
+        assert.equal(await store.deleteTag('nowhere', 'v1'), false);
+      });
+    });
+
+    describe('listings', () => {
+      // Upper case, digits, '.', '-', '_' in byte order: '-' < '.' < digits < upper < '_' < lower.
+      const TAGS = ['latest', 'v1.0', 'v1.0-rc1', 'v10', 'v2', 'V2', 'A', 'Z', '_x', '1.0', '1-0', 'a', 'sha256-abc.sig', 'b__c', 'latest-debug'];
+
+      test('listTags is in byte order and pages with a next cursor', async ({ store }) => {
+        const m = manifest('tagged many times');
+        for (const tag of TAGS) await store.putManifest('app', m, [], tag);
+        const all = byteOrder(TAGS);
+        assert.deepEqual(all.slice(0, 4), ['1-0', '1.0', 'A', 'V2']);
+        assert.deepEqual(await store.listTags('app', {}), { items: all });
+        for (const n of [1, 2, 3, 4, 5, TAGS.length - 1, TAGS.length, TAGS.length + 1]) {
+          const pages = await pageAll((p) => store.listTags('app', p), n);
+          assert.deepEqual(pages.flat(), all, `n=${n}`);
+        }
+        // Exactly the remaining entries: no next page.
+        assert.deepEqual(await store.listTags('app', { n: TAGS.length }), { items: all });
+        assert.deepEqual(await store.listTags('app', { n: 0 }), { items: [] });
+        // last is a value, not an index, and need not exist.
+        assert.deepEqual(await store.listTags('app', { last: 'v1.0-rc1' }), { items: ['v10', 'v2'] });
+        assert.deepEqual(await store.listTags('app', { last: 'm' }), { items: all.filter((t) => Buffer.compare(enc(t), enc('m')) > 0) });
+        assert.deepEqual(await store.listTags('app', { last: 'zzz' }), { items: [] });
+        assert.deepEqual(await store.listTags('app', { n: 2, last: 'a' }), { items: ['b__c', 'latest'], next: 'latest' });
+      });
+
+      test('listTags: undefined for an unknown repository', async ({ store }) => {
+        assert.equal(await store.listTags('nowhere', {}), undefined);
+        assert.equal(await store.listTags('nowhere', { n: 5, last: 'a' }), undefined);
+      });
+
+      test('listRepositories: repositories holding a manifest, in byte order, paged', async ({ store }) => {
+        const names = ['b', 'a', 'a-b', 'a.b', 'a/b', 'a0', 'a_b', 'a__b', 'ab', 'library/alpine', 'library/alpine-3', 'z/z/z'];
+        const m = manifest('shared');
+        for (const name of names) await store.putManifest(name, m, [], 'latest');
+        // A repository with only blobs (or only an upload) is not listed.
+        await store.linkBlob('blobs-only', blob('x').digest, 1);
+        await store.createUpload(upload('upload-only', 1));
+        const all = byteOrder(names);
+        assert.deepEqual(all.slice(0, 5), ['a', 'a-b', 'a.b', 'a/b', 'a0']);
+        assert.deepEqual(await store.listRepositories({}), { items: all });
+        for (const n of [1, 3, names.length]) {
+          assert.deepEqual((await pageAll((p) => store.listRepositories(p), n)).flat(), all, `n=${n}`);
+        }
+        assert.deepEqual(await store.listRepositories({ n: 0 }), { items: [] });
+        assert.deepEqual(await store.listRepositories({ n: 2, last: 'a/b' }), { items: ['a0', 'a__b'], next: 'a__b' });
+        // A repository whose last manifest is deleted drops out.
+        await store.deleteManifest('b', m.digest);
+        assert.ok(!(await store.listRepositories({})).items.includes('b'));
+      });
+
+      test('repositoryExists', async ({ store }) => {
+        assert.equal(await store.repositoryExists('app'), false);
+        await store.putManifest('app', manifest('m'), []);
+        assert.equal(await store.repositoryExists('app'), true);
+        assert.equal(await store.repositoryExists('app/sub'), false);
+        assert.equal(await store.repositoryExists('ap'), false);
+      });
+    });
+
+    describe('referrers', () => {
+      test('lists manifests whose subject matches, newest first, filtered by artifactType', async ({ store }) => {
+        const subject = manifest('the image');
+        await store.putManifest('app', subject, [], 'v1');
+        const sbomOld = manifest('sbom old', { subject: subject.digest, artifactType: 'application/spdx+json', createdAt: 100, annotations: { 'org.opencontainers.image.created': 'old' } });
+        const sig = manifest('signature', { subject: subject.digest, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json', createdAt: 300 });
+        const sbomNew = manifest('sbom new', { subject: subject.digest, artifactType: 'application/spdx+json', createdAt: 200 });
+        const bundle = manifest('index referrer', { mediaType: MT.ociIndex, subject: subject.digest, createdAt: 250 });
+        const unrelated = manifest('unrelated', { artifactType: 'application/spdx+json', createdAt: 400 });
+        for (const m of [sbomOld, sig, sbomNew, bundle, unrelated]) assert.deepEqual(await store.putManifest('app', m, []), []);
+        // Same subject digest in another repository: not ours.
+        await store.putManifest('other', manifest('foreign sbom', { subject: subject.digest, artifactType: 'application/spdx+json', createdAt: 999 }), []);
+
+        const all = await store.referrers('app', subject.digest);
+        assert.deepEqual(all.map((r) => r.digest), [sig.digest, bundle.digest, sbomNew.digest, sbomOld.digest]);
+        const first = all[3]!;
+        assert.equal(first.mediaType, MT.ociManifest);
+        assert.equal(first.size, sbomOld.size);
+        assert.equal(first.subject, subject.digest);
+        assert.equal(first.artifactType, 'application/spdx+json');
+        assert.deepEqual(first.annotations, { 'org.opencontainers.image.created': 'old' });
+        assert.equal(first.createdAt, 100);
+        assert.equal(all[1]!.artifactType, undefined);
+        assert.equal(all[1]!.mediaType, MT.ociIndex);
+
+        assert.deepEqual((await store.referrers('app', subject.digest, 'application/spdx+json')).map((r) => r.digest), [sbomNew.digest, sbomOld.digest]);
+        assert.deepEqual(await store.referrers('app', subject.digest, 'application/unknown'), []);
+        assert.deepEqual(await store.referrers('app', blob('no such subject').digest), []);
+        assert.deepEqual(await store.referrers('nowhere', subject.digest), []);
+      });
+
+      test('referrers of a subject that was never pushed, and after deletes', async ({ store }) => {
+        const subject = blob('not pushed').digest;
+        const sig = manifest('sig', { subject, artifactType: 'application/vnd.example.sig', createdAt: 1 });
+        const sbom = manifest('sbom', { subject, artifactType: 'application/vnd.example.sbom', createdAt: 2 });
+        await store.putManifest('app', sig, []);
+        await store.putManifest('app', sbom, []);
+        assert.deepEqual((await store.referrers('app', subject)).map((r) => r.digest), [sbom.digest, sig.digest]);
+        // Deleting a referrer removes it from the list.
+        await store.deleteManifest('app', sbom.digest);
+        assert.deepEqual((await store.referrers('app', subject)).map((r) => r.digest), [sig.digest]);
+      });
+
+      test('deleting the subject keeps its referrers', async ({ store }) => {
+        const subject = manifest('subject');
+        await store.putManifest('app', subject, [], 'latest');
+        const sig = manifest('sig', { subject: subject.digest, artifactType: 'application/vnd.example.sig' });
+        await store.putManifest('app', sig, []);
+        await store.deleteManifest('app', subject.digest);
+        assert.deepEqual((await store.referrers('app', subject.digest)).map((r) => r.digest), [sig.digest]);
+      });
+    });
+
+    describe('durability', () => {
+      test('a reopened store holds everything', async (f, t) => {
+        if (!f.reopen) return t.skip(`${driver} has no persistence`);
+        const { store } = f;
+        const u = upload('app', 42);
+        await store.createUpload(u);
+        const layer = blob('layer');
+        await store.linkBlob('app', layer.digest, layer.size);
+        const img = manifest('image', { annotations: { a: 'b' }, createdAt: 7 });
+        await store.putManifest('app', img, [ref(layer)], 'v1');
+        const sig = manifest('sig', { subject: img.digest, artifactType: 'application/vnd.example.sig', createdAt: 8 });
+        await store.putManifest('app', sig, [], 'sig');
+        await store.close();
+
+        const again = await f.reopen();
+        try {
+          assert.deepEqual(await again.getUpload(u.id), u);
+          assert.deepEqual((await again.staleUploads(100)).map((x) => x.id), [u.id]);
+          assert.deepEqual(await again.blobLink('app', layer.digest), { size: layer.size });
+          const got = await again.getManifest('app', img.digest);
+          assert.ok(got?.content.equals(img.content));
+          assert.deepEqual(got?.annotations, { a: 'b' });
+          assert.equal(got?.createdAt, 7);
+          assert.equal(await again.resolveTag('app', 'v1'), img.digest);
+          assert.deepEqual(await again.listTags('app', {}), { items: ['sig', 'v1'] });
+          assert.deepEqual(await again.listRepositories({}), { items: ['app'] });
+          assert.deepEqual((await again.referrers('app', img.digest)).map((r) => r.digest), [sig.digest]);
+          assert.equal(await again.unlinkBlob('app', layer.digest), 'referenced', 'references survive too');
+          assert.equal(await again.repositoryExists('app'), true);
+        } finally {
+          await again.close();
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,96 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { MAX_PAGE, SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
+import { SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
+import { digestBytes } from '../../src/core/digest.js';
+import { MT } from '../../src/core/media-types.js';
+import { metadataStoreSuite } from './metadata-store-suite.js';
+
+metadataStoreSuite('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));
+  const path = join(dir, 'meta.db');
+  const opened: SqliteMetadataStore[] = [];
+  const open = async () => {
+    const s = new SqliteMetadataStore(path);
+    opened.push(s);
+    return s;
+  };
+  return {
+    store: await open(),
+    reopen: open,
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('sqlite metadata store specifics', () => {
+  async function fresh() {
+    const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));
+    return { dir, path: join(dir, 'meta.db'), done: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  it('records its schema version and refuses a database from a newer Stowage', async () => {
+    const { path, done } = await fresh();
+    try {
+      const store = new SqliteMetadataStore(path);
+      await store.close();
+      const db = new Database(path);
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      db.close();
+      assert.throws(() => new SqliteMetadataStore(path), /newer than this Stowage/);
+    } finally {
+      await done();
+    }
+  });
+
+  it('reopening an up-to-date database does not re-run migrations', async () => {
+    const { path, done } = await fresh();
+    try {
+      await new SqliteMetadataStore(path).close();
+      const again = new SqliteMetadataStore(path);
+      await again.close();
+      await again.close(); // closing twice is harmless
+    } finally {
+      await done();
+    }
+  });
+
+  it('clamps n to MAX_PAGE and hands out a cursor', async () => {
+    const { path, done } = await fresh();
+    const store = new SqliteMetadataStore(path, { fsync: false });
+    try {
+      const bytes = Buffer.from('m');
+      const m = { digest: digestBytes(bytes).value, mediaType: MT.ociManifest, size: 1, content: bytes, createdAt: 1 };
+      const count = MAX_PAGE + 2;
+      await store.putManifest('app', m, []);
+      // Insert the tags directly: 10k pushes through the API would be slow for a unit test.
+      const db = new Database(path);
+      const repoId = (db.prepare('SELECT id FROM repositories WHERE name = ?').get('app') as { id: number }).id;
+      const insert = db.prepare('INSERT INTO tags (repo_id, name, digest, updated_at) VALUES (?, ?, ?, 0)');
+      db.transaction(() => {
+        for (let i = 0; i < count; i++) insert.run(repoId, `t${String(i).padStart(6, '0')}`, m.digest);
+      })();
+      db.close();
+      const page = await store.listTags('app', { n: count });
+      assert.equal(page?.items.length, MAX_PAGE);
+      assert.equal(page?.next, page?.items[MAX_PAGE - 1]);
+      const rest = await store.listTags('app', { n: count, last: page!.next! });
+      assert.equal(rest?.items.length, 2);
+      assert.equal(rest?.next, undefined);
+      const unbounded = await store.listTags('app', {});
+      assert.equal(unbounded?.items.length, MAX_PAGE, 'no n means the default page, still with a cursor');
+      assert.ok(unbounded?.next);
+    } finally {
+      await store.close();
+      await done();
+    }
+  });
+});

@@ -1,0 +1,186 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, DEFAULTS, isLoopback, parseAddr, readConfigFile, readEnv, resolveConfig } from '../../src/config/config.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stowage-config-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+async function yamlFile(text: string): Promise<string> {
+  const path = join(dir, `config-${n++}.yaml`);
+  await writeFile(path, text);
+  return path;
+}
+
+function configError(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    assert.match(e.message, message);
+    return true;
+  });
+}
+
+describe('config resolution order', () => {
+  it('uses the defaults when nothing is set', () => {
+    assert.deepEqual(resolveConfig({}, {}, {}), DEFAULTS);
+    assert.deepEqual(DEFAULTS, {
+      addr: 'localhost:5000',
+      data: './data',
+      logLevel: 'info',
+      maxManifestBytes: 4 * 1024 * 1024,
+      uploadTtlSeconds: 86400,
+      fsync: true,
+      shutdownGraceSeconds: 30,
+    });
+  });
+
+  it('flags > env > file > defaults, key by key', () => {
+    const file = { addr: 'file:1', data: '/file', logLevel: 'debug', uploadTtlSeconds: 60 };
+    const env = { addr: 'env:2', data: '/env' };
+    const flags = { addr: 'flag:3' };
+    const c = resolveConfig(file, env, flags);
+    assert.equal(c.addr, 'flag:3');
+    assert.equal(c.data, '/env');
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(c.uploadTtlSeconds, 60);
+    assert.equal(c.maxManifestBytes, DEFAULTS.maxManifestBytes);
+  });
+
+  it('converts env strings to numbers and booleans', () => {
+    const env = readEnv({
+      STOWAGE_ADDR: '0.0.0.0:5000',
+      STOWAGE_DATA: '/var/lib/stowage',
+      STOWAGE_LOG_LEVEL: 'warn',
+      STOWAGE_MAX_MANIFEST_BYTES: '1048576',
+      STOWAGE_UPLOAD_TTL_SECONDS: '3600',
+      STOWAGE_FSYNC: 'false',
+      STOWAGE_SHUTDOWN_GRACE_SECONDS: '0',
+    });
+    assert.deepEqual(resolveConfig({}, env, {}), {
+      addr: '0.0.0.0:5000',
+      data: '/var/lib/stowage',
+      logLevel: 'warn',
+      maxManifestBytes: 1048576,
+      uploadTtlSeconds: 3600,
+      fsync: false,
+      shutdownGraceSeconds: 0,
+    });
+    assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '0' }), {}).fsync, false);
+    assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '1' }), {}).fsync, true);
+    assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: 'true' }), {}).fsync, true);
+  });
+
+  it('ignores empty and unrelated environment variables', () => {
+    assert.deepEqual(readEnv({ STOWAGE_ADDR: '', STOWAGE_UNKNOWN: 'x', PATH: '/bin', ADDR: 'x:1' }), {});
+    assert.deepEqual(resolveConfig({}, readEnv({ STOWAGE_ADDR: '' }), {}), DEFAULTS);
+  });
+
+  it('refuses out-of-range and ill-typed values', () => {
+    configError(() => resolveConfig({ maxManifestBytes: 1023 }, {}, {}), /maxManifestBytes/);
+    configError(() => resolveConfig({}, { maxManifestBytes: 'lots' }, {}), /maxManifestBytes/);
+    configError(() => resolveConfig({ uploadTtlSeconds: 0 }, {}, {}), /uploadTtlSeconds/);
+    configError(() => resolveConfig({ uploadTtlSeconds: 1.5 }, {}, {}), /uploadTtlSeconds/);
+    configError(() => resolveConfig({ shutdownGraceSeconds: -1 }, {}, {}), /shutdownGraceSeconds/);
+    configError(() => resolveConfig({}, readEnv({ STOWAGE_FSYNC: 'yes' }), {}), /fsync/);
+    configError(() => resolveConfig({ fsync: 'no' }, {}, {}), /fsync/);
+    configError(() => resolveConfig({ addr: 5000 }, {}, {}), /addr/);
+    configError(() => resolveConfig({ data: '' }, {}, {}), /data/);
+    configError(() => resolveConfig({ logLevel: null }, {}, {}), /logLevel/);
+  });
+});
+
+describe('YAML config file', () => {
+  it('reads snake_case keys', async () => {
+    const path = await yamlFile(
+      [
+        '# stowage.yaml',
+        'addr: 127.0.0.1:5000',
+        'data: /srv/stowage',
+        'log_level: debug',
+        'max_manifest_bytes: 8388608',
+        'upload_ttl_seconds: 7200',
+        'fsync: false',
+        'shutdown_grace_seconds: 5',
+        '',
+      ].join('\n'),
+    );
+    const file = readConfigFile(path);
+    assert.deepEqual(resolveConfig(file, {}, {}), {
+      addr: '127.0.0.1:5000',
+      data: '/srv/stowage',
+      logLevel: 'debug',
+      maxManifestBytes: 8388608,
+      uploadTtlSeconds: 7200,
+      fsync: false,
+      shutdownGraceSeconds: 5,
+    });
+  });
+
+  it('reads camelCase keys', async () => {
+    const path = await yamlFile('logLevel: error\nmaxManifestBytes: 2048\nuploadTtlSeconds: 10\nshutdownGraceSeconds: 1\n');
+    assert.deepEqual(readConfigFile(path), { logLevel: 'error', maxManifestBytes: 2048, uploadTtlSeconds: 10, shutdownGraceSeconds: 1 });
+  });
+
+  it('keeps a quoted IPv6 address a string, and env/flags still win over the file', async () => {
+    const path = await yamlFile('addr: "[::1]:5000"\ndata: ./from-file\n');
+    const file = readConfigFile(path);
+    assert.equal(resolveConfig(file, {}, {}).addr, '[::1]:5000');
+    assert.equal(resolveConfig(file, readEnv({ STOWAGE_DATA: '/from-env' }), {}).data, '/from-env');
+    assert.equal(resolveConfig(file, readEnv({ STOWAGE_DATA: '/from-env' }), { data: '/from-flag' }).data, '/from-flag');
+  });
+
+  it('treats an empty file as no settings', async () => {
+    assert.deepEqual(readConfigFile(await yamlFile('')), {});
+    assert.deepEqual(readConfigFile(await yamlFile('# nothing here\n')), {});
+  });
+
+  it('rejects unknown keys, naming them', async () => {
+    configError(() => readConfigFile(join(dir, 'missing.yaml')), /cannot read config/);
+    const typo = await yamlFile('addr: localhost:5000\nlog-level: debug\n');
+    configError(() => readConfigFile(typo), /unknown setting "log-level"/);
+    const nested = await yamlFile('storage:\n  filesystem:\n    rootdirectory: /x\n');
+    configError(() => readConfigFile(nested), /unknown setting "storage"/);
+  });
+
+  it('rejects a file that is not a mapping, or not YAML', async () => {
+    const list = await yamlFile('- addr: localhost:5000\n');
+    configError(() => readConfigFile(list), /must be a YAML mapping/);
+    const scalar = await yamlFile('just a string\n');
+    configError(() => readConfigFile(scalar), /must be a YAML mapping/);
+    // Unquoted [::1]:5000 is a YAML flow sequence followed by junk.
+    const unquoted = await yamlFile('addr: [::1]:5000\n');
+    configError(() => readConfigFile(unquoted), /cannot read config/);
+  });
+});
+
+describe('listen address', () => {
+  it('splits host:port, [v6]:port and :port', () => {
+    assert.deepEqual(parseAddr('localhost:5000'), { host: 'localhost', port: 5000 });
+    assert.deepEqual(parseAddr('127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseAddr('0.0.0.0:65535'), { host: '0.0.0.0', port: 65535 });
+    assert.deepEqual(parseAddr('[::1]:5000'), { host: '::1', port: 5000 });
+    assert.deepEqual(parseAddr('[::]:443'), { host: '::', port: 443 });
+    assert.deepEqual(parseAddr('[fe80::1%eth0]:5000'), { host: 'fe80::1%eth0', port: 5000 });
+    assert.deepEqual(parseAddr(':5000'), { host: '', port: 5000 });
+    assert.deepEqual(parseAddr('registry.example.org:5000'), { host: 'registry.example.org', port: 5000 });
+  });
+
+  it('refuses addresses without a usable port, bare IPv6 and URLs', () => {
+    for (const bad of ['localhost', 'localhost:', ':', '[::1]', '::1:5000', '::1', 'host:65536', 'host:123456', 'host:-1', 'host:http', 'http://host:5000', '[::1:5000', '']) {
+      assert.throws(() => parseAddr(bad), ConfigError, bad);
+    }
+  });
+
+  it('knows which hosts are loopback', () => {
+    for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1']) assert.equal(isLoopback(h), true, h);
+    for (const h of ['', '0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1', 'localhost.example.com']) assert.equal(isLoopback(h), false, h);
+  });
+});
