@@ -113,7 +113,8 @@ export function resolveManifestMediaType(contentType: string | undefined, doc: R
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
   let doc: unknown;
   try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    // ignoreBOM keeps a BOM in the text so JSON.parse refuses it, as Go clients would.
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch {
     throw invalid('manifest is not valid UTF-8 JSON');
   }

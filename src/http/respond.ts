@@ -11,7 +11,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, con
 }
 
 export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number> = {}): void {
-  res.writeHead(status, { ...headers, 'Content-Length': 0 });
+  // RFC 9110: a 204 carries no Content-Length at all.
+  res.writeHead(status, status === 204 ? headers : { ...headers, 'Content-Length': 0 });
   res.end();
 }
 

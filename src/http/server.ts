@@ -36,6 +36,20 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
   });
   // Multi-gigabyte uploads over slow links: no whole-request deadline, only idle sockets time out.
   server.timeout = 0;
+  // Requests Node itself cannot parse still get an OCI error body and the API version header.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: `bad request: ${err.code ?? 'malformed'}` }] });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `${API_VERSION_HEADER[0]}: ${API_VERSION_HEADER[1]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
@@ -46,7 +60,8 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
     let path = '';
     let query = new URLSearchParams();
     try {
-      const url = req.url ?? '/';
+      // RFC 9112 absolute-form ("GET http://host/v2/ HTTP/1.1"): route on the path only.
+      const url = (req.url ?? '/').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '') || '/';
       const q = url.indexOf('?');
       path = q === -1 ? url : url.slice(0, q);
       query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));

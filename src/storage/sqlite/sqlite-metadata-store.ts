@@ -106,8 +106,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   createUpload(r: UploadRecord): Promise<void> {
+    // No repository row yet: an upload that never completes must not create one.
     return this.commits.write(() => {
-      this.ensureRepo(r.repository);
       this.q.insertUpload.run(r.id, r.repository, r.createdAt, r.updatedAt);
     });
   }
