@@ -16,12 +16,11 @@ export const APT_PACKAGES = {
   buildah: 'buildah',
   umoci: 'umoci',
   'docker-registry': 'docker-registry',
-  tar: 'tar',
 } as const;
 
 export type ToolName = keyof typeof APT_PACKAGES;
 
-const SEARCH_EXTRA = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const SEARCH_EXTRA = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
 /** Absolute path of an executable on PATH (plus the usual sbin dirs), or undefined. */
 export function which(name: string): string | undefined {
@@ -84,7 +83,7 @@ export function trackChild(child: ChildProcess): void {
   child.once('exit', () => liveChildren.delete(child));
 }
 
-process.once('exit', () => {
+function killAllChildren(): void {
   for (const child of liveChildren) {
     try {
       child.kill('SIGKILL');
@@ -92,7 +91,17 @@ process.once('exit', () => {
       // already gone
     }
   }
-});
+}
+
+process.once('exit', killAllChildren);
+// The test runner cancels a file by signalling it; default signal handling
+// would skip 'exit' handlers and orphan registries.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killAllChildren();
+    process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const)[sig]);
+  });
+}
 
 // ---------------------------------------------------------------------------
 
@@ -113,6 +122,8 @@ export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
+  /** stdout as raw bytes (e.g. `skopeo inspect --raw` manifests, digests matter) */
+  stdoutBytes: Buffer;
   stderr: string;
   durationMs: number;
 }
@@ -182,11 +193,13 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(out);
       const result: RunResult = {
         command,
         code,
         signal,
-        stdout: Buffer.concat(out).toString('utf8'),
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
         stderr: Buffer.concat(err).toString('utf8'),
         durationMs: Date.now() - started,
       };
