@@ -58,6 +58,7 @@ export interface ReferrerDescriptor {
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+const TOUCH_INTERVAL_MS = 30_000;
 
 /**
  * The registry's operations, independent of HTTP: every request handler is a
@@ -162,7 +163,7 @@ export class Registry {
    * ends (416 otherwise); `contentLength`, when given, must match the range.
    */
   async appendUpload(repository: string, id: string, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
-    await this.session(repository, id);
+    const record = await this.session(repository, id);
     const current = await this.blobs.uploadSize(id);
     if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     let offset = current;
@@ -174,7 +175,9 @@ export class Registry {
       offset = range.start;
     }
     const size = await this.blobs.appendUpload(id, offset, data);
-    await this.meta.touchUpload(id, this.now());
+    // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
+    const now = this.now();
+    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10)) await this.meta.touchUpload(id, now);
     return { id, repository, size };
   }
 

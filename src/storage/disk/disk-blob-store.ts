@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,10 +11,20 @@ import type { BlobStore } from '../blob-store.js';
 import { DiskLayout } from './layout.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 
-/** The running sha256 of a session, valid while `size` equals the file size. */
-interface LiveHash {
-  hash: Hash;
+/**
+ * An upload session this process is writing. The file is the source of truth for
+ * the bytes; this only saves work: the open handle, and the running sha256 (valid
+ * while `hash` is set — lost on restart, then the file is re-hashed at commit).
+ */
+interface OpenSession {
+  handle: FileHandle;
   size: number;
+  hash?: Hash;
+  /** Bytes written since the last background flush was started. */
+  unflushed: number;
+  /** A background fdatasync in progress. */
+  flushing?: Promise<void>;
+  lastUsed: number;
 }
 
 export interface DiskBlobStoreOptions {
@@ -22,16 +32,27 @@ export interface DiskBlobStoreOptions {
   fsync?: boolean;
 }
 
+/**
+ * Start writing dirty pages back while the upload is still arriving, so the
+ * fsync at commit only has the tail left: receiving and disk writing overlap.
+ */
+const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
+/** Sessions idle this long give their file handle back (they stay resumable). */
+const IDLE_HANDLE_MS = 2 * 60 * 1000;
+
 /** Blobs as files on a local disk; see layout.ts for the tree. */
 export class DiskBlobStore implements BlobStore {
   private readonly layout: DiskLayout;
   private readonly fsync: boolean;
-  private readonly live = new Map<string, LiveHash>();
+  private readonly sessions = new Map<string, OpenSession>();
   private readonly locks = new KeyedMutex();
+  private readonly idleSweep: NodeJS.Timeout;
 
   private constructor(root: string, options: DiskBlobStoreOptions) {
     this.layout = new DiskLayout(root);
     this.fsync = options.fsync ?? true;
+    this.idleSweep = setInterval(() => void this.closeIdleSessions(), IDLE_HANDLE_MS / 2);
+    this.idleSweep.unref();
   }
 
   static async open(root: string, options: DiskBlobStoreOptions = {}): Promise<DiskBlobStore> {
@@ -70,12 +91,13 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    const handle = await open(this.layout.uploadPath(id), 'wx');
-    await handle.close();
-    this.live.set(id, { hash: createHash('sha256'), size: 0 });
+    const handle = await open(this.layout.uploadPath(id), 'wx+');
+    this.sessions.set(id, { handle, size: 0, hash: createHash('sha256'), unflushed: 0, lastUsed: Date.now() });
   }
 
   async uploadSize(id: string): Promise<number | undefined> {
+    const open = this.sessions.get(id);
+    if (open) return open.size;
     try {
       return (await stat(this.layout.uploadPath(id))).size;
     } catch (e) {
@@ -84,94 +106,133 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
+  /** The session's open state, reopening its file after a restart or an idle close. */
+  private async session(id: string): Promise<OpenSession> {
+    const existing = this.sessions.get(id);
+    if (existing) {
+      existing.lastUsed = Date.now();
+      return existing;
+    }
+    const handle = await open(this.layout.uploadPath(id), 'r+').catch((e: unknown) => {
+      if (isNotFound(e)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+      throw e;
+    });
+    const { size } = await handle.stat();
+    const s: OpenSession = { handle, size, unflushed: 0, lastUsed: Date.now() };
+    this.sessions.set(id, s);
+    return s;
+  }
+
   appendUpload(id: string, offset: number, data: Readable): Promise<number> {
     return this.locks.run(id, async () => {
-      const path = this.layout.uploadPath(id);
-      const size = await this.uploadSize(id);
-      if (size === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
-      if (offset !== size) {
+      const s = await this.session(id);
+      if (offset !== s.size) {
         data.resume(); // drain so the connection can answer
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${size} bytes`, { size }, { Range: `0-${Math.max(0, size - 1)}` });
+        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${s.size} bytes`, { size: s.size }, { Range: `0-${Math.max(0, s.size - 1)}` });
       }
-      const live = this.live.get(id);
-      const hashing = live && live.size === size ? live.hash : undefined;
-      const before = hashing?.copy();
-      const handle = await open(path, 'r+');
-      let written = 0;
+      const start = s.size;
+      const before = s.hash?.copy();
+      const flush = () => this.flushInBackground(s);
       try {
-        await pipeline(data, new Writable({
-          highWaterMark: 1024 * 1024,
-          writev(chunks, cb) {
-            const bufs = chunks.map((c) => c.chunk as Buffer);
-            for (const b of bufs) hashing?.update(b);
-            handle.writev(bufs, size + written).then((r) => {
-              written += r.bytesWritten;
-              cb();
-            }, cb);
-          },
-        }));
+        await pipeline(
+          data,
+          new Writable({
+            highWaterMark: 1024 * 1024,
+            writev(chunks, cb) {
+              const bufs = chunks.map((c) => c.chunk as Buffer);
+              for (const b of bufs) s.hash?.update(b);
+              s.handle.writev(bufs, s.size).then((r) => {
+                s.size += r.bytesWritten;
+                s.unflushed += r.bytesWritten;
+                flush();
+                cb();
+              }, cb);
+            },
+          }),
+        );
       } catch (e) {
         // A failed append leaves the session as it was before it.
-        await handle.truncate(size).catch(() => undefined);
-        if (live && before) this.live.set(id, { hash: before, size });
+        await s.flushing;
+        await s.handle.truncate(start).catch(() => undefined);
+        s.size = start;
+        s.hash = before;
         throw e;
-      } finally {
-        await handle.close();
       }
-      if (hashing) this.live.set(id, { hash: hashing, size: size + written });
-      else this.live.delete(id);
-      return size + written;
+      s.lastUsed = Date.now();
+      return s.size;
     });
+  }
+
+  private flushInBackground(s: OpenSession): void {
+    if (!this.fsync || s.flushing || s.unflushed < FLUSH_EVERY_BYTES) return;
+    s.unflushed = 0;
+    // Errors surface at commit, whose fsync is awaited.
+    s.flushing = s.handle.datasync().then(
+      () => void (s.flushing = undefined),
+      () => void (s.flushing = undefined),
+    );
   }
 
   commitUpload(id: string, digest: Digest): Promise<{ size: number }> {
     return this.locks.run(id, async () => {
-      const path = this.layout.uploadPath(id);
-      const size = await this.uploadSize(id);
-      if (size === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
-      const actual = await this.sessionDigest(id, path, size, digest.algorithm);
+      const s = await this.session(id);
+      const actual = await this.sessionDigest(id, s, digest.algorithm);
       if (actual !== digest.hex) {
-        await this.deleteUploadNow(id);
+        await this.discard(id);
         throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
           digest: digest.value,
           actual: `${digest.algorithm}:${actual}`,
         });
       }
-      const target = this.layout.blobPath(digest.value);
       if (this.fsync) {
-        const handle = await open(path, 'r+');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await s.flushing;
+        await s.handle.sync();
       }
+      const target = this.layout.blobPath(digest.value);
       await mkdir(dirname(target), { recursive: true });
       // rename over an existing identical blob is atomic and harmless (concurrent pushes).
-      await rename(path, target);
+      await rename(this.layout.uploadPath(id), target);
+      this.sessions.delete(id);
+      await s.handle.close();
       if (this.fsync) await syncDir(dirname(target));
-      this.live.delete(id);
-      return { size };
+      return { size: s.size };
     });
   }
 
-  private async sessionDigest(id: string, path: string, size: number, algorithm: Digest['algorithm']): Promise<string> {
-    const live = this.live.get(id);
+  private async sessionDigest(id: string, s: OpenSession, algorithm: Digest['algorithm']): Promise<string> {
     // copy(): the running hash stays usable if the commit fails after this and is retried.
-    if (algorithm === 'sha256' && live && live.size === size) return live.hash.copy().digest('hex');
+    if (algorithm === 'sha256' && s.hash) return s.hash.copy().digest('hex');
     // After a restart (or for sha512) the running hash is gone: hash the stored bytes.
     const hash = createHash(algorithm);
-    await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), hash);
+    await pipeline(createReadStream(this.layout.uploadPath(id), { highWaterMark: 1024 * 1024 }), hash);
     return hash.digest('hex');
   }
 
   deleteUpload(id: string): Promise<void> {
-    return this.locks.run(id, () => this.deleteUploadNow(id));
+    return this.locks.run(id, () => this.discard(id));
   }
 
-  private async deleteUploadNow(id: string): Promise<void> {
-    this.live.delete(id);
+  private async discard(id: string): Promise<void> {
+    const s = this.sessions.get(id);
+    this.sessions.delete(id);
+    if (s) {
+      await s.flushing;
+      await s.handle.close().catch(() => undefined);
+    }
     await rm(this.layout.uploadPath(id), { force: true });
+  }
+
+  private async closeIdleSessions(): Promise<void> {
+    const cutoff = Date.now() - IDLE_HANDLE_MS;
+    for (const [id, s] of this.sessions) {
+      if (s.lastUsed >= cutoff) continue;
+      await this.locks.run(id, async () => {
+        if (this.sessions.get(id) !== s || s.lastUsed >= cutoff) return;
+        this.sessions.delete(id);
+        await s.flushing;
+        await s.handle.close().catch(() => undefined);
+      });
+    }
   }
 
   async listUploads(): Promise<string[]> {
@@ -179,7 +240,12 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
-    this.live.clear();
+    clearInterval(this.idleSweep);
+    for (const [id, s] of this.sessions) {
+      this.sessions.delete(id);
+      await s.flushing;
+      await s.handle.close().catch(() => undefined);
+    }
   }
 }
 

@@ -75,13 +75,16 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteRefs: db.prepare<[number, string]>('DELETE FROM manifest_refs WHERE repo_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?'),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ?'),
-      listTags: db.prepare<[number, string, number], { name: string }>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?'),
+      // pluck(): plain strings, not one object per row (tag lists are the hot path).
+      listTags: db.prepare<[number, string, number], string>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
       referrers: db.prepare<[string, string], ManifestRow>(
         'SELECT m.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE r.name = ? AND m.subject = ? ORDER BY m.created_at DESC, m.digest',
       ),
-      listRepos: db.prepare<[string, number], { name: string }>(
-        'SELECT r.name FROM repositories r WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id) ORDER BY r.name LIMIT ?',
-      ),
+      listRepos: db
+        .prepare<[string, number], string>(
+          'SELECT r.name FROM repositories r WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id) ORDER BY r.name LIMIT ?',
+        )
+        .pluck(),
     };
   }
 
@@ -223,7 +226,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async listTags(repository: string, page: PageRequest): Promise<Page<string> | undefined> {
     const repo = this.q.repoId.get(repository);
     if (!repo) return undefined;
-    return paginate(page, (after, limit) => this.q.listTags.all(repo.id, after, limit).map((r) => r.name));
+    return paginate(page, (after, limit) => this.q.listTags.all(repo.id, after, limit));
   }
 
   async referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestSummary[]> {
@@ -232,7 +235,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listRepositories(page: PageRequest): Promise<Page<string>> {
-    return paginate(page, (after, limit) => this.q.listRepos.all(after, limit).map((r) => r.name));
+    return paginate(page, (after, limit) => this.q.listRepos.all(after, limit));
   }
 
   async repositoryExists(repository: string): Promise<boolean> {
