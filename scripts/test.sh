@@ -2,12 +2,12 @@
 # Runs the whole test suite: unit, storage drivers, HTTP, robustness, and interop
 # with real clients. The interop tests need these Debian packages and install
 # them when missing (as root, with apt-get); elsewhere install them by hand:
-#   skopeo podman buildah umoci docker-registry
+#   skopeo podman buildah umoci docker-registry openssl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(skopeo podman buildah umoci docker-registry)
-commands=(skopeo podman buildah umoci docker-registry)
+packages=(skopeo podman buildah umoci docker-registry openssl)
+commands=(skopeo podman buildah umoci docker-registry openssl)
 missing=()
 for i in "${!commands[@]}"; do
   command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -8,6 +8,7 @@ import { Registry } from './registry/registry.js';
 import { DiskBlobStore } from './storage/disk/disk-blob-store.js';
 import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
 import { createRegistryServer } from './http/server.js';
+import { openAuth } from './auth/setup.js';
 
 export interface RunningRegistry {
   address: string;
@@ -38,7 +39,18 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   }, Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000));
   sweep.unref();
 
-  const { server, state } = createRegistryServer({ registry, log });
+  // TLS files and auth are read before listening: a bad key or policy fails the start, not a request.
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  let auth: Awaited<ReturnType<typeof openAuth>>;
+  try {
+    tls = config.tls && { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) };
+    auth = await openAuth(config, log);
+  } catch (e) {
+    clearInterval(sweep);
+    await registry.close();
+    throw e;
+  }
+  const { server, state } = createRegistryServer({ registry, log, ...(auth ? { access: auth.access } : {}), ...(tls ? { tls } : {}) });
   const { host, port } = parseAddr(config.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -46,10 +58,10 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   });
   const info = server.address() as AddressInfo;
   const address = info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
-  if (!isLoopback(host)) {
+  if (!isLoopback(host) && !auth) {
     log.warn({ address }, 'listening beyond loopback with no authentication: anyone who can reach this port can push and delete');
   }
-  log.info({ address, data: config.data }, 'listening');
+  log.info({ address, data: config.data, tls: tls !== undefined, auth: config.auth?.mode ?? 'none' }, 'listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>
@@ -65,6 +77,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       grace.unref();
       await closed;
       clearTimeout(grace);
+      auth?.close();
       await registry.close();
       log.info('stopped');
     })());

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerServe } from './serve.js';
+import { registerToken } from './token.js';
+import { registerUser } from './user.js';
 
 const program = new Command();
 program
@@ -15,5 +17,7 @@ program
   });
 
 registerServe(program);
+registerUser(program);
+registerToken(program);
 
 await program.parseAsync(process.argv);

@@ -11,12 +11,17 @@ export function registerServe(program: Command): void {
     .option('--data <dir>', 'data directory (default ./data; env STOWAGE_DATA)')
     .option('--config <file>', 'YAML config file (flags win over env, env over the file)')
     .option('--log-level <level>', 'trace, debug, info, warn, error (env STOWAGE_LOG_LEVEL)')
-    .action(async (opts: { addr?: string; data?: string; config?: string; logLevel?: string }) => {
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (env STOWAGE_TLS_CERT; needs --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (env STOWAGE_TLS_KEY)')
+    .action(async (opts: { addr?: string; data?: string; config?: string; logLevel?: string; tlsCert?: string; tlsKey?: string }) => {
       let config;
       try {
         const file = opts.config ? readConfigFile(opts.config) : {};
+        const tls = Object.fromEntries(Object.entries({ cert: opts.tlsCert, key: opts.tlsKey }).filter(([, v]) => v !== undefined));
         const flags = Object.fromEntries(
-          Object.entries({ addr: opts.addr, data: opts.data, logLevel: opts.logLevel }).filter(([, v]) => v !== undefined),
+          Object.entries({ addr: opts.addr, data: opts.data, logLevel: opts.logLevel, tls: Object.keys(tls).length > 0 ? tls : undefined }).filter(
+            ([, v]) => v !== undefined,
+          ),
         );
         config = resolveConfig(file, readEnv(process.env), flags);
       } catch (e) {

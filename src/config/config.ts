@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {
@@ -16,6 +17,10 @@ export interface ServeConfig {
   fsync: boolean;
   /** Seconds SIGTERM waits for in-flight requests before closing them. */
   shutdownGraceSeconds: number;
+  /** Serve HTTPS with this certificate and key (absent: plain HTTP). */
+  tls?: TlsConfig;
+  /** Authentication and the access policy (absent: open access). */
+  auth?: AuthConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -43,6 +48,8 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   fsync: 'fsync',
   shutdown_grace_seconds: 'shutdownGraceSeconds',
   shutdownGraceSeconds: 'shutdownGraceSeconds',
+  tls: 'tls',
+  auth: 'auth',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -54,6 +61,12 @@ const ENV_KEYS: Record<string, keyof ServeConfig> = {
   STOWAGE_UPLOAD_TTL_SECONDS: 'uploadTtlSeconds',
   STOWAGE_FSYNC: 'fsync',
   STOWAGE_SHUTDOWN_GRACE_SECONDS: 'shutdownGraceSeconds',
+};
+
+/** Single TLS settings from env or flags, merged key by key over the file's `tls:`. */
+const TLS_ENV_KEYS: Record<string, 'cert' | 'key'> = {
+  STOWAGE_TLS_CERT: 'cert',
+  STOWAGE_TLS_KEY: 'key',
 };
 
 export class ConfigError extends Error {}
@@ -81,20 +94,39 @@ export function readEnv(env: NodeJS.ProcessEnv): Source {
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     if (env[name] !== undefined && env[name] !== '') out[key] = env[name];
   }
+  const tls: Record<string, string> = {};
+  for (const [name, key] of Object.entries(TLS_ENV_KEYS)) {
+    if (env[name] !== undefined && env[name] !== '') tls[key] = env[name];
+  }
+  if (Object.keys(tls).length > 0) out.tls = tls;
   return out;
 }
 
 /** Flags win over env, env over the file, the file over defaults. */
 export function resolveConfig(file: Source, env: Source, flags: Source): ServeConfig {
   const merged: Source = { ...DEFAULTS, ...file, ...env, ...flags };
+  const data = str(merged, 'data');
+  let tls: TlsConfig | undefined;
+  let auth: AuthConfig | undefined;
+  try {
+    const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
+    if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
+    tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
+    auth = parseAuth(merged.auth, data);
+  } catch (e) {
+    if (e instanceof AuthConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
   return {
     addr: str(merged, 'addr'),
-    data: str(merged, 'data'),
+    data,
     logLevel: str(merged, 'logLevel'),
     maxManifestBytes: int(merged, 'maxManifestBytes', 1024),
     uploadTtlSeconds: int(merged, 'uploadTtlSeconds', 1),
     fsync: bool(merged, 'fsync'),
     shutdownGraceSeconds: int(merged, 'shutdownGraceSeconds', 0),
+    ...(tls ? { tls } : {}),
+    ...(auth ? { auth } : {}),
   };
 }
 

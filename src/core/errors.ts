@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  TOKEN_REQUEST_INVALID: { status: 400, message: 'invalid token request' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   RANGE_INVALID: { status: 416, message: 'invalid content range' },
   MANIFEST_TOO_LARGE: { status: 413, message: 'manifest too large' },
@@ -40,6 +41,7 @@ const WIRE_CODE: Partial<Record<ErrorCode, ErrorCode>> = {
   BLOB_REFERENCED: 'DENIED',
   NOT_FOUND: 'UNSUPPORTED',
   METHOD_NOT_ALLOWED: 'UNSUPPORTED',
+  TOKEN_REQUEST_INVALID: 'UNSUPPORTED',
 };
 
 export class RegistryError extends Error {

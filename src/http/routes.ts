@@ -5,9 +5,14 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
 import { listTags } from './handlers/tags.js';
 import { listReferrers } from './handlers/referrers.js';
+import { token } from './handlers/token.js';
 
-/** What a request needs to be allowed, checked before its handler runs. */
-export type Access = 'none' | 'pull' | 'push' | 'delete' | 'catalog';
+/**
+ * What a request needs to be allowed, checked before its handler runs. `ping`
+ * (`GET /v2/`) is open without auth; with auth on it needs a logged-in caller
+ * (or any valid token), because clients learn how to authenticate only there.
+ */
+export type Access = 'none' | 'ping' | 'pull' | 'push' | 'delete' | 'catalog';
 
 export interface Route {
   /** Matched against the raw (still percent-encoded) path. Groups: name, ref, id. */
@@ -22,7 +27,7 @@ const NAME = '(?<name>.+)';
 
 /** The whole registry API at a glance. HEAD is served by the GET handler. */
 export const ROUTES: readonly Route[] = [
-  { pattern: /^\/v2\/?$/, methods: { GET: { handler: base, access: 'none' } } },
+  { pattern: /^\/v2\/?$/, methods: { GET: { handler: base, access: 'ping' } } },
   { pattern: /^\/v2\/_catalog$/, methods: { GET: { handler: catalog, access: 'catalog' } } },
   { pattern: new RegExp(`^/v2/${NAME}/tags/list$`), methods: { GET: { handler: listTags, access: 'pull' } } },
   {
@@ -51,6 +56,8 @@ export const ROUTES: readonly Route[] = [
     },
   },
   { pattern: new RegExp(`^/v2/${NAME}/referrers/(?<ref>[^/]+)$`), methods: { GET: { handler: listReferrers, access: 'pull' } } },
+  // Docker token auth's token endpoint, on the registry's own origin (404 unless token auth is on).
+  { pattern: /^\/token\/?$/, methods: { GET: { handler: token, access: 'none' }, POST: { handler: token, access: 'none' } } },
   { pattern: /^\/healthz$/, methods: { GET: { handler: health, access: 'none' } } },
   { pattern: /^\/readyz$/, methods: { GET: { handler: ready, access: 'none' } } },
 ];

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RegistryError } from '../core/errors.js';
@@ -14,6 +15,8 @@ export interface HttpServerOptions {
   registry: Registry;
   log: Logger;
   access?: AccessControl;
+  /** Serve HTTPS with this PEM certificate (chain) and key. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface RegistryServer {
@@ -31,9 +34,11 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
   const access = options.access ?? new OpenAccess();
   const state = { ready: true };
 
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
+  const serverOptions = { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 };
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res);
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
   // Multi-gigabyte uploads over slow links: no whole-request deadline, only idle sockets time out.
   server.timeout = 0;
   // Requests Node itself cannot parse still get an OCI error body and the API version header.
@@ -83,6 +88,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         query,
         state,
         canPull: (repo) => access.canPull(req, repo),
+        tokenEndpoint: access.tokenEndpoint,
       };
       await match.handler(ctx);
     } catch (e) {

@@ -23,6 +23,8 @@ export interface DistributionHandle {
 export interface DistributionOptions {
   deleteEnabled?: boolean;
   startTimeoutMs?: number;
+  /** More top-level YAML lines for config.yml (e.g. an `auth:` section). */
+  extraConfig?: string[];
 }
 
 export async function startDistribution(opts: DistributionOptions = {}): Promise<DistributionHandle> {
@@ -52,6 +54,7 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
       'http:',
       '  addr: 127.0.0.1:0',
       '  secret: stowage-interop-not-a-secret',
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );

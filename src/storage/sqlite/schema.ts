@@ -9,8 +9,10 @@
  *                checks, delete protection, garbage collection)
  * tags           tag → manifest digest
  * uploads        open upload sessions (their bytes live in the blob store)
+ * access_tokens  personal access tokens (src/auth/pat-store.ts): owner, scopes,
+ *                SHA-256 of the secret (never the secret), expiry, revocation
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -62,5 +64,19 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   CREATE INDEX uploads_by_updated ON uploads(updated_at);
+  `,
+  `
+  CREATE TABLE access_tokens (
+    id           TEXT    PRIMARY KEY,
+    username     TEXT    NOT NULL,
+    note         TEXT    NOT NULL DEFAULT '',
+    scopes       TEXT    NOT NULL,
+    secret_hash  BLOB    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+  );
+  CREATE INDEX access_tokens_by_user ON access_tokens(username);
   `,
 ];

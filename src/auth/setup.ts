@@ -1,0 +1,86 @@
+/**
+ * Builds the AccessControl the server uses from the `auth:` config: Basic or
+ * token auth over the htpasswd file, personal access tokens in the database,
+ * and the policy. Without an `auth:` section the server stays open (OpenAccess).
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/config.js';
+import type { AccessControl } from '../http/access.js';
+import { Authenticator } from './authenticator.js';
+import { BasicAccess } from './basic-access.js';
+import { JwtVerifier, type TrustedIssuer } from './jwt.js';
+import { loadOrCreateSigningKey, readJwks, readPemPublicKeys, trustedKey } from './keys.js';
+import { PatStore } from './pat-store.js';
+import { Policy } from './policy.js';
+import { createTokenEndpoint } from './token-endpoint.js';
+import { TokenAccess } from './token-access.js';
+import { UserFile } from './users.js';
+
+export interface AuthRuntime {
+  access: AccessControl;
+  close(): void;
+}
+
+export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRuntime | undefined> {
+  const auth = config.auth;
+  if (!auth) return undefined;
+  const authLog = log.child({ component: 'auth' });
+  const users = new UserFile(auth.htpasswd, (r) => {
+    if ('missing' in r) {
+      authLog.warn({ htpasswd: auth.htpasswd }, 'htpasswd file not found: no user can log in until `stowage user add` creates it');
+      return;
+    }
+    for (const s of r.skipped) authLog.warn({ htpasswd: auth.htpasswd, line: s.line, user: s.user, reason: s.reason }, 'htpasswd entry ignored');
+    authLog.info({ htpasswd: auth.htpasswd, users: r.users.size }, 'users loaded');
+  });
+  const pats = new PatStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
+  const windowMs = auth.rateLimit.windowSeconds * 1000;
+  const authenticator = new Authenticator(
+    users,
+    pats,
+    {
+      perAddress: { max: auth.rateLimit.perAddress, windowMs },
+      perUser: { max: auth.rateLimit.perUser, windowMs },
+      cacheTtlMs: auth.credentialCacheSeconds * 1000,
+    },
+    authLog,
+  );
+  const policy = Policy.compile(auth.policy);
+
+  if (auth.mode === 'basic') {
+    authLog.info({ mode: 'basic' }, 'authentication on');
+    return { access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }), close: () => pats.close() };
+  }
+
+  const { key, created } = await loadOrCreateSigningKey(auth.signingKey);
+  if (created) authLog.info({ path: auth.signingKey }, 'created a token signing key');
+  const issuers: TrustedIssuer[] = [{ issuer: auth.issuer, local: true, keys: [await trustedKey(key.publicKey)] }];
+  for (const t of auth.trustedIssuers) {
+    const keys = t.jwks !== undefined ? await readJwks(t.jwks) : await readPemPublicKeys(t.publicKey!);
+    issuers.push({ issuer: t.issuer, local: false, keys });
+  }
+  const verifier = new JwtVerifier(issuers);
+  const tokenEndpoint = createTokenEndpoint({
+    service: auth.service,
+    issuer: auth.issuer,
+    key,
+    tokenTtlSeconds: auth.tokenTtlSeconds,
+    refreshTokenTtlSeconds: auth.refreshTokenTtlSeconds,
+    authenticator,
+    policy,
+    pats,
+    verifier,
+  });
+  const access = new TokenAccess({
+    verifier,
+    service: auth.service,
+    ...(auth.realm ? { realm: auth.realm } : {}),
+    tls: config.tls !== undefined,
+    policy,
+    pats,
+    tokenEndpoint,
+  });
+  authLog.info({ mode: 'token', service: auth.service, issuer: auth.issuer, kid: key.kid, alg: key.alg, trusted: auth.trustedIssuers.map((t) => t.issuer) }, 'authentication on');
+  return { access, close: () => pats.close() };
+}

@@ -1,0 +1,108 @@
+/**
+ * `stowage token create|list|revoke`: personal access tokens, like ghcr's. A
+ * token is used as the password (`docker login -u alice --password-stdin`),
+ * limited to its scopes and to what the policy allows its user. It is printed
+ * once; only its hash is stored (in <data>/stowage.db).
+ */
+import type { Command } from 'commander';
+import type { Grant } from '../auth/policy.js';
+import { formatPatScope, parseDuration, parsePatScope, PatScopeError } from '../auth/pat.js';
+import { PatStore, type PatRecord } from '../auth/pat-store.js';
+import { readUsers } from '../auth/users.js';
+import { action, addStoreOptions, CliError, databasePath, htpasswdPath, loadConfig, type StoreOptions } from './common.js';
+
+interface CreateOptions extends StoreOptions {
+  user: string;
+  scope: string[];
+  expires: string;
+  note?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function withStore<T>(opts: StoreOptions, fn: (store: PatStore) => T): T {
+  const config = loadConfig(opts);
+  const store = new PatStore(databasePath(config), { fsync: config.fsync });
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+function date(ms: number | undefined): string {
+  return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function status(r: PatRecord, now: number): string {
+  if (r.revokedAt !== undefined) return 'revoked';
+  if (r.expiresAt !== undefined && r.expiresAt <= now) return 'expired';
+  return 'active';
+}
+
+export function registerToken(program: Command): void {
+  const token = program.command('token').description('Manage personal access tokens (used in place of a password).');
+
+  addStoreOptions(token.command('create').description('Create a token and print it once.'))
+    .requiredOption('--user <name>', 'the user the token logs in as')
+    .requiredOption('--scope <glob:actions>', 'what it may do, e.g. "alice/**:pull,push" (repeatable)', collect)
+    .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 1w or never', '30d')
+    .option('--note <text>', 'what the token is for (shown by list)')
+    .action(
+      action(async (opts: CreateOptions) => {
+        let scopes: Grant[];
+        let seconds: number | undefined;
+        try {
+          scopes = opts.scope.map(parsePatScope);
+          seconds = parseDuration(opts.expires);
+        } catch (e) {
+          if (e instanceof PatScopeError) throw new CliError(e.message, 2);
+          throw e;
+        }
+        const config = loadConfig(opts);
+        const file = htpasswdPath(config);
+        if (!(await readUsers(file)).has(opts.user)) throw new CliError(`no user "${opts.user}" in ${file} (add one with \`stowage user add\`)`);
+        const { token: secret, record } = withStore(opts, (s) =>
+          s.create(opts.user, scopes, { ...(seconds === undefined ? {} : { expiresInSeconds: seconds }), ...(opts.note ? { note: opts.note } : {}) }),
+        );
+        process.stdout.write(`${secret}\n`);
+        process.stderr.write(
+          `created token ${record.id} for ${record.user} (${scopes.map(formatPatScope).join(' ')}; expires ${date(record.expiresAt)}).\n` +
+            'It is shown only this once: store it now (e.g. docker login -u USER --password-stdin).\n',
+        );
+      }),
+    );
+
+  addStoreOptions(token.command('list').description('List tokens (never their secrets).'))
+    .option('--user <name>', 'only this user’s tokens')
+    .option('--json', 'JSON output')
+    .action(
+      action(async (opts: StoreOptions & { user?: string; json?: boolean }) => {
+        const now = Date.now();
+        const records = withStore(opts, (s) => s.list(opts.user));
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(records.map((r) => ({ ...r, scopes: r.scopes.map(formatPatScope), status: status(r, now) })), null, 2)}\n`);
+          return;
+        }
+        const rows = [['ID', 'USER', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'NOTE']];
+        for (const r of records) {
+          rows.push([r.id, r.user, r.scopes.map(formatPatScope).join(' '), date(r.createdAt), date(r.expiresAt), date(r.lastUsedAt), status(r, now), r.note]);
+        }
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+        for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+      }),
+    );
+
+  addStoreOptions(token.command('revoke <id>').description('Revoke a token at once (the running server refuses it from now on).')).action(
+    action(async (id: string, opts: StoreOptions) => {
+      const ok = withStore(opts, (s) => {
+        const r = s.get(id);
+        if (!r) throw new CliError(`no token ${id}`);
+        return s.revoke(id);
+      });
+      process.stderr.write(ok ? `revoked token ${id}\n` : `token ${id} was already revoked\n`);
+    }),
+  );
+}

@@ -1,0 +1,198 @@
+/**
+ * The one catalog of client-side failures. Every error the client library (and so
+ * every `stowage` client command) reports is a ClientError built here: a stable
+ * code, a message saying what went wrong, and a hint saying what to do about it.
+ * Parameters are typed per code, so a call site cannot forget the facts a
+ * message needs (which registry, which tags exist, …).
+ */
+
+export interface ErrorText {
+  message: string;
+  hint?: string;
+  /** A usage error (bad argument or flag): the CLI exits 2 instead of 1. */
+  usage?: boolean;
+}
+
+const list = (items: readonly string[], max = 20): string =>
+  items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, … (${items.length - max} more)`;
+
+const CONNECTION_HINTS: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens there: is the registry running, and is the host:port right?',
+  ENOTFOUND: 'the host name does not resolve: check its spelling (and your DNS)',
+  EAI_AGAIN: 'the host name could not be resolved right now: check your network and DNS',
+  ETIMEDOUT: 'the registry did not answer in time: check the network path (proxy, firewall) and retry',
+  ECONNRESET: 'the connection was dropped: retry; if it persists, check for a proxy or a TLS/plain-HTTP mismatch (--insecure)',
+  EHOSTUNREACH: 'the host is unreachable from here: check the network',
+};
+
+const CATALOG = {
+  INVALID_REFERENCE: (p: { input: string; reason: string }): ErrorText => ({
+    message: `invalid reference "${p.input}": ${p.reason}`,
+    hint: 'references look like [oci://]host[:port]/repository[:tag][@sha256:…], e.g. localhost:5000/team/app:v1',
+    usage: true,
+  }),
+  INVALID_ARGUMENT: (p: { message: string; hint?: string }): ErrorText => ({ message: p.message, ...(p.hint ? { hint: p.hint } : {}), usage: true }),
+
+  UNAUTHORIZED: (p: { registry: string; what: string; loggedIn: boolean; detail?: string }): ErrorText =>
+    p.loggedIn
+      ? {
+          message: `${p.registry} refused the stored credentials for ${p.what}${p.detail ? ` (${p.detail})` : ''}`,
+          hint: `they may have expired or been revoked: log in again with \`stowage login ${p.registry} -u USER\``,
+        }
+      : {
+          message: `${p.registry} requires authentication for ${p.what}${p.detail ? ` (${p.detail})` : ''}`,
+          hint: `log in first: \`stowage login ${p.registry} -u USER\` (or \`docker login ${p.registry}\`: stowage reads the same config.json)`,
+        },
+  DENIED: (p: { registry: string; what: string; loggedIn: boolean; detail?: string }): ErrorText => ({
+    message: `${p.registry} denied ${p.what}${p.detail ? ` (${p.detail})` : ''}`,
+    hint: p.loggedIn
+      ? 'the account you are logged in with lacks this permission: ask the registry administrator, or log in as another user'
+      : `you are not logged in: \`stowage login ${p.registry} -u USER\``,
+  }),
+  LOGIN_FAILED: (p: { registry: string; detail?: string }): ErrorText => ({
+    message: `login to ${p.registry} failed: ${p.detail ?? 'incorrect username or password'}`,
+    hint: 'check the user name and the password or access token; nothing was saved',
+  }),
+  TOKEN_FAILED: (p: { registry: string; realm: string; status?: number; detail: string }): ErrorText => ({
+    message: `could not get a token for ${p.registry} from ${p.realm}: ${p.detail}${p.status ? ` (HTTP ${p.status})` : ''}`,
+    hint: 'the registry’s token service is failing or unreachable; retry, or ask the registry administrator',
+  }),
+
+  MANIFEST_NOT_FOUND: (p: { reference: string; repository: string; tag?: string; tags?: readonly string[] }): ErrorText => ({
+    message: `${p.reference} not found`,
+    ...(p.tag === undefined
+      ? {}
+      : p.tags === undefined
+        ? { hint: `the repository ${p.repository} does not exist (or you may not see it)` }
+        : p.tags.length === 0
+          ? { hint: `${p.repository} has no tags` }
+          : { hint: `${p.repository} has ${p.tags.length === 1 ? 'the tag' : 'these tags'}: ${list(p.tags)}` }),
+  }),
+  REPOSITORY_NOT_FOUND: (p: { registry: string; repository: string }): ErrorText => ({
+    message: `repository ${p.repository} not found on ${p.registry}`,
+    hint: `list the repositories with \`stowage catalog ${p.registry}\``,
+  }),
+  BLOB_NOT_FOUND: (p: { repository: string; digest: string }): ErrorText => ({
+    message: `blob ${p.digest} not found in ${p.repository}`,
+    hint: 'the manifest references content the registry does not have; it may have been garbage-collected',
+  }),
+  DIGEST_MISMATCH: (p: { what: string; expected: string; actual: string }): ErrorText => ({
+    message: `${p.what}: content digest is ${p.actual}, expected ${p.expected}`,
+    hint: 'the content was corrupted in transit or at rest; retry, and if it persists the source is damaged',
+  }),
+  SIZE_MISMATCH: (p: { what: string; expected: number; actual: number }): ErrorText => ({
+    message: `${p.what}: got ${p.actual} bytes, expected ${p.expected}`,
+    hint: 'the transfer was truncated or the source is damaged; retry',
+  }),
+  MANIFEST_TOO_LARGE: (p: { reference: string; limit: number }): ErrorText => ({
+    message: `the manifest of ${p.reference} is larger than ${p.limit} bytes`,
+  }),
+  UNSUPPORTED_MANIFEST: (p: { reference: string; mediaType: string }): ErrorText => ({
+    message: `${p.reference} is a ${p.mediaType || 'document of unknown type'}, which stowage cannot handle here`,
+    hint: 'Docker schema 1 manifests are obsolete: re-push the image with a current client',
+  }),
+  NOT_AN_IMAGE: (p: { reference: string; type: string }): ErrorText => ({
+    message: `${p.reference} is not a container image (its config is ${p.type})`,
+    hint: 'pull it with `--format oci`, which keeps any artifact as it is',
+  }),
+  PLATFORM_NOT_FOUND: (p: { reference: string; platform: string; available: readonly string[] }): ErrorText => ({
+    message: `${p.reference} has no image for ${p.platform}`,
+    hint: p.available.length ? `choose one with --platform: ${list(p.available)}` : 'the index lists no platform images',
+  }),
+  DIGEST_REFERENCE_MISMATCH: (p: { reference: string; actual: string }): ErrorText => ({
+    message: `${p.reference} names a digest, but the content to push has digest ${p.actual}`,
+    hint: 'drop the @digest part, or push the content that has that digest',
+  }),
+
+  CONNECTION_FAILED: (p: { url: string; code?: string; detail: string }): ErrorText => ({
+    message: `cannot reach ${p.url}: ${p.detail}`,
+    ...(p.code && CONNECTION_HINTS[p.code] ? { hint: CONNECTION_HINTS[p.code] } : {}),
+  }),
+  TLS_FAILED: (p: { registry: string; detail: string }): ErrorText => ({
+    message: `TLS connection to ${p.registry} failed: ${p.detail}`,
+    hint: `trust the registry’s CA with --ca-file FILE, or (for test setups only) skip verification or use plain HTTP with --insecure`,
+  }),
+  NOT_A_REGISTRY: (p: { url: string; status: number }): ErrorText => ({
+    message: `${p.url} does not answer like an OCI registry (GET /v2/ returned HTTP ${p.status})`,
+    hint: 'check the host and port',
+  }),
+  REGISTRY_ERROR: (p: { registry: string; operation: string; status: number; code?: string; detail?: string }): ErrorText => ({
+    message: `${p.registry} failed ${p.operation}: ${p.code ? `${p.code}: ` : ''}${p.detail || `HTTP ${p.status}`}${p.code || p.detail ? ` (HTTP ${p.status})` : ''}`,
+    ...(p.status === 429
+      ? { hint: 'the registry is rate-limiting you: wait a moment and retry' }
+      : p.status >= 500
+        ? { hint: 'the registry has a problem (retried already): try again later or ask its administrator' }
+        : {}),
+  }),
+  UPLOAD_FAILED: (p: { repository: string; digest: string; detail: string }): ErrorText => ({
+    message: `upload of ${p.digest} to ${p.repository} failed: ${p.detail}`,
+    hint: 'run the command again: blobs already uploaded are skipped',
+  }),
+
+  CREDENTIALS_INVALID: (p: { path: string; detail: string }): ErrorText => ({
+    message: `cannot read credentials from ${p.path}: ${p.detail}`,
+    hint: 'fix or remove the file (docker and stowage share it)',
+  }),
+  CREDENTIAL_HELPER_FAILED: (p: { helper: string; action: string; detail: string }): ErrorText => ({
+    message: `credential helper docker-credential-${p.helper} failed to ${p.action}: ${p.detail}`,
+    hint: `check that docker-credential-${p.helper} is installed and on PATH, or change "credsStore"/"credHelpers" in your docker config.json`,
+  }),
+
+  ARCHIVE_INVALID: (p: { path: string; detail: string }): ErrorText => ({
+    message: `${p.path} is not a usable image archive: ${p.detail}`,
+    hint: 'expected a `docker save` tar (optionally gzip- or zstd-compressed), or an OCI image layout (directory or tar)',
+  }),
+  ARCHIVE_AMBIGUOUS: (p: { path: string; names: readonly string[] }): ErrorText => ({
+    message: `${p.path} holds ${p.names.length} images: ${list(p.names)}`,
+    hint: 'choose one with --image NAME',
+    usage: true,
+  }),
+  ARCHIVE_IMAGE_NOT_FOUND: (p: { path: string; name: string; names: readonly string[] }): ErrorText => ({
+    message: `${p.path} has no image named ${p.name}`,
+    hint: p.names.length ? `it holds: ${list(p.names)}` : 'it holds no named images; omit --image',
+    usage: true,
+  }),
+  OUTPUT_FAILED: (p: { path: string; detail: string }): ErrorText => ({
+    message: `cannot write ${p.path}: ${p.detail}`,
+  }),
+} satisfies Record<string, (p: never) => ErrorText>;
+
+export type ClientErrorCode = keyof typeof CATALOG;
+export type ClientErrorParams<C extends ClientErrorCode> = Parameters<(typeof CATALOG)[C]>[0];
+
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+  readonly hint: string | undefined;
+  readonly usage: boolean;
+  readonly params: unknown;
+  /** The HTTP status that caused it, when a registry answered. */
+  readonly status: number | undefined;
+
+  constructor(code: ClientErrorCode, text: ErrorText, params: unknown, options: { cause?: unknown; status?: number } = {}) {
+    super(text.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ClientError';
+    this.code = code;
+    this.hint = text.hint;
+    this.usage = text.usage ?? false;
+    this.params = params;
+    this.status = options.status;
+  }
+
+  toJSON(): { code: string; message: string; hint?: string } {
+    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
+  }
+}
+
+/** Builds the catalog's error for `code`. */
+export function clientError<C extends ClientErrorCode>(
+  code: C,
+  params: ClientErrorParams<C>,
+  options: { cause?: unknown; status?: number } = {},
+): ClientError {
+  const text = (CATALOG[code] as (p: ClientErrorParams<C>) => ErrorText)(params);
+  return new ClientError(code, text, params, options);
+}
+
+export function isClientError(e: unknown, code?: ClientErrorCode): e is ClientError {
+  return e instanceof ClientError && (code === undefined || e.code === code);
+}
