@@ -70,6 +70,9 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       clearInterval(sweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Keep-alive connections become idle as their last request finishes: close them then.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      idle.unref();
       const grace = setTimeout(() => {
         log.warn('grace period over: closing remaining connections');
         server.closeAllConnections();
@@ -77,6 +80,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       grace.unref();
       await closed;
       clearTimeout(grace);
+      clearInterval(idle);
       auth?.close();
       await registry.close();
       log.info('stopped');

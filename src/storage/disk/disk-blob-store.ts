@@ -133,6 +133,8 @@ export class DiskBlobStore implements BlobStore {
       const start = s.size;
       const before = s.hash?.copy();
       const flush = () => this.flushInBackground(s);
+      // The write in flight when the body fails must land before the rollback truncates.
+      let inflight: Promise<unknown> = Promise.resolve();
       try {
         await pipeline(
           data,
@@ -141,7 +143,7 @@ export class DiskBlobStore implements BlobStore {
             writev(chunks, cb) {
               const bufs = chunks.map((c) => c.chunk as Buffer);
               for (const b of bufs) s.hash?.update(b);
-              s.handle.writev(bufs, s.size).then((r) => {
+              inflight = s.handle.writev(bufs, s.size).then((r) => {
                 s.size += r.bytesWritten;
                 s.unflushed += r.bytesWritten;
                 flush();
@@ -152,6 +154,7 @@ export class DiskBlobStore implements BlobStore {
         );
       } catch (e) {
         // A failed append leaves the session as it was before it.
+        await inflight.catch(() => undefined);
         await s.flushing;
         await s.handle.truncate(start).catch(() => undefined);
         s.size = start;
