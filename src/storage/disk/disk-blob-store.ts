@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
@@ -37,6 +37,7 @@ export interface DiskBlobStoreOptions {
  * fsync at commit only has the tail left: receiving and disk writing overlap.
  */
 const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Sessions idle this long give their file handle back (they stay resumable). */
 const IDLE_HANDLE_MS = 2 * 60 * 1000;
 
@@ -79,11 +80,15 @@ export class DiskBlobStore implements BlobStore {
       if (isNotFound(e)) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
       throw e;
     });
-    return handle.createReadStream({
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: 1024 * 1024,
-    });
+    const start = range?.start ?? 0;
+    const end = range?.end ?? (await handle.stat()).size - 1;
+    if (end < start) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    // Large reads mean fewer turns of the event loop per layer; sized to the blob so
+    // a small one does not allocate a whole read buffer.
+    return handle.createReadStream({ start, end, highWaterMark: Math.max(1, Math.min(READ_CHUNK_BYTES, end - start + 1)) });
   }
 
   async delete(digest: string): Promise<void> {
