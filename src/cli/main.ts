@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerCopy } from './copy.js';
+import { registerImage } from './image.js';
+import { registerInspect } from './inspect.js';
+import { registerLogin } from './login.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
 import { registerUser } from './user.js';
@@ -19,5 +23,9 @@ program
 registerServe(program);
 registerUser(program);
 registerToken(program);
+registerLogin(program);
+registerImage(program);
+registerCopy(program);
+registerInspect(program);
 
 await program.parseAsync(process.argv);

@@ -32,6 +32,16 @@ const CATALOG = {
     usage: true,
   }),
   INVALID_ARGUMENT: (p: { message: string; hint?: string }): ErrorText => ({ message: p.message, ...(p.hint ? { hint: p.hint } : {}), usage: true }),
+  INVALID_HOST: (p: { input: string }): ErrorText => ({ message: `"${p.input}" is not a registry host`, hint: 'give host[:port], e.g. localhost:5000 or ghcr.io', usage: true }),
+  INVALID_PLATFORM: (p: { input: string }): ErrorText => ({ message: `"${p.input}" is not a platform`, hint: 'write os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8', usage: true }),
+  CA_FILE_UNREADABLE: (p: { path: string; detail: string }): ErrorText => ({ message: `cannot read the CA file ${p.path}: ${p.detail}`, usage: true }),
+  OPTIONS_CONFLICT: (p: { options: readonly string[]; why?: string }): ErrorText => ({
+    message: `${p.options.join(' and ')} cannot be used together${p.why ? `: ${p.why}` : ''}`,
+    usage: true,
+  }),
+  USERNAME_REQUIRED: (): ErrorText => ({ message: 'no user name', hint: 'give it with -u USER (there is no terminal to ask on)', usage: true }),
+  USERNAME_INVALID: (): ErrorText => ({ message: 'the user name must not be empty or contain ":"', usage: true }),
+  OUTPUT_IS_TERMINAL: (): ErrorText => ({ message: 'refusing to write an archive to a terminal', hint: 'redirect standard output, or give a file with -o FILE', usage: true }),
 
   UNAUTHORIZED: (p: { registry: string; what: string; loggedIn: boolean; detail?: string }): ErrorText =>
     p.loggedIn
@@ -66,7 +76,7 @@ const CATALOG = {
         ? { hint: `the repository ${p.repository} does not exist (or you may not see it)` }
         : p.tags.length === 0
           ? { hint: `${p.repository} has no tags` }
-          : { hint: `${p.repository} has ${p.tags.length === 1 ? 'the tag' : 'these tags'}: ${list(p.tags)}` }),
+          : { hint: `${p.repository} has ${p.tags.length === 1 ? 'the tag' : 'these tags'}: ${list([...p.tags].sort())}` }),
   }),
   REPOSITORY_NOT_FOUND: (p: { registry: string; repository: string }): ErrorText => ({
     message: `repository ${p.repository} not found on ${p.registry}`,

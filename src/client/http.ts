@@ -11,6 +11,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rootCertificates } from 'node:tls';
 import { ClientError, clientError } from './errors.js';
 
 export type TlsMode = 'verify' | 'insecure';
@@ -61,7 +62,6 @@ export interface TransportOptions {
 }
 
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET']);
 /** Errors worth retrying: the connection broke, the server will likely be there again. */
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN']);
 
@@ -99,7 +99,7 @@ export class HttpTransport {
     this.httpsVerify = new https.Agent({
       keepAlive: true,
       maxSockets: 16,
-      ...(opts.ca !== undefined ? { ca: [...tlsRootCertificates(), opts.ca.toString()] } : {}),
+      ...(opts.ca !== undefined ? { ca: [...rootCertificates, opts.ca.toString()] } : {}),
     });
     this.retries = opts.retries ?? 4;
     this.retryDelayMs = opts.retryDelayMs ?? 250;
@@ -204,17 +204,6 @@ export class HttpTransport {
   }
 }
 
-function tlsRootCertificates(): string[] {
-  // node:tls rootCertificates: the bundled Mozilla store Node trusts by default.
-  return [...(tlsModule().rootCertificates as readonly string[])];
-}
-
-let tlsCache: typeof import('node:tls') | undefined;
-function tlsModule(): typeof import('node:tls') {
-  tlsCache ??= (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:tls') as typeof import('node:tls') | undefined;
-  return tlsCache ?? tlsImport;
-}
-import * as tlsImport from 'node:tls';
 
 function retryAfterMs(value: string | undefined): number | undefined {
   if (!value) return undefined;
@@ -252,20 +241,17 @@ function wrapResponse(res: IncomingMessage, url: URL): HttpResponse {
     text: async (limit) => (await buffer(limit)).toString('utf8'),
     json: async <T>(limit?: number) => JSON.parse((await buffer(limit)).toString('utf8')) as T,
     discard: async () => {
-      if (res.complete || res.destroyed) return;
-      // Small bodies are drained to keep the connection; big ones are cut.
+      if (res.readableEnded || res.destroyed) return;
+      // Small bodies are drained so the connection goes back to the pool; big ones are cut.
       const length = Number(res.headers['content-length'] ?? NaN);
       if (Number.isFinite(length) && length > 1024 * 1024) {
         res.destroy();
         return;
       }
-      try {
-        for await (const _ of res) void _;
-      } catch {
-        /* the connection is gone anyway */
-      }
+      await new Promise<void>((resolve) => {
+        res.once('end', resolve).once('close', resolve).once('error', () => resolve());
+        res.resume();
+      });
     },
   };
 }
-
-export { NETWORK_CODES };

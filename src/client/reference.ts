@@ -142,7 +142,7 @@ export function parseRegistryHost(input: string): string {
   const slash = h.indexOf('/');
   if (slash !== -1) h = h.slice(0, slash);
   if (h === '' || !HOST.test(h)) {
-    throw clientError('INVALID_ARGUMENT', { message: `"${input}" is not a registry host`, hint: 'give host[:port], e.g. localhost:5000 or ghcr.io' });
+    throw clientError('INVALID_HOST', { input });
   }
   return normalizeRegistry(h);
 }

@@ -1,0 +1,3 @@
+import { defineFlows } from './flows.js';
+
+defineFlows('distribution');
