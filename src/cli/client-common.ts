@@ -40,6 +40,8 @@ export interface CommandResult {
   text: string | string[];
   /** The document for `--output json`. */
   json: unknown;
+  /** Exit with this code after printing (e.g. 1 when `artifact diff` finds differences). Default 0. */
+  exitCode?: number;
 }
 
 function warningPrinter(message: string): void {
@@ -107,6 +109,7 @@ export function clientAction(body: (ctx: CommandContext, args: string[], opts: R
         const lines = Array.isArray(result.text) ? result.text : [result.text];
         if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
       }
+      exit = result.exitCode ?? 0;
     } catch (e) {
       progress.stop();
       exit = printError(e, flags);

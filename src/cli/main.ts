@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerArtifact } from './artifact.js';
 import { registerCopy } from './copy.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
 import { registerLogin } from './login.js';
+import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
 import { registerUser } from './user.js';
@@ -27,5 +29,7 @@ registerLogin(program);
 registerImage(program);
 registerCopy(program);
 registerInspect(program);
+registerArtifact(program);
+registerPolicy(program);
 
 await program.parseAsync(process.argv);

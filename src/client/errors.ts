@@ -162,8 +162,78 @@ const CATALOG = {
     hint: p.names.length ? `it holds: ${list(p.names)}` : 'it holds no named images; omit --image',
     usage: true,
   }),
+  // Flux artifacts and policy bundles (src/flux, src/policy): content that is not what it should be.
+  ARTIFACT_INVALID: (p: { reference: string; detail: string; hint?: string }): ErrorText => ({
+    message: `${p.reference}: ${p.detail}`,
+    ...(p.hint ? { hint: p.hint } : {}),
+  }),
   OUTPUT_FAILED: (p: { path: string; detail: string }): ErrorText => ({
     message: `cannot write ${p.path}: ${p.detail}`,
+  }),
+
+  // Signing (src/sign): keys and cosign signatures.
+  KEY_UNREADABLE: (p: { path: string; detail: string }): ErrorText => ({ message: `cannot read the key ${p.path}: ${p.detail}`, usage: true }),
+  KEY_INVALID: (p: { path: string; detail: string }): ErrorText => ({
+    message: `${p.path} is not a usable cosign key: ${p.detail}`,
+    hint: 'sign with a cosign.key from `stowage key generate` or `cosign generate-key-pair`; verify with its cosign.pub',
+  }),
+  KEY_PASSWORD_WRONG: (p: { path: string }): ErrorText => ({
+    message: `cannot decrypt ${p.path}: wrong password`,
+    hint: 'the password comes from COSIGN_PASSWORD, else the prompt (or standard input when it is not a terminal)',
+  }),
+  KEY_EXISTS: (p: { path: string }): ErrorText => ({ message: `${p.path} already exists`, hint: 'choose another --output-key-prefix, or overwrite it with --force', usage: true }),
+  SIGNATURE_NOT_FOUND: (p: { reference: string; digest: string }): ErrorText => ({
+    message: `no signatures found for ${p.reference} (${p.digest})`,
+    hint: 'nothing was written; looked for the sha256-<hex>.sig tag and OCI referrers: sign it with `stowage sign REF --key cosign.key`',
+  }),
+  SIGNATURE_INVALID: (p: { reference: string; digest: string; reasons: readonly string[] }): ErrorText => ({
+    message: `no signature of ${p.reference} (${p.digest}) verifies: ${p.reasons.slice(0, 5).join('; ')}${p.reasons.length > 5 ? `; … (${p.reasons.length - 5} more)` : ''}`,
+    hint: 'nothing was written; check that the key is the public half of the key that signed this digest',
+  }),
+
+  // Helm charts (src/chart, src/client/ops/chart.ts).
+  CHART_INVALID: (p: { chart: string; problems: readonly { message: string; hint?: string }[] }): ErrorText => ({
+    message:
+      p.problems.length === 1
+        ? `${p.chart}: ${p.problems[0]!.message}`
+        : `${p.chart} has ${p.problems.length} problems:\n${p.problems.map((x) => `  - ${x.message}`).join('\n')}`,
+    ...(p.problems.some((x) => x.hint) ? { hint: [...new Set(p.problems.filter((x) => x.hint).map((x) => x.hint!))].join('; ') } : {}),
+  }),
+  CHART_LOAD_FAILED: (p: { chart: string; detail: string; hint?: string }): ErrorText => ({
+    message: `cannot load the chart ${p.chart}: ${p.detail}`,
+    ...(p.hint ? { hint: p.hint } : {}),
+  }),
+  CHART_NAME_INVALID: (p: { name: string; detail: string }): ErrorText => ({
+    message: `invalid chart name "${p.name}": ${p.detail}`,
+    hint: 'use letters, digits, ".", "_" and "-" (lowercase if it is to be pushed to an OCI registry)',
+    usage: true,
+  }),
+  CHART_NOT_PACKAGED: (p: { path: string }): ErrorText => ({
+    message: `${p.path} is a directory; only packaged charts (.tgz) can be pushed`,
+    hint: `package it first: \`stowage chart package ${p.path}\``,
+    usage: true,
+  }),
+  CHART_VERSION_MISMATCH: (p: { reference: string; tag: string; version: string }): ErrorText => ({
+    message: `chart reference and version mismatch: ${p.reference} names ${p.tag}, --version asks for ${p.version}`,
+    hint: 'give the version either as :TAG in the reference or with --version, not both',
+    usage: true,
+  }),
+  CHART_CONSTRAINT_INVALID: (p: { constraint: string; detail: string }): ErrorText => ({
+    message: `invalid version constraint "${p.constraint}": ${p.detail}`,
+    hint: 'write an exact version (1.2.3) or a range such as ^1.2, ~1.4.0, ">=1.0.0 <2.0.0" or 1.x',
+    usage: true,
+  }),
+  CHART_VERSION_NOT_FOUND: (p: { repository: string; constraint: string; versions: readonly string[] }): ErrorText => ({
+    message: `no version of ${p.repository} matches ${p.constraint ? `"${p.constraint}"` : 'a stable release'}`,
+    hint: p.versions.length ? `it has: ${list(p.versions)}` : `${p.repository} has no SemVer tags (tags are versions with "+" written as "_")`,
+  }),
+  NOT_A_CHART: (p: { reference: string; detail: string }): ErrorText => ({
+    message: `${p.reference} is not a Helm chart: ${p.detail}`,
+    hint: 'look at it with `stowage inspect`; images are pulled with `stowage image pull`',
+  }),
+  CHART_TARGET_EXISTS: (p: { path: string }): ErrorText => ({
+    message: `${p.path} already exists`,
+    hint: 'remove it, or choose another directory with -d',
   }),
 } satisfies Record<string, (p: never) => ErrorText>;
 

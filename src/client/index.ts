@@ -54,3 +54,7 @@ export { inspect } from './ops/inspect.js';
 export type { InspectResult } from './ops/inspect.js';
 export { pushArtifact, pullArtifact, addToReferrersTag, EMPTY_CONFIG, ANNOTATION_TITLE } from './ops/artifact.js';
 export type { ArtifactLayer, PushArtifactOptions, PushArtifactResult, PulledArtifact } from './ops/artifact.js';
+export { pushFluxArtifact, pullFluxArtifact, listFluxArtifacts, tagFluxArtifact, diffFluxArtifact, buildFluxArtifact } from './ops/flux-artifact.js';
+export type { FluxPushOptions, FluxPushResult, FluxPullResult, FluxListEntry, FluxDiffResult, FluxBuildResult } from './ops/flux-artifact.js';
+export { pushPolicy, pullPolicy } from './ops/policy.js';
+export type { PolicyPushOptions, PolicyPushResult, PolicyPullResult } from './ops/policy.js';
