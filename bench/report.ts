@@ -1,0 +1,328 @@
+/**
+ * Turns a run into the deliverable: one table (both registries, the ratio, the
+ * targets with PASS/MISS), the machine limits, and the result files
+ * (bench/results/<date>-<commit>.{json,md}, and BENCHMARKS.md's results section).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { formatSize, MiB } from './data.js';
+import type { MachineInfo, MachineLimits } from './machine.js';
+import { planScenarios, type ScenarioDef, type ScenarioResult } from './scenarios.js';
+import { TARGET_LABELS, type TargetName } from './servers.js';
+
+export interface TargetResult extends ScenarioResult {
+  /** Server CPU over the measured part, % of one core (200 % = both cores). */
+  serverCpuPct: number;
+  /** Server VmHWM over the measured part. */
+  peakRssBytes: number;
+  /**
+   * CPU used meanwhile by other processes on the machine (% of one core). High
+   * values mean the figures are disturbed.
+   */
+  otherCpuPct: number;
+  /**
+   * CPU used meanwhile that no process is charged with (% of one core): mostly
+   * the kernel's loopback networking (softirq) and disk writeback.
+   */
+  kernelCpuPct: number;
+  /** Seconds spent waiting for other processes to go quiet before measuring. */
+  settleSeconds: number;
+  /**
+   * Disk write+fsync speed (MiB/s) of the scenario's own I/O without the registry
+   * (as many files as it pushes, each the blob's size, each fsynced), measured
+   * just before and just after it; disk-targeted pushes only. Shown next to the
+   * 80 % check because virtual disks swing a lot within a run.
+   */
+  diskRefMiBs?: [before: number, after: number];
+}
+
+export interface ScenarioOutcome {
+  def: ScenarioDef;
+  results: Partial<Record<TargetName, TargetResult>>;
+  /** Setup or protocol failures that stopped the scenario (counted as errors). */
+  failures: Partial<Record<TargetName, string>>;
+}
+
+export interface Check {
+  scenario: string;
+  description: string;
+  pass: boolean;
+  detail: string;
+}
+
+export interface BenchRun {
+  format: 1;
+  date: string;
+  commit: string;
+  smoke: boolean;
+  only?: string;
+  targets: TargetName[];
+  machine: MachineInfo;
+  limits: MachineLimits;
+  servers: Partial<Record<TargetName, string>>;
+  scenarios: ScenarioOutcome[];
+  checks: Check[];
+  errors: number;
+  durationSeconds: number;
+}
+
+/** Ratio targets (Stowage / Distribution at least), by scenario kind, for the plan's largest blobs and c=64. */
+export function ratioTarget(def: ScenarioDef, plan: ScenarioDef[]): number | undefined {
+  const largest = Math.max(...plan.filter((d) => d.size !== undefined && d.kind !== 'small-blobs').map((d) => d.size!));
+  const big = def.size === largest;
+  switch (def.kind) {
+    case 'push-monolithic':
+      return big ? 1.2 : undefined;
+    case 'push-chunked':
+    case 'push-streamed':
+      return big ? 1.5 : undefined;
+    case 'pull':
+      return big ? 1.0 : undefined;
+    case 'manifest-get-tag':
+    case 'blob-head':
+      return def.concurrency === 64 ? 3 : undefined;
+    case 'manifest-put':
+      return def.concurrency === 64 ? 2 : undefined;
+    case 'tag-list':
+    case 'small-blobs':
+      return 2;
+  }
+}
+
+export const RSS_LIMIT = 200 * MiB;
+export const DISK_FRACTION = 0.8;
+/** Other CPU use (% of a core) above which a measurement is flagged as disturbed. */
+export const DISTURBED_PCT = 25;
+
+/** Whether `def` is held to the "push within 80 % of disk speed" target. */
+export function diskTarget(def: ScenarioDef, plan: ScenarioDef[]): boolean {
+  if (!def.kind.startsWith('push-')) return false;
+  const largest = Math.max(...plan.filter((d) => d.kind.startsWith('push-')).map((d) => d.size!));
+  return def.size === largest;
+}
+
+export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
+  // Targets are placed on the full plan's largest sizes, whatever --only selected.
+  const plan = planScenarios({ smoke: run.smoke });
+  const checks: Check[] = [];
+  for (const { def, results } of run.scenarios) {
+    const s = results.stowage;
+    const d = results.distribution;
+    const target = ratioTarget(def, plan);
+    if (target !== undefined && s && d) {
+      const ratio = s.value / d.value;
+      checks.push({ scenario: def.id, description: `Stowage/Distribution ≥ ${target}`, pass: ratio >= target, detail: `${fmtRatio(ratio)}` });
+    }
+    if (s && diskTarget(def, plan)) {
+      const limit = run.limits.diskWriteFsyncMiBs;
+      const floor = limit * DISK_FRACTION;
+      const pct = (v: number) => `${Math.round((s.value / v) * 100)} %`;
+      const ref = s.diskRefMiBs ? `; same I/O without the registry just before / after: ${s.diskRefMiBs.map(fmtNum).join(' / ')} MiB/s (${s.diskRefMiBs.map(pct).join(' / ')})` : '';
+      checks.push({
+        scenario: def.id,
+        description: `≥ ${DISK_FRACTION * 100} % of disk write+fsync`,
+        pass: s.value >= floor,
+        detail: `${fmtNum(s.value)} MiB/s = ${pct(limit)} of the machine limit ${fmtNum(limit)} MiB/s${ref}`,
+      });
+    }
+  }
+  const rss = run.scenarios.filter((o) => o.results.stowage).map((o) => ({ id: o.def.id, rss: o.results.stowage!.peakRssBytes }));
+  if (rss.length > 0) {
+    const worst = rss.reduce((a, b) => (b.rss > a.rss ? b : a));
+    checks.push({
+      scenario: 'every scenario',
+      description: `Stowage peak RSS < ${RSS_LIMIT / MiB} MiB`,
+      pass: worst.rss < RSS_LIMIT,
+      detail: `max ${fmtMiB(worst.rss)} MiB (${worst.id})`,
+    });
+  }
+  checks.push({ scenario: 'every scenario', description: 'zero errors', pass: run.errors === 0, detail: `${run.errors} errors` });
+  return checks;
+}
+
+// ---- formatting -------------------------------------------------------------------
+
+function fmtNum(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  if (v >= 100) return Math.round(v).toLocaleString('en-US');
+  if (v >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function fmtMs(v: number): string {
+  if (v >= 100) return Math.round(v).toString();
+  if (v >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function fmtRatio(r: number): string {
+  return Number.isFinite(r) ? `${r.toFixed(2)}×` : '—';
+}
+
+function fmtMiB(bytes: number): string {
+  return Math.round(bytes / MiB).toString();
+}
+
+function pair(s: string | undefined, d: string | undefined): string {
+  return `${s ?? '—'} / ${d ?? '—'}`;
+}
+
+/** How much load a scenario applies (the id says what it is). */
+function describe(def: ScenarioDef): string {
+  const bits: string[] = [];
+  if (def.count !== undefined) bits.push(`${def.count} ${def.kind === 'pull' ? 'pulls' : def.kind === 'small-blobs' ? 'blobs' : 'pushes'}`);
+  if (def.durationMs !== undefined) bits.push(`${def.durationMs / 1000} s`);
+  bits.push(`c=${def.concurrency}`);
+  if (def.kind === 'push-chunked') bits.push(`${formatSize(def.chunkSize!)} chunks`);
+  if (def.kind === 'push-streamed') bits.push(`${formatSize(def.chunkSize!)} writes`);
+  if (def.kind === 'tag-list') bits.push(`${def.tags} tags`);
+  return bits.join(', ');
+}
+
+/** The results table (markdown, also printed to the terminal). */
+export function renderTable(run: BenchRun): string {
+  const header = [
+    'Scenario',
+    'Load',
+    'Unit',
+    'Stowage',
+    'Distribution',
+    'S/D',
+    'Target',
+    'p50 ms S / D',
+    'p99 ms S / D',
+    'Peak RSS MiB S / D',
+    'Server CPU % S / D',
+    'Loadgen CPU % S / D',
+    'Other procs CPU % S / D',
+    'Errors S / D',
+  ];
+  const rows: string[][] = [];
+  for (const o of run.scenarios) {
+    const { def } = o;
+    const s = o.results.stowage;
+    const d = o.results.distribution;
+    const targetBits: string[] = [];
+    for (const c of run.checks.filter((c) => c.scenario === def.id)) {
+      targetBits.push(`${c.description.replace('Stowage/Distribution ', '')} ${c.pass ? 'PASS' : 'MISS'}`);
+    }
+    const errs = (t: TargetName) => {
+      const r = o.results[t];
+      if (o.failures[t]) return 'FAILED';
+      return r ? String(r.errors) : undefined;
+    };
+    const rssCell = (r: TargetResult | undefined, limit: boolean) => (r ? `${fmtMiB(r.peakRssBytes)}${limit && r.peakRssBytes >= RSS_LIMIT ? ' (MISS)' : ''}` : undefined);
+    rows.push([
+      def.id,
+      describe(def),
+      def.unit,
+      s ? fmtNum(s.value) : '—',
+      d ? fmtNum(d.value) : '—',
+      s && d ? fmtRatio(s.value / d.value) : '—',
+      targetBits.join('; '),
+      pair(s && fmtMs(s.latency.p50), d && fmtMs(d.latency.p50)),
+      pair(s && fmtMs(s.latency.p99), d && fmtMs(d.latency.p99)),
+      pair(rssCell(s, true), rssCell(d, false)),
+      pair(s && Math.round(s.serverCpuPct).toString(), d && Math.round(d.serverCpuPct).toString()),
+      pair(s && Math.round(s.loadgenCpuPct).toString(), d && Math.round(d.loadgenCpuPct).toString()),
+      pair(s && Math.round(s.otherCpuPct).toString(), d && Math.round(d.otherCpuPct).toString()),
+      pair(errs('stowage'), errs('distribution')),
+    ]);
+  }
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function renderLimits(run: BenchRun): string {
+  const l = run.limits;
+  const m = run.machine;
+  return [
+    `| Machine limit | Measured |`,
+    `| --- | --- |`,
+    `| SHA-256, one core | ${fmtNum(l.sha256MiBs)} MiB/s |`,
+    `| Sequential write + fsync (${formatSize(l.diskWriteBytes)}, ${m.filesystem}) | ${fmtNum(l.diskWriteFsyncMiBs)} MiB/s${l.diskWriteFsyncSamples.length > 1 ? ` (best of ${l.diskWriteFsyncSamples.map(fmtNum).join(' at start, ')} at end)` : ''} |`,
+    `| Loopback TCP, one connection | ${fmtNum(l.loopbackTcpMiBs)} MiB/s |`,
+    `| CPU | ${m.cores} × ${m.cpuModel} |`,
+    `| Memory | ${m.memoryGiB} GiB |`,
+    `| Kernel, Node | ${m.kernel}, ${m.node} |`,
+  ].join('\n');
+}
+
+export function renderChecks(run: BenchRun): string {
+  return [`| Target | Scenario | Result | Measured |`, `| --- | --- | --- | --- |`, ...run.checks.map((c) => `| ${c.description} | ${c.scenario} | ${c.pass ? 'PASS' : 'MISS'} | ${c.detail} |`)].join('\n');
+}
+
+export function renderErrors(run: BenchRun): string {
+  const lines: string[] = [];
+  for (const o of run.scenarios) {
+    for (const t of run.targets) {
+      const f = o.failures[t];
+      if (f) lines.push(`- ${o.def.id} on ${TARGET_LABELS[t]}: FAILED: ${f}`);
+      const r = o.results[t];
+      if (r && r.errors > 0) lines.push(`- ${o.def.id} on ${TARGET_LABELS[t]}: ${r.errors} errors, e.g. ${r.errorSamples.join(' | ')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The whole report as markdown (the .md result file and BENCHMARKS.md's section). */
+export function renderMarkdown(run: BenchRun): string {
+  const servers = run.targets.map((t) => `${TARGET_LABELS[t]}: ${run.servers[t] ?? '?'}`).join('; ');
+  const errors = renderErrors(run);
+  const disturbed = run.scenarios.flatMap((o) =>
+    run.targets.filter((t) => (o.results[t]?.otherCpuPct ?? 0) > DISTURBED_PCT).map((t) => `${o.def.id} (${TARGET_LABELS[t]}, ${Math.round(o.results[t]!.otherCpuPct)} %)`),
+  );
+  return [
+    `Run ${run.date}, commit ${run.commit}${run.smoke ? ', --smoke' : ''}${run.only ? `, --only ${run.only}` : ''}, ${Math.round(run.durationSeconds)} s. ${servers}.`,
+    '',
+    renderTable(run),
+    '',
+    'S/D = Stowage / Distribution (higher is better for Stowage). CPU % is of one core (the machine has ' +
+      `${run.machine.cores}). p50/p99 are per operation: one request, or one whole blob push/pull.`,
+    '',
+    renderChecks(run),
+    '',
+    renderLimits(run),
+    ...(disturbed.length ? ['', `**Disturbed**: other processes used more than ${DISTURBED_PCT} % of a core during ${disturbed.join(', ')}.`] : []),
+    ...(errors ? ['', '**Errors**', '', errors] : []),
+  ].join('\n');
+}
+
+// ---- files ------------------------------------------------------------------------
+
+export function gitCommit(repoRoot: string): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
+  if (head.status !== 0) return 'nogit';
+  const dirty = spawnSync('git', ['status', '--porcelain'], { cwd: repoRoot, encoding: 'utf8' });
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? '-dirty' : ''}`;
+}
+
+const START = '<!-- bench:results:start (written by npm run bench; edit outside these markers) -->';
+const END = '<!-- bench:results:end -->';
+
+/** Writes bench/results/<date>-<commit>{,-smoke,-partial}.{json,md}; returns their paths. */
+export function writeResultFiles(run: BenchRun, repoRoot: string): string[] {
+  const dir = path.join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const suffix = run.smoke ? '-smoke' : run.only || run.targets.length < 2 ? '-partial' : '';
+  const base = path.join(dir, `${run.date.slice(0, 10)}-${run.commit}${suffix}`);
+  writeFileSync(`${base}.json`, JSON.stringify(run, null, 2) + '\n');
+  writeFileSync(`${base}.md`, `# Stowage vs Distribution benchmark\n\n${renderMarkdown(run)}\n`);
+  return [`${base}.json`, `${base}.md`];
+}
+
+/** Replaces BENCHMARKS.md's results section (between markers), creating the file from a template if needed. */
+export function updateBenchmarksMd(run: BenchRun, repoRoot: string, resultBase: string): string {
+  const file = path.join(repoRoot, 'BENCHMARKS.md');
+  const section = `${START}\n## Latest results\n\n${renderMarkdown(run)}\n\nFull data: \`${resultBase}.json\`.\n${END}`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const a = text.indexOf(START.slice(0, 30));
+  const b = text.indexOf(END);
+  if (a !== -1 && b !== -1 && b > a) {
+    text = text.slice(0, a) + section + text.slice(b + END.length);
+  } else {
+    text = `# Benchmarks\n\n${section}\n`;
+  }
+  writeFileSync(file, text);
+  return file;
+}

@@ -1,0 +1,335 @@
+/**
+ * `npm run bench`: measures the machine's limits, starts Stowage and
+ * Distribution side by side on loopback, drives the same scenarios at both from
+ * one load generator process, and prints one table with the ratio and targets.
+ *
+ * Exits 1 if any request failed (or a scenario could not run); a MISS on a
+ * target is reported, not fatal. See BENCHMARKS.md.
+ */
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { LoadgenReply, LoadgenRequest } from './loadgen.js';
+import { loadAverage, machineBusySeconds, machineInfo, measureDiskWrite, measureMachine, otherProcessesCpuSeconds, waitForQuiet } from './machine.js';
+import {
+  diskTarget,
+  evaluateChecks,
+  gitCommit,
+  renderChecks,
+  renderErrors,
+  renderLimits,
+  renderTable,
+  updateBenchmarksMd,
+  writeResultFiles,
+  type BenchRun,
+  type ScenarioOutcome,
+} from './report.js';
+import { planScenarios, type ScenarioDef, type ScenarioResult } from './scenarios.js';
+import { startDistribution, startStowage, TARGET_LABELS, TARGET_NAMES, type ServerHandle, type TargetName } from './servers.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** dist/bench → the repository root. */
+const REPO_ROOT = path.resolve(HERE, '../..');
+
+const USAGE = `Usage: npm run bench -- [options]   (node dist/bench/run.js [options])
+
+  --smoke                 tiny sizes and counts (whole run < 30 s), for CI
+  --only <substring>      run only scenarios whose id contains it (repeatable, comma-separated)
+  --target <t>            stowage | distribution | both (default both)
+  --no-write              print only; write no result files and leave BENCHMARKS.md alone
+  --dir <path>            parent directory for the temporary data (default: the OS temp dir)
+  --keep                  keep the temporary data directory
+  --settle <seconds>      before each measurement, wait up to this long for other processes
+                          to go quiet (default 60, 0 with --smoke)
+  --cpu-prof <dir>        run Stowage under the V8 CPU profiler; the profile is written to <dir>
+                          when the run ends (summarise it: node dist/bench/profile.js <file>)
+  --list                  list the scenario ids and exit
+  -h, --help              this text`;
+
+interface Options {
+  smoke: boolean;
+  only: string[];
+  targets: TargetName[];
+  write: boolean;
+  dir: string;
+  keep: boolean;
+  list: boolean;
+  settleSeconds: number;
+  cpuProfDir?: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+      target: { type: 'string', default: 'both' },
+      'no-write': { type: 'boolean', default: false },
+      dir: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      settle: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const t = values.target;
+  if (t !== 'both' && t !== 'stowage' && t !== 'distribution') throw new Error(`--target must be stowage, distribution or both, not "${t}"`);
+  return {
+    smoke: values.smoke!,
+    only: (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    targets: t === 'both' ? [...TARGET_NAMES] : [t],
+    write: !values['no-write'],
+    dir: values.dir ?? os.tmpdir(),
+    keep: values.keep!,
+    list: values.list!,
+    cpuProfDir: values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']),
+    settleSeconds: values.settle === undefined ? (values.smoke ? 0 : 60) : nonNegative(values.settle, '--settle'),
+  };
+}
+
+function nonNegative(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a number of seconds ≥ 0, not "${text}"`);
+  return n;
+}
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The load generator process and a promise-based call into it. */
+class Loadgen {
+  private next = 1;
+  private readonly pending = new Map<number, { resolve: (r: LoadgenReply) => void; reject: (e: Error) => void }>();
+  readonly child: ChildProcess;
+
+  constructor() {
+    this.child = fork(path.join(HERE, 'loadgen.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (msg: LoadgenReply) => {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      p?.resolve(msg);
+    });
+    this.child.on('exit', (code, signal) => {
+      for (const p of this.pending.values()) p.reject(new Error(`load generator exited (${code ?? signal})`));
+      this.pending.clear();
+    });
+  }
+
+  private call(msg: DistributiveOmit<LoadgenRequest, 'id'>): Promise<LoadgenReply> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ ...msg, id } as LoadgenRequest);
+    });
+  }
+
+  async prepare(def: ScenarioDef, target: TargetName, url: string): Promise<void> {
+    const r = await this.call({ op: 'prepare', def, target, url });
+    if (!r.ok) throw new Error(r.error);
+  }
+
+  async run(def: ScenarioDef, target: TargetName): Promise<ScenarioResult> {
+    const r = await this.call({ op: 'run', def, target });
+    if (!r.ok) throw new Error(r.error);
+    return r.result!;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    await this.call({ op: 'exit' }).catch(() => undefined);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Flushes dirty pages so one target's writes are not written back during the other's measurement. */
+function syncDisks(): void {
+  spawnSync('sync');
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const allDefs = planScenarios({ smoke: opts.smoke });
+  const defs = opts.only.length === 0 ? allDefs : allDefs.filter((d) => opts.only.some((s) => d.id.includes(s)));
+  if (opts.list) {
+    for (const d of allDefs) process.stdout.write(`${d.id}\n`);
+    return 0;
+  }
+  if (defs.length === 0) throw new Error(`--only ${opts.only.join(',')} matches no scenario (see --list)`);
+
+  const started = Date.now();
+  const root = await mkdtemp(path.join(opts.dir, 'stowage-bench-'));
+  const servers: Partial<Record<TargetName, ServerHandle>> = {};
+  let loadgen: Loadgen | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await loadgen?.close().catch(() => undefined);
+      await Promise.all(Object.values(servers).map((s) => s.stop().catch(() => undefined)));
+      if (!opts.keep) await rm(root, { recursive: true, force: true });
+      else log(`kept ${root}`);
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: stopping`);
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    log(`data in ${root}; ${defs.length} scenarios × ${opts.targets.join(', ')}${opts.smoke ? ' (smoke)' : ''}`);
+    const busy = loadAverage();
+    if (busy > 0.7) log(`warning: load average is ${busy.toFixed(2)} before starting: something else is using the CPU, figures may be disturbed (see the Other procs CPU column)`);
+    if (opts.settleSeconds > 0) {
+      const waited = await waitForQuiet(new Set([process.pid]), opts.settleSeconds);
+      if (waited > 1.5) log(`waited ${waited.toFixed(0)} s for other processes to go quiet`);
+    }
+    log('measuring machine limits');
+    const machine = machineInfo(root);
+    const limits = await measureMachine(root, opts.smoke);
+    log(`sha256 ${limits.sha256MiBs.toFixed(0)} MiB/s, disk write+fsync ${limits.diskWriteFsyncMiBs.toFixed(0)} MiB/s, loopback TCP ${limits.loopbackTcpMiBs.toFixed(0)} MiB/s`);
+
+    for (const t of opts.targets) {
+      servers[t] = t === 'stowage' ? await startStowage(path.join(root, 'stowage'), { cpuProfDir: opts.cpuProfDir }) : await startDistribution(path.join(root, 'distribution'));
+      log(`${servers[t]!.version} on ${servers[t]!.url} (pid ${servers[t]!.pid})`);
+    }
+    loadgen = new Loadgen();
+
+    const outcomes: ScenarioOutcome[] = [];
+    let errors = 0;
+    for (const def of defs) {
+      const outcome: ScenarioOutcome = { def, results: {}, failures: {} };
+      outcomes.push(outcome);
+      for (const t of opts.targets) {
+        const server = servers[t]!;
+        try {
+          await loadgen.prepare(def, t, server.url);
+          syncDisks();
+          const ours = new Set([process.pid, server.pid, loadgen.child.pid!]);
+          const settleSeconds = opts.settleSeconds > 0 ? await waitForQuiet(ours, opts.settleSeconds) : 0;
+          if (settleSeconds > 1.5) log(`waited ${settleSeconds.toFixed(0)} s for other processes to go quiet`);
+          const diskRef = t === 'stowage' && diskTarget(def, allDefs) ? () => sameIoDiskSpeed(root, def) : undefined;
+          const diskRefBefore = await diskRef?.();
+          server.resetPeakRss();
+          const cpu0 = server.cpuSeconds();
+          const busy0 = machineBusySeconds();
+          const other0 = otherProcessesCpuSeconds(ours);
+          const t0 = Date.now();
+          const result = await loadgen.run(def, t);
+          const wall = (Date.now() - t0) / 1000;
+          const cpu = server.cpuSeconds() - cpu0;
+          const busy = machineBusySeconds() - busy0;
+          // The orchestrator itself (idle while waiting) counts as "other".
+          const otherCpuPct = ((otherProcessesCpuSeconds(ours) - other0) / wall) * 100;
+          const serverCpuPct = (cpu / wall) * 100;
+          const kernelCpuPct = Math.max(0, (busy / wall) * 100 - serverCpuPct - result.loadgenCpuPct - otherCpuPct);
+          const peakRssBytes = server.peakRss();
+          const diskRefAfter = await diskRef?.();
+          if (diskRefBefore !== undefined) log(`same I/O without the registry: ${diskRefBefore.toFixed(0)} MiB/s just before, ${diskRefAfter!.toFixed(0)} MiB/s just after`);
+          const diskRefMiBs: [number, number] | undefined = diskRefBefore === undefined ? undefined : [diskRefBefore, diskRefAfter!];
+          outcome.results[t] = { ...result, serverCpuPct, otherCpuPct, kernelCpuPct, settleSeconds, diskRefMiBs, peakRssBytes };
+          errors += result.errors;
+          log(
+            `${def.id.padEnd(28)} ${TARGET_LABELS[t].padEnd(12)} ${result.value.toFixed(1).padStart(9)} ${def.unit.padEnd(7)} ` +
+              `p50 ${result.latency.p50.toFixed(2)} p99 ${result.latency.p99.toFixed(2)} ms, server CPU ${outcome.results[t]!.serverCpuPct.toFixed(0)} %, ` +
+              `loadgen CPU ${result.loadgenCpuPct.toFixed(0)} %, other procs ${otherCpuPct.toFixed(0)} %, kernel ${kernelCpuPct.toFixed(0)} %, RSS ${(outcome.results[t]!.peakRssBytes / 1048576).toFixed(0)} MiB` +
+              (result.errors ? `, ${result.errors} ERRORS: ${result.errorSamples[0]}` : ''),
+          );
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          outcome.failures[t] = msg;
+          errors++;
+          log(`${def.id} on ${TARGET_LABELS[t]} FAILED: ${msg}`);
+          if (server.pid && !isAlive(server.pid)) throw new Error(`${TARGET_LABELS[t]} died: ${server.output().slice(-2000)}`);
+        }
+      }
+    }
+
+    // The disk again, now that the registries are idle: virtual disks vary over time.
+    if (!opts.smoke) {
+      syncDisks();
+      const again = await measureDiskWrite(root, limits.diskWriteBytes);
+      limits.diskWriteFsyncSamples.push(again);
+      limits.diskWriteFsyncMiBs = Math.max(...limits.diskWriteFsyncSamples);
+      log(`disk write+fsync at the end: ${again.toFixed(0)} MiB/s`);
+    }
+
+    const base = {
+      format: 1 as const,
+      date: new Date().toISOString(),
+      commit: gitCommit(REPO_ROOT),
+      smoke: opts.smoke,
+      only: opts.only.length ? opts.only.join(',') : undefined,
+      targets: opts.targets,
+      machine,
+      limits,
+      servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.version])),
+      scenarios: outcomes,
+      errors,
+      durationSeconds: (Date.now() - started) / 1000,
+    };
+    const run: BenchRun = { ...base, checks: evaluateChecks(base) };
+
+    process.stdout.write(`\n${renderTable(run)}\n\n${renderChecks(run)}\n\n${renderLimits(run)}\n`);
+    const errText = renderErrors(run);
+    if (errText) process.stdout.write(`\nErrors:\n${errText}\n`);
+    process.stdout.write(`\n${errors === 0 ? 'no errors' : `${errors} ERRORS`}; ${run.checks.filter((c) => !c.pass).length} of ${run.checks.length} targets missed\n`);
+
+    if (opts.write) {
+      const files = writeResultFiles(run, REPO_ROOT);
+      log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(', ')}`);
+      if (!run.smoke && !run.only && run.targets.length === 2) {
+        const md = updateBenchmarksMd(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
+        log(`updated ${path.relative(REPO_ROOT, md)}`);
+      }
+    }
+    return errors === 0 ? 0 : 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+/**
+ * Disk write+fsync speed (MiB/s) of a push scenario's own I/O without the
+ * registry: `count` files of the blob's size, each written and fsynced.
+ */
+async function sameIoDiskSpeed(dir: string, def: ScenarioDef): Promise<number> {
+  const n = def.count ?? 1;
+  const mib = def.size! / 1048576;
+  let seconds = 0;
+  for (let i = 0; i < n; i++) seconds += mib / (await measureDiskWrite(dir, def.size!));
+  syncDisks();
+  return (n * mib) / seconds;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(2);
+  },
+);

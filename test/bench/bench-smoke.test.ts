@@ -1,0 +1,53 @@
+/**
+ * `npm run bench -- --smoke` end to end: both registries (Stowage from this
+ * build, Debian's docker-registry, which scripts/test.sh installs), every
+ * scenario at tiny sizes, no result files written. Asserts a clean exit (zero
+ * request errors) and that the table has a row for every scenario.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/** dist/test/bench → dist/bench/run.js */
+const RUN = path.resolve(fileURLToPath(import.meta.url), '../../../bench/run.js');
+
+function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('bench --smoke runs every scenario against both registries with zero errors', { timeout: 180_000 }, async () => {
+  const list = spawnSync(process.execPath, [RUN, '--smoke', '--list'], { encoding: 'utf8' });
+  assert.equal(list.status, 0, list.stderr);
+  const ids = list.stdout.trim().split('\n').filter(Boolean);
+  assert.ok(ids.length >= 20, `expected the full scenario list, got ${ids.join(', ')}`);
+
+  const { code, stdout, stderr } = await run(['--smoke', '--no-write'], 150_000);
+  assert.equal(code, 0, `bench exited ${code}\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-4000)}`);
+  const rows = stdout.split('\n').filter((l) => l.startsWith('| '));
+  for (const id of ids) {
+    const row = rows.find((l) => l.startsWith(`| ${id} |`));
+    assert.ok(row, `table has no row for ${id}:\n${stdout}`);
+    // Both registries answered: a figure in each of the Stowage and Distribution columns.
+    const cells = row.split('|').map((c) => c.trim());
+    assert.match(cells[4] ?? '', /\d/, `no Stowage figure for ${id}: ${row}`);
+    assert.match(cells[5] ?? '', /\d/, `no Distribution figure for ${id}: ${row}`);
+  }
+  assert.match(stdout, /SHA-256, one core \| [\d,.]+ MiB\/s/);
+  assert.match(stdout, /Sequential write \+ fsync .*\| [\d,.]+ MiB\/s/);
+  assert.match(stdout, /Loopback TCP, one connection \| [\d,.]+ MiB\/s/);
+  assert.match(stdout, /\nno errors;/);
+});
