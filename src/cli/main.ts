@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerArtifact } from './artifact.js';
+import { registerChart } from './chart.js';
 import { registerCopy } from './copy.js';
 import { registerImage } from './image.js';
 import { registerInspect } from './inspect.js';
@@ -16,6 +17,9 @@ program
   .description('An OCI registry and client for images, Helm charts, manifests and policies.')
   .version('0.1.0')
   .showHelpAfterError()
+  // Program options count only before the subcommand, so `chart pull --version`
+  // is the chart's version, not the program's.
+  .enablePositionalOptions()
   .exitOverride((err) => {
     // commander exits 1 on usage errors; our contract is 2 for usage.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
@@ -31,5 +35,6 @@ registerCopy(program);
 registerInspect(program);
 registerArtifact(program);
 registerPolicy(program);
+registerChart(program);
 
 await program.parseAsync(process.argv);

@@ -58,3 +58,5 @@ export { pushFluxArtifact, pullFluxArtifact, listFluxArtifacts, tagFluxArtifact,
 export type { FluxPushOptions, FluxPushResult, FluxPullResult, FluxListEntry, FluxDiffResult, FluxBuildResult } from './ops/flux-artifact.js';
 export { pushPolicy, pullPolicy } from './ops/policy.js';
 export type { PolicyPushOptions, PolicyPushResult, PolicyPullResult } from './ops/policy.js';
+export { pushChart, pullChart, showChart, resolveChartVersion, fetchChartManifest, HELM_MEDIA_TYPES } from './ops/chart.js';
+export type { PushChartOptions, PushChartResult, PullChartOptions, PullChartResult, ShowChartResult, ResolvedChart } from './ops/chart.js';

@@ -1,0 +1,62 @@
+/**
+ * Helm charts, without I/O beyond the chart's own files: Chart.yaml / Chart.lock as
+ * Helm models and writes them, `helm lint`'s Chart.yaml rules, .helmignore, the
+ * `helm create` scaffold, the loader, and the packager writing .tgz files laid out
+ * as `helm package` does. The registry side is src/client/ops/chart.ts.
+ *
+ *   goyaml / gojson   the YAML and JSON bytes Go writes (sigs.k8s.io/yaml, encoding/json)
+ *   semver            Masterminds/semver v3: versions and constraints
+ *   metadata          Chart.yaml, Chart.lock: decode, validate, encode
+ *   lint              `helm lint` Chart.yaml rules
+ *   ignore            .helmignore
+ *   archive           Go tar + Helm gzip writer, archive reader
+ *   loader            directory / archive → Chart
+ *   package           Chart → NAME-VERSION.tgz
+ *   scaffold          `helm create`
+ */
+import { clientError, type ClientError } from '../client/errors.js';
+import { ChartLoadError } from './loader.js';
+import { ChartInvalidError } from './package.js';
+import { ScaffoldError } from './scaffold.js';
+
+export { GoStruct, goJsonMarshal, goJsonString } from './gojson.js';
+export { goYamlMarshal, goYamlParse, goFormatFloat } from './goyaml.js';
+export { parseVersion, parseStrictVersion, parseConstraint, compareVersions, formatVersion, isVersion, isStrictVersion, SemverError } from './semver.js';
+export type { Version, Constraint } from './semver.js';
+export {
+  API_VERSION_V1,
+  API_VERSION_V2,
+  ChartFileError,
+  decodeChartYaml,
+  decodeChartLock,
+  decodeConfigJson,
+  emptyMetadata,
+  lockYaml,
+  metadataConfigJson,
+  metadataStruct,
+  metadataYaml,
+  sanitizeString,
+  validateMetadata,
+} from './metadata.js';
+export type { ChartMetadata, ChartLock, Dependency, Maintainer } from './metadata.js';
+export { lintChartYaml, isEmail, isUrl, isRequestUrl } from './lint.js';
+export type { LintMessage, LintSeverity } from './lint.js';
+export { IgnoreRules, IgnoreSyntaxError, goMatch } from './ignore.js';
+export { goTarEntry, helmGzip, helmGzipHeader, readChartArchive, looksLikeGzip, splitUstarPath, crc32, TAR_TRAILER, HELM_GZIP_EXTRA, ChartArchiveError } from './archive.js';
+export type { ArchiveFile } from './archive.js';
+export { loadChartDir, loadChartArchive, loadChartFiles, walkChartDir, readIgnoreRules, ChartLoadError } from './loader.js';
+export type { Chart, ChartFile } from './loader.js';
+export { packageChart, chartArchive, chartEntries, missingDependencies, ChartInvalidError } from './package.js';
+export type { PackageOptions, PackageResult, MtimePolicy, ArchiveEntry } from './package.js';
+export { createChart, scaffoldFiles, checkChartName, ScaffoldError, CHART_NAME_PATTERN } from './scaffold.js';
+export type { CreateResult } from './scaffold.js';
+
+/** The chart module's failures as catalog errors (anything else is rethrown as is). */
+export function asChartClientError(e: unknown, chart: string): unknown {
+  if (e instanceof ChartInvalidError) return clientError('CHART_INVALID', { chart, problems: e.problems.map((p) => ({ message: p.message, ...(p.hint ? { hint: p.hint } : {}) })) });
+  if (e instanceof ChartLoadError) return clientError('CHART_LOAD_FAILED', { chart, detail: e.message, ...(e.hint ? { hint: e.hint } : {}) }, { cause: e });
+  if (e instanceof ScaffoldError) return clientError('CHART_NAME_INVALID', { name: chart, detail: e.message });
+  return e;
+}
+
+export type { ClientError };

@@ -1,0 +1,3 @@
+import { defineChartFlows } from './flows.js';
+
+defineChartFlows('stowage');
