@@ -9,6 +9,7 @@ import { DiskBlobStore } from './storage/disk/disk-blob-store.js';
 import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
 import { createRegistryServer } from './http/server.js';
 import { openAuth } from './auth/setup.js';
+import { SignaturePolicy } from './registry/signature-policy.js';
 
 export interface RunningRegistry {
   address: string;
@@ -20,15 +21,19 @@ export interface RunningRegistry {
 export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registry> {
   await mkdir(config.data, { recursive: true });
   const blobs = await DiskBlobStore.open(config.data, { fsync: config.fsync });
+  // Key files are read before anything opens: an unusable key fails the start.
+  const pullCheck = config.requireSignatures ? await SignaturePolicy.load(config.requireSignatures) : undefined;
   const meta = new SqliteMetadataStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
   return new Registry(blobs, meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
+    ...(pullCheck ? { pullCheck } : {}),
   });
 }
 
 export async function startRegistry(config: ServeConfig, log: Logger): Promise<RunningRegistry> {
   const registry = await openEmbeddedRegistry(config);
+  if (config.requireSignatures) log.info({ requireSignatures: config.requireSignatures }, 'pulls of these repositories need a verified cosign signature');
   const expired = await registry.expireUploads();
   if (expired > 0) log.info({ expired }, 'removed expired upload sessions');
   const sweep = setInterval(() => {
@@ -61,7 +66,9 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   if (!isLoopback(host) && !auth) {
     log.warn({ address }, 'listening beyond loopback with no authentication: anyone who can reach this port can push and delete');
   }
-  log.info({ address, data: config.data, tls: tls !== undefined, auth: config.auth?.mode ?? 'none' }, 'listening');
+  // Scripts and tests wait for this line, so it is printed even at --log-level warn.
+  const announce = log.isLevelEnabled('info') || log.level === 'silent' ? log : log.child({}, { level: 'info' });
+  announce.info({ address, data: config.data, tls: tls !== undefined, auth: config.auth?.mode ?? 'none' }, 'listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>

@@ -19,6 +19,7 @@ import { splitIgnorePaths } from '../flux/ignore.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
+import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -98,17 +99,21 @@ export function registerArtifact(program: Command): void {
 
   outputIsFormat(
     addClientOptions(
-      artifact
-        .command('pull')
-        .description('Pull a Flux artifact and extract its content (layer 0) into a directory; symlinks are skipped and nothing may land outside the directory.')
-        .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
-        .requiredOption('-o, --out <dir>', 'the directory to extract into (created when missing)'),
+      addVerifyKeyOption(
+        artifact
+          .command('pull')
+          .description('Pull a Flux artifact and extract its content (layer 0) into a directory; symlinks are skipped and nothing may land outside the directory.')
+          .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
+          .requiredOption('-o, --out <dir>', 'the directory to extract into (created when missing)'),
+      ),
     ),
     'directory',
   ).action(
     clientAction(
       async (ctx, [url], opts) => {
-        const r = await pullFluxArtifact(ctx.client(), artifactRef(url!), opts.out as string);
+        const client = ctx.client();
+        const ref = await verifyForPull(ctx, client, artifactRef(url!), opts);
+        const r = await pullFluxArtifact(client, ref, opts.out as string);
         if (r.skippedSymlinks.length) ctx.note(`stowage: note: skipped ${r.skippedSymlinks.length} symlink(s): ${r.skippedSymlinks.slice(0, 5).join(', ')}${r.skippedSymlinks.length > 5 ? ', …' : ''}`);
         return {
           text: [

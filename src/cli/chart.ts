@@ -16,6 +16,7 @@ import { ChartLoadError, asChartClientError, createChart, lintChartYaml, loadCha
 import { clientError } from '../client/errors.js';
 import { formatShow, pullChart, pushChart, showChart } from '../client/ops/chart.js';
 import { addClientOptions, clientAction } from './client-common.js';
+import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
 
 /** SOURCE_DATE_EPOCH (reproducible builds) → one mtime for every archive entry. */
 function mtimeFromEnv(): MtimePolicy | undefined {
@@ -160,22 +161,26 @@ export function registerChart(program: Command): void {
   );
 
   addClientOptions(
-    chart
-      .command('pull')
-      .description('Pull a chart from an OCI registry as `helm pull` does: the highest version matching --version (exact, or a range such as ^1.2), saved as NAME-VERSION.tgz or expanded.')
-      .argument('<ref>', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
-      .option('--version <version>', 'an exact version or a constraint (^1.2, ~1.4, ">=1 <2", 1.x); default: the latest stable')
-      .option('--untar', 'expand the chart into DIR/NAME instead of keeping the .tgz')
-      .option('-d, --destination <dir>', 'where to write', '.')
-      .option('--prov', 'fetch the provenance file too (NAME-VERSION.tgz.prov)'),
+    addVerifyKeyOption(
+      chart
+        .command('pull')
+        .description('Pull a chart from an OCI registry as `helm pull` does: the highest version matching --version (exact, or a range such as ^1.2), saved as NAME-VERSION.tgz or expanded.')
+        .argument('<ref>', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
+        .option('--version <version>', 'an exact version or a constraint (^1.2, ~1.4, ">=1 <2", 1.x); default: the latest stable')
+        .option('--untar', 'expand the chart into DIR/NAME instead of keeping the .tgz')
+        .option('-d, --destination <dir>', 'where to write', '.')
+        .option('--prov', 'fetch the provenance file too (NAME-VERSION.tgz.prov)'),
+    ),
   ).action(
     clientAction(
       async (ctx, [ref], opts) => {
-        const r = await pullChart(ctx.client(), ref!, {
+        const client = ctx.client();
+        const r = await pullChart(client, ref!, {
           ...(typeof opts.version === 'string' ? { version: opts.version } : {}),
           destination: opts.destination as string,
           untar: opts.untar === true,
           prov: opts.prov === true,
+          verify: (resolved) => verifyForPull(ctx, client, resolved, opts),
         });
         for (const w of r.warnings) ctx.note(`stowage: warning: ${w}`);
         const text = [`Pulled: ${r.ref}`, `Digest: ${r.digest}`];

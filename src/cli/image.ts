@@ -7,6 +7,7 @@ import { Option } from 'commander';
 import { clientError, parsePlatform, parseReference, pullImage, pushImage, type PushStats } from '../client/index.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { humanBytes } from './progress.js';
+import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
 
 export function describeStats(s: PushStats): string {
   const parts = [`${s.uploaded} uploaded (${humanBytes(s.uploadedBytes)})`];
@@ -41,13 +42,15 @@ export function registerImage(program: Command): void {
   );
 
   addClientOptions(
-    image
-      .command('pull')
-      .description('Pull an image into an archive that `docker load`, `podman load` and skopeo accept.')
-      .argument('<ref>', 'what to pull: host[:port]/repository[:tag][@digest]')
-      .requiredOption('-o, --out <file>', 'the archive to write ("-" for standard output)')
-      .addOption(new Option('--format <format>', 'docker: classic docker save layout; oci: OCI layout tar with a docker manifest.json (all platforms)').choices(['docker', 'oci']).default('docker'))
-      .option('--platform <os/arch[/variant]>', 'the platform to take from a multi-platform image (docker format default: this machine’s)'),
+    addVerifyKeyOption(
+      image
+        .command('pull')
+        .description('Pull an image into an archive that `docker load`, `podman load` and skopeo accept.')
+        .argument('<ref>', 'what to pull: host[:port]/repository[:tag][@digest]')
+        .requiredOption('-o, --out <file>', 'the archive to write ("-" for standard output)')
+        .addOption(new Option('--format <format>', 'docker: classic docker save layout; oci: OCI layout tar with a docker manifest.json (all platforms)').choices(['docker', 'oci']).default('docker'))
+        .option('--platform <os/arch[/variant]>', 'the platform to take from a multi-platform image (docker format default: this machine’s)'),
+    ),
   ).action(
     clientAction(
       async (ctx, [refArg], opts) => {
@@ -56,7 +59,9 @@ export function registerImage(program: Command): void {
         const out = opts.out as string;
         if (out === '-' && process.stdout.isTTY) throw clientError('OUTPUT_IS_TERMINAL', undefined);
         if (out === '-' && ctx.flags.output === 'json') throw clientError('OPTIONS_CONFLICT', { options: ['--output json', '-o -'], why: 'both write to standard output' });
-        const r = await pullImage(ctx.client(), ref, out === '-' ? { stream: process.stdout } : { file: out }, { format: opts.format === 'oci' ? 'oci' : 'docker', ...(platform ? { platform } : {}) });
+        const client = ctx.client();
+        const pinned = await verifyForPull(ctx, client, ref, opts);
+        const r = await pullImage(client, pinned, out === '-' ? { stream: process.stdout } : { file: out }, { format: opts.format === 'oci' ? 'oci' : 'docker', ...(platform ? { platform } : {}) });
         if (out === '-') {
           ctx.note(`stowage: wrote ${r.reference} (${r.format} archive, ${humanBytes(r.bytes)}) to standard output`);
           return { text: [], json: r };

@@ -12,6 +12,7 @@ import { clientError, parseReference } from '../client/index.js';
 import { pullPolicy, pushPolicy } from '../client/ops/policy.js';
 import { AnnotationError, parseAnnotations } from '../flux/artifact.js';
 import { outputIsFormat } from './artifact.js';
+import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
@@ -60,12 +61,14 @@ export function registerPolicy(program: Command): void {
 
   outputIsFormat(
     addClientOptions(
-      policy
-        .command('pull')
-        .description('Pull the bundle OPA would load (the first application/vnd.oci.image.layer.v1.tar+gzip layer), check it, and extract it and/or save the tarball.')
-        .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
-        .option('-o, --out <dir>', 'extract the bundle into this directory (created when missing)')
-        .option('--bundle-file <file>', 'write the bundle tarball (bundle.tar.gz) here, as OPA downloads it'),
+      addVerifyKeyOption(
+        policy
+          .command('pull')
+          .description('Pull the bundle OPA would load (the first application/vnd.oci.image.layer.v1.tar+gzip layer), check it, and extract it and/or save the tarball.')
+          .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
+          .option('-o, --out <dir>', 'extract the bundle into this directory (created when missing)')
+          .option('--bundle-file <file>', 'write the bundle tarball (bundle.tar.gz) here, as OPA downloads it'),
+      ),
     ),
     'directory',
   ).action(
@@ -74,7 +77,9 @@ export function registerPolicy(program: Command): void {
         const outDir = typeof opts.out === 'string' ? opts.out : undefined;
         const bundleFile = typeof opts.bundleFile === 'string' ? opts.bundleFile : undefined;
         if (!outDir && !bundleFile) throw clientError('INVALID_ARGUMENT', { message: 'nowhere to put the bundle', hint: 'give -o DIR to extract it, --bundle-file FILE to save the tarball, or both' });
-        const r = await pullPolicy(ctx.client(), parseReference(url!), { ...(outDir ? { outDir } : {}), ...(bundleFile ? { bundleFile } : {}) });
+        const client = ctx.client();
+        const ref = await verifyForPull(ctx, client, parseReference(url!), opts);
+        const r = await pullPolicy(client, ref, { ...(outDir ? { outDir } : {}), ...(bundleFile ? { bundleFile } : {}) });
         return {
           text: [
             `pulled policy bundle ${r.reference}`,

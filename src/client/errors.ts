@@ -183,12 +183,12 @@ const CATALOG = {
   }),
   KEY_EXISTS: (p: { path: string }): ErrorText => ({ message: `${p.path} already exists`, hint: 'choose another --output-key-prefix, or overwrite it with --force', usage: true }),
   SIGNATURE_NOT_FOUND: (p: { reference: string; digest: string }): ErrorText => ({
-    message: `no signatures found for ${p.reference} (${p.digest})`,
-    hint: 'nothing was written; looked for the sha256-<hex>.sig tag and OCI referrers: sign it with `stowage sign REF --key cosign.key`',
+    message: `no signatures found for ${p.reference}`,
+    hint: 'looked for the sha256-<hex>.sig tag and OCI referrers: sign it with `stowage sign REF --key cosign.key`',
   }),
   SIGNATURE_INVALID: (p: { reference: string; digest: string; reasons: readonly string[] }): ErrorText => ({
-    message: `no signature of ${p.reference} (${p.digest}) verifies: ${p.reasons.slice(0, 5).join('; ')}${p.reasons.length > 5 ? `; … (${p.reasons.length - 5} more)` : ''}`,
-    hint: 'nothing was written; check that the key is the public half of the key that signed this digest',
+    message: `no signature of ${p.reference} verifies: ${p.reasons.slice(0, 5).join('; ')}${p.reasons.length > 5 ? `; … (${p.reasons.length - 5} more)` : ''}`,
+    hint: 'check that the key is the public half of the key that signed this digest',
   }),
 
   // Helm charts (src/chart, src/client/ops/chart.ts).

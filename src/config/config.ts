@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
+import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {
@@ -21,6 +22,8 @@ export interface ServeConfig {
   tls?: TlsConfig;
   /** Authentication and the access policy (absent: open access). */
   auth?: AuthConfig;
+  /** Repositories whose manifests are served only when a cosign signature verifies (signatures-config.ts). */
+  requireSignatures?: SignatureRequirement[];
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -50,6 +53,8 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   shutdownGraceSeconds: 'shutdownGraceSeconds',
   tls: 'tls',
   auth: 'auth',
+  require_signatures: 'requireSignatures',
+  requireSignatures: 'requireSignatures',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -108,13 +113,15 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   const data = str(merged, 'data');
   let tls: TlsConfig | undefined;
   let auth: AuthConfig | undefined;
+  let requireSignatures: SignatureRequirement[] | undefined;
   try {
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
     if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
     auth = parseAuth(merged.auth, data);
+    requireSignatures = parseSignatureRequirements(merged.requireSignatures);
   } catch (e) {
-    if (e instanceof AuthConfigError) throw new ConfigError(e.message);
+    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError) throw new ConfigError(e.message);
     throw e;
   }
   return {
@@ -127,6 +134,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     shutdownGraceSeconds: int(merged, 'shutdownGraceSeconds', 0),
     ...(tls ? { tls } : {}),
     ...(auth ? { auth } : {}),
+    ...(requireSignatures ? { requireSignatures } : {}),
   };
 }
 

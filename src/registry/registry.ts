@@ -10,6 +10,7 @@ import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UploadRecord } from '../storage/metadata-store.js';
+import type { PullCheck } from './signature-policy.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -18,6 +19,8 @@ export interface RegistryOptions {
   uploadTtlMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
+  pullCheck?: PullCheck;
 }
 
 export interface BlobContent {
@@ -68,6 +71,7 @@ export class Registry {
   readonly maxManifestBytes: number;
   readonly uploadTtlMs: number;
   private readonly now: () => number;
+  private readonly pullCheck: PullCheck | undefined;
 
   constructor(
     readonly blobs: BlobStore,
@@ -77,6 +81,7 @@ export class Registry {
     this.maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
     this.uploadTtlMs = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
     this.now = options.now ?? Date.now;
+    this.pullCheck = options.pullCheck;
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -97,6 +102,7 @@ export class Registry {
     if (await this.meta.blobLink(repository, digest)) return this.blobs.read(digest, range);
     const manifest = await this.meta.getManifest(repository, digest);
     if (!manifest) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+    await this.assertPullable(repository, manifest);
     const bytes = range ? manifest.content.subarray(range.start, range.end + 1) : manifest.content;
     return Readable.from([bytes]);
   }
@@ -274,6 +280,14 @@ export class Registry {
       throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not allow`, { reference, mediaType: m.mediaType });
     }
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
+  }
+
+  /**
+   * Throws DENIED when the pull check refuses to serve this manifest's content (GET,
+   * not HEAD: a digest and a size are no content). Without a check, everything passes.
+   */
+  async assertPullable(repository: string, manifest: { digest: string; mediaType: string; content: Buffer }): Promise<void> {
+    await this.pullCheck?.checkPull(this, repository, manifest);
   }
 
   private async resolve(repository: string, reference: string): Promise<string> {

@@ -63,6 +63,8 @@ export interface MetadataStore {
   deleteTag(repository: string, tag: string): Promise<boolean>;
   /** Undefined when the repository does not exist. */
   listTags(repository: string, page: PageRequest): Promise<Page<string> | undefined>;
+  /** Digests of the manifests in the repository that reference `digest` (an index's children, a manifest's blobs), in byte order. */
+  referencedBy(repository: string, digest: string): Promise<string[]>;
   /** Manifests in the repository whose subject is `subject`, newest first. */
   referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestSummary[]>;
   /** Repositories that hold at least one manifest, in byte order. */

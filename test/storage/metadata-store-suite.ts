@@ -395,6 +395,27 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('referencedBy', () => {
+      test('lists the manifests that reference a digest, in this repository only', async ({ store }) => {
+        const layer = blob('shared layer');
+        await store.linkBlob('app', layer.digest, layer.size);
+        await store.linkBlob('other', layer.digest, layer.size);
+        const amd = manifest('amd64 image');
+        const arm = manifest('arm64 image');
+        await store.putManifest('app', amd, [ref(layer)]);
+        await store.putManifest('app', arm, [ref(layer)]);
+        const index = manifest('index', { mediaType: MT.ociIndex });
+        await store.putManifest('app', index, [child(amd), child(arm)], 'v1');
+        await store.putManifest('other', manifest('other image'), [ref(layer)]);
+        assert.deepEqual(await store.referencedBy('app', amd.digest), [index.digest]);
+        assert.deepEqual(await store.referencedBy('app', layer.digest), byteOrder([amd.digest, arm.digest]));
+        assert.deepEqual(await store.referencedBy('app', index.digest), []);
+        assert.deepEqual(await store.referencedBy('nowhere', amd.digest), []);
+        await store.deleteManifest('app', index.digest);
+        assert.deepEqual(await store.referencedBy('app', amd.digest), []);
+      });
+    });
+
     describe('referrers', () => {
       test('lists manifests whose subject matches, newest first, filtered by artifactType', async ({ store }) => {
         const subject = manifest('the image');

@@ -397,6 +397,12 @@ export interface PullChartOptions {
   untar?: boolean;
   /** Also fetch the provenance file (NAME-VERSION.tgz.prov). */
   prov?: boolean;
+  /**
+   * Called with the resolved reference before anything is fetched or written; pulls
+   * the reference it returns (`--verify-key`: pinned to the digest whose signature
+   * verified) or throws.
+   */
+  verify?: (ref: Reference) => Promise<Reference>;
 }
 
 export interface PullChartResult {
@@ -456,7 +462,7 @@ export async function expandChart(tgz: Buffer, dir: string, label: string): Prom
 /** `helm pull oci://HOST/NS/NAME [--version V] [--untar] [-d DIR] [--prov]`. */
 export async function pullChart(client: RegistryClient, refInput: string, opts: PullChartOptions = {}): Promise<PullChartResult> {
   const resolved = await resolveChartVersion(client, refInput, opts.version);
-  const fetched = await fetchChartManifest(client, resolved.ref);
+  const fetched = await fetchChartManifest(client, opts.verify ? await opts.verify(resolved.ref) : resolved.ref);
   const repo = client.repository(resolved.ref);
   if (opts.prov && !fetched.prov) throw clientError('NOT_A_CHART', { reference: fetched.reference, detail: `no layer has media type ${HELM_MEDIA_TYPES.prov} (it was pushed without a .prov)` });
   const name = resolved.ref.repository.slice(resolved.ref.repository.lastIndexOf('/') + 1);

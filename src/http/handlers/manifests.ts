@@ -7,6 +7,7 @@ import { readLimitedBody } from '../request-body.js';
 export const getManifest: Handler = async (ctx) => {
   const { req, res } = ctx;
   const m = await ctx.registry.getManifest(ctx.params.name!, ctx.params.ref!, acceptedTypes(req.headers.accept));
+  if (req.method !== 'HEAD') await ctx.registry.assertPullable(ctx.params.name!, m);
   const etag = `"${m.digest}"`;
   const headers = {
     'Content-Type': m.mediaType,

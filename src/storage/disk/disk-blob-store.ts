@@ -37,7 +37,7 @@ export interface DiskBlobStoreOptions {
  * fsync at commit only has the tail left: receiving and disk writing overlap.
  */
 const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
-const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
 /** Sessions idle this long give their file handle back (they stay resumable). */
 const IDLE_HANDLE_MS = 2 * 60 * 1000;
 

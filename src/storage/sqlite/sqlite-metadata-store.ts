@@ -56,6 +56,9 @@ export class SqliteMetadataStore implements MetadataStore {
       blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
       blobLinkById: db.prepare<[number, string], { size: number }>('SELECT size FROM blob_links WHERE repo_id = ? AND digest = ?'),
       unlinkBlob: db.prepare<[number, string]>('DELETE FROM blob_links WHERE repo_id = ? AND digest = ?'),
+      referencedBy: db
+        .prepare<[string, string], string>('SELECT f.manifest_digest FROM manifest_refs f JOIN repositories r ON r.id = f.repo_id WHERE r.name = ? AND f.ref_digest = ? ORDER BY f.manifest_digest')
+        .pluck(),
       isReferenced: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifest_refs WHERE repo_id = ? AND ref_digest = ? LIMIT 1'),
       manifestSize: db.prepare<[number, string], { size: number }>('SELECT size FROM manifests WHERE repo_id = ? AND digest = ?'),
       insertManifest: db.prepare<[number, string, string, number, Buffer, string | null, string | null, string | null, number]>(
@@ -227,6 +230,10 @@ export class SqliteMetadataStore implements MetadataStore {
     const repo = this.q.repoId.get(repository);
     if (!repo) return undefined;
     return paginate(page, (after, limit) => this.q.listTags.all(repo.id, after, limit));
+  }
+
+  async referencedBy(repository: string, digest: string): Promise<string[]> {
+    return this.q.referencedBy.all(repository, digest);
   }
 
   async referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestSummary[]> {

@@ -1,0 +1,184 @@
+/**
+ * Registry-side signature enforcement: for repositories matching a
+ * `require_signatures` glob, a manifest's content is served only when a cosign
+ * signature stored in that repository verifies with the glob's keys. Checked here,
+ * from the stored signature manifests and payload blobs — no network.
+ *
+ * What is refused, and what is not:
+ *   - refused: the content of a manifest (GET by tag or digest, and GET of its bytes
+ *     through the blobs endpoint) that no trusted signature covers;
+ *   - allowed: a manifest whose own signature verifies, or an index's child when a
+ *     signed index in the repository lists it (cosign signs the index a tag names;
+ *     clients then fetch its platform manifests by digest);
+ *   - allowed: signature material itself (`.sig` images, cosign/Sigstore/Notation
+ *     referrers, referrers-list indexes), so verifiers can read it;
+ *   - never checked: HEAD (no content: clients resolve tags, and `stowage sign` needs
+ *     the digest of what it is about to sign), blobs, tag lists, the referrers API.
+ * A refusal is a 403 DENIED whose message says what is missing.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { compileGlob } from '../auth/glob.js';
+import type { SignatureRequirement } from '../config/signatures-config.js';
+import { digestBytes } from '../core/digest.js';
+import { RegistryError } from '../core/errors.js';
+import { isIndexType } from '../core/media-types.js';
+import { checkSignature, MAX_PAYLOAD_BYTES, type SignatureCheck } from '../sign/check.js';
+import { KeyFormatError } from '../sign/encrypted-key.js';
+import { parsePublicKey, type TrustedKey } from '../sign/keys.js';
+import { SIGNATURE_ARTIFACT_TYPE, isSignatureArtifact, parseSignatureManifest, signatureTag, type SignatureLayer } from '../sign/signature-manifest.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { MetadataStore } from '../storage/metadata-store.js';
+
+export interface PullCheckStore {
+  meta: MetadataStore;
+  blobs: BlobStore;
+}
+
+export interface ManifestContent {
+  digest: string;
+  mediaType: string;
+  content: Buffer;
+}
+
+/** What the Registry asks before serving a manifest's content. */
+export interface PullCheck {
+  /** Throws a RegistryError (DENIED) when `manifest` may not be served from `repository`. */
+  checkPull(store: PullCheckStore, repository: string, manifest: ManifestContent): Promise<void>;
+}
+
+interface Rule {
+  pattern: string;
+  regex: RegExp;
+  keys: TrustedKey[];
+}
+
+/** Referrer manifests read per check at most. */
+const MAX_REFERRERS = 100;
+/** Signature checks remembered (payload digest + signature + digest → result): pure crypto results. */
+const CACHE_SIZE = 2048;
+/** An index of indexes of images is as deep as anyone nests. */
+const MAX_DEPTH = 2;
+
+export class SignaturePolicyError extends Error {}
+
+export class SignaturePolicy implements PullCheck {
+  private readonly cache = new Map<string, SignatureCheck>();
+
+  constructor(private readonly rules: readonly Rule[]) {}
+
+  /** Reads the key files of each requirement; fails (SignaturePolicyError) on any unusable one. */
+  static async load(requirements: readonly SignatureRequirement[]): Promise<SignaturePolicy> {
+    const rules: Rule[] = [];
+    for (const r of requirements) {
+      const keys: TrustedKey[] = [];
+      for (const file of r.keys) {
+        let pem: string;
+        try {
+          pem = await readFile(file, 'utf8');
+        } catch (e) {
+          throw new SignaturePolicyError(`require_signatures: cannot read the key ${file} for "${r.repositories}": ${(e as Error).message}`);
+        }
+        try {
+          keys.push(parsePublicKey(pem, file));
+        } catch (e) {
+          if (e instanceof KeyFormatError) throw new SignaturePolicyError(`require_signatures: ${file} (for "${r.repositories}") is not a usable public key: ${e.message}`);
+          throw e;
+        }
+      }
+      rules.push({ pattern: r.repositories, regex: compileGlob(r.repositories), keys });
+    }
+    return new SignaturePolicy(rules);
+  }
+
+  /** The requirement that applies to a repository (the first glob that matches). */
+  ruleFor(repository: string): { pattern: string; keys: readonly TrustedKey[] } | undefined {
+    return this.rules.find((r) => r.regex.test(repository));
+  }
+
+  async checkPull(store: PullCheckStore, repository: string, manifest: ManifestContent): Promise<void> {
+    const rule = this.rules.find((r) => r.regex.test(repository));
+    if (!rule) return;
+    if (isSignatureArtifact(manifest.content, manifest.mediaType)) return;
+    const own = await this.verified(store, repository, manifest.digest, rule);
+    if (own === true) return;
+    if (await this.signedParent(store, repository, manifest.digest, rule, 1)) return;
+    const keys = rule.keys.map((k) => basename(k.source)).join(', ');
+    throw new RegistryError(
+      'DENIED',
+      `${repository}@${manifest.digest} is not signed by a key this registry trusts for ${rule.pattern} (${keys}): ${own}; sign it with \`stowage sign\``,
+      { repository, digest: manifest.digest, requirement: rule.pattern },
+    );
+  }
+
+  /** Is `digest` listed by an index in the repository whose signature verifies? */
+  private async signedParent(store: PullCheckStore, repository: string, digest: string, rule: Rule, depth: number): Promise<boolean> {
+    if (depth > MAX_DEPTH) return false;
+    for (const parent of await store.meta.referencedBy(repository, digest)) {
+      const m = await store.meta.getManifest(repository, parent);
+      if (!m || !isIndexType(m.mediaType)) continue;
+      if ((await this.verified(store, repository, parent, rule)) === true) return true;
+      if (await this.signedParent(store, repository, parent, rule, depth + 1)) return true;
+    }
+    return false;
+  }
+
+  /** true, or why no signature of `digest` verifies. */
+  private async verified(store: PullCheckStore, repository: string, digest: string, rule: Rule): Promise<true | string> {
+    const signatures = await this.storedSignatures(store, repository, digest);
+    if (signatures.length === 0) return `no cosign signature found (tag ${signatureTag(digest)} or referrers)`;
+    let reason = '';
+    for (const s of signatures) {
+      const key = `${rule.pattern}\n${digest}\n${s.descriptor.digest}\n${s.signature}`;
+      let check = this.cache.get(key);
+      if (!check) {
+        const payload = await this.readPayload(store, repository, s);
+        check = typeof payload === 'string' ? { ok: false, reason: payload } : checkSignature(payload, s.signature, rule.keys, digest);
+        if (typeof payload !== 'string') this.remember(key, check);
+      }
+      if (check.ok) return true;
+      reason ||= check.reason;
+    }
+    return `${signatures.length} signature${signatures.length === 1 ? '' : 's'} found, none verifies (${reason})`;
+  }
+
+  private remember(key: string, check: SignatureCheck): void {
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, check);
+  }
+
+  /** Signature layers of the `.sig` tag and of cosign referrers of `digest`, as stored. */
+  private async storedSignatures(store: PullCheckStore, repository: string, digest: string): Promise<SignatureLayer[]> {
+    const out: SignatureLayer[] = [];
+    const tagged = await store.meta.resolveTag(repository, signatureTag(digest));
+    if (tagged) {
+      const m = await store.meta.getManifest(repository, tagged);
+      if (m) out.push(...(parseSignatureManifest(m.content)?.signatures ?? []));
+    }
+    const referrers = await store.meta.referrers(repository, digest, SIGNATURE_ARTIFACT_TYPE);
+    for (const r of referrers.slice(0, MAX_REFERRERS)) {
+      if (r.digest === tagged) continue;
+      const m = await store.meta.getManifest(repository, r.digest);
+      if (m) out.push(...(parseSignatureManifest(m.content)?.signatures ?? []));
+    }
+    return out;
+  }
+
+  /** A payload blob this repository may see, read whole and digest-checked; or why not. */
+  private async readPayload(store: PullCheckStore, repository: string, s: SignatureLayer): Promise<Buffer | string> {
+    const d = s.descriptor;
+    if (d.size > MAX_PAYLOAD_BYTES) return `a payload of ${d.size} bytes is not a signature payload`;
+    const link = await store.meta.blobLink(repository, d.digest);
+    if (!link || link.size !== d.size) return `the payload ${d.digest} is not in ${repository}`;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of await store.blobs.read(d.digest)) {
+      size += (c as Buffer).length;
+      if (size > MAX_PAYLOAD_BYTES) return `the payload ${d.digest} is larger than its descriptor says`;
+      chunks.push(c as Buffer);
+    }
+    const bytes = Buffer.concat(chunks);
+    if (!d.digest.startsWith('sha256:') || digestBytes(bytes).value !== d.digest) return `the payload ${d.digest} does not match its digest`;
+    return bytes;
+  }
+}
