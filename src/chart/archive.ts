@@ -17,6 +17,7 @@
  * bytes differ from Helm's while the tar inside is identical.
  */
 import { deflateRawSync, gunzipSync } from 'node:zlib';
+import { parsePax, tarNumber, ustarName } from '../util/tar-header.js';
 
 const BLOCK = 512;
 export const HELM_GZIP_EXTRA = Buffer.from('+aHR0cHM6Ly95b3V0dS5iZS96OVV6MWljandyTQo=', 'ascii');
@@ -210,38 +211,6 @@ export interface ArchiveFile {
 /** An archive Helm's loader would refuse. */
 export class ChartArchiveError extends Error {}
 
-function cstring(b: Buffer, off: number, len: number): string {
-  const s = b.subarray(off, off + len);
-  const nul = s.indexOf(0);
-  return s.subarray(0, nul === -1 ? len : nul).toString('utf8');
-}
-
-function octalField(b: Buffer, off: number, len: number): number {
-  if (b[off]! & 0x80) {
-    let n = b[off]! & 0x7f;
-    for (let i = 1; i < len; i++) n = n * 256 + b[off + i]!;
-    return n;
-  }
-  const s = cstring(b, off, len).trim();
-  return s === '' ? 0 : parseInt(s, 8);
-}
-
-function parsePax(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    if (sp === -1) break;
-    const len = parseInt(data.subarray(i, sp).toString('ascii'), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const rec = data.subarray(sp + 1, i + len - 1).toString('utf8');
-    const eq = rec.indexOf('=');
-    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
-    i += len;
-  }
-  return out;
-}
-
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 function stripBom(b: Buffer): Buffer {
@@ -286,7 +255,7 @@ export function readChartArchive(tgz: Buffer): ArchiveFile[] {
     const h = tar.subarray(pos, pos + BLOCK);
     if (h.every((b) => b === 0)) break;
     const type = String.fromCharCode(h[156] || 0x30);
-    const size = pax.size !== undefined ? Number(pax.size) : octalField(h, 124, 12);
+    const size = pax.size !== undefined ? Number(pax.size) : tarNumber(h, 124, 12);
     const body = pos + BLOCK;
     if (body + size > tar.length) throw new ChartArchiveError('the tar stream is truncated');
     pos = body + size + ((BLOCK - (size % BLOCK)) % BLOCK);
@@ -300,10 +269,7 @@ export function readChartArchive(tgz: Buffer): ArchiveFile[] {
       longName = data.toString('utf8').replace(/\0+$/, '');
       continue;
     }
-    let name = cstring(h, 0, 100);
-    const prefix = cstring(h, 345, 155);
-    if (prefix && cstring(h, 257, 5) === 'ustar') name = `${prefix}/${name}`;
-    name = pax.path ?? longName ?? name;
+    const name = pax.path ?? longName ?? ustarName(h);
     pax = {};
     longName = undefined;
     if (type === '5' || name.endsWith('/')) continue;

@@ -15,7 +15,7 @@
  * `yaml.Marshal` of a struct, i.e. JSON first, then this.
  */
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode, Scalar } from 'yaml';
-import { compareUtf8 } from './gojson.js';
+import { compareUtf8 } from '../util/go-json.js';
 
 // ---------------------------------------------------------------------------------
 // Go-like values

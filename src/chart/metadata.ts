@@ -9,7 +9,7 @@
  *   metadataYaml         Chart.yaml inside a package and `helm show chart`
  *   lockYaml             Chart.lock inside a package
  */
-import { GoStruct, goJsonMarshal } from './gojson.js';
+import { GoStruct, goJsonMarshal } from '../util/go-json.js';
 import { GoFloat, GoInt, GoYamlError, GoYamlMap, goYamlFloat, goYamlMarshal, goYamlParse, type GoYamlValue } from './goyaml.js';
 import { isVersion } from './semver.js';
 

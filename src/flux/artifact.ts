@@ -17,6 +17,8 @@
  * Pure: no I/O.
  */
 
+import { GoStruct, goJsonMarshal, goJsonString } from '../util/go-json.js';
+
 export const FLUX_CONFIG_MEDIA_TYPE = 'application/vnd.cncf.flux.config.v1+json';
 export const FLUX_CONTENT_MEDIA_TYPE = 'application/vnd.cncf.flux.content.v1.tar+gzip';
 export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -35,31 +37,23 @@ export interface Descriptor {
 }
 
 /** A JSON string as Go's encoding/json writes it (HTML-safe). */
-export function goJSONString(s: string): string {
-  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export { goJsonString as goJSONString };
 
 function descriptorJSON(d: Descriptor): string {
-  return `{"mediaType":${goJSONString(d.mediaType)},"size":${d.size},"digest":${goJSONString(d.digest)}}`;
-}
-
-/** Sorted bytewise by key, as Go marshals maps. */
-function mapJSON(m: Record<string, string>): string {
-  const keys = Object.keys(m).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return `{${keys.map((k) => `${goJSONString(k)}:${goJSONString(m[k]!)}`).join(',')}}`;
+  return goJsonMarshal(new GoStruct([['mediaType', d.mediaType], ['size', d.size], ['digest', d.digest]]));
 }
 
 /** The config blob go-containerregistry computes for flux's one-layer artifact. */
 export function fluxConfigBytes(diffId: string): Buffer {
   return Buffer.from(
-    `{"architecture":"","created":"0001-01-01T00:00:00Z","history":[{"created":"0001-01-01T00:00:00Z"}],"os":"","rootfs":{"type":"layers","diff_ids":[${goJSONString(diffId)}]},"config":{}}`,
+    `{"architecture":"","created":"0001-01-01T00:00:00Z","history":[{"created":"0001-01-01T00:00:00Z"}],"os":"","rootfs":{"type":"layers","diff_ids":[${goJsonString(diffId)}]},"config":{}}`,
   );
 }
 
 /** The manifest bytes for a config and one layer. */
 export function fluxManifestBytes(config: Descriptor, layer: Descriptor, annotations: Record<string, string>): Buffer {
-  const ann = Object.keys(annotations).length ? `,"annotations":${mapJSON(annotations)}` : '';
-  return Buffer.from(`{"schemaVersion":2,"mediaType":${goJSONString(OCI_MANIFEST_MEDIA_TYPE)},"config":${descriptorJSON(config)},"layers":[${descriptorJSON(layer)}]${ann}}`);
+  const ann = Object.keys(annotations).length ? `,"annotations":${goJsonMarshal(annotations)}` : '';
+  return Buffer.from(`{"schemaVersion":2,"mediaType":${goJsonString(OCI_MANIFEST_MEDIA_TYPE)},"config":${descriptorJSON(config)},"layers":[${descriptorJSON(layer)}]${ann}}`);
 }
 
 /** time.Now().UTC().Format(time.RFC3339): seconds, `Z`. */

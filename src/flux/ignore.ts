@@ -17,151 +17,17 @@
  * one by one), which this module leaves to its caller.
  */
 
+import { BadPattern, goMatch as goFilepathMatch } from '../util/go-glob.js';
+
 /** What `flux push artifact` excludes when `--ignore-paths` is not given. */
 export const DEFAULT_IGNORE_PATHS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes', '*.jpg', '*.jpeg', '*.gif', '*.png', '*.wmv', '*.flv', '*.tar.gz', '*.zip'];
 
 type Result = 'none' | 'exclude' | 'include';
 
-class BadPattern extends Error {}
-
-/** Go's scanChunk: leading stars, then the chunk up to the next unbracketed star. */
-function scanChunk(pattern: string[]): { star: boolean; chunk: string[]; rest: string[] } {
-  let p = pattern;
-  let star = false;
-  while (p.length > 0 && p[0] === '*') {
-    p = p.slice(1);
-    star = true;
-  }
-  let inrange = false;
-  let i = 0;
-  scan: for (; i < p.length; i++) {
-    switch (p[i]) {
-      case '\\':
-        if (i + 1 < p.length) i++;
-        break;
-      case '[':
-        inrange = true;
-        break;
-      case ']':
-        inrange = false;
-        break;
-      case '*':
-        if (!inrange) break scan;
-        break;
-    }
-  }
-  return { star, chunk: p.slice(0, i), rest: p.slice(i) };
-}
-
-function getEsc(chunk: string[]): { r: number; rest: string[] } {
-  let c = chunk;
-  if (c.length === 0 || c[0] === '-' || c[0] === ']') throw new BadPattern();
-  if (c[0] === '\\') {
-    c = c.slice(1);
-    if (c.length === 0) throw new BadPattern();
-  }
-  const r = c[0]!.codePointAt(0)!;
-  const rest = c.slice(1);
-  if (rest.length === 0) throw new BadPattern();
-  return { r, rest };
-}
-
-/** Go's matchChunk: the rest of `s` after `chunk` matched its start, or undefined. */
-function matchChunk(chunkIn: string[], sIn: string[]): string[] | undefined {
-  let chunk = chunkIn;
-  let s = sIn;
-  let failed = false;
-  while (chunk.length > 0) {
-    if (!failed && s.length === 0) failed = true;
-    const c = chunk[0]!;
-    if (c === '[') {
-      let r = -1;
-      if (!failed) {
-        r = s[0]!.codePointAt(0)!;
-        s = s.slice(1);
-      }
-      chunk = chunk.slice(1);
-      let negated = false;
-      if (chunk.length > 0 && chunk[0] === '^') {
-        negated = true;
-        chunk = chunk.slice(1);
-      }
-      let match = false;
-      let nrange = 0;
-      for (;;) {
-        if (chunk.length > 0 && chunk[0] === ']' && nrange > 0) {
-          chunk = chunk.slice(1);
-          break;
-        }
-        const lo = getEsc(chunk);
-        chunk = lo.rest;
-        let hi = lo.r;
-        if (chunk[0] === '-') {
-          const h = getEsc(chunk.slice(1));
-          hi = h.r;
-          chunk = h.rest;
-        }
-        if (lo.r <= r && r <= hi) match = true;
-        nrange++;
-      }
-      if (match === negated) failed = true;
-    } else if (c === '?') {
-      if (!failed) {
-        if (s[0] === '/') failed = true;
-        s = s.slice(1);
-      }
-      chunk = chunk.slice(1);
-    } else {
-      if (c === '\\') {
-        chunk = chunk.slice(1);
-        if (chunk.length === 0) throw new BadPattern();
-      }
-      if (!failed) {
-        if (chunk[0] !== s[0]) failed = true;
-        s = s.slice(1);
-      }
-      chunk = chunk.slice(1);
-    }
-  }
-  return failed ? undefined : s;
-}
-
-function match(patternStr: string, nameStr: string): boolean {
-  let pattern = [...patternStr];
-  let name = [...nameStr];
-  outer: while (pattern.length > 0) {
-    const { star, chunk, rest } = scanChunk(pattern);
-    pattern = rest;
-    if (star && chunk.length === 0) return !name.includes('/');
-    const t = matchChunk(chunk, name);
-    if (t !== undefined && (t.length === 0 || pattern.length > 0)) {
-      name = t;
-      continue;
-    }
-    if (star) {
-      for (let i = 0; i < name.length && name[i] !== '/'; i++) {
-        const t2 = matchChunk(chunk, name.slice(i + 1));
-        if (t2 !== undefined) {
-          if (pattern.length === 0 && t2.length > 0) continue;
-          name = t2;
-          continue outer;
-        }
-      }
-    }
-    while (pattern.length > 0) {
-      const next = scanChunk(pattern);
-      pattern = next.rest;
-      matchChunk(next.chunk, []);
-    }
-    return false;
-  }
-  return name.length === 0;
-}
-
 /** Go's `filepath.Match(pattern, name)` (a malformed pattern matches nothing, as the matcher treats errors). */
 export function goMatch(pattern: string, name: string): boolean {
   try {
-    return match(pattern, name);
+    return goFilepathMatch(pattern, name);
   } catch (e) {
     if (e instanceof BadPattern) return false;
     throw e;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { parsePax, tarChecksumOk, tarNumber, tarString, ustarName } from '../util/tar-header.js';
 
 export type MemberType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 
@@ -31,38 +32,6 @@ export interface TarMember {
 }
 
 export class TarError extends Error {}
-
-function cstr(b: Buffer, off: number, len: number): string {
-  const s = b.subarray(off, off + len);
-  const nul = s.indexOf(0);
-  return s.subarray(0, nul === -1 ? len : nul).toString('utf8');
-}
-
-function num(b: Buffer, off: number, len: number): number {
-  if (b[off]! & 0x80) {
-    let n = b[off]! & 0x7f;
-    for (let i = 1; i < len; i++) n = n * 256 + b[off + i]!;
-    return n;
-  }
-  const s = cstr(b, off, len).trim();
-  return s === '' ? 0 : parseInt(s, 8);
-}
-
-function parsePax(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    if (sp === -1) break;
-    const len = parseInt(data.subarray(i, sp).toString('ascii'), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const rec = data.subarray(sp + 1, i + len - 1).toString('utf8');
-    const eq = rec.indexOf('=');
-    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
-    i += len;
-  }
-  return out;
-}
 
 /** "./a/b/" → "a/b"; "." → "". */
 export function cleanName(raw: string): string {
@@ -129,11 +98,9 @@ export async function readTar(
     if (h.length === 0) break;
     if (h.length < 512) throw new TarError('the archive ends in the middle of a header (truncated?)');
     if (h.every((b) => b === 0)) break;
-    let sum = 0;
-    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
-    if (num(h, 148, 8) !== sum) throw new TarError('bad tar header checksum: not a tar archive, or a damaged one');
+    if (!tarChecksumOk(h)) throw new TarError('bad tar header checksum: not a tar archive, or a damaged one');
     const typeflag = String.fromCharCode(h[156]!);
-    let size = num(h, 124, 12);
+    let size = tarNumber(h, 124, 12);
     if (pax.size !== undefined) size = Number(pax.size);
     const padded = size + ((512 - (size % 512)) % 512);
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
@@ -145,14 +112,11 @@ export async function readTar(
       else if (typeflag === 'K') longLink = body.toString('utf8').replace(/\0+$/, '');
       continue;
     }
-    let name = cstr(h, 0, 100);
-    const prefix = cstr(h, 345, 155);
-    if (prefix && cstr(h, 257, 5) === 'ustar') name = `${prefix}/${name}`;
-    name = pax.path ?? longName ?? name;
-    const linkname = pax.linkpath ?? longLink ?? cstr(h, 157, 100);
+    const name = pax.path ?? longName ?? ustarName(h);
+    const linkname = pax.linkpath ?? longLink ?? tarString(h, 157, 100);
     const type: MemberType =
       typeflag === '0' || typeflag === '\0' || typeflag === '7' ? (name.endsWith('/') ? 'dir' : 'file') : typeflag === '5' ? 'dir' : typeflag === '2' ? 'symlink' : typeflag === '1' ? 'hardlink' : 'other';
-    const member: TarMember = { rawName: name, name: cleanName(name), type, mode: num(h, 100, 8) & 0o7777, size: type === 'file' ? size : 0, mtime: pax.mtime ? Math.floor(Number(pax.mtime)) : num(h, 136, 12), linkname };
+    const member: TarMember = { rawName: name, name: cleanName(name), type, mode: tarNumber(h, 100, 8) & 0o7777, size: type === 'file' ? size : 0, mtime: pax.mtime ? Math.floor(Number(pax.mtime)) : tarNumber(h, 136, 12), linkname };
     pax = {};
     longName = undefined;
     longLink = undefined;

@@ -25,7 +25,7 @@ import { readdir, readFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { goGzip } from '../flux/go-gzip.js';
 import { goTarHeader, tarPadding, TAR_TRAILER } from '../flux/go-tar.js';
-import { goJSONString } from '../flux/artifact.js';
+import { goJsonMarshal, goJsonString } from '../util/go-json.js';
 
 /** The layer type OPA's OCI downloader looks for (the first layer of this type is the bundle). */
 export const OPA_BUNDLE_LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -65,18 +65,12 @@ export interface PolicyBundle {
 
 /** Go's encoding/json for JSON values (sorted keys, HTML-safe strings); numbers as JavaScript prints them. */
 export function goJSON(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string') return goJSONString(v);
-  if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(goJSON).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return `{${keys.map((k) => `${goJSONString(k)}:${goJSON(o[k])}`).join(',')}}`;
+  return goJsonMarshal(v);
 }
 
 /** .manifest as opa's json.Encoder writes it: struct field order, omitempty, newline. */
 export function encodeManifest(m: BundleManifest): Buffer {
-  const parts = [`"revision":${goJSONString(m.revision ?? '')}`];
+  const parts = [`"revision":${goJsonString(m.revision ?? '')}`];
   if (m.roots !== undefined) parts.push(`"roots":${goJSON(m.roots)}`);
   if (m.wasm !== undefined && !(Array.isArray(m.wasm) && m.wasm.length === 0)) parts.push(`"wasm":${goJSON(m.wasm)}`);
   if (m.rego_version !== undefined) parts.push(`"rego_version":${m.rego_version}`);

@@ -8,7 +8,7 @@
  *   const { reference } = await resolveVerified(client, ref, keys);         // throws unless verified
  *   // … then pull `reference` (pinned to the verified digest)
  *
- * Layers: pure formats (go-json, payload, encrypted-key, keys, signature-manifest,
+ * Layers: pure formats (go-json (src/util), payload, encrypted-key, keys, signature-manifest,
  * check) that the registry's pull check uses too; key-files (I/O); sign and verify
  * (over the client library).
  */

@@ -13,6 +13,7 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { parsePax, tarChecksumOk, tarNumber, tarString, ustarName } from '../../util/tar-header.js';
 
 const BLOCK = 512;
 const MAX_OCTAL_SIZE = 0o77777777777;
@@ -173,47 +174,6 @@ export interface TarMemberInfo {
   linkname: string;
 }
 
-function cstring(buf: Buffer, offset: number, length: number): string {
-  const s = buf.subarray(offset, offset + length);
-  const nul = s.indexOf(0);
-  return s.subarray(0, nul === -1 ? length : nul).toString('utf8');
-}
-
-function numeric(buf: Buffer, offset: number, length: number): number {
-  const first = buf[offset]!;
-  if (first & 0x80) {
-    // base-256 (GNU): big-endian, high bit set
-    let n = first & 0x7f;
-    for (let i = 1; i < length; i++) n = n * 256 + buf[offset + i]!;
-    return n;
-  }
-  const s = cstring(buf, offset, length).trim();
-  return s === '' ? 0 : parseInt(s, 8);
-}
-
-function parsePax(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    if (sp === -1) break;
-    const len = parseInt(data.subarray(i, sp).toString('ascii'), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const record = data.subarray(sp + 1, i + len - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    i += len;
-  }
-  return out;
-}
-
-function checksumOk(h: Buffer): boolean {
-  const stored = numeric(h, 148, 8);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
-  return stored === sum;
-}
-
 /** Normalises a member path; undefined for paths escaping the archive root. */
 export function normalizeMemberPath(p: string): string | undefined {
   let n = path.posix.normalize(p.replace(/^\/+/, '')).replace(/\/+$/, '');
@@ -227,7 +187,7 @@ export class TarFormatError extends Error {}
 /** True when the block looks like a tar header (ustar magic or a valid checksum). */
 export function looksLikeTar(firstBlock: Buffer): boolean {
   if (firstBlock.length < BLOCK) return false;
-  return cstring(firstBlock, 257, 5) === 'ustar' || (!firstBlock.every((b) => b === 0) && checksumOk(firstBlock));
+  return tarString(firstBlock, 257, 5) === 'ustar' || (!firstBlock.every((b) => b === 0) && tarChecksumOk(firstBlock));
 }
 
 /** Reads the member table of an uncompressed tar file without reading member bodies. */
@@ -251,9 +211,9 @@ export async function indexTar(file: string): Promise<Map<string, TarMemberInfo>
       const { bytesRead } = await fh.read(h, 0, BLOCK, pos);
       if (bytesRead < BLOCK) break;
       if (h.every((b) => b === 0)) break;
-      if (!checksumOk(h)) throw new TarFormatError(`bad tar header checksum at byte ${pos}`);
+      if (!tarChecksumOk(h)) throw new TarFormatError(`bad tar header checksum at byte ${pos}`);
       const typeflag = String.fromCharCode(h[156] ?? 0x30);
-      let size = numeric(h, 124, 12);
+      let size = tarNumber(h, 124, 12);
       if (pax.size !== undefined) size = Number(pax.size);
       const body = pos + BLOCK;
       const next = body + size + ((BLOCK - (size % BLOCK)) % BLOCK);
@@ -267,11 +227,8 @@ export async function indexTar(file: string): Promise<Map<string, TarMemberInfo>
       } else if (typeflag === 'K') {
         longLink = (await readBody(body, size)).toString('utf8').replace(/\0+$/, '');
       } else {
-        const prefix = cstring(h, 345, 155);
-        let name = cstring(h, 0, 100);
-        if (prefix && cstring(h, 257, 5) === 'ustar') name = `${prefix}/${name}`;
-        name = pax.path ?? longName ?? name;
-        const linkname = pax.linkpath ?? longLink ?? cstring(h, 157, 100);
+        const name = pax.path ?? longName ?? ustarName(h);
+        const linkname = pax.linkpath ?? longLink ?? tarString(h, 157, 100);
         const type: TarMemberInfo['type'] =
           typeflag === '0' || typeflag === '\0' || typeflag === '7'
             ? 'file'
