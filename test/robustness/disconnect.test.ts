@@ -25,6 +25,8 @@ import {
   prng,
   readDb,
   removeDir,
+  sessionFileOf,
+  sessionIdOf,
   sleep,
   startUpload,
   tempDir,
@@ -47,8 +49,7 @@ after(async () => {
   await removeDir(dataDir);
 });
 
-const sessionId = (loc: string) => loc.split('?')[0]!.split('/').pop()!;
-const sessionFile = (loc: string) => join(dataDir, 'uploads', sessionId(loc));
+const sessionFile = (loc: string) => sessionFileOf(dataDir, loc);
 
 /** Sends `sent` bytes of a body then destroys the socket; waits until the server has seen them. */
 async function abortHalfway(path: string, method: string, headers: Record<string, string | number>, body: Buffer, watch?: { file: string; above: number }): Promise<void> {
@@ -220,7 +221,7 @@ test('many concurrent aborted PATCHes: every session rolls back exactly and stay
   const wrong: string[] = [];
   for (const o of outcomes) {
     const st = await uploadedSize(server.url, o.loc);
-    if (o.size !== MiB || st.size !== MiB) wrong.push(`${sessionId(o.loc)}: file ${o.size} bytes, GET Range ${st.range}`);
+    if (o.size !== MiB || st.size !== MiB) wrong.push(`${sessionIdOf(o.loc)}: file ${o.size} bytes, GET Range ${st.range}`);
   }
   // Every session must resume from the offset the server reports (GET Range) and verify.
   const resumeFailures: string[] = [];

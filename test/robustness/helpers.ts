@@ -297,6 +297,16 @@ export function uploadPath(location: string | string[] | undefined): string {
   return new URL(location, 'http://x').pathname + new URL(location, 'http://x').search;
 }
 
+/** The session id at the end of an upload location's path. */
+export function sessionIdOf(location: string): string {
+  return location.split('?')[0]!.split('/').pop()!;
+}
+
+/** Where the disk blob store keeps an upload session's bytes (src/storage/disk/layout.ts). */
+export function sessionFileOf(dataDir: string, location: string): string {
+  return join(dataDir, 'uploads', sessionIdOf(location));
+}
+
 /** Appends `digest=` to an upload location, keeping any query it has. */
 export function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;

@@ -21,6 +21,7 @@ import {
   listFiles,
   readDb,
   removeDir,
+  sessionFileOf,
   sleep,
   startUpload,
   tempDir,
@@ -30,7 +31,6 @@ import {
   withDigest,
 } from './helpers.js';
 
-const sessionFile = (dataDir: string, loc: string) => join(dataDir, 'uploads', loc.split('?')[0]!.split('/').pop()!);
 
 for (const flavour of ['ranged', 'streamed'] as const) {
   test(`a ${flavour} chunked upload resumes across a restart (SIGTERM, new process, same data dir)`, { timeout: 30_000 }, async (t) => {
@@ -125,7 +125,7 @@ test('with STOWAGE_UPLOAD_TTL_SECONDS=1, an abandoned session is removed by the 
   const loc = await startUpload(first.url, repo);
   const res = await http(first.url, loc, { method: 'PATCH', body: Buffer.alloc(100_000, 7) });
   assert.equal(res.status, 202);
-  assert.ok(existsSync(sessionFile(dataDir, loc)));
+  assert.ok(existsSync(sessionFileOf(dataDir, loc)));
   assert.equal(await first.kill('SIGTERM'), 0);
 
   await sleep(1_300); // older than the 1 s TTL
@@ -138,7 +138,7 @@ test('with STOWAGE_UPLOAD_TTL_SECONDS=1, an abandoned session is removed by the 
   const patch = await http(second.url, loc, { method: 'PATCH', body: Buffer.alloc(10) });
   assert.equal(patch.status, 404);
   assert.deepEqual(errorCodes(patch), ['BLOB_UPLOAD_UNKNOWN']);
-  assert.equal(existsSync(sessionFile(dataDir, loc)), false, 'its file under uploads/ is removed');
+  assert.equal(existsSync(sessionFileOf(dataDir, loc)), false, 'its file under uploads/ is removed');
   assert.deepEqual(readDb(dataDir).uploads, [], 'its record is removed');
 });
 
@@ -151,7 +151,7 @@ test('with STOWAGE_UPLOAD_TTL_SECONDS=1, a running server sweeps an abandoned se
   const loc = await startUpload(server.url, repo);
   const res = await http(server.url, loc, { method: 'PATCH', body: Buffer.alloc(100_000, 7) });
   assert.equal(res.status, 202, describe(res));
-  const file = sessionFile(dataDir, loc);
+  const file = sessionFileOf(dataDir, loc);
   assert.ok(existsSync(file));
 
   // An upload kept busy is not expired under it: PATCH every 400 ms for ~2.4 s.
