@@ -26,6 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -d node_modules ] || npm ci
+# A checkout from before native/ existed has node_modules but no addon.
+[ -f native/build/Release/stowage_sendfile.node ] || npm run build:native
 npx tsc -p tsconfig.json
 # Only *.test.js files are tests; helpers under dist/test are not.
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)

@@ -114,7 +114,7 @@ function isRegistryErrors(e: unknown): boolean {
 
 function isClientGone(req: IncomingMessage, e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.message === 'aborted';
+  return req.destroyed || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECANCELED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.message === 'aborted';
 }
 
 /** Percent-decodes route params; the name must already be plain (no %2F tricks). */

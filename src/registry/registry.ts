@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
 import { RegistryError, RegistryErrors } from '../core/errors.js';
 import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
@@ -105,6 +106,16 @@ export class Registry {
     await this.assertPullable(repository, manifest);
     const bytes = range ? manifest.content.subarray(range.start, range.end + 1) : manifest.content;
     return Readable.from([bytes]);
+  }
+
+  /**
+   * The blob's local file when the store keeps one (for zero-copy responses), or
+   * undefined (a manifest read as a blob, or a store without local files): then use
+   * readBlob. The caller closes the handle.
+   */
+  async openBlobFile(repository: string, digest: string): Promise<FileHandle | undefined> {
+    if (!this.blobs.openFile || !(await this.meta.blobLink(repository, digest))) return undefined;
+    return this.blobs.openFile(digest);
   }
 
   async deleteBlob(repository: string, digestText: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ByteRange } from '../core/ranges.js';
 import type { Digest } from '../core/digest.js';
@@ -15,6 +16,12 @@ export interface BlobStore {
   stat(digest: string): Promise<{ size: number } | undefined>;
   /** Streams a committed blob (or part of it). Rejects with BLOB_UNKNOWN when absent. */
   read(digest: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Opens a committed blob as a local file, so the HTTP layer can hand it to the
+   * kernel (sendfile). Only drivers that keep blobs in local files have it; the
+   * caller closes the handle. Rejects with BLOB_UNKNOWN when absent.
+   */
+  openFile?(digest: string): Promise<FileHandle>;
   /** Removes a committed blob's bytes (garbage collection only). */
   delete(digest: string): Promise<void>;
 

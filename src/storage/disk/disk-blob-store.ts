@@ -73,13 +73,16 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  async read(digest: string, range?: ByteRange): Promise<Readable> {
-    const path = this.layout.blobPath(digest);
-    // Open first so a missing blob is an error here, not on the response stream.
-    const handle = await open(path, 'r').catch((e: unknown) => {
+  openFile(digest: string): Promise<FileHandle> {
+    return open(this.layout.blobPath(digest), 'r').catch((e: unknown) => {
       if (isNotFound(e)) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
       throw e;
     });
+  }
+
+  async read(digest: string, range?: ByteRange): Promise<Readable> {
+    // Open first so a missing blob is an error here, not on the response stream.
+    const handle = await this.openFile(digest);
     const start = range?.start ?? 0;
     const end = range?.end ?? (await handle.stat()).size - 1;
     if (end < start) {

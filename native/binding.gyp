@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "stowage_sendfile",
+      "sources": ["sendfile.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
