@@ -4,6 +4,7 @@
  * recorder, and the three ways of pushing a blob plus pulling one.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 /** An answer that was not the one expected (non-2xx, wrong status, short body, socket error). */
@@ -192,10 +193,92 @@ export async function pushStreamed(client: Client, repo: string, data: Buffer, d
   await client.request({ method: 'PUT', path: Client.locationPath(location, { digest }), expect: [201] });
 }
 
+/**
+ * A lean GET-only client for large bodies: one keep-alive connection reading into
+ * one reused 4 MiB buffer (net's `onread`), bytes counted, not hashed or kept.
+ * node:http reads 64 KiB at a time and allocates each; at ~2 GB/s that made the
+ * load generator, not the server, the limit of a pull.
+ */
+export class BodyCounter {
+  private socket?: net.Socket;
+  private readonly buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+  private onBytes: (chunk: Buffer) => void = () => undefined;
+  private onEnd: (e?: Error) => void = () => undefined;
+
+  constructor(private readonly baseUrl: string) {}
+
+  private connect(): Promise<net.Socket> {
+    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
+    const u = new URL(this.baseUrl);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({
+        host: u.hostname,
+        port: Number(u.port),
+        onread: {
+          buffer: this.buffer,
+          callback: (n: number, buf: Uint8Array) => {
+            this.onBytes(Buffer.from(buf.buffer, buf.byteOffset, n));
+            return true;
+          },
+        },
+      });
+      socket.setNoDelay(true);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', reject);
+      socket.on('error', (e) => this.onEnd(e));
+      socket.on('close', () => this.onEnd(new Error('connection closed')));
+      socket.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () => socket.destroy(new Error(`no progress for ${REQUEST_IDLE_TIMEOUT_MS} ms`)));
+      this.socket = socket;
+    });
+  }
+
+  /** GETs `path`; resolves with the body's length once Content-Length bytes arrived. */
+  async get(path: string, expectStatus: number): Promise<number> {
+    const socket = await this.connect();
+    return new Promise<number>((resolve, reject) => {
+      let head = '';
+      let remaining = -1;
+      let bytes = 0;
+      const done = (e?: Error) => {
+        this.onBytes = () => undefined;
+        this.onEnd = () => undefined;
+        if (e) {
+          socket.destroy();
+          reject(new BenchError(`GET ${path.slice(0, 120)}: ${e.message}`));
+        } else resolve(bytes);
+      };
+      this.onEnd = done;
+      this.onBytes = (chunk) => {
+        if (remaining < 0) {
+          // Response head: latin1 keeps byte offsets equal to string offsets.
+          head += chunk.toString('latin1');
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const status = Number(head.slice(9, 12));
+          const length = /\r\ncontent-length:\s*(\d+)/i.exec(head.slice(0, end));
+          if (status !== expectStatus || !length) return done(new Error(`status ${status}${length ? '' : ', no Content-Length'}`));
+          remaining = Number(length[1]);
+          const body = chunk.length - (head.length - (end + 4));
+          chunk = chunk.subarray(body);
+        }
+        bytes += chunk.length;
+        remaining -= chunk.length;
+        if (remaining < 0) done(new Error('more bytes than Content-Length'));
+        else if (remaining === 0) done();
+      };
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${new URL(this.baseUrl).host}\r\nUser-Agent: stowage-bench\r\n\r\n`);
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+  }
+}
+
 /** GET a blob, counting bytes (no hashing: the client must not be the limit). */
-export async function pullBlob(client: Client, repo: string, digest: string, size: number): Promise<void> {
-  const a = await client.request({ method: 'GET', path: `/v2/${repo}/blobs/${digest}`, expect: [200] });
-  if (a.bytes !== size) throw new BenchError(`pull ${digest}: got ${a.bytes} bytes, expected ${size}`);
+export async function pullBlob(client: BodyCounter, repo: string, digest: string, size: number): Promise<void> {
+  const bytes = await client.get(`/v2/${repo}/blobs/${digest}`, 200);
+  if (bytes !== size) throw new BenchError(`pull ${digest}: got ${bytes} bytes, expected ${size}`);
 }
 
 // ---- latency and runners ---------------------------------------------------------

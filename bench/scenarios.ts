@@ -8,7 +8,7 @@
  * is not measured; `run` is the measured part.
  */
 import { deterministicBytes, formatSize, KiB, MiB, sha256, StampedBody } from './data.js';
-import { BenchError, Client, closedLoop, pullBlob, pushChunked, pushMonolithic, pushStreamed, type RunStats } from './load.js';
+import { BenchError, BodyCounter, Client, closedLoop, pullBlob, pushChunked, pushMonolithic, pushStreamed, type RunStats } from './load.js';
 
 export type ScenarioKind = 'push-monolithic' | 'push-chunked' | 'push-streamed' | 'pull' | 'manifest-put' | 'manifest-get-tag' | 'blob-head' | 'tag-list' | 'small-blobs';
 
@@ -142,6 +142,8 @@ async function putManifest(client: Client, repo: string, ref: string, body: Buff
 /** What prepare leaves for run, per scenario and target. */
 interface Prepared {
   client: Client;
+  /** Lean pull connections, closed with the client. */
+  counters: BodyCounter[];
   op: (i: number) => Promise<void>;
   /** Bytes moved per operation (blob scenarios). */
   bytesPerOp?: number;
@@ -164,6 +166,7 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
   let bytesPerOp: number | undefined;
   let firstIndex = 0;
   let warmup: { count?: number; durationMs?: number } = { count: def.warmupCount ?? 0 };
+  const counters: BodyCounter[] = [];
 
   switch (def.kind) {
     case 'push-monolithic':
@@ -186,7 +189,14 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
       const digest = body.stamp(`pull${size}`);
       await pushMonolithic(client, repo, body.bytes, digest);
       bytesPerOp = size;
-      op = () => pullBlob(client, repo, digest, size);
+      // One lean connection per concurrent pull, reused (keep-alive) from a free list.
+      const free: BodyCounter[] = [];
+      op = async () => {
+        let counter = free.pop();
+        if (!counter) counters.push((counter = new BodyCounter(baseUrl)));
+        await pullBlob(counter, repo, digest, size);
+        free.push(counter);
+      };
       break;
     }
     case 'manifest-put': {
@@ -262,7 +272,7 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
     const stats = await closedLoop({ concurrency: def.concurrency, count: warmup.durationMs ? undefined : warmup.count, durationMs: warmup.durationMs, firstIndex: warmFirst }, op);
     if (stats.errors > 0) throw new BenchError(`warm-up: ${stats.errors} errors: ${stats.errorSamples.join('; ')}`);
   }
-  prepared.set(`${def.id}@${targetKey}`, { client, op, bytesPerOp, firstIndex });
+  prepared.set(`${def.id}@${targetKey}`, { client, counters, op, bytesPerOp, firstIndex });
 }
 
 /** The measured part. */
@@ -278,5 +288,6 @@ export async function runScenario(def: ScenarioDef, targetKey: string): Promise<
     return { value, ok: stats.ok, errors: stats.errors, errorSamples: stats.errorSamples, wallMs: stats.wallMs, latency: stats.latency, loadgenCpuPct: stats.loadgenCpuPct };
   } finally {
     p.client.close();
+    for (const c of p.counters) c.close();
   }
 }
