@@ -64,17 +64,24 @@ export function measureSha256(ms: number): number {
   return bytes / MiB / ((performance.now() - t0) / 1000);
 }
 
-/** Writes `total` bytes sequentially (8 MiB writes) into `dir`, fsyncs, and times it all. */
-export async function measureDiskWrite(dir: string, total: number): Promise<number> {
-  const block = deterministicBytes(8 * MiB, 'stowage-bench-disk');
-  const file = path.join(dir, 'disk-write-test');
+/**
+ * Writes `total` bytes sequentially (8 MiB writes) into `dir`, fsyncs, and times it
+ * all. The bytes never repeat (like real layers): a virtual disk may store a
+ * repeated block more cheaply. `keep` leaves the file (deleted by the caller), so a
+ * series of probes allocates new space as a series of pushes does; a file deleted
+ * right away lets the next probe reuse its blocks, which on this kind of VM is
+ * several times faster than writing blocks the disk has not held before.
+ */
+export async function measureDiskWrite(dir: string, total: number, opts: { name?: string; keep?: boolean } = {}): Promise<number> {
+  const data = deterministicBytes(total, `stowage-bench-disk-${opts.name ?? ''}`);
+  const file = path.join(dir, opts.name ?? 'disk-write-test');
   spawnSync('sync');
   const t0 = performance.now();
   const fh = await open(file, 'w');
   try {
     for (let written = 0; written < total; ) {
-      const n = Math.min(block.length, total - written);
-      const { bytesWritten } = await fh.write(block, 0, n, written);
+      const n = Math.min(8 * MiB, total - written);
+      const { bytesWritten } = await fh.write(data, written, n, written);
       written += bytesWritten;
     }
     await fh.sync();
@@ -82,7 +89,7 @@ export async function measureDiskWrite(dir: string, total: number): Promise<numb
     await fh.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  await rm(file, { force: true });
+  if (!opts.keep) await rm(file, { force: true });
   return total / MiB / seconds;
 }
 

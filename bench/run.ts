@@ -306,13 +306,19 @@ async function main(): Promise<number> {
 
 /**
  * Disk write+fsync speed (MiB/s) of a push scenario's own I/O without the
- * registry: `count` files of the blob's size, each written and fsynced.
+ * registry: `count` new files of the blob's size, each written and fsynced, all
+ * kept until the last is written (as pushed blobs are).
  */
 async function sameIoDiskSpeed(dir: string, def: ScenarioDef): Promise<number> {
   const n = def.count ?? 1;
   const mib = def.size! / 1048576;
   let seconds = 0;
-  for (let i = 0; i < n; i++) seconds += mib / (await measureDiskWrite(dir, def.size!));
+  const names = Array.from({ length: n }, (_, i) => `same-io-${i}`);
+  try {
+    for (const name of names) seconds += mib / (await measureDiskWrite(dir, def.size!, { name, keep: true }));
+  } finally {
+    for (const name of names) await rm(path.join(dir, name), { force: true });
+  }
   syncDisks();
   return (n * mib) / seconds;
 }
