@@ -8,6 +8,7 @@ import { Registry } from './registry/registry.js';
 import { DiskBlobStore } from './storage/disk/disk-blob-store.js';
 import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
 import { createRegistryServer } from './http/server.js';
+import { sendFileAvailable, sendFileProblem } from './http/send-file.js';
 import { openAuth } from './auth/setup.js';
 import { SignaturePolicy } from './registry/signature-policy.js';
 
@@ -66,9 +67,13 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   if (!isLoopback(host) && !auth) {
     log.warn({ address }, 'listening beyond loopback with no authentication: anyone who can reach this port can push and delete');
   }
+  const sendFileMissing = sendFileProblem();
+  if (sendFileMissing) {
+    log.warn({ reason: sendFileMissing }, 'the sendfile addon (native/) did not load: blob downloads stream through user space; build it with `npm run build:native`');
+  }
   // Scripts and tests wait for this line, so it is printed even at --log-level warn.
   const announce = log.isLevelEnabled('info') || log.level === 'silent' ? log : log.child({}, { level: 'info' });
-  announce.info({ address, data: config.data, tls: tls !== undefined, auth: config.auth?.mode ?? 'none' }, 'listening');
+  announce.info({ address, data: config.data, tls: tls !== undefined, auth: config.auth?.mode ?? 'none', sendfile: sendFileAvailable() }, 'listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>

@@ -14,16 +14,25 @@ interface NativeSendfile {
   cancel(id: number): void;
 }
 
+/** Why the addon is missing where it should be there (Linux, not turned off). */
+let loadProblem: string | undefined;
 const native: NativeSendfile | undefined = load();
 
 function load(): NativeSendfile | undefined {
+  // STOWAGE_SENDFILE=off: stream every body, to compare or to rule the addon out.
   if (process.platform !== 'linux' || process.env.STOWAGE_SENDFILE === 'off') return undefined;
   try {
     // dist/src/http/ → native/build/Release/ at the package root.
     return createRequire(import.meta.url)('../../../native/build/Release/stowage_sendfile.node') as NativeSendfile;
-  } catch {
+  } catch (e) {
+    loadProblem = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return undefined;
   }
+}
+
+/** Why sendfile is unavailable although it should not be, for a warning at start. */
+export function sendFileProblem(): string | undefined {
+  return loadProblem;
 }
 
 /** Transfers in progress and done, and bytes sent (for tests and diagnostics). */

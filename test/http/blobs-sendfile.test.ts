@@ -10,8 +10,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sendFile, sendFileAvailable, sendFileStats } from '../../src/http/send-file.js';
-import { startInProcess, type InProcessStowage } from '../helpers/server.js';
+import { sendFile, sendFileAvailable, sendFileProblem, sendFileStats } from '../../src/http/send-file.js';
+import { startInProcess, startStowage, type InProcessStowage } from '../helpers/server.js';
 import { pushBlob, repoName, req, sha256 } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -32,7 +32,7 @@ describe('blobs: sendfile', () => {
 
   it('the addon is built and loaded on Linux', () => {
     if (process.platform !== 'linux') return;
-    assert.ok(sendFileAvailable(), 'native/build/Release/stowage_sendfile.node missing: run `npm run build:native`');
+    assert.ok(sendFileAvailable(), `native/build/Release/stowage_sendfile.node did not load (${sendFileProblem()}): run \`npm run build:native\``);
   });
 
   it('a whole blob and a range come from sendfile, byte for byte', async () => {
@@ -116,6 +116,24 @@ describe('blobs: sendfile', () => {
     assert.deepEqual(left.blobFiles, [], 'blob files still open');
     // The keep-alive connection of the last request may still be open (2 sockets).
     assert.ok(left.sockets <= fds.sockets + 2, `${left.sockets} sockets open, ${fds.sockets} before`);
+  });
+});
+
+describe('blobs: without sendfile (STOWAGE_SENDFILE=off)', () => {
+  it('streams the same bytes, whole and ranged, and says so when it starts', async () => {
+    const server = await startStowage({ env: { STOWAGE_SENDFILE: 'off' } });
+    try {
+      const listening = server.logs.map((l) => JSON.parse(l) as { msg?: string; sendfile?: boolean }).find((e) => e.msg === 'listening');
+      assert.equal(listening?.sendfile, false);
+      const data = randomBytes(3 * MiB);
+      const { digest } = await pushBlob(server.url, 'plain/stream', data);
+      const whole = await req(server.url, 'GET', `/v2/plain/stream/blobs/${digest}`);
+      assert.equal(sha256(whole.body), digest);
+      const part = await req(server.url, 'GET', `/v2/plain/stream/blobs/${digest}`, { headers: { Range: 'bytes=5-2000004' } });
+      assert.ok(part.body.equals(data.subarray(5, 2_000_005)));
+    } finally {
+      await server.stop();
+    }
   });
 });
 
