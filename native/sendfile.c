@@ -54,6 +54,8 @@ typedef struct transfer {
   atomic_int cancelled;
 } transfer_t;
 
+/* Transfers in flight. Touched only on the loop thread that called start(): Stowage
+ * loads the addon on the main thread only (no worker threads). */
 static transfer_t *transfers = NULL;
 static uint32_t next_id = 1;
 
