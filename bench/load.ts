@@ -204,16 +204,18 @@ export class BodyCounter {
   private readonly buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
   private onBytes: (chunk: Buffer) => void = () => undefined;
   private onEnd: (e?: Error) => void = () => undefined;
+  private readonly url: URL;
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(baseUrl: string) {
+    this.url = new URL(baseUrl);
+  }
 
   private connect(): Promise<net.Socket> {
     if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
-    const u = new URL(this.baseUrl);
     return new Promise((resolve, reject) => {
       const socket = net.connect({
-        host: u.hostname,
-        port: Number(u.port),
+        host: this.url.hostname,
+        port: Number(this.url.port),
         onread: {
           buffer: this.buffer,
           callback: (n: number, buf: Uint8Array) => {
@@ -266,7 +268,7 @@ export class BodyCounter {
         if (remaining < 0) done(new Error('more bytes than Content-Length'));
         else if (remaining === 0) done();
       };
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${new URL(this.baseUrl).host}\r\nUser-Agent: stowage-bench\r\n\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${this.url.host}\r\nUser-Agent: stowage-bench\r\n\r\n`);
     });
   }
 

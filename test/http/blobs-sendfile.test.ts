@@ -67,7 +67,7 @@ describe('blobs: sendfile', () => {
   it('a reader that stops for a while (full socket buffers) still gets every byte', async () => {
     const body = await new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
-      const socket = net.connect(Number(s.host.split(':')[1]), '127.0.0.1');
+      const socket = connectTo(s.host);
       socket.write(`GET /v2/${repo}/blobs/${digest} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       let paused = false;
       socket.on('data', (c: Buffer) => {
@@ -91,7 +91,7 @@ describe('blobs: sendfile', () => {
     const fds = await descriptors();
     for (let i = 0; i < 5; i++) {
       await new Promise<void>((resolve, reject) => {
-        const socket = net.connect(Number(s.host.split(':')[1]), '127.0.0.1');
+        const socket = connectTo(s.host);
         socket.write(`GET /v2/${repo}/blobs/${digest} HTTP/1.1\r\nHost: x\r\n\r\n`);
         let got = 0;
         socket.on('data', (c: Buffer) => {
@@ -180,6 +180,11 @@ describe('sendFile', () => {
   });
 });
 
+/** A raw connection to "127.0.0.1:PORT". */
+function connectTo(host: string): net.Socket {
+  return net.connect(Number(host.split(':')[1]), '127.0.0.1');
+}
+
 interface Parsed {
   status: number;
   body: Buffer;
@@ -188,7 +193,7 @@ interface Parsed {
 /** Writes `requests` at once and reads `count` responses (Content-Length bodies) off the socket. */
 function exchange(host: string, requests: string, count: number): Promise<Parsed[]> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(host.split(':')[1]), '127.0.0.1');
+    const socket = connectTo(host);
     let head = Buffer.alloc(0);
     let current: { status: number; remaining: number; chunks: Buffer[] } | undefined;
     const out: Parsed[] = [];
