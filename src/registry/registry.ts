@@ -303,7 +303,9 @@ export class Registry {
 
   private async resolve(repository: string, reference: string): Promise<string> {
     if (reference.includes(':')) return parseDigest(reference).value;
-    assertTag(reference);
+    // Neither a tag nor a digest names nothing: 404 as distribution and zot answer
+    // (the conformance suite asks for `.INVALID_MANIFEST_NAME`); PUT still says TAG_INVALID.
+    if (!isValidTag(reference)) throw new RegistryError('MANIFEST_UNKNOWN', 'not a valid tag or digest', { reference: reference.slice(0, 200) });
     const digest = await this.meta.resolveTag(repository, reference);
     if (!digest) {
       if (!(await this.meta.repositoryExists(repository))) throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
