@@ -71,7 +71,7 @@ export class Authenticator {
       else if (check.record.user !== user) reason = 'token belongs to another user';
       else if (hash === undefined) reason = 'token owner no longer exists';
       else identity = { user, pat: check.record };
-    } else if (await verifyPassword(secret, hash)) {
+    } else if (await verifyPassword(secret, hash, this.users.dummyHash())) {
       identity = { user };
       this.cache.set(cacheKey!, true);
     } else if (hash === undefined) {
