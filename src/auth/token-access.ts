@@ -64,6 +64,16 @@ export class TokenAccess implements AccessControl {
     return this.o.policy.allows(this.subjectOf(token), repository, 'pull');
   }
 
+  /**
+   * The token's subject; anonymous tokens (empty subject) have none. An external
+   * issuer's subjects are qualified by it, so they never pass for local users.
+   */
+  principal(req: IncomingMessage): string | undefined {
+    const token = this.callers.get(req);
+    if (!token || token.subject === '') return undefined;
+    return token.local ? token.subject : `${token.subject}@${token.issuer}`;
+  }
+
   private subjectOf(token: VerifiedToken): Subject {
     let s = this.subjects.get(token);
     if (!s) {
