@@ -8,11 +8,12 @@
  * manifest_refs  which blobs/child manifests each manifest references (existence
  *                checks, delete protection, garbage collection)
  * tags           tag → manifest digest
- * uploads        open upload sessions (their bytes live in the blob store)
+ * uploads        open upload sessions (their bytes live in the blob store) and who
+ *                opened them (owner; NULL for anonymous sessions)
  * access_tokens  personal access tokens (src/auth/pat-store.ts): owner, scopes,
  *                SHA-256 of the secret (never the secret), expiry, revocation
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -78,5 +79,10 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at   INTEGER
   );
   CREATE INDEX access_tokens_by_user ON access_tokens(username);
+  `,
+  `
+  ALTER TABLE uploads ADD COLUMN owner TEXT;
+  CREATE INDEX uploads_by_repository ON uploads(repository);
+  CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
   `,
 ];

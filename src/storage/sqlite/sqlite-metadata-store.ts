@@ -1,12 +1,24 @@
 import Database from 'better-sqlite3';
 import type { Page, PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
-import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
+import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadCount, UploadRecord } from '../metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
 /** Largest page a list answers at once; bigger `n` is clamped and paged with Link. */
 export const MAX_PAGE = 10_000;
+
+interface UploadRow {
+  id: string;
+  repository: string;
+  owner: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toUpload(row: UploadRow): UploadRecord {
+  return { id: row.id, repository: row.repository, ...(row.owner === null ? {} : { owner: row.owner }), createdAt: row.created_at, updatedAt: row.updated_at };
+}
 
 interface ManifestRow {
   digest: string;
@@ -47,11 +59,14 @@ export class SqliteMetadataStore implements MetadataStore {
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
       insertRepo: db.prepare<[string, number]>('INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)'),
-      insertUpload: db.prepare<[string, string, number, number]>('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      getUpload: db.prepare<[string], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE id = ?'),
+      insertUpload: db.prepare<[string, string, string | null, number, number]>('INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      getUpload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
       touchUpload: db.prepare<[number, string]>('UPDATE uploads SET updated_at = ? WHERE id = ?'),
       deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
-      staleUploads: db.prepare<[number], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
+      staleUploads: db.prepare<[number], UploadRow>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
+      countUploads: db.prepare<[], number>('SELECT COUNT(*) FROM uploads').pluck(),
+      countUploadsIn: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE repository = ?').pluck(),
+      countUploadsOf: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE owner = ?').pluck(),
       linkBlob: db.prepare<[number, string, number, number]>('INSERT OR IGNORE INTO blob_links (repo_id, digest, size, created_at) VALUES (?, ?, ?, ?)'),
       blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
       blobLinkById: db.prepare<[number, string], { size: number }>('SELECT size FROM blob_links WHERE repo_id = ? AND digest = ?'),
@@ -114,13 +129,13 @@ export class SqliteMetadataStore implements MetadataStore {
   createUpload(r: UploadRecord): Promise<void> {
     // No repository row yet: an upload that never completes must not create one.
     return this.commits.write(() => {
-      this.q.insertUpload.run(r.id, r.repository, r.createdAt, r.updatedAt);
+      this.q.insertUpload.run(r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt);
     });
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
     const row = this.q.getUpload.get(id);
-    return row && { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
+    return row && toUpload(row);
   }
 
   touchUpload(id: string, at: number): Promise<void> {
@@ -136,7 +151,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
-    return this.q.staleUploads.all(before).map((row) => ({ id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at }));
+    return this.q.staleUploads.all(before).map(toUpload);
+  }
+
+  async countUploads(which: UploadCount): Promise<number> {
+    if ('repository' in which) return this.q.countUploadsIn.get(which.repository)!;
+    if ('owner' in which) return this.q.countUploadsOf.get(which.owner)!;
+    return this.q.countUploads.get()!;
   }
 
   linkBlob(repository: string, digest: string, size: number): Promise<void> {
