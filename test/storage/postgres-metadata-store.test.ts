@@ -11,23 +11,11 @@ import { PG_MIGRATIONS } from '../../src/storage/postgres/schema.js';
 import { RegistryError } from '../../src/core/errors.js';
 import { freshPostgres } from '../helpers/services.js';
 import { metadataStoreSuite } from './metadata-store-suite.js';
+import { reopenable } from './reopenable.js';
 
 metadataStoreSuite('postgres', async () => {
   const { options, drop } = await freshPostgres();
-  const opened: PostgresMetadataStore[] = [];
-  const open = async () => {
-    const s = await PostgresMetadataStore.open(options);
-    opened.push(s);
-    return s;
-  };
-  return {
-    store: await open(),
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close().catch(() => undefined);
-      await drop();
-    },
-  };
+  return reopenable(() => PostgresMetadataStore.open(options), drop);
 });
 
 function manifest(content: string): ManifestRecord {

@@ -64,15 +64,16 @@ export class Database implements Queryable {
     }
   }
 
+  private connect(): Promise<pg.PoolClient> {
+    return this.pool.connect().catch((e: unknown) => {
+      throw translate(e);
+    });
+  }
+
   /** Runs `fn` in one transaction on one connection; retries it when PostgreSQL asks to. */
   async tx<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (e) {
-        throw translate(e);
-      }
+      const client = await this.connect();
       // A connection that failed mid-transaction is destroyed, not returned to the pool.
       let broken = false;
       try {
@@ -97,12 +98,7 @@ export class Database implements Queryable {
    * if this process dies, PostgreSQL releases it with the connection.
    */
   async exclusively(name: string, fn: () => Promise<void>): Promise<boolean> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw translate(e);
-    }
+    const client = await this.connect();
     let broken = false;
     try {
       const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name]);
@@ -131,12 +127,7 @@ export class Database implements Queryable {
    * lock: replicas starting together wait for one another instead of racing.
    */
   async migrate(): Promise<number[]> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw translate(e);
-    }
+    const client = await this.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {

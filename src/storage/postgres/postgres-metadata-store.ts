@@ -1,18 +1,9 @@
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
+import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 
-interface ManifestRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  content: Buffer;
-  subject: string | null;
-  artifact_type: string | null;
-  annotations: Record<string, string> | null;
-  created_at: number;
-}
 
 interface UploadRow {
   id: string;
@@ -242,16 +233,4 @@ async function checkReferences(c: Queryable, repoId: number, references: Manifes
 
 function toUpload(row: UploadRow): UploadRecord {
   return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-function toSummary(row: Omit<ManifestRow, 'content'>): ManifestSummary {
-  return {
-    digest: row.digest,
-    mediaType: row.media_type,
-    size: row.size,
-    subject: row.subject ?? undefined,
-    artifactType: row.artifact_type ?? undefined,
-    annotations: row.annotations ?? undefined,
-    createdAt: row.created_at,
-  };
 }

@@ -1,22 +1,13 @@
 import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
+import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
 
-interface ManifestRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  content: Buffer;
-  subject: string | null;
-  artifact_type: string | null;
-  annotations: string | null;
-  created_at: number;
-}
 
 export interface SqliteMetadataStoreOptions {
   /** fsync the WAL on every commit (default true). */
@@ -252,16 +243,4 @@ export class SqliteMetadataStore implements MetadataStore {
     await this.commits.drain();
     if (this.db.open) this.db.close();
   }
-}
-
-function toSummary(row: Omit<ManifestRow, 'content'>): ManifestSummary {
-  return {
-    digest: row.digest,
-    mediaType: row.media_type,
-    size: row.size,
-    subject: row.subject ?? undefined,
-    artifactType: row.artifact_type ?? undefined,
-    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : undefined,
-    createdAt: row.created_at,
-  };
 }
