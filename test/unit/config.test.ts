@@ -40,15 +40,10 @@ describe('config resolution order', () => {
       fsync: true,
       shutdownGraceSeconds: 30,
       allowedHosts: [],
-      bodyTimeoutSeconds: 60,
-      headersTimeoutSeconds: 30,
-      keepAliveTimeoutSeconds: 65,
-      maxConnections: 1024,
-      maxConnectionsPerAddress: 256,
-      maxOpenUploadFiles: 256,
-      maxUploads: 10_000,
-      maxUploadsPerRepository: 1_000,
-      maxUploadsPerUser: 1_000,
+      // Limits (README "Security"): timeouts in seconds, then connection, file and session caps.
+      ...{ bodyTimeoutSeconds: 60, headersTimeoutSeconds: 30, keepAliveTimeoutSeconds: 65 },
+      ...{ maxConnections: 1024, maxConnectionsPerAddress: 256, maxOpenUploadFiles: 256 },
+      ...{ maxUploads: 10_000, maxUploadsPerRepository: 1_000, maxUploadsPerUser: 1_000 },
     });
   });
 
