@@ -11,6 +11,7 @@ import { createRegistryServer } from './http/server.js';
 import { sendFileAvailable, sendFileProblem } from './http/send-file.js';
 import { openAuth } from './auth/setup.js';
 import { SignaturePolicy } from './registry/signature-policy.js';
+import { scheduleGarbageCollection } from './lifecycle/schedule.js';
 
 export interface RunningRegistry {
   address: string;
@@ -44,6 +45,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     );
   }, Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000));
   sweep.unref();
+  const gc = scheduleGarbageCollection(registry, config, log);
 
   // TLS files and auth are read before listening: a bad key or policy fails the start, not a request.
   let tls: { cert: Buffer; key: Buffer } | undefined;
@@ -53,6 +55,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     auth = await openAuth(config, log);
   } catch (e) {
     clearInterval(sweep);
+    await gc.stop();
     await registry.close();
     throw e;
   }
@@ -80,6 +83,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     (closing ??= (async () => {
       state.ready = false;
       clearInterval(sweep);
+      const gcStopped = gc.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Keep-alive connections become idle as their last request finishes: close them then.
@@ -94,6 +98,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       clearTimeout(grace);
       clearInterval(idle);
       auth?.close();
+      await gcStopped;
       await registry.close();
       log.info('stopped');
     })());
