@@ -19,7 +19,7 @@ import { splitIgnorePaths } from '../flux/ignore.js';
 import { addClientOptions, addOutputPathOption, clientAction, outputPath, type ClientOptionsSpec } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
-import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
+import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -94,7 +94,7 @@ export function registerArtifact(program: Command): void {
   );
 
   addClientOptions(
-    addVerifyKeyOption(
+    addPullVerifyOptions(
       addOutputPathOption(
         artifact
           .command('pull')

@@ -10,7 +10,7 @@ import { Option } from 'commander';
 import { clientError, parsePlatform, parseReference, pullImage, pushImage, type PushStats } from '../client/index.js';
 import { addClientOptions, addOutputPathOption, clientAction, outputPath } from './client-common.js';
 import { humanBytes } from './progress.js';
-import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
+import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
 export function describeStats(s: PushStats): string {
   const parts = [`${s.uploaded} uploaded (${humanBytes(s.uploadedBytes)})`];
@@ -45,7 +45,7 @@ export function registerImage(program: Command): void {
   );
 
   addClientOptions(
-    addVerifyKeyOption(
+    addPullVerifyOptions(
       addOutputPathOption(
         image
           .command('pull')

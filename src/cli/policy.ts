@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { clientError, parseReference } from '../client/index.js';
 import { pullPolicy, pushPolicy } from '../client/ops/policy.js';
 import { AnnotationError, parseAnnotations } from '../flux/artifact.js';
-import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
+import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 import { addClientOptions, addOutputPathOption, clientAction, outputPath } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
@@ -60,7 +60,7 @@ export function registerPolicy(program: Command): void {
 
   // `-o/--output DIR` as oras pull takes it.
   addClientOptions(
-    addVerifyKeyOption(
+    addPullVerifyOptions(
       addOutputPathOption(
         policy
           .command('pull')
