@@ -124,6 +124,10 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         assert.match(r.stdout, new RegExp(`Digest: ${appDigest}`));
         assert.equal(await alice.imageId(ref('alice/app')), app.configDigest);
         assert.equal(blobGets(mark, 'alice/app').length, 4, 'config and three layers downloaded');
+        if (mode === 'token') {
+          // With the identity token from login, docker gets access tokens by OAuth2 refresh.
+          assert.ok(reg.requests(mark).some((q) => q.method === 'POST' && q.path.startsWith('/token') && q.status === 200), 'POST /token');
+        }
         const saved = join(dir, 'saved.tar');
         await alice.docker(['save', '-o', saved, ref('alice/app')]);
         const back = await readDockerArchive(saved);
