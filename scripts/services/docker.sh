@@ -4,9 +4,9 @@
 # no bridge, no iptables, vfs storage. Everything lives under one temp dir D.
 #
 #   scripts/services/docker.sh start [D]   starts dockerd, waits until it answers, and
-#                                          prints how to reach it, as shell exports:
-#     export STOWAGE_TEST_DOCKER_HOST=unix://D/docker.sock
-#     export STOWAGE_TEST_DOCKER_DIR=D
+#                                          prints how to reach it:
+#     STOWAGE_TEST_DOCKER_HOST=unix://D/docker.sock
+#     STOWAGE_TEST_DOCKER_DIR=D
 #   scripts/services/docker.sh stop D      stops it (SIGTERM, then SIGKILL) and removes D
 #
 # Every loopback registry is insecure for this daemon (--insecure-registry
@@ -17,6 +17,7 @@ set -euo pipefail
 
 usage() { echo "usage: $0 start [DIR] | stop DIR" >&2; exit 2; }
 die() { echo "docker.sh: $*" >&2; exit 1; }
+. "$(dirname "$0")/daemon.sh"
 
 DOCKER=/usr/bin/docker # the Debian CLI of the same generation as the daemon
 
@@ -36,45 +37,20 @@ start() {
     --insecure-registry 127.0.0.0/8 \
     --log-level warn \
     </dev/null >"$d/dockerd.log" 2>&1 &
-  local pid=$!
-  echo "$pid" >"$d/dockerd.launcher.pid"
-  local i
-  for i in $(seq 1 300); do
-    if DOCKER_HOST="unix://$d/docker.sock" DOCKER_CONFIG="$d/cli" "$DOCKER" version >/dev/null 2>&1; then
-      echo "export STOWAGE_TEST_DOCKER_HOST=unix://$d/docker.sock"
-      echo "export STOWAGE_TEST_DOCKER_DIR=$d"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$d/dockerd.log" >&2; die "dockerd exited during start (log above, $d/dockerd.log)"; }
-    sleep 0.1
-  done
-  tail -n 30 "$d/dockerd.log" >&2
-  kill "$pid" 2>/dev/null || true
-  die "dockerd did not answer on unix://$d/docker.sock within 30 s"
+  echo $! >"$d/dockerd.launcher.pid"
+  wait_ready dockerd "$(cat "$d/dockerd.launcher.pid")" "$d/dockerd.log" \
+    env DOCKER_HOST="unix://$d/docker.sock" DOCKER_CONFIG="$d/cli" "$DOCKER" version
+  echo "STOWAGE_TEST_DOCKER_HOST=unix://$d/docker.sock"
+  echo "STOWAGE_TEST_DOCKER_DIR=$d"
 }
 
 stop() {
   local d=${1:-}
   [ -n "$d" ] || usage
   [ -d "$d" ] || return 0
-  local pid=""
-  [ -f "$d/docker.pid" ] && pid=$(cat "$d/docker.pid")
-  [ -z "$pid" ] && [ -f "$d/dockerd.launcher.pid" ] && pid=$(cat "$d/dockerd.launcher.pid")
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    local i
-    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  fi
+  if [ -f "$d/docker.pid" ]; then stop_pidfile "$d/docker.pid"; else stop_pidfile "$d/dockerd.launcher.pid"; fi
   # dockerd's own containerd normally exits with it; never leave one behind.
-  if [ -f "$d/exec/containerd/containerd.pid" ]; then
-    pid=$(cat "$d/exec/containerd/containerd.pid")
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid"
-      for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
+  stop_pidfile "$d/exec/containerd/containerd.pid"
   rm -rf "$d"
 }
 

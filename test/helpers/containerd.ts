@@ -4,21 +4,19 @@
  * once: each client works in a containerd namespace of its own.
  */
 import { randomUUID } from 'node:crypto';
-import { useService, type ServiceInstance } from './services.js';
+import { serviceEnv } from './services.js';
 import { requireTool, requireTools, run, type RunOptions, type RunResult } from './tools.js';
 
 export interface Containerd {
   /** …/containerd.sock, for `ctr --address` */
   readonly address: string;
-  readonly service: ServiceInstance;
-  stop(): Promise<void>;
 }
 
-/** The daemon scripts/test.sh started (STOWAGE_TEST_CONTAINERD_ADDRESS), or one of this file's own. */
+/** The daemon scripts/test.sh started (STOWAGE_TEST_CONTAINERD_ADDRESS), or one of this process (stopped when it exits). */
 export async function startContainerd(): Promise<Containerd> {
   requireTools('containerd', 'ctr');
-  const service = await useService('containerd', ['STOWAGE_TEST_CONTAINERD_ADDRESS', 'STOWAGE_TEST_CONTAINERD_DIR'], 'STOWAGE_TEST_CONTAINERD_DIR');
-  return { address: service.env.STOWAGE_TEST_CONTAINERD_ADDRESS!, service, stop: () => service.stop() };
+  const env = await serviceEnv('containerd', ['STOWAGE_TEST_CONTAINERD_ADDRESS', 'STOWAGE_TEST_CONTAINERD_DIR'], 'STOWAGE_TEST_CONTAINERD_DIR');
+  return { address: env.STOWAGE_TEST_CONTAINERD_ADDRESS! };
 }
 
 export interface CtrClient {

@@ -7,7 +7,7 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useService, type ServiceInstance } from './services.js';
+import { serviceEnv } from './services.js';
 import { requireTools, run, type RunOptions, type RunResult } from './tools.js';
 
 /**
@@ -29,15 +29,13 @@ const DEBIAN_CLI = '/usr/bin/docker';
 export interface DockerEngine {
   /** unix://…/docker.sock */
   readonly host: string;
-  readonly service: ServiceInstance;
-  stop(): Promise<void>;
 }
 
-/** The daemon scripts/test.sh started (STOWAGE_TEST_DOCKER_HOST), or one of this file's own. */
+/** The daemon scripts/test.sh started (STOWAGE_TEST_DOCKER_HOST), or one of this process (stopped when it exits). */
 export async function startDockerEngine(): Promise<DockerEngine> {
   requireTools('dockerd');
-  const service = await useService('docker', ['STOWAGE_TEST_DOCKER_HOST', 'STOWAGE_TEST_DOCKER_DIR'], 'STOWAGE_TEST_DOCKER_DIR');
-  return { host: service.env.STOWAGE_TEST_DOCKER_HOST!, service, stop: () => service.stop() };
+  const env = await serviceEnv('docker', ['STOWAGE_TEST_DOCKER_HOST', 'STOWAGE_TEST_DOCKER_DIR'], 'STOWAGE_TEST_DOCKER_DIR');
+  return { host: env.STOWAGE_TEST_DOCKER_HOST! };
 }
 
 export interface DockerClient {

@@ -1,58 +1,125 @@
 /**
- * The services of scripts/services/NAME.sh (real daemons: dockerd, containerd, …)
- * as tests use them: the instance scripts/test.sh started for the whole run when
- * its STOWAGE_TEST_* variables are set, otherwise one of the test file's own,
- * started and stopped through the same script.
+ * Real services for tests (PostgreSQL, S3 on radosgw, the Docker Engine,
+ * containerd). scripts/test.sh starts one of each per run and says so through
+ * STOWAGE_TEST_* variables (STOWAGE_TEST_PG_URL, STOWAGE_TEST_S3_*, …); a test file
+ * run on its own starts its own through the same scripts/services/*.sh and stops
+ * it when the process is done. Never a skip: a service that cannot start fails
+ * the test with the script's output.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onExit, run } from './tools.js';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { PostgresOptions } from '../../src/storage/postgres/database.js';
+import { onExit } from './tools.js';
 
-/** scripts/services, from dist/test/helpers/services.js. */
-const SERVICES = resolve(fileURLToPath(import.meta.url), '../../../../scripts/services');
+const run = promisify(execFile);
+/** scripts/services, from dist/test/helpers. */
+const SCRIPTS = resolve(fileURLToPath(import.meta.url), '../../../../scripts/services');
 
-export interface ServiceInstance {
-  /** the STOWAGE_TEST_* variables the script printed (or found in the environment) */
-  readonly env: Readonly<Record<string, string>>;
-  /** true when the instance belongs to scripts/test.sh (stop does nothing) */
-  readonly shared: boolean;
-  stop(): Promise<void>;
+export interface S3Settings {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
-/** Parses the `export NAME=value` lines a service script prints. */
-export function parseExports(stdout: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return env;
+const started = new Map<string, Promise<Record<string, string>>>();
+
+/** Parses the KEY=VALUE lines a service script prints. */
+export function parseServiceOutput(stdout: string): Record<string, string> {
+  return Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
 }
 
 /**
- * The running instance of service `name`. `keys` are the variables it prints;
- * `dirKey` names the one holding its state dir (what `stop` takes).
+ * Starts scripts/services/NAME.sh once per process; its KEY=VALUE lines. `dirKey`
+ * names the line holding its state dir: the process stops it from there when it
+ * exits, however it exits (the daemon is not our child and would outlive us).
  */
-export async function useService(name: string, keys: readonly string[], dirKey: string): Promise<ServiceInstance> {
-  const given = keys.map((k) => process.env[k]);
-  if (given.every((v) => v !== undefined && v !== '')) {
-    return { env: Object.fromEntries(keys.map((k, i) => [k, given[i]!])), shared: true, stop: async () => {} };
+export function startService(service: string, dirKey: string): Promise<Record<string, string>> {
+  let p = started.get(service);
+  if (!p) {
+    p = (async () => {
+      const script = `${SCRIPTS}/${service}.sh`;
+      let stdout: string;
+      try {
+        ({ stdout } = await run('bash', [script, 'start'], { maxBuffer: 1 << 20, timeout: 180_000 }));
+      } catch (e) {
+        const err = e as { stderr?: string; message: string };
+        throw new Error(`scripts/services/${service}.sh start failed: ${err.message}\n${err.stderr ?? ''}`);
+      }
+      const vars = parseServiceOutput(stdout);
+      const dir = vars[dirKey];
+      if (!dir) throw new Error(`scripts/services/${service}.sh start printed no ${dirKey}:\n${stdout}`);
+      onExit(() => spawnSync('bash', [script, 'stop', dir], { stdio: 'ignore', timeout: 60_000 }));
+      return vars;
+    })();
+    started.set(service, p);
   }
-  const script = resolve(SERVICES, `${name}.sh`);
-  const started = await run('bash', [script, 'start'], { timeoutMs: 60_000 });
-  const env = parseExports(started.stdout);
-  const missing = keys.filter((k) => env[k] === undefined);
-  if (missing.length > 0) throw new Error(`${script} start printed no ${missing.join(', ')}:\n${started.stdout}\n${started.stderr}`);
-  const dir = env[dirKey]!;
-  // If the test process dies first, the daemon (not our child) must still go.
-  const cancel = onExit(() => spawnSync('bash', [script, 'stop', dir], { stdio: 'ignore', timeout: 30_000 }));
+  return p;
+}
+
+/**
+ * The variables `keys` of a service: the instance scripts/test.sh started for the
+ * whole run when they are all set, otherwise this process's own.
+ */
+export async function serviceEnv(service: string, keys: readonly string[], dirKey: string): Promise<Record<string, string>> {
+  const given = Object.fromEntries(keys.map((k) => [k, process.env[k] ?? '']));
+  const vars = Object.values(given).every((v) => v !== '') ? given : await startService(service, dirKey);
+  const missing = keys.filter((k) => !vars[k]);
+  if (missing.length > 0) throw new Error(`scripts/services/${service}.sh gave no ${missing.join(', ')}`);
+  return vars;
+}
+
+/** The URL of a PostgreSQL server to use (superuser, database `postgres`). */
+export async function postgresUrl(): Promise<string> {
+  const url = process.env.STOWAGE_TEST_PG_URL ?? (await startService('postgres', 'STOWAGE_TEST_PG_DIR')).STOWAGE_TEST_PG_URL;
+  if (!url) throw new Error('scripts/services/postgres.sh printed no STOWAGE_TEST_PG_URL');
+  return url;
+}
+
+/**
+ * Connection options for a fresh, empty schema of its own (tests run in
+ * parallel over one server), and a function that drops it.
+ */
+export async function freshPostgres(): Promise<{ options: PostgresOptions; drop(): Promise<void> }> {
+  const url = await postgresUrl();
+  const schema = `t_${randomBytes(6).toString('hex')}`;
   return {
-    env,
-    shared: false,
-    async stop() {
-      cancel();
-      await run('bash', [script, 'stop', dir], { timeoutMs: 60_000 });
+    options: { url, schema, pool: 8 },
+    async drop() {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await client.end();
+      }
     },
   };
+}
+
+/** An S3 endpoint and bucket to use (radosgw). */
+export async function s3Settings(): Promise<S3Settings> {
+  const env = process.env.STOWAGE_TEST_S3_ENDPOINT ? process.env : await startService('rgw', 'STOWAGE_TEST_S3_DIR');
+  const get = (k: string) => {
+    const v = env[`STOWAGE_TEST_S3_${k}`];
+    if (!v) throw new Error(`STOWAGE_TEST_S3_${k} is not set (scripts/services/rgw.sh prints it)`);
+    return v;
+  };
+  return { endpoint: get('ENDPOINT'), region: get('REGION'), bucket: get('BUCKET'), accessKeyId: get('ACCESS_KEY'), secretAccessKey: get('SECRET_KEY') };
+}
+
+/** A key prefix no other test uses, so tests share one bucket without seeing each other. */
+export function freshPrefix(): string {
+  return `t-${randomBytes(6).toString('hex')}/`;
 }

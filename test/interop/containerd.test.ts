@@ -28,7 +28,6 @@ before(async () => {
   containerd = await startContainerd();
 });
 after(async () => {
-  await containerd?.stop();
   if (work) await removeDir(work);
 });
 

@@ -46,7 +46,6 @@ before(async () => {
   engine = await startDockerEngine();
 });
 after(async () => {
-  await engine?.stop();
   if (work) await removeDir(work);
 });
 

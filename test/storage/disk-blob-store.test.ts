@@ -9,24 +9,12 @@ import { digestBytes } from '../../src/core/digest.js';
 import { DiskBlobStore } from '../../src/storage/disk/disk-blob-store.js';
 import { DiskLayout } from '../../src/storage/disk/layout.js';
 import { blobStoreSuite, type BlobStoreFactory } from './blob-store-suite.js';
+import { reopenable } from './reopenable.js';
 
 function diskFactory(fsync: boolean): BlobStoreFactory {
   return async () => {
     const root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
-    const opened: DiskBlobStore[] = [];
-    const open = async () => {
-      const s = await DiskBlobStore.open(root, { fsync });
-      opened.push(s);
-      return s;
-    };
-    return {
-      store: await open(),
-      reopen: open,
-      cleanup: async () => {
-        for (const s of opened) await s.close();
-        await rm(root, { recursive: true, force: true });
-      },
-    };
+    return reopenable(() => DiskBlobStore.open(root, { fsync }), () => rm(root, { recursive: true, force: true }));
   };
 }
 

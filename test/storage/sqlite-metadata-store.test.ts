@@ -9,24 +9,12 @@ import { SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
 import { metadataStoreSuite } from './metadata-store-suite.js';
+import { reopenable } from './reopenable.js';
 
 metadataStoreSuite('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));
   const path = join(dir, 'meta.db');
-  const opened: SqliteMetadataStore[] = [];
-  const open = async () => {
-    const s = new SqliteMetadataStore(path);
-    opened.push(s);
-    return s;
-  };
-  return {
-    store: await open(),
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return reopenable(async () => new SqliteMetadataStore(path), () => rm(dir, { recursive: true, force: true }));
 });
 
 describe('sqlite metadata store specifics', () => {

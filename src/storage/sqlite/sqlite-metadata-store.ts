@@ -1,23 +1,13 @@
 import Database from 'better-sqlite3';
-import type { Page, PageRequest } from '../../core/pagination.js';
+import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
+import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
-/** Largest page a list answers at once; bigger `n` is clamped and paged with Link. */
-export const MAX_PAGE = 10_000;
+export { MAX_PAGE } from '../../core/pagination.js';
 
-interface ManifestRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  content: Buffer;
-  subject: string | null;
-  artifact_type: string | null;
-  annotations: string | null;
-  created_at: number;
-}
 
 export interface SqliteMetadataStoreOptions {
   /** fsync the WAL on every commit (default true). */
@@ -253,26 +243,4 @@ export class SqliteMetadataStore implements MetadataStore {
     await this.commits.drain();
     if (this.db.open) this.db.close();
   }
-}
-
-/** Fetches one more row than asked to learn whether a next page exists. */
-function paginate(page: PageRequest, fetch: (after: string, limit: number) => string[]): Page<string> {
-  if (page.n === 0) return { items: [] };
-  const n = Math.min(page.n ?? MAX_PAGE, MAX_PAGE);
-  const rows = fetch(page.last ?? '', n + 1);
-  if (rows.length <= n) return { items: rows };
-  const items = rows.slice(0, n);
-  return { items, next: items[items.length - 1] };
-}
-
-function toSummary(row: Omit<ManifestRow, 'content'>): ManifestSummary {
-  return {
-    digest: row.digest,
-    mediaType: row.media_type,
-    size: row.size,
-    subject: row.subject ?? undefined,
-    artifactType: row.artifact_type ?? undefined,
-    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : undefined,
-    createdAt: row.created_at,
-  };
 }
