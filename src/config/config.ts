@@ -4,6 +4,7 @@ import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig }
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
 import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
+import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {
@@ -30,6 +31,8 @@ export interface ServeConfig {
   gc: GcConfig;
   /** Retention rules per repository glob (absent: nothing tagged is ever removed). */
   retention?: RetentionPolicy[];
+  /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
+  storage: StorageConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -41,6 +44,7 @@ export const DEFAULTS: ServeConfig = {
   fsync: true,
   shutdownGraceSeconds: 30,
   gc: GC_DEFAULTS,
+  storage: DEFAULT_STORAGE,
 };
 
 type Source = Partial<Record<keyof ServeConfig, unknown>>;
@@ -64,6 +68,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   requireSignatures: 'requireSignatures',
   gc: 'gc',
   retention: 'retention',
+  storage: 'storage',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -113,6 +118,8 @@ export function readEnv(env: NodeJS.ProcessEnv): Source {
     if (env[name] !== undefined && env[name] !== '') tls[key] = env[name];
   }
   if (Object.keys(tls).length > 0) out.tls = tls;
+  const storage = readStorageEnv(env);
+  if (storage) out.storage = storage;
   return out;
 }
 
@@ -125,7 +132,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let requireSignatures: SignatureRequirement[] | undefined;
   let gc: GcConfig;
   let retention: RetentionPolicy[] | undefined;
+  let storage: StorageConfig;
   try {
+    storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
     if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
@@ -134,7 +143,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
     retention = parseRetention(merged.retention);
   } catch (e) {
-    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError) throw new ConfigError(e.message);
+    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError) {
+      throw new ConfigError(e.message);
+    }
     throw e;
   }
   return {
@@ -150,6 +161,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(requireSignatures ? { requireSignatures } : {}),
     gc,
     ...(retention ? { retention } : {}),
+    storage,
   };
 }
 

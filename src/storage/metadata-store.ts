@@ -149,5 +149,14 @@ export interface MetadataStore {
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
   /** Counts for per-repository limits. */
   repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }>;
+  /** Resolves when the database answers; rejects (UNAVAILABLE) when it does not (readiness). */
+  check(): Promise<void>;
+  /**
+   * Runs `fn` unless another holder of the named job is running it right now (in
+   * this process or, for a shared database, on another replica); resolves to
+   * whether it ran. Background work (upload expiry) runs through this, so one
+   * replica at a time does it.
+   */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -408,6 +408,15 @@ export class PostgresMetadataStore implements MetadataStore {
     return r.rows[0] ?? { tags: 0, manifests: 0 };
   }
 
+  check(): Promise<void> {
+    return this.db.ping();
+  }
+
+  /** Under a PostgreSQL advisory lock: one replica at a time. */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.db.exclusively(job, fn);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

@@ -14,6 +14,7 @@ import type {
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
+import { LocalJobs } from '../local-jobs.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
 
@@ -32,6 +33,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly q;
   private readonly commits: GroupCommit;
+  private readonly jobs = new LocalJobs();
 
   constructor(path: string, options: SqliteMetadataStoreOptions = {}) {
     this.db = new Database(path);
@@ -463,6 +465,14 @@ export class SqliteMetadataStore implements MetadataStore {
     const repo = this.q.repoId.get(repository);
     if (!repo) return { tags: 0, manifests: 0 };
     return { tags: this.q.countTags.get(repo.id)!.n, manifests: this.q.countManifests.get(repo.id)!.n };
+  }
+
+  async check(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.jobs.runExclusive(job, fn);
   }
 
   async close(): Promise<void> {
