@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
+import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
+import type { RetentionPolicy } from '../lifecycle/retention.js';
+import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {
@@ -44,6 +47,12 @@ export interface ServeConfig {
   maxUploads: number;
   maxUploadsPerRepository: number;
   maxUploadsPerUser: number;
+  /** Online garbage collection: schedule and grace period (docs/gc.md). */
+  gc: GcConfig;
+  /** Retention rules per repository glob (absent: nothing tagged is ever removed). */
+  retention?: RetentionPolicy[];
+  /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
+  storage: StorageConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -64,6 +73,8 @@ export const DEFAULTS: ServeConfig = {
   maxUploads: 10_000,
   maxUploadsPerRepository: 1_000,
   maxUploadsPerUser: 1_000,
+  gc: GC_DEFAULTS,
+  storage: DEFAULT_STORAGE,
 };
 
 /** Integer settings and their smallest allowed value. */
@@ -123,6 +134,9 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   maxUploadsPerRepository: 'maxUploadsPerRepository',
   max_uploads_per_user: 'maxUploadsPerUser',
   maxUploadsPerUser: 'maxUploadsPerUser',
+  gc: 'gc',
+  retention: 'retention',
+  storage: 'storage',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -183,6 +197,8 @@ export function readEnv(env: NodeJS.ProcessEnv): Source {
     if (env[name] !== undefined && env[name] !== '') tls[key] = env[name];
   }
   if (Object.keys(tls).length > 0) out.tls = tls;
+  const storage = readStorageEnv(env);
+  if (storage) out.storage = storage;
   return out;
 }
 
@@ -193,14 +209,22 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let tls: TlsConfig | undefined;
   let auth: AuthConfig | undefined;
   let requireSignatures: SignatureRequirement[] | undefined;
+  let gc: GcConfig;
+  let retention: RetentionPolicy[] | undefined;
+  let storage: StorageConfig;
   try {
+    storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
     if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
     auth = parseAuth(merged.auth, data);
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
+    gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
+    retention = parseRetention(merged.retention);
   } catch (e) {
-    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError) throw new ConfigError(e.message);
+    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError) {
+      throw new ConfigError(e.message);
+    }
     throw e;
   }
   const integers = Object.fromEntries(Object.entries(INTEGER_MINIMUMS).map(([k, min]) => [k, int(merged, k as keyof ServeConfig, min)])) as Record<
@@ -229,6 +253,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(tls ? { tls } : {}),
     ...(auth ? { auth } : {}),
     ...(requireSignatures ? { requireSignatures } : {}),
+    gc,
+    ...(retention ? { retention } : {}),
+    storage,
   };
 }
 
