@@ -9,6 +9,7 @@ import { registerKey } from './key.js';
 import { registerLogin } from './login.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
+import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
 import { registerToken } from './token.js';
 import { registerUser } from './user.js';
@@ -29,6 +30,7 @@ program
   });
 
 registerServe(program);
+registerMigrate(program);
 registerUser(program);
 registerToken(program);
 registerLogin(program);
