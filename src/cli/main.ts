@@ -4,6 +4,7 @@ import { registerArtifact } from './artifact.js';
 import { registerChart } from './chart.js';
 import { registerCopy } from './copy.js';
 import { registerImage } from './image.js';
+import { registerGc } from './gc.js';
 import { registerInspect } from './inspect.js';
 import { registerKey } from './key.js';
 import { registerLogin } from './login.js';
@@ -31,6 +32,7 @@ program
 
 registerServe(program);
 registerMigrate(program);
+registerGc(program);
 registerUser(program);
 registerToken(program);
 registerLogin(program);
