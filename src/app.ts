@@ -61,7 +61,14 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     await registry.close();
     throw e;
   }
-  const { server, state } = createRegistryServer({ registry, log, ...(auth ? { access: auth.access } : {}), ...(tls ? { tls } : {}) });
+  const limits = {
+    bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
+    headersTimeoutMs: config.headersTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+  };
+  const { server, state } = createRegistryServer({ registry, log, limits, ...(auth ? { access: auth.access } : {}), ...(tls ? { tls } : {}) });
   const { host, port } = parseAddr(config.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
