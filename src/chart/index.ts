@@ -22,8 +22,8 @@ export { GoStruct, goJsonMarshal, goJsonString } from '../gocompat/json.js';
 export { goYamlMarshal } from '../gocompat/yaml/marshal.js';
 export { goYamlParse } from '../gocompat/yaml/decode.js';
 export { goFormatFloat } from '../gocompat/strconv.js';
-export { parseVersion, parseStrictVersion, parseConstraint, compareVersions, formatVersion, isVersion, isStrictVersion, SemverError } from './semver.js';
-export type { Version, Constraint } from './semver.js';
+export { parseVersion, parseStrictVersion, parseConstraint, compareVersions, formatVersion, isVersion, isStrictVersion, SemverError } from '../gocompat/semver.js';
+export type { Version, Constraint } from '../gocompat/semver.js';
 export {
   API_VERSION_V1,
   API_VERSION_V2,

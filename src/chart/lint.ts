@@ -12,7 +12,7 @@
 import { GoYamlError, goYamlParse, goYamlTopLevelScalars } from '../gocompat/yaml/decode.js';
 import { GoYamlMap, type GoYamlValue } from '../gocompat/yaml/resolve.js';
 import { API_VERSION_V1, API_VERSION_V2, ChartFileError, chartYamlTypes, decodeChartYaml, goBase, keyToString, type ChartMetadata } from './metadata.js';
-import { compareVersions, parseStrictVersion, parseVersion, SemverError } from './semver.js';
+import { compareVersions, parseStrictVersion, parseVersion, SemverError } from '../gocompat/semver.js';
 
 export type LintSeverity = 'error' | 'warning' | 'info';
 

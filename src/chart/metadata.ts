@@ -15,7 +15,7 @@ import { GoYamlError, goYamlParse } from '../gocompat/yaml/decode.js';
 import { goYamlFloat } from '../gocompat/yaml/emit.js';
 import { goYamlMarshal } from '../gocompat/yaml/marshal.js';
 import { GoFloat, GoInt, GoYamlMap, type GoYamlValue } from '../gocompat/yaml/resolve.js';
-import { isVersion } from './semver.js';
+import { isVersion } from '../gocompat/semver.js';
 
 export interface Maintainer {
   name: string;

@@ -9,7 +9,7 @@
  *       untagged_older_than: 7d
  */
 import { GlobError, compileGlob } from '../auth/glob.js';
-import { parseConstraint } from '../chart/semver.js';
+import { parseConstraint } from '../gocompat/semver.js';
 import type { KeepRule, RetentionPolicy } from '../lifecycle/retention.js';
 
 export interface GcConfig {

@@ -18,6 +18,7 @@
  */
 
 import { GoStruct, goJsonMarshal, goJsonString } from '../gocompat/json.js';
+import { SemverError, parseStrictVersion, type Version } from '../gocompat/semver.js';
 import { formatRFC3339, isRFC3339 } from '../gocompat/time.js';
 
 export const FLUX_CONFIG_MEDIA_TYPE = 'application/vnd.cncf.flux.config.v1+json';
@@ -55,6 +56,16 @@ export function fluxConfigBytes(diffId: string): Buffer {
 export function fluxManifestBytes(config: Descriptor, layer: Descriptor, annotations: Record<string, string>): Buffer {
   const ann = Object.keys(annotations).length ? `,"annotations":${goJsonMarshal(annotations)}` : '';
   return Buffer.from(`{"schemaVersion":2,"mediaType":${goJsonString(OCI_MANIFEST_MEDIA_TYPE)},"config":${descriptorJSON(config)},"layers":[${descriptorJSON(layer)}]${ann}}`);
+}
+
+/** A tag as flux reads it for --filter-semver (version.ParseVersion: leading "v"s dropped, then strict SemVer), or undefined when flux skips it. */
+export function parseTagVersion(tag: string): Version | undefined {
+  try {
+    return parseStrictVersion(tag.replace(/^v+/, ''));
+  } catch (e) {
+    if (e instanceof SemverError) return undefined;
+    throw e;
+  }
 }
 
 export class AnnotationError extends Error {}

@@ -12,7 +12,7 @@
  * - Untagged manifests are removed only where `untaggedOlderThanMs` says so, and never
  *   one a kept manifest references; an index child goes with its last parent.
  */
-import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../chart/semver.js';
+import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../gocompat/semver.js';
 import { compileGlob } from '../auth/glob.js';
 import type { RepositoryInventory } from '../storage/metadata-store.js';
 
