@@ -27,6 +27,7 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
     ...(pullCheck ? { pullCheck } : {}),
+    ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
   });
 }
 

@@ -65,6 +65,11 @@ export class TokenAccess implements AccessControl {
     return this.o.policy.allows(this.subjectOf(token), repository, 'pull');
   }
 
+  isAdmin(req: IncomingMessage): boolean {
+    const token = this.callers.get(req);
+    return token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject);
+  }
+
   private subjectOf(token: VerifiedToken): Subject {
     let s = this.subjects.get(token);
     if (!s) {

@@ -88,6 +88,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         query,
         state,
         canPull: (repo) => access.canPull(req, repo),
+        isAdmin: () => access.isAdmin?.(req) ?? false,
         tokenEndpoint: access.tokenEndpoint,
       };
       await match.handler(ctx);
