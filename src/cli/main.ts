@@ -10,6 +10,7 @@ import { registerKey } from './key.js';
 import { registerLogin } from './login.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
+import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
 import { registerToken } from './token.js';
 import { registerUser } from './user.js';
@@ -30,6 +31,7 @@ program
   });
 
 registerServe(program);
+registerMigrate(program);
 registerGc(program);
 registerUser(program);
 registerToken(program);
