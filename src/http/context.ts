@@ -15,6 +15,8 @@ export interface RequestContext {
   canPull(repository: string): Promise<boolean>;
   /** Is the caller a policy admin? (false without authentication) */
   isAdmin(): boolean;
+  /** The authenticated user, once access was checked (undefined: anonymous or open access). */
+  principal(): string | undefined;
   /** The built-in token endpoint, when token auth is on. */
   tokenEndpoint?: Handler;
   /** Flipped by the server when it is shutting down, for readiness. */
