@@ -22,6 +22,12 @@ export interface BlobStore {
    * caller closes the handle. Rejects with BLOB_UNKNOWN when absent.
    */
   openFile?(digest: string): Promise<FileHandle>;
+  /**
+   * A short-lived URL clients can fetch the committed blob from themselves (an
+   * object store's presigned GET), or undefined when this store serves bytes only
+   * through `read`. Only drivers whose storage clients can reach have it.
+   */
+  readUrl?(digest: string): Promise<string | undefined>;
   /** Removes a committed blob's bytes (garbage collection only). */
   delete(digest: string): Promise<void>;
 
@@ -45,5 +51,7 @@ export interface BlobStore {
   deleteUpload(id: string): Promise<void>;
   /** Session ids whose bytes exist, for clean-up of orphans. */
   listUploads(): Promise<string[]>;
+  /** Resolves when the storage answers; rejects (UNAVAILABLE) when it does not (readiness). */
+  check(): Promise<void>;
   close(): Promise<void>;
 }

@@ -139,7 +139,7 @@ describe('s3 blob store specifics', () => {
   });
 
   it('hands out presigned URLs that fetch the blob without credentials', async () => {
-    const { store, done } = await fresh();
+    const { o, store, done } = await fresh();
     try {
       const bytes = randomBytes(4096);
       const id = randomUUID();
@@ -147,7 +147,7 @@ describe('s3 blob store specifics', () => {
       await store.appendUpload(id, 0, body(bytes));
       const d = digestBytes(bytes);
       await store.commitUpload(id, d);
-      const url = await store.readUrl(d.value);
+      const url = (await store.readUrl(d.value))!;
       const res = await fetch(url);
       assert.equal(res.status, 200);
       assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
@@ -155,6 +155,9 @@ describe('s3 blob store specifics', () => {
       assert.equal(ranged.status, 206);
       assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(10, 20)));
       await store.check();
+      const streaming = new S3BlobStore({ ...o, redirect: false });
+      assert.equal(await streaming.readUrl(d.value), undefined, 'redirect: false serves bytes only');
+      await streaming.close();
     } finally {
       await done();
     }

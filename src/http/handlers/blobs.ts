@@ -34,6 +34,14 @@ export const getBlob: Handler = async (ctx) => {
     res.end();
     return;
   }
+  // Object stores hand the bytes out themselves (like Distribution's `redirect`); the
+  // client repeats its Range there.
+  const location = await registry.blobUrl(name, digest);
+  if (location) {
+    res.writeHead(307, { Location: location, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
   const socket = length >= SENDFILE_MIN_BYTES && sendFileAvailable() ? await responseSocket(res) : undefined;
   if (socket && sendFileTarget(socket) !== undefined) {
     const file = await registry.openBlobFile(name, digest);

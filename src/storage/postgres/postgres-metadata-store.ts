@@ -194,6 +194,15 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await repoIdOf(this.db, repository)) !== undefined;
   }
 
+  check(): Promise<void> {
+    return this.db.ping();
+  }
+
+  /** Under a PostgreSQL advisory lock: one replica at a time. */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.db.exclusively(job, fn);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

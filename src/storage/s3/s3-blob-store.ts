@@ -39,6 +39,8 @@ export interface S3BlobStoreOptions {
   prefix?: string;
   /** Multipart part size in bytes (default 8 MiB, at least S3's 5 MiB minimum). */
   partSize?: number;
+  /** Hand out presigned URLs for blob GETs (default true); false when clients cannot reach the store. */
+  redirect?: boolean;
   /** Lifetime of presigned blob URLs, seconds (default 300). */
   presignSeconds?: number;
 }
@@ -69,6 +71,7 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly partSize: number;
   private readonly presignSeconds: number;
+  private readonly redirect: boolean;
   private readonly locks = new KeyedMutex();
 
   constructor(options: S3BlobStoreOptions) {
@@ -76,6 +79,7 @@ export class S3BlobStore implements BlobStore {
     this.layout = new S3Layout(options.prefix ?? '');
     this.partSize = Math.max(options.partSize ?? DEFAULT_PART_BYTES, MIN_PART_BYTES);
     this.presignSeconds = options.presignSeconds ?? 300;
+    this.redirect = options.redirect ?? true;
     this.client = new S3Client({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -123,7 +127,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   /** A short-lived presigned GET of the blob, for clients that fetch it from S3 themselves. */
-  async readUrl(digest: string): Promise<string> {
+  async readUrl(digest: string): Promise<string | undefined> {
+    if (!this.redirect) return undefined;
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }), { expiresIn: this.presignSeconds });
   }
 

@@ -5,6 +5,7 @@ import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
+import { LocalJobs } from '../local-jobs.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
 
@@ -23,6 +24,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly q;
   private readonly commits: GroupCommit;
+  private readonly jobs = new LocalJobs();
 
   constructor(path: string, options: SqliteMetadataStoreOptions = {}) {
     this.db = new Database(path);
@@ -237,6 +239,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async repositoryExists(repository: string): Promise<boolean> {
     return this.q.repoId.get(repository) !== undefined;
+  }
+
+  async check(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.jobs.runExclusive(job, fn);
   }
 
   async close(): Promise<void> {
