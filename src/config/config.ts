@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
+import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
+import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
@@ -25,6 +27,10 @@ export interface ServeConfig {
   auth?: AuthConfig;
   /** Repositories whose manifests are served only when a cosign signature verifies (signatures-config.ts). */
   requireSignatures?: SignatureRequirement[];
+  /** Online garbage collection: schedule and grace period (docs/gc.md). */
+  gc: GcConfig;
+  /** Retention rules per repository glob (absent: nothing tagged is ever removed). */
+  retention?: RetentionPolicy[];
   /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
   storage: StorageConfig;
 }
@@ -37,6 +43,7 @@ export const DEFAULTS: ServeConfig = {
   uploadTtlSeconds: 24 * 60 * 60,
   fsync: true,
   shutdownGraceSeconds: 30,
+  gc: GC_DEFAULTS,
   storage: DEFAULT_STORAGE,
 };
 
@@ -59,6 +66,8 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   auth: 'auth',
   require_signatures: 'requireSignatures',
   requireSignatures: 'requireSignatures',
+  gc: 'gc',
+  retention: 'retention',
   storage: 'storage',
 };
 
@@ -121,6 +130,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let tls: TlsConfig | undefined;
   let auth: AuthConfig | undefined;
   let requireSignatures: SignatureRequirement[] | undefined;
+  let gc: GcConfig;
+  let retention: RetentionPolicy[] | undefined;
   let storage: StorageConfig;
   try {
     storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
@@ -129,8 +140,12 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
     auth = parseAuth(merged.auth, data);
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
+    gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
+    retention = parseRetention(merged.retention);
   } catch (e) {
-    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof StorageConfigError) throw new ConfigError(e.message);
+    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError) {
+      throw new ConfigError(e.message);
+    }
     throw e;
   }
   return {
@@ -144,6 +159,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(tls ? { tls } : {}),
     ...(auth ? { auth } : {}),
     ...(requireSignatures ? { requireSignatures } : {}),
+    gc,
+    ...(retention ? { retention } : {}),
     storage,
   };
 }

@@ -12,6 +12,7 @@ import type { Page, PageRequest } from '../core/pagination.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UploadRecord } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
+import { PullRecorder } from './pull-recorder.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -63,6 +64,9 @@ export interface ReferrerDescriptor {
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 const TOUCH_INTERVAL_MS = 30_000;
+/** A collector deletes one digest in milliseconds; a commit waits up to ~5 s for it. */
+const CLAIM_ATTEMPTS = 100;
+const CLAIM_RETRY_MS = 50;
 /** Largest catalog page, and how many names each scan of the store reads. */
 const CATALOG_MAX_PAGE = 10_000;
 const CATALOG_SCAN_BATCH = 1_000;
@@ -76,6 +80,8 @@ export class Registry {
   readonly uploadTtlMs: number;
   private readonly now: () => number;
   private readonly pullCheck: PullCheck | undefined;
+  /** Pull times for retention's `pulled_within`, batched off the hot path. */
+  readonly pulls: PullRecorder;
 
   constructor(
     readonly blobs: BlobStore,
@@ -86,6 +92,7 @@ export class Registry {
     this.uploadTtlMs = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
     this.now = options.now ?? Date.now;
     this.pullCheck = options.pullCheck;
+    this.pulls = new PullRecorder(meta, this.now);
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -154,12 +161,11 @@ export class Registry {
     if (from === undefined) return undefined;
     assertRepositoryName(from);
     if (!(await mayRead(from))) return undefined;
-    const link = await this.meta.blobLink(from, digest);
-    if (!link) return undefined;
-    // The bytes must still be there: links never outlive blobs, but check cheaply.
+    // Defence in depth (fsck finds how bytes could vanish): the fence below is what makes it exact.
     if (!(await this.blobs.stat(digest))) return undefined;
-    await this.meta.linkBlob(repository, digest, link.size);
-    return { digest, size: link.size };
+    // One transaction: a link exists only while the blob's bytes do (docs/gc.md).
+    const mounted = await this.meta.mountBlob(repository, from, digest);
+    return mounted && { digest, size: mounted.size };
   }
 
   private async session(repository: string, id: string): Promise<UploadRecord> {
@@ -214,13 +220,31 @@ export class Registry {
       throw e;
     }
     if (lastChunk) await this.appendUpload(repository, id, lastChunk, contentRange, contentLength);
+    const pending = await this.blobs.uploadSize(id);
+    if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    // The fence (docs/gc.md): claim the digest before its bytes are put in place.
+    const claim = await this.claimBlob(digest.value, pending);
     const { size } = await this.blobs.commitUpload(id, digest).catch(async (e: unknown) => {
       await this.meta.deleteUpload(id);
       throw e;
     });
-    await this.meta.linkBlob(repository, digest.value, size);
+    if (!(await this.meta.linkBlob(repository, digest.value, size, claim))) {
+      // Only after a stall longer than the grace period: a collector swept the digest.
+      await this.meta.deleteUpload(id);
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the blob was garbage-collected while this upload committed; push it again', { digest: digest.value });
+    }
     await this.meta.deleteUpload(id);
     return { digest: digest.value, size };
+  }
+
+  /** Claims a digest, waiting (briefly) while a collector finishes deleting it. */
+  private async claimBlob(digest: string, size: number): Promise<number> {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const claim = await this.meta.claimBlob(digest, size, this.now());
+      if (claim !== undefined) return claim;
+      await new Promise((r) => setTimeout(r, CLAIM_RETRY_MS));
+    }
+    throw new RegistryError('UNAVAILABLE', 'the blob is being garbage-collected; retry the commit', { digest });
   }
 
   async cancelUpload(repository: string, id: string): Promise<void> {
@@ -293,6 +317,7 @@ export class Registry {
     if (!acceptsManifest(accepted, m.mediaType)) {
       throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not allow`, { reference, mediaType: m.mediaType });
     }
+    this.pulls.record(repository, m.digest);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
   }
 
@@ -393,6 +418,7 @@ export class Registry {
   }
 
   async close(): Promise<void> {
+    await this.pulls.close();
     await this.meta.close();
     await this.blobs.close();
   }

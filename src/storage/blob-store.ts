@@ -28,8 +28,10 @@ export interface BlobStore {
    * through `read`. Only drivers whose storage clients can reach have it.
    */
   readUrl?(digest: string): Promise<string | undefined>;
-  /** Removes a committed blob's bytes (garbage collection only). */
+  /** Removes a committed blob's bytes (garbage collection only); no error when already gone. */
   delete(digest: string): Promise<void>;
+  /** Every committed blob, in no particular order (garbage collection of orphan bytes, fsck). */
+  listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }>;
 
   /** Starts an empty upload session. */
   createUpload(id: string): Promise<void>;

@@ -39,6 +39,7 @@ describe('config resolution order', () => {
       uploadTtlSeconds: 86400,
       fsync: true,
       shutdownGraceSeconds: 30,
+      gc: { intervalMs: 6 * 3_600_000, gracePeriodMs: 3_600_000 },
       storage: { blobs: { driver: 'disk' }, metadata: { driver: 'sqlite' } },
     });
   });
@@ -66,6 +67,7 @@ describe('config resolution order', () => {
       STOWAGE_SHUTDOWN_GRACE_SECONDS: '0',
     });
     assert.deepEqual(resolveConfig({}, env, {}), {
+      gc: DEFAULTS.gc,
       addr: '0.0.0.0:5000',
       data: '/var/lib/stowage',
       logLevel: 'warn',
@@ -111,11 +113,13 @@ describe('YAML config file', () => {
         'upload_ttl_seconds: 7200',
         'fsync: false',
         'shutdown_grace_seconds: 5',
+        'gc: { interval: 30m, grace_period: 1h30m }',
         '',
       ].join('\n'),
     );
     const file = readConfigFile(path);
     assert.deepEqual(resolveConfig(file, {}, {}), {
+      gc: { intervalMs: 30 * 60_000, gracePeriodMs: 90 * 60_000 },
       addr: '127.0.0.1:5000',
       data: '/srv/stowage',
       logLevel: 'debug',

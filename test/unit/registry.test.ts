@@ -482,8 +482,8 @@ describe('Registry: deletes', () => {
     const img = await pushImage(registry, 'app', 'x', 'v1');
     const layerDigest = digestBytes(img.layer).value;
     await rejectsCode(registry.deleteBlob('app', layerDigest), 'BLOB_REFERENCED', (e) => {
-      assert.equal(e.status, 409);
-      assert.equal(e.wireCode, 'DENIED');
+      assert.equal(e.status, 405);
+      assert.equal(e.wireCode, 'UNSUPPORTED');
     });
     await registry.deleteManifest('app', img.digest);
     await registry.deleteBlob('app', layerDigest);

@@ -265,20 +265,30 @@ export class S3BlobStore implements BlobStore {
     return this.locks.run(id, async () => this.discard(id, await this.loadState(id)));
   }
 
+  async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
+    for await (const o of this.listObjects(this.layout.blobsPrefix)) {
+      const digest = o.Key && this.layout.digestOfBlobKey(o.Key);
+      if (digest) yield { digest, size: o.Size ?? 0, modifiedAt: o.LastModified?.getTime() ?? 0 };
+    }
+  }
+
   async listUploads(): Promise<string[]> {
     const ids: string[] = [];
+    for await (const o of this.listObjects(this.layout.uploadsPrefix)) {
+      const id = o.Key && this.layout.sessionOfStateKey(o.Key);
+      if (id) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Every object under `prefix`, page by page. */
+  private async *listObjects(prefix: string): AsyncIterable<{ Key?: string; Size?: number; LastModified?: Date }> {
     let token: string | undefined;
     do {
-      const page = await this.s3(() =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.layout.uploadsPrefix, ...(token ? { ContinuationToken: token } : {}) })),
-      );
-      for (const o of page.Contents ?? []) {
-        const id = o.Key && this.layout.sessionOfStateKey(o.Key);
-        if (id) ids.push(id);
-      }
+      const page = await this.s3(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })));
+      yield* page.Contents ?? [];
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return ids;
   }
 
   async close(): Promise<void> {
