@@ -10,8 +10,9 @@ import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import type { ManifestRecord, ManifestSummary, MetadataStore, UploadRecord } from '../storage/metadata-store.js';
+import type { ManifestRecord, ManifestSummary, MetadataStore, UploadCount, UploadRecord } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
 
 export interface RegistryOptions {
@@ -23,6 +24,10 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
+  /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
+  maxUploads?: number;
+  maxUploadsPerRepository?: number;
+  maxUploadsPerUser?: number;
 }
 
 export interface BlobContent {
@@ -63,6 +68,9 @@ export interface ReferrerDescriptor {
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_MAX_UPLOADS = 10_000;
+export const DEFAULT_MAX_UPLOADS_PER_REPOSITORY = 1_000;
+export const DEFAULT_MAX_UPLOADS_PER_USER = 1_000;
 const TOUCH_INTERVAL_MS = 30_000;
 /** A collector deletes one digest in milliseconds; a commit waits up to ~5 s for it. */
 const CLAIM_ATTEMPTS = 100;
@@ -80,6 +88,10 @@ export class Registry {
   readonly uploadTtlMs: number;
   private readonly now: () => number;
   private readonly pullCheck: PullCheck | undefined;
+  private readonly uploadCaps: { all: number; repository: number; user: number };
+  /** Counting and creating a session happen as one step, so concurrent POSTs cannot overshoot a cap. */
+  private readonly admission = new KeyedMutex();
+  private readonly admitted = new Map<string, number>();
   /** Pull times for retention's `pulled_within`, batched off the hot path. */
   readonly pulls: PullRecorder;
 
@@ -92,6 +104,11 @@ export class Registry {
     this.uploadTtlMs = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
     this.now = options.now ?? Date.now;
     this.pullCheck = options.pullCheck;
+    this.uploadCaps = {
+      all: options.maxUploads ?? DEFAULT_MAX_UPLOADS,
+      repository: options.maxUploadsPerRepository ?? DEFAULT_MAX_UPLOADS_PER_REPOSITORY,
+      user: options.maxUploadsPerUser ?? DEFAULT_MAX_UPLOADS_PER_USER,
+    };
     this.pulls = new PullRecorder(meta, this.now);
   }
 
@@ -140,14 +157,45 @@ export class Registry {
 
   // ---- uploads --------------------------------------------------------------
 
-  async startUpload(repository: string): Promise<UploadState> {
+  /**
+   * Opens a session owned by `owner` (the authenticated user; undefined for
+   * anonymous callers): only the same principal may use it afterwards.
+   */
+  async startUpload(repository: string, owner: string | undefined): Promise<UploadState> {
     assertRepositoryName(repository);
     const id = randomUUID();
     const at = this.now();
-    // Record first: the orphan sweep deletes session files that have no record.
-    await this.meta.createUpload({ id, repository, createdAt: at, updatedAt: at });
-    await this.blobs.createUpload(id);
+    const keys = ['all', `repository:${repository}`, ...(owner === undefined ? [] : [`owner:${owner}`])];
+    await this.admission.run('uploads', () => this.assertUploadRoom(repository, owner));
+    // Admitted but not yet recorded: counted by the next admissions until the row exists.
+    for (const k of keys) this.admitted.set(k, (this.admitted.get(k) ?? 0) + 1);
+    try {
+      // Record first: the orphan sweep deletes session files that have no record.
+      await this.meta.createUpload({ id, repository, ...(owner === undefined ? {} : { owner }), createdAt: at, updatedAt: at });
+    } finally {
+      for (const k of keys) {
+        const left = this.admitted.get(k)! - 1;
+        if (left === 0) this.admitted.delete(k);
+        else this.admitted.set(k, left);
+      }
+    }
+    try {
+      await this.blobs.createUpload(id);
+    } catch (e) {
+      // No session row without its file (a full disk or descriptor table says so here).
+      await this.meta.deleteUpload(id);
+      throw e;
+    }
     return { id, repository, size: 0 };
+  }
+
+  private async assertUploadRoom(repository: string, owner: string | undefined): Promise<void> {
+    const full = (what: string, limit: number) =>
+      new RegistryError('TOOMANYREQUESTS', `too many open upload sessions ${what} (at most ${limit}); finish or cancel some first`, { limit }, { 'Retry-After': '60' });
+    const open = async (which: UploadCount, key: string) => (await this.meta.countUploads(which)) + (this.admitted.get(key) ?? 0);
+    if ((await open({ repository }, `repository:${repository}`)) >= this.uploadCaps.repository) throw full('in this repository', this.uploadCaps.repository);
+    if (owner !== undefined && (await open({ owner }, `owner:${owner}`)) >= this.uploadCaps.user) throw full('for this user', this.uploadCaps.user);
+    if ((await open({ all: true }, 'all')) >= this.uploadCaps.all) throw full('on this registry', this.uploadCaps.all);
   }
 
   /**
@@ -168,17 +216,18 @@ export class Registry {
     return mounted && { digest, size: mounted.size };
   }
 
-  private async session(repository: string, id: string): Promise<UploadRecord> {
+  /** The session, if it is `owner`'s in `repository`; anyone else is told it does not exist. */
+  private async session(repository: string, id: string, owner: string | undefined): Promise<UploadRecord> {
     assertRepositoryName(repository);
     const record = /^[0-9a-f-]{36}$/.test(id) ? await this.meta.getUpload(id) : undefined;
-    if (!record || record.repository !== repository) {
+    if (!record || record.repository !== repository || record.owner !== owner) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id: id.slice(0, 64) });
     }
     return record;
   }
 
-  async uploadStatus(repository: string, id: string): Promise<UploadState> {
-    await this.session(repository, id);
+  async uploadStatus(repository: string, id: string, owner: string | undefined): Promise<UploadState> {
+    await this.session(repository, id, owner);
     const size = await this.blobs.uploadSize(id);
     if (size === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     return { id, repository, size };
@@ -188,8 +237,8 @@ export class Registry {
    * Appends a chunk. With `contentRange` the chunk must start where the upload
    * ends (416 otherwise); `contentLength`, when given, must match the range.
    */
-  async appendUpload(repository: string, id: string, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
-    const record = await this.session(repository, id);
+  async appendUpload(repository: string, id: string, owner: string | undefined, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
+    const record = await this.session(repository, id, owner);
     const current = await this.blobs.uploadSize(id);
     if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     let offset = current;
@@ -208,18 +257,26 @@ export class Registry {
   }
 
   /** Finishes an upload (with an optional last chunk) and links the blob. */
-  async completeUpload(repository: string, id: string, digestText: string | undefined, lastChunk?: Readable, contentRange?: string, contentLength?: number): Promise<{ digest: string; size: number }> {
-    await this.session(repository, id);
+  async completeUpload(
+    repository: string,
+    id: string,
+    owner: string | undefined,
+    digestText: string | undefined,
+    lastChunk?: Readable,
+    contentRange?: string,
+    contentLength?: number,
+  ): Promise<{ digest: string; size: number }> {
+    await this.session(repository, id, owner);
     let digest: Digest;
     try {
       if (!digestText) throw new RegistryError('DIGEST_INVALID', 'the digest parameter is required');
       digest = parseDigest(digestText);
     } catch (e) {
       lastChunk?.resume();
-      await this.cancelUpload(repository, id).catch(() => undefined);
+      await this.cancelUpload(repository, id, owner).catch(() => undefined);
       throw e;
     }
-    if (lastChunk) await this.appendUpload(repository, id, lastChunk, contentRange, contentLength);
+    if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     // The fence (docs/gc.md): claim the digest before its bytes are put in place.
@@ -247,8 +304,8 @@ export class Registry {
     throw new RegistryError('UNAVAILABLE', 'the blob is being garbage-collected; retry the commit', { digest });
   }
 
-  async cancelUpload(repository: string, id: string): Promise<void> {
-    await this.session(repository, id);
+  async cancelUpload(repository: string, id: string, owner: string | undefined): Promise<void> {
+    await this.session(repository, id, owner);
     await this.blobs.deleteUpload(id);
     await this.meta.deleteUpload(id);
   }

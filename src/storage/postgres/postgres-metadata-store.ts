@@ -9,17 +9,12 @@ import type {
   MetadataStore,
   RepositoryInventory,
   UnmetReference,
+  UploadCount,
   UploadRecord,
 } from '../metadata-store.js';
+import { toUpload, type UploadRow } from '../upload-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  created_at: number;
-  updated_at: number;
-}
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
 
@@ -47,7 +42,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async createUpload(r: UploadRecord): Promise<void> {
-    await this.db.query('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES ($1, $2, $3, $4)', [r.id, r.repository, r.createdAt, r.updatedAt]);
+    await this.db.query('INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)', [r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt]);
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -65,6 +60,12 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
     return (await this.db.query<UploadRow>('SELECT * FROM uploads WHERE updated_at < $1 ORDER BY updated_at, id', [before])).rows.map(toUpload);
+  }
+
+  async countUploads(which: UploadCount): Promise<number> {
+    const [where, params] = 'repository' in which ? ['WHERE repository = $1', [which.repository]] : 'owner' in which ? ['WHERE owner = $1', [which.owner]] : ['', []];
+    const row = (await this.db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM uploads ${where}`, params)).rows[0]!;
+    return Number(row.n);
   }
 
   async claimBlob(digest: string, size: number, at: number): Promise<number | undefined> {
@@ -476,8 +477,4 @@ async function checkReferences(c: Queryable, repoId: number, references: Manifes
     else if (size !== reference.size) unmet.push({ reference, problem: 'size-mismatch', actualSize: size });
   }
   return unmet;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
 }
