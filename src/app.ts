@@ -26,7 +26,11 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
   return new Registry(blobs, meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
+    maxUploads: config.maxUploads,
+    maxUploadsPerRepository: config.maxUploadsPerRepository,
+    maxUploadsPerUser: config.maxUploadsPerUser,
     ...(pullCheck ? { pullCheck } : {}),
+    ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
   });
 }
 

@@ -5,6 +5,7 @@
  * once; only its hash is stored (in <data>/stowage.db).
  */
 import type { Command } from 'commander';
+import { formatRFC3339 } from '../gocompat/time.js';
 import type { Grant } from '../auth/policy.js';
 import { formatPatScope, parseDuration, parsePatScope, PatScopeError } from '../auth/pat.js';
 import { PatStore, type PatRecord } from '../auth/pat-store.js';
@@ -33,7 +34,7 @@ function withStore<T>(opts: StoreOptions, fn: (store: PatStore) => T): T {
 }
 
 function date(ms: number | undefined): string {
-  return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ms === undefined ? '-' : formatRFC3339(new Date(ms));
 }
 
 function status(r: PatRecord, now: number): string {

@@ -10,9 +10,11 @@ import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import type { ManifestRecord, ManifestSummary, MetadataStore, UploadRecord } from '../storage/metadata-store.js';
+import type { ManifestRecord, ManifestSummary, MetadataStore, UploadCount, UploadRecord } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
+import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -23,6 +25,12 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
+  /** Tags that cannot be moved or deleted once pushed (src/lifecycle/immutable-tags.ts). */
+  immutableTags?: readonly ImmutableTagRule[];
+  /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
+  maxUploads?: number;
+  maxUploadsPerRepository?: number;
+  maxUploadsPerUser?: number;
 }
 
 export interface BlobContent {
@@ -61,8 +69,16 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** Who is asking, where a rule treats callers differently (immutable tag overrides). */
+export interface CallerOptions {
+  admin?: boolean;
+}
+
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_MAX_UPLOADS = 10_000;
+export const DEFAULT_MAX_UPLOADS_PER_REPOSITORY = 1_000;
+export const DEFAULT_MAX_UPLOADS_PER_USER = 1_000;
 const TOUCH_INTERVAL_MS = 30_000;
 /** A collector deletes one digest in milliseconds; a commit waits up to ~5 s for it. */
 const CLAIM_ATTEMPTS = 100;
@@ -80,8 +96,13 @@ export class Registry {
   readonly uploadTtlMs: number;
   private readonly now: () => number;
   private readonly pullCheck: PullCheck | undefined;
+  private readonly uploadCaps: { all: number; repository: number; user: number };
+  /** Counting and creating a session happen as one step, so concurrent POSTs cannot overshoot a cap. */
+  private readonly admission = new KeyedMutex();
+  private readonly admitted = new Map<string, number>();
   /** Pull times for retention's `pulled_within`, batched off the hot path. */
   readonly pulls: PullRecorder;
+  readonly immutableTags: readonly ImmutableTagRule[];
 
   constructor(
     readonly blobs: BlobStore,
@@ -92,7 +113,13 @@ export class Registry {
     this.uploadTtlMs = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
     this.now = options.now ?? Date.now;
     this.pullCheck = options.pullCheck;
+    this.uploadCaps = {
+      all: options.maxUploads ?? DEFAULT_MAX_UPLOADS,
+      repository: options.maxUploadsPerRepository ?? DEFAULT_MAX_UPLOADS_PER_REPOSITORY,
+      user: options.maxUploadsPerUser ?? DEFAULT_MAX_UPLOADS_PER_USER,
+    };
     this.pulls = new PullRecorder(meta, this.now);
+    this.immutableTags = options.immutableTags ?? [];
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -140,14 +167,45 @@ export class Registry {
 
   // ---- uploads --------------------------------------------------------------
 
-  async startUpload(repository: string): Promise<UploadState> {
+  /**
+   * Opens a session owned by `owner` (the authenticated user; undefined for
+   * anonymous callers): only the same principal may use it afterwards.
+   */
+  async startUpload(repository: string, owner: string | undefined): Promise<UploadState> {
     assertRepositoryName(repository);
     const id = randomUUID();
     const at = this.now();
-    // Record first: the orphan sweep deletes session files that have no record.
-    await this.meta.createUpload({ id, repository, createdAt: at, updatedAt: at });
-    await this.blobs.createUpload(id);
+    const keys = ['all', `repository:${repository}`, ...(owner === undefined ? [] : [`owner:${owner}`])];
+    await this.admission.run('uploads', () => this.assertUploadRoom(repository, owner));
+    // Admitted but not yet recorded: counted by the next admissions until the row exists.
+    for (const k of keys) this.admitted.set(k, (this.admitted.get(k) ?? 0) + 1);
+    try {
+      // Record first: the orphan sweep deletes session files that have no record.
+      await this.meta.createUpload({ id, repository, ...(owner === undefined ? {} : { owner }), createdAt: at, updatedAt: at });
+    } finally {
+      for (const k of keys) {
+        const left = this.admitted.get(k)! - 1;
+        if (left === 0) this.admitted.delete(k);
+        else this.admitted.set(k, left);
+      }
+    }
+    try {
+      await this.blobs.createUpload(id);
+    } catch (e) {
+      // No session row without its file (a full disk or descriptor table says so here).
+      await this.meta.deleteUpload(id);
+      throw e;
+    }
     return { id, repository, size: 0 };
+  }
+
+  private async assertUploadRoom(repository: string, owner: string | undefined): Promise<void> {
+    const full = (what: string, limit: number) =>
+      new RegistryError('TOOMANYREQUESTS', `too many open upload sessions ${what} (at most ${limit}); finish or cancel some first`, { limit }, { 'Retry-After': '60' });
+    const open = async (which: UploadCount, key: string) => (await this.meta.countUploads(which)) + (this.admitted.get(key) ?? 0);
+    if ((await open({ repository }, `repository:${repository}`)) >= this.uploadCaps.repository) throw full('in this repository', this.uploadCaps.repository);
+    if (owner !== undefined && (await open({ owner }, `owner:${owner}`)) >= this.uploadCaps.user) throw full('for this user', this.uploadCaps.user);
+    if ((await open({ all: true }, 'all')) >= this.uploadCaps.all) throw full('on this registry', this.uploadCaps.all);
   }
 
   /**
@@ -168,17 +226,18 @@ export class Registry {
     return mounted && { digest, size: mounted.size };
   }
 
-  private async session(repository: string, id: string): Promise<UploadRecord> {
+  /** The session, if it is `owner`'s in `repository`; anyone else is told it does not exist. */
+  private async session(repository: string, id: string, owner: string | undefined): Promise<UploadRecord> {
     assertRepositoryName(repository);
     const record = /^[0-9a-f-]{36}$/.test(id) ? await this.meta.getUpload(id) : undefined;
-    if (!record || record.repository !== repository) {
+    if (!record || record.repository !== repository || record.owner !== owner) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id: id.slice(0, 64) });
     }
     return record;
   }
 
-  async uploadStatus(repository: string, id: string): Promise<UploadState> {
-    await this.session(repository, id);
+  async uploadStatus(repository: string, id: string, owner: string | undefined): Promise<UploadState> {
+    await this.session(repository, id, owner);
     const size = await this.blobs.uploadSize(id);
     if (size === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     return { id, repository, size };
@@ -188,8 +247,8 @@ export class Registry {
    * Appends a chunk. With `contentRange` the chunk must start where the upload
    * ends (416 otherwise); `contentLength`, when given, must match the range.
    */
-  async appendUpload(repository: string, id: string, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
-    const record = await this.session(repository, id);
+  async appendUpload(repository: string, id: string, owner: string | undefined, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
+    const record = await this.session(repository, id, owner);
     const current = await this.blobs.uploadSize(id);
     if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     let offset = current;
@@ -208,18 +267,26 @@ export class Registry {
   }
 
   /** Finishes an upload (with an optional last chunk) and links the blob. */
-  async completeUpload(repository: string, id: string, digestText: string | undefined, lastChunk?: Readable, contentRange?: string, contentLength?: number): Promise<{ digest: string; size: number }> {
-    await this.session(repository, id);
+  async completeUpload(
+    repository: string,
+    id: string,
+    owner: string | undefined,
+    digestText: string | undefined,
+    lastChunk?: Readable,
+    contentRange?: string,
+    contentLength?: number,
+  ): Promise<{ digest: string; size: number }> {
+    await this.session(repository, id, owner);
     let digest: Digest;
     try {
       if (!digestText) throw new RegistryError('DIGEST_INVALID', 'the digest parameter is required');
       digest = parseDigest(digestText);
     } catch (e) {
       lastChunk?.resume();
-      await this.cancelUpload(repository, id).catch(() => undefined);
+      await this.cancelUpload(repository, id, owner).catch(() => undefined);
       throw e;
     }
-    if (lastChunk) await this.appendUpload(repository, id, lastChunk, contentRange, contentLength);
+    if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     // The fence (docs/gc.md): claim the digest before its bytes are put in place.
@@ -247,8 +314,8 @@ export class Registry {
     throw new RegistryError('UNAVAILABLE', 'the blob is being garbage-collected; retry the commit', { digest });
   }
 
-  async cancelUpload(repository: string, id: string): Promise<void> {
-    await this.session(repository, id);
+  async cancelUpload(repository: string, id: string, owner: string | undefined): Promise<void> {
+    await this.session(repository, id, owner);
     await this.blobs.deleteUpload(id);
     await this.meta.deleteUpload(id);
   }
@@ -272,7 +339,13 @@ export class Registry {
 
   // ---- manifests ------------------------------------------------------------
 
-  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer): Promise<PutManifestResult> {
+  /** The immutable-tag rule that binds `tag` for this caller (admins may override where the rule allows). */
+  immutableRuleFor(repository: string, tag: string, caller: CallerOptions = {}): ImmutableTagRule | undefined {
+    const rule = immutableRule(this.immutableTags, repository, tag);
+    return rule && !(rule.adminOverride && caller.admin) ? rule : undefined;
+  }
+
+  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer, caller: CallerOptions = {}): Promise<PutManifestResult> {
     assertRepositoryName(repository);
     if (body.length > this.maxManifestBytes) {
       throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, { limit: this.maxManifestBytes });
@@ -295,7 +368,13 @@ export class Registry {
       annotations: parsed.annotations,
       createdAt: this.now(),
     };
-    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference);
+    const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
+    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, { keepTag: immutable !== undefined }).catch((e: unknown) => {
+      if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
+        throw new RegistryError('DENIED', `tag ${reference} is immutable and names another manifest (${describeImmutableRule(immutable)})`, { tag: reference, rule: immutable.repositories });
+      }
+      throw e;
+    });
     if (unmet.length > 0) {
       throw new RegistryErrors(
         unmet.map((u) =>
@@ -343,14 +422,26 @@ export class Registry {
   }
 
   /** By digest: the manifest and all its tags. By tag: only the tag. */
-  async deleteManifest(repository: string, reference: string): Promise<void> {
+  async deleteManifest(repository: string, reference: string, caller: CallerOptions = {}): Promise<void> {
     assertRepositoryName(repository);
     if (reference.includes(':')) {
       const digest = parseDigest(reference).value;
+      if (this.immutableTags.length > 0) {
+        // Deleting the manifest would delete its tags: refused while one of them is immutable.
+        const { tags } = await this.meta.repositoryInventory(repository);
+        for (const t of tags) {
+          const rule = t.digest === digest ? this.immutableRuleFor(repository, t.name, caller) : undefined;
+          if (rule) throw new RegistryError('DENIED', `manifest is tagged ${t.name}, which is immutable (${describeImmutableRule(rule)})`, { tag: t.name, rule: rule.repositories });
+        }
+      }
       if (!(await this.meta.deleteManifest(repository, digest))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       return;
     }
     if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', undefined, { tag: reference.slice(0, 200) });
+    const rule = this.immutableRuleFor(repository, reference, caller);
+    if (rule && (await this.meta.resolveTag(repository, reference))) {
+      throw new RegistryError('DENIED', `tag ${reference} is immutable (${describeImmutableRule(rule)})`, { tag: reference, rule: rule.repositories });
+    }
     if (!(await this.meta.deleteTag(repository, reference))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
   }
 

@@ -4,9 +4,14 @@ import type { ManifestReference } from '../core/manifest.js';
 export interface UploadRecord {
   id: string;
   repository: string;
+  /** Who opened the session (a user name); absent for anonymous sessions. Only the owner may use it. */
+  owner?: string;
   createdAt: number;
   updatedAt: number;
 }
+
+/** Which open sessions countUploads counts: all, one repository's, or one owner's. */
+export type UploadCount = { all: true } | { repository: string } | { owner: string };
 
 export interface ManifestRecord {
   digest: string;
@@ -67,6 +72,8 @@ export interface MetadataStore {
   deleteUpload(id: string): Promise<void>;
   /** Sessions not touched since `before` (epoch ms). */
   staleUploads(before: number): Promise<UploadRecord[]>;
+  /** How many sessions are open (for the caps on sessions in all, per repository, per owner). */
+  countUploads(which: UploadCount): Promise<number>;
 
   /**
    * The fence of docs/gc.md, taken by an upload commit before its bytes are put in
@@ -93,9 +100,10 @@ export interface MetadataStore {
    * Stores a manifest and (optionally) points a tag at it, in one transaction,
    * after checking that every reference exists in the repository with the
    * declared size. When any does not, nothing is written and the unmet ones
-   * are returned.
+   * are returned. With `keepTag`, a tag that already names another manifest is
+   * not moved: DENIED, and nothing is written (immutable tags).
    */
-  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]>;
+  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string, options?: { keepTag?: boolean }): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
   /** Deletes a manifest and every tag pointing at it. */

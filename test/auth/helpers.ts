@@ -85,6 +85,8 @@ export interface AuthServerOptions {
   auth?: Record<string, unknown>;
   tls?: TlsFiles;
   users?: readonly TestUser[];
+  /** Top-level settings (camelCase, as in ServeConfig). */
+  config?: Partial<ServeConfig>;
 }
 
 function authSection(htpasswd: string, o: AuthServerOptions): Record<string, unknown> {
@@ -97,6 +99,7 @@ export async function startAuthInProcess(o: AuthServerOptions = {}): Promise<Aut
   const htpasswd = join(dataDir, 'htpasswd');
   await writeUsers(htpasswd, o.users);
   const overrides = {
+    ...o.config,
     data: dataDir,
     fsync: false,
     auth: authSection(htpasswd, o),

@@ -79,8 +79,8 @@ describe('garbage collection', () => {
     await env.meta.claimBlob(digest, bytes.length, 0);
     const [marked] = await env.meta.markBlobsForDeletion(Date.now() + 1000, 0, 10, Date.now());
     assert.equal(marked?.digest, digest);
-    const { id } = await env.registry.startUpload('app');
-    const commit = env.registry.completeUpload('app', id, digest, Readable.from([bytes]));
+    const { id } = await env.registry.startUpload('app', undefined);
+    const commit = env.registry.completeUpload('app', id, undefined, digest, Readable.from([bytes]));
     // The collector finishes its sweep (bytes, then the record) while the commit waits.
     await new Promise((r) => setTimeout(r, 150));
     await env.blobs.delete(digest);
@@ -147,8 +147,8 @@ describe('garbage collection', () => {
   it('expired upload sessions go with the collection', async (t) => {
     let clock = Date.now();
     const env = await lifecycleEnv(t, { uploadTtlMs: 1000, now: () => clock });
-    const { id } = await env.registry.startUpload('app');
-    await env.registry.appendUpload('app', id, Readable.from([enc('partial')]));
+    const { id } = await env.registry.startUpload('app', undefined);
+    await env.registry.appendUpload('app', id, undefined, Readable.from([enc('partial')]));
     clock += 5000;
     const report = await collectGarbage(env.registry, { gracePeriodMs: 0, now: () => clock });
     assert.equal(report.uploadsExpired, 1);

@@ -36,8 +36,8 @@ export async function lifecycleEnv(t: TestContext, options: RegistryOptions = {}
 }
 
 export async function pushBlob(registry: Registry, repo: string, bytes: Buffer): Promise<{ digest: string; size: number }> {
-  const { id } = await registry.startUpload(repo);
-  return registry.completeUpload(repo, id, digestBytes(bytes).value, Readable.from([bytes]));
+  const { id } = await registry.startUpload(repo, undefined);
+  return registry.completeUpload(repo, id, undefined, digestBytes(bytes).value, Readable.from([bytes]));
 }
 
 export interface Pushed {

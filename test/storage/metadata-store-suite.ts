@@ -51,8 +51,8 @@ function child(m: ManifestRecord): ManifestReference {
   return { digest: m.digest, size: m.size, mediaType: m.mediaType, role: 'manifest' };
 }
 
-function upload(repository: string, at: number): UploadRecord {
-  return { id: randomUUID(), repository, createdAt: at, updatedAt: at };
+function upload(repository: string, at: number, owner?: string): UploadRecord {
+  return { id: randomUUID(), repository, ...(owner === undefined ? {} : { owner }), createdAt: at, updatedAt: at };
 }
 
 /** Pages through a listing with `n` per page and checks the cursor protocol on the way. */
@@ -104,6 +104,34 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         await store.deleteUpload(u.id);
         await store.touchUpload(randomUUID(), 1);
         assert.equal(await store.getUpload(randomUUID()), undefined);
+      });
+
+      test('a session keeps its owner (none for anonymous sessions)', async ({ store }) => {
+        const mine = upload('app', 1, 'alice');
+        const anonymous = upload('app', 1);
+        for (const u of [mine, anonymous]) await store.createUpload(u);
+        assert.deepEqual(await store.getUpload(mine.id), mine);
+        assert.equal((await store.getUpload(mine.id))?.owner, 'alice');
+        assert.deepEqual(await store.getUpload(anonymous.id), anonymous);
+        assert.equal('owner' in (await store.getUpload(anonymous.id))!, false);
+        assert.deepEqual((await store.staleUploads(2)).find((u) => u.id === mine.id), mine);
+      });
+
+      test('countUploads counts open sessions in all, per repository and per owner', async ({ store }) => {
+        assert.equal(await store.countUploads({ all: true }), 0);
+        const sessions = [upload('a', 1, 'alice'), upload('a', 1, 'bob'), upload('b', 1, 'alice'), upload('a', 1), upload('b/c', 1)];
+        for (const u of sessions) await store.createUpload(u);
+        assert.equal(await store.countUploads({ all: true }), 5);
+        assert.equal(await store.countUploads({ repository: 'a' }), 3);
+        assert.equal(await store.countUploads({ repository: 'b' }), 1, 'b/c is another repository');
+        assert.equal(await store.countUploads({ repository: 'none' }), 0);
+        assert.equal(await store.countUploads({ owner: 'alice' }), 2);
+        assert.equal(await store.countUploads({ owner: 'bob' }), 1);
+        assert.equal(await store.countUploads({ owner: 'carol' }), 0);
+        await store.deleteUpload(sessions[0]!.id);
+        assert.equal(await store.countUploads({ owner: 'alice' }), 1);
+        assert.equal(await store.countUploads({ repository: 'a' }), 2);
+        assert.equal(await store.countUploads({ all: true }), 4);
       });
 
       test('staleUploads returns sessions not touched since `before` (strictly)', async ({ store }) => {
@@ -661,6 +689,20 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('immutable tags', () => {
+      test('putManifest with keepTag never moves an existing tag (DENIED, nothing written); the same manifest and new tags are fine', async ({ store }) => {
+        const a = manifest('a');
+        const b = manifest('b');
+        assert.deepEqual(await store.putManifest('app', a, [], 'v1', { keepTag: true }), [], 'a new tag');
+        assert.deepEqual(await store.putManifest('app', a, [], 'v1', { keepTag: true }), [], 'the identical manifest again');
+        await assert.rejects(store.putManifest('app', b, [], 'v1', { keepTag: true }), (e: Error & { code?: string }) => e.code === 'DENIED');
+        assert.equal(await store.resolveTag('app', 'v1'), a.digest);
+        assert.equal(await store.getManifest('app', b.digest), undefined, 'the refused manifest was not stored');
+        const both = await Promise.allSettled([store.putManifest('app', a, [], 'v2', { keepTag: true }), store.putManifest('app', b, [], 'v2', { keepTag: true })]);
+        assert.equal(both.filter((r) => r.status === 'fulfilled').length, 1, 'two first pushes of one immutable tag: exactly one wins');
+      });
+    });
+
     describe('usage', () => {
       test('namespaceUsage counts each blob once per namespace, plus manifests; repositoryCounts', async ({ store }) => {
         const shared = blob('shared layer');
@@ -713,7 +755,7 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       test('a reopened store holds everything', async (f, t) => {
         if (!f.reopen) return t.skip(`${driver} has no persistence`);
         const { store } = f;
-        const u = upload('app', 42);
+        const u = upload('app', 42, 'alice');
         await store.createUpload(u);
         const layer = blob('layer');
         await store.linkBlob('app', layer.digest, layer.size);

@@ -9,17 +9,13 @@ import type {
   MetadataStore,
   RepositoryInventory,
   UnmetReference,
+  UploadCount,
   UploadRecord,
 } from '../metadata-store.js';
+import { toUpload, type UploadRow } from '../upload-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
+import { RegistryError } from '../../core/errors.js';
 
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  created_at: number;
-  updated_at: number;
-}
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
 
@@ -47,7 +43,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async createUpload(r: UploadRecord): Promise<void> {
-    await this.db.query('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES ($1, $2, $3, $4)', [r.id, r.repository, r.createdAt, r.updatedAt]);
+    await this.db.query('INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)', [r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt]);
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -65,6 +61,12 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
     return (await this.db.query<UploadRow>('SELECT * FROM uploads WHERE updated_at < $1 ORDER BY updated_at, id', [before])).rows.map(toUpload);
+  }
+
+  async countUploads(which: UploadCount): Promise<number> {
+    const [where, params] = 'repository' in which ? ['WHERE repository = $1', [which.repository]] : 'owner' in which ? ['WHERE owner = $1', [which.owner]] : ['', []];
+    const row = (await this.db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM uploads ${where}`, params)).rows[0]!;
+    return Number(row.n);
   }
 
   async claimBlob(digest: string, size: number, at: number): Promise<number | undefined> {
@@ -126,9 +128,14 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
       let repoId = await repoIdOf(c, repository);
+      if (options.keepTag && tag !== undefined && repoId !== undefined) {
+        // The tag row's lock: a concurrent first push of the same tag commits before we look.
+        const current = (await c.query<{ digest: string }>('SELECT digest FROM tags WHERE repo_id = $1 AND name = $2 FOR UPDATE', [repoId, tag])).rows[0];
+        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet = repoId === undefined ? references.map((reference) => ({ reference, problem: 'missing' as const })) : await checkReferences(c, repoId, references);
       if (unmet.length > 0) return unmet;
       repoId ??= await ensureRepo(c, repository);
@@ -154,10 +161,12 @@ export class PostgresMetadataStore implements MetadataStore {
         if (held.rowCount || attempt >= 3) break;
       }
       if (tag !== undefined) {
-        await c.query(
-          'INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at',
+        // Immutable: a tag that appeared meanwhile naming another manifest is not moved (the row conflict is the fence).
+        const set = await c.query(
+          `INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at${options.keepTag ? ' WHERE tags.digest = excluded.digest' : ''}`,
           [repoId, tag, m.digest, Date.now()],
         );
+        if (!set.rowCount) throw new RegistryError('DENIED', 'tag is immutable', { tag });
       }
       return [];
     });
@@ -476,8 +485,4 @@ async function checkReferences(c: Queryable, repoId: number, references: Manifes
     else if (size !== reference.size) unmet.push({ reference, problem: 'size-mismatch', actualSize: size });
   }
   return unmet;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
 }

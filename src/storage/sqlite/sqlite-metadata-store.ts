@@ -9,10 +9,13 @@ import type {
   MetadataStore,
   RepositoryInventory,
   UnmetReference,
+  UploadCount,
   UploadRecord,
 } from '../metadata-store.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
+import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
 import { LocalJobs } from '../local-jobs.js';
 
@@ -48,11 +51,14 @@ export class SqliteMetadataStore implements MetadataStore {
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
       insertRepo: db.prepare<[string, number]>('INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)'),
-      insertUpload: db.prepare<[string, string, number, number]>('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      getUpload: db.prepare<[string], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE id = ?'),
+      insertUpload: db.prepare<[string, string, string | null, number, number]>('INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      getUpload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
       touchUpload: db.prepare<[number, string]>('UPDATE uploads SET updated_at = ? WHERE id = ?'),
       deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
-      staleUploads: db.prepare<[number], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
+      staleUploads: db.prepare<[number], UploadRow>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
+      countUploads: db.prepare<[], number>('SELECT COUNT(*) FROM uploads').pluck(),
+      countUploadsIn: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE repository = ?').pluck(),
+      countUploadsOf: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE owner = ?').pluck(),
       linkBlob: db.prepare<[number, string, number, number]>(
         'INSERT INTO blob_links (repo_id, digest, size, linked_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at',
       ),
@@ -135,6 +141,7 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteManifest: db.prepare<[number, string]>('DELETE FROM manifests WHERE repo_id = ? AND digest = ?'),
       deleteRefs: db.prepare<[number, string]>('DELETE FROM manifest_refs WHERE repo_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?'),
+      resolveTagById: db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repo_id = ? AND name = ?'),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ?'),
       // pluck(): plain strings, not one object per row (tag lists are the hot path).
       listTags: db.prepare<[number, string, number], string>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
@@ -172,13 +179,13 @@ export class SqliteMetadataStore implements MetadataStore {
   createUpload(r: UploadRecord): Promise<void> {
     // No repository row yet: an upload that never completes must not create one.
     return this.commits.write(() => {
-      this.q.insertUpload.run(r.id, r.repository, r.createdAt, r.updatedAt);
+      this.q.insertUpload.run(r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt);
     });
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
     const row = this.q.getUpload.get(id);
-    return row && { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
+    return row && toUpload(row);
   }
 
   touchUpload(id: string, at: number): Promise<void> {
@@ -194,7 +201,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
-    return this.q.staleUploads.all(before).map((row) => ({ id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at }));
+    return this.q.staleUploads.all(before).map(toUpload);
+  }
+
+  async countUploads(which: UploadCount): Promise<number> {
+    if ('repository' in which) return this.q.countUploadsIn.get(which.repository)!;
+    if ('owner' in which) return this.q.countUploadsOf.get(which.owner)!;
+    return this.q.countUploads.get()!;
   }
 
   claimBlob(digest: string, size: number, at: number): Promise<number | undefined> {
@@ -247,9 +260,13 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
+      if (options.keepTag && tag !== undefined && repo) {
+        const current = this.q.resolveTagById.get(repo.id, tag);
+        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet: UnmetReference[] = [];
       for (const ref of references) {
         const found = repo ? this.lookupReference(repo.id, ref) : undefined;
