@@ -100,9 +100,10 @@ export interface MetadataStore {
    * Stores a manifest and (optionally) points a tag at it, in one transaction,
    * after checking that every reference exists in the repository with the
    * declared size. When any does not, nothing is written and the unmet ones
-   * are returned.
+   * are returned. With `keepTag`, a tag that already names another manifest is
+   * not moved: DENIED, and nothing is written (immutable tags).
    */
-  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]>;
+  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string, options?: { keepTag?: boolean }): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
   /** Deletes a manifest and every tag pointing at it. */
@@ -154,6 +155,8 @@ export interface MetadataStore {
   releaseLease(name: string, holder: string): Promise<void>;
   /** Bytes of the distinct blobs (and manifests) linked in repositories named `namespace` or under `namespace/`. */
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
+  /** Does any repository of the namespace link the blob? (it is counted once) */
+  namespaceLinks(namespace: string, digest: string): Promise<boolean>;
   /** Counts for per-repository limits. */
   repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }>;
   /** Resolves when the database answers; rejects (UNAVAILABLE) when it does not (readiness). */

@@ -15,6 +15,7 @@ import type {
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
 import { LocalJobs } from '../local-jobs.js';
 
@@ -114,6 +115,9 @@ export class SqliteMetadataStore implements MetadataStore {
       namespaceRepos: db.prepare<[string, string, string], { n: number }>(
         'SELECT COUNT(*) AS n FROM repositories r WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)',
       ),
+      namespaceLinks: db.prepare<[string, string, string, string], { one: number }>(
+        'SELECT 1 AS one FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND b.digest = ? LIMIT 1',
+      ),
       countTags: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repo_id = ?'),
       countManifests: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repo_id = ?'),
       blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
@@ -140,6 +144,7 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteManifest: db.prepare<[number, string]>('DELETE FROM manifests WHERE repo_id = ? AND digest = ?'),
       deleteRefs: db.prepare<[number, string]>('DELETE FROM manifest_refs WHERE repo_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?'),
+      resolveTagById: db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repo_id = ? AND name = ?'),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ?'),
       // pluck(): plain strings, not one object per row (tag lists are the hot path).
       listTags: db.prepare<[number, string, number], string>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
@@ -258,9 +263,13 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
+      if (options.keepTag && tag !== undefined && repo) {
+        const current = this.q.resolveTagById.get(repo.id, tag);
+        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet: UnmetReference[] = [];
       for (const ref of references) {
         const found = repo ? this.lookupReference(repo.id, ref) : undefined;
@@ -470,6 +479,10 @@ export class SqliteMetadataStore implements MetadataStore {
       const m = this.q.namespaceManifests.get(...args)!;
       return { bytes: (b.bytes ?? 0) + (m.bytes ?? 0), blobs: b.blobs, manifests: m.manifests, repositories: this.q.namespaceRepos.get(...args)!.n };
     })();
+  }
+
+  async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
+    return this.q.namespaceLinks.get(namespace, `${namespace}/`, `${namespace}0`, digest) !== undefined;
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
