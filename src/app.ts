@@ -7,6 +7,7 @@ import { isLoopback, parseAddr } from './config/config.js';
 import { Registry } from './registry/registry.js';
 import { DiskBlobStore } from './storage/disk/disk-blob-store.js';
 import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
+import type { MetadataStore } from './storage/metadata-store.js';
 import { createRegistryServer } from './http/server.js';
 import { sendFileAvailable, sendFileProblem } from './http/send-file.js';
 import { openAuth } from './auth/setup.js';
@@ -18,13 +19,22 @@ export interface RunningRegistry {
   shutdown(): Promise<void>;
 }
 
+/**
+ * The configured metadata store (the embedded SQLite database under `data`). The
+ * server and the account commands (`stowage token`) open it the same way.
+ */
+export async function openMetadataStore(config: ServeConfig): Promise<MetadataStore> {
+  await mkdir(config.data, { recursive: true });
+  return new SqliteMetadataStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
+}
+
 /** Opens the embedded default storage (disk blobs + SQLite) under `data`. */
 export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registry> {
   await mkdir(config.data, { recursive: true });
-  const blobs = await DiskBlobStore.open(config.data, { fsync: config.fsync });
   // Key files are read before anything opens: an unusable key fails the start.
   const pullCheck = config.requireSignatures ? await SignaturePolicy.load(config.requireSignatures) : undefined;
-  const meta = new SqliteMetadataStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
+  const blobs = await DiskBlobStore.open(config.data, { fsync: config.fsync });
+  const meta = await openMetadataStore(config);
   return new Registry(blobs, meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
@@ -50,7 +60,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   let auth: Awaited<ReturnType<typeof openAuth>>;
   try {
     tls = config.tls && { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) };
-    auth = await openAuth(config, log);
+    auth = await openAuth(config, log, registry.meta);
   } catch (e) {
     clearInterval(sweep);
     await registry.close();
@@ -93,7 +103,6 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       await closed;
       clearTimeout(grace);
       clearInterval(idle);
-      auth?.close();
       await registry.close();
       log.info('stopped');
     })());

@@ -25,3 +25,20 @@ export interface Page<T> {
   /** The cursor for the next page, when there is one. */
   next?: string;
 }
+
+/** Largest page a listing answers at once; a bigger `n` is clamped and paged with Link. */
+export const MAX_PAGE = 10_000;
+
+/**
+ * One page of a listing in byte order. `fetch(after, limit)` returns up to `limit`
+ * entries strictly after `after`; one more than asked is fetched to learn whether
+ * a next page exists.
+ */
+export function paginate(page: PageRequest, fetch: (after: string, limit: number) => string[]): Page<string> {
+  if (page.n === 0) return { items: [] };
+  const n = Math.min(page.n ?? MAX_PAGE, MAX_PAGE);
+  const rows = fetch(page.last ?? '', n + 1);
+  if (rows.length <= n) return { items: rows };
+  const items = rows.slice(0, n);
+  return { items, next: items[items.length - 1] };
+}

@@ -4,31 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { MAX_PAGE, SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
+import { MAX_PAGE } from '../../src/core/pagination.js';
+import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import { SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
-import { metadataStoreSuite } from './metadata-store-suite.js';
 
-metadataStoreSuite('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));
-  const path = join(dir, 'meta.db');
-  const opened: SqliteMetadataStore[] = [];
-  const open = async () => {
-    const s = new SqliteMetadataStore(path);
-    opened.push(s);
-    return s;
-  };
-  return {
-    store: await open(),
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
+// The MetadataStore contract runs in contracts.test.ts; these are SQLite's own rules.
 describe('sqlite metadata store specifics', () => {
   async function fresh() {
     const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));

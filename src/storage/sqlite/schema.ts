@@ -9,7 +9,7 @@
  *                checks, delete protection, garbage collection)
  * tags           tag → manifest digest
  * uploads        open upload sessions (their bytes live in the blob store)
- * access_tokens  personal access tokens (src/auth/pat-store.ts): owner, scopes,
+ * access_tokens  personal access tokens (meaning in src/auth/pat-store.ts): owner, scopes,
  *                SHA-256 of the secret (never the secret), expiry, revocation
  */
 export const SCHEMA_VERSION = 2;

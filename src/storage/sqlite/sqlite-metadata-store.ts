@@ -1,12 +1,9 @@
 import Database from 'better-sqlite3';
-import type { Page, PageRequest } from '../../core/pagination.js';
+import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
-import type { ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
+import type { AccessTokenRecord, ManifestRecord, ManifestSummary, MetadataStore, TokenScope, UnmetReference, UploadRecord } from '../metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
-
-/** Largest page a list answers at once; bigger `n` is clamped and paged with Link. */
-export const MAX_PAGE = 10_000;
 
 interface ManifestRow {
   digest: string;
@@ -17,6 +14,18 @@ interface ManifestRow {
   artifact_type: string | null;
   annotations: string | null;
   created_at: number;
+}
+
+interface TokenRow {
+  id: string;
+  username: string;
+  note: string;
+  scopes: string;
+  secret_hash: Buffer;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
 }
 
 export interface SqliteMetadataStoreOptions {
@@ -88,20 +97,33 @@ export class SqliteMetadataStore implements MetadataStore {
           'SELECT r.name FROM repositories r WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id) ORDER BY r.name LIMIT ?',
         )
         .pluck(),
+      insertToken: db.prepare<[string, string, string, string, Buffer, number, number | null, number | null, number | null]>(
+        'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      getToken: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE id = ?'),
+      allTokens: db.prepare<[], TokenRow>('SELECT * FROM access_tokens ORDER BY username, created_at'),
+      userTokens: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE username = ? ORDER BY created_at'),
+      revokeToken: db.prepare<[number, string]>('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      touchToken: db.prepare<[number, string]>('UPDATE access_tokens SET last_used_at = ? WHERE id = ?'),
     };
   }
 
+  /**
+   * Brings the database up to SCHEMA_VERSION. The server and the `stowage token`
+   * commands open the same file; the IMMEDIATE transaction makes two processes
+   * starting together take turns instead of both running a migration.
+   */
   private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    this.db
+      .transaction(() => {
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        if (current > SCHEMA_VERSION) {
+          throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
+        }
+        for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+        if (current < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
   }
 
   private ensureRepo(name: string): number {
@@ -249,20 +271,35 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.q.repoId.get(repository) !== undefined;
   }
 
+  createToken(t: AccessTokenRecord): Promise<void> {
+    return this.commits.write(() => {
+      this.q.insertToken.run(t.id, t.user, t.note, JSON.stringify(t.scopes), t.secretHash, t.createdAt, t.expiresAt ?? null, t.lastUsedAt ?? null, t.revokedAt ?? null);
+    });
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = this.q.getToken.get(id);
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    return (user === undefined ? this.q.allTokens.all() : this.q.userTokens.all(user)).map(toToken);
+  }
+
+  revokeToken(id: string, at: number): Promise<boolean> {
+    return this.commits.write(() => this.q.revokeToken.run(at, id).changes > 0);
+  }
+
+  touchToken(id: string, at: number): Promise<void> {
+    return this.commits.write(() => {
+      this.q.touchToken.run(at, id);
+    });
+  }
+
   async close(): Promise<void> {
     await this.commits.drain();
     if (this.db.open) this.db.close();
   }
-}
-
-/** Fetches one more row than asked to learn whether a next page exists. */
-function paginate(page: PageRequest, fetch: (after: string, limit: number) => string[]): Page<string> {
-  if (page.n === 0) return { items: [] };
-  const n = Math.min(page.n ?? MAX_PAGE, MAX_PAGE);
-  const rows = fetch(page.last ?? '', n + 1);
-  if (rows.length <= n) return { items: rows };
-  const items = rows.slice(0, n);
-  return { items, next: items[items.length - 1] };
 }
 
 function toSummary(row: Omit<ManifestRow, 'content'>): ManifestSummary {
@@ -274,5 +311,19 @@ function toSummary(row: Omit<ManifestRow, 'content'>): ManifestSummary {
     artifactType: row.artifact_type ?? undefined,
     annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : undefined,
     createdAt: row.created_at,
+  };
+}
+
+function toToken(row: TokenRow): AccessTokenRecord {
+  return {
+    id: row.id,
+    user: row.username,
+    note: row.note,
+    scopes: JSON.parse(row.scopes) as TokenScope[],
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
+    ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
+    ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
   };
 }
