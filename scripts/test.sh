@@ -2,12 +2,15 @@
 # Runs the whole test suite: unit, storage drivers, HTTP, robustness, and interop
 # with real clients. The interop tests need these Debian packages and install
 # them when missing (as root, with apt-get); elsewhere install them by hand:
-#   skopeo podman buildah umoci docker-registry openssl
+#   skopeo podman buildah umoci docker-registry openssl postgresql ceph-mon ceph-osd radosgw
+# PostgreSQL and S3 (radosgw) are started once for the whole run by
+# scripts/services/*.sh and stopped when it ends; the tests reach them through
+# STOWAGE_TEST_PG_URL and STOWAGE_TEST_S3_*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(skopeo podman buildah umoci docker-registry openssl)
-commands=(skopeo podman buildah umoci docker-registry openssl)
+packages=(skopeo podman buildah umoci docker-registry openssl postgresql ceph-mon ceph-osd radosgw uuid-runtime curl)
+commands=(skopeo podman buildah umoci docker-registry openssl pg_ctlcluster ceph-mon ceph-osd radosgw uuidgen curl)
 missing=()
 for i in "${!commands[@]}"; do
   command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
@@ -17,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "test: installing missing packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
   else
     echo "test: these Debian packages are needed and missing: ${missing[*]}" >&2
     echo "test: install them (apt-get install ${missing[*]}) or run as root on Debian" >&2
@@ -29,6 +32,24 @@ fi
 # A checkout from before native/ existed has node_modules but no addon.
 [ -f native/build/Release/stowage_sendfile.node ] || npm run build:native
 npx tsc -p tsconfig.json
+
+# Shared services for the whole run, stopped on any exit.
+service_dirs=()
+stop_services() {
+  for entry in "${service_dirs[@]}"; do bash "scripts/services/${entry%%:*}.sh" stop "${entry#*:}" || true; done
+}
+trap stop_services EXIT
+start_service() { # name, KEY of its data dir in the output
+  local out
+  out=$(bash "scripts/services/$1.sh" start) || { echo "test: scripts/services/$1.sh start failed" >&2; exit 1; }
+  while IFS='=' read -r key value; do
+    [ -n "$key" ] && export "$key=$value"
+  done <<<"$out"
+  service_dirs+=("$1:${!2}")
+}
+[ -n "${STOWAGE_TEST_PG_URL:-}" ] || start_service postgres STOWAGE_TEST_PG_DIR
+[ -n "${STOWAGE_TEST_S3_ENDPOINT:-}" ] || start_service rgw STOWAGE_TEST_S3_DIR
+
 # Only *.test.js files are tests; helpers under dist/test are not.
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
-exec node --test "$@" "${files[@]}"
+node --test "$@" "${files[@]}"

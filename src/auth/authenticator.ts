@@ -1,8 +1,9 @@
 /**
  * Checks a user name and a secret (password or personal access token), for
  * Basic auth and the token endpoint alike: rate limits failures per client
- * address and per user, caches successful password checks briefly, and logs
- * failures without the secret.
+ * address and per (address, user) — never per user alone, or anyone could lock
+ * the owner out from everywhere —, caches successful password checks briefly,
+ * and logs failures without the secret.
  */
 import type { Logger } from 'pino';
 import { CredentialCache } from './credential-cache.js';
@@ -22,14 +23,15 @@ export type AuthOutcome = { ok: true; identity: Identity } | { ok: false; retryA
 
 export interface AuthenticatorOptions {
   perAddress: LimitOptions;
-  perUser: LimitOptions;
+  /** Failures for one user name from one address. */
+  perAddressUser: LimitOptions;
   /** How long a verified password is remembered (0 = always run bcrypt). */
   cacheTtlMs: number;
 }
 
 export class Authenticator {
   private readonly byAddress: FailureLimiter;
-  private readonly byUser: FailureLimiter;
+  private readonly byAddressUser: FailureLimiter;
   private readonly cache: CredentialCache<true>;
 
   constructor(
@@ -40,7 +42,7 @@ export class Authenticator {
     now: () => number = Date.now,
   ) {
     this.byAddress = new FailureLimiter(options.perAddress, now);
-    this.byUser = new FailureLimiter(options.perUser, now);
+    this.byAddressUser = new FailureLimiter(options.perAddressUser, now);
     this.cache = new CredentialCache(options.cacheTtlMs, 10_000, now);
   }
 
@@ -50,7 +52,8 @@ export class Authenticator {
     const cacheKey = hash === undefined || pat ? undefined : this.cache.keyFor(user, secret, hash);
     if (cacheKey !== undefined && this.cache.get(cacheKey)) return { ok: true, identity: { user } };
 
-    const wait = Math.max(this.byAddress.retryAfterMs(address), this.byUser.retryAfterMs(user));
+    const pair = `${address}\u0000${user}`;
+    const wait = Math.max(this.byAddress.retryAfterMs(address), this.byAddressUser.retryAfterMs(pair));
     if (wait > 0) {
       this.log.warn({ ...(hash === undefined ? { user: '(unknown)' } : { user }), address }, 'authentication refused: too many failed attempts');
       return { ok: false, retryAfterMs: wait };
@@ -59,7 +62,7 @@ export class Authenticator {
     // Counted before checking, so a burst of parallel guesses cannot all slip through
     // before the first failure is recorded; taken back if the check succeeds.
     this.byAddress.fail(address);
-    this.byUser.fail(user);
+    this.byAddressUser.fail(pair);
     let identity: Identity | undefined;
     let reason = 'wrong password';
     if (pat) {
@@ -68,7 +71,7 @@ export class Authenticator {
       else if (check.record.user !== user) reason = 'token belongs to another user';
       else if (hash === undefined) reason = 'token owner no longer exists';
       else identity = { user, pat: check.record };
-    } else if (await verifyPassword(secret, hash)) {
+    } else if (await verifyPassword(secret, hash, this.users.dummyHash())) {
       identity = { user };
       this.cache.set(cacheKey!, true);
     } else if (hash === undefined) {
@@ -76,7 +79,7 @@ export class Authenticator {
     }
     if (identity) {
       this.byAddress.forgive(address);
-      this.byUser.forgive(user);
+      this.byAddressUser.forgive(pair);
       return { ok: true, identity };
     }
     // An unknown "user name" may be a password typed in the wrong field: never log it.

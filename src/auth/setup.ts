@@ -41,7 +41,7 @@ export async function openAuth(config: ServeConfig, log: Logger, tokens: TokenSt
     pats,
     {
       perAddress: { max: auth.rateLimit.perAddress, windowMs },
-      perUser: { max: auth.rateLimit.perUser, windowMs },
+      perAddressUser: { max: auth.rateLimit.perUser, windowMs },
       cacheTtlMs: auth.credentialCacheSeconds * 1000,
     },
     authLog,

@@ -7,12 +7,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { formatHtpasswd, parseHtpasswd, type ParsedHtpasswd } from './htpasswd.js';
+import { DEFAULT_COST, dummyHash, hashCost } from './password.js';
 
 /** How often the server looks at the file's mtime, at most. */
 const CHECK_EVERY_MS = 1000;
 
 export class UserFile {
   private users = new Map<string, string>();
+  private dummy = dummyHash(DEFAULT_COST);
   private stamp = '';
   private checkedAt = 0;
 
@@ -34,6 +36,17 @@ export class UserFile {
     return this.lookup(user) !== undefined;
   }
 
+  /** What an unknown user's password is checked against: a hash at the cost most users have. */
+  dummyHash(): string {
+    this.refresh(false);
+    return this.dummy;
+  }
+
+  private setUsers(users: Map<string, string>): void {
+    this.users = users;
+    this.dummy = dummyHash(typicalCost(users.values()));
+  }
+
   private refresh(force: boolean): void {
     const now = this.now();
     if (!force && now - this.checkedAt < CHECK_EVERY_MS) return;
@@ -48,18 +61,31 @@ export class UserFile {
     if (stamp === this.stamp) return;
     this.stamp = stamp;
     if (stamp === 'missing') {
-      this.users = new Map();
+      this.setUsers(new Map());
       this.onLoad({ missing: true });
       return;
     }
     try {
       const parsed = parseHtpasswd(readFileSync(this.path, 'utf8'));
-      this.users = parsed.users;
+      this.setUsers(parsed.users);
       this.onLoad(parsed);
     } catch {
       this.stamp = ''; // unreadable right now: keep the last good users, retry next time
     }
   }
+}
+
+/** The most common bcrypt cost among `hashes` (the higher one on a tie); DEFAULT_COST when there are none. */
+export function typicalCost(hashes: Iterable<string>): number {
+  const counts = new Map<number, number>();
+  for (const h of hashes) {
+    const c = hashCost(h);
+    if (c !== undefined) counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let best = DEFAULT_COST;
+  let bestCount = 0;
+  for (const [c, n] of counts) if (n > bestCount || (n === bestCount && c > best)) [best, bestCount] = [c, n];
+  return best;
 }
 
 /** For the CLI: all entries (an absent file is an empty one). */

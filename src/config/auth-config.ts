@@ -49,6 +49,7 @@ export interface AuthConfig {
   refreshTokenTtlSeconds: number;
   /** Token services whose tokens are accepted too. */
   trustedIssuers: TrustedIssuerConfig[];
+  /** Failed logins per window: per client address, and per user name from one address (`perUser`). */
   rateLimit: { windowSeconds: number; perAddress: number; perUser: number };
   /** How long a verified password is remembered (Basic auth sends it on every request). */
   credentialCacheSeconds: number;

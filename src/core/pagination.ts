@@ -26,18 +26,17 @@ export interface Page<T> {
   next?: string;
 }
 
-/** Largest page a listing answers at once; a bigger `n` is clamped and paged with Link. */
+/** Largest page a list answers at once; bigger `n` is clamped and paged with Link. */
 export const MAX_PAGE = 10_000;
 
 /**
- * One page of a listing in byte order. `fetch(after, limit)` returns up to `limit`
- * entries strictly after `after`; one more than asked is fetched to learn whether
- * a next page exists.
+ * Answers a page request from a store that can list entries after a cursor:
+ * fetches one more row than asked to learn whether a next page exists.
  */
-export function paginate(page: PageRequest, fetch: (after: string, limit: number) => string[]): Page<string> {
+export async function paginate(page: PageRequest, fetch: (after: string, limit: number) => string[] | Promise<string[]>): Promise<Page<string>> {
   if (page.n === 0) return { items: [] };
   const n = Math.min(page.n ?? MAX_PAGE, MAX_PAGE);
-  const rows = fetch(page.last ?? '', n + 1);
+  const rows = await fetch(page.last ?? '', n + 1);
   if (rows.length <= n) return { items: rows };
   const items = rows.slice(0, n);
   return { items, next: items[items.length - 1] };

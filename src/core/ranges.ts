@@ -34,11 +34,12 @@ export function parseRangeHeader(header: string | undefined, size: number): Byte
 }
 
 /**
- * Parses an upload chunk's `Content-Range: a-b` (inclusive). Lenient about a
- * `bytes ` / `bytes=` prefix and a `/total` suffix, which some clients send.
+ * Parses an upload chunk's `Content-Range: <start>-<end>` (inclusive), exactly as
+ * the distribution spec writes it. Other forms (`bytes 0-9/10`) are refused: a
+ * registry guessing at them could append at the wrong offset.
  */
 export function parseContentRange(header: string): ByteRange {
-  const m = /^\s*(?:bytes[ =])?\s*(\d+)-(\d+)(?:\/(?:\d+|\*))?\s*$/i.exec(header);
+  const m = /^[ \t]*(\d+)-(\d+)[ \t]*$/.exec(header);
   if (!m) throw new RegistryError('RANGE_INVALID', 'invalid Content-Range', { contentRange: header.slice(0, 100) });
   const start = Number(m[1]);
   const end = Number(m[2]);

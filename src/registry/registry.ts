@@ -62,6 +62,9 @@ export interface ReferrerDescriptor {
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 const TOUCH_INTERVAL_MS = 30_000;
+/** Largest catalog page, and how many names each scan of the store reads. */
+const CATALOG_MAX_PAGE = 10_000;
+const CATALOG_SCAN_BATCH = 1_000;
 
 /**
  * The registry's operations, independent of HTTP: every request handler is a
@@ -309,7 +312,9 @@ export class Registry {
 
   private async resolve(repository: string, reference: string): Promise<string> {
     if (reference.includes(':')) return parseDigest(reference).value;
-    assertTag(reference);
+    // Neither a tag nor a digest names nothing: 404 as distribution and zot answer
+    // (the conformance suite asks for `.INVALID_MANIFEST_NAME`); PUT still says TAG_INVALID.
+    if (!isValidTag(reference)) throw new RegistryError('MANIFEST_UNKNOWN', 'not a valid tag or digest', { reference: reference.slice(0, 200) });
     const digest = await this.meta.resolveTag(repository, reference);
     if (!digest) {
       if (!(await this.meta.repositoryExists(repository))) throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
@@ -346,8 +351,28 @@ export class Registry {
     return found.map(toReferrerDescriptor);
   }
 
-  async catalog(page: PageRequest): Promise<Page<string>> {
-    return this.meta.listRepositories(page);
+  /**
+   * A page of the repositories `visible` lets the caller see. Paging runs over the
+   * visible names only: the cursor is the last name shown, so neither the page nor
+   * its Link reveals a name the caller may not pull.
+   */
+  async catalog(page: PageRequest, visible: (repository: string) => Promise<boolean> = async () => true): Promise<Page<string>> {
+    const n = Math.min(page.n ?? CATALOG_MAX_PAGE, CATALOG_MAX_PAGE);
+    const items: string[] = [];
+    let last = page.last;
+    // One visible name past the page tells whether there is a next page.
+    while (items.length <= n) {
+      const batch = await this.meta.listRepositories({ n: CATALOG_SCAN_BATCH, ...(last === undefined ? {} : { last }) });
+      for (const name of batch.items) {
+        if (items.length > n) break;
+        if (await visible(name)) items.push(name);
+      }
+      if (batch.next === undefined) break;
+      last = batch.next;
+    }
+    if (items.length <= n) return { items };
+    const shown = items.slice(0, n);
+    return n === 0 ? { items: shown } : { items: shown, next: shown[n - 1]! };
   }
 
   async close(): Promise<void> {

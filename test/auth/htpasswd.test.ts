@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { formatHtpasswd, isValidUsername, parseHtpasswd } from '../../src/auth/htpasswd.js';
-import { hashPassword, verifyPassword } from '../../src/auth/password.js';
-import { UserFile, readUsers, writeUsers } from '../../src/auth/users.js';
+import { DEFAULT_COST, dummyHash, hashCost, hashPassword, verifyPassword } from '../../src/auth/password.js';
+import { UserFile, readUsers, typicalCost, writeUsers } from '../../src/auth/users.js';
 
 describe('htpasswd format', () => {
   it('reads bcrypt entries in every variant htpasswd and other tools write ($2y$, $2a$, $2b$)', async () => {
@@ -54,20 +54,21 @@ describe('passwords', () => {
     assert.equal(await verifyPassword('', h), false);
   });
 
-  it('an unknown user costs as much as a wrong password (no user enumeration by timing), and never succeeds', async () => {
-    const real = await hashPassword('the-real-password', 10); // the default cost
-    const time = async (hash: string | undefined) => {
-      const runs: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        assert.equal(await verifyPassword('a-wrong-password', hash), false);
-        runs.push(performance.now() - t0);
-      }
-      return runs.sort((a, b) => a - b)[1]!;
-    };
-    const known = await time(real);
-    const unknown = await time(undefined);
-    assert.ok(unknown > known * 0.4 && unknown < known * 2.5, `unknown user ${unknown.toFixed(1)} ms vs wrong password ${known.toFixed(1)} ms`);
+  it('an unknown user is checked against a dummy hash of the cost given, which never matches', async () => {
+    for (const cost of [4, 5, 10, 12]) {
+      const dummy = dummyHash(cost);
+      assert.equal(bcrypt.getRounds(dummy), cost, 'bcrypt runs at that cost');
+      assert.equal(hashCost(dummy), cost);
+      assert.notEqual(dummyHash(cost), dummy, 'random each time');
+    }
+    const dummy = dummyHash(4);
+    for (const pw of ['', 'a-wrong-password', dummy]) assert.equal(await verifyPassword(pw, undefined, dummy), false);
+  });
+
+  it('the dummy cost follows the users in the file (the most common cost), so unknown and known users take the same time', async () => {
+    assert.equal(typicalCost([]), DEFAULT_COST);
+    assert.equal(typicalCost([await hashPassword('a', 5), await hashPassword('b', 5), await hashPassword('c', 4)]), 5);
+    assert.equal(typicalCost([await hashPassword('a', 4), await hashPassword('b', 6)]), 6, 'a tie takes the slower cost');
   });
 });
 
@@ -106,5 +107,13 @@ describe('htpasswd file', () => {
     clock += 1500;
     assert.equal(users.has('alice'), false, 'removed users are gone');
     assert.equal(users.has('bob'), true);
+  });
+
+  it("checks unknown users against a dummy hash at the file's cost, not a fixed one", async () => {
+    const path = join(dir, 'costs');
+    await writeFile(path, `alice:${await hashPassword('pw', 5)}\nbob:${await hashPassword('pw', 5)}\n`);
+    const users = new UserFile(path);
+    assert.equal(bcrypt.getRounds(users.dummyHash()), 5, 'htpasswd -B writes cost 5 by default');
+    assert.equal(bcrypt.getRounds(new UserFile(join(dir, 'absent')).dummyHash()), DEFAULT_COST);
   });
 });

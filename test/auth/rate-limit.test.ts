@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { CredentialCache } from '../../src/auth/credential-cache.js';
-import { hashPassword } from '../../src/auth/password.js';
+import { dummyHash, hashPassword } from '../../src/auth/password.js';
 import { FailureLimiter } from '../../src/auth/rate-limit.js';
 import type { UserFile } from '../../src/auth/users.js';
 
@@ -52,19 +52,34 @@ describe('authenticator', () => {
       ['alice', await hashPassword('alice-pw', 4)],
       ['bob', await hashPassword('bob-pw', 4)],
     ]);
-    const users = { lookup: (u: string) => hashes.get(u), has: (u: string) => hashes.has(u) } as unknown as UserFile;
+    const dummies: string[] = [];
+    const users = {
+      lookup: (u: string) => hashes.get(u),
+      has: (u: string) => hashes.has(u),
+      dummyHash: () => {
+        dummies.push(dummyHash(4));
+        return dummies[dummies.length - 1];
+      },
+    } as unknown as UserFile;
     let now = 0;
-    const auth = new Authenticator(users, undefined, { perAddress: { max: 5, windowMs: 60_000 }, perUser: { max: 3, windowMs: 60_000 }, cacheTtlMs: 30_000 }, silent, () => now);
-    return { auth, hashes, tick: (ms: number) => (now += ms) };
+    const auth = new Authenticator(users, undefined, { perAddress: { max: 5, windowMs: 60_000 }, perAddressUser: { max: 3, windowMs: 60_000 }, cacheTtlMs: 30_000 }, silent, () => now);
+    return { auth, hashes, dummies, tick: (ms: number) => (now += ms) };
   }
 
-  it('limits per user without locking out other users', async () => {
+  it('limits per user from one address, without locking out other users or the owner elsewhere', async () => {
     const { auth } = await setup();
-    for (let i = 0; i < 3; i++) assert.equal((await auth.authenticate('alice', 'wrong', `10.0.0.${i}`)).ok, false);
-    const limited = await auth.authenticate('alice', 'alice-pw', '10.0.0.9');
+    for (let i = 0; i < 3; i++) assert.equal((await auth.authenticate('alice', 'wrong', '10.0.0.1')).ok, false);
+    const limited = await auth.authenticate('alice', 'alice-pw', '10.0.0.1');
     assert.equal(limited.ok, false);
-    assert.ok(!limited.ok && limited.retryAfterMs > 0, 'alice is throttled even with the right password');
+    assert.ok(!limited.ok && limited.retryAfterMs > 0, 'alice is throttled from the guessing address even with the right password');
     assert.equal((await auth.authenticate('bob', 'bob-pw', '10.0.0.1')).ok, true, 'bob is not');
+    assert.equal((await auth.authenticate('alice', 'alice-pw', '10.0.0.9')).ok, true, 'alice from another address is not');
+  });
+
+  it("checks an unknown user's password against the user file's dummy hash (its cost follows the real users)", async () => {
+    const { auth, dummies } = await setup();
+    assert.equal((await auth.authenticate('nobody', 'pw', '10.0.0.5')).ok, false);
+    assert.equal(dummies.length, 1);
   });
 
   it('limits per client address', async () => {
@@ -79,7 +94,7 @@ describe('authenticator', () => {
     const { auth } = await setup();
     const results = await Promise.all(Array.from({ length: 20 }, () => auth.authenticate('bob', 'wrong', '10.1.1.1')));
     const checked = results.filter((r) => !r.ok && r.retryAfterMs === 0).length;
-    assert.equal(checked, 3, 'only per_user guesses were actually checked');
+    assert.equal(checked, 3, 'only per_user guesses were actually checked (same address and user)');
     assert.ok((await auth.authenticate('alice', 'alice-pw', '10.1.1.2')).ok, 'successes are not counted');
     for (let i = 0; i < 10; i++) assert.ok((await auth.authenticate('alice', 'alice-pw', '10.1.1.2')).ok);
   });

@@ -189,6 +189,14 @@ describe('bad input changes nothing', () => {
       await assertUnchanged(uploads);
     });
 
+    it('GET/HEAD of a digest-looking but malformed reference → 400 DIGEST_INVALID', async () => {
+      for (const method of ['GET', 'HEAD']) {
+        for (const ref of ['sha256:totallywrong', 'sha256:', `sha256:${'0'.repeat(63)}`]) {
+          assertError(await req(s.url, method, `/v2/${repo}/manifests/${ref}`), 400, 'DIGEST_INVALID', method);
+        }
+      }
+    });
+
     it('a malformed percent-escape in a reference → 400', async () => {
       const uploads = await uploadFiles();
       for (const [method, path] of [
@@ -204,14 +212,15 @@ describe('bad input changes nothing', () => {
     });
   });
 
-  describe('malformed tags → 400 TAG_INVALID', () => {
-    const BAD_TAGS = ['-latest', '.latest', `a${'b'.repeat(128)}`, 'tag%20space', 'tag!', 'tag%00', 'caf%C3%A9', 'tag+1', 'a%2Fb'];
+  describe('malformed tags: GET/HEAD → 404 MANIFEST_UNKNOWN (as distribution and zot), PUT/DELETE → 400 TAG_INVALID', () => {
+    const BAD_TAGS = ['-latest', '.latest', '.INVALID_MANIFEST_NAME', `a${'b'.repeat(128)}`, 'tag%20space', 'tag!', 'tag%00', 'caf%C3%A9', 'tag+1', 'a%2Fb'];
     for (const tag of BAD_TAGS) {
       it(`${tag.length > 30 ? `${tag.slice(0, 10)}…(${tag.length})` : tag}`, async () => {
         const uploads = await uploadFiles();
-        for (const method of ['GET', 'HEAD', 'DELETE']) {
-          assertError(await req(s.url, method, `/v2/${repo}/manifests/${tag}`), 400, 'TAG_INVALID', method);
+        for (const method of ['GET', 'HEAD']) {
+          assertError(await req(s.url, method, `/v2/${repo}/manifests/${tag}`), 404, 'MANIFEST_UNKNOWN', method);
         }
+        assertError(await req(s.url, 'DELETE', `/v2/${repo}/manifests/${tag}`), 400, 'TAG_INVALID');
         const put = await putManifest(s.url, repo, tag, image.bytes, MT.ociManifest);
         assertError(put, 400, 'TAG_INVALID');
         await assertUnchanged(uploads);

@@ -276,13 +276,15 @@ describe('uploads', () => {
       await assertBlob(s.url, repo, sha256(data), data);
     });
 
-    it('Content-Range with bytes= prefix and /total suffix is tolerated', async () => {
-      const repo = repoName('lenient');
+    it('Content-Range other than <start>-<end> (bytes prefix, /total) → 416, nothing appended', async () => {
+      const repo = repoName('strictcr');
       let loc = await startUpload(s.url, repo);
-      let res = await req(s.url, 'PATCH', loc, { headers: { 'Content-Range': 'bytes=0-2' }, body: 'abc' });
-      loc = assertSession(res, 202, repo, 3);
-      res = await req(s.url, 'PATCH', loc, { headers: { 'Content-Range': 'bytes 3-5/6' }, body: 'def' });
-      loc = assertSession(res, 202, repo, 6);
+      loc = assertSession(await req(s.url, 'PATCH', loc, { headers: { 'Content-Range': '0-2' }, body: 'abc' }), 202, repo, 3);
+      for (const form of ['bytes 3-5/6', 'bytes=3-5', '3-5/6', 'bytes 0-1023/1024']) {
+        assertError(await req(s.url, 'PATCH', loc, { headers: { 'Content-Range': form }, body: 'def' }), 416, 'RANGE_INVALID');
+        assertSession(await req(s.url, 'GET', loc), 204, repo, 3);
+      }
+      loc = assertSession(await req(s.url, 'PATCH', loc, { headers: { 'Content-Range': '3-5' }, body: 'def' }), 202, repo, 6);
       assertCreated(await req(s.url, 'PUT', withDigest(loc, sha256('abcdef'))), repo, sha256('abcdef'));
     });
 

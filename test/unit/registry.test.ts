@@ -403,7 +403,8 @@ describe('Registry: manifest reads and discovery', () => {
     await rejectsCode(registry.getManifest('app', 'latest', ALL), 'MANIFEST_UNKNOWN');
     await rejectsCode(registry.getManifest('app', EMPTY_SHA256, ALL), 'MANIFEST_UNKNOWN');
     await rejectsCode(registry.getManifest('app', 'sha256:zz', ALL), 'DIGEST_INVALID');
-    await rejectsCode(registry.getManifest('app', '.bad', ALL), 'TAG_INVALID');
+    await rejectsCode(registry.getManifest('app', '.bad', ALL), 'MANIFEST_UNKNOWN');
+    await rejectsCode(registry.getManifest('app', '.INVALID_MANIFEST_NAME', ALL), 'MANIFEST_UNKNOWN');
     await rejectsCode(registry.listTags('nowhere', {}), 'NAME_UNKNOWN');
   });
 

@@ -11,12 +11,10 @@ export const base: Handler = async ({ res }) => {
 /** `GET /v2/_catalog`: repositories the caller may pull, paged with Link. */
 export const catalog: Handler = async (ctx) => {
   const page = parsePageRequest(ctx.query.get('n'), ctx.query.get('last'));
-  const result = await ctx.registry.catalog(page);
-  const visible: string[] = [];
-  for (const name of result.items) if (await ctx.canPull(name)) visible.push(name);
+  const result = await ctx.registry.catalog(page, (name) => ctx.canPull(name));
   const headers: Record<string, string> = {};
   if (result.next !== undefined) headers.Link = nextLink('/v2/_catalog', result.next, page.n ?? result.items.length);
-  sendJson(ctx.res, 200, { repositories: visible }, 'application/json', headers);
+  sendJson(ctx.res, 200, { repositories: result.items }, 'application/json', headers);
 };
 
 export const health: Handler = async ({ res }) => {

@@ -1,32 +1,13 @@
 import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
-import type { AccessTokenRecord, ManifestRecord, ManifestSummary, MetadataStore, TokenScope, UnmetReference, UploadRecord } from '../metadata-store.js';
+import { toSummary, type ManifestRow } from '../manifest-row.js';
+import type { AccessTokenRecord, ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
+import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
-interface ManifestRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  content: Buffer;
-  subject: string | null;
-  artifact_type: string | null;
-  annotations: string | null;
-  created_at: number;
-}
-
-interface TokenRow {
-  id: string;
-  username: string;
-  note: string;
-  scopes: string;
-  secret_hash: Buffer;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
+export { MAX_PAGE } from '../../core/pagination.js';
 
 export interface SqliteMetadataStoreOptions {
   /** fsync the WAL on every commit (default true). */
@@ -273,7 +254,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   createToken(t: AccessTokenRecord): Promise<void> {
     return this.commits.write(() => {
-      this.q.insertToken.run(t.id, t.user, t.note, JSON.stringify(t.scopes), t.secretHash, t.createdAt, t.expiresAt ?? null, t.lastUsedAt ?? null, t.revokedAt ?? null);
+      this.q.insertToken.run(...tokenValues(t));
     });
   }
 
@@ -300,30 +281,4 @@ export class SqliteMetadataStore implements MetadataStore {
     await this.commits.drain();
     if (this.db.open) this.db.close();
   }
-}
-
-function toSummary(row: Omit<ManifestRow, 'content'>): ManifestSummary {
-  return {
-    digest: row.digest,
-    mediaType: row.media_type,
-    size: row.size,
-    subject: row.subject ?? undefined,
-    artifactType: row.artifact_type ?? undefined,
-    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : undefined,
-    createdAt: row.created_at,
-  };
-}
-
-function toToken(row: TokenRow): AccessTokenRecord {
-  return {
-    id: row.id,
-    user: row.username,
-    note: row.note,
-    scopes: JSON.parse(row.scopes) as TokenScope[],
-    secretHash: row.secret_hash,
-    createdAt: row.created_at,
-    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
-    ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
-    ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
-  };
 }

@@ -1,0 +1,80 @@
+/**
+ * The PostgreSQL schema, described in one place: the same facts as the embedded
+ * database (src/storage/sqlite/schema.ts), in PostgreSQL's types. Append a
+ * migration to change it; `stowage_schema` records which ones ran. Names are
+ * COLLATE "C" so listings come out in byte order, as the API requires, whatever
+ * the database's default collation.
+ *
+ * stowage_schema  version of each applied migration
+ * repositories    one row per repository name
+ * blob_links      blob digests a repository may see (pushed or mounted there), with size
+ * manifests       manifest bytes as pushed, plus what the referrers API needs
+ * manifest_refs   which blobs/child manifests each manifest references
+ * tags            tag → manifest digest
+ * uploads         open upload sessions (their bytes and hash state live in the blob store)
+ * access_tokens   personal access tokens: owner, scopes, SHA-256 of the secret, expiry, revocation
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    id         BIGSERIAL PRIMARY KEY,
+    name       TEXT COLLATE "C" NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE blob_links (
+    repo_id    BIGINT NOT NULL REFERENCES repositories(id),
+    digest     TEXT COLLATE "C" NOT NULL,
+    size       BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (repo_id, digest)
+  );
+  CREATE INDEX blob_links_by_digest ON blob_links(digest);
+  CREATE TABLE manifests (
+    repo_id       BIGINT NOT NULL REFERENCES repositories(id),
+    digest        TEXT COLLATE "C" NOT NULL,
+    media_type    TEXT NOT NULL,
+    size          BIGINT NOT NULL,
+    content       BYTEA NOT NULL,
+    subject       TEXT COLLATE "C",
+    artifact_type TEXT,
+    annotations   JSONB,
+    created_at    BIGINT NOT NULL,
+    PRIMARY KEY (repo_id, digest)
+  );
+  CREATE INDEX manifests_by_subject ON manifests(repo_id, subject) WHERE subject IS NOT NULL;
+  CREATE TABLE manifest_refs (
+    repo_id         BIGINT NOT NULL,
+    manifest_digest TEXT COLLATE "C" NOT NULL,
+    ref_digest      TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (repo_id, manifest_digest, ref_digest)
+  );
+  CREATE INDEX manifest_refs_by_ref ON manifest_refs(repo_id, ref_digest);
+  CREATE TABLE tags (
+    repo_id    BIGINT NOT NULL REFERENCES repositories(id),
+    name       TEXT COLLATE "C" NOT NULL,
+    digest     TEXT COLLATE "C" NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (repo_id, name)
+  );
+  CREATE INDEX tags_by_digest ON tags(repo_id, digest);
+  CREATE TABLE uploads (
+    id         TEXT PRIMARY KEY,
+    repository TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX uploads_by_updated ON uploads(updated_at);
+  CREATE TABLE access_tokens (
+    id           TEXT PRIMARY KEY,
+    username     TEXT NOT NULL,
+    note         TEXT NOT NULL DEFAULT '',
+    scopes       TEXT NOT NULL,
+    secret_hash  BYTEA NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+  );
+  CREATE INDEX access_tokens_by_user ON access_tokens(username);
+  `,
+];
