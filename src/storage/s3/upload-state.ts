@@ -1,0 +1,44 @@
+import { createSHA256, type IHasher } from 'hash-wasm';
+
+/**
+ * An S3 upload session's state, stored as one small JSON object next to its
+ * bytes, so that any replica can take the next chunk or the commit. Writing it is
+ * the commit point of an append: parts and tails written by an append that fails
+ * before that are simply not named here.
+ */
+export interface UploadState {
+  v: 1;
+  /** Bytes received (parts + tail). */
+  size: number;
+  /** The S3 multipart upload, once the first part was written. */
+  multipartId?: string;
+  parts: Array<{ n: number; etag: string; size: number }>;
+  /** Bytes after the last part, and the object holding them (absent when 0). */
+  tailSize: number;
+  tailKey?: string;
+  /** hash-wasm's serialised SHA-256 state after `size` bytes (base64). */
+  sha256: string;
+}
+
+/** A SHA-256 whose state can be saved and loaded (node:crypto's Hash cannot export it). */
+export async function resumeSha256(saved?: string): Promise<IHasher> {
+  const h = await createSHA256();
+  if (saved === undefined) h.init();
+  else h.load(Buffer.from(saved, 'base64'));
+  return h;
+}
+
+export async function initialState(): Promise<UploadState> {
+  const h = await resumeSha256();
+  return { v: 1, size: 0, parts: [], tailSize: 0, sha256: saveSha256(h) };
+}
+
+export function saveSha256(h: IHasher): string {
+  return Buffer.from(h.save()).toString('base64');
+}
+
+export function parseState(text: string): UploadState {
+  const s = JSON.parse(text) as UploadState;
+  if (s.v !== 1 || typeof s.size !== 'number' || !Array.isArray(s.parts) || typeof s.sha256 !== 'string') throw new Error('unrecognised upload state');
+  return s;
+}

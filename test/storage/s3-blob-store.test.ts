@@ -1,0 +1,162 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DeleteObjectsCommand, ListObjectsV2Command, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { digestBytes } from '../../src/core/digest.js';
+import { S3BlobStore, MIN_PART_BYTES, type S3BlobStoreOptions } from '../../src/storage/s3/s3-blob-store.js';
+import { freshPrefix, s3Settings } from '../helpers/services.js';
+import { blobStoreSuite } from './blob-store-suite.js';
+import { reopenable } from './reopenable.js';
+
+async function storeOptions(prefix = freshPrefix()): Promise<S3BlobStoreOptions> {
+  const s = await s3Settings();
+  return { endpoint: s.endpoint, region: s.region, bucket: s.bucket, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, pathStyle: true, prefix };
+}
+
+/** Every key under the store's prefix, and its unfinished multipart uploads. */
+async function leftovers(store: S3BlobStore, o: S3BlobStoreOptions): Promise<{ keys: string[]; multipart: string[] }> {
+  const listed = await store.client.send(new ListObjectsV2Command({ Bucket: o.bucket, Prefix: o.prefix }));
+  const mp = await store.client.send(new ListMultipartUploadsCommand({ Bucket: o.bucket, Prefix: o.prefix }));
+  return { keys: (listed.Contents ?? []).map((c) => c.Key!.slice(o.prefix!.length)).sort(), multipart: (mp.Uploads ?? []).map((u) => u.Key!) };
+}
+
+async function removeAll(o: S3BlobStoreOptions): Promise<void> {
+  const store = new S3BlobStore(o);
+  try {
+    for (;;) {
+      const listed = await store.client.send(new ListObjectsV2Command({ Bucket: o.bucket, Prefix: o.prefix }));
+      const keys = (listed.Contents ?? []).map((c) => ({ Key: c.Key! }));
+      if (keys.length === 0) break;
+      await store.client.send(new DeleteObjectsCommand({ Bucket: o.bucket, Delete: { Objects: keys, Quiet: true } }));
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+blobStoreSuite('s3', async () => {
+  const o = await storeOptions();
+  return reopenable(async () => new S3BlobStore(o), () => removeAll(o));
+});
+
+const body = (...chunks: Buffer[]) => Readable.from(chunks);
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+describe('s3 blob store specifics', () => {
+  async function fresh() {
+    const o = await storeOptions();
+    const store = new S3BlobStore(o);
+    return {
+      o,
+      store,
+      done: async () => {
+        await store.close();
+        await removeAll(o);
+      },
+    };
+  }
+
+  it('chunks of every size, across parts, alternating between two replicas, give the exact bytes', async () => {
+    const { o, store, done } = await fresh();
+    const other = new S3BlobStore(o);
+    try {
+      const bytes = randomBytes(2 * MIN_PART_BYTES * 2 + 12345); // several 8 MiB parts plus a tail
+      // 1 byte, tiny, just under and over a part, then the rest: each append on the other replica.
+      const sizes = [1, 100, MIN_PART_BYTES - 1, 3 * 1024 * 1024, 9 * 1024 * 1024, 1];
+      const id = randomUUID();
+      await store.createUpload(id);
+      let offset = 0;
+      let turn = 0;
+      for (const size of [...sizes, bytes.length]) {
+        if (offset >= bytes.length) break;
+        const part = bytes.subarray(offset, Math.min(bytes.length, offset + size));
+        const replica = turn++ % 2 ? other : store;
+        // Each append arrives in uneven stream chunks.
+        const cut = Math.floor(part.length / 3);
+        offset = await replica.appendUpload(id, offset, body(part.subarray(0, cut), part.subarray(cut)));
+        assert.equal(await (turn % 2 ? store : other).uploadSize(id), offset, 'the other replica sees the new size');
+      }
+      assert.equal(offset, bytes.length);
+      const d = digestBytes(bytes);
+      assert.equal(await store.stat(d.value), undefined, 'nothing is readable before the commit');
+      assert.deepEqual(await other.commitUpload(id, d), { size: bytes.length });
+      assert.ok((await readAll(await store.read(d.value))).equals(bytes));
+      assert.ok((await readAll(await store.read(d.value, { start: MIN_PART_BYTES - 5, end: MIN_PART_BYTES + 5 }))).equals(bytes.subarray(MIN_PART_BYTES - 5, MIN_PART_BYTES + 6)));
+      // Exactly one object remains: the blob at its content address; no multipart upload is left open.
+      assert.deepEqual(await leftovers(store, o), { keys: [`blobs/sha256/${d.hex.slice(0, 2)}/${d.hex}`], multipart: [] });
+    } finally {
+      await other.close();
+      await done();
+    }
+  });
+
+  it('a failed append in the middle of a part leaves the session as it was, and nothing behind', async () => {
+    const { o, store, done } = await fresh();
+    try {
+      const id = randomUUID();
+      await store.createUpload(id);
+      const first = randomBytes(1000);
+      await store.appendUpload(id, 0, body(first));
+      async function* failing() {
+        yield randomBytes(9 * 1024 * 1024); // one part sent, then the client goes away
+        throw new Error('client went away');
+      }
+      await assert.rejects(store.appendUpload(id, 1000, Readable.from(failing())));
+      assert.equal(await store.uploadSize(id), 1000);
+      assert.deepEqual((await leftovers(store, o)).multipart, [], 'the multipart upload that append opened is aborted');
+      const rest = randomBytes(6 * 1024 * 1024);
+      await store.appendUpload(id, 1000, body(rest));
+      const all = Buffer.concat([first, rest]);
+      const d = digestBytes(all);
+      await store.commitUpload(id, d);
+      assert.ok((await readAll(await store.read(d.value))).equals(all));
+      await store.createUpload(randomUUID()); // an open session: its state is all it has
+      const left = await leftovers(store, o);
+      assert.equal(left.keys.filter((k) => k.startsWith('uploads/')).length, 1);
+      assert.deepEqual(left.multipart, []);
+    } finally {
+      await done();
+    }
+  });
+
+  it('a wrong digest after parts were written leaves no object and no multipart upload', async () => {
+    const { o, store, done } = await fresh();
+    try {
+      const id = randomUUID();
+      await store.createUpload(id);
+      await store.appendUpload(id, 0, body(randomBytes(11 * 1024 * 1024)));
+      await assert.rejects(store.commitUpload(id, digestBytes(Buffer.from('other'))), { code: 'DIGEST_INVALID' });
+      assert.deepEqual(await leftovers(store, o), { keys: [], multipart: [] });
+    } finally {
+      await done();
+    }
+  });
+
+  it('hands out presigned URLs that fetch the blob without credentials', async () => {
+    const { store, done } = await fresh();
+    try {
+      const bytes = randomBytes(4096);
+      const id = randomUUID();
+      await store.createUpload(id);
+      await store.appendUpload(id, 0, body(bytes));
+      const d = digestBytes(bytes);
+      await store.commitUpload(id, d);
+      const url = await store.readUrl(d.value);
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
+      const ranged = await fetch(url, { headers: { Range: 'bytes=10-19' } });
+      assert.equal(ranged.status, 206);
+      assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(10, 20)));
+      await store.check();
+    } finally {
+      await done();
+    }
+  });
+});
