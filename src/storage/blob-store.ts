@@ -59,7 +59,11 @@ export interface BlobStore {
   stat(digest: string): Promise<{ size: number } | undefined>;
   /** Streams a committed blob (or part of it). Rejects with BLOB_UNKNOWN when absent. */
   read(digest: string, range?: ByteRange): Promise<Readable>;
-  /** How to serve a committed blob (or part of it) to a client. Rejects with BLOB_UNKNOWN when absent. */
+  /**
+   * How to serve a committed blob (or part of it) to a client. Rejects with
+   * BLOB_UNKNOWN when absent; a redirect may instead be made without a round trip
+   * to check, and its URL then answers 404.
+   */
   body(digest: string, request?: BodyRequest): Promise<BlobBody>;
   /** Removes a committed blob's bytes (garbage collection only). */
   delete(digest: string): Promise<void>;

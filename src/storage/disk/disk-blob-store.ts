@@ -8,6 +8,7 @@ import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import type { ByteRange } from '../../core/ranges.js';
 import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
+import { wrongOffset } from '../wrong-offset.js';
 import { DiskLayout } from './layout.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 
@@ -141,8 +142,7 @@ export class DiskBlobStore implements BlobStore {
     return this.locks.run(id, async () => {
       const s = await this.session(id);
       if (offset !== s.size) {
-        data.resume(); // drain so the connection can answer
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${s.size} bytes`, { size: s.size }, { Range: `0-${Math.max(0, s.size - 1)}` });
+        throw wrongOffset(data, offset, s.size);
       }
       const start = s.size;
       const before = s.hash?.copy();

@@ -5,6 +5,7 @@ import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import type { ByteRange } from '../../core/ranges.js';
 import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
+import { wrongOffset } from '../wrong-offset.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 
 interface Session {
@@ -65,8 +66,7 @@ export class MemoryBlobStore implements BlobStore {
         throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
       }
       if (offset !== s.size) {
-        data.resume(); // drain so the connection can answer
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${s.size} bytes`, { size: s.size }, { Range: `0-${Math.max(0, s.size - 1)}` });
+        throw wrongOffset(data, offset, s.size);
       }
       // Received into the side, so a body that fails midway leaves the session as it was.
       const received: Buffer[] = [];

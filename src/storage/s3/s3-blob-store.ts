@@ -22,7 +22,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import type { ByteRange } from '../../core/ranges.js';
-import type { BlobStore } from '../blob-store.js';
+import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
+import { wrongOffset } from '../wrong-offset.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { S3Layout } from './layout.js';
 import { initialState, parseState, resumeSha256, saveSha256, type UploadState } from './upload-state.js';
@@ -41,6 +42,11 @@ export interface S3BlobStoreOptions {
   partSize?: number;
   /** Lifetime of presigned blob URLs, seconds (default 300). */
   presignSeconds?: number;
+  /**
+   * Serve blob GETs as a 307 to a presigned URL (default true, like Distribution's
+   * `redirect`); false for buckets clients cannot reach: the server streams them.
+   */
+  redirect?: boolean;
 }
 
 /** S3 refuses parts below this size, except the last one. */
@@ -69,6 +75,7 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly partSize: number;
   private readonly presignSeconds: number;
+  private readonly redirect: boolean;
   private readonly locks = new KeyedMutex();
 
   constructor(options: S3BlobStoreOptions) {
@@ -76,6 +83,7 @@ export class S3BlobStore implements BlobStore {
     this.layout = new S3Layout(options.prefix ?? '');
     this.partSize = Math.max(options.partSize ?? DEFAULT_PART_BYTES, MIN_PART_BYTES);
     this.presignSeconds = options.presignSeconds ?? 300;
+    this.redirect = options.redirect ?? true;
     this.client = new S3Client({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -127,6 +135,15 @@ export class S3BlobStore implements BlobStore {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }), { expiresIn: this.presignSeconds });
   }
 
+  /**
+   * A redirect is presigned locally, without asking S3 whether the blob is there:
+   * the metadata store vouches for it, and the URL of a missing one answers 404.
+   */
+  async body(digest: string, request: BodyRequest = {}): Promise<BlobBody> {
+    if (this.redirect) return { kind: 'redirect', url: await this.readUrl(digest) };
+    return { kind: 'stream', stream: await this.read(digest, request.range) };
+  }
+
   async delete(digest: string): Promise<void> {
     await this.s3(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) })));
   }
@@ -149,8 +166,7 @@ export class S3BlobStore implements BlobStore {
         throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
       }
       if (offset !== state.size) {
-        data.resume(); // drain so the connection can answer
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${state.size} bytes`, { size: state.size }, { Range: `0-${Math.max(0, state.size - 1)}` });
+        throw wrongOffset(data, offset, state.size);
       }
       return (await this.append(id, state, data)).size;
     });
