@@ -9,7 +9,7 @@
  *   metadata          Chart.yaml, Chart.lock: decode, validate, encode
  *   lint              `helm lint` Chart.yaml rules
  *   ignore            .helmignore
- *   archive           Go tar + Helm gzip writer, archive reader
+ *   archive           Helm's tar members and gzip header (Go's tar and gzip: src/gocompat), archive reader
  *   loader            directory / archive → Chart
  *   package           Chart → NAME-VERSION.tgz
  *   scaffold          `helm create`
@@ -42,7 +42,7 @@ export type { ChartMetadata, ChartLock, Dependency, Maintainer } from './metadat
 export { lintChartYaml, isEmail, isUrl, isRequestUrl } from './lint.js';
 export type { LintMessage, LintSeverity } from './lint.js';
 export { IgnoreRules, IgnoreSyntaxError, goMatch } from './ignore.js';
-export { goTarEntry, helmGzip, helmGzipHeader, readChartArchive, looksLikeGzip, splitUstarPath, crc32, TAR_TRAILER, HELM_GZIP_EXTRA, ChartArchiveError } from './archive.js';
+export { helmTarEntry, helmGzip, readChartArchive, looksLikeGzip, HELM_GZIP_EXTRA, ChartArchiveError } from './archive.js';
 export type { ArchiveFile } from './archive.js';
 export { loadChartDir, loadChartArchive, loadChartFiles, walkChartDir, readIgnoreRules, ChartLoadError } from './loader.js';
 export type { Chart, ChartFile } from './loader.js';

@@ -57,7 +57,7 @@ function compareBytes(a: string, b: string): number {
 }
 
 /** LoadFiles. */
-export function loadChartFiles(files: ChartFile[]): Chart {
+export async function loadChartFiles(files: ChartFile[]): Promise<Chart> {
   const chartYaml = files.find((f) => f.name === 'Chart.yaml');
   if (!chartYaml) throw new ChartLoadError('Chart.yaml file is missing', 'a chart directory needs a Chart.yaml at its root');
   let metadata: ChartMetadata;
@@ -125,7 +125,7 @@ export function loadChartFiles(files: ChartFile[]): Chart {
       if (path.posix.extname(n) === '.tgz') {
         const file = list[0]!;
         if (file.name !== n) throw new ChartLoadError(`error unpacking tar in ${metadata.name}: expected ${n}, got ${file.name}`);
-        sub = loadChartArchive(file.data);
+        sub = await loadChartArchive(file.data);
       } else {
         const inner: ChartFile[] = [];
         for (const f of list) {
@@ -133,7 +133,7 @@ export function loadChartFiles(files: ChartFile[]): Chart {
           if (slash === -1) continue;
           inner.push({ ...f, name: f.name.slice(slash + 1) });
         }
-        sub = loadChartFiles(inner);
+        sub = await loadChartFiles(inner);
       }
     } catch (e) {
       if (e instanceof ChartLoadError) throw new ChartLoadError(`error unpacking ${n} in ${metadata.name}: ${e.message}`, e.hint);
@@ -154,10 +154,10 @@ function hintFor(problem: string): string | undefined {
 }
 
 /** LoadArchive. */
-export function loadChartArchive(tgz: Buffer): Chart {
+export async function loadChartArchive(tgz: Buffer): Promise<Chart> {
   let files;
   try {
-    files = readChartArchive(tgz);
+    files = await readChartArchive(tgz);
   } catch (e) {
     if (e instanceof ChartArchiveError) throw new ChartLoadError(e.message);
     throw e;

@@ -14,7 +14,8 @@
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TAR_TRAILER, goTarEntry, helmGzip } from './archive.js';
+import { TAR_TRAILER } from '../gocompat/tar/writer.js';
+import { helmGzip, helmTarEntry } from './archive.js';
 import { lintChartYaml, type LintMessage } from './lint.js';
 import { ChartLoadError, loadChartDir, type Chart } from './loader.js';
 import { API_VERSION_V2, lockYaml, metadataYaml, type ChartMetadata } from './metadata.js';
@@ -59,7 +60,7 @@ export function chartArchive(chart: Chart, opts: { mtime?: MtimePolicy; nowMs?: 
     }
   }
   const entries = chartEntries(chart, opts);
-  const tar = Buffer.concat([...entries.map((e) => goTarEntry(e.name, e.data, e.mtimeMs)), TAR_TRAILER]);
+  const tar = Buffer.concat([...entries.map((e) => helmTarEntry(e.name, e.data, e.mtimeMs)), TAR_TRAILER]);
   return { bytes: helmGzip(tar), entries };
 }
 

@@ -19,7 +19,7 @@ import { splitIgnorePaths } from '../flux/ignore.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
-import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
+import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -99,7 +99,7 @@ export function registerArtifact(program: Command): void {
 
   outputIsFormat(
     addClientOptions(
-      addVerifyKeyOption(
+      addPullVerifyOptions(
         artifact
           .command('pull')
           .description('Pull a Flux artifact and extract its content (layer 0) into a directory; symlinks are skipped and nothing may land outside the directory.')

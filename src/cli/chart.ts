@@ -16,7 +16,7 @@ import { ChartLoadError, asChartClientError, createChart, lintChartYaml, loadCha
 import { clientError } from '../client/errors.js';
 import { formatShow, pullChart, pushChart, showChart } from '../client/ops/chart.js';
 import { addClientOptions, clientAction } from './client-common.js';
-import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
+import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
 /** SOURCE_DATE_EPOCH (reproducible builds) → one mtime for every archive entry. */
 function mtimeFromEnv(): MtimePolicy | undefined {
@@ -161,7 +161,7 @@ export function registerChart(program: Command): void {
   );
 
   addClientOptions(
-    addVerifyKeyOption(
+    addPullVerifyOptions(
       chart
         .command('pull')
         .description('Pull a chart from an OCI registry as `helm pull` does: the highest version matching --version (exact, or a range such as ^1.2), saved as NAME-VERSION.tgz or expanded.')

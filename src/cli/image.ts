@@ -7,7 +7,7 @@ import { Option } from 'commander';
 import { clientError, parsePlatform, parseReference, pullImage, pushImage, type PushStats } from '../client/index.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { humanBytes } from './progress.js';
-import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
+import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
 export function describeStats(s: PushStats): string {
   const parts = [`${s.uploaded} uploaded (${humanBytes(s.uploadedBytes)})`];
@@ -42,7 +42,7 @@ export function registerImage(program: Command): void {
   );
 
   addClientOptions(
-    addVerifyKeyOption(
+    addPullVerifyOptions(
       image
         .command('pull')
         .description('Pull an image into an archive that `docker load`, `podman load` and skopeo accept.')

@@ -12,7 +12,7 @@ import { clientError, parseReference } from '../client/index.js';
 import { pullPolicy, pushPolicy } from '../client/ops/policy.js';
 import { AnnotationError, parseAnnotations } from '../flux/artifact.js';
 import { outputIsFormat } from './artifact.js';
-import { addVerifyKeyOption, verifyForPull } from './verify-key.js';
+import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
@@ -61,7 +61,7 @@ export function registerPolicy(program: Command): void {
 
   outputIsFormat(
     addClientOptions(
-      addVerifyKeyOption(
+      addPullVerifyOptions(
         policy
           .command('pull')
           .description('Pull the bundle OPA would load (the first application/vnd.oci.image.layer.v1.tar+gzip layer), check it, and extract it and/or save the tarball.')

@@ -4,9 +4,10 @@
  */
 import type { Command } from 'commander';
 import { clientError, formatReference, parseReference } from '../client/index.js';
-import { readSigningKey, readTrustedKeys, signReference, signatureTag, verifyReference, type VerifiedSignature } from '../sign/index.js';
+import { describeSigner, readSigningKey, signReference, signatureTag, verifyBlob, verifyReference, PREDICATE_TYPES, predicateType, type VerifiedSignature } from '../sign/index.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { cosignPassword } from './key-password.js';
+import { addVerifyOptions, verificationPolicy } from './verify-flags.js';
 
 /** Repeatable options: every value, in order (undefined when never given: no "(default: [])" in help). */
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -24,7 +25,9 @@ function annotations(values: unknown): Record<string, string> {
 
 function describe(s: VerifiedSignature): string {
   const where = s.foundIn.map((f) => (f.via === 'tag' ? `tag ${signatureTag(s.digest)}` : `referrer ${f.manifest}`)).join(', ');
-  return `  ${s.payloadDigest} signed by ${s.key} (found in ${where})`;
+  const what = s.format === 'sigstore-bundle' ? `Sigstore bundle${s.predicateType ? ` (${s.predicateType})` : ''}` : `cosign signature ${s.payloadDigest}`;
+  const times = s.timestamps?.length ? `; signed at ${s.timestamps.map((t) => `${t.time} (${t.source})`).join(', ')}` : '';
+  return `  ${what} signed by ${describeSigner(s.signer)} (found in ${where})${times}`;
 }
 
 export function registerSign(program: Command): void {
@@ -55,33 +58,59 @@ export function registerSign(program: Command): void {
   );
 
   addClientOptions(
-    program
-      .command('verify')
-      .description('Verify the cosign signatures of a reference with public keys: found by referrers and by the sha256-<hex>.sig tag; exits 1 unless one verifies.')
-      .argument('<ref>', 'what to verify: host[:port]/repository[:tag][@digest]')
-      .requiredOption('--key <file>', 'a public key (cosign.pub); repeat for several', collect)
-      .option('-a, --annotation <key=value>', 'an annotation the signed payload must carry (repeatable)', collect),
+    addVerifyOptions(
+      program
+        .command('verify')
+        .description(
+          'Verify the signatures of a reference — Sigstore bundles (cosign v3, found through the referrers API or the referrers tag) and cosign\'s sha256-<hex>.sig signatures — with public keys, or keyless with a trusted root and a certificate identity; offline; exits 1 unless one verifies.',
+        )
+        .argument('<ref>', 'what to verify: host[:port]/repository[:tag][@digest]'),
+      'key',
+    )
+      .option('--type <predicate>', `only attestations of this predicate type: ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`)
+      .option('-a, --annotation <key=value>', 'an annotation a cosign signature\'s payload must carry (repeatable)', collect),
   ).action(
     clientAction(async (ctx, [refArg], opts) => {
       const ref = parseReference(refArg!);
-      const keys = await readTrustedKeys(opts.key as string[]);
+      const policy = await verificationPolicy(opts, 'key');
+      if (!policy) throw clientError('INVALID_ARGUMENT', { message: 'nothing to verify with', hint: 'give --key cosign.pub, or --trusted-root with --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]' });
       const required = annotations(opts.annotation);
+      if (Object.keys(required).length > 0) policy.annotations = required;
+      if (typeof opts.type === 'string') {
+        try {
+          policy.predicateType = predicateType(opts.type);
+        } catch (e) {
+          throw clientError('INVALID_ARGUMENT', { message: (e as Error).message });
+        }
+      }
       const client = ctx.client();
       // As cosign: a digest is verified as given; a tag is resolved to the digest it names now.
       const digest = ref.digest ?? (await client.repository(ref).resolve(ref.tag!)).digest;
-      const signatures = await verifyReference(client, ref, digest, keys, { annotations: required });
+      const signatures = await verifyReference(client, ref, digest, policy);
       const label = formatReference({ ...ref, digest });
       return {
-        text: [
-          `Verification for ${label} --`,
-          'The following checks were performed on each of these signatures:',
-          '  - The cosign claims were validated',
-          '  - The signatures were verified against the specified public key',
-          `verified ${signatures.length} signature${signatures.length === 1 ? '' : 's'}:`,
-          ...signatures.map(describe),
-        ],
+        text: [`Verification for ${label} --`, `verified ${signatures.length} signature${signatures.length === 1 ? '' : 's'}:`, ...signatures.map(describe)],
         json: { reference: label, digest, signatures },
       };
+    }),
+  );
+
+  addClientOptions(
+    addVerifyOptions(
+      program
+        .command('verify-blob')
+        .description('Verify a file against a Sigstore bundle (as cosign verify-blob --bundle), with a public key or keyless; offline.')
+        .argument('<file>', 'the signed file (for DSSE bundles: the statement\'s subject)')
+        .requiredOption('--bundle <file>', 'the Sigstore bundle (.sigstore.json, v0.1–v0.3)'),
+      'key',
+    ),
+    { registry: false },
+  ).action(
+    clientAction(async (_ctx, [file], opts) => {
+      const policy = await verificationPolicy(opts, 'key');
+      if (!policy) throw clientError('INVALID_ARGUMENT', { message: 'nothing to verify with', hint: 'give --key cosign.pub, or --trusted-root with --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]' });
+      const r = await verifyBlob(file!, opts.bundle as string, policy);
+      return { text: [`Verified OK: ${file} (${r.content}) signed by ${describeSigner(r.signer)}`, ...r.timestamps.map((t) => `  time ${t.time} from ${t.source === 'tlog' ? 'the log' : 'the timestamp authority'} ${t.authority}`)], json: { file, ...r } };
     }),
   );
 }

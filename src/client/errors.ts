@@ -182,6 +182,11 @@ const CATALOG = {
     hint: 'the password comes from COSIGN_PASSWORD, else the prompt (or standard input when it is not a terminal)',
   }),
   KEY_EXISTS: (p: { path: string }): ErrorText => ({ message: `${p.path} already exists`, hint: 'choose another --output-key-prefix, or overwrite it with --force', usage: true }),
+  TRUSTED_ROOT_INVALID: (p: { path: string; detail: string }): ErrorText => ({
+    message: `${p.path} is not a usable Sigstore trusted root: ${p.detail}`,
+    hint: 'give a trusted_root.json in the Sigstore format (e.g. from `cosign trusted-root create`, or the TUF repository\'s trusted_root.json)',
+    usage: true,
+  }),
   SIGNATURE_NOT_FOUND: (p: { reference: string; digest: string }): ErrorText => ({
     message: `no signatures found for ${p.reference}`,
     hint: 'looked for the sha256-<hex>.sig tag and OCI referrers: sign it with `stowage sign REF --key cosign.key`',

@@ -7,8 +7,8 @@
  *   - skip anything that is not a regular file or a directory (symlinks, sockets…);
  *   - skip what the ignore patterns exclude, without pruning excluded directories;
  *   - headers: relative `/`-separated names (directories without a trailing `/`),
- *     permission bits as on disk, uid/gid 0, no user/group names, mtime 0 (go-tar.ts);
- *   - gzip with Go's compressor (go-gzip.ts), so the same tree gives flux's digest.
+ *     permission bits as on disk, uid/gid 0, no user/group names, mtime 0 (src/gocompat/tar);
+ *   - gzip with Go's compressor (src/gocompat/gzip.ts), so the same tree gives flux's digest.
  *
  * A single file is archived as flux ≥ 2.9 does: staged in a fresh temporary
  * directory, so the archive holds `.` (mode 0700) and the file (its permissions
@@ -24,11 +24,13 @@ import { chmod, lstat, readdir, realpath, rename, rm, stat } from 'node:fs/promi
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { GoGzipWriter } from './go-gzip.js';
-import { TAR_TRAILER, goTarHeader, tarPadding, type GoTarEntry } from './go-tar.js';
+import { GoGzipWriter } from '../gocompat/gzip.js';
+import { TAR_TRAILER, goTarHeader, tarPadding, type TarHeader } from '../gocompat/tar/writer.js';
 import { DEFAULT_IGNORE_PATHS, IgnoreMatcher } from './ignore.js';
 
-export interface ArchiveEntry extends GoTarEntry {
+export interface ArchiveEntry extends TarHeader {
+  type: 'file' | 'dir';
+  size: number;
   /** Where the file's bytes are read from. */
   source?: string;
 }

@@ -23,8 +23,8 @@
  */
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { goGzip } from '../flux/go-gzip.js';
-import { goTarHeader, tarPadding, TAR_TRAILER } from '../flux/go-tar.js';
+import { goGzip } from '../gocompat/gzip.js';
+import { TAR_TRAILER, goTarEntry } from '../gocompat/tar/writer.js';
 import { goJsonMarshal, goJsonString } from '../util/go-json.js';
 
 /** The layer type OPA's OCI downloader looks for (the first layer of this type is the bundle). */
@@ -213,12 +213,8 @@ export async function readPolicyDir(dir: string, opts: { revision?: string } = {
 
 /** The bundle tarball: `/`-rooted names, mode 0600, Go tar + gzip (as `opa build` writes it). */
 export function bundleTarball(files: readonly BundleFile[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const f of files) {
-    parts.push(goTarHeader({ name: `/${f.path}`, type: 'file', mode: 0o600, size: f.bytes.length }), f.bytes, tarPadding(f.bytes.length));
-  }
-  parts.push(TAR_TRAILER);
-  return goGzip(Buffer.concat(parts));
+  const parts = files.map((f) => goTarEntry({ name: `/${f.path}`, type: 'file', mode: 0o600 }, f.bytes));
+  return goGzip(Buffer.concat([...parts, TAR_TRAILER]));
 }
 
 /** A bundle read back from its tarball's files (names normalised without the leading "/"), validated. */

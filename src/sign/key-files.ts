@@ -1,11 +1,13 @@
 /**
- * Key files: `cosign.key` (mode 0600) and `cosign.pub` (0644), read and written as
- * cosign does, with failures as ClientErrors naming the file.
+ * Key and trust files: `cosign.key` (mode 0600) and `cosign.pub` (0644), read and
+ * written as cosign does, and Sigstore `trusted_root.json` files, with failures as
+ * ClientErrors naming the file.
  */
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { clientError } from '../client/errors.js';
 import { KeyFormatError } from './encrypted-key.js';
 import { openPrivateKey, parsePublicKey, type GeneratedKeyPair, type SigningKey, type TrustedKey } from './keys.js';
+import { TrustedRootError, parseTrustedRoot, type TrustedRoot } from './trusted-root.js';
 
 async function readText(path: string): Promise<string> {
   try {
@@ -45,6 +47,17 @@ export async function readTrustedKeys(paths: readonly string[]): Promise<Trusted
     }
   }
   return keys;
+}
+
+/** Reads a Sigstore trusted root (`--trusted-root`, `trusted_root.json`). */
+export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
+  const text = await readText(path);
+  try {
+    return parseTrustedRoot(text);
+  } catch (e) {
+    if (e instanceof TrustedRootError) throw clientError('TRUSTED_ROOT_INVALID', { path, detail: e.message }, { cause: e });
+    throw e;
+  }
 }
 
 /** Writes through a temporary file, so a key file is either whole or absent. */

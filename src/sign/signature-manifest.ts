@@ -18,6 +18,17 @@
  *    oci-1-1` layout, one per signature): the same shape with `config.mediaType` and
  *    `artifactType` `application/vnd.dev.cosign.artifact.sig.v1+json`, a `subject`,
  *    pushed by digest. Verifiers that list referrers find it; the tag serves the rest.
+ *
+ * 3. cosign v3's Sigstore bundle referrer: an image manifest with the empty config, one
+ *    layer (the bundle JSON), cosign's annotations, a `subject`, pushed by digest:
+ *
+ *      {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+ *       "config":{"mediaType":"application/vnd.oci.empty.v1+json","size":2,"digest":"sha256:44136f…",
+ *                 "artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"},
+ *       "layers":[{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","size":N,"digest":"sha256:…"}],
+ *       "annotations":{"dev.sigstore.bundle.content":"dsse-envelope","dev.sigstore.bundle.predicateType":…,
+ *                      "org.opencontainers.image.created":…},
+ *       "subject":{…},"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"}
  */
 import { MT } from '../core/media-types.js';
 import type { Descriptor } from '../core/manifest.js';
@@ -32,6 +43,14 @@ export const SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.
 /** Layer types that only ever carry signatures or attestations (never runnable content). */
 export const SIGNATURE_LAYER_TYPES: readonly string[] = [SIMPLE_SIGNING_MEDIA_TYPE, 'application/vnd.dsse.envelope.v1+json'];
 const SIGSTORE_BUNDLE_PREFIX = 'application/vnd.dev.sigstore.bundle';
+/** artifactType (and layer media type) of cosign v3's Sigstore bundle referrers. */
+export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
+export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+/** Largest bundle read: real ones are a few KiB (certificates, proofs, a statement). */
+export const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+/** The OCI empty descriptor's blob `{}`. */
+export const EMPTY_CONFIG = { mediaType: MT.ociEmpty, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 } as const;
 const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -89,6 +108,38 @@ export function signatureReferrerManifest(config: Descriptor, layers: readonly D
     subject: descriptorJson({ mediaType: subject.mediaType, digest: subject.digest, size: subject.size }),
     artifactType: SIGNATURE_ARTIFACT_TYPE,
   });
+}
+
+/** cosign v3's referrer for a bundle (see 3. above), `created` an RFC 3339 UTC time. */
+export function bundleReferrerManifest(bundle: Descriptor, subject: Descriptor, p: { content: 'dsse-envelope' | 'message-signature'; predicateType?: string; created: string }): Buffer {
+  return goJsonBytes({
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: { ...descriptorJson(EMPTY_CONFIG), artifactType: BUNDLE_ARTIFACT_TYPE },
+    layers: [descriptorJson({ mediaType: BUNDLE_ARTIFACT_TYPE, digest: bundle.digest, size: bundle.size })],
+    annotations: goMap({
+      [BUNDLE_CONTENT_ANNOTATION]: p.content,
+      ...(p.predicateType ? { [BUNDLE_PREDICATE_ANNOTATION]: p.predicateType } : {}),
+      'org.opencontainers.image.created': p.created,
+    }),
+    subject: descriptorJson({ mediaType: subject.mediaType, digest: subject.digest, size: subject.size }),
+    artifactType: BUNDLE_ARTIFACT_TYPE,
+  });
+}
+
+/** A bundle referrer as cosign reads it: exactly one layer of a Sigstore bundle type; else undefined. */
+export function parseBundleReferrer(bytes: Uint8Array): { layer: Descriptor; subject?: string; predicateType?: string } | undefined {
+  const parsed = parseSignatureManifest(bytes);
+  if (!parsed || parsed.layers.length !== 1 || !parsed.layers[0]!.mediaType.startsWith(SIGSTORE_BUNDLE_PREFIX)) return undefined;
+  let annotations: Record<string, unknown> = {};
+  try {
+    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { annotations?: unknown };
+    if (isObject(doc.annotations)) annotations = doc.annotations;
+  } catch {
+    /* parsed above */
+  }
+  const predicateType = annotations[BUNDLE_PREDICATE_ANNOTATION];
+  return { layer: parsed.layers[0]!, ...(parsed.subject ? { subject: parsed.subject.digest } : {}), ...(typeof predicateType === 'string' ? { predicateType } : {}) };
 }
 
 export interface ParsedSignatureManifest {

@@ -1,8 +1,16 @@
 /**
- * Verifying cosign signatures of a manifest, on any registry: find them (the OCI 1.1
- * referrers of the digest — the API or the `sha256-<hex>` fallback tag — and the
- * `sha256-<hex>.sig` tag), then check each as `cosign verify --key` does (see
- * check.ts). At least one must verify; otherwise a ClientError says why each failed.
+ * Verifying the signatures of a manifest, on any registry, as cosign v3 and Flux find
+ * them:
+ *
+ *   - Sigstore bundles stored as OCI 1.1 referrers (artifactType
+ *     `application/vnd.dev.sigstore.bundle.v0.3+json`, listed through the referrers API —
+ *     filtered server-side — or the `sha256-<hex>` referrers tag): one layer holding the
+ *     bundle; checked by bundle-verify.ts with a key or keyless (identity + issuer +
+ *     trusted root), DSSE statements' subject = the digest;
+ *   - cosign's legacy simple-signing layers: the `sha256-<hex>.sig` tag and cosign's
+ *     OCI 1.1 signature referrers; checked with keys (check.ts).
+ *
+ * At least one must verify; otherwise a ClientError says why each failed.
  *
  * `resolveVerified` is what pull commands call before writing anything: it resolves a
  * tag once, verifies that digest, and returns the reference pinned to it, so what is
@@ -12,10 +20,11 @@ import type { RegistryClient, Repository } from '../client/client.js';
 import type { Descriptor } from '../client/content.js';
 import { clientError, isClientError } from '../client/errors.js';
 import { formatReference, manifestRef, type Reference } from '../client/reference.js';
+import { BundleError, parseBundle } from './bundle.js';
+import { BundleVerificationError, verifyBundle, type BundlePolicy, type BundleVerification, type Signer } from './bundle-verify.js';
 import { MAX_PAYLOAD_BYTES, checkSignature } from './check.js';
-import type { TrustedKey } from './keys.js';
 import type { SimpleSigningPayload } from './payload.js';
-import { SIGNATURE_ARTIFACT_TYPE, parseSignatureManifest, signatureTag, type SignatureLayer } from './signature-manifest.js';
+import { SIGNATURE_ARTIFACT_TYPE, parseSignatureManifest, parseBundleReferrer, signatureTag, BUNDLE_ARTIFACT_TYPE, MAX_BUNDLE_BYTES, type SignatureLayer } from './signature-manifest.js';
 
 export interface FoundSignature extends SignatureLayer {
   /** Where it was found: the `.sig` tag, or a referrer manifest. */
@@ -24,28 +33,48 @@ export interface FoundSignature extends SignatureLayer {
   manifest: string;
 }
 
+export interface FoundBundle {
+  /** The referrer manifest's digest and the bundle layer. */
+  manifest: string;
+  layer: Descriptor;
+  predicateType?: string;
+  via: 'api' | 'tag-schema';
+}
+
 export interface VerifiedSignature {
-  /** The verified manifest digest (what the payload names). */
+  /** The verified manifest digest. */
   digest: string;
-  /** The key file that verified it, and its sigstore hint. */
-  key: string;
-  keyHint: string;
-  payload: SimpleSigningPayload;
-  payloadDigest: string;
-  signature: string;
+  format: 'sigstore-bundle' | 'simple-signing';
+  /** Who signed: a key file, or a certificate's identity and issuer. */
+  signer: Signer;
+  /** The key file (key-signed), for messages. */
+  key?: string;
+  keyHint?: string;
+  /** Bundles with a DSSE in-toto statement: its predicate type. */
+  predicateType?: string;
+  /** Bundles: the times proven by the log or a timestamp authority, and log entries checked. */
+  timestamps?: BundleVerification['timestamps'];
+  tlogEntries?: number;
+  /** Simple signing: the payload and its signature. */
+  payload?: SimpleSigningPayload;
+  payloadDigest?: string;
+  signature?: string;
   /** Every place this signature was found. */
   foundIn: { via: 'tag' | 'referrer'; manifest: string }[];
 }
 
-export interface VerifyOptions {
-  /** Annotations the payload must carry (`cosign verify -a k=v`). */
+/** What must hold: keys and/or keyless rules (bundle-verify.ts), plus cosign's claims. */
+export interface VerificationPolicy extends BundlePolicy {
+  /** Annotations a simple-signing payload must carry (`cosign verify -a k=v`). */
   annotations?: Record<string, string>;
+  /** Only attestations with this in-toto predicate type count (`verify --type`). */
+  predicateType?: string;
 }
 
 /** Referrer manifests read at most (a registry could list thousands). */
 const MAX_REFERRERS = 100;
 
-/** Every cosign signature stored for `digest` in `ref`'s repository. */
+/** Every legacy cosign signature stored for `digest` in `ref`'s repository. */
 export async function findSignatures(client: RegistryClient, ref: Reference, digest: string): Promise<FoundSignature[]> {
   const repo = client.repository(ref);
   const found: FoundSignature[] = [];
@@ -67,51 +96,116 @@ export async function findSignatures(client: RegistryClient, ref: Reference, dig
   const referrers = await repo.referrers(digest, { artifactType: SIGNATURE_ARTIFACT_TYPE });
   for (const r of referrers.manifests.slice(0, MAX_REFERRERS)) {
     if (read.has(r.digest)) continue;
-    try {
-      const m = await repo.fetchManifest(r.digest);
-      collect(m.bytes, r.digest, 'referrer', digest);
-    } catch (e) {
-      if (!isClientError(e, 'MANIFEST_NOT_FOUND')) throw e; // listed but gone: skip it
-    }
+    const m = await fetchListed(repo, r.digest);
+    if (m) collect(m, r.digest, 'referrer', digest);
   }
   return found;
 }
 
-async function readPayload(repo: Repository, d: Descriptor): Promise<Buffer | string> {
-  if (d.size > MAX_PAYLOAD_BYTES) return `its payload is ${d.size} bytes, more than a signature payload can be`;
+async function fetchListed(repo: Repository, digest: string): Promise<Buffer | undefined> {
   try {
-    return await repo.read(d, MAX_PAYLOAD_BYTES);
+    return (await repo.fetchManifest(digest)).bytes;
   } catch (e) {
-    if (isClientError(e)) return `its payload ${d.digest} cannot be read: ${e.message}`;
+    if (isClientError(e, 'MANIFEST_NOT_FOUND')) return undefined; // listed but gone: skip it
     throw e;
   }
 }
 
+/** Every Sigstore bundle referrer of `digest` (cosign v3's layout). */
+export async function findBundles(client: RegistryClient, ref: Reference, digest: string): Promise<FoundBundle[]> {
+  const repo = client.repository(ref);
+  const referrers = await repo.referrers(digest, { artifactType: BUNDLE_ARTIFACT_TYPE });
+  const out: FoundBundle[] = [];
+  for (const r of referrers.manifests.slice(0, MAX_REFERRERS)) {
+    const bytes = await fetchListed(repo, r.digest);
+    const parsed = bytes ? parseBundleReferrer(bytes) : undefined;
+    if (!parsed || parsed.subject !== digest) continue;
+    out.push({ manifest: r.digest, layer: parsed.layer, via: referrers.via, ...(parsed.predicateType ? { predicateType: parsed.predicateType } : {}) });
+  }
+  return out;
+}
+
+async function readLimited(repo: Repository, d: Descriptor, limit: number, what: string): Promise<Buffer | string> {
+  if (d.size > limit) return `its ${what} is ${d.size} bytes, more than a ${what} can be`;
+  try {
+    return await repo.read(d, limit);
+  } catch (e) {
+    if (isClientError(e)) return `its ${what} ${d.digest} cannot be read: ${e.message}`;
+    throw e;
+  }
+}
+
+const hex = (digest: string) => digest.slice(digest.indexOf(':') + 1);
+
+/** A bundle fetched for `digest`: verified, or why not. cosign reads v0.3 bundles only from registries. */
+export function checkBundleBytes(bytes: Buffer, digest: string, policy: VerificationPolicy): BundleVerification | string {
+  if (!digest.startsWith('sha256:')) return `${digest} is not a sha256 digest`;
+  try {
+    const bundle = parseBundle(bytes);
+    if (bundle.version < 3) return `a v0.${bundle.version} bundle (registries carry v0.3)`;
+    const result = verifyBundle(bundle, { digests: { sha256: hex(digest) } }, policy);
+    if (policy.predicateType !== undefined && result.statement?.predicateType !== policy.predicateType) {
+      return `its predicate type is ${result.statement?.predicateType ?? 'none (a message signature)'}, not ${policy.predicateType}`;
+    }
+    return result;
+  } catch (e) {
+    if (e instanceof BundleError || e instanceof BundleVerificationError) return e.message;
+    throw e;
+  }
+}
+
+const hasKeys = (p: VerificationPolicy) => (p.keys?.length ?? 0) > 0;
+const hasKeyless = (p: VerificationPolicy) => p.trustedRoot !== undefined && p.identity !== undefined;
+
 /**
- * Verifies the cosign signatures of `digest` (in `ref`'s repository) with `keys`.
- * Returns the signatures that verify; throws SIGNATURE_NOT_FOUND / SIGNATURE_INVALID
- * when none does.
+ * Verifies the signatures of `digest` (in `ref`'s repository) under `policy`.
+ * Returns those that verify; throws SIGNATURE_NOT_FOUND / SIGNATURE_INVALID when none does.
  */
-export async function verifyReference(client: RegistryClient, ref: Reference, digest: string, keys: readonly TrustedKey[], opts: VerifyOptions = {}): Promise<VerifiedSignature[]> {
-  if (keys.length === 0) throw clientError('INVALID_ARGUMENT', { message: 'no public key to verify with', hint: 'give one with --key FILE (or --verify-key FILE)' });
+export async function verifyReference(client: RegistryClient, ref: Reference, digest: string, policy: VerificationPolicy): Promise<VerifiedSignature[]> {
+  if (!hasKeys(policy) && !hasKeyless(policy)) {
+    throw clientError('INVALID_ARGUMENT', { message: 'nothing to verify with', hint: 'give a public key (--key / --verify-key FILE), or --trusted-root with --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]' });
+  }
   const label = formatReference({ registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), digest });
   const repo = client.repository(ref);
-  const found = await findSignatures(client, ref, digest);
-  if (found.length === 0) throw clientError('SIGNATURE_NOT_FOUND', { reference: label, digest });
+  const bundles = await findBundles(client, ref, digest);
+  // Legacy signatures are key-signed; attestations (--type) are bundles only.
+  const legacy = hasKeys(policy) && policy.predicateType === undefined ? await findSignatures(client, ref, digest) : [];
+  if (bundles.length === 0 && legacy.length === 0) throw clientError('SIGNATURE_NOT_FOUND', { reference: label, digest });
 
-  const verified = new Map<string, VerifiedSignature>();
+  const verified: VerifiedSignature[] = [];
   const reasons: string[] = [];
+  for (const b of bundles) {
+    const where = `bundle ${b.manifest.slice(0, 19)}…`;
+    const bytes = await readLimited(repo, b.layer, MAX_BUNDLE_BYTES, 'bundle');
+    const result = typeof bytes === 'string' ? bytes : checkBundleBytes(bytes, digest, policy);
+    if (typeof result === 'string') {
+      reasons.push(`${where}: ${result}`);
+      continue;
+    }
+    verified.push({
+      digest,
+      format: 'sigstore-bundle',
+      signer: result.signer,
+      ...(result.signer.kind === 'key' ? { key: result.signer.key, keyHint: result.signer.hint } : {}),
+      ...(result.statement ? { predicateType: result.statement.predicateType } : {}),
+      timestamps: result.timestamps,
+      tlogEntries: result.tlogEntries,
+      foundIn: [{ via: 'referrer', manifest: b.manifest }],
+    });
+  }
+
+  const byId = new Map<string, VerifiedSignature>();
   const payloads = new Map<string, Buffer | string>();
-  for (const f of found) {
+  for (const f of legacy) {
     const id = `${f.descriptor.digest} ${f.signature}`;
-    const seen = verified.get(id);
+    const seen = byId.get(id);
     if (seen) {
       seen.foundIn.push({ via: f.via, manifest: f.manifest });
       continue;
     }
     let payload = payloads.get(f.descriptor.digest);
     if (payload === undefined) {
-      payload = await readPayload(repo, f.descriptor);
+      payload = await readLimited(repo, f.descriptor, MAX_PAYLOAD_BYTES, 'payload');
       payloads.set(f.descriptor.digest, payload);
     }
     const where = f.via === 'tag' ? `signature in ${signatureTag(digest)}` : `referrer ${f.manifest.slice(0, 19)}…`;
@@ -119,23 +213,27 @@ export async function verifyReference(client: RegistryClient, ref: Reference, di
       reasons.push(`${where}: ${payload}`);
       continue;
     }
-    const check = checkSignature(payload, f.signature, keys, digest, opts.annotations);
+    const check = checkSignature(payload, f.signature, policy.keys ?? [], digest, policy.annotations);
     if (!check.ok) {
       reasons.push(`${where}: ${check.reason}`);
       continue;
     }
-    verified.set(id, {
+    const v: VerifiedSignature = {
       digest,
+      format: 'simple-signing',
+      signer: { kind: 'key', key: check.key.source, hint: check.key.hint },
       key: check.key.source,
       keyHint: check.key.hint,
       payload: check.payload,
       payloadDigest: f.descriptor.digest,
       signature: f.signature,
       foundIn: [{ via: f.via, manifest: f.manifest }],
-    });
+    };
+    byId.set(id, v);
+    verified.push(v);
   }
-  if (verified.size === 0) throw clientError('SIGNATURE_INVALID', { reference: label, digest, reasons: [...new Set(reasons)] });
-  return [...verified.values()];
+  if (verified.length === 0) throw clientError('SIGNATURE_INVALID', { reference: label, digest, reasons: [...new Set(reasons)] });
+  return verified;
 }
 
 export interface ResolvedVerified {
@@ -146,8 +244,13 @@ export interface ResolvedVerified {
 }
 
 /** Resolves `ref` once and verifies that digest: pull exactly `reference` afterwards. */
-export async function resolveVerified(client: RegistryClient, ref: Reference, keys: readonly TrustedKey[], opts: VerifyOptions = {}): Promise<ResolvedVerified> {
+export async function resolveVerified(client: RegistryClient, ref: Reference, policy: VerificationPolicy): Promise<ResolvedVerified> {
   const descriptor = await client.repository(ref).resolve(manifestRef(ref));
-  const signatures = await verifyReference(client, ref, descriptor.digest, keys, opts);
+  const signatures = await verifyReference(client, ref, descriptor.digest, policy);
   return { reference: { ...ref, digest: descriptor.digest }, descriptor, signatures };
+}
+
+/** One line saying who signed: `key cosign.pub`, or `identity X (issuer Y)`. */
+export function describeSigner(s: Signer): string {
+  return s.kind === 'key' ? `key ${s.key}` : `certificate identity ${s.identity} (issuer ${s.issuer})`;
 }

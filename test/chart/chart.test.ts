@@ -12,6 +12,7 @@ import {
   IgnoreRules,
   IgnoreSyntaxError,
   chartArchive,
+  helmGzip,
   createChart,
   decodeChartLock,
   decodeChartYaml,
@@ -134,10 +135,10 @@ describe('Go YAML and JSON, as Helm writes them', () => {
 });
 
 describe('Chart.yaml and Chart.lock', () => {
-  it('re-serialises the vectors’ Chart.yaml exactly as Helm packaged it', () => {
+  it('re-serialises the vectors’ Chart.yaml exactly as Helm packaged it', async () => {
     for (const name of ['oci-dependent-chart-0.1.0.tgz', 'signtest-0.1.0.tgz']) {
-      const files = readChartArchive(vector(name));
-      const chart = loadChartArchive(vector(name));
+      const files = (await readChartArchive(vector(name)));
+      const chart = (await loadChartArchive(vector(name)));
       assert.equal(metadataYaml(chart.metadata), files.find((f) => f.name === 'Chart.yaml')!.data.toString('utf8'), name);
     }
   });
@@ -172,8 +173,8 @@ describe('Chart.yaml and Chart.lock', () => {
     assert.equal(bad('apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: a\n  alias: "a b"\n'), 'dependency "a" has disallowed characters in the alias');
   });
 
-  it('writes the OCI config byte for byte as Helm (signtest vector) and escapes like encoding/json', () => {
-    const chart = loadChartArchive(vector('signtest-0.1.0.tgz'));
+  it('writes the OCI config byte for byte as Helm (signtest vector) and escapes like encoding/json', async () => {
+    const chart = (await loadChartArchive(vector('signtest-0.1.0.tgz')));
     const config = metadataConfigJson(chart.metadata);
     assert.deepEqual(config, vector('signtest-0.1.0.config.json'));
     assert.equal(`sha256:${sha256(config)}`, SIGNTEST.configDigest);
@@ -335,9 +336,9 @@ describe('helm create', () => {
     assert.match(await readFile(path.join(r.dir, 'templates/_helpers.tpl'), 'utf8'), /define "mychart.fullname"/);
   });
 
-  it('matches the files real `helm create` output holds (the oci-dependent-chart vector) where Helm has not changed them', () => {
+  it('matches the files real `helm create` output holds (the oci-dependent-chart vector) where Helm has not changed them', async () => {
     const mine = new Map(scaffoldFiles('oci-dependent-chart').map((f) => [f.path, f.content]));
-    const real = new Map(readChartArchive(vector('oci-dependent-chart-0.1.0.tgz')).map((f) => [f.name, f.data]));
+    const real = new Map((await readChartArchive(vector('oci-dependent-chart-0.1.0.tgz'))).map((f) => [f.name, f.data]));
     for (const p of ['.helmignore', 'templates/service.yaml', 'templates/tests/test-connection.yaml']) assert.deepEqual(mine.get(p), real.get(p), p);
     // helm create v4.2.4's values.yaml for "demo" is 5270 characters (a verbatim public copy).
     assert.equal(scaffoldFiles('demo').find((f) => f.path === 'values.yaml')!.content.length, 5270);
@@ -363,7 +364,7 @@ describe('helm package', () => {
 
   it('writes the same tar as Helm 3 (oci-dependent-chart vector: every header field, order, modes, mtimes) inside Helm’s gzip header', async () => {
     const src = path.join(work, 'vec');
-    for (const f of readChartArchive(vector('oci-dependent-chart-0.1.0.tgz'))) await writeTree(src, { [f.name]: f.data });
+    for (const f of (await readChartArchive(vector('oci-dependent-chart-0.1.0.tgz')))) await writeTree(src, { [f.name]: f.data });
     const real = gunzip(vector('oci-dependent-chart-0.1.0.tgz'));
     const mtimeMs = parseInt(tarHeaders(real)[0]!.mtime, 8) * 1000;
     const r = await packageChart(src, { destination: path.join(work, 'out'), mtime: { fixedMs: mtimeMs } });
@@ -376,7 +377,12 @@ describe('helm package', () => {
       .join('');
     assert.equal(mine.subarray(0, 58).toString('hex'), headerHex.slice(0, 116), 'FLG FEXTRA|FCOMMENT, MTIME 0, OS 255, the 41-byte extra, "Helm"');
     assert.deepEqual(mine.subarray(0, 58), vector('oci-dependent-chart-0.1.0.tgz').subarray(0, 58));
+    assert.ok(mine.equals(vector('oci-dependent-chart-0.1.0.tgz')), 'the whole .tgz is `helm package`’s, deflate stream included');
     assert.equal(path.basename(r.file), 'oci-dependent-chart-0.1.0.tgz');
+  });
+
+  it('compresses as Helm does: both vectors’ tar streams gzip back to the vectors’ bytes', async () => {
+    for (const name of ['oci-dependent-chart-0.1.0.tgz', 'signtest-0.1.0.tgz']) assert.ok(helmGzip(gunzip(vector(name))).equals(vector(name)), name);
   });
 
   it('packages a scaffold as Helm 3: NAME/ prefix from Chart.yaml, order, 0644, one mtime, no directories', async () => {
@@ -407,14 +413,14 @@ describe('helm package', () => {
     const mtimes = new Set(headers.map((h) => parseInt(h.mtime, 8)));
     assert.equal(mtimes.size, 1);
     assert.ok(Math.abs([...mtimes][0]! * 1000 - before) < 5000);
-    const files = readChartArchive(await readFile(r.file));
+    const files = (await readChartArchive(await readFile(r.file)));
     assert.equal(files[0]!.data.toString(), 'apiVersion: v2\nappVersion: "9.9"\ndescription: A Helm chart for Kubernetes\nname: webapp\ntype: application\nversion: 1.2.3+build.1\n');
     assert.deepEqual(r.warnings.map((w) => w.message), ['icon is recommended']);
   });
 
   it('honours .helmignore (and Helm’s default rule), strips BOMs, expands subcharts, re-serialises Chart.lock', async () => {
     const dir = path.join(work, 'umbrella');
-    const sub = loadChartArchive(vector('signtest-0.1.0.tgz'));
+    const sub = (await loadChartArchive(vector('signtest-0.1.0.tgz')));
     const subTgz = chartArchive(sub, { mtime: { fixedMs: 0 } }).bytes;
     await writeTree(dir, {
       'Chart.yaml': 'apiVersion: v2\nname: umbrella\nversion: 0.2.0\ndependencies:\n- name: local\n  version: 0.1.0\n  repository: file://charts/local\n- name: signtest\n  version: 0.1.0\n  repository: oci://example.com/charts\n',
@@ -432,7 +438,7 @@ describe('helm package', () => {
       'charts/_ignored/Chart.yaml': 'name: x\n',
     });
     const r = await packageChart(dir, { destination: path.join(work, 'out'), mtime: { fixedMs: 1_700_000_000_000 } });
-    const files = readChartArchive(await readFile(r.file));
+    const files = (await readChartArchive(await readFile(r.file)));
     assert.deepEqual(
       files.map((f) => f.name),
       [
@@ -513,8 +519,8 @@ describe('helm package', () => {
 });
 
 describe('the OCI manifest Helm pushes', () => {
-  it('is byte for byte Helm’s for signtest + prov (created 1977-09-02T22:04:05Z)', () => {
-    const chart = loadChartArchive(vector('signtest-0.1.0.tgz'));
+  it('is byte for byte Helm’s for signtest + prov (created 1977-09-02T22:04:05Z)', async () => {
+    const chart = (await loadChartArchive(vector('signtest-0.1.0.tgz')));
     const config = describeBytes(metadataConfigJson(chart.metadata), 'application/vnd.cncf.helm.config.v1+json');
     const tgz = describeBytes(vector('signtest-0.1.0.tgz'), 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
     const prov = describeBytes(vector('signtest-0.1.0.tgz.prov'), 'application/vnd.cncf.helm.chart.provenance.v1.prov');

@@ -78,7 +78,7 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       const untarred = await run('chart', 'pull', `oci://${target.host}/charts/webapp:0.1.0`, '--untar', '-d', w('expanded'), '--output', 'json');
       assert.equal(untarred.code, 0, untarred.stderr);
       assert.equal((JSON.parse(untarred.stdout) as { dir: string }).dir, w('expanded', 'webapp'));
-      for (const f of readChartArchive(await readFile(w('dist', 'webapp-0.1.0.tgz')))) assert.deepEqual(await readFile(w('expanded', 'webapp', f.name)), f.data, f.name);
+      for (const f of (await readChartArchive(await readFile(w('dist', 'webapp-0.1.0.tgz'))))) assert.deepEqual(await readFile(w('expanded', 'webapp', f.name)), f.data, f.name);
       const again = await run('chart', 'pull', `oci://${target.host}/charts/webapp:0.1.0`, '--untar', '-d', w('expanded'));
       assert.equal(again.code, 1);
       assert.match(again.stderr, /webapp already exists\n {2}hint: remove it, or choose another directory with -d/);
@@ -148,7 +148,7 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       const r = await pullChart(client, ref, { version: '~1.0', destination: w('ranges-pulled') });
       assert.equal(path.basename(r.file!), 'ranges-1.0.0+build.5.tgz');
       assert.equal(r.ref, `${target.host}/ranges/ranges:1.0.0_build.5`);
-      assert.equal(readChartArchive(await readFile(r.file!))[0]!.data.toString().match(/^version: (.*)$/m)?.[1], '1.0.0+build.5');
+      assert.equal((await readChartArchive(await readFile(r.file!)))[0]!.data.toString().match(/^version: (.*)$/m)?.[1], '1.0.0+build.5');
 
       const none = await run('chart', 'pull', ref, '--version', '>=2', '-d', w('ranges-pulled'));
       assert.equal(none.code, 1);

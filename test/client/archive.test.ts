@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { TarWriter, indexTar, resolveMember } from '../../src/client/archive/tar.js';
+import { indexTar, resolveMember } from '../../src/client/archive/tar-index.js';
+import { TarWriter } from '../../src/gocompat/tar/writer.js';
 import { ImageArchive, type ClientError } from '../../src/client/index.js';
 import { createSimpleLayout, createTar, randomLayer, readTar, writeDockerArchive } from '../helpers/oci-fixtures.js';
 import { makeTempDir, removeDir, which } from '../helpers/tools.js';
@@ -28,11 +29,11 @@ describe('tar', () => {
     const out = createWriteStream(file);
     const tar = new TarWriter(out);
     const long = `${'deep/'.repeat(40)}file.txt`;
-    await tar.add({ path: 'a.txt' }, Buffer.from('hello'));
-    await tar.add({ path: 'dir', type: 'dir' });
-    await tar.add({ path: 'dir/streamed.bin', size: 3000 }, Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(2000, 2)]));
-    await tar.add({ path: long }, Buffer.from('long'));
-    await tar.add({ path: 'link', type: 'symlink', linkname: 'dir/streamed.bin' });
+    await tar.add({ name: 'a.txt', type: 'file', mode: 0o644 }, Buffer.from('hello'));
+    await tar.add({ name: 'dir/', type: 'dir', mode: 0o755 });
+    await tar.add({ name: 'dir/streamed.bin', type: 'file', mode: 0o644, size: 3000 }, Readable.from([Buffer.alloc(1000, 1), Buffer.alloc(2000, 2)]));
+    await tar.add({ name: long, type: 'file', mode: 0o644 }, Buffer.from('long'));
+    await tar.add({ name: 'link', type: 'symlink', mode: 0o777, linkname: 'dir/streamed.bin' });
     await tar.finish();
     out.end();
     await finished(out);
@@ -52,7 +53,7 @@ describe('tar', () => {
 
   it('refuses a stream that does not deliver the announced size', async () => {
     const tar = new TarWriter(createWriteStream(path.join(dir, 'bad.tar')));
-    await assert.rejects(tar.add({ path: 'x', size: 10 }, Readable.from([Buffer.alloc(5)])), /5 bytes instead of the announced 10/);
+    await assert.rejects(tar.add({ name: 'x', type: 'file', mode: 0o644, size: 10 }, Readable.from([Buffer.alloc(5)])), /5 bytes instead of the announced 10/);
   });
 
   it('indexes ./-prefixed names and keeps symlinks from escaping the archive', async () => {

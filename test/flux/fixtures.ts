@@ -112,7 +112,7 @@ export async function materialize(spec: TreeSpec, root: string): Promise<void> {
   await chmod(root, spec.rootMode);
 }
 
-/** Inputs whose Go gzip output golden.json records (test/flux/go-gzip.test.ts). */
+/** Inputs whose Go gzip output golden.json records (test/gocompat/gzip.test.ts). */
 export const GZIP_INPUTS: Record<string, () => Buffer> = {
   empty: () => Buffer.alloc(0),
   hello: () => Buffer.from('hello'),

@@ -122,7 +122,7 @@ export function defineSignFlows(targetName: TargetRegistry['name']): void {
         const v = await run(['verify', target, '--key', file('alice.pub')]);
         ok(v);
         assert.match(v.stdout, /verified 1 signature:/);
-        assert.match(v.stdout, new RegExp(`signed by ${file('alice.pub').replace(/[.]/g, '\\.')} \\(found in tag ${signatureTag(digest)}, referrer sha256:`));
+        assert.match(v.stdout, new RegExp(`signed by key ${file('alice.pub').replace(/[.]/g, '\\.')} \\(found in tag ${signatureTag(digest)}, referrer sha256:`));
       }
       const json = JSON.parse((await run(['verify', ref('team/app', 'v1'), '--key', file('alice.pub'), '--output', 'json'])).stdout) as { digest: string; signatures: { payload: { digest: string } }[] };
       assert.equal(json.signatures[0]!.payload.digest, digest);

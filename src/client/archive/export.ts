@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { MT } from '../../core/media-types.js';
 import type { Descriptor } from '../content.js';
 import type { ContentSink } from '../graph.js';
-import { TarWriter } from './tar.js';
+import { TarWriter, type TarHeader } from '../../gocompat/tar/writer.js';
 
 export class LayoutDir implements ContentSink {
   private constructor(readonly dir: string) {}
@@ -95,22 +95,31 @@ export interface OciArchiveContent {
   docker?: { config: Descriptor; layers: Descriptor[]; repoTags: string[] };
 }
 
+/** Members as docker save writes them: 0644 files, 0755 directories, mtime 0. */
+function fileHeader(name: string, size?: number): TarHeader {
+  return { name, type: 'file', mode: 0o644, mtime: 0, ...(size !== undefined ? { size } : {}) };
+}
+
+function dirHeader(name: string): TarHeader {
+  return { name: `${name}/`, type: 'dir', mode: 0o755, mtime: 0 };
+}
+
 export async function writeOciArchive(out: Writable, c: OciArchiveContent): Promise<void> {
   const tar = new TarWriter(out);
-  await tar.add({ path: 'oci-layout' }, Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-  await tar.add({ path: 'index.json' }, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: c.index })));
+  await tar.add(fileHeader('oci-layout'), Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+  await tar.add(fileHeader('index.json'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: c.index })));
   if (c.docker) {
     const entry: DockerArchiveEntry = { Config: blobMember(c.docker.config.digest), RepoTags: c.docker.repoTags, Layers: c.docker.layers.map((l) => blobMember(l.digest)) };
-    await tar.add({ path: 'manifest.json' }, Buffer.from(JSON.stringify([entry])));
+    await tar.add(fileHeader('manifest.json'), Buffer.from(JSON.stringify([entry])));
   }
-  await tar.add({ path: 'blobs', type: 'dir' });
+  await tar.add(dirHeader('blobs'));
   const algorithms = [...new Set(c.blobs.map((b) => b.digest.slice(0, b.digest.indexOf(':'))))].sort();
-  for (const alg of algorithms) await tar.add({ path: `blobs/${alg}`, type: 'dir' });
+  for (const alg of algorithms) await tar.add(dirHeader(`blobs/${alg}`));
   const seen = new Set<string>();
   for (const b of [...c.blobs].sort((x, y) => (x.digest < y.digest ? -1 : 1))) {
     if (seen.has(b.digest)) continue;
     seen.add(b.digest);
-    await tar.add({ path: blobMember(b.digest), size: b.size }, createReadStream(c.layout.blobPath(b.digest), { highWaterMark: 1 << 20 }));
+    await tar.add(fileHeader(blobMember(b.digest), b.size), createReadStream(c.layout.blobPath(b.digest), { highWaterMark: 1 << 20 }));
   }
   await tar.finish();
 }
@@ -126,16 +135,16 @@ export interface DockerArchiveContent {
 export async function writeDockerArchive(out: Writable, c: DockerArchiveContent): Promise<void> {
   const tar = new TarWriter(out);
   const configName = `${hex(c.config.digest)}.json`;
-  await tar.add({ path: configName }, c.config.bytes);
+  await tar.add(fileHeader(configName), c.config.bytes);
   const written = new Set<string>();
   for (const l of c.layers) {
     const name = `${hex(l.diffId)}.tar`;
     if (written.has(name)) continue;
     written.add(name);
-    await tar.add({ path: name, size: l.size }, createReadStream(l.file, { highWaterMark: 1 << 20 }));
+    await tar.add(fileHeader(name, l.size), createReadStream(l.file, { highWaterMark: 1 << 20 }));
   }
   const entry: DockerArchiveEntry = { Config: configName, RepoTags: c.repoTags, Layers: c.layers.map((l) => `${hex(l.diffId)}.tar`) };
-  await tar.add({ path: 'manifest.json' }, Buffer.from(JSON.stringify([entry])));
+  await tar.add(fileHeader('manifest.json'), Buffer.from(JSON.stringify([entry])));
   const top = c.layers.at(-1);
   if (top && c.repoTags.length > 0) {
     const repositories: Record<string, Record<string, string>> = {};
@@ -145,7 +154,7 @@ export async function writeDockerArchive(out: Writable, c: DockerArchiveContent)
       const repo = rt.slice(0, colon);
       repositories[repo] = { ...(repositories[repo] ?? {}), [rt.slice(colon + 1)]: hex(top.diffId) };
     }
-    await tar.add({ path: 'repositories' }, Buffer.from(JSON.stringify(repositories)));
+    await tar.add(fileHeader('repositories'), Buffer.from(JSON.stringify(repositories)));
   }
   await tar.finish();
 }

@@ -15,7 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { readAll } from '../content.js';
 import { clientError } from '../errors.js';
-import { TarFormatError, indexTar, looksLikeTar, normalizeMemberPath, resolveMember, type TarMemberInfo } from './tar.js';
+import { TarError, looksLikeTar } from '../../gocompat/tar/reader.js';
+import { indexTar, normalizeMemberPath, resolveMember, type TarMemberInfo } from './tar-index.js';
 
 export interface ArchiveFiles {
   /** The path the user gave. */
@@ -179,7 +180,7 @@ export async function openArchiveFiles(file: string): Promise<ArchiveFiles> {
     return new TarFiles(file, tarFile, members, cleanup);
   } catch (e) {
     await cleanup();
-    if (e instanceof TarFormatError) throw clientError('ARCHIVE_INVALID', { path: file, detail: e.message });
+    if (e instanceof TarError) throw clientError('ARCHIVE_INVALID', { path: file, detail: e.message });
     if ((e as { code?: string }).code === 'Z_DATA_ERROR' || (e as { code?: string }).code === 'Z_BUF_ERROR') {
       throw clientError('ARCHIVE_INVALID', { path: file, detail: `corrupt ${compression} data (${(e as Error).message})` });
     }

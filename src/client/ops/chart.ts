@@ -173,9 +173,9 @@ async function readChartFile(file: string): Promise<Buffer> {
   return readFile(file);
 }
 
-function loadArchive(bytes: Buffer, label: string): Chart {
+async function loadArchive(bytes: Buffer, label: string): Promise<Chart> {
   try {
-    return loadChartArchive(bytes);
+    return await loadChartArchive(bytes);
   } catch (e) {
     throw asChartClientError(e, label);
   }
@@ -185,7 +185,7 @@ function loadArchive(bytes: Buffer, label: string): Chart {
 export async function pushChart(client: RegistryClient, chartFile: string, remote: string, opts: PushChartOptions = {}): Promise<PushChartResult> {
   const target = parseChartRemote(remote);
   const bytes = await readChartFile(chartFile);
-  const md = loadArchive(bytes, chartFile).metadata;
+  const md = (await loadArchive(bytes, chartFile)).metadata;
   const repository = target.namespace ? `${target.namespace}/${md.name}` : md.name;
   if (!isValidRepositoryName(repository)) {
     throw clientError('INVALID_REFERENCE', {
@@ -436,12 +436,12 @@ async function downloadTo(repo: Repository, desc: Descriptor, file: string): Pro
 export async function expandChart(tgz: Buffer, dir: string, label: string): Promise<string> {
   let files;
   try {
-    files = readChartArchive(tgz);
+    files = await readChartArchive(tgz);
   } catch (e) {
     throw clientError('CHART_LOAD_FAILED', { chart: label, detail: (e as Error).message });
   }
   const chartYaml = files.find((f) => f.name === 'Chart.yaml');
-  const name = chartYaml ? loadArchive(tgz, label).metadata.name : '';
+  const name = chartYaml ? (await loadArchive(tgz, label)).metadata.name : '';
   if (!name) throw clientError('CHART_LOAD_FAILED', { chart: label, detail: 'chart name not specified' });
   const target = path.join(dir, name);
   try {
@@ -530,7 +530,7 @@ export async function showChart(client: RegistryClient, refInput: string, opts: 
   const fetched = await fetchChartManifest(client, resolved.ref);
   if (fetched.chart.size > MAX_CHART_BYTES) throw clientError('CHART_LOAD_FAILED', { chart: fetched.reference, detail: `the chart layer is larger than ${MAX_CHART_BYTES} bytes` });
   const tgz = await client.repository(resolved.ref).read(fetched.chart, MAX_CHART_BYTES);
-  const chart = loadArchive(tgz, fetched.reference);
+  const chart = await loadArchive(tgz, fetched.reference);
   validateMetadata(chart.metadata);
   const readme = chart.files.find((f) => ['readme.md', 'readme.txt', 'readme'].includes(f.name.toLowerCase()));
   return {

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isImageManifestType } from '../../core/media-types.js';
 import { rfc3339 } from '../../flux/artifact.js';
-import { TarError, extractTar, readTar } from '../../flux/untar.js';
+import { TarError, cleanName, extractTar, openTarStream } from '../../flux/untar.js';
 import {
   BundleError,
   OPA_BUNDLE_LAYER_MEDIA_TYPE,
@@ -33,6 +33,8 @@ import { ANNOTATION_TITLE, pushArtifact } from './artifact.js';
 import type { PushStats } from '../graph.js';
 
 const ANNOTATION_CREATED = 'org.opencontainers.image.created';
+/** OPA's bundle reader limit per file (DefaultSizeLimitBytes, against gzip bombs). */
+const OPA_MAX_FILE_BYTES = 1024 * 1024 * 1024;
 
 function bundleFailure(e: unknown, label?: string): never {
   if (e instanceof BundleError) {
@@ -46,18 +48,10 @@ function bundleFailure(e: unknown, label?: string): never {
 async function tarballFiles(stream: Readable, label: string): Promise<BundleFile[]> {
   const files: BundleFile[] = [];
   try {
-    await readTar(stream, (m) => {
-      if (m.type !== 'file') return undefined;
-      const chunks: Buffer[] = [];
-      const f: BundleFile = { path: m.name.replace(/^\/+/, ''), bytes: Buffer.alloc(0) };
-      files.push(f);
-      let seen = 0;
-      return (c: Buffer) => {
-        chunks.push(c);
-        seen += c.length;
-        if (seen === m.size) f.bytes = Buffer.concat(chunks);
-      };
-    });
+    const tar = openTarStream(stream);
+    for (let m = await tar.next(); m; m = await tar.next()) {
+      if (m.type === 'file') files.push({ path: cleanName(m.name.replace(/^\/+/, '')), bytes: await tar.readBody(OPA_MAX_FILE_BYTES) });
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (e instanceof TarError || code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') throw clientError('ARTIFACT_INVALID', { reference: label, detail: `not a gzipped tar bundle: ${(e as Error).message}` });

@@ -1,14 +1,14 @@
 /**
  * The Go gzip port against output recorded from Go's own compress/gzip
- * (fixtures/golden.json, made by fixtures/make-golden.mjs with fixtures/gz.go).
+ * (test/flux/fixtures/golden.json, made by make-golden.mjs there with gz.go).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { GoGzipWriter, goGzip } from '../../src/flux/go-gzip.js';
-import { GZIP_INPUTS, fixtureBytes } from './fixtures.js';
+import { GoGzipWriter, goGzip } from '../../src/gocompat/gzip.js';
+import { GZIP_INPUTS, fixtureBytes } from '../flux/fixtures.js';
 
 const golden = JSON.parse(readFileSync(new URL('../../../test/flux/fixtures/golden.json', import.meta.url), 'utf8')) as {
   gzip: Record<string, { size: number; sha256: string; base64?: string }>;
