@@ -4,37 +4,32 @@
  * list|tag|diff|build artifact` (same bytes: a tree pushed with either tool at the
  * same `--reproducible` settings has the same digest).
  *
- * Flags follow flux, with one deliberate difference: `--output` is Stowage's
- * output *format* on every client command (text, or json for scripts), so the
- * directory of `pull` and the file of `build` are given with `-o/--out` — flux's
- * short `-o DIR` works unchanged, and a path given to `--output` gets a usage
- * error that says so.
+ * Flags are flux's, so scripts move over unchanged: `-f/--path`, `-a/--annotations`,
+ * `--ignore-paths`, `--reproducible`, `--creds`, `--insecure-registry`; `-o/--output`
+ * is the directory of `pull` and the file of `build`, and the format (json, yaml)
+ * of `push`, `list`, `tag` and `diff`. Stowage's old `--out DIR` (and `--output json`
+ * next to it) still works with a deprecation warning.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { buildFluxArtifact, diffFluxArtifact, listFluxArtifacts, pullFluxArtifact, pushFluxArtifact, tagFluxArtifact } from '../client/ops/flux-artifact.js';
 import { clientError, parseReference, parseRepository } from '../client/index.js';
 import { isValidTag } from '../core/names.js';
 import { AnnotationError, parseAnnotations } from '../flux/artifact.js';
 import { splitIgnorePaths } from '../flux/ignore.js';
-import { addClientOptions, clientAction } from './client-common.js';
+import { addClientOptions, addOutputPathOption, clientAction, outputPath, type ClientOptionsSpec } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
 import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** Makes `--output DIR` (flux's long form) a usage error that points at `-o/--out`. */
-export function outputIsFormat(cmd: Command, target: string): Command {
-  const opt = cmd.options.find((o) => o.long === '--output');
-  if (opt) {
-    opt.argChoices = undefined;
-    opt.argParser((value: string) => {
-      if (value === 'text' || value === 'json') return value;
-      throw new InvalidArgumentError(`--output selects the output format (text or json); give the ${target} with -o/--out ${value}`);
-    });
-  }
-  return cmd;
-}
+/** flux's artifact commands: its credential/TLS spellings, `-o/--output json|yaml`. */
+const FLUX: ClientOptionsSpec = { ecosystem: 'flux', output: ['text', 'json', 'yaml'], shortOutput: true };
+/** flux's pull/build: `-o/--output` is a path. */
+const FLUX_PATH: ClientOptionsSpec = { ecosystem: 'flux', output: false, legacyFormat: true };
+
+/** StringSlice flags (flux's --tag, --ignore-paths): repeatable and comma-separated. */
+const collectSlice = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
 
 function artifactRef(input: string) {
   return parseReference(input);
@@ -61,12 +56,13 @@ export function registerArtifact(program: Command): void {
       .command('push')
       .description('Archive a directory (or one file) of manifests and push it as a Flux artifact: prints "artifact successfully pushed to REPO@sha256:…".')
       .argument('<url>', 'oci://host[:port]/repository:tag')
-      .requiredOption('--path <dir|file>', 'the directory where the Kubernetes manifests are (or a single file)')
+      .requiredOption('-f, --path <dir|file>', 'the directory where the Kubernetes manifests are (or a single file)')
       .requiredOption('--source <url>', 'the source address, e.g. the Git URL (annotation org.opencontainers.image.source)')
       .requiredOption('--revision <rev>', "the source revision, e.g. '<branch|tag>@sha1:<commit>' (annotation org.opencontainers.image.revision)")
-      .option('--annotations <key=value>', 'set a manifest annotation (repeatable; overrides the three above)', collect, [])
+      .option('-a, --annotations <key=value>', 'set a manifest annotation (repeatable; overrides the three above)', collect, [])
       .option('--ignore-paths <patterns>', 'paths to ignore, .gitignore syntax, comma-separated (repeatable); replaces the defaults (.git/, *.png, *.tar.gz, …)', collect, [])
       .option('--reproducible', 'pin the created annotation to 1970-01-01T00:00:00Z so the same tree always gets the same digest'),
+    FLUX,
   ).action(
     clientAction(
       async (ctx, [url], opts) => {
@@ -97,23 +93,25 @@ export function registerArtifact(program: Command): void {
     ),
   );
 
-  outputIsFormat(
-    addClientOptions(
-      addPullVerifyOptions(
+  addClientOptions(
+    addPullVerifyOptions(
+      addOutputPathOption(
         artifact
           .command('pull')
           .description('Pull a Flux artifact and extract its content (layer 0) into a directory; symlinks are skipped and nothing may land outside the directory.')
-          .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
-          .requiredOption('-o, --out <dir>', 'the directory to extract into (created when missing)'),
+          .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]'),
+        'the directory to extract into (created when missing)',
       ),
     ),
-    'directory',
+    FLUX_PATH,
   ).action(
     clientAction(
       async (ctx, [url], opts) => {
+        const dir = outputPath(ctx.flags, opts);
+        if (!dir) throw clientError('INVALID_ARGUMENT', { message: 'the directory to extract into is missing', hint: 'give it with -o/--output DIR, as flux pull artifact takes it' });
         const client = ctx.client();
         const ref = await verifyForPull(ctx, client, artifactRef(url!), opts);
-        const r = await pullFluxArtifact(client, ref, opts.out as string);
+        const r = await pullFluxArtifact(client, ref, dir);
         if (r.skippedSymlinks.length) ctx.note(`stowage: note: skipped ${r.skippedSymlinks.length} symlink(s): ${r.skippedSymlinks.slice(0, 5).join(', ')}${r.skippedSymlinks.length > 5 ? ', …' : ''}`);
         return {
           text: [
@@ -137,6 +135,7 @@ export function registerArtifact(program: Command): void {
       .argument('<url>', 'oci://host[:port]/repository')
       .option('--filter-semver <range>', 'only tags that are semantic versions in this range, e.g. ">=1.0.0 <2.0.0" (Masterminds syntax, as flux)')
       .option('--filter-regex <regex>', 'only tags matching this regular expression'),
+    FLUX,
   ).action(
     clientAction(async (ctx, [url], opts) => {
       const ref = parseRepository(url!);
@@ -154,7 +153,8 @@ export function registerArtifact(program: Command): void {
       .command('tag')
       .description('Give an artifact more tags in its repository (the manifest bytes are re-sent unchanged).')
       .argument('<url>', 'oci://host[:port]/repository:tag (or @digest)')
-      .requiredOption('--tag <tag>', 'a new tag (repeatable)', collect, []),
+      .requiredOption('--tag <tags>', 'new tags, comma-separated or repeated (as flux)', collectSlice, []),
+    FLUX,
   ).action(
     clientAction(async (ctx, [url], opts) => {
       const tags = opts.tag as string[];
@@ -169,8 +169,9 @@ export function registerArtifact(program: Command): void {
       .command('diff')
       .description('Compare a directory with an artifact: file names and bytes (not gzip bytes). Exits 1 when they differ, 0 when they are the same.')
       .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
-      .requiredOption('--path <dir|file>', 'the local directory (or file), archived with the same ignore rules as push')
+      .requiredOption('-f, --path <dir|file>', 'the local directory (or file), archived with the same ignore rules as push')
       .option('--ignore-paths <patterns>', 'paths to ignore, .gitignore syntax, comma-separated (repeatable); replaces the defaults', collect, []),
+    FLUX,
   ).action(
     clientAction(async (ctx, [url], opts) => {
       const ignorePaths = ignorePathsOf(opts);
@@ -183,21 +184,21 @@ export function registerArtifact(program: Command): void {
     }),
   );
 
-  outputIsFormat(
-    addClientOptions(
+  addClientOptions(
+    addOutputPathOption(
       artifact
         .command('build')
         .description('Build the artifact tarball (the layer `artifact push` uploads) into a file, without a registry.')
-        .requiredOption('--path <dir|file>', 'the directory where the Kubernetes manifests are (or a single file)')
-        .option('-o, --out <file>', 'the tarball to write', 'artifact.tgz')
+        .requiredOption('-f, --path <dir|file>', 'the directory where the Kubernetes manifests are (or a single file)')
         .option('--ignore-paths <patterns>', 'paths to ignore, .gitignore syntax, comma-separated (repeatable); replaces the defaults', collect, []),
-      { registry: false },
+      'the tarball to write',
+      'artifact.tgz',
     ),
-    'file',
+    { ...FLUX_PATH, registry: false },
   ).action(
-    clientAction(async (_ctx, _args, opts) => {
+    clientAction(async (ctx, _args, opts) => {
       const ignorePaths = ignorePathsOf(opts);
-      const r = await buildFluxArtifact({ path: opts.path as string, output: opts.out as string, ...(ignorePaths ? { ignorePaths } : {}) });
+      const r = await buildFluxArtifact({ path: opts.path as string, output: outputPath(ctx.flags, opts, 'artifact.tgz')!, ...(ignorePaths ? { ignorePaths } : {}) });
       return { text: `artifact successfully built at ${r.file} (${r.digest}, ${humanBytes(r.size)}, ${r.entries} entries)`, json: r };
     }),
   );

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ChartLoadError, asChartClientError, createChart, lintChartYaml, loadChartDir, missingDependencies, packageChart, type LintMessage, type MtimePolicy } from '../chart/index.js';
 import { clientError } from '../client/errors.js';
 import { formatShow, pullChart, pushChart, showChart } from '../client/ops/chart.js';
-import { addClientOptions, clientAction } from './client-common.js';
+import { addClientOptions, clientAction, deprecated, type ClientOptionsSpec } from './client-common.js';
 import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
 /** SOURCE_DATE_EPOCH (reproducible builds) → one mtime for every archive entry. */
@@ -54,6 +54,15 @@ function flat(args: unknown[]): string[] {
   return (args as (string | string[])[]).flat();
 }
 
+function untarDir(destination: string, untardir: string): string {
+  return path.isAbsolute(untardir) ? untardir : path.join(destination, untardir);
+}
+
+/** helm's registry options: --plain-http, --insecure-skip-tls-verify, --ca-file, --username/--password. */
+const HELM: ClientOptionsSpec = { ecosystem: 'helm' };
+const SHOW_PARTS = ['all', 'chart', 'values', 'readme', 'crds'] as const;
+type ShowPart = (typeof SHOW_PARTS)[number];
+
 export function registerChart(program: Command): void {
   const chart = program.command('chart').description('Create, lint and package Helm charts as Helm does; push, pull and show them in OCI registries.');
 
@@ -79,13 +88,15 @@ export function registerChart(program: Command): void {
     chart
       .command('lint')
       .description('Check charts the way `helm lint` checks Chart.yaml (and that they load).')
-      .argument('<dir...>', 'chart directories'),
+      .argument('<dir...>', 'chart directories')
+      .option('--strict', 'fail on lint warnings too (as helm lint --strict)'),
     { registry: false },
   ).action(
-    clientAction(async (_ctx, args) => {
+    clientAction(async (_ctx, args, opts) => {
       const results: { path: string; messages: LintMessage[] }[] = [];
       for (const d of flat(args)) results.push({ path: d, messages: await lintDir(d) });
-      const failed = results.filter((r) => r.messages.some((m) => m.severity === 'error')).length;
+      const failing = (m: LintMessage) => m.severity === 'error' || (opts.strict === true && m.severity === 'warning');
+      const failed = results.filter((r) => r.messages.some(failing)).length;
       const lines: string[] = [];
       for (const r of results) {
         lines.push(`==> Linting ${r.path}`);
@@ -99,8 +110,8 @@ export function registerChart(program: Command): void {
       if (failed) {
         process.stdout.write(`${lines.join('\n')}\n`);
         throw clientError('CHART_INVALID', {
-          chart: failed === 1 ? results.find((r) => r.messages.some((m) => m.severity === 'error'))!.path : `${failed} charts`,
-          problems: results.flatMap((r) => r.messages.filter((m) => m.severity === 'error').map((m) => ({ message: m.message, ...(m.hint ? { hint: m.hint } : {}) }))),
+          chart: failed === 1 ? results.find((r) => r.messages.some(failing))!.path : `${failed} charts`,
+          problems: results.flatMap((r) => r.messages.filter(failing).map((m) => ({ message: m.message, ...(m.hint ? { hint: m.hint } : {}) }))),
         });
       }
       return { text: lines, json: { charts: results, failed } };
@@ -148,6 +159,7 @@ export function registerChart(program: Command): void {
       .argument('<chart>', 'the packaged chart (.tgz)')
       .argument('<remote>', 'oci://HOST[:PORT]/NAMESPACE')
       .option('--no-prov', 'do not push CHART.tgz.prov even when it exists'),
+    HELM,
   ).action(
     clientAction(
       async (ctx, [file, remote], opts) => {
@@ -167,17 +179,20 @@ export function registerChart(program: Command): void {
         .description('Pull a chart from an OCI registry as `helm pull` does: the highest version matching --version (exact, or a range such as ^1.2), saved as NAME-VERSION.tgz or expanded.')
         .argument('<ref>', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
         .option('--version <version>', 'an exact version or a constraint (^1.2, ~1.4, ">=1 <2", 1.x); default: the latest stable')
-        .option('--untar', 'expand the chart into DIR/NAME instead of keeping the .tgz')
+        .option('--untar', 'expand the chart instead of keeping the .tgz')
+        .option('--untardir <dir>', 'with --untar: the directory the chart is expanded into, relative to --destination (as helm)', '.')
         .option('-d, --destination <dir>', 'where to write', '.')
         .option('--prov', 'fetch the provenance file too (NAME-VERSION.tgz.prov)'),
     ),
+    HELM,
   ).action(
     clientAction(
       async (ctx, [ref], opts) => {
         const client = ctx.client();
         const r = await pullChart(client, ref!, {
           ...(typeof opts.version === 'string' ? { version: opts.version } : {}),
-          destination: opts.destination as string,
+          // helm: the chart lands in DESTINATION/UNTARDIR/NAME (UNTARDIR alone when absolute).
+          destination: opts.untar === true ? untarDir(opts.destination as string, opts.untardir as string) : (opts.destination as string),
           untar: opts.untar === true,
           prov: opts.prov === true,
           verify: (resolved) => verifyForPull(ctx, client, resolved, opts),
@@ -193,14 +208,27 @@ export function registerChart(program: Command): void {
   addClientOptions(
     chart
       .command('show')
-      .description('Show a chart in an OCI registry as `helm show` does: Chart.yaml, values.yaml, the README and CRDs.')
-      .argument('<ref>', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
+      .description('Show a chart in an OCI registry as `helm show [all|chart|values|readme|crds]` does: Chart.yaml, values.yaml, the README and CRDs.')
+      .argument('<part|ref>', `what to show (${SHOW_PARTS.join(', ')}; default all), or the chart`)
+      .argument('[ref]', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
       .option('--version <version>', 'an exact version or a constraint; default: the latest stable')
-      .addOption(new Option('--only <part>', 'show only this part').choices(['chart', 'values', 'readme', 'crds']).default('all', 'all of them')),
+      .addOption(new Option('--only <part>', 'deprecated: give the part first, as helm show does').choices(SHOW_PARTS.slice(1)).hideHelp()),
+    HELM,
   ).action(
-    clientAction(async (ctx, [ref], opts) => {
-      const r = await showChart(ctx.client(), ref!, typeof opts.version === 'string' ? { version: opts.version } : {});
-      const what = opts.only as 'all' | 'chart' | 'values' | 'readme' | 'crds';
+    clientAction(async (ctx, args, opts) => {
+      // One argument is the chart; two are the part and the chart.
+      const [first, second] = args;
+      const ref = second ?? first!;
+      let what: ShowPart = 'all';
+      if (second !== undefined) {
+        if (!(SHOW_PARTS as readonly string[]).includes(first!)) throw clientError('INVALID_ARGUMENT', { message: `"${first}" is not a part of a chart`, hint: `write chart show [${SHOW_PARTS.join('|')}] oci://…` });
+        what = first as ShowPart;
+      }
+      if (typeof opts.only === 'string') {
+        deprecated('--only PART', `chart show ${opts.only} REF (as helm show ${opts.only})`);
+        what = opts.only as ShowPart;
+      }
+      const r = await showChart(ctx.client(), ref, typeof opts.version === 'string' ? { version: opts.version } : {});
       const text = formatShow(r, what);
       return { text: text === '' ? [] : [text.endsWith('\n') ? text.slice(0, -1) : text], json: r };
     }),

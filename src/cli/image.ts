@@ -1,11 +1,14 @@
 /**
  * `stowage image push ARCHIVE REF` and `stowage image pull REF -o FILE`: images
- * between `docker save` archives / OCI layouts and any registry.
+ * between `docker save` archives / OCI layouts and any registry. Flags as docker
+ * and crane write them: `-o/--output FILE` (docker save), `image pull REF FILE`
+ * and `--format tarball|legacy|oci` (crane pull), `--platform`; the old `--out`
+ * still works with a deprecation warning.
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { clientError, parsePlatform, parseReference, pullImage, pushImage, type PushStats } from '../client/index.js';
-import { addClientOptions, clientAction } from './client-common.js';
+import { addClientOptions, addOutputPathOption, clientAction, outputPath } from './client-common.js';
 import { humanBytes } from './progress.js';
 import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
@@ -43,20 +46,31 @@ export function registerImage(program: Command): void {
 
   addClientOptions(
     addPullVerifyOptions(
-      image
-        .command('pull')
-        .description('Pull an image into an archive that `docker load`, `podman load` and skopeo accept.')
-        .argument('<ref>', 'what to pull: host[:port]/repository[:tag][@digest]')
-        .requiredOption('-o, --out <file>', 'the archive to write ("-" for standard output)')
-        .addOption(new Option('--format <format>', 'docker: classic docker save layout; oci: OCI layout tar with a docker manifest.json (all platforms)').choices(['docker', 'oci']).default('docker'))
-        .option('--platform <os/arch[/variant]>', 'the platform to take from a multi-platform image (docker format default: this machine’s)'),
+      addOutputPathOption(
+        image
+          .command('pull')
+          .description('Pull an image into an archive that `docker load`, `podman load` and skopeo accept.')
+          .argument('<ref>', 'what to pull: host[:port]/repository[:tag][@digest]')
+          .argument('[file]', 'the archive to write, as crane pull takes it (or -o)')
+          .addOption(
+            new Option('--format <format>', 'docker (crane: tarball, legacy): classic docker save layout; oci: OCI layout tar with a docker manifest.json (all platforms)')
+              .choices(['docker', 'oci', 'tarball', 'legacy'])
+              .default('docker'),
+          )
+          .option('--platform <os/arch[/variant]>', 'the platform to take from a multi-platform image (docker format default: this machine’s)'),
+        'the archive to write ("-" for standard output)',
+      ),
     ),
+    { output: false, legacyFormat: true },
   ).action(
     clientAction(
-      async (ctx, [refArg], opts) => {
+      async (ctx, [refArg, fileArg], opts) => {
         const ref = parseReference(refArg!);
         const platform = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : undefined;
-        const out = opts.out as string;
+        const given = outputPath(ctx.flags, opts);
+        if (given !== undefined && fileArg !== undefined && given !== fileArg) throw clientError('OPTIONS_CONFLICT', { options: ['-o/--output', 'FILE'], why: 'both name the archive' });
+        const out = given ?? fileArg;
+        if (out === undefined) throw clientError('INVALID_ARGUMENT', { message: 'the archive to write is missing', hint: 'give it with -o/--output FILE (docker save) or after the reference (crane pull); "-" for standard output' });
         if (out === '-' && process.stdout.isTTY) throw clientError('OUTPUT_IS_TERMINAL', undefined);
         if (out === '-' && ctx.flags.output === 'json') throw clientError('OPTIONS_CONFLICT', { options: ['--output json', '-o -'], why: 'both write to standard output' });
         const client = ctx.client();

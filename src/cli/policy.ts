@@ -11,9 +11,8 @@ import type { Command } from 'commander';
 import { clientError, parseReference } from '../client/index.js';
 import { pullPolicy, pushPolicy } from '../client/ops/policy.js';
 import { AnnotationError, parseAnnotations } from '../flux/artifact.js';
-import { outputIsFormat } from './artifact.js';
 import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
-import { addClientOptions, clientAction } from './client-common.js';
+import { addClientOptions, addOutputPathOption, clientAction, outputPath } from './client-common.js';
 import { describeStats } from './image.js';
 import { humanBytes } from './progress.js';
 
@@ -59,22 +58,23 @@ export function registerPolicy(program: Command): void {
     ),
   );
 
-  outputIsFormat(
-    addClientOptions(
-      addPullVerifyOptions(
+  // `-o/--output DIR` as oras pull takes it.
+  addClientOptions(
+    addPullVerifyOptions(
+      addOutputPathOption(
         policy
           .command('pull')
           .description('Pull the bundle OPA would load (the first application/vnd.oci.image.layer.v1.tar+gzip layer), check it, and extract it and/or save the tarball.')
           .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
-          .option('-o, --out <dir>', 'extract the bundle into this directory (created when missing)')
           .option('--bundle-file <file>', 'write the bundle tarball (bundle.tar.gz) here, as OPA downloads it'),
+        'extract the bundle into this directory (created when missing)',
       ),
     ),
-    'directory',
+    { output: false, legacyFormat: true },
   ).action(
     clientAction(
       async (ctx, [url], opts) => {
-        const outDir = typeof opts.out === 'string' ? opts.out : undefined;
+        const outDir = outputPath(ctx.flags, opts);
         const bundleFile = typeof opts.bundleFile === 'string' ? opts.bundleFile : undefined;
         if (!outDir && !bundleFile) throw clientError('INVALID_ARGUMENT', { message: 'nowhere to put the bundle', hint: 'give -o DIR to extract it, --bundle-file FILE to save the tarball, or both' });
         const client = ctx.client();

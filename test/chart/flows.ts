@@ -83,11 +83,22 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       assert.equal(again.code, 1);
       assert.match(again.stderr, /webapp already exists\n {2}hint: remove it, or choose another directory with -d/);
 
-      const shown = await run('chart', 'show', `oci://${target.host}/charts/webapp`, '--only', 'chart');
+      // helm's flags: --untardir under --destination, --plain-http.
+      const untardir = await run('chart', 'pull', `oci://${target.host}/charts/webapp:0.1.0`, '--untar', '--untardir', 'sub', '-d', w('expanded'), '--plain-http', '--output', 'json');
+      assert.equal(untardir.code, 0, untardir.stderr);
+      assert.equal((JSON.parse(untardir.stdout) as { dir: string }).dir, w('expanded', 'sub', 'webapp'));
+
+      // `helm show chart|values REF`; Stowage's old --only still works, with a warning.
+      const shown = await run('chart', 'show', 'chart', `oci://${target.host}/charts/webapp`);
       assert.equal(shown.code, 0, shown.stderr);
       assert.equal(shown.stdout, 'apiVersion: v2\nappVersion: 1.16.0\ndescription: A Helm chart for Kubernetes\nname: webapp\ntype: application\nversion: 0.1.0\n\n');
-      const values = await run('chart', 'show', `oci://${target.host}/charts/webapp`, '--only', 'values');
+      const values = await run('chart', 'show', 'values', `oci://${target.host}/charts/webapp`);
       assert.equal(values.stdout, `${await readFile(w('webapp', 'values.yaml'), 'utf8')}\n`);
+      const old = await run('chart', 'show', `oci://${target.host}/charts/webapp`, '--only', 'values');
+      assert.equal(old.stdout, values.stdout);
+      assert.match(old.stderr, /warning: --only PART is deprecated; use chart show values REF/);
+      const badPart = await run('chart', 'show', 'templates', `oci://${target.host}/charts/webapp`);
+      assert.equal(badPart.code, 2);
       const all = await run('chart', 'show', `oci://${target.host}/charts/webapp`);
       assert.ok(all.stdout.startsWith(`${shown.stdout}---\n# Default values for webapp.`));
     });
@@ -120,7 +131,7 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       assert.equal(r.stdout, `Pulled: ${target.host}/vendor/signtest:0.1.0\nDigest: ${SIGNTEST.manifestDigest}\n`);
       assert.deepEqual(await readFile(w('vendor', 'signtest-0.1.0.tgz')), vector('signtest-0.1.0.tgz'));
       assert.deepEqual(await readFile(w('vendor', 'signtest-0.1.0.tgz.prov')), vector('signtest-0.1.0.tgz.prov'));
-      const shown = await run('chart', 'show', `oci://${target.host}/vendor/signtest:0.1.0`, '--only', 'chart', '--output', 'json');
+      const shown = await run('chart', 'show', 'chart', `oci://${target.host}/vendor/signtest:0.1.0`, '--output', 'json');
       assert.equal((JSON.parse(shown.stdout) as { chartYaml: string }).chartYaml, 'apiVersion: v1\ndescription: A Helm chart for Kubernetes\nname: signtest\nversion: 0.1.0\n');
     });
 

@@ -81,6 +81,26 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
     });
     const members = readTar(bytes).map((m) => m.path);
     assert.ok(members.includes('manifest.json') && members.includes('repositories'), members.join(' '));
+    // The old `-o FILE --output json` above still printed JSON, and said it is deprecated.
+    assert.match(r.stderr, /warning: --output json \(the output format\) is deprecated/);
+  });
+
+  it('image pull as docker save and crane pull write it: --output FILE, REF FILE, --format tarball', async () => {
+    const docker = path.join(work, 'out', 'docker-style.tar');
+    const a = await run('image', 'pull', `${reg.host}/cli/app:v1`, '--output', docker, '--platform', 'linux/amd64');
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(a.stderr, '');
+    const crane = path.join(work, 'out', 'crane-style.tar');
+    const b = await run('image', 'pull', `${reg.host}/cli/app:v1`, crane, '--format', 'tarball', '--platform', 'linux/amd64');
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /docker archive/);
+    const old = await run('image', 'pull', `${reg.host}/cli/app:v1`, '--out', path.join(work, 'out', 'old.tar'), '--platform', 'linux/amd64');
+    assert.equal(old.code, 0, old.stderr);
+    assert.match(old.stderr, /warning: --out is deprecated; use -o\/--output/);
+    const both = await run('image', 'pull', `${reg.host}/cli/app:v1`, crane, '-o', docker);
+    assert.equal(both.code, 2);
+    const none = await run('image', 'pull', `${reg.host}/cli/app:v1`);
+    assert.equal(none.code, 2);
   });
 
   it('exit 2 for usage errors, with the reason', async () => {

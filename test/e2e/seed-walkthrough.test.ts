@@ -112,7 +112,7 @@ test('the seed walkthrough with stowage alone, auth on', async (t) => {
     assert.ok(v1, list.stdout);
     assert.equal(v1.source_url, source);
     assert.equal(v1.source_revision, `${branch}@sha1:${sha}`);
-    await stowage(['artifact', 'pull', `oci://${host}/alice/manifests:v1`, '-o', join(dir, 'manifests-back')]);
+    await stowage(['artifact', 'pull', `oci://${host}/alice/manifests:v1`, '--output', join(dir, 'manifests-back')]);
     assert.deepEqual(await listFiles(join(dir, 'manifests-back')), await listFiles(join(repo, 'deploy')));
   });
 

@@ -5,6 +5,7 @@
  * refuse to write outside their directory.
  */
 import assert from 'node:assert/strict';
+import { parse as parseYaml } from 'yaml';
 import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -59,7 +60,7 @@ function evilTarball(entries: { name: string; type?: 'file' | 'dir' | 'symlink';
   return goGzip(Buffer.concat(parts));
 }
 
-describe('stowage artifact (flux artifacts)', { timeout: 60_000 }, () => {
+describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
   let work: string;
   let env: Record<string, string>;
   let repoDir: string;
@@ -132,10 +133,15 @@ describe('stowage artifact (flux artifacts)', { timeout: 60_000 }, () => {
         assert.equal(doc.stats.uploaded, 0);
       });
 
-      it('list: newest tag names first, cosign tags left out, semver and regex filters', async () => {
-        const later = await run('artifact', 'push', `oci://${reg.host}/team/app-config:v1.1.0`, '--path', path.join(repoDir, 'config'), '--source', source, '--revision', 'main@sha1:0000000000000000000000000000000000000001', '--annotations', 'team=platform');
+      it('list: newest tag names first, cosign .sig/.att/.sbom tags left out, semver and regex filters, -o yaml', async () => {
+        // flux's short flags: -f PATH, -a KEY=VALUE; --tag takes a comma-separated list as flux's does.
+        const later = await run('artifact', 'push', `oci://${reg.host}/team/app-config:v1.1.0`, '-f', path.join(repoDir, 'config'), '--source', source, '--revision', 'main@sha1:0000000000000000000000000000000000000001', '-a', 'team=platform');
         assert.equal(later.code, 0, later.stderr);
-        assert.equal((await run('artifact', 'tag', `oci://${reg.host}/team/app-config:v1.0.0`, '--tag', 'sha256-abc.sig', '--tag', 'v2.0.0-rc.1')).code, 0);
+        const tagged = await run('artifact', 'tag', `oci://${reg.host}/team/app-config:v1.0.0`, '--tag', 'sha256-abc.sig,sha256-abc.att', '--tag', 'sha256-abc.sbom', '--tag', 'v2.0.0-rc.1');
+        assert.equal(tagged.code, 0, tagged.stderr);
+        assert.equal(tagged.stdout.split('\n').filter((l) => l.startsWith('artifact tagged as')).length, 4);
+        const yamlList = parseYaml((await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '-o', 'yaml')).stdout) as { tag: string }[];
+        assert.deepEqual(yamlList.map((a) => a.tag), ['v2.0.0-rc.1', 'v1.1.0', 'v1.0.0']);
         const all = JSON.parse((await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '--output', 'json')).stdout) as { url: string; tag: string; digest: string; source_url: string; source_revision: string }[];
         assert.deepEqual(all.map((a) => a.tag), ['v2.0.0-rc.1', 'v1.1.0', 'v1.0.0']);
         assert.equal(all[2]!.source_revision, revision);
@@ -151,7 +157,7 @@ describe('stowage artifact (flux artifacts)', { timeout: 60_000 }, () => {
         assert.match(table.stdout, new RegExp(`${reg.host}/team/app-config:v1.0.0\\s+\\tsha256:[0-9a-f]{64}\\s+\\t${source.replace(/[.]/g, '\\.')}\\s+\\t${revision}`));
       });
 
-      it('pull -o DIR extracts the tree (ignored files absent, permissions kept); --output DIR is a usage error', async () => {
+      it('pull -o DIR extracts the tree (ignored files absent, permissions kept); --output DIR as flux, --out DIR deprecated', async () => {
         const out = path.join(work, `pulled-${name}`);
         const r = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v1.0.0`, '-o', out);
         assert.equal(r.code, 0, r.stderr);
@@ -162,9 +168,21 @@ describe('stowage artifact (flux artifacts)', { timeout: 60_000 }, () => {
         assert.equal(tree.get('scripts/render.sh'), 'f755');
         assert.equal(tree.get('deploy/overlays/prod/patch.yaml'), 'f600');
         assert.equal(await readFile(path.join(out, 'deploy/base/deployment.yaml'), 'utf8'), await readFile(path.join(repoDir, 'config/deploy/base/deployment.yaml'), 'utf8'));
-        const misuse = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v1.0.0`, '--output', out);
-        assert.equal(misuse.code, 2);
-        assert.match(misuse.stderr, /--output selects the output format \(text or json\); give the directory with -o\/--out/);
+        // `flux pull artifact URL --output DIR`: the long spelling names the directory too.
+        const long = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v1.0.0`, '--output', `${out}-long`);
+        assert.equal(long.code, 0, long.stderr);
+        assert.equal(long.stderr, '');
+        assert.deepEqual([...(await listTree(`${out}-long`)).keys()], [...tree.keys()]);
+        // Stowage's old spelling keeps working, with a warning on stderr; so does the old
+        // format flag next to it.
+        const old = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v1.0.0`, '--out', `${out}-old`, '--output', 'json');
+        assert.equal(old.code, 0, old.stderr);
+        assert.match(old.stderr, /warning: --out is deprecated; use -o\/--output/);
+        assert.match(old.stderr, /warning: --output json \(the output format\) is deprecated/);
+        assert.equal((JSON.parse(old.stdout) as { output: string }).output, `${out}-old`);
+        const none = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v1.0.0`);
+        assert.equal(none.code, 2);
+        assert.match(none.stderr, /-o\/--output DIR/);
       });
 
       it('diff: exit 0 for the same tree, exit 1 with the changed names (contents, not gzip bytes)', async () => {
@@ -233,14 +251,16 @@ describe('stowage artifact (flux artifacts)', { timeout: 60_000 }, () => {
     assert.equal(reproducibleDigests.stowage, reproducibleDigests.distribution);
   });
 
-  it('build writes the push layer (mode 0640); --output FILE is a usage error', async () => {
+  it('build writes the push layer (mode 0640) to -f PATH -o FILE or --output FILE, as flux build artifact', async () => {
     const file = path.join(work, 'artifact.tgz');
-    const r = await stowage(['artifact', 'build', '--path', path.join(repoDir, 'config'), '-o', file, '--output', 'json'], { env });
+    const r = await stowage(['artifact', 'build', '-f', path.join(repoDir, 'config'), '--output', file], { env });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as { digest: string }).digest, golden.trees['kustomize/default-ignore']!.digest);
+    assert.match(r.stdout, new RegExp(golden.trees['kustomize/default-ignore']!.digest));
     assert.equal((await stat(file)).mode & 0o777, 0o640);
-    const misuse = await stowage(['artifact', 'build', '--path', repoDir, '--output', file], { env });
-    assert.equal(misuse.code, 2);
-    assert.match(misuse.stderr, /give the file with -o\/--out/);
+    // The old `-o FILE --output json` (file and format) still works, with a warning.
+    const old = await stowage(['artifact', 'build', '--path', path.join(repoDir, 'config'), '-o', `${file}.2`, '--output', 'json'], { env });
+    assert.equal(old.code, 0, old.stderr);
+    assert.equal((JSON.parse(old.stdout) as { digest: string }).digest, golden.trees['kustomize/default-ignore']!.digest);
+    assert.match(old.stderr, /deprecated/);
   });
 });

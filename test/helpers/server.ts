@@ -100,3 +100,27 @@ export async function startInProcess(overrides: Partial<ServeConfig> = {}): Prom
     },
   };
 }
+
+/** One access-log line of a Stowage process (msg "request"). */
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  status: number;
+  ua?: string;
+}
+
+/** The requests a Stowage process logged, from log line `from` on (a mark taken earlier with logs.length). */
+export function loggedRequests(proc: Pick<StowageProcess, 'logs'>, from = 0): LoggedRequest[] {
+  const out: LoggedRequest[] = [];
+  for (const line of proc.logs.slice(from)) {
+    try {
+      const entry = JSON.parse(line) as Partial<LoggedRequest> & { msg?: string };
+      if (entry.msg === 'request' && typeof entry.method === 'string' && typeof entry.path === 'string' && typeof entry.status === 'number') {
+        out.push({ method: entry.method, path: entry.path, status: entry.status, ...(entry.ua ? { ua: entry.ua } : {}) });
+      }
+    } catch {
+      // not a JSON line
+    }
+  }
+  return out;
+}

@@ -1,17 +1,19 @@
 /**
- * Real PostgreSQL and S3 (radosgw) for tests. scripts/test.sh starts one of each
- * per run and says so through STOWAGE_TEST_PG_URL / STOWAGE_TEST_S3_*; a test file
+ * Real services for tests (PostgreSQL, S3 on radosgw, the Docker Engine,
+ * containerd). scripts/test.sh starts one of each per run and says so through
+ * STOWAGE_TEST_* variables (STOWAGE_TEST_PG_URL, STOWAGE_TEST_S3_*, …); a test file
  * run on its own starts its own through the same scripts/services/*.sh and stops
  * it when the process is done. Never a skip: a service that cannot start fails
  * the test with the script's output.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { PostgresOptions } from '../../src/storage/postgres/database.js';
+import { onExit } from './tools.js';
 
 const run = promisify(execFile);
 /** scripts/services, from dist/test/helpers. */
@@ -26,37 +28,39 @@ export interface S3Settings {
 }
 
 const started = new Map<string, Promise<Record<string, string>>>();
-const toStop: Array<{ service: string; dir: string }> = [];
-let stopHookInstalled = false;
 
-/** Starts scripts/services/NAME.sh once per process; its KEY=VALUE lines. */
-function startService(service: 'postgres' | 'rgw'): Promise<Record<string, string>> {
+/** Parses the KEY=VALUE lines a service script prints. */
+export function parseServiceOutput(stdout: string): Record<string, string> {
+  return Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+/**
+ * Starts scripts/services/NAME.sh once per process; its KEY=VALUE lines. `dirKey`
+ * names the line holding its state dir: the process stops it from there when it
+ * exits, however it exits (the daemon is not our child and would outlive us).
+ */
+export function startService(service: string, dirKey: string): Promise<Record<string, string>> {
   let p = started.get(service);
   if (!p) {
     p = (async () => {
+      const script = `${SCRIPTS}/${service}.sh`;
       let stdout: string;
       try {
-        ({ stdout } = await run('bash', [`${SCRIPTS}/${service}.sh`, 'start'], { maxBuffer: 1 << 20, timeout: 180_000 }));
+        ({ stdout } = await run('bash', [script, 'start'], { maxBuffer: 1 << 20, timeout: 180_000 }));
       } catch (e) {
         const err = e as { stderr?: string; message: string };
         throw new Error(`scripts/services/${service}.sh start failed: ${err.message}\n${err.stderr ?? ''}`);
       }
-      const vars = Object.fromEntries(
-        stdout
-          .split('\n')
-          .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l))
-          .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => [m[1]!, m[2]!]),
-      );
-      const dir = vars.STOWAGE_TEST_PG_DIR ?? vars.STOWAGE_TEST_S3_DIR;
-      if (dir) toStop.push({ service, dir });
-      if (!stopHookInstalled) {
-        stopHookInstalled = true;
-        // When the test file is done (the loop is empty), stop what it started.
-        process.once('beforeExit', () => {
-          for (const s of toStop.splice(0)) void run('bash', [`${SCRIPTS}/${s.service}.sh`, 'stop', s.dir]).catch(() => undefined);
-        });
-      }
+      const vars = parseServiceOutput(stdout);
+      const dir = vars[dirKey];
+      if (!dir) throw new Error(`scripts/services/${service}.sh start printed no ${dirKey}:\n${stdout}`);
+      onExit(() => spawnSync('bash', [script, 'stop', dir], { stdio: 'ignore', timeout: 60_000 }));
       return vars;
     })();
     started.set(service, p);
@@ -64,9 +68,21 @@ function startService(service: 'postgres' | 'rgw'): Promise<Record<string, strin
   return p;
 }
 
+/**
+ * The variables `keys` of a service: the instance scripts/test.sh started for the
+ * whole run when they are all set, otherwise this process's own.
+ */
+export async function serviceEnv(service: string, keys: readonly string[], dirKey: string): Promise<Record<string, string>> {
+  const given = Object.fromEntries(keys.map((k) => [k, process.env[k] ?? '']));
+  const vars = Object.values(given).every((v) => v !== '') ? given : await startService(service, dirKey);
+  const missing = keys.filter((k) => !vars[k]);
+  if (missing.length > 0) throw new Error(`scripts/services/${service}.sh gave no ${missing.join(', ')}`);
+  return vars;
+}
+
 /** The URL of a PostgreSQL server to use (superuser, database `postgres`). */
 export async function postgresUrl(): Promise<string> {
-  const url = process.env.STOWAGE_TEST_PG_URL ?? (await startService('postgres')).STOWAGE_TEST_PG_URL;
+  const url = process.env.STOWAGE_TEST_PG_URL ?? (await startService('postgres', 'STOWAGE_TEST_PG_DIR')).STOWAGE_TEST_PG_URL;
   if (!url) throw new Error('scripts/services/postgres.sh printed no STOWAGE_TEST_PG_URL');
   return url;
 }
@@ -94,7 +110,7 @@ export async function freshPostgres(): Promise<{ options: PostgresOptions; drop(
 
 /** An S3 endpoint and bucket to use (radosgw). */
 export async function s3Settings(): Promise<S3Settings> {
-  const env = process.env.STOWAGE_TEST_S3_ENDPOINT ? process.env : await startService('rgw');
+  const env = process.env.STOWAGE_TEST_S3_ENDPOINT ? process.env : await startService('rgw', 'STOWAGE_TEST_S3_DIR');
   const get = (k: string) => {
     const v = env[`STOWAGE_TEST_S3_${k}`];
     if (!v) throw new Error(`STOWAGE_TEST_S3_${k} is not set (scripts/services/rgw.sh prints it)`);

@@ -16,6 +16,9 @@ export const APT_PACKAGES = {
   buildah: 'buildah',
   umoci: 'umoci',
   'docker-registry': 'docker-registry',
+  dockerd: 'docker.io',
+  containerd: 'containerd',
+  ctr: 'containerd',
 } as const;
 
 export type ToolName = keyof typeof APT_PACKAGES;
@@ -83,12 +86,31 @@ export function trackChild(child: ChildProcess): void {
   child.once('exit', () => liveChildren.delete(child));
 }
 
+const exitHooks = new Set<() => void>();
+
+/**
+ * Runs fn (synchronously) if the test process exits before the returned
+ * function is called: for daemons that are not children (they outlive the
+ * script that started them), such as the services of scripts/services/.
+ */
+export function onExit(fn: () => void): () => void {
+  exitHooks.add(fn);
+  return () => exitHooks.delete(fn);
+}
+
 function killAllChildren(): void {
   for (const child of liveChildren) {
     try {
       child.kill('SIGKILL');
     } catch {
       // already gone
+    }
+  }
+  for (const hook of exitHooks) {
+    try {
+      hook();
+    } catch {
+      // best effort at exit
     }
   }
 }
