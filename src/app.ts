@@ -1,13 +1,11 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServeConfig } from './config/config.js';
 import { isLoopback, parseAddr } from './config/config.js';
 import { Registry } from './registry/registry.js';
-import { DiskBlobStore } from './storage/disk/disk-blob-store.js';
-import { SqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
-import type { MetadataStore } from './storage/metadata-store.js';
+import { openStores } from './storage/open-stores.js';
+import { describeStorage } from './config/storage-config.js';
 import { createRegistryServer } from './http/server.js';
 import { sendFileAvailable, sendFileProblem } from './http/send-file.js';
 import { openAuth } from './auth/setup.js';
@@ -19,22 +17,11 @@ export interface RunningRegistry {
   shutdown(): Promise<void>;
 }
 
-/**
- * The configured metadata store (the embedded SQLite database under `data`). The
- * server and the account commands (`stowage token`) open it the same way.
- */
-export async function openMetadataStore(config: ServeConfig): Promise<MetadataStore> {
-  await mkdir(config.data, { recursive: true });
-  return new SqliteMetadataStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
-}
-
-/** Opens the embedded default storage (disk blobs + SQLite) under `data`. */
+/** Opens the configured storage (by default disk blobs + SQLite under `data`). */
 export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registry> {
-  await mkdir(config.data, { recursive: true });
   // Key files are read before anything opens: an unusable key fails the start.
   const pullCheck = config.requireSignatures ? await SignaturePolicy.load(config.requireSignatures) : undefined;
-  const blobs = await DiskBlobStore.open(config.data, { fsync: config.fsync });
-  const meta = await openMetadataStore(config);
+  const { blobs, meta } = await openStores(config.storage, config.data, config.fsync);
   return new Registry(blobs, meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
@@ -45,13 +32,15 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
 export async function startRegistry(config: ServeConfig, log: Logger): Promise<RunningRegistry> {
   const registry = await openEmbeddedRegistry(config);
   if (config.requireSignatures) log.info({ requireSignatures: config.requireSignatures }, 'pulls of these repositories need a verified cosign signature');
-  const expired = await registry.expireUploads();
-  if (expired > 0) log.info({ expired }, 'removed expired upload sessions');
+  // Background work runs on one replica at a time (an advisory lock with PostgreSQL).
+  const expire = () =>
+    registry.meta.runExclusive('upload-expiry', async () => {
+      const n = await registry.expireUploads();
+      if (n > 0) log.info({ expired: n }, 'removed expired upload sessions');
+    });
+  await expire();
   const sweep = setInterval(() => {
-    registry.expireUploads().then(
-      (n) => n > 0 && log.info({ expired: n }, 'removed expired upload sessions'),
-      (err: unknown) => log.error({ err }, 'upload expiry failed'),
-    );
+    expire().catch((err: unknown) => log.error({ err }, 'upload expiry failed'));
   }, Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000));
   sweep.unref();
 
@@ -83,7 +72,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   }
   // Scripts and tests wait for this line, so it is printed even at --log-level warn.
   const announce = log.isLevelEnabled('info') || log.level === 'silent' ? log : log.child({}, { level: 'info' });
-  announce.info({ address, data: config.data, tls: tls !== undefined, auth: config.auth?.mode ?? 'none', sendfile: sendFileAvailable() }, 'listening');
+  announce.info({ address, data: config.data, storage: describeStorage(config.storage), tls: tls !== undefined, auth: config.auth?.mode ?? 'none', sendfile: sendFileAvailable() }, 'listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>

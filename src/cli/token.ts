@@ -9,7 +9,7 @@ import type { Grant } from '../auth/policy.js';
 import { formatPatScope, parseDuration, parsePatScope, PatScopeError } from '../auth/pat.js';
 import { PatStore, type PatRecord } from '../auth/pat-store.js';
 import { readUsers } from '../auth/users.js';
-import { openMetadataStore } from '../app.js';
+import { openMetadataStore } from '../storage/open-stores.js';
 import { action, addStoreOptions, CliError, htpasswdPath, loadConfig, type StoreOptions } from './common.js';
 
 interface CreateOptions extends StoreOptions {
@@ -24,7 +24,8 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 async function withStore<T>(opts: StoreOptions, fn: (store: PatStore) => Promise<T>): Promise<T> {
-  const meta = await openMetadataStore(loadConfig(opts));
+  const config = loadConfig(opts);
+  const meta = await openMetadataStore(config.storage, config.data, config.fsync);
   try {
     return await fn(new PatStore(meta));
   } finally {

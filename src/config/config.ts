@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
+import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {
@@ -24,6 +25,8 @@ export interface ServeConfig {
   auth?: AuthConfig;
   /** Repositories whose manifests are served only when a cosign signature verifies (signatures-config.ts). */
   requireSignatures?: SignatureRequirement[];
+  /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
+  storage: StorageConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -34,6 +37,7 @@ export const DEFAULTS: ServeConfig = {
   uploadTtlSeconds: 24 * 60 * 60,
   fsync: true,
   shutdownGraceSeconds: 30,
+  storage: DEFAULT_STORAGE,
 };
 
 type Source = Partial<Record<keyof ServeConfig, unknown>>;
@@ -55,6 +59,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   auth: 'auth',
   require_signatures: 'requireSignatures',
   requireSignatures: 'requireSignatures',
+  storage: 'storage',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -104,6 +109,8 @@ export function readEnv(env: NodeJS.ProcessEnv): Source {
     if (env[name] !== undefined && env[name] !== '') tls[key] = env[name];
   }
   if (Object.keys(tls).length > 0) out.tls = tls;
+  const storage = readStorageEnv(env);
+  if (storage) out.storage = storage;
   return out;
 }
 
@@ -114,14 +121,16 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let tls: TlsConfig | undefined;
   let auth: AuthConfig | undefined;
   let requireSignatures: SignatureRequirement[] | undefined;
+  let storage: StorageConfig;
   try {
+    storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
     if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
     auth = parseAuth(merged.auth, data);
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
   } catch (e) {
-    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError) throw new ConfigError(e.message);
+    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof StorageConfigError) throw new ConfigError(e.message);
     throw e;
   }
   return {
@@ -135,6 +144,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(tls ? { tls } : {}),
     ...(auth ? { auth } : {}),
     ...(requireSignatures ? { requireSignatures } : {}),
+    storage,
   };
 }
 

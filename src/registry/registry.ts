@@ -375,6 +375,23 @@ export class Registry {
     return n === 0 ? { items: shown } : { items: shown, next: shown[n - 1]! };
   }
 
+  /** Whether each store answers (readiness): 'ok' or why not, within a few seconds. */
+  async checkStorage(): Promise<{ blobs: string; metadata: string }> {
+    const probe = async (check: () => Promise<void>): Promise<string> => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer within 3 s'), 3000)));
+      try {
+        return await Promise.race([check().then(() => 'ok'), timeout]);
+      } catch (e) {
+        return (e as Error).message || String(e);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const [blobs, metadata] = await Promise.all([probe(() => this.blobs.check()), probe(() => this.meta.check())]);
+    return { blobs, metadata };
+  }
+
   async close(): Promise<void> {
     await this.meta.close();
     await this.blobs.close();

@@ -88,5 +88,7 @@ export interface BlobStore {
   deleteUpload(id: string): Promise<void>;
   /** Session ids whose bytes exist, for clean-up of orphans. */
   listUploads(): Promise<string[]>;
+  /** Resolves when the storage answers; rejects (UNAVAILABLE) when it does not (readiness). */
+  check(): Promise<void>;
   close(): Promise<void>;
 }

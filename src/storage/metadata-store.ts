@@ -107,5 +107,14 @@ export interface MetadataStore extends TokenStore {
   /** Repositories that hold at least one manifest, in byte order. */
   listRepositories(page: PageRequest): Promise<Page<string>>;
   repositoryExists(repository: string): Promise<boolean>;
+  /** Resolves when the database answers; rejects (UNAVAILABLE) when it does not (readiness). */
+  check(): Promise<void>;
+  /**
+   * Runs `fn` unless another holder of the named job is running it right now (in
+   * this process or, for a shared database, on another replica); resolves to
+   * whether it ran. Background work (upload expiry) runs through this, so one
+   * replica at a time does it.
+   */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   close(): Promise<void>;
 }

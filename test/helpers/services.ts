@@ -123,3 +123,49 @@ export async function s3Settings(): Promise<S3Settings> {
 export function freshPrefix(): string {
   return `t-${randomBytes(6).toString('hex')}/`;
 }
+
+/** A fresh, empty database of its own on the test PostgreSQL server, and a function that drops it. */
+export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const server = await postgresUrl();
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: server });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * STOWAGE_* environment for `stowage serve` over the test PostgreSQL and S3: a new
+ * database and a new key prefix, so replicas given the same env share them and
+ * nothing else does.
+ */
+export async function scaleOutEnv(options: { redirect?: boolean } = {}): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  const s3 = await s3Settings();
+  const db = await freshDatabase();
+  return {
+    env: {
+      STOWAGE_BLOBS_DRIVER: 's3',
+      STOWAGE_S3_ENDPOINT: s3.endpoint,
+      STOWAGE_S3_REGION: s3.region,
+      STOWAGE_S3_BUCKET: s3.bucket,
+      STOWAGE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+      STOWAGE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      STOWAGE_S3_PATH_STYLE: 'true',
+      STOWAGE_S3_PREFIX: freshPrefix(),
+      STOWAGE_S3_REDIRECT: String(options.redirect ?? true),
+      STOWAGE_METADATA_DRIVER: 'postgres',
+      STOWAGE_POSTGRES_URL: db.url,
+      STOWAGE_POSTGRES_POOL: '10',
+    },
+    drop: db.drop,
+  };
+}

@@ -42,7 +42,7 @@ describe('base endpoints', () => {
     const res = await req(s.url, 'GET', '/readyz');
     assert.equal(res.status, 200);
     assertApiVersion(res);
-    assert.deepEqual(res.json(), { status: 'ready' });
+    assert.deepEqual(res.json(), { status: 'ready', blobs: 'ok', metadata: 'ok' });
   });
 
   it('every response carries a request id', async () => {

@@ -411,6 +411,12 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
       });
     });
 
+    describe('operations', () => {
+      test('check resolves while the store is usable', async ({ store }) => {
+        await store.check();
+      });
+    });
+
     describe('restart', () => {
       test('a new instance sees committed blobs and open sessions', async (f, t) => {
         if (!f.reopen) return t.skip(`${driver} has no persistence`);

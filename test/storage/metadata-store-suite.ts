@@ -523,6 +523,36 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('operations', () => {
+      test('check resolves while the store is usable', async ({ store }) => {
+        await store.check();
+      });
+
+      test('runExclusive runs a job once at a time and says whether it ran', async ({ store }) => {
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let runs = 0;
+        const first = store.runExclusive('expiry', async () => {
+          runs++;
+          await gate;
+        });
+        // Let the first take the job, then a second attempt must be refused.
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(await store.runExclusive('expiry', async () => void runs++), false);
+        let other = false;
+        assert.equal(await store.runExclusive('another job', async () => void (other = true)), true);
+        assert.ok(other);
+        release();
+        assert.equal(await first, true);
+        assert.equal(runs, 1);
+        assert.equal(await store.runExclusive('expiry', async () => void runs++), true);
+        assert.equal(runs, 2);
+        // A job that throws is released too.
+        await assert.rejects(store.runExclusive('expiry', async () => Promise.reject(new Error('boom'))), /boom/);
+        assert.equal(await store.runExclusive('expiry', async () => void runs++), true);
+      });
+    });
+
     describe('durability', () => {
       test('a reopened store holds everything', async (f, t) => {
         if (!f.reopen) return t.skip(`${driver} has no persistence`);

@@ -39,6 +39,7 @@ describe('config resolution order', () => {
       uploadTtlSeconds: 86400,
       fsync: true,
       shutdownGraceSeconds: 30,
+      storage: { blobs: { driver: 'disk' }, metadata: { driver: 'sqlite' } },
     });
   });
 
@@ -72,6 +73,7 @@ describe('config resolution order', () => {
       uploadTtlSeconds: 3600,
       fsync: false,
       shutdownGraceSeconds: 0,
+      storage: DEFAULTS.storage,
     });
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '0' }), {}).fsync, false);
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '1' }), {}).fsync, true);
@@ -121,6 +123,7 @@ describe('YAML config file', () => {
       uploadTtlSeconds: 7200,
       fsync: false,
       shutdownGraceSeconds: 5,
+      storage: DEFAULTS.storage,
     });
   });
 
@@ -147,7 +150,7 @@ describe('YAML config file', () => {
     const typo = await yamlFile('addr: localhost:5000\nlog-level: debug\n');
     configError(() => readConfigFile(typo), /unknown setting "log-level"/);
     const nested = await yamlFile('storage:\n  filesystem:\n    rootdirectory: /x\n');
-    configError(() => readConfigFile(nested), /unknown setting "storage"/);
+    configError(() => resolveConfig(readConfigFile(nested), {}, {}), /storage: unknown setting "filesystem"/);
   });
 
   it('rejects a file that is not a mapping, or not YAML', async () => {
@@ -182,5 +185,55 @@ describe('listen address', () => {
   it('knows which hosts are loopback', () => {
     for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1']) assert.equal(isLoopback(h), true, h);
     for (const h of ['', '0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1', 'localhost.example.com']) assert.equal(isLoopback(h), false, h);
+  });
+});
+
+describe('storage section', () => {
+  it('reads S3 and PostgreSQL from the file, with env merged key by key and secrets from files', async () => {
+    const secretFile = join(dir, 's3-secret');
+    await writeFile(secretFile, 'from-a-file\n');
+    const urlFile = join(dir, 'pg-url');
+    await writeFile(urlFile, 'postgres://stowage:pw@db.internal/stowage\n');
+    const file = readConfigFile(
+      await yamlFile(
+        [
+          'storage:',
+          '  blobs: { driver: s3, endpoint: "http://127.0.0.1:7480", bucket: reg, access_key_id: AK, secret_access_key_file: ' + secretFile + ', path_style: true }',
+          '  metadata: { driver: postgres, url_file: ' + urlFile + ', pool: 5 }',
+        ].join('\n'),
+      ),
+    );
+    const env = readEnv({ STOWAGE_S3_PREFIX: 'a/', STOWAGE_S3_REDIRECT: 'false', STOWAGE_POSTGRES_POOL: '7' });
+    assert.deepEqual(resolveConfig(file, env, {}).storage, {
+      blobs: { driver: 's3', endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', bucket: 'reg', accessKeyId: 'AK', secretAccessKey: 'from-a-file', pathStyle: true, prefix: 'a/', redirect: false },
+      metadata: { driver: 'postgres', url: 'postgres://stowage:pw@db.internal/stowage', pool: 7 },
+    });
+  });
+
+  it('is configurable from env alone', () => {
+    const env = readEnv({
+      STOWAGE_BLOBS_DRIVER: 's3',
+      STOWAGE_S3_BUCKET: 'b',
+      STOWAGE_METADATA_DRIVER: 'postgres',
+      STOWAGE_POSTGRES_URL: 'postgres://x@127.0.0.1/db',
+    });
+    const { storage } = resolveConfig({}, env, {});
+    assert.equal(storage.blobs.driver, 's3');
+    assert.deepEqual(storage.metadata, { driver: 'postgres', url: 'postgres://x@127.0.0.1/db', pool: 20 });
+  });
+
+  it('refuses what cannot work, naming the setting', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{ blobs: { driver: 'gcs' } }, /storage.blobs.driver must be disk or s3/],
+      [{ blobs: { driver: 's3' } }, /storage.blobs.bucket is required/],
+      [{ blobs: { driver: 's3', bucket: 'b', access_key_id: 'x' } }, /both access_key_id and secret_access_key/],
+      [{ blobs: { driver: 's3', bucket: 'b', prefix: 'noslash' } }, /prefix must be empty or end with/],
+      [{ blobs: { driver: 's3', bucket: 'b', secret_access_key: 'a', secret_access_key_file: '/x', access_key_id: 'k' } }, /not both/],
+      [{ metadata: { driver: 'postgres' } }, /needs url/],
+      [{ metadata: { driver: 'postgres', url: 'postgres://h/d', pool: 0 } }, /pool must be an integer/],
+      [{ metadata: { driver: 'sqlite', url: 'x' } }, /unknown setting "url"/],
+      [{ blobs: { driver: 's3', bucket: 'b', secret_access_key_file: '/nonexistent/secret', access_key_id: 'k' } }, /secret_access_key_file/],
+    ];
+    for (const [storage, message] of bad) configError(() => resolveConfig({ storage }, {}, {}), message);
   });
 });

@@ -21,6 +21,10 @@ export const health: Handler = async ({ res }) => {
   sendJson(res, 200, { status: 'ok' });
 };
 
-export const ready: Handler = async ({ res, state }) => {
-  sendJson(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'shutting down' });
+/** `GET /readyz`: 200 while both stores answer and the server is not shutting down. */
+export const ready: Handler = async ({ res, state, registry }) => {
+  if (!state.ready) return sendJson(res, 503, { status: 'shutting down' });
+  const storage = await registry.checkStorage();
+  const ok = storage.blobs === 'ok' && storage.metadata === 'ok';
+  sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'storage unavailable', ...storage });
 };

@@ -39,7 +39,8 @@ export const getBlob: Handler = async (ctx) => {
   const body = await registry.blobBody(name, digest, { ...(range ? { range } : {}), localFile });
   switch (body.kind) {
     case 'redirect':
-      // The object store serves the bytes (and any Range) itself.
+      // Object stores hand the bytes out themselves (like Distribution's `redirect`);
+      // the client repeats its Range there.
       res.writeHead(307, { Location: body.url, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
       res.end();
       return;

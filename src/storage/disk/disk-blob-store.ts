@@ -256,6 +256,11 @@ export class DiskBlobStore implements BlobStore {
     return (await readdir(this.layout.uploadsDir)).filter((n) => /^[0-9a-f-]{36}$/.test(n));
   }
 
+  async check(): Promise<void> {
+    await stat(this.layout.blobsDir);
+    await stat(this.layout.uploadsDir);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.idleSweep);
     for (const [id, s] of this.sessions) {

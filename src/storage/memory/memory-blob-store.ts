@@ -119,6 +119,9 @@ export class MemoryBlobStore implements BlobStore {
     return [...this.sessions.keys()];
   }
 
+  /** Memory always answers. */
+  async check(): Promise<void> {}
+
   async close(): Promise<void> {
     this.sessions.clear();
   }

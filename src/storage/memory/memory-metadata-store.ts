@@ -1,5 +1,6 @@
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
+import { LocalJobs } from '../local-jobs.js';
 import type { AccessTokenRecord, ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
 
 interface StoredManifest {
@@ -24,6 +25,7 @@ export class MemoryMetadataStore implements MetadataStore {
   private readonly repos = new Map<string, Repository>();
   private readonly uploads = new Map<string, UploadRecord>();
   private readonly tokens = new Map<string, AccessTokenRecord>();
+  private readonly jobs = new LocalJobs();
 
   private repo(name: string): Repository {
     let r = this.repos.get(name);
@@ -182,6 +184,14 @@ export class MemoryMetadataStore implements MetadataStore {
   async touchToken(id: string, at: number): Promise<void> {
     const t = this.tokens.get(id);
     if (t) t.lastUsedAt = at;
+  }
+
+  /** Memory always answers. */
+  async check(): Promise<void> {}
+
+  /** One process holds the store, so a job is exclusive within it. */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.jobs.runExclusive(job, fn);
   }
 
   async close(): Promise<void> {}

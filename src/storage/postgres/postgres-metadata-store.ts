@@ -225,6 +225,15 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.db.query('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [at, id]);
   }
 
+  check(): Promise<void> {
+    return this.db.ping();
+  }
+
+  /** Under a PostgreSQL advisory lock: one replica at a time. */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.db.exclusively(job, fn);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

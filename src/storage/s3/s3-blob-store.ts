@@ -40,13 +40,10 @@ export interface S3BlobStoreOptions {
   prefix?: string;
   /** Multipart part size in bytes (default 8 MiB, at least S3's 5 MiB minimum). */
   partSize?: number;
+  /** Hand out presigned URLs for blob GETs (default true); false when clients cannot reach the store. */
+  redirect?: boolean;
   /** Lifetime of presigned blob URLs, seconds (default 300). */
   presignSeconds?: number;
-  /**
-   * Serve blob GETs as a 307 to a presigned URL (default true, like Distribution's
-   * `redirect`); false for buckets clients cannot reach: the server streams them.
-   */
-  redirect?: boolean;
 }
 
 /** S3 refuses parts below this size, except the last one. */
@@ -130,18 +127,15 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** A short-lived presigned GET of the blob, for clients that fetch it from S3 themselves. */
-  async readUrl(digest: string): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }), { expiresIn: this.presignSeconds });
-  }
-
   /**
-   * A redirect is presigned locally, without asking S3 whether the blob is there:
-   * the metadata store vouches for it, and the URL of a missing one answers 404.
+   * With `redirect`, a short-lived presigned GET the client fetches itself, made
+   * locally without asking S3 whether the blob is there: the metadata store vouches
+   * for it, and the URL of a missing one answers 404. Without, a stream.
    */
   async body(digest: string, request: BodyRequest = {}): Promise<BlobBody> {
-    if (this.redirect) return { kind: 'redirect', url: await this.readUrl(digest) };
-    return { kind: 'stream', stream: await this.read(digest, request.range) };
+    if (!this.redirect) return { kind: 'stream', stream: await this.read(digest, request.range) };
+    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }), { expiresIn: this.presignSeconds });
+    return { kind: 'redirect', url };
   }
 
   async delete(digest: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { AccessTokenRecord, ManifestRecord, ManifestSummary, MetadataStore,
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
+import { LocalJobs } from '../local-jobs.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
 
@@ -23,6 +24,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly q;
   private readonly commits: GroupCommit;
+  private readonly jobs = new LocalJobs();
 
   constructor(path: string, options: SqliteMetadataStoreOptions = {}) {
     this.db = new Database(path);
@@ -275,6 +277,14 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.commits.write(() => {
       this.q.touchToken.run(at, id);
     });
+  }
+
+  async check(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.jobs.runExclusive(job, fn);
   }
 
   async close(): Promise<void> {
