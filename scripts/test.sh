@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(skopeo podman buildah umoci docker-registry openssl zstd docker.io containerd postgresql ceph-mon ceph-osd radosgw uuid-runtime curl)
-commands=(skopeo podman buildah umoci docker-registry openssl zstd dockerd containerd pg_ctlcluster ceph-mon ceph-osd radosgw uuidgen curl)
+packages=(skopeo podman buildah umoci docker-registry openssl zstd docker.io containerd postgresql ceph-mon ceph-osd radosgw uuid-runtime curl nginx)
+commands=(skopeo podman buildah umoci docker-registry openssl zstd dockerd containerd pg_ctlcluster ceph-mon ceph-osd radosgw uuidgen curl nginx)
 # Daemons live in sbin, which a non-login root shell may not have on PATH.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 missing=()

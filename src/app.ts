@@ -10,6 +10,7 @@ import { createRegistryServer } from './http/server.js';
 import { sendFileAvailable, sendFileProblem } from './http/send-file.js';
 import { openAuth } from './auth/setup.js';
 import { SignaturePolicy } from './registry/signature-policy.js';
+import { scheduleGarbageCollection } from './lifecycle/schedule.js';
 
 export interface RunningRegistry {
   address: string;
@@ -25,6 +26,9 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
   return new Registry(blobs, meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
+    maxUploads: config.maxUploads,
+    maxUploadsPerRepository: config.maxUploadsPerRepository,
+    maxUploadsPerUser: config.maxUploadsPerUser,
     ...(pullCheck ? { pullCheck } : {}),
   });
 }
@@ -43,6 +47,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     expire().catch((err: unknown) => log.error({ err }, 'upload expiry failed'));
   }, Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000));
   sweep.unref();
+  const gc = scheduleGarbageCollection(registry, config, log);
 
   // TLS files and auth are read before listening: a bad key or policy fails the start, not a request.
   let tls: { cert: Buffer; key: Buffer } | undefined;
@@ -52,6 +57,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     auth = await openAuth(config, log, registry.meta);
   } catch (e) {
     clearInterval(sweep);
+    await gc.stop();
     await registry.close();
     throw e;
   }
@@ -79,6 +85,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     (closing ??= (async () => {
       state.ready = false;
       clearInterval(sweep);
+      const gcStopped = gc.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Keep-alive connections become idle as their last request finishes: close them then.
@@ -92,6 +99,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       await closed;
       clearTimeout(grace);
       clearInterval(idle);
+      await gcStopped;
       await registry.close();
       log.info('stopped');
     })());

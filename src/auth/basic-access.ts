@@ -46,6 +46,10 @@ export class BasicAccess implements AccessControl {
     return this.o.policy.allows(subjectOf(caller ?? undefined), repository, 'pull');
   }
 
+  principal(req: IncomingMessage): string | undefined {
+    return this.callers.get(req)?.user;
+  }
+
   private async identify(req: IncomingMessage, access: Access, repository: string | undefined): Promise<Identity | undefined> {
     const presented = readAuthorization(req.headers.authorization);
     if (presented.kind === 'none') {

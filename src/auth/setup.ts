@@ -8,6 +8,7 @@ import type { ServeConfig } from '../config/config.js';
 import type { AccessControl } from '../http/access.js';
 import type { TokenStore } from '../storage/metadata-store.js';
 import { Authenticator } from './authenticator.js';
+import { realmFor } from './challenge.js';
 import { BasicAccess } from './basic-access.js';
 import { JwtVerifier, type TrustedIssuer } from './jwt.js';
 import { loadOrCreateSigningKey, readJwks, readPemPublicKeys, trustedKey } from './keys.js';
@@ -75,8 +76,12 @@ export async function openAuth(config: ServeConfig, log: Logger, tokens: TokenSt
   const access = new TokenAccess({
     verifier,
     service: auth.service,
-    ...(auth.realm ? { realm: auth.realm } : {}),
-    tls: config.tls !== undefined,
+    realm: realmFor({
+      ...(auth.realm ? { realm: auth.realm } : {}),
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      allowedHosts: config.allowedHosts,
+      tls: config.tls !== undefined,
+    }),
     policy,
     pats,
     tokenEndpoint,

@@ -10,7 +10,7 @@ import { RegistryError } from '../core/errors.js';
 import type { AccessControl } from '../http/access.js';
 import type { Handler } from '../http/context.js';
 import type { Access } from '../http/routes.js';
-import { accessDetail, bearerChallenge, defaultRealm, requiredScopes } from './challenge.js';
+import { accessDetail, bearerChallenge, requiredScopes } from './challenge.js';
 import { readAuthorization } from './credentials.js';
 import type { JwtVerifier, VerifiedToken } from './jwt.js';
 import type { PatStore } from './pat-store.js';
@@ -20,9 +20,8 @@ import { accessGrants } from './scope.js';
 export interface TokenAccessOptions {
   verifier: JwtVerifier;
   service: string;
-  /** Absolute token endpoint URL; default: the request's own origin + /token. */
-  realm?: string;
-  tls: boolean;
+  /** The realm for a request's Host header (challenge.ts realmFor). */
+  realm: (host: string | undefined) => string;
   policy: Policy;
   pats: PatStore | undefined;
   tokenEndpoint: Handler;
@@ -65,6 +64,16 @@ export class TokenAccess implements AccessControl {
     return this.o.policy.allows(await this.subjectOf(token), repository, 'pull');
   }
 
+  /**
+   * The token's subject; anonymous tokens (empty subject) have none. An external
+   * issuer's subjects are qualified by it, so they never pass for local users.
+   */
+  principal(req: IncomingMessage): string | undefined {
+    const token = this.callers.get(req);
+    if (!token || token.subject === '') return undefined;
+    return token.local ? token.subject : `${token.subject}@${token.issuer}`;
+  }
+
   private async subjectOf(token: VerifiedToken): Promise<Subject> {
     let s = this.subjects.get(token);
     if (!s) {
@@ -79,7 +88,7 @@ export class TokenAccess implements AccessControl {
 
   private challenge(req: IncomingMessage, access: Access, repository: string | undefined, error?: 'invalid_token' | 'insufficient_scope'): RegistryError {
     const scopes = requiredScopes(access, repository, mountSource(req, access));
-    const realm = this.o.realm ?? defaultRealm(req.headers.host, this.o.tls);
+    const realm = this.o.realm(req.headers.host);
     const header = bearerChallenge({ realm, service: this.o.service, scopes, ...(error ? { error } : {}) });
     const message =
       error === 'insufficient_scope'

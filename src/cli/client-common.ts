@@ -67,6 +67,7 @@ export function addClientOptions(cmd: Command, spec: ClientOptionsSpec = {}): Co
     if (spec.ecosystem === 'flux') {
       cmd.option('--insecure-registry', 'allow plain HTTP to the registry (flux\'s spelling of --insecure)');
       cmd.option('--creds <user[:password]>', 'credentials for the registry, as flux takes them: USER:PASSWORD, or a bearer token alone (instead of stored logins)', parseCreds);
+      cmd.addOption(new Option('--provider <name>', "flux's OCI provider; only generic (stored logins or --creds) is supported").choices(['generic', 'aws', 'azure', 'gcp']).default('generic'));
     }
     if (spec.ecosystem === 'helm') {
       cmd.option('--plain-http', 'use plain HTTP (helm\'s spelling; same as --insecure)');
@@ -109,6 +110,9 @@ function flagsOf(command: Command, all: Record<string, unknown>): ClientFlags {
     output = all.output as OutputFormat;
   }
   const legacyOutput = legacyOutputFormat(command, all);
+  if (all.provider !== undefined && all.provider !== 'generic') {
+    throw new CliError(`--provider ${all.provider as string}: cloud provider logins are not supported; log in with \`stowage login\` or pass --creds USER:PASSWORD`, 2);
+  }
   const insecure = all.insecure === true || all.insecureRegistry === true || all.plainHttp === true || all.insecureSkipTlsVerify === true;
   let credential = all.creds as Credential | undefined;
   if (typeof all.username === 'string' || typeof all.password === 'string') {

@@ -4,11 +4,13 @@ import { registerArtifact } from './artifact.js';
 import { registerChart } from './chart.js';
 import { registerCopy } from './copy.js';
 import { registerImage } from './image.js';
+import { registerGc } from './gc.js';
 import { registerInspect } from './inspect.js';
 import { registerKey } from './key.js';
 import { registerLogin } from './login.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
+import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
 import { registerToken } from './token.js';
 import { registerUser } from './user.js';
@@ -29,6 +31,8 @@ program
   });
 
 registerServe(program);
+registerMigrate(program);
+registerGc(program);
 registerUser(program);
 registerToken(program);
 registerLogin(program);

@@ -5,6 +5,7 @@
  * once; only its hash is stored (in the metadata store: <data>/stowage.db by default).
  */
 import type { Command } from 'commander';
+import { formatRFC3339 } from '../gocompat/time.js';
 import type { Grant } from '../auth/policy.js';
 import { formatPatScope, parseDuration, parsePatScope, PatScopeError } from '../auth/pat.js';
 import { PatStore, type PatRecord } from '../auth/pat-store.js';
@@ -34,7 +35,7 @@ async function withStore<T>(opts: StoreOptions, fn: (store: PatStore) => Promise
 }
 
 function date(ms: number | undefined): string {
-  return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ms === undefined ? '-' : formatRFC3339(new Date(ms));
 }
 
 function status(r: PatRecord, now: number): string {

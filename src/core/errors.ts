@@ -23,7 +23,8 @@ export const ERROR_CODES = {
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   RANGE_INVALID: { status: 416, message: 'invalid content range' },
   MANIFEST_TOO_LARGE: { status: 413, message: 'manifest too large' },
-  BLOB_REFERENCED: { status: 409, message: 'blob is referenced by a manifest' },
+  // The spec lets a registry refuse a blob DELETE with 400 or 405 only (not 409).
+  BLOB_REFERENCED: { status: 405, message: 'blob is referenced by a manifest' },
   NOT_FOUND: { status: 404, message: 'route not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   UNKNOWN: { status: 500, message: 'unknown error' },
@@ -38,7 +39,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  */
 const WIRE_CODE: Partial<Record<ErrorCode, ErrorCode>> = {
   MANIFEST_TOO_LARGE: 'MANIFEST_INVALID',
-  BLOB_REFERENCED: 'DENIED',
+  BLOB_REFERENCED: 'UNSUPPORTED',
   NOT_FOUND: 'UNSUPPORTED',
   METHOD_NOT_ALLOWED: 'UNSUPPORTED',
   TOKEN_REQUEST_INVALID: 'UNSUPPORTED',

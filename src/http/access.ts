@@ -11,6 +11,8 @@ export interface AccessControl {
   check(req: IncomingMessage, access: Access, repository: string | undefined): Promise<void>;
   /** For mounts and the catalog: may this request's caller pull `repository`? */
   canPull(req: IncomingMessage, repository: string): Promise<boolean>;
+  /** The user name `check` authenticated this request as; undefined for anonymous callers. */
+  principal(req: IncomingMessage): string | undefined;
   /** Serves `GET`/`POST /token` when this mode issues tokens (src/auth/token-access.ts). */
   readonly tokenEndpoint?: Handler;
 }
@@ -21,5 +23,8 @@ export class OpenAccess implements AccessControl {
   async check(): Promise<void> {}
   async canPull(): Promise<boolean> {
     return true;
+  }
+  principal(): string | undefined {
+    return undefined;
   }
 }

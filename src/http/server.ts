@@ -9,6 +9,7 @@ import type { AccessControl } from './access.js';
 import { OpenAccess } from './access.js';
 import type { RequestContext } from './context.js';
 import { API_VERSION_HEADER, sendError } from './respond.js';
+import { logRequest } from './request-log.js';
 import { matchRoute } from './routes.js';
 
 export interface HttpServerOptions {
@@ -88,6 +89,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         query,
         state,
         canPull: (repo) => access.canPull(req, repo),
+        principal: () => access.principal(req),
         tokenEndpoint: access.tokenEndpoint,
       };
       await match.handler(ctx);
@@ -101,7 +103,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       }
       sendError(req, res, e);
     } finally {
-      logRequest(reqLog, req, res, path, started);
+      logRequest(reqLog, req, res, { path, query, started, user: () => access.principal(req) });
     }
   }
 
@@ -135,24 +137,4 @@ function decodeParams(raw: Record<string, string>): RequestContext['params'] {
   }
   if (raw.id !== undefined) params.id = raw.id;
   return params;
-}
-
-function logRequest(log: Logger, req: IncomingMessage, res: ServerResponse, path: string, started: bigint): void {
-  const done = () => {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const len = res.getHeader('content-length');
-    log.info(
-      {
-        method: req.method,
-        path,
-        status: res.statusCode,
-        bytes: typeof len === 'number' ? len : Number(len ?? 0),
-        ms: Math.round(ms * 100) / 100,
-        ua: req.headers['user-agent'],
-      },
-      'request',
-    );
-  };
-  if (res.writableFinished) done();
-  else res.once('close', done);
 }

@@ -9,8 +9,10 @@ import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
 import type { BlobBody, BlobStore, BodyRequest } from '../storage/blob-store.js';
-import type { ManifestRecord, ManifestSummary, MetadataStore, UploadRecord } from '../storage/metadata-store.js';
+import type { ManifestRecord, ManifestSummary, MetadataStore, UploadCount, UploadRecord } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
+import { PullRecorder } from './pull-recorder.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -21,6 +23,10 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
+  /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
+  maxUploads?: number;
+  maxUploadsPerRepository?: number;
+  maxUploadsPerUser?: number;
 }
 
 export interface BlobContent {
@@ -61,7 +67,13 @@ export interface ReferrerDescriptor {
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_MAX_UPLOADS = 10_000;
+export const DEFAULT_MAX_UPLOADS_PER_REPOSITORY = 1_000;
+export const DEFAULT_MAX_UPLOADS_PER_USER = 1_000;
 const TOUCH_INTERVAL_MS = 30_000;
+/** A collector deletes one digest in milliseconds; a commit waits up to ~5 s for it. */
+const CLAIM_ATTEMPTS = 100;
+const CLAIM_RETRY_MS = 50;
 /** Largest catalog page, and how many names each scan of the store reads. */
 const CATALOG_MAX_PAGE = 10_000;
 const CATALOG_SCAN_BATCH = 1_000;
@@ -75,6 +87,12 @@ export class Registry {
   readonly uploadTtlMs: number;
   private readonly now: () => number;
   private readonly pullCheck: PullCheck | undefined;
+  private readonly uploadCaps: { all: number; repository: number; user: number };
+  /** Counting and creating a session happen as one step, so concurrent POSTs cannot overshoot a cap. */
+  private readonly admission = new KeyedMutex();
+  private readonly admitted = new Map<string, number>();
+  /** Pull times for retention's `pulled_within`, batched off the hot path. */
+  readonly pulls: PullRecorder;
 
   constructor(
     readonly blobs: BlobStore,
@@ -85,6 +103,12 @@ export class Registry {
     this.uploadTtlMs = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
     this.now = options.now ?? Date.now;
     this.pullCheck = options.pullCheck;
+    this.uploadCaps = {
+      all: options.maxUploads ?? DEFAULT_MAX_UPLOADS,
+      repository: options.maxUploadsPerRepository ?? DEFAULT_MAX_UPLOADS_PER_REPOSITORY,
+      user: options.maxUploadsPerUser ?? DEFAULT_MAX_UPLOADS_PER_USER,
+    };
+    this.pulls = new PullRecorder(meta, this.now);
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -139,14 +163,45 @@ export class Registry {
 
   // ---- uploads --------------------------------------------------------------
 
-  async startUpload(repository: string): Promise<UploadState> {
+  /**
+   * Opens a session owned by `owner` (the authenticated user; undefined for
+   * anonymous callers): only the same principal may use it afterwards.
+   */
+  async startUpload(repository: string, owner: string | undefined): Promise<UploadState> {
     assertRepositoryName(repository);
     const id = randomUUID();
     const at = this.now();
-    // Record first: the orphan sweep deletes session files that have no record.
-    await this.meta.createUpload({ id, repository, createdAt: at, updatedAt: at });
-    await this.blobs.createUpload(id);
+    const keys = ['all', `repository:${repository}`, ...(owner === undefined ? [] : [`owner:${owner}`])];
+    await this.admission.run('uploads', () => this.assertUploadRoom(repository, owner));
+    // Admitted but not yet recorded: counted by the next admissions until the row exists.
+    for (const k of keys) this.admitted.set(k, (this.admitted.get(k) ?? 0) + 1);
+    try {
+      // Record first: the orphan sweep deletes session files that have no record.
+      await this.meta.createUpload({ id, repository, ...(owner === undefined ? {} : { owner }), createdAt: at, updatedAt: at });
+    } finally {
+      for (const k of keys) {
+        const left = this.admitted.get(k)! - 1;
+        if (left === 0) this.admitted.delete(k);
+        else this.admitted.set(k, left);
+      }
+    }
+    try {
+      await this.blobs.createUpload(id);
+    } catch (e) {
+      // No session row without its file (a full disk or descriptor table says so here).
+      await this.meta.deleteUpload(id);
+      throw e;
+    }
     return { id, repository, size: 0 };
+  }
+
+  private async assertUploadRoom(repository: string, owner: string | undefined): Promise<void> {
+    const full = (what: string, limit: number) =>
+      new RegistryError('TOOMANYREQUESTS', `too many open upload sessions ${what} (at most ${limit}); finish or cancel some first`, { limit }, { 'Retry-After': '60' });
+    const open = async (which: UploadCount, key: string) => (await this.meta.countUploads(which)) + (this.admitted.get(key) ?? 0);
+    if ((await open({ repository }, `repository:${repository}`)) >= this.uploadCaps.repository) throw full('in this repository', this.uploadCaps.repository);
+    if (owner !== undefined && (await open({ owner }, `owner:${owner}`)) >= this.uploadCaps.user) throw full('for this user', this.uploadCaps.user);
+    if ((await open({ all: true }, 'all')) >= this.uploadCaps.all) throw full('on this registry', this.uploadCaps.all);
   }
 
   /**
@@ -160,25 +215,25 @@ export class Registry {
     if (from === undefined) return undefined;
     assertRepositoryName(from);
     if (!(await mayRead(from))) return undefined;
-    const link = await this.meta.blobLink(from, digest);
-    if (!link) return undefined;
-    // The bytes must still be there: links never outlive blobs, but check cheaply.
+    // Defence in depth (fsck finds how bytes could vanish): the fence below is what makes it exact.
     if (!(await this.blobs.stat(digest))) return undefined;
-    await this.meta.linkBlob(repository, digest, link.size);
-    return { digest, size: link.size };
+    // One transaction: a link exists only while the blob's bytes do (docs/gc.md).
+    const mounted = await this.meta.mountBlob(repository, from, digest);
+    return mounted && { digest, size: mounted.size };
   }
 
-  private async session(repository: string, id: string): Promise<UploadRecord> {
+  /** The session, if it is `owner`'s in `repository`; anyone else is told it does not exist. */
+  private async session(repository: string, id: string, owner: string | undefined): Promise<UploadRecord> {
     assertRepositoryName(repository);
     const record = /^[0-9a-f-]{36}$/.test(id) ? await this.meta.getUpload(id) : undefined;
-    if (!record || record.repository !== repository) {
+    if (!record || record.repository !== repository || record.owner !== owner) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id: id.slice(0, 64) });
     }
     return record;
   }
 
-  async uploadStatus(repository: string, id: string): Promise<UploadState> {
-    await this.session(repository, id);
+  async uploadStatus(repository: string, id: string, owner: string | undefined): Promise<UploadState> {
+    await this.session(repository, id, owner);
     const size = await this.blobs.uploadSize(id);
     if (size === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     return { id, repository, size };
@@ -188,8 +243,8 @@ export class Registry {
    * Appends a chunk. With `contentRange` the chunk must start where the upload
    * ends (416 otherwise); `contentLength`, when given, must match the range.
    */
-  async appendUpload(repository: string, id: string, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
-    const record = await this.session(repository, id);
+  async appendUpload(repository: string, id: string, owner: string | undefined, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
+    const record = await this.session(repository, id, owner);
     const current = await this.blobs.uploadSize(id);
     if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     let offset = current;
@@ -208,29 +263,55 @@ export class Registry {
   }
 
   /** Finishes an upload (with an optional last chunk) and links the blob. */
-  async completeUpload(repository: string, id: string, digestText: string | undefined, lastChunk?: Readable, contentRange?: string, contentLength?: number): Promise<{ digest: string; size: number }> {
-    await this.session(repository, id);
+  async completeUpload(
+    repository: string,
+    id: string,
+    owner: string | undefined,
+    digestText: string | undefined,
+    lastChunk?: Readable,
+    contentRange?: string,
+    contentLength?: number,
+  ): Promise<{ digest: string; size: number }> {
+    await this.session(repository, id, owner);
     let digest: Digest;
     try {
       if (!digestText) throw new RegistryError('DIGEST_INVALID', 'the digest parameter is required');
       digest = parseDigest(digestText);
     } catch (e) {
       lastChunk?.resume();
-      await this.cancelUpload(repository, id).catch(() => undefined);
+      await this.cancelUpload(repository, id, owner).catch(() => undefined);
       throw e;
     }
-    if (lastChunk) await this.appendUpload(repository, id, lastChunk, contentRange, contentLength);
+    if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
+    const pending = await this.blobs.uploadSize(id);
+    if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    // The fence (docs/gc.md): claim the digest before its bytes are put in place.
+    const claim = await this.claimBlob(digest.value, pending);
     const { size } = await this.blobs.commitUpload(id, digest).catch(async (e: unknown) => {
       await this.meta.deleteUpload(id);
       throw e;
     });
-    await this.meta.linkBlob(repository, digest.value, size);
+    if (!(await this.meta.linkBlob(repository, digest.value, size, claim))) {
+      // Only after a stall longer than the grace period: a collector swept the digest.
+      await this.meta.deleteUpload(id);
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the blob was garbage-collected while this upload committed; push it again', { digest: digest.value });
+    }
     await this.meta.deleteUpload(id);
     return { digest: digest.value, size };
   }
 
-  async cancelUpload(repository: string, id: string): Promise<void> {
-    await this.session(repository, id);
+  /** Claims a digest, waiting (briefly) while a collector finishes deleting it. */
+  private async claimBlob(digest: string, size: number): Promise<number> {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const claim = await this.meta.claimBlob(digest, size, this.now());
+      if (claim !== undefined) return claim;
+      await new Promise((r) => setTimeout(r, CLAIM_RETRY_MS));
+    }
+    throw new RegistryError('UNAVAILABLE', 'the blob is being garbage-collected; retry the commit', { digest });
+  }
+
+  async cancelUpload(repository: string, id: string, owner: string | undefined): Promise<void> {
+    await this.session(repository, id, owner);
     await this.blobs.deleteUpload(id);
     await this.meta.deleteUpload(id);
   }
@@ -299,6 +380,7 @@ export class Registry {
     if (!acceptsManifest(accepted, m.mediaType)) {
       throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not allow`, { reference, mediaType: m.mediaType });
     }
+    this.pulls.record(repository, m.digest);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
   }
 
@@ -393,6 +475,7 @@ export class Registry {
   }
 
   async close(): Promise<void> {
+    await this.pulls.close();
     await this.meta.close();
     await this.blobs.close();
   }

@@ -72,7 +72,7 @@ export function artifactFromBytes(bytes: Buffer): Artifact {
 export interface InTotoStatement {
   type: string;
   predicateType: string;
-  subjects: { name?: string; digest: Record<string, string> }[];
+  subjects: { name?: string; digest: Record<string, string>; annotations?: Record<string, unknown> }[];
   predicate: unknown;
 }
 
@@ -135,7 +135,8 @@ function parseStatement(payload: Buffer): InTotoStatement {
   const subjects = d.subject.map((s: unknown) => {
     const o = s as Record<string, unknown>;
     const digest = typeof o === 'object' && o !== null && typeof o.digest === 'object' && o.digest !== null ? (o.digest as Record<string, unknown>) : {};
-    return { ...(typeof o?.name === 'string' ? { name: o.name } : {}), digest: Object.fromEntries(Object.entries(digest).filter((e): e is [string, string] => typeof e[1] === 'string')) };
+    const annotations = typeof o?.annotations === 'object' && o.annotations !== null && !Array.isArray(o.annotations) ? (o.annotations as Record<string, unknown>) : undefined;
+    return { ...(typeof o?.name === 'string' ? { name: o.name } : {}), ...(annotations ? { annotations } : {}), digest: Object.fromEntries(Object.entries(digest).filter((e): e is [string, string] => typeof e[1] === 'string')) };
   });
   return { type: d._type, predicateType: d.predicateType, subjects, predicate: d.predicate };
 }

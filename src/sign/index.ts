@@ -43,8 +43,8 @@ export { verifyBundle, artifactFromBytes, BundleVerificationError, IN_TOTO_PAYLO
 export type { Artifact, BundlePolicy, BundleVerification, IdentityPolicy, Signer, InTotoStatement } from './bundle-verify.js';
 export { parseTrustedRoot, TrustedRootError } from './trusted-root.js';
 export type { TrustedRoot } from './trusted-root.js';
-export { signReference } from './sign.js';
-export type { SignOptions, SignResult } from './sign.js';
+export { signReference, attestReference, pushBundleReferrer, inTotoStatement, signStatement } from './sign.js';
+export type { SignOptions, SignResult, AttestResult, PushedReferrer } from './sign.js';
 export { findSignatures, findBundles, verifyReference, resolveVerified, describeSigner, checkBundleBytes } from './verify.js';
 export type { FoundSignature, FoundBundle, VerifiedSignature, VerificationPolicy, ResolvedVerified } from './verify.js';
 export { verifyBlob } from './verify-blob.js';

@@ -147,11 +147,24 @@ export function checkBundleBytes(bytes: Buffer, digest: string, policy: Verifica
     if (policy.predicateType !== undefined && result.statement?.predicateType !== policy.predicateType) {
       return `its predicate type is ${result.statement?.predicateType ?? 'none (a message signature)'}, not ${policy.predicateType}`;
     }
+    const required = Object.entries(policy.annotations ?? {});
+    if (required.length > 0) {
+      // cosign v3 signs `-a` annotations into the statement's subject.
+      const annotations = statementAnnotations(result, digest);
+      const missing = required.find(([k, v]) => annotations[k] !== v);
+      if (missing) return `signed by ${describeSigner(result.signer)}, but without the annotation ${missing[0]}=${missing[1]}`;
+    }
     return result;
   } catch (e) {
     if (e instanceof BundleError || e instanceof BundleVerificationError) return e.message;
     throw e;
   }
+}
+
+/** The annotations of the statement subject naming `digest`. */
+export function statementAnnotations(result: BundleVerification, digest: string): Record<string, unknown> {
+  const subject = result.statement?.subjects.find((x) => x.digest.sha256 === hex(digest));
+  return subject?.annotations ?? {};
 }
 
 const hasKeys = (p: VerificationPolicy) => (p.keys?.length ?? 0) > 0;

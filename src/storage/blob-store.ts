@@ -65,8 +65,10 @@ export interface BlobStore {
    * to check, and its URL then answers 404.
    */
   body(digest: string, request?: BodyRequest): Promise<BlobBody>;
-  /** Removes a committed blob's bytes (garbage collection only). */
+  /** Removes a committed blob's bytes (garbage collection only); no error when already gone. */
   delete(digest: string): Promise<void>;
+  /** Every committed blob, in no particular order (garbage collection of orphan bytes, fsck). */
+  listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }>;
 
   /** Starts an empty upload session. */
   createUpload(id: string): Promise<void>;

@@ -4,9 +4,14 @@ import type { ManifestReference } from '../core/manifest.js';
 export interface UploadRecord {
   id: string;
   repository: string;
+  /** Who opened the session (a user name); absent for anonymous sessions. Only the owner may use it. */
+  owner?: string;
   createdAt: number;
   updatedAt: number;
 }
+
+/** Which open sessions countUploads counts: all, one repository's, or one owner's. */
+export type UploadCount = { all: true } | { repository: string } | { owner: string };
 
 export interface ManifestRecord {
   digest: string;
@@ -21,6 +26,32 @@ export interface ManifestRecord {
 }
 
 export type ManifestSummary = Omit<ManifestRecord, 'content'>;
+
+/** A repository's link to a blob (garbage collection, usage). */
+export interface BlobLinkRecord {
+  repository: string;
+  digest: string;
+  size: number;
+  /** Last linked, or last released by a manifest delete (epoch ms). */
+  linkedAt: number;
+}
+
+/** Everything retention needs to know about one repository (docs/gc.md). */
+export interface RepositoryInventory {
+  tags: { name: string; digest: string; pushedAt: number }[];
+  manifests: {
+    digest: string;
+    mediaType: string;
+    subject?: string;
+    artifactType?: string;
+    createdAt: number;
+    pulledAt?: number;
+    /** Digests of the child manifests (and blobs) it references. */
+    references: string[];
+  }[];
+}
+
+export type ConditionalDelete = 'deleted' | 'absent' | 'tagged' | 'referenced' | 'recent';
 
 /** A reference a manifest PUT could not satisfy: missing, or present with another size. */
 export interface UnmetReference {
@@ -78,9 +109,25 @@ export interface MetadataStore extends TokenStore {
   deleteUpload(id: string): Promise<void>;
   /** Sessions not touched since `before` (epoch ms). */
   staleUploads(before: number): Promise<UploadRecord[]>;
+  /** How many sessions are open (for the caps on sessions in all, per repository, per owner). */
+  countUploads(which: UploadCount): Promise<number>;
 
-  /** Makes a committed blob visible in a repository (creating the repository). */
-  linkBlob(repository: string, digest: string, size: number): Promise<void>;
+  /**
+   * The fence of docs/gc.md, taken by an upload commit before its bytes are put in
+   * place: creates the blob's record (or refreshes its claim time) and returns its
+   * claim id; undefined while a collector is deleting the digest.
+   */
+  claimBlob(digest: string, size: number, at: number): Promise<number | undefined>;
+  /**
+   * Makes a committed blob visible in a repository (creating the repository), if
+   * the blob's record still carries `claim` and is live; false otherwise (nothing
+   * written). Without `claim` (callers that know the bytes are durable and no
+   * collector can be sweeping them, e.g. tests and imports) it claims and links in
+   * one transaction, refused only while the digest is being deleted.
+   */
+  linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean>;
+  /** Links a blob `from` may see into `repository`, in one transaction; its size, or undefined when `from` has no link. */
+  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined>;
   /** The blob's size if the repository may see it. */
   blobLink(repository: string, digest: string): Promise<{ size: number } | undefined>;
   /** Removes a blob from a repository; 'referenced' when a manifest there still uses it. */
@@ -107,6 +154,45 @@ export interface MetadataStore extends TokenStore {
   /** Repositories that hold at least one manifest, in byte order. */
   listRepositories(page: PageRequest): Promise<Page<string>>;
   repositoryExists(repository: string): Promise<boolean>;
+
+  // ---- lifecycle: garbage collection, retention, quotas (docs/gc.md) ----------
+
+  /** Links no manifest of their repository references, last linked before `before`, in (repository, digest) order after `after`. */
+  unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]>;
+  /** Removes the link if, in the same transaction, it is still unreferenced and last linked before `before`. */
+  removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean>;
+  /** Live blobs no repository links, claimed before `claimedBefore`, in digest order after `after` (dry runs list what marking would take). */
+  unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]>;
+  /**
+   * Marks up to `limit` blobs `deleting`: live ones no repository links, claimed
+   * before `claimedBefore`; and takes over ones left `deleting` before
+   * `abandonedBefore` (a collector that died). Returns them.
+   */
+  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]>;
+  /** Bytes found with no record at all: records them as `deleting`; false when a record exists. */
+  markOrphanBlob(digest: string, size: number, at: number): Promise<boolean>;
+  /** Drops the record of a `deleting` blob whose bytes are gone. */
+  forgetBlob(digest: string): Promise<void>;
+  /** Every blob record (fsck, usage), in digest order after `after`. */
+  blobRecords(limit: number, after?: string): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]>;
+  /** The repository's tags and manifests, for retention. */
+  repositoryInventory(repository: string): Promise<RepositoryInventory>;
+  /** Deletes the tag only if it still names `digest`. */
+  deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean>;
+  /**
+   * Deletes the manifest only if, in the same transaction, no tag names it, no other
+   * manifest references it and it was created before `createdBefore`.
+   */
+  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete>;
+  /** Records manifest pulls (a batch; later times win). */
+  recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void>;
+  /** Takes or renews a named lease until `until`; false when another holder has it unexpired at `now`. */
+  acquireLease(name: string, holder: string, until: number, now: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+  /** Bytes of the distinct blobs (and manifests) linked in repositories named `namespace` or under `namespace/`. */
+  namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
+  /** Counts for per-repository limits. */
+  repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }>;
   /** Resolves when the database answers; rejects (UNAVAILABLE) when it does not (readiness). */
   check(): Promise<void>;
   /**

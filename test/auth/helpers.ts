@@ -87,6 +87,8 @@ export interface AuthServerOptions {
   auth?: Record<string, unknown>;
   tls?: TlsFiles;
   users?: readonly TestUser[];
+  /** Top-level settings (camelCase, as in ServeConfig). */
+  config?: Partial<ServeConfig>;
 }
 
 function authSection(htpasswd: string, o: AuthServerOptions): Record<string, unknown> {
@@ -99,6 +101,7 @@ export async function startAuthInProcess(o: AuthServerOptions = {}): Promise<Aut
   const htpasswd = join(dataDir, 'htpasswd');
   await writeUsers(htpasswd, o.users);
   const overrides = {
+    ...o.config,
     data: dataDir,
     fsync: false,
     auth: authSection(htpasswd, o),

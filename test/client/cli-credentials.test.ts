@@ -48,6 +48,10 @@ describe('flux and helm credential flags', { timeout: 240_000 }, () => {
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.deepEqual(await readdir(path.join(work, 'back')), ['cm.yaml']);
     assert.deepEqual(await readdir(path.join(work, 'docker')), [], 'nothing stored');
+    const provider = await run('artifact', 'list', `oci://${reg.host}/alice/manifests`, '--provider', 'aws');
+    assert.equal(provider.code, 2);
+    assert.match(provider.stderr, /cloud provider logins are not supported/);
+    assert.equal((await run('artifact', 'list', `oci://${reg.host}/alice/manifests`, '--provider', 'generic', '--creds', `alice:${PASSWORDS.alice}`)).code, 0);
   });
 
   it('chart pull/show take helm --username/--password and --plain-http', async () => {

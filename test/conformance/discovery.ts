@@ -32,15 +32,15 @@ export function discoveryWorkflow(t: SpecTree, c: Context): void {
   t.context('Content Discovery', () => {
     t.context('Setup', () => {
       t.specify('Populate registry with test blob', async () => {
-        runOnlyIf(c.runContentDiscoverySetup);
+        runOnlyIf(c.runContentDiscoverySetup, 'OCI_TAG_LIST is set, so content discovery lists existing tags');
         blobRefs = await c.pushBlob(fx.configs[2]!, blobRefs);
       });
       t.specify('Populate registry with test layer', async () => {
-        runOnlyIf(c.runContentDiscoverySetup);
+        runOnlyIf(c.runContentDiscoverySetup, 'OCI_TAG_LIST is set, so content discovery lists existing tags');
         blobRefs = await c.pushBlob(fx.layer, blobRefs);
       });
       t.specify('Populate registry with test tags', async () => {
-        runOnlyIf(c.runContentDiscoverySetup);
+        runOnlyIf(c.runContentDiscoverySetup, 'OCI_TAG_LIST is set, so content discovery lists existing tags');
         for (let i = 0; i < numTags; i++) {
           for (const tag of [`test${i}`, `TEST${i}`]) {
             tagList.push(tag);
@@ -51,11 +51,11 @@ export function discoveryWorkflow(t: SpecTree, c: Context): void {
         tagList = tagListOf(resp);
       });
       t.specify('Populate registry with test tags (no push)', () => {
-        runOnlyIfNot(c.runContentDiscoverySetup);
+        runOnlyIfNot(c.runContentDiscoverySetup, 'content discovery pushes its own tags (OCI_TAG_LIST not set)');
         tagList = c.options.tagList ?? [];
       });
       t.specify('References setup', async () => {
-        runOnlyIf(c.runContentDiscoverySetup);
+        runOnlyIf(c.runContentDiscoverySetup, 'OCI_TAG_LIST is set, so content discovery lists existing tags');
         // validate expected empty JSON blob digest
         assert.equal(fx.emptyJsonBlob.digest, 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
         blobRefs = await c.pushBlob(fx.emptyJsonBlob, blobRefs);
@@ -152,12 +152,12 @@ export function discoveryWorkflow(t: SpecTree, c: Context): void {
     t.context('Teardown', () => {
       const deleteManifests = () =>
         t.specify('Delete created manifest & associated tags', async () => {
-          runOnlyIf(c.runContentDiscoverySetup);
+          runOnlyIf(c.runContentDiscoverySetup, 'OCI_TAG_LIST is set, so content discovery lists existing tags');
           await c.deleteManifests(manifestRefs);
         });
       if (c.deleteManifestBeforeBlobs) deleteManifests();
       t.specify('Delete blobs created in tests', async () => {
-        runOnlyIf(c.runContentDiscoverySetup);
+        runOnlyIf(c.runContentDiscoverySetup, 'OCI_TAG_LIST is set, so content discovery lists existing tags');
         await c.deleteBlobs(blobRefs);
       });
       if (!c.deleteManifestBeforeBlobs) deleteManifests();

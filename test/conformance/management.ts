@@ -24,7 +24,7 @@ export function managementWorkflow(t: SpecTree, c: Context): void {
   t.context('Content Management', () => {
     t.context('Setup', () => {
       t.specify('Populate registry with test config blob', async () => {
-        runOnlyIf(c.runContentManagementSetup);
+        runOnlyIf(c.runContentManagementSetup, 'content management setup is off');
         let resp = await client.do('POST', '/v2/<name>/blobs/uploads/');
         resp = await client.do('PUT', resp.relativeLocation(), {
           headers: { 'Content-Length': config.contentLength, 'Content-Type': 'application/octet-stream' },
@@ -34,7 +34,7 @@ export function managementWorkflow(t: SpecTree, c: Context): void {
         expect2xx(resp);
       });
       t.specify('Populate registry with test layer', async () => {
-        runOnlyIf(c.runContentManagementSetup);
+        runOnlyIf(c.runContentManagementSetup, 'content management setup is off');
         let resp = await client.do('POST', '/v2/<name>/blobs/uploads/');
         resp = await client.do('PUT', resp.relativeLocation(), {
           query: { digest: fx.layer.digest },
@@ -44,7 +44,7 @@ export function managementWorkflow(t: SpecTree, c: Context): void {
         expect2xx(resp);
       });
       t.specify('Populate registry with test tag', async () => {
-        runOnlyIf(c.runContentManagementSetup);
+        runOnlyIf(c.runContentManagementSetup, 'content management setup is off');
         tagToDelete = DEFAULT_TAG_NAME;
         const resp = await client.do('PUT', '/v2/<name>/manifests/<reference>', {
           reference: tagToDelete,
@@ -54,7 +54,7 @@ export function managementWorkflow(t: SpecTree, c: Context): void {
         expect2xx(resp);
       });
       t.specify('Check how many tags there are before anything gets deleted', async () => {
-        runOnlyIf(c.runContentManagementSetup);
+        runOnlyIf(c.runContentManagementSetup, 'content management setup is off');
         numTags = await countTags();
       });
     });
@@ -86,7 +86,7 @@ export function managementWorkflow(t: SpecTree, c: Context): void {
 
     t.context('Blob delete', () => {
       t.specify('DELETE request to blob URL should yield 202 response', async () => {
-        runOnlyIf(c.runContentManagementSetup);
+        runOnlyIf(c.runContentManagementSetup, 'content management setup is off');
         let resp = await client.do('DELETE', '/v2/<name>/blobs/<digest>', { digest: config.digest });
         expectStatus(resp, 202, 404, 405);
         resp = await client.do('DELETE', '/v2/<name>/blobs/<digest>', { digest: fx.layer.digest });
@@ -94,8 +94,8 @@ export function managementWorkflow(t: SpecTree, c: Context): void {
         if (resp.status === 405) blobDeleteAllowed = false;
       });
       t.specify('GET request to deleted blob URL should yield 404 response', async () => {
-        runOnlyIf(c.runContentManagementSetup);
-        runOnlyIf(blobDeleteAllowed);
+        runOnlyIf(c.runContentManagementSetup, 'content management setup is off');
+        runOnlyIf(blobDeleteAllowed, 'the registry refuses blob deletes (405)');
         const resp = await client.do('GET', '/v2/<name>/blobs/<digest>', { digest: config.digest });
         expectStatus(resp, 404);
       });

@@ -14,28 +14,28 @@ export function pullWorkflow(t: SpecTree, c: Context): void {
   t.context('Pull', () => {
     t.context('Setup', () => {
       t.specify('Populate registry with test blob', async () => {
-        runOnlyIf(c.runPullSetup);
+        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
         blobRefs = await c.pushBlob(fx.configs[0]!, blobRefs);
       });
       t.specify('Populate registry with test blob', async () => {
-        runOnlyIf(c.runPullSetup);
+        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
         blobRefs = await c.pushBlob(fx.configs[1]!, blobRefs);
       });
       t.specify('Populate registry with test layer', async () => {
-        runOnlyIf(c.runPullSetup);
+        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
         blobRefs = await c.pushBlob(fx.layer, blobRefs);
       });
       t.specify('Populate registry with test manifest', async () => {
-        runOnlyIf(c.runPullSetup);
+        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
         tag = TEST_TAG_NAME;
         manifestRefs = await c.pushManifest({ tag, ...fx.manifests[0]! }, manifestRefs);
       });
       t.specify('Populate registry with test manifest', async () => {
-        runOnlyIf(c.runPullSetup);
+        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
         manifestRefs = await c.pushManifest({ ...fx.manifests[1]! }, manifestRefs);
       });
       t.specify('Get tag name from environment', () => {
-        runOnlyIfNot(c.runPullSetup);
+        runOnlyIfNot(c.runPullSetup, 'pull pushes its own content (OCI_TAG_NAME, OCI_MANIFEST_DIGEST, OCI_BLOB_DIGEST not all set)');
         if (c.options.tagName) tag = c.options.tagName;
       });
     });
@@ -117,12 +117,12 @@ export function pullWorkflow(t: SpecTree, c: Context): void {
     t.context('Teardown', () => {
       const deleteManifests = () =>
         t.specify('Delete manifests created in setup', async () => {
-          runOnlyIf(c.runPullSetup);
+          runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
           await c.deleteManifests(manifestRefs);
         });
       if (c.deleteManifestBeforeBlobs) deleteManifests();
       t.specify('Delete blobs created in setup', async () => {
-        runOnlyIf(c.runPullSetup);
+        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
         await c.deleteBlobs(blobRefs);
       });
       if (!c.deleteManifestBeforeBlobs) deleteManifests();

@@ -175,26 +175,26 @@ export function pushWorkflow(t: SpecTree, c: Context): void {
         lastResponse = resp;
       });
       t.specify('GET request to test digest within cross-mount namespace should return 200', async () => {
-        runOnlyIf(lastResponse!.status === 201);
+        runOnlyIf(lastResponse!.status === 201, `the mount answered ${lastResponse!.status}, not 201`);
         assert.equal(lastResponse!.relativeLocation(), `/v2/${name}/blobs/${fx.blobA.digest}`);
         const resp = await client.do('GET', lastResponse!.relativeLocation());
         expectStatus(resp, 200);
       });
       t.specify('Cross-mounting of nonexistent blob should yield session id', () => {
-        runOnlyIf(lastResponse!.status === 202);
+        runOnlyIf(lastResponse!.status === 202, `the mount answered ${lastResponse!.status}, not 202 (it mounted)`);
         assert.ok(lastResponse!.relativeLocation().startsWith(`/v2/${name}/blobs/uploads/`), `Location ${lastResponse!.relativeLocation()}`);
       });
       t.specify('Cross-mounting without from, and automatic content discovery enabled should return a 201', async () => {
-        runOnlyIf(c.runAutomaticCrossmountTest);
-        runOnlyIf(lastResponse!.status === 201);
-        runOnlyIf(c.automaticCrossmountEnabled);
+        runOnlyIf(c.runAutomaticCrossmountTest, 'OCI_AUTOMATIC_CROSSMOUNT is not set');
+        runOnlyIf(lastResponse!.status === 201, `the mount answered ${lastResponse!.status}, not 201`);
+        runOnlyIf(c.automaticCrossmountEnabled, 'OCI_AUTOMATIC_CROSSMOUNT is false');
         const resp = await client.do('POST', '/v2/<name>/blobs/uploads/', { name, query: { mount: fx.blobA.digest } });
         expectStatus(resp, 201);
       });
       t.specify('Cross-mounting without from, and automatic content discovery disabled should return a 202', async () => {
-        runOnlyIf(c.runAutomaticCrossmountTest);
-        runOnlyIf(lastResponse!.status === 201);
-        runOnlyIfNot(c.automaticCrossmountEnabled);
+        runOnlyIf(c.runAutomaticCrossmountTest, 'OCI_AUTOMATIC_CROSSMOUNT is not set');
+        runOnlyIf(lastResponse!.status === 201, `the mount answered ${lastResponse!.status}, not 201`);
+        runOnlyIfNot(c.automaticCrossmountEnabled, 'OCI_AUTOMATIC_CROSSMOUNT is true');
         const resp = await client.do('POST', '/v2/<name>/blobs/uploads/', { name, query: { mount: fx.blobA.digest } });
         expectStatus(resp, 202);
       });
@@ -238,7 +238,7 @@ export function pushWorkflow(t: SpecTree, c: Context): void {
     t.context('Teardown', () => {
       const deleteManifest = () =>
         t.specify('Delete manifest created in tests', async () => {
-          runOnlyIf(c.runPushSetup);
+          runOnlyIf(c.runPushSetup, 'push setup is off');
           let resp = await client.do('DELETE', '/v2/<name>/manifests/<digest>', { digest: fx.manifests[1]!.digest });
           expect2xx(resp, 405);
           if (emptyLayerManifestRef) {
@@ -248,12 +248,12 @@ export function pushWorkflow(t: SpecTree, c: Context): void {
         });
       if (c.deleteManifestBeforeBlobs) deleteManifest();
       t.specify('Delete config blob created in tests', async () => {
-        runOnlyIf(c.runPushSetup);
+        runOnlyIf(c.runPushSetup, 'push setup is off');
         const resp = await client.do('DELETE', '/v2/<name>/blobs/<digest>', { digest: fx.configs[1]!.digest });
         expect2xx(resp, 404, 405);
       });
       t.specify('Delete layer blob created in setup', async () => {
-        runOnlyIf(c.runPushSetup);
+        runOnlyIf(c.runPushSetup, 'push setup is off');
         const resp = await client.do('DELETE', '/v2/<name>/blobs/<digest>', { digest: fx.layer.digest });
         expect2xx(resp, 404, 405);
       });

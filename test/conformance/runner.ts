@@ -24,12 +24,12 @@ export function skip(reason: string): never {
   throw new Skip(reason);
 }
 
-/** RunOnlyIf / RunOnlyIfNot of setup.go. */
-export function runOnlyIf(v: boolean): void {
-  if (!v) skip('you have skipped this test.');
+/** RunOnlyIf / RunOnlyIfNot of setup.go, with the reason added to Go's message. */
+export function runOnlyIf(v: boolean, why: string): void {
+  if (!v) skip(`you have skipped this test: ${why}`);
 }
-export function runOnlyIfNot(v: boolean): void {
-  if (v) skip('you have skipped this test.');
+export function runOnlyIfNot(v: boolean, why: string): void {
+  if (v) skip(`you have skipped this test: ${why}`);
 }
 
 interface Spec {

@@ -169,3 +169,18 @@ export async function scaleOutEnv(options: { redirect?: boolean } = {}): Promise
     drop: db.drop,
   };
 }
+
+/** nginx, round robin without stickiness, in front of `backends` (HOST:PORT each). */
+export async function startLoadBalancer(backends: string[]): Promise<{ url: string; host: string; stop(): Promise<void> }> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('bash', [`${SCRIPTS}/nginx.sh`, 'start', ...backends], { timeout: 30_000 }));
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`scripts/services/nginx.sh start failed: ${err.message}\n${err.stderr ?? ''}`);
+  }
+  const url = /^STOWAGE_TEST_LB_URL=(.*)$/m.exec(stdout)?.[1];
+  const dir = /^STOWAGE_TEST_LB_DIR=(.*)$/m.exec(stdout)?.[1];
+  if (!url || !dir) throw new Error(`nginx.sh printed no URL: ${stdout}`);
+  return { url, host: new URL(url).host, stop: async () => void (await run('bash', [`${SCRIPTS}/nginx.sh`, 'stop', dir])) };
+}

@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { parseRangeHeader } from '../../src/core/ranges.js';
@@ -15,7 +18,7 @@ import { createRegistryServer } from '../../src/http/server.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { BlobBody, BlobStore, BodyRequest } from '../../src/storage/blob-store.js';
 import { MemoryBlobStore } from '../../src/storage/memory/memory-blob-store.js';
-import { MemoryMetadataStore } from '../../src/storage/memory/memory-metadata-store.js';
+import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import { pushBlob, pushImage, req, sha256 } from './helpers.js';
 
 /** A memory blob store that redirects reads to `origin` (standing in for an object store) and counts calls. */
@@ -38,6 +41,12 @@ class RedirectingStore extends MemoryBlobStore {
   }
 }
 
+/** A metadata store of its own in a temporary directory, removed by `done`. */
+function tempMetadata(): { meta: SqliteMetadataStore; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'stowage-bodies-'));
+  return { meta: new SqliteMetadataStore(join(dir, 'stowage.db'), { fsync: false }), done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -45,7 +54,8 @@ async function listen(server: Server): Promise<string> {
 
 describe('blob bodies a driver describes', () => {
   const blobs = new RedirectingStore();
-  const registry = new Registry(blobs, new MemoryMetadataStore());
+  const { meta, done } = tempMetadata();
+  const registry = new Registry(blobs, meta);
   const { server } = createRegistryServer({ registry, log: pino({ level: 'silent' }) });
   // The "object store": serves committed bytes by digest, honouring Range, as S3 does.
   const origin = createServer((r, res) => {
@@ -72,6 +82,7 @@ describe('blob bodies a driver describes', () => {
     server.close();
     origin.close();
     await registry.close();
+    done();
   });
 
   it('GET of a redirect body is 307 to the URL, and a client following it gets the bytes (and ranges)', async () => {
@@ -111,8 +122,9 @@ describe('blob bodies a driver describes', () => {
   });
 });
 
-describe('a whole registry over the in-memory stores', () => {
-  const registry = new Registry(new MemoryBlobStore(), new MemoryMetadataStore());
+describe('a whole registry over the in-memory blob store', () => {
+  const { meta, done } = tempMetadata();
+  const registry = new Registry(new MemoryBlobStore(), meta);
   const { server } = createRegistryServer({ registry, log: pino({ level: 'silent' }) });
   let url: string;
   before(async () => {
@@ -121,6 +133,7 @@ describe('a whole registry over the in-memory stores', () => {
   after(async () => {
     server.close();
     await registry.close();
+    done();
   });
 
   it('pushes and pulls blobs (streamed bodies, ranges) and images', async () => {

@@ -116,7 +116,7 @@ async function worker(base: string, id: number, seed: number, pool: Buffer[], st
         const res = await http(base, `/v2/${repo}/manifests/${digest}`, { method: 'DELETE' });
         count(`delete-manifest-${res.status}`);
       } else {
-        // Unlink a pool layer: refused (409/403-ish) while a manifest uses it, else removed.
+        // Unlink a pool layer: refused (405) while a manifest uses it, else removed.
         const res = await http(base, `/v2/${repo}/blobs/${sha256(pick(pool))}`, { method: 'DELETE' });
         count(`delete-blob-${res.status}`);
       }

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStowage } from '../helpers/server.js';
+import { PASSWORDS, basic as basicAuth, startAuthProcess } from '../auth/helpers.js';
 import {
   MiB,
   OCI_MANIFEST,
@@ -21,6 +22,9 @@ import {
   waitFor,
   type HttpResponse,
 } from './helpers.js';
+
+/** Upload session ids are logged as `<upload>`. */
+const loggedPath = (path: string) => path.replace(/(\/blobs\/uploads\/)[^/]+$/, '$1<upload>');
 
 interface RequestLine {
   level: number;
@@ -52,7 +56,7 @@ test('one structured JSON line per request, and no Authorization value in any ou
   const call = async (method: string, path: string, opts: Parameters<typeof http>[2] = {}) => {
     const headers = { ...opts.headers, Authorization: auths[n++ % auths.length]!, 'User-Agent': 'robustness-test' };
     const res = await http(server.url, path, { ...opts, method, headers });
-    sent.push({ res, method, path: path.split('?')[0]! });
+    sent.push({ res, method, path: loggedPath(path.split('?')[0]!) });
     return res;
   };
 
@@ -123,15 +127,57 @@ test('one structured JSON line per request, and no Authorization value in any ou
     assert.equal(l.status, res.status, `${method} ${path}`);
     assert.equal(l.bytes, Number(res.headers['content-length'] ?? 0), `${method} ${path}: bytes`);
   }
-  const abortedLines = lines.filter((l) => l.method === 'PATCH' && l.path === String(start.headers.location));
+  const abortedLines = lines.filter((l) => l.method === 'PATCH' && l.path === loggedPath(String(start.headers.location)));
   assert.equal(abortedLines.length, 1, 'the aborted PATCH is logged exactly once');
   assert.equal(lines.length, sent.length + 1, 'no request is logged twice, none is missing');
   // The full blob GET reports the bytes of the body.
   assert.ok(lines.some((l) => l.method === 'GET' && l.status === 200 && l.bytes === blob.length));
 
-  // No secret anywhere: not the token, not the Basic credentials, not the query string.
+  // The query's safe part is logged (digest=), the rest (token=) is not.
+  const push = lines.find((l) => l.reqId === post.headers['x-request-id'])!;
+  assert.deepEqual((push as unknown as { query: unknown }).query, { digest });
+
+  // No secret anywhere: not the token, not the Basic credentials, not the query string, not a session id.
   const all = server.logs.join('\n') + '\n' + stderr;
+  const sessionId = String(start.headers['docker-upload-uuid']);
+  assert.match(sessionId, /^[0-9a-f-]{36}$/);
+  assert.equal(all.includes(sessionId), false, 'an upload session id appears in the info-level output');
   assert.equal(all.includes(SECRET), false, 'the secret (sent in Authorization headers and one query string) appears in the output');
   assert.equal(all.includes(basic.slice(6)), false, 'the Basic credentials appear in the output');
   assert.equal(/authorization/i.test(all), false, 'no Authorization header is logged at all');
+});
+
+test('the request log names the user and the safe query parameters (mount, from, digest, n, last), never secrets or session ids', { timeout: 60_000 }, async (t) => {
+  const server = await startAuthProcess({ mode: 'basic' });
+  t.after(() => server.stop());
+  const alice = { Authorization: basicAuth('alice', PASSWORDS.alice) };
+  const blob = randomBytesSeeded(91, 1000);
+  const digest = sha256(blob);
+  const calls: [string, string, Buffer?][] = [
+    ['POST', `/v2/alice/a/blobs/uploads/?digest=${digest}&password=${SECRET}`, blob],
+    ['POST', `/v2/alice/b/blobs/uploads/?mount=${digest}&from=alice/a&_state=${SECRET}`],
+    ['POST', '/v2/alice/c/blobs/uploads/'],
+    ['GET', '/v2/alice/a/tags/list?n=5&last=v1'],
+  ];
+  const ids: string[] = [];
+  for (const [method, path, body] of calls) {
+    const res = await http(server.url, path, { method, headers: alice, ...(body ? { body } : {}) });
+    assert.ok(res.status < 300 || res.status === 404, describe(res));
+    ids.push(String(res.headers['x-request-id']));
+    if (res.headers['docker-upload-uuid']) ids.push(`session:${String(res.headers['docker-upload-uuid'])}`);
+  }
+  await http(server.url, '/v2/', { method: 'GET' }); // anonymous: no user
+  const parsed = () => server.proc.logs.flatMap((l) => { try { return [JSON.parse(l) as Record<string, any>]; } catch { return []; } });
+  await waitFor('request lines', () => parsed().filter((l) => l.msg === 'request').length >= calls.length + 1, 5000);
+  const line = (id: string) => parsed().find((l) => l.msg === 'request' && l.reqId === id)!;
+  assert.deepEqual(line(ids[0]!).query, { digest });
+  assert.deepEqual(line(ids[1]!).query, { mount: digest, from: 'alice/a' });
+  assert.equal(line(ids[2]!).query, undefined);
+  assert.deepEqual(line(ids[ids.length - 1]!).query, { n: '5', last: 'v1' });
+  for (const id of ids.filter((i) => !i.startsWith('session:'))) assert.equal(line(id).user, 'alice', id);
+  const anonymous = parsed().filter((l) => l.msg === 'request' && l.path === '/v2/');
+  assert.ok(anonymous.length >= 1 && anonymous.every((l) => l.user === undefined));
+  const all = server.proc.logs.join('\n');
+  assert.equal(all.includes(SECRET), false, 'a secret query parameter was logged');
+  for (const s of ids.filter((i) => i.startsWith('session:'))) assert.equal(all.includes(s.slice(8)), false, 'a session id was logged');
 });

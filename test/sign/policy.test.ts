@@ -63,9 +63,9 @@ describe('the registry pull check', () => {
     return { digest: r.digest, mediaType, size: bytes.length, content: bytes };
   };
   const blob = async (repo: string, bytes: Buffer, mediaType = 'application/octet-stream') => {
-    const u = await registry.startUpload(repo);
+    const u = await registry.startUpload(repo, undefined);
     const d = digestBytes(bytes).value;
-    await registry.completeUpload(repo, u.id, d, Readable.from([bytes]));
+    await registry.completeUpload(repo, u.id, undefined, d, Readable.from([bytes]));
     return { mediaType, digest: d, size: bytes.length };
   };
   const image = async (repo: string, tag: string, seed: string) => {

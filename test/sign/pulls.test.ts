@@ -52,7 +52,7 @@ describe('--verify-key on chart, artifact and policy pulls', { timeout: 120_000 
     const r = await run(...pull(file('c3'), 'alice', '^0.1'), '--output', 'json');
     ok(r);
     assert.deepEqual(await readdir(file('c3')), ['demo-0.1.0.tgz']);
-    assert.match(r.stderr, /verified .*charts\/demo:0\.1\.0@sha256:[0-9a-f]{64}: 1 signature by .*alice\.pub/);
+    assert.match(r.stderr, /verified .*charts\/demo:0\.1\.0@sha256:[0-9a-f]{64}: 2 signatures by key .*alice\.pub/);
     // Without --verify-key nothing changes.
     ok(await run('chart', 'pull', `oci://${reg.host}/charts/demo`, '--version', '0.1.0', '-d', file('c4')));
   });

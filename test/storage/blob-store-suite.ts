@@ -409,6 +409,25 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         await push(store, enc('to be collected'));
         assert.deepEqual(await store.stat(d.value), { size: 15 });
       });
+
+      test('listBlobs names every committed blob with its size and time, and no session', async ({ store }) => {
+        const before = Date.now() - 1000;
+        const a = await push(store, enc('first'));
+        const b = await push(store, enc('second blob'));
+        await store.createUpload(randomUUID());
+        const listed = [];
+        for await (const x of store.listBlobs()) listed.push(x);
+        listed.sort((x, y) => (x.digest < y.digest ? -1 : 1));
+        assert.deepEqual(
+          listed.map((x) => ({ digest: x.digest, size: x.size })),
+          [{ digest: a.value, size: 5 }, { digest: b.value, size: 11 }].sort((x, y) => (x.digest < y.digest ? -1 : 1)),
+        );
+        assert.ok(listed.every((x) => x.modifiedAt >= before && x.modifiedAt <= Date.now() + 1000));
+        await store.delete(a.value);
+        const after = [];
+        for await (const x of store.listBlobs()) after.push(x.digest);
+        assert.deepEqual(after, [b.value]);
+      });
     });
 
     describe('operations', () => {

@@ -60,8 +60,8 @@ function token(user: string, createdAt: number, extra: Partial<AccessTokenRecord
   };
 }
 
-function upload(repository: string, at: number): UploadRecord {
-  return { id: randomUUID(), repository, createdAt: at, updatedAt: at };
+function upload(repository: string, at: number, owner?: string): UploadRecord {
+  return { id: randomUUID(), repository, ...(owner === undefined ? {} : { owner }), createdAt: at, updatedAt: at };
 }
 
 /** Pages through a listing with `n` per page and checks the cursor protocol on the way. */
@@ -113,6 +113,34 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         await store.deleteUpload(u.id);
         await store.touchUpload(randomUUID(), 1);
         assert.equal(await store.getUpload(randomUUID()), undefined);
+      });
+
+      test('a session keeps its owner (none for anonymous sessions)', async ({ store }) => {
+        const mine = upload('app', 1, 'alice');
+        const anonymous = upload('app', 1);
+        for (const u of [mine, anonymous]) await store.createUpload(u);
+        assert.deepEqual(await store.getUpload(mine.id), mine);
+        assert.equal((await store.getUpload(mine.id))?.owner, 'alice');
+        assert.deepEqual(await store.getUpload(anonymous.id), anonymous);
+        assert.equal('owner' in (await store.getUpload(anonymous.id))!, false);
+        assert.deepEqual((await store.staleUploads(2)).find((u) => u.id === mine.id), mine);
+      });
+
+      test('countUploads counts open sessions in all, per repository and per owner', async ({ store }) => {
+        assert.equal(await store.countUploads({ all: true }), 0);
+        const sessions = [upload('a', 1, 'alice'), upload('a', 1, 'bob'), upload('b', 1, 'alice'), upload('a', 1), upload('b/c', 1)];
+        for (const u of sessions) await store.createUpload(u);
+        assert.equal(await store.countUploads({ all: true }), 5);
+        assert.equal(await store.countUploads({ repository: 'a' }), 3);
+        assert.equal(await store.countUploads({ repository: 'b' }), 1, 'b/c is another repository');
+        assert.equal(await store.countUploads({ repository: 'none' }), 0);
+        assert.equal(await store.countUploads({ owner: 'alice' }), 2);
+        assert.equal(await store.countUploads({ owner: 'bob' }), 1);
+        assert.equal(await store.countUploads({ owner: 'carol' }), 0);
+        await store.deleteUpload(sessions[0]!.id);
+        assert.equal(await store.countUploads({ owner: 'alice' }), 1);
+        assert.equal(await store.countUploads({ repository: 'a' }), 2);
+        assert.equal(await store.countUploads({ all: true }), 4);
       });
 
       test('staleUploads returns sessions not touched since `before` (strictly)', async ({ store }) => {
@@ -523,6 +551,216 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('garbage collection fence (docs/gc.md)', () => {
+      const FUTURE = () => Date.now() + 60_000;
+
+      test('claimBlob hands out a claim; linkBlob needs it and a live record', async ({ store }) => {
+        const b = blob('layer');
+        const claim = await store.claimBlob(b.digest, b.size, 1);
+        assert.equal(typeof claim, 'number');
+        assert.equal(await store.claimBlob(b.digest, b.size, 2), claim, 'claiming again refreshes the same record');
+        assert.equal(await store.linkBlob('app', b.digest, b.size, claim! + 1000), false, 'a claim that is not the record’s links nothing');
+        assert.equal(await store.blobLink('app', b.digest), undefined);
+        assert.equal(await store.linkBlob('app', b.digest, b.size, claim), true);
+        assert.deepEqual(await store.blobLink('app', b.digest), { size: b.size });
+      });
+
+      test('a blob marked for deletion refuses claims, links and mounts until it is forgotten; then a new claim differs', async ({ store }) => {
+        const b = blob('layer');
+        const claim = await store.claimBlob(b.digest, b.size, 1);
+        const marked = await store.markBlobsForDeletion(FUTURE(), 0, 100, 5);
+        assert.deepEqual(marked, [{ digest: b.digest, size: b.size }]);
+        assert.equal(await store.claimBlob(b.digest, b.size, 6), undefined);
+        assert.equal(await store.linkBlob('app', b.digest, b.size, claim), false);
+        assert.equal(await store.linkBlob('app', b.digest, b.size), false, 'no claim: refused too while deleting');
+        assert.equal(await store.blobLink('app', b.digest), undefined);
+        await store.forgetBlob(b.digest);
+        assert.equal(await store.linkBlob('app', b.digest, b.size, claim), false, 'the old claim died with the record');
+        const again = await store.claimBlob(b.digest, b.size, 7);
+        assert.notEqual(again, undefined);
+        assert.notEqual(again, claim);
+        assert.equal(await store.linkBlob('app', b.digest, b.size, again), true);
+      });
+
+      test('markBlobsForDeletion takes only unlinked blobs claimed before the cutoff, and abandoned marks', async ({ store }) => {
+        const linked = blob('linked');
+        const fresh = blob('fresh');
+        const old = blob('old');
+        await store.linkBlob('app', linked.digest, linked.size);
+        await store.claimBlob(old.digest, old.size, 10);
+        await store.claimBlob(fresh.digest, fresh.size, 1_000);
+        assert.deepEqual(await store.unlinkedBlobs(500, 10), [{ digest: old.digest, size: old.size }]);
+        assert.deepEqual(await store.markBlobsForDeletion(500, 0, 10, 600), [{ digest: old.digest, size: old.size }]);
+        assert.deepEqual(await store.markBlobsForDeletion(500, 0, 10, 601), [], 'already marked and not abandoned');
+        assert.deepEqual(await store.markBlobsForDeletion(500, 700, 10, 800), [{ digest: old.digest, size: old.size }], 'a mark older than abandonedBefore is taken over');
+        const states = Object.fromEntries((await store.blobRecords(10)).map((r) => [r.digest, r.state]));
+        assert.deepEqual(states, { [linked.digest]: 'live', [fresh.digest]: 'live', [old.digest]: 'deleting' });
+      });
+
+      test('mountBlob links in one step, only from a repository that has the blob', async ({ store }) => {
+        const b = blob('layer');
+        await store.linkBlob('src', b.digest, b.size);
+        assert.equal(await store.mountBlob('dst', 'nowhere', b.digest), undefined);
+        assert.deepEqual(await store.mountBlob('dst', 'src', b.digest), { size: b.size });
+        assert.deepEqual(await store.blobLink('dst', b.digest), { size: b.size });
+      });
+
+      test('markOrphanBlob records bytes without a record as deleting, never one that has a record', async ({ store }) => {
+        const known = blob('known');
+        const orphan = blob('orphan');
+        await store.linkBlob('app', known.digest, known.size);
+        assert.equal(await store.markOrphanBlob(known.digest, known.size, 1), false);
+        assert.equal(await store.markOrphanBlob(orphan.digest, orphan.size, 1), true);
+        assert.equal(await store.claimBlob(orphan.digest, orphan.size, 2), undefined);
+        await store.forgetBlob(orphan.digest);
+        assert.deepEqual((await store.blobRecords(10)).map((r) => r.digest), [known.digest]);
+      });
+    });
+
+    describe('garbage collection of links and manifests', () => {
+      test('unusedBlobLinks lists links no manifest of their repository uses, in (repository, digest) order, paged', async ({ store }) => {
+        const used = blob('used');
+        const a = blob('a');
+        const b = blob('b');
+        for (const repo of ['app', 'fork']) for (const x of [used, a, b]) await store.linkBlob(repo, x.digest, x.size);
+        await store.putManifest('app', manifest('image'), [ref(used)], 'v1');
+        const before = Date.now() + 60_000;
+        const all = await store.unusedBlobLinks(before, 100);
+        const expected = [
+          ...[a, b].map((x) => ({ repository: 'app', digest: x.digest })),
+          ...[used, a, b].map((x) => ({ repository: 'fork', digest: x.digest })),
+        ].sort((x, y) => (x.repository + x.digest < y.repository + y.digest ? -1 : 1));
+        assert.deepEqual(all.map((l) => ({ repository: l.repository, digest: l.digest })), expected);
+        const first = await store.unusedBlobLinks(before, 2);
+        const rest = await store.unusedBlobLinks(before, 100, first[1]);
+        assert.deepEqual([...first, ...rest].map((l) => l.digest), all.map((l) => l.digest));
+        assert.deepEqual(await store.unusedBlobLinks(0, 100), [], 'nothing is older than the epoch');
+      });
+
+      test('removeUnusedBlobLink re-checks: a link a manifest took meanwhile stays', async ({ store }) => {
+        const layer = blob('layer');
+        await store.linkBlob('app', layer.digest, layer.size);
+        const before = Date.now() + 60_000;
+        assert.equal((await store.unusedBlobLinks(before, 10)).length, 1);
+        await store.putManifest('app', manifest('image'), [ref(layer)], 'v1');
+        assert.equal(await store.removeUnusedBlobLink('app', layer.digest, before), false);
+        assert.deepEqual(await store.blobLink('app', layer.digest), { size: layer.size });
+        assert.equal(await store.removeUnusedBlobLink('app', layer.digest, 0), false, 'too recent');
+      });
+
+      test('a manifest PUT after the link was removed fails with the blob unmet; the blob then has no links', async ({ store }) => {
+        const layer = blob('layer');
+        await store.linkBlob('app', layer.digest, layer.size);
+        assert.equal(await store.removeUnusedBlobLink('app', layer.digest, Date.now() + 60_000), true);
+        const unmet = await store.putManifest('app', manifest('image'), [ref(layer)], 'v1');
+        assert.deepEqual(unmet.map((u) => u.problem), ['missing']);
+        assert.deepEqual(await store.unlinkedBlobs(Date.now() + 60_000, 10), [{ digest: layer.digest, size: layer.size }]);
+      });
+
+      test('deleting a manifest releases its links: their grace period starts again', async ({ store }) => {
+        const layer = blob('layer');
+        await store.linkBlob('app', layer.digest, layer.size);
+        const m = manifest('image');
+        await store.putManifest('app', m, [ref(layer)], 'v1');
+        const linkedBefore = (await store.unusedBlobLinks(Date.now() + 60_000, 10)).length;
+        assert.equal(linkedBefore, 0);
+        const beforeDelete = Date.now();
+        await new Promise((r) => setTimeout(r, 5));
+        await store.deleteManifest('app', m.digest);
+        assert.deepEqual(await store.unusedBlobLinks(beforeDelete, 10), [], 'released after beforeDelete');
+        const [link] = await store.unusedBlobLinks(Date.now() + 60_000, 10);
+        assert.ok(link && link.linkedAt > beforeDelete);
+      });
+
+      test('repositoryInventory: tags with push times, manifests with subject, artifact type, pulls and references', async ({ store }) => {
+        const layer = blob('layer');
+        await store.linkBlob('app', layer.digest, layer.size);
+        const img = manifest('image', { createdAt: 10 });
+        await store.putManifest('app', img, [ref(layer)], 'v1');
+        const idx = manifest('index', { mediaType: MT.ociIndex, createdAt: 11 });
+        await store.putManifest('app', idx, [child(img)], 'multi');
+        const sig = manifest('sig', { subject: img.digest, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json', createdAt: 12 });
+        await store.putManifest('app', sig, []);
+        await store.recordPulls([{ repository: 'app', digest: img.digest, at: 500 }, { repository: 'app', digest: idx.digest, at: 400 }]);
+        await store.recordPulls([{ repository: 'app', digest: img.digest, at: 300 }]);
+        const inv = await store.repositoryInventory('app');
+        assert.deepEqual(inv.tags.map((t) => [t.name, t.digest]).sort(), [['multi', idx.digest], ['v1', img.digest]]);
+        assert.ok(inv.tags.every((t) => typeof t.pushedAt === 'number' && t.pushedAt > 0));
+        const byDigest = new Map(inv.manifests.map((m) => [m.digest, m]));
+        assert.deepEqual(byDigest.get(img.digest), { digest: img.digest, mediaType: MT.ociManifest, createdAt: 10, pulledAt: 500, references: [layer.digest] });
+        assert.deepEqual(byDigest.get(idx.digest)?.references, [img.digest]);
+        assert.equal(byDigest.get(idx.digest)?.pulledAt, 400);
+        assert.deepEqual(byDigest.get(sig.digest), {
+          digest: sig.digest,
+          mediaType: MT.ociManifest,
+          subject: img.digest,
+          artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+          createdAt: 12,
+          references: [],
+        });
+        assert.deepEqual(await store.repositoryInventory('nowhere'), { tags: [], manifests: [] });
+      });
+
+      test('deleteTagIf deletes only while the tag still names the digest', async ({ store }) => {
+        const a = manifest('a');
+        const b = manifest('b');
+        await store.putManifest('app', a, [], 'v1');
+        await store.putManifest('app', b, [], 'v1');
+        assert.equal(await store.deleteTagIf('app', 'v1', a.digest), false, 'moved meanwhile: the push wins');
+        assert.equal(await store.resolveTag('app', 'v1'), b.digest);
+        assert.equal(await store.deleteTagIf('app', 'v1', b.digest), true);
+        assert.equal(await store.resolveTag('app', 'v1'), undefined);
+        assert.equal(await store.deleteTagIf('nowhere', 'v1', b.digest), false);
+      });
+
+      test('deleteManifestIfUnused: never a tagged, referenced or recent manifest', async ({ store }) => {
+        const img = manifest('image', { createdAt: 10 });
+        const idx = manifest('index', { mediaType: MT.ociIndex, createdAt: 10 });
+        const loose = manifest('loose', { createdAt: 10 });
+        await store.putManifest('app', img, []);
+        await store.putManifest('app', idx, [child(img)], 'multi');
+        await store.putManifest('app', loose, []);
+        assert.equal(await store.deleteManifestIfUnused('app', idx.digest, 100), 'tagged');
+        assert.equal(await store.deleteManifestIfUnused('app', img.digest, 100), 'referenced');
+        assert.equal(await store.deleteManifestIfUnused('app', loose.digest, 10), 'recent');
+        assert.equal(await store.deleteManifestIfUnused('app', manifest('never').digest, 100), 'absent');
+        assert.equal(await store.deleteManifestIfUnused('app', loose.digest, 100), 'deleted');
+        assert.equal(await store.getManifest('app', loose.digest), undefined);
+        await store.deleteTag('app', 'multi');
+        assert.equal(await store.deleteManifestIfUnused('app', idx.digest, 100), 'deleted');
+        assert.equal(await store.deleteManifestIfUnused('app', img.digest, 100), 'deleted', 'its parent went first');
+      });
+
+      test('leases: one holder at a time until it expires or is released', async ({ store }) => {
+        assert.equal(await store.acquireLease('gc', 'a', 100, 0), true);
+        assert.equal(await store.acquireLease('gc', 'b', 150, 50), false);
+        assert.equal(await store.acquireLease('gc', 'a', 200, 60), true, 'the holder renews');
+        assert.equal(await store.acquireLease('gc', 'b', 300, 201), true, 'expired: taken over');
+        await store.releaseLease('gc', 'a');
+        assert.equal(await store.acquireLease('gc', 'a', 400, 210), false, 'only the holder releases');
+        await store.releaseLease('gc', 'b');
+        assert.equal(await store.acquireLease('gc', 'a', 400, 210), true);
+      });
+    });
+
+    describe('usage', () => {
+      test('namespaceUsage counts each blob once per namespace, plus manifests; repositoryCounts', async ({ store }) => {
+        const shared = blob('shared layer');
+        const own = blob('own');
+        for (const repo of ['team/a', 'team/b/deep', 'teamx/c']) await store.linkBlob(repo, shared.digest, shared.size);
+        await store.linkBlob('team/a', own.digest, own.size);
+        const m = manifest('image');
+        await store.putManifest('team/a', m, [ref(shared)], 'v1');
+        await store.putManifest('team/b/deep', m, [ref(shared)], 'v1');
+        await store.putManifest('team/b/deep', m, [ref(shared)], 'v2');
+        assert.deepEqual(await store.namespaceUsage('team'), { bytes: shared.size + own.size + m.size, blobs: 2, manifests: 1, repositories: 2 });
+        assert.deepEqual(await store.namespaceUsage('teamx'), { bytes: shared.size, blobs: 1, manifests: 0, repositories: 0 });
+        assert.deepEqual(await store.namespaceUsage('none'), { bytes: 0, blobs: 0, manifests: 0, repositories: 0 });
+        assert.deepEqual(await store.repositoryCounts('team/b/deep'), { tags: 2, manifests: 1 });
+        assert.deepEqual(await store.repositoryCounts('nowhere'), { tags: 0, manifests: 0 });
+      });
+    });
+
     describe('operations', () => {
       test('check resolves while the store is usable', async ({ store }) => {
         await store.check();
@@ -557,7 +795,7 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       test('a reopened store holds everything', async (f, t) => {
         if (!f.reopen) return t.skip(`${driver} has no persistence`);
         const { store } = f;
-        const u = upload('app', 42);
+        const u = upload('app', 42, 'alice');
         await store.createUpload(u);
         const layer = blob('layer');
         await store.linkBlob('app', layer.digest, layer.size);

@@ -39,7 +39,13 @@ describe('config resolution order', () => {
       uploadTtlSeconds: 86400,
       fsync: true,
       shutdownGraceSeconds: 30,
+      gc: { intervalMs: 6 * 3_600_000, gracePeriodMs: 3_600_000 },
       storage: { blobs: { driver: 'disk' }, metadata: { driver: 'sqlite' } },
+      allowedHosts: [],
+      // Limits (README "Security"): timeouts in seconds, then connection, file and session caps.
+      ...{ bodyTimeoutSeconds: 60, headersTimeoutSeconds: 30, keepAliveTimeoutSeconds: 65 },
+      ...{ maxConnections: 1024, maxConnectionsPerAddress: 256, maxOpenUploadFiles: 256 },
+      ...{ maxUploads: 10_000, maxUploadsPerRepository: 1_000, maxUploadsPerUser: 1_000 },
     });
   });
 
@@ -66,6 +72,7 @@ describe('config resolution order', () => {
       STOWAGE_SHUTDOWN_GRACE_SECONDS: '0',
     });
     assert.deepEqual(resolveConfig({}, env, {}), {
+      ...DEFAULTS,
       addr: '0.0.0.0:5000',
       data: '/var/lib/stowage',
       logLevel: 'warn',
@@ -78,6 +85,45 @@ describe('config resolution order', () => {
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '0' }), {}).fsync, false);
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '1' }), {}).fsync, true);
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: 'true' }), {}).fsync, true);
+  });
+
+  it('reads every limit from env and from YAML (snake_case), refusing values below their minimum', async () => {
+    const env = readEnv({
+      STOWAGE_PUBLIC_URL: 'https://registry.example.com',
+      STOWAGE_ALLOWED_HOSTS: 'a.example,b.example:5000',
+      STOWAGE_BODY_TIMEOUT_SECONDS: '5',
+      STOWAGE_HEADERS_TIMEOUT_SECONDS: '6',
+      STOWAGE_KEEP_ALIVE_TIMEOUT_SECONDS: '7',
+      STOWAGE_MAX_CONNECTIONS: '8',
+      STOWAGE_MAX_CONNECTIONS_PER_ADDRESS: '9',
+      STOWAGE_MAX_OPEN_UPLOAD_FILES: '10',
+      STOWAGE_MAX_UPLOADS: '11',
+      STOWAGE_MAX_UPLOADS_PER_REPOSITORY: '12',
+      STOWAGE_MAX_UPLOADS_PER_USER: '13',
+    });
+    const limits = {
+      publicUrl: 'https://registry.example.com',
+      allowedHosts: ['a.example', 'b.example:5000'],
+      bodyTimeoutSeconds: 5,
+      headersTimeoutSeconds: 6,
+      keepAliveTimeoutSeconds: 7,
+      maxConnections: 8,
+      maxConnectionsPerAddress: 9,
+      maxOpenUploadFiles: 10,
+      maxUploads: 11,
+      maxUploadsPerRepository: 12,
+      maxUploadsPerUser: 13,
+    };
+    assert.deepEqual(resolveConfig({}, env, {}), { ...DEFAULTS, ...limits });
+    const yaml = await yamlFile(
+      'public_url: https://registry.example.com\nallowed_hosts: [a.example, "b.example:5000"]\nbody_timeout_seconds: 5\nheaders_timeout_seconds: 6\n' +
+        'keep_alive_timeout_seconds: 7\nmax_connections: 8\nmax_connections_per_address: 9\nmax_open_upload_files: 10\nmax_uploads: 11\n' +
+        'max_uploads_per_repository: 12\nmax_uploads_per_user: 13\n',
+    );
+    assert.deepEqual(resolveConfig(readConfigFile(yaml), {}, {}), { ...DEFAULTS, ...limits });
+    for (const k of ['bodyTimeoutSeconds', 'maxConnections', 'maxConnectionsPerAddress', 'maxOpenUploadFiles', 'maxUploadsPerUser']) {
+      configError(() => resolveConfig({ [k]: 0 }, {}, {}), new RegExp(k));
+    }
   });
 
   it('ignores empty and unrelated environment variables', () => {
@@ -111,11 +157,14 @@ describe('YAML config file', () => {
         'upload_ttl_seconds: 7200',
         'fsync: false',
         'shutdown_grace_seconds: 5',
+        'gc: { interval: 30m, grace_period: 1h30m }',
         '',
       ].join('\n'),
     );
     const file = readConfigFile(path);
     assert.deepEqual(resolveConfig(file, {}, {}), {
+      ...DEFAULTS,
+      gc: { intervalMs: 30 * 60_000, gracePeriodMs: 90 * 60_000 },
       addr: '127.0.0.1:5000',
       data: '/srv/stowage',
       logLevel: 'debug',

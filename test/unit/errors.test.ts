@@ -37,8 +37,8 @@ describe('error catalog', () => {
     assert.equal(tooLarge.status, 413);
     assert.equal(tooLarge.wireCode, 'MANIFEST_INVALID');
     const referenced = new RegistryError('BLOB_REFERENCED');
-    assert.equal(referenced.status, 409);
-    assert.equal(referenced.wireCode, 'DENIED');
+    assert.equal(referenced.status, 405);
+    assert.equal(referenced.wireCode, 'UNSUPPORTED');
     assert.equal(new RegistryError('NOT_FOUND').wireCode, 'UNSUPPORTED');
     assert.equal(new RegistryError('METHOD_NOT_ALLOWED').wireCode, 'UNSUPPORTED');
     assert.equal(new RegistryError('BLOB_UNKNOWN').wireCode, 'BLOB_UNKNOWN');

@@ -54,9 +54,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 /** POST + PUT with the whole body (containerd, oras, helm). */
 async function pushBlob(registry: Registry, repo: string, bytes: Buffer): Promise<{ digest: string; size: number }> {
-  const { id } = await registry.startUpload(repo);
+  const { id } = await registry.startUpload(repo, undefined);
   const d = digestBytes(bytes).value;
-  const done = await registry.completeUpload(repo, id, d, Readable.from([bytes]));
+  const done = await registry.completeUpload(repo, id, undefined, d, Readable.from([bytes]));
   assert.deepEqual(done, { digest: d, size: bytes.length });
   return done;
 }
@@ -88,17 +88,17 @@ describe('Registry: blob push', () => {
     assert.equal((await pushBlob(registry, repo, enc(HELM_SIGNTEST.config))).digest, HELM_SIGNTEST.configDigest);
 
     // Provenance: streamed PATCH without Content-Range, then an empty PUT.
-    const s1 = await registry.startUpload(repo);
+    const s1 = await registry.startUpload(repo, undefined);
     assert.deepEqual(s1, { id: s1.id, repository: repo, size: 0 });
-    assert.deepEqual(await registry.appendUpload(repo, s1.id, Readable.from([prov])), { id: s1.id, repository: repo, size: 695 });
-    assert.deepEqual(await registry.completeUpload(repo, s1.id, HELM_SIGNTEST.provDigest), { digest: HELM_SIGNTEST.provDigest, size: 695 });
+    assert.deepEqual(await registry.appendUpload(repo, s1.id, undefined, Readable.from([prov])), { id: s1.id, repository: repo, size: 695 });
+    assert.deepEqual(await registry.completeUpload(repo, s1.id, undefined, HELM_SIGNTEST.provDigest), { digest: HELM_SIGNTEST.provDigest, size: 695 });
 
     // Chart: two chunked PATCHes with Content-Range and Content-Length, a status check, then PUT.
-    const s2 = await registry.startUpload(repo);
-    assert.equal((await registry.appendUpload(repo, s2.id, Readable.from([chart.subarray(0, 500)]), '0-499', 500)).size, 500);
-    assert.equal((await registry.uploadStatus(repo, s2.id)).size, 500);
-    assert.equal((await registry.appendUpload(repo, s2.id, Readable.from([chart.subarray(500)]), '500-972', 473)).size, 973);
-    assert.deepEqual(await registry.completeUpload(repo, s2.id, HELM_SIGNTEST.chartDigest), { digest: HELM_SIGNTEST.chartDigest, size: 973 });
+    const s2 = await registry.startUpload(repo, undefined);
+    assert.equal((await registry.appendUpload(repo, s2.id, undefined, Readable.from([chart.subarray(0, 500)]), '0-499', 500)).size, 500);
+    assert.equal((await registry.uploadStatus(repo, s2.id, undefined)).size, 500);
+    assert.equal((await registry.appendUpload(repo, s2.id, undefined, Readable.from([chart.subarray(500)]), '500-972', 473)).size, 973);
+    assert.deepEqual(await registry.completeUpload(repo, s2.id, undefined, HELM_SIGNTEST.chartDigest), { digest: HELM_SIGNTEST.chartDigest, size: 973 });
 
     for (const [d, size] of [[HELM_SIGNTEST.configDigest, 99], [HELM_SIGNTEST.provDigest, 695], [HELM_SIGNTEST.chartDigest, 973]] as const) {
       assert.deepEqual(await registry.statBlob(repo, d), { digest: d, size });
@@ -127,8 +127,8 @@ describe('Registry: blob push', () => {
 
   it('the zero-length blob via an empty PUT', async (t) => {
     const { registry } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    assert.deepEqual(await registry.completeUpload('app', id, EMPTY_SHA256), { digest: EMPTY_SHA256, size: 0 });
+    const { id } = await registry.startUpload('app', undefined);
+    assert.deepEqual(await registry.completeUpload('app', id, undefined, EMPTY_SHA256), { digest: EMPTY_SHA256, size: 0 });
     assert.deepEqual(await registry.statBlob('app', EMPTY_SHA256), { digest: EMPTY_SHA256, size: 0 });
     assert.equal((await readAll(await registry.readBlob('app', EMPTY_SHA256))).length, 0);
   });
@@ -136,10 +136,10 @@ describe('Registry: blob push', () => {
   it('final chunk on the PUT, with a Content-Range', async (t) => {
     const { registry } = await setup(t);
     const bytes = enc('first|last');
-    const { id } = await registry.startUpload('app');
-    await registry.appendUpload('app', id, Readable.from([bytes.subarray(0, 6)]));
+    const { id } = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', id, undefined, Readable.from([bytes.subarray(0, 6)]));
     const d = digestBytes(bytes).value;
-    assert.deepEqual(await registry.completeUpload('app', id, d, Readable.from([bytes.subarray(6)]), '6-9', 4), { digest: d, size: 10 });
+    assert.deepEqual(await registry.completeUpload('app', id, undefined, d, Readable.from([bytes.subarray(6)]), '6-9', 4), { digest: d, size: 10 });
   });
 
   it('blobs are visible per repository only', async (t) => {
@@ -162,10 +162,10 @@ describe('Registry: blob push', () => {
   it('a missing digest on the final PUT is DIGEST_INVALID and cancels the session', async (t) => {
     const { registry, blobs, meta } = await setup(t);
     for (const digest of [undefined, '', 'sha256:nothex', `md5:${'0'.repeat(32)}`]) {
-      const { id } = await registry.startUpload('app');
-      await registry.appendUpload('app', id, Readable.from([enc('data')]));
-      await rejectsCode(registry.completeUpload('app', id, digest, Readable.from([enc('more')])), 'DIGEST_INVALID');
-      await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
+      const { id } = await registry.startUpload('app', undefined);
+      await registry.appendUpload('app', id, undefined, Readable.from([enc('data')]));
+      await rejectsCode(registry.completeUpload('app', id, undefined, digest, Readable.from([enc('more')])), 'DIGEST_INVALID');
+      await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
       assert.equal(await meta.getUpload(id), undefined);
       assert.equal(await blobs.uploadSize(id), undefined);
     }
@@ -173,53 +173,53 @@ describe('Registry: blob push', () => {
 
   it('a digest that does not match is DIGEST_INVALID; the session is gone and nothing is linked', async (t) => {
     const { registry, blobs, meta } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    await registry.appendUpload('app', id, Readable.from([enc('actual')]));
+    const { id } = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', id, undefined, Readable.from([enc('actual')]));
     const claimed = digestBytes(enc('claimed')).value;
-    await rejectsCode(registry.completeUpload('app', id, claimed), 'DIGEST_INVALID', (e) => assert.equal(e.status, 400));
+    await rejectsCode(registry.completeUpload('app', id, undefined, claimed), 'DIGEST_INVALID', (e) => assert.equal(e.status, 400));
     assert.equal(await meta.getUpload(id), undefined);
     assert.equal(await blobs.uploadSize(id), undefined);
     await rejectsCode(registry.statBlob('app', claimed), 'BLOB_UNKNOWN');
     await rejectsCode(registry.statBlob('app', digestBytes(enc('actual')).value), 'BLOB_UNKNOWN');
-    await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   it('chunk errors: out of order is RANGE_INVALID with a resync Range, a length mismatch is SIZE_INVALID', async (t) => {
     const { registry } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    await registry.appendUpload('app', id, Readable.from([enc('0123456789')]), '0-9', 10);
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('x')]), '0-0', 1), 'RANGE_INVALID', (e) => {
+    const { id } = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', id, undefined, Readable.from([enc('0123456789')]), '0-9', 10);
+    await rejectsCode(registry.appendUpload('app', id, undefined, Readable.from([enc('x')]), '0-0', 1), 'RANGE_INVALID', (e) => {
       assert.equal(e.status, 416);
       assert.equal(e.headers.Range, '0-9');
     });
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('x')]), '11-11', 1), 'RANGE_INVALID');
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('xy')]), '10-11', 3), 'SIZE_INVALID');
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('x')]), 'ten-eleven'), 'RANGE_INVALID');
-    assert.equal((await registry.uploadStatus('app', id)).size, 10);
+    await rejectsCode(registry.appendUpload('app', id, undefined, Readable.from([enc('x')]), '11-11', 1), 'RANGE_INVALID');
+    await rejectsCode(registry.appendUpload('app', id, undefined, Readable.from([enc('xy')]), '10-11', 3), 'SIZE_INVALID');
+    await rejectsCode(registry.appendUpload('app', id, undefined, Readable.from([enc('x')]), 'ten-eleven'), 'RANGE_INVALID');
+    assert.equal((await registry.uploadStatus('app', id, undefined)).size, 10);
     // The session is still good.
     const d = digestBytes(enc('0123456789ab')).value;
-    assert.equal((await registry.completeUpload('app', id, d, Readable.from([enc('ab')]), '10-11', 2)).size, 12);
+    assert.equal((await registry.completeUpload('app', id, undefined, d, Readable.from([enc('ab')]), '10-11', 2)).size, 12);
   });
 
   it('sessions belong to their repository; unknown and malformed ids are BLOB_UPLOAD_UNKNOWN', async (t) => {
     const { registry } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    await rejectsCode(registry.uploadStatus('other', id), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.appendUpload('other', id, Readable.from([enc('x')])), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.completeUpload('other', id, EMPTY_SHA256), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.cancelUpload('other', id), 'BLOB_UPLOAD_UNKNOWN');
+    const { id } = await registry.startUpload('app', undefined);
+    await rejectsCode(registry.uploadStatus('other', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.appendUpload('other', id, undefined, Readable.from([enc('x')])), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.completeUpload('other', id, undefined, EMPTY_SHA256), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.cancelUpload('other', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
     for (const bad of [randomUUID(), '../../etc/passwd', 'x', '', id.toUpperCase()]) {
-      await rejectsCode(registry.uploadStatus('app', bad), 'BLOB_UPLOAD_UNKNOWN');
+      await rejectsCode(registry.uploadStatus('app', bad, undefined), 'BLOB_UPLOAD_UNKNOWN');
     }
-    assert.equal((await registry.uploadStatus('app', id)).size, 0);
-    await registry.cancelUpload('app', id);
-    await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.cancelUpload('app', id), 'BLOB_UPLOAD_UNKNOWN');
+    assert.equal((await registry.uploadStatus('app', id, undefined)).size, 0);
+    await registry.cancelUpload('app', id, undefined);
+    await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.cancelUpload('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   it('validates names and digests before touching storage', async (t) => {
     const { registry } = await setup(t);
-    await rejectsCode(registry.startUpload('Bad/Name'), 'NAME_INVALID');
+    await rejectsCode(registry.startUpload('Bad/Name', undefined), 'NAME_INVALID');
     await rejectsCode(registry.statBlob('app', 'sha256:short'), 'DIGEST_INVALID');
     await rejectsCode(registry.statBlob('UPPER', EMPTY_SHA256), 'NAME_INVALID');
     await rejectsCode(registry.deleteBlob('app', 'nope'), 'DIGEST_INVALID');
@@ -482,8 +482,8 @@ describe('Registry: deletes', () => {
     const img = await pushImage(registry, 'app', 'x', 'v1');
     const layerDigest = digestBytes(img.layer).value;
     await rejectsCode(registry.deleteBlob('app', layerDigest), 'BLOB_REFERENCED', (e) => {
-      assert.equal(e.status, 409);
-      assert.equal(e.wireCode, 'DENIED');
+      assert.equal(e.status, 405);
+      assert.equal(e.wireCode, 'UNSUPPORTED');
     });
     await registry.deleteManifest('app', img.digest);
     await registry.deleteBlob('app', layerDigest);
@@ -513,11 +513,11 @@ describe('Registry: deletes', () => {
 describe('Registry: upload expiry', () => {
   it('removes sessions idle past the TTL and session files no record owns', async (t) => {
     const { registry, blobs, meta, advance } = await setup(t);
-    const idle = await registry.startUpload('app');
-    const active = await registry.startUpload('app');
-    await registry.appendUpload('app', idle.id, Readable.from([enc('abandoned')]));
+    const idle = await registry.startUpload('app', undefined);
+    const active = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', idle.id, undefined, Readable.from([enc('abandoned')]));
     advance(50_000);
-    await registry.appendUpload('app', active.id, Readable.from([enc('still going')]));
+    await registry.appendUpload('app', active.id, undefined, Readable.from([enc('still going')]));
     // A session file whose record never made it (crash between the two writes).
     const orphan = randomUUID();
     await blobs.createUpload(orphan);
@@ -527,25 +527,25 @@ describe('Registry: upload expiry', () => {
 
     advance(20_000); // idle: 70 s since last touch; active: 20 s.
     assert.equal(await registry.expireUploads(), 3);
-    await rejectsCode(registry.uploadStatus('app', idle.id), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.uploadStatus('app', idle.id, undefined), 'BLOB_UPLOAD_UNKNOWN');
     assert.equal(await meta.getUpload(idle.id), undefined);
     assert.equal(await meta.getUpload(hollow), undefined);
     assert.deepEqual(await blobs.listUploads(), [active.id]);
-    assert.equal((await registry.uploadStatus('app', active.id)).size, 11);
+    assert.equal((await registry.uploadStatus('app', active.id, undefined)).size, 11);
     // Nothing left to do; the survivor still completes.
     assert.equal(await registry.expireUploads(), 0);
     const d = digestBytes(enc('still going')).value;
-    assert.deepEqual(await registry.completeUpload('app', active.id, d), { digest: d, size: 11 });
+    assert.deepEqual(await registry.completeUpload('app', active.id, undefined, d), { digest: d, size: 11 });
   });
 
   it('a session exactly at the TTL survives; one millisecond later it is gone', async (t) => {
     const { registry, advance } = await setup(t);
-    const { id } = await registry.startUpload('app');
+    const { id } = await registry.startUpload('app', undefined);
     advance(TTL);
     assert.equal(await registry.expireUploads(), 0);
     advance(1);
     assert.equal(await registry.expireUploads(), 1);
-    await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   it('does not sweep a session that is still being created (metadata write in flight)', async (t) => {
@@ -572,11 +572,11 @@ describe('Registry: upload expiry', () => {
         },
       });
     const { registry } = await setup(t, {}, slowCreate);
-    const starting = registry.startUpload('app');
+    const starting = registry.startUpload('app', undefined);
     await started;
     await registry.expireUploads();
     release();
     const { id } = await starting;
-    assert.equal((await registry.uploadStatus('app', id)).size, 0);
+    assert.equal((await registry.uploadStatus('app', id, undefined)).size, 0);
   });
 });

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../../core/errors.js';
@@ -103,6 +103,19 @@ export class DiskBlobStore implements BlobStore {
 
   async delete(digest: string): Promise<void> {
     await rm(this.layout.blobPath(digest), { force: true });
+  }
+
+  async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
+    for (const alg of await readdirOrEmpty(this.layout.blobsDir)) {
+      for (const prefix of await readdirOrEmpty(join(this.layout.blobsDir, alg))) {
+        for (const hex of await readdirOrEmpty(join(this.layout.blobsDir, alg, prefix))) {
+          const digest = `${alg}:${hex}`;
+          const s = await stat(this.layout.blobPath(digest)).catch(() => undefined);
+          // Gone meanwhile (deleted by a collector), or not a file we wrote.
+          if (s?.isFile()) yield { digest, size: s.size, modifiedAt: s.mtimeMs };
+        }
+      }
+    }
   }
 
   async createUpload(id: string): Promise<void> {
@@ -269,6 +282,13 @@ export class DiskBlobStore implements BlobStore {
       await s.handle.close().catch(() => undefined);
     }
   }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  return readdir(dir).catch((e: unknown) => {
+    if (isNotFound(e)) return [];
+    throw e;
+  });
 }
 
 function isNotFound(e: unknown): boolean {

@@ -26,6 +26,8 @@ const READ_CHUNK_BYTES = 1024 * 1024;
  */
 export class MemoryBlobStore implements BlobStore {
   private readonly blobs = new Map<string, Buffer>();
+  /** When each blob was committed (epoch ms), for listBlobs. */
+  private readonly committedAt = new Map<string, number>();
   private readonly sessions = new Map<string, Session>();
   private readonly locks = new KeyedMutex();
 
@@ -47,6 +49,11 @@ export class MemoryBlobStore implements BlobStore {
 
   async delete(digest: string): Promise<void> {
     this.blobs.delete(digest);
+    this.committedAt.delete(digest);
+  }
+
+  async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
+    for (const [digest, bytes] of [...this.blobs]) yield { digest, size: bytes.length, modifiedAt: this.committedAt.get(digest) ?? 0 };
   }
 
   async createUpload(id: string): Promise<void> {
@@ -105,6 +112,7 @@ export class MemoryBlobStore implements BlobStore {
         });
       }
       if (!this.blobs.has(digest.value)) this.blobs.set(digest.value, Buffer.concat(s.chunks, s.size));
+      this.committedAt.set(digest.value, Date.now());
       return { size: s.size };
     });
   }

@@ -1,17 +1,22 @@
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
-import type { AccessTokenRecord, ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
+import type {
+  AccessTokenRecord,
+  BlobLinkRecord,
+  ConditionalDelete,
+  ManifestRecord,
+  ManifestSummary,
+  MetadataStore,
+  RepositoryInventory,
+  UnmetReference,
+  UploadCount,
+  UploadRecord,
+} from '../metadata-store.js';
+import { toUpload, type UploadRow } from '../upload-row.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  created_at: number;
-  updated_at: number;
-}
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
 
@@ -39,7 +44,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async createUpload(r: UploadRecord): Promise<void> {
-    await this.db.query('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES ($1, $2, $3, $4)', [r.id, r.repository, r.createdAt, r.updatedAt]);
+    await this.db.query('INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)', [r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt]);
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -59,10 +64,46 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await this.db.query<UploadRow>('SELECT * FROM uploads WHERE updated_at < $1 ORDER BY updated_at, id', [before])).rows.map(toUpload);
   }
 
-  async linkBlob(repository: string, digest: string, size: number): Promise<void> {
-    await this.db.tx(async (c) => {
-      const repoId = await ensureRepo(c, repository);
-      await c.query('INSERT INTO blob_links (repo_id, digest, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [repoId, digest, size, Date.now()]);
+  async countUploads(which: UploadCount): Promise<number> {
+    const [where, params] = 'repository' in which ? ['WHERE repository = $1', [which.repository]] : 'owner' in which ? ['WHERE owner = $1', [which.owner]] : ['', []];
+    const row = (await this.db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM uploads ${where}`, params)).rows[0]!;
+    return Number(row.n);
+  }
+
+  async claimBlob(digest: string, size: number, at: number): Promise<number | undefined> {
+    // The conflict path locks the row; a `deleting` row returns nothing (docs/gc.md).
+    const r = await this.db.query<{ id: number }>(
+      `INSERT INTO blobs (digest, size, claimed_at) VALUES ($1, $2, $3)
+       ON CONFLICT (digest) DO UPDATE SET claimed_at = GREATEST(blobs.claimed_at, excluded.claimed_at) WHERE blobs.state = 'live' RETURNING id`,
+      [digest, size, at],
+    );
+    return r.rows[0]?.id;
+  }
+
+  linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const now = Date.now();
+      // A share lock on the record: a collector marking it waits for our commit, then sees the link.
+      let row = (await c.query<{ id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = $1 FOR SHARE', [digest])).rows[0];
+      if (!row && claim === undefined) {
+        await c.query('INSERT INTO blobs (digest, size, claimed_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [digest, size, now]);
+        row = (await c.query<{ id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = $1 FOR SHARE', [digest])).rows[0];
+      }
+      if (!row || row.state !== 'live' || (claim !== undefined && row.id !== claim)) return false;
+      await insertLink(c, await ensureRepo(c, repository), digest, size, now);
+      return true;
+    });
+  }
+
+  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+    return this.db.tx(async (c) => {
+      // The source link's share lock keeps it (and so, by the fence, the bytes) until we commit.
+      const source = (
+        await c.query<{ size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2 FOR SHARE OF b', [from, digest])
+      ).rows[0];
+      if (!source) return undefined;
+      await insertLink(c, await ensureRepo(c, repository), digest, source.size, Date.now());
+      return { size: source.size };
     });
   }
 
@@ -140,11 +181,7 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.db.tx(async (c) => {
       const repoId = await repoIdOf(c, repository);
       if (repoId === undefined) return false;
-      const removed = await c.query('DELETE FROM manifests WHERE repo_id = $1 AND digest = $2', [repoId, digest]);
-      if (!removed.rowCount) return false;
-      await c.query('DELETE FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2', [repoId, digest]);
-      await c.query('DELETE FROM tags WHERE repo_id = $1 AND digest = $2', [repoId, digest]);
-      return true;
+      return removeManifest(c, repoId, digest);
     });
   }
 
@@ -225,6 +262,185 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.db.query('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [at, id]);
   }
 
+  // ---- lifecycle (docs/gc.md: lock the row, then re-check in a new statement) ----
+
+  async unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+    const a = after ?? { repository: '', digest: '' };
+    const r = await this.db.query<{ repository: string; digest: string; size: number; linked_at: number }>(
+      `SELECT r.name AS repository, b.digest, b.size, b.linked_at FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+       WHERE b.linked_at < $1 AND (r.name, b.digest) > ($2::text COLLATE "C", $3::text COLLATE "C")
+         AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)
+       ORDER BY r.name, b.digest LIMIT $4`,
+      [before, a.repository, a.digest, limit],
+    );
+    return r.rows.map((x) => ({ repository: x.repository, digest: x.digest, size: x.size, linkedAt: x.linked_at }));
+  }
+
+  removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const link = (
+        await c.query<{ repo_id: number }>(
+          'SELECT b.repo_id FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2 AND b.linked_at < $3 FOR UPDATE OF b',
+          [repository, digest, before],
+        )
+      ).rows[0];
+      if (!link) return false;
+      const used = await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [link.repo_id, digest]);
+      if (used.rowCount) return false;
+      await c.query('DELETE FROM blob_links WHERE repo_id = $1 AND digest = $2', [link.repo_id, digest]);
+      return true;
+    });
+  }
+
+  async unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]> {
+    const r = await this.db.query<{ digest: string; size: number }>(
+      `SELECT digest, size FROM blobs o WHERE state = 'live' AND claimed_at < $1 AND digest > $2
+         AND NOT EXISTS (SELECT 1 FROM blob_links b WHERE b.digest = o.digest) ORDER BY digest LIMIT $3`,
+      [claimedBefore, after ?? '', limit],
+    );
+    return r.rows;
+  }
+
+  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]> {
+    return this.db.tx(async (c) => {
+      const abandoned = await c.query<{ digest: string; size: number }>(
+        "SELECT digest, size FROM blobs WHERE state = 'deleting' AND marked_at < $1 ORDER BY digest LIMIT $2 FOR UPDATE SKIP LOCKED",
+        [abandonedBefore, limit],
+      );
+      // Lock first (waiting for links in flight, which hold share locks), then re-check in a new statement.
+      const candidates = await c.query<{ digest: string; size: number }>(
+        `SELECT digest, size FROM blobs o WHERE state = 'live' AND claimed_at < $1
+           AND NOT EXISTS (SELECT 1 FROM blob_links b WHERE b.digest = o.digest) ORDER BY digest LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [claimedBefore, limit],
+      );
+      const linked = new Set(
+        (await c.query<{ digest: string }>('SELECT DISTINCT digest FROM blob_links WHERE digest = ANY($1::text[])', [candidates.rows.map((x) => x.digest)])).rows.map((x) => x.digest),
+      );
+      const marked = [...abandoned.rows, ...candidates.rows.filter((x) => !linked.has(x.digest))].slice(0, limit);
+      // Re-read claimed_at under the lock: a claim that committed before we locked refreshed it.
+      await c.query("UPDATE blobs SET state = 'deleting', marked_at = $1 WHERE digest = ANY($2::text[]) AND (state = 'deleting' OR claimed_at < $3)", [
+        at,
+        marked.map((x) => x.digest),
+        claimedBefore,
+      ]);
+      const now = await c.query<{ digest: string; size: number }>("SELECT digest, size FROM blobs WHERE digest = ANY($1::text[]) AND state = 'deleting' AND marked_at = $2 ORDER BY digest", [
+        marked.map((x) => x.digest),
+        at,
+      ]);
+      return now.rows;
+    });
+  }
+
+  async markOrphanBlob(digest: string, size: number, at: number): Promise<boolean> {
+    const r = await this.db.query("INSERT INTO blobs (digest, size, state, claimed_at, marked_at) VALUES ($1, $2, 'deleting', $3, $3) ON CONFLICT (digest) DO NOTHING", [digest, size, at]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async forgetBlob(digest: string): Promise<void> {
+    await this.db.query("DELETE FROM blobs WHERE digest = $1 AND state = 'deleting'", [digest]);
+  }
+
+  async blobRecords(limit: number, after?: string): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
+    return (await this.db.query<{ digest: string; size: number; state: 'live' | 'deleting' }>('SELECT digest, size, state FROM blobs WHERE digest > $1 ORDER BY digest LIMIT $2', [after ?? '', limit])).rows;
+  }
+
+  repositoryInventory(repository: string): Promise<RepositoryInventory> {
+    // One transaction at REPEATABLE READ would be one snapshot; READ COMMITTED is enough here,
+    // because every removal the plan leads to re-checks under a lock.
+    return this.db.tx(async (c) => {
+      const repoId = await repoIdOf(c, repository);
+      if (repoId === undefined) return { tags: [], manifests: [] };
+      const tags = await c.query<{ name: string; digest: string; updated_at: number }>('SELECT name, digest, updated_at FROM tags WHERE repo_id = $1', [repoId]);
+      const ms = await c.query<{ digest: string; media_type: string; subject: string | null; artifact_type: string | null; created_at: number; pulled_at: number | null }>(
+        'SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = $1',
+        [repoId],
+      );
+      const refs = new Map<string, string[]>();
+      for (const r of (await c.query<{ manifest_digest: string; ref_digest: string }>('SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = $1', [repoId])).rows) {
+        refs.set(r.manifest_digest, [...(refs.get(r.manifest_digest) ?? []), r.ref_digest]);
+      }
+      return {
+        tags: tags.rows.map((t) => ({ name: t.name, digest: t.digest, pushedAt: t.updated_at })),
+        manifests: ms.rows.map((m) => ({
+          digest: m.digest,
+          mediaType: m.media_type,
+          ...(m.subject ? { subject: m.subject } : {}),
+          ...(m.artifact_type ? { artifactType: m.artifact_type } : {}),
+          createdAt: m.created_at,
+          ...(m.pulled_at !== null ? { pulledAt: m.pulled_at } : {}),
+          references: refs.get(m.digest) ?? [],
+        })),
+      };
+    });
+  }
+
+  async deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
+    const r = await this.db.query('DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2 AND t.digest = $3', [repository, tag, digest]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+    return this.db.tx(async (c): Promise<ConditionalDelete> => {
+      const repoId = await repoIdOf(c, repository);
+      if (repoId === undefined) return 'absent';
+      // The row lock first: an index PUT holding a share lock on it commits before we re-check.
+      const m = (await c.query<{ created_at: number }>('SELECT created_at FROM manifests WHERE repo_id = $1 AND digest = $2 FOR UPDATE', [repoId, digest])).rows[0];
+      if (!m) return 'absent';
+      if (m.created_at >= createdBefore) return 'recent';
+      if ((await c.query('SELECT 1 FROM tags WHERE repo_id = $1 AND digest = $2 LIMIT 1', [repoId, digest])).rowCount) return 'tagged';
+      if ((await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [repoId, digest])).rowCount) return 'referenced';
+      await removeManifest(c, repoId, digest);
+      return 'deleted';
+    });
+  }
+
+  async recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
+    if (pulls.length === 0) return;
+    await this.db.query(
+      `UPDATE manifests m SET pulled_at = p.at FROM repositories r, unnest($1::text[], $2::text[], $3::bigint[]) AS p(repository, digest, at)
+       WHERE r.name = p.repository AND m.repo_id = r.id AND m.digest = p.digest AND (m.pulled_at IS NULL OR m.pulled_at < p.at)`,
+      [pulls.map((p) => p.repository), pulls.map((p) => p.digest), pulls.map((p) => p.at)],
+    );
+  }
+
+  async acquireLease(name: string, holder: string, until: number, now: number): Promise<boolean> {
+    const r = await this.db.query(
+      `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE leases.holder = excluded.holder OR leases.expires_at <= $4`,
+      [name, holder, until, now],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+
+  async namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
+    const inNamespace = `(r.name = $1 OR (r.name >= $2 AND r.name < $3))`;
+    const args = [namespace, `${namespace}/`, `${namespace}0`];
+    const r = await this.db.query<{ blob_bytes: number | null; blobs: number; manifest_bytes: number | null; manifests: number; repositories: number }>(
+      `SELECT
+         (SELECT SUM(size) FROM (SELECT b.digest, MAX(b.size) AS size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE ${inNamespace} GROUP BY b.digest) x) AS blob_bytes,
+         (SELECT COUNT(DISTINCT b.digest) FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE ${inNamespace})::int AS blobs,
+         (SELECT SUM(size) FROM (SELECT m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE ${inNamespace} GROUP BY m.digest) y) AS manifest_bytes,
+         (SELECT COUNT(DISTINCT m.digest) FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE ${inNamespace})::int AS manifests,
+         (SELECT COUNT(*) FROM repositories r WHERE ${inNamespace} AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id))::int AS repositories`,
+      args,
+    );
+    const x = r.rows[0]!;
+    return { bytes: Number(x.blob_bytes ?? 0) + Number(x.manifest_bytes ?? 0), blobs: x.blobs, manifests: x.manifests, repositories: x.repositories };
+  }
+
+  async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
+    const r = await this.db.query<{ tags: number; manifests: number }>(
+      `SELECT (SELECT COUNT(*) FROM tags t WHERE t.repo_id = r.id)::int AS tags, (SELECT COUNT(*) FROM manifests m WHERE m.repo_id = r.id)::int AS manifests
+       FROM repositories r WHERE r.name = $1`,
+      [repository],
+    );
+    return r.rows[0] ?? { tags: 0, manifests: 0 };
+  }
+
   check(): Promise<void> {
     return this.db.ping();
   }
@@ -237,6 +453,30 @@ export class PostgresMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Inserts or refreshes a link, and the blob record's claim time with it. */
+async function insertLink(c: Queryable, repoId: number, digest: string, size: number, at: number): Promise<void> {
+  await c.query('INSERT INTO blob_links (repo_id, digest, size, linked_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at', [
+    repoId,
+    digest,
+    size,
+    at,
+  ]);
+  await c.query("UPDATE blobs SET claimed_at = GREATEST(claimed_at, $1) WHERE digest = $2 AND state = 'live'", [at, digest]);
+}
+
+/** The manifest, its references and tags; the links it used start their grace period now. */
+async function removeManifest(c: Queryable, repoId: number, digest: string): Promise<boolean> {
+  const removed = await c.query('DELETE FROM manifests WHERE repo_id = $1 AND digest = $2', [repoId, digest]);
+  if (!removed.rowCount) return false;
+  await c.query(
+    'UPDATE blob_links SET linked_at = $1 WHERE repo_id = $2 AND digest IN (SELECT ref_digest FROM manifest_refs WHERE repo_id = $2 AND manifest_digest = $3)',
+    [Date.now(), repoId, digest],
+  );
+  await c.query('DELETE FROM manifest_refs WHERE repo_id = $1 AND manifest_digest = $2', [repoId, digest]);
+  await c.query('DELETE FROM tags WHERE repo_id = $1 AND digest = $2', [repoId, digest]);
+  return true;
 }
 
 async function repoIdOf(c: Queryable, name: string): Promise<number | undefined> {
@@ -269,8 +509,4 @@ async function checkReferences(c: Queryable, repoId: number, references: Manifes
     else if (size !== reference.size) unmet.push({ reference, problem: 'size-mismatch', actualSize: size });
   }
   return unmet;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
 }

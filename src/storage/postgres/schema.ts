@@ -7,11 +7,16 @@
  *
  * stowage_schema  version of each applied migration
  * repositories    one row per repository name
+ * blobs           one row per blob whose bytes may exist: size, state (live | deleting),
+ *                 claimed_at, and its id (the claim; the garbage collection fence, docs/gc.md)
  * blob_links      blob digests a repository may see (pushed or mounted there), with size
- * manifests       manifest bytes as pushed, plus what the referrers API needs
+ *                 and linked_at (last linked, or last released by a manifest delete)
+ * manifests       manifest bytes as pushed, plus what the referrers API needs, and pulled_at
  * manifest_refs   which blobs/child manifests each manifest references
  * tags            tag → manifest digest
  * uploads         open upload sessions (their bytes and hash state live in the blob store)
+ *                 and who opened them (owner; NULL for anonymous sessions)
+ * leases          named leases (the collector's: one collection at a time)
  * access_tokens   personal access tokens: owner, scopes, SHA-256 of the secret, expiry, revocation
  */
 export const PG_MIGRATIONS: readonly string[] = [
@@ -76,5 +81,29 @@ export const PG_MIGRATIONS: readonly string[] = [
     revoked_at   BIGINT
   );
   CREATE INDEX access_tokens_by_user ON access_tokens(username);
+  `,
+  `
+  CREATE TABLE blobs (
+    id         BIGSERIAL PRIMARY KEY,
+    digest     TEXT COLLATE "C" NOT NULL UNIQUE,
+    size       BIGINT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'deleting')),
+    claimed_at BIGINT NOT NULL,
+    marked_at  BIGINT
+  );
+  CREATE INDEX blobs_by_state ON blobs(state, claimed_at);
+  INSERT INTO blobs (digest, size, claimed_at) SELECT digest, MAX(size), MAX(created_at) FROM blob_links GROUP BY digest;
+  ALTER TABLE blob_links RENAME COLUMN created_at TO linked_at;
+  ALTER TABLE manifests ADD COLUMN pulled_at BIGINT;
+  CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  `,
+  `
+  ALTER TABLE uploads ADD COLUMN owner TEXT;
+  CREATE INDEX uploads_by_repository ON uploads(repository);
+  CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
   `,
 ];

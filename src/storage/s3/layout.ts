@@ -24,6 +24,17 @@ export class S3Layout {
     return `${this.prefix}blobs/${alg}/${hex.slice(0, 2)}/${hex}`;
   }
 
+  get blobsPrefix(): string {
+    return `${this.prefix}blobs/`;
+  }
+
+  /** The digest a `…/blobs/<alg>/<xx>/<hex>` key holds, if it is one. */
+  digestOfBlobKey(key: string): string | undefined {
+    if (!key.startsWith(this.blobsPrefix)) return undefined;
+    const m = /^([a-z0-9]+)\/([a-f0-9]{2})\/([a-f0-9]+)$/.exec(key.slice(this.blobsPrefix.length));
+    return m && m[3]!.startsWith(m[2]!) ? `${m[1]}:${m[3]}` : undefined;
+  }
+
   get uploadsPrefix(): string {
     return `${this.prefix}uploads/`;
   }

@@ -49,6 +49,8 @@ export interface S3BlobStoreOptions {
 /** S3 refuses parts below this size, except the last one. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+/** Parts sent at once per upload: S3 latency overlaps, memory is bounded by this + 1 parts. */
+const PARTS_IN_FLIGHT = 3;
 /** S3's limit on parts per multipart upload. */
 const MAX_PARTS = 10_000;
 /** CopyObject's limit; bigger blobs are copied part by part. */
@@ -61,7 +63,7 @@ const COPY_PART_BYTES = 1024 * 1024 * 1024;
  * Uploads map onto S3 multipart uploads: incoming bytes are cut into parts of
  * `partSize`; what is left at the end of a chunk (less than 5 MiB) is kept as a
  * small tail object and becomes the start of the next part. Memory per upload is
- * bounded by two parts (one filling, one being sent). The session's state —
+ * bounded by four parts, 32 MiB at the default size (one filling, three being sent). The session's state —
  * including the SHA-256 state, serialised with hash-wasm — lives in the bucket, so
  * any replica can take the next chunk or the commit. A blob becomes visible only
  * at commit, after its digest was verified, by a copy to its content address.
@@ -173,19 +175,21 @@ export class S3BlobStore implements BlobStore {
     const createdMultipart = state.multipartId === undefined;
     let buffered: Buffer[] = state.tailSize > 0 ? [await this.getBytes(state.tailKey!)] : [];
     let bufferedBytes = state.tailSize;
-    let sending: Promise<void> = Promise.resolve();
+    const sending: Promise<void>[] = [];
+    const allSent = () => Promise.all(sending.splice(0));
     let newTail: string | undefined;
     const sendPart = async (bytes: Buffer) => {
-      // One part in flight while the next one fills: memory stays at two parts.
-      await sending;
+      // Parts in flight while the next one fills: memory stays at PARTS_IN_FLIGHT + 1 parts.
+      if (sending.length >= PARTS_IN_FLIGHT) await sending.shift();
       if (next.parts.length >= MAX_PARTS) throw new RegistryError('BLOB_UPLOAD_INVALID', `upload exceeds ${MAX_PARTS} parts of ${this.partSize} bytes`);
       next.multipartId ??= await this.createMultipart(id);
       const n = (next.parts[next.parts.length - 1]?.n ?? 0) + 1;
       next.parts.push({ n, etag: '', size: bytes.length });
       const part = next.parts[next.parts.length - 1]!;
-      sending = this.uploadPart(id, next.multipartId, n, bytes).then((etag) => void (part.etag = etag));
+      const sent = this.uploadPart(id, next.multipartId, n, bytes).then((etag) => void (part.etag = etag));
       // Surface a failed send at the next await, not as an unhandled rejection.
-      sending.catch(() => undefined);
+      sent.catch(() => undefined);
+      sending.push(sent);
     };
     try {
       for await (const chunk of data as AsyncIterable<Buffer>) {
@@ -213,13 +217,13 @@ export class S3BlobStore implements BlobStore {
           await this.s3(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: newTail, Body: rest, ContentLength: rest.length })));
         }
       }
-      await sending;
+      await allSent();
       next.sha256 = saveSha256(hash);
       if (next.tailKey === undefined) delete next.tailKey;
       await this.putState(id, next);
     } catch (e) {
       // The stored state still describes the session as it was before this append.
-      await sending.catch(() => undefined);
+      await Promise.allSettled(sending.splice(0));
       if (newTail && newTail !== state.tailKey) await this.deleteKeys([newTail]).catch(() => undefined);
       if (createdMultipart && next.multipartId) await this.abortMultipart(id, next.multipartId).catch(() => undefined);
       throw e;
@@ -270,20 +274,30 @@ export class S3BlobStore implements BlobStore {
     return this.locks.run(id, async () => this.discard(id, await this.loadState(id)));
   }
 
+  async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
+    for await (const o of this.listObjects(this.layout.blobsPrefix)) {
+      const digest = o.Key && this.layout.digestOfBlobKey(o.Key);
+      if (digest) yield { digest, size: o.Size ?? 0, modifiedAt: o.LastModified?.getTime() ?? 0 };
+    }
+  }
+
   async listUploads(): Promise<string[]> {
     const ids: string[] = [];
+    for await (const o of this.listObjects(this.layout.uploadsPrefix)) {
+      const id = o.Key && this.layout.sessionOfStateKey(o.Key);
+      if (id) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Every object under `prefix`, page by page. */
+  private async *listObjects(prefix: string): AsyncIterable<{ Key?: string; Size?: number; LastModified?: Date }> {
     let token: string | undefined;
     do {
-      const page = await this.s3(() =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.layout.uploadsPrefix, ...(token ? { ContinuationToken: token } : {}) })),
-      );
-      for (const o of page.Contents ?? []) {
-        const id = o.Key && this.layout.sessionOfStateKey(o.Key);
-        if (id) ids.push(id);
-      }
+      const page = await this.s3(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })));
+      yield* page.Contents ?? [];
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return ids;
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,8 @@ export class GroupCommit {
     this.scheduled = false;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
+      // IMMEDIATE: take the write lock up front (waiting busy_timeout for another
+      // process, e.g. `stowage gc`), so a read inside cannot go stale before the write.
       this.db.transaction(() => {
         for (const w of batch) {
           try {
@@ -51,7 +53,7 @@ export class GroupCommit {
             outcomes.push({ ok: false, error });
           }
         }
-      })();
+      }).immediate();
     } catch (error) {
       for (const w of batch) w.reject(error);
       this.markIdle();

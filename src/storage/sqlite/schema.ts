@@ -3,16 +3,23 @@
  * and append a migration when it changes.
  *
  * repositories   one row per repository name
+ * blobs          one row per blob whose bytes may exist: size, state (live | deleting),
+ *                claimed_at, and its id, the claim an upload commit must still hold
+ *                when it links (the garbage collection fence, docs/gc.md)
  * blob_links     blob digests a repository may see (pushed or mounted there), with size
- * manifests      manifest bytes as pushed, plus what the referrers API needs
+ *                and linked_at (last linked, or last released by a manifest delete)
+ * manifests      manifest bytes as pushed, plus what the referrers API needs, and
+ *                pulled_at (batched, for retention)
  * manifest_refs  which blobs/child manifests each manifest references (existence
  *                checks, delete protection, garbage collection)
  * tags           tag → manifest digest
- * uploads        open upload sessions (their bytes live in the blob store)
+ * uploads        open upload sessions (their bytes live in the blob store) and who
+ *                opened them (owner; NULL for anonymous sessions)
+ * leases         named leases (the collector's: one collection at a time)
  * access_tokens  personal access tokens (meaning in src/auth/pat-store.ts): owner, scopes,
  *                SHA-256 of the secret (never the secret), expiry, revocation
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 4;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -78,5 +85,29 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at   INTEGER
   );
   CREATE INDEX access_tokens_by_user ON access_tokens(username);
+  `,
+  `
+  CREATE TABLE blobs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    digest     TEXT    NOT NULL UNIQUE,
+    size       INTEGER NOT NULL,
+    state      TEXT    NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'deleting')),
+    claimed_at INTEGER NOT NULL,
+    marked_at  INTEGER
+  );
+  CREATE INDEX blobs_by_state ON blobs(state, claimed_at);
+  INSERT INTO blobs (digest, size, claimed_at) SELECT digest, MAX(size), MAX(created_at) FROM blob_links GROUP BY digest;
+  ALTER TABLE blob_links RENAME COLUMN created_at TO linked_at;
+  ALTER TABLE manifests ADD COLUMN pulled_at INTEGER;
+  CREATE TABLE leases (
+    name       TEXT    PRIMARY KEY,
+    holder     TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
+  `
+  ALTER TABLE uploads ADD COLUMN owner TEXT;
+  CREATE INDEX uploads_by_repository ON uploads(repository);
+  CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
   `,
 ];

@@ -1,9 +1,21 @@
 import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
+import type {
+  AccessTokenRecord,
+  BlobLinkRecord,
+  ConditionalDelete,
+  ManifestRecord,
+  ManifestSummary,
+  MetadataStore,
+  RepositoryInventory,
+  UnmetReference,
+  UploadCount,
+  UploadRecord,
+} from '../metadata-store.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
-import type { AccessTokenRecord, ManifestRecord, ManifestSummary, MetadataStore, UnmetReference, UploadRecord } from '../metadata-store.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
+import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 import { LocalJobs } from '../local-jobs.js';
@@ -39,12 +51,72 @@ export class SqliteMetadataStore implements MetadataStore {
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
       insertRepo: db.prepare<[string, number]>('INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)'),
-      insertUpload: db.prepare<[string, string, number, number]>('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      getUpload: db.prepare<[string], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE id = ?'),
+      insertUpload: db.prepare<[string, string, string | null, number, number]>('INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      getUpload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
       touchUpload: db.prepare<[number, string]>('UPDATE uploads SET updated_at = ? WHERE id = ?'),
       deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
-      staleUploads: db.prepare<[number], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
-      linkBlob: db.prepare<[number, string, number, number]>('INSERT OR IGNORE INTO blob_links (repo_id, digest, size, created_at) VALUES (?, ?, ?, ?)'),
+      staleUploads: db.prepare<[number], UploadRow>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
+      countUploads: db.prepare<[], number>('SELECT COUNT(*) FROM uploads').pluck(),
+      countUploadsIn: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE repository = ?').pluck(),
+      countUploadsOf: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE owner = ?').pluck(),
+      linkBlob: db.prepare<[number, string, number, number]>(
+        'INSERT INTO blob_links (repo_id, digest, size, linked_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at',
+      ),
+      blobRecord: db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = ?'),
+      insertBlobRecord: db.prepare<[string, number, number], { id: number }>('INSERT INTO blobs (digest, size, claimed_at) VALUES (?, ?, ?) RETURNING id'),
+      touchBlobRecord: db.prepare<[number, string]>("UPDATE blobs SET claimed_at = MAX(claimed_at, ?) WHERE digest = ? AND state = 'live'"),
+      releaseLinks: db.prepare<[number, number, string]>(
+        'UPDATE blob_links SET linked_at = ? WHERE repo_id = ? AND digest IN (SELECT ref_digest FROM manifest_refs WHERE repo_id = blob_links.repo_id AND manifest_digest = ?)',
+      ),
+      unusedLinks: db.prepare<[number, string, string, string, number], { repository: string; digest: string; size: number; linked_at: number }>(
+        `SELECT r.name AS repository, b.digest, b.size, b.linked_at FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+         WHERE b.linked_at < ? AND (r.name > ? OR (r.name = ? AND b.digest > ?))
+           AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)
+         ORDER BY r.name, b.digest LIMIT ?`,
+      ),
+      unusedLinkById: db.prepare<[number, string, number], { one: number }>(
+        'SELECT 1 AS one FROM blob_links b WHERE b.repo_id = ? AND b.digest = ? AND b.linked_at < ? AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)',
+      ),
+      unlinkedBlobs: db.prepare<[number, string, number], { digest: string; size: number }>(
+        "SELECT digest, size FROM blobs o WHERE state = 'live' AND claimed_at < ? AND digest > ? AND NOT EXISTS (SELECT 1 FROM blob_links b WHERE b.digest = o.digest) ORDER BY digest LIMIT ?",
+      ),
+      abandonedBlobs: db.prepare<[number, number], { digest: string; size: number }>(
+        "SELECT digest, size FROM blobs WHERE state = 'deleting' AND marked_at < ? ORDER BY digest LIMIT ?",
+      ),
+      markDeleting: db.prepare<[number, string]>("UPDATE blobs SET state = 'deleting', marked_at = ? WHERE digest = ?"),
+      insertOrphan: db.prepare<[string, number, number, number]>("INSERT OR IGNORE INTO blobs (digest, size, state, claimed_at, marked_at) VALUES (?, ?, 'deleting', ?, ?)"),
+      forgetBlob: db.prepare<[string]>("DELETE FROM blobs WHERE digest = ? AND state = 'deleting'"),
+      blobRecords: db.prepare<[string, number], { digest: string; size: number; state: 'live' | 'deleting' }>('SELECT digest, size, state FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?'),
+      inventoryTags: db.prepare<[number], { name: string; digest: string; updated_at: number }>('SELECT name, digest, updated_at FROM tags WHERE repo_id = ?'),
+      inventoryManifests: db.prepare<[number], { digest: string; media_type: string; subject: string | null; artifact_type: string | null; created_at: number; pulled_at: number | null }>(
+        'SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = ?',
+      ),
+      inventoryRefs: db.prepare<[number], { manifest_digest: string; ref_digest: string }>('SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = ?'),
+      deleteTagIf: db.prepare<[number, string, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ? AND digest = ?'),
+      manifestCreated: db.prepare<[number, string], { created_at: number }>('SELECT created_at FROM manifests WHERE repo_id = ? AND digest = ?'),
+      isTagged: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM tags WHERE repo_id = ? AND digest = ? LIMIT 1'),
+      recordPull: db.prepare<[number, string, string, number]>(
+        'UPDATE manifests SET pulled_at = ? WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ? AND (pulled_at IS NULL OR pulled_at < ?)',
+      ),
+      lease: db.prepare<[string], { holder: string; expires_at: number }>('SELECT holder, expires_at FROM leases WHERE name = ?'),
+      setLease: db.prepare<[string, string, number]>(
+        'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at',
+      ),
+      releaseLease: db.prepare<[string, string]>('DELETE FROM leases WHERE name = ? AND holder = ?'),
+      // Names under a namespace: [ns + '/', ns + '0') is every name starting with 'ns/' ('0' follows '/').
+      namespaceBlobs: db.prepare<[string, string, string], { bytes: number | null; blobs: number }>(
+        `SELECT SUM(size) AS bytes, COUNT(*) AS blobs FROM (SELECT b.digest, MAX(b.size) AS size FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+         WHERE r.name = ? OR (r.name >= ? AND r.name < ?) GROUP BY b.digest)`,
+      ),
+      namespaceManifests: db.prepare<[string, string, string], { bytes: number | null; manifests: number }>(
+        `SELECT SUM(size) AS bytes, COUNT(*) AS manifests FROM (SELECT m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repo_id
+         WHERE r.name = ? OR (r.name >= ? AND r.name < ?) GROUP BY m.digest)`,
+      ),
+      namespaceRepos: db.prepare<[string, string, string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM repositories r WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)',
+      ),
+      countTags: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repo_id = ?'),
+      countManifests: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repo_id = ?'),
       blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
       blobLinkById: db.prepare<[number, string], { size: number }>('SELECT size FROM blob_links WHERE repo_id = ? AND digest = ?'),
       unlinkBlob: db.prepare<[number, string]>('DELETE FROM blob_links WHERE repo_id = ? AND digest = ?'),
@@ -119,13 +191,13 @@ export class SqliteMetadataStore implements MetadataStore {
   createUpload(r: UploadRecord): Promise<void> {
     // No repository row yet: an upload that never completes must not create one.
     return this.commits.write(() => {
-      this.q.insertUpload.run(r.id, r.repository, r.createdAt, r.updatedAt);
+      this.q.insertUpload.run(r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt);
     });
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
     const row = this.q.getUpload.get(id);
-    return row && { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
+    return row && toUpload(row);
   }
 
   touchUpload(id: string, at: number): Promise<void> {
@@ -141,12 +213,48 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
-    return this.q.staleUploads.all(before).map((row) => ({ id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at }));
+    return this.q.staleUploads.all(before).map(toUpload);
   }
 
-  linkBlob(repository: string, digest: string, size: number): Promise<void> {
-    return this.commits.write(() => {
-      this.q.linkBlob.run(this.ensureRepo(repository), digest, size, Date.now());
+  async countUploads(which: UploadCount): Promise<number> {
+    if ('repository' in which) return this.q.countUploadsIn.get(which.repository)!;
+    if ('owner' in which) return this.q.countUploadsOf.get(which.owner)!;
+    return this.q.countUploads.get()!;
+  }
+
+  claimBlob(digest: string, size: number, at: number): Promise<number | undefined> {
+    return this.commits.write((): number | undefined => {
+      const row = this.q.blobRecord.get(digest);
+      if (row?.state === 'deleting') return undefined;
+      if (row) {
+        this.q.touchBlobRecord.run(at, digest);
+        return row.id;
+      }
+      return this.q.insertBlobRecord.get(digest, size, at)!.id;
+    });
+  }
+
+  linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean> {
+    return this.commits.write((): boolean => {
+      const now = Date.now();
+      const row = this.q.blobRecord.get(digest);
+      if (claim === undefined && !row) this.q.insertBlobRecord.get(digest, size, now);
+      else if (!row || row.state !== 'live' || (claim !== undefined && row.id !== claim)) return false;
+      this.q.linkBlob.run(this.ensureRepo(repository), digest, size, now);
+      this.q.touchBlobRecord.run(now, digest);
+      return true;
+    });
+  }
+
+  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+    return this.commits.write((): { size: number } | undefined => {
+      const source = this.q.blobLink.get(from, digest);
+      // A link exists only while the blob's record is live (docs/gc.md, I1).
+      if (!source) return undefined;
+      const now = Date.now();
+      this.q.linkBlob.run(this.ensureRepo(repository), digest, source.size, now);
+      this.q.touchBlobRecord.run(now, digest);
+      return { size: source.size };
     });
   }
 
@@ -215,13 +323,19 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.commits.write((): boolean => {
       const repo = this.q.repoId.get(repository);
       if (!repo) return false;
-      const removed = this.q.deleteManifest.run(repo.id, digest).changes > 0;
-      if (removed) {
-        this.q.deleteRefs.run(repo.id, digest);
-        this.q.deleteTagsOf.run(repo.id, digest);
-      }
-      return removed;
+      return this.removeManifest(repo.id, digest);
     });
+  }
+
+  /** Inside a write: the manifest, its tags and references; the links it used start their grace period now. */
+  private removeManifest(repoId: number, digest: string): boolean {
+    const removed = this.q.deleteManifest.run(repoId, digest).changes > 0;
+    if (removed) {
+      this.q.releaseLinks.run(Date.now(), repoId, digest);
+      this.q.deleteRefs.run(repoId, digest);
+      this.q.deleteTagsOf.run(repoId, digest);
+    }
+    return removed;
   }
 
   deleteTag(repository: string, tag: string): Promise<boolean> {
@@ -277,6 +391,130 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.commits.write(() => {
       this.q.touchToken.run(at, id);
     });
+  }
+
+  // ---- lifecycle ------------------------------------------------------------
+
+  async unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+    const a = after ?? { repository: '', digest: '' };
+    return this.q.unusedLinks.all(before, a.repository, a.repository, a.digest, limit).map((r) => ({ repository: r.repository, digest: r.digest, size: r.size, linkedAt: r.linked_at }));
+  }
+
+  removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean> {
+    return this.commits.write((): boolean => {
+      const repo = this.q.repoId.get(repository);
+      if (!repo || !this.q.unusedLinkById.get(repo.id, digest, before)) return false;
+      return this.q.unlinkBlob.run(repo.id, digest).changes > 0;
+    });
+  }
+
+  async unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]> {
+    return this.q.unlinkedBlobs.all(claimedBefore, after ?? '', limit);
+  }
+
+  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]> {
+    return this.commits.write(() => {
+      const rows = [...this.q.abandonedBlobs.all(abandonedBefore, limit)];
+      if (rows.length < limit) rows.push(...this.q.unlinkedBlobs.all(claimedBefore, '', limit - rows.length));
+      for (const r of rows) this.q.markDeleting.run(at, r.digest);
+      return rows;
+    });
+  }
+
+  markOrphanBlob(digest: string, size: number, at: number): Promise<boolean> {
+    return this.commits.write(() => this.q.insertOrphan.run(digest, size, at, at).changes > 0);
+  }
+
+  forgetBlob(digest: string): Promise<void> {
+    return this.commits.write(() => {
+      this.q.forgetBlob.run(digest);
+    });
+  }
+
+  async blobRecords(limit: number, after?: string): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
+    return this.q.blobRecords.all(after ?? '', limit);
+  }
+
+  async repositoryInventory(repository: string): Promise<RepositoryInventory> {
+    const repo = this.q.repoId.get(repository);
+    if (!repo) return { tags: [], manifests: [] };
+    // One read transaction: tags, manifests and references from the same snapshot.
+    return this.db.transaction(() => {
+      const refs = new Map<string, string[]>();
+      for (const r of this.q.inventoryRefs.all(repo.id)) {
+        const list = refs.get(r.manifest_digest);
+        if (list) list.push(r.ref_digest);
+        else refs.set(r.manifest_digest, [r.ref_digest]);
+      }
+      return {
+        tags: this.q.inventoryTags.all(repo.id).map((t) => ({ name: t.name, digest: t.digest, pushedAt: t.updated_at })),
+        manifests: this.q.inventoryManifests.all(repo.id).map((m) => ({
+          digest: m.digest,
+          mediaType: m.media_type,
+          ...(m.subject ? { subject: m.subject } : {}),
+          ...(m.artifact_type ? { artifactType: m.artifact_type } : {}),
+          createdAt: m.created_at,
+          ...(m.pulled_at !== null ? { pulledAt: m.pulled_at } : {}),
+          references: refs.get(m.digest) ?? [],
+        })),
+      };
+    })();
+  }
+
+  deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
+    return this.commits.write(() => {
+      const repo = this.q.repoId.get(repository);
+      return repo ? this.q.deleteTagIf.run(repo.id, tag, digest).changes > 0 : false;
+    });
+  }
+
+  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+    return this.commits.write((): ConditionalDelete => {
+      const repo = this.q.repoId.get(repository);
+      const created = repo && this.q.manifestCreated.get(repo.id, digest);
+      if (!repo || !created) return 'absent';
+      if (created.created_at >= createdBefore) return 'recent';
+      if (this.q.isTagged.get(repo.id, digest)) return 'tagged';
+      if (this.q.isReferenced.get(repo.id, digest)) return 'referenced';
+      this.removeManifest(repo.id, digest);
+      return 'deleted';
+    });
+  }
+
+  recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
+    return this.commits.write(() => {
+      for (const p of pulls) this.q.recordPull.run(p.at, p.repository, p.digest, p.at);
+    });
+  }
+
+  acquireLease(name: string, holder: string, until: number, now: number): Promise<boolean> {
+    return this.commits.write(() => {
+      const current = this.q.lease.get(name);
+      if (current && current.holder !== holder && current.expires_at > now) return false;
+      this.q.setLease.run(name, holder, until);
+      return true;
+    });
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.commits.write(() => {
+      this.q.releaseLease.run(name, holder);
+    });
+  }
+
+  async namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
+    const args: [string, string, string] = [namespace, `${namespace}/`, `${namespace}0`];
+    return this.db.transaction(() => {
+      const b = this.q.namespaceBlobs.get(...args)!;
+      const m = this.q.namespaceManifests.get(...args)!;
+      return { bytes: (b.bytes ?? 0) + (m.bytes ?? 0), blobs: b.blobs, manifests: m.manifests, repositories: this.q.namespaceRepos.get(...args)!.n };
+    })();
+  }
+
+  async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
+    const repo = this.q.repoId.get(repository);
+    if (!repo) return { tags: 0, manifests: 0 };
+    return { tags: this.q.countTags.get(repo.id)!.n, manifests: this.q.countManifests.get(repo.id)!.n };
   }
 
   async check(): Promise<void> {

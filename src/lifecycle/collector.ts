@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import type { Registry } from '../registry/registry.js';
+import type { MetadataStore } from '../storage/metadata-store.js';
+import { planRepository, type RetentionPolicy, type TagDecision } from './retention.js';
+
+/**
+ * Online garbage collection (docs/gc.md): never stops the world. Every removal is
+ * a compare-and-set in the metadata store, so pushes, pulls and deletes (on any
+ * replica) go on while it runs, and a crash at any point leaves work the next run
+ * finishes.
+ */
+export interface CollectOptions {
+  /** Nothing linked, released, claimed or created more recently is touched. */
+  gracePeriodMs: number;
+  /** List what would go, change nothing. */
+  dryRun?: boolean;
+  /** Retention rules (first matching repository glob applies). */
+  retention?: readonly RetentionPolicy[];
+  now?: () => number;
+  /** Progress of each step, for the log. */
+  onProgress?: (step: GcStep, counts: Record<string, number>) => void;
+  /** Rows per transaction (small, so the server's writes never wait long). */
+  batchSize?: number;
+}
+
+export type GcStep = 'uploads' | 'retention' | 'links' | 'blobs' | 'orphans';
+
+export interface RemovedTag {
+  repository: string;
+  tag: string;
+  digest: string;
+  rule: string;
+}
+
+export interface RemovedManifest {
+  repository: string;
+  digest: string;
+  reason: string;
+}
+
+export interface CollectReport {
+  dryRun: boolean;
+  /** Set when another collector held the lease: nothing was done. */
+  skipped?: string;
+  uploadsExpired: number;
+  /** Every tag's decision in repositories a retention rule matches. */
+  decisions: (TagDecision & { repository: string })[];
+  tagsRemoved: RemovedTag[];
+  manifestsRemoved: RemovedManifest[];
+  linksRemoved: number;
+  blobsRemoved: number;
+  /** Blob bytes deleted from the blob store (manifests live in the database). */
+  bytesReclaimed: number;
+  durationMs: number;
+}
+
+export const GC_LEASE = 'gc';
+const LEASE_MS = 10 * 60 * 1000;
+const DEFAULT_BATCH = 500;
+
+export async function collectGarbage(registry: Registry, options: CollectOptions): Promise<CollectReport> {
+  return new Collector(registry, options).run();
+}
+
+class Collector {
+  private readonly meta: MetadataStore;
+  private readonly now: () => number;
+  private readonly batch: number;
+  private readonly dryRun: boolean;
+  private readonly holder = randomUUID();
+  private readonly report: CollectReport;
+  private cutoff = 0;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly options: CollectOptions,
+  ) {
+    this.meta = registry.meta;
+    this.now = options.now ?? Date.now;
+    this.batch = options.batchSize ?? DEFAULT_BATCH;
+    this.dryRun = options.dryRun ?? false;
+    this.report = { dryRun: this.dryRun, uploadsExpired: 0, decisions: [], tagsRemoved: [], manifestsRemoved: [], linksRemoved: 0, blobsRemoved: 0, bytesReclaimed: 0, durationMs: 0 };
+  }
+
+  async run(): Promise<CollectReport> {
+    const started = this.now();
+    this.cutoff = started - this.options.gracePeriodMs;
+    if (!this.dryRun && !(await this.renewLease())) {
+      return { ...this.report, skipped: 'another garbage collection holds the lease' };
+    }
+    try {
+      await this.expireUploads();
+      await this.applyRetention();
+      await this.removeUnusedLinks();
+      await this.removeUnlinkedBlobs();
+      await this.removeOrphanBytes();
+    } finally {
+      if (!this.dryRun) await this.meta.releaseLease(GC_LEASE, this.holder);
+    }
+    this.report.durationMs = this.now() - started;
+    return this.report;
+  }
+
+  private renewLease(): Promise<boolean> {
+    const now = this.now();
+    return this.meta.acquireLease(GC_LEASE, this.holder, now + LEASE_MS, now);
+  }
+
+  /** Between batches: a collector that lost its lease (it stalled past it) stops. */
+  private async stillHolder(): Promise<void> {
+    if (!this.dryRun && !(await this.renewLease())) throw new Error('garbage collection lease lost to another collector');
+  }
+
+  private progress(step: GcStep, counts: Record<string, number>): void {
+    this.options.onProgress?.(step, counts);
+  }
+
+  private async expireUploads(): Promise<void> {
+    this.report.uploadsExpired = this.dryRun
+      ? (await this.meta.staleUploads(this.now() - this.registry.uploadTtlMs)).length
+      : await this.registry.expireUploads();
+    this.progress('uploads', { expired: this.report.uploadsExpired });
+  }
+
+  private async applyRetention(): Promise<void> {
+    let last: string | undefined;
+    let repositories = 0;
+    for (;;) {
+      const page = await this.meta.listRepositories({ n: this.batch, ...(last !== undefined ? { last } : {}) });
+      for (const repository of page.items) {
+        repositories++;
+        await this.retainRepository(repository);
+      }
+      this.progress('retention', { repositories, tags: this.report.tagsRemoved.length, manifests: this.report.manifestsRemoved.length });
+      if (!page.next) break;
+      last = page.next;
+      await this.stillHolder();
+    }
+  }
+
+  private async retainRepository(repository: string): Promise<void> {
+    const inventory = await this.meta.repositoryInventory(repository);
+    const plan = planRepository(repository, inventory, this.options.retention ?? [], { now: this.now(), gracePeriodMs: this.options.gracePeriodMs });
+    for (const d of plan.decisions) this.report.decisions.push({ repository, ...d });
+    for (const t of plan.dropTags) {
+      if (this.dryRun || (await this.meta.deleteTagIf(repository, t.tag, t.digest))) this.report.tagsRemoved.push({ repository, ...t });
+    }
+    // Parents before children: an index (or referrer) goes before what it references.
+    for (const m of plan.deleteManifests) {
+      if (this.dryRun) {
+        this.report.manifestsRemoved.push({ repository, ...m });
+        continue;
+      }
+      const outcome = await this.meta.deleteManifestIfUnused(repository, m.digest, this.cutoff);
+      if (outcome === 'deleted') this.report.manifestsRemoved.push({ repository, ...m });
+    }
+  }
+
+  private async removeUnusedLinks(): Promise<void> {
+    let after: { repository: string; digest: string } | undefined;
+    for (;;) {
+      const links = await this.meta.unusedBlobLinks(this.cutoff, this.batch, after);
+      for (const l of links) {
+        if (this.dryRun || (await this.meta.removeUnusedBlobLink(l.repository, l.digest, this.cutoff))) this.report.linksRemoved++;
+      }
+      this.progress('links', { removed: this.report.linksRemoved });
+      if (links.length < this.batch) break;
+      after = links[links.length - 1]!;
+      await this.stillHolder();
+    }
+  }
+
+  private async removeUnlinkedBlobs(): Promise<void> {
+    if (this.dryRun) {
+      let after: string | undefined;
+      for (;;) {
+        const rows = await this.meta.unlinkedBlobs(this.cutoff, this.batch, after);
+        for (const r of rows) this.count(r.size);
+        if (rows.length < this.batch) break;
+        after = rows[rows.length - 1]!.digest;
+      }
+      this.progress('blobs', { removed: this.report.blobsRemoved, bytes: this.report.bytesReclaimed });
+      return;
+    }
+    for (;;) {
+      // Rows left `deleting` by a collector that died more than a lease ago are taken over.
+      const marked = await this.meta.markBlobsForDeletion(this.cutoff, this.now() - LEASE_MS, this.batch, this.now());
+      await this.deleteMarked(marked);
+      this.progress('blobs', { removed: this.report.blobsRemoved, bytes: this.report.bytesReclaimed });
+      if (marked.length < this.batch) break;
+      await this.stillHolder();
+    }
+  }
+
+  /** Bytes first, then the record: a crash between leaves a `deleting` row the next run finishes. */
+  private async deleteMarked(marked: { digest: string; size: number }[]): Promise<void> {
+    for (const b of marked) {
+      await this.registry.blobs.delete(b.digest);
+      await this.meta.forgetBlob(b.digest);
+      this.count(b.size);
+    }
+  }
+
+  private count(size: number): void {
+    this.report.blobsRemoved++;
+    this.report.bytesReclaimed += size;
+  }
+
+  /** Bytes with no record at all (an older Stowage's crash, files copied in), past the grace period. */
+  private async removeOrphanBytes(): Promise<void> {
+    let orphans = 0;
+    const known = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const rows = await this.meta.blobRecords(10_000, after);
+      for (const r of rows) known.add(r.digest);
+      if (rows.length < 10_000) break;
+      after = rows[rows.length - 1]!.digest;
+    }
+    for await (const b of this.registry.blobs.listBlobs()) {
+      if (known.has(b.digest) || b.modifiedAt >= this.cutoff) continue;
+      if (this.dryRun) {
+        orphans++;
+        this.count(b.size);
+      } else if (await this.meta.markOrphanBlob(b.digest, b.size, this.now())) {
+        orphans++;
+        await this.deleteMarked([b]);
+      }
+    }
+    this.progress('orphans', { removed: orphans });
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * `stowage gc` as its own process beside a running `stowage serve` on the same data
+ * (SQLite WAL, the fence of docs/gc.md), and the schedule `stowage serve` runs.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CLI, startStowage } from '../helpers/server.js';
+import { http, pushImage, removeDir, sha256, tempDir, waitFor } from '../robustness/helpers.js';
+
+const run = promisify(execFile);
+
+async function gcCommand(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'gc', ...args], { env: { ...process.env, STOWAGE_LOG_LEVEL: 'info' } });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const x = e as { stdout: string; stderr: string; code: number };
+    return { stdout: x.stdout, stderr: x.stderr, code: x.code };
+  }
+}
+
+describe('stowage gc beside stowage serve', () => {
+  it('collects online: prints what it removed and the bytes reclaimed; what is tagged keeps working', async () => {
+    const dir = await tempDir();
+    const config = join(dir, 'stowage.yaml');
+    await writeFile(
+      config,
+      ['gc: { interval: 0, grace_period: 1h }', 'retention:', '  - repositories: "team/**"', '    keep: [{ matching: "^v" }]', ''].join('\n'),
+    );
+    const server = await startStowage({ dataDir: join(dir, 'data'), args: ['--config', config] });
+    try {
+      const base = server.url;
+      const layer = (s: string) => Buffer.from(`${s} `.repeat(1000));
+      const kept = await pushImage(base, 'team/app', 'v1', [layer('kept')]);
+      await pushImage(base, 'team/app', 'pr-7', [layer('dropped by retention')]);
+      const deleted = await pushImage(base, 'other/app', 'latest', [layer('deleted by hand')]);
+      assert.equal((await http(base, `/v2/other/app/manifests/${deleted}`, { method: 'DELETE' })).status, 202);
+
+      const common = ['--config', config, '--data', server.dataDir, '--grace-period', '0s'];
+      const dry = await gcCommand([...common, '--dry-run']);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /^keep team\/app:v1 .* — matching: \^v$/m);
+      assert.match(dry.stdout, /^drop team\/app:pr-7 .* — no keep rule matched$/m);
+      assert.match(dry.stdout, /^would remove tag team\/app:pr-7 \(no keep rule matched\)$/m);
+      assert.match(dry.stdout, /^dry run: 0 expired uploads, 1 tags, 1 manifests, 2 blob links, 0 blobs would remove/m);
+      assert.equal((await http(base, '/v2/team/app/manifests/pr-7', { method: 'HEAD' })).status, 200, 'the dry run removed nothing');
+
+      const real = await gcCommand(common);
+      assert.equal(real.code, 0, real.stderr);
+      assert.match(real.stdout, /^removed tag team\/app:pr-7/m);
+      assert.match(real.stdout, /^0 expired uploads, 1 tags, 1 manifests, 2 blob links, 1 blobs removed; .* reclaimed in/m);
+      assert.match(real.stderr, /"msg":"garbage collection finished"/, 'totals in the log');
+      assert.match(real.stderr, /"msg":"garbage collection progress"/);
+      // (The image config is the same bytes in every repository, so only the layer goes.) The manifest
+      // retention removed released its blobs just now: the next run takes them.
+      const second = await gcCommand(common);
+      assert.match(second.stdout, /0 tags, 0 manifests, 1 blob links, 1 blobs removed/);
+
+      // The server never stopped: what is tagged is whole, and pushes go on.
+      const manifest = await http(base, '/v2/team/app/manifests/v1', { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(manifest.status, 200);
+      assert.equal(sha256(manifest.body), kept);
+      for (const d of (JSON.parse(manifest.body.toString()) as { layers: { digest: string }[] }).layers) {
+        assert.equal((await http(base, `/v2/team/app/blobs/${d.digest}`)).status, 200);
+      }
+      assert.equal((await http(base, '/v2/team/app/manifests/pr-7', { method: 'HEAD' })).status, 404);
+      await pushImage(base, 'other/app', 'again', [layer('deleted by hand')]);
+    } finally {
+      await server.stop();
+      await removeDir(dir);
+    }
+  });
+
+  it('refuses a bad duration with exit code 2', async () => {
+    const r = await gcCommand(['--grace-period', 'soon', '--data', '/nonexistent']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--grace-period must be a duration/);
+  });
+
+  it('stowage serve collects on the gc.interval schedule and logs the totals', async () => {
+    const dir = await tempDir();
+    const config = join(dir, 'stowage.yaml');
+    await writeFile(config, 'gc: { interval: 1s, grace_period: 0s }\n');
+    const server = await startStowage({ dataDir: join(dir, 'data'), args: ['--config', config] });
+    try {
+      const digest = await pushImage(server.url, 'app', 'latest', [Buffer.from('scheduled '.repeat(100))]);
+      assert.equal((await http(server.url, `/v2/app/manifests/${digest}`, { method: 'DELETE' })).status, 202);
+      await waitFor('a scheduled collection that removed the blobs', () =>
+        server.logs.some((l) => {
+          const e = JSON.parse(l) as { msg?: string; blobsRemoved?: number };
+          return e.msg === 'garbage collection finished' && (e.blobsRemoved ?? 0) >= 2;
+        }),
+        15_000,
+      );
+    } finally {
+      await server.stop();
+      await removeDir(dir);
+    }
+  });
+});
