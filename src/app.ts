@@ -30,6 +30,7 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
     maxUploadsPerRepository: config.maxUploadsPerRepository,
     maxUploadsPerUser: config.maxUploadsPerUser,
     ...(pullCheck ? { pullCheck } : {}),
+    ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
   });
 }
 

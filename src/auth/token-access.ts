@@ -64,6 +64,11 @@ export class TokenAccess implements AccessControl {
     return this.o.policy.allows(await this.subjectOf(token), repository, 'pull');
   }
 
+  isAdmin(req: IncomingMessage): boolean {
+    const token = this.callers.get(req);
+    return token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject);
+  }
+
   /**
    * The token's subject; anonymous tokens (empty subject) have none. An external
    * issuer's subjects are qualified by it, so they never pass for local users.

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
-import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
+import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseImmutableTags, parseRetention, type GcConfig } from './lifecycle-config.js';
+import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
 
@@ -51,6 +52,8 @@ export interface ServeConfig {
   gc: GcConfig;
   /** Retention rules per repository glob (absent: nothing tagged is ever removed). */
   retention?: RetentionPolicy[];
+  /** Tags that cannot be moved or deleted once pushed (absent: none). */
+  immutableTags?: ImmutableTagRule[];
   /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
   storage: StorageConfig;
 }
@@ -136,6 +139,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   maxUploadsPerUser: 'maxUploadsPerUser',
   gc: 'gc',
   retention: 'retention',
+  immutable_tags: 'immutableTags',
   storage: 'storage',
 };
 
@@ -211,6 +215,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let requireSignatures: SignatureRequirement[] | undefined;
   let gc: GcConfig;
   let retention: RetentionPolicy[] | undefined;
+  let immutableTags: ImmutableTagRule[] | undefined;
   let storage: StorageConfig;
   try {
     storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
@@ -221,6 +226,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
     gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
     retention = parseRetention(merged.retention);
+    immutableTags = parseImmutableTags(merged.immutableTags);
   } catch (e) {
     if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError) {
       throw new ConfigError(e.message);
@@ -255,6 +261,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(requireSignatures ? { requireSignatures } : {}),
     gc,
     ...(retention ? { retention } : {}),
+    ...(immutableTags ? { immutableTags } : {}),
     storage,
   };
 }

@@ -11,6 +11,7 @@
 import { GlobError, compileGlob } from '../auth/glob.js';
 import { parseConstraint } from '../chart/semver.js';
 import type { KeepRule, RetentionPolicy } from '../lifecycle/retention.js';
+import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 
 export interface GcConfig {
   /** Between scheduled collections (0: never on a schedule). */
@@ -110,6 +111,22 @@ function keepRule(raw: unknown, what: string): KeepRule {
     default:
       throw new LifecycleConfigError(`${what}: unknown keep rule "${k}"`);
   }
+}
+
+export function parseImmutableTags(raw: unknown): ImmutableTagRule[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw new LifecycleConfigError('immutable_tags must be a list of { repositories, tags, admin_override }');
+  return raw.map((entry: unknown, i) => {
+    const what = `immutable_tags[${i}]`;
+    const m = mapping(entry, what);
+    onlyKeys(m, ['repositories', 'tags', 'admin_override'], what);
+    const tags = typeof m.tags === 'string' ? [m.tags] : m.tags;
+    if (!Array.isArray(tags) || tags.length === 0 || !tags.every((t) => typeof t === 'string' && /^[\w.*?-]+$/.test(t))) {
+      throw new LifecycleConfigError(`${what}.tags must be a tag pattern or a list of them (letters, digits, . _ - and the wildcards * ?)`);
+    }
+    if (m.admin_override !== undefined && typeof m.admin_override !== 'boolean') throw new LifecycleConfigError(`${what}.admin_override must be true or false`);
+    return { repositories: parseRepositoryGlob(m.repositories, `${what}.repositories`), tags: tags as string[], adminOverride: m.admin_override === true };
+  });
 }
 
 export function parseRetention(raw: unknown): RetentionPolicy[] | undefined {

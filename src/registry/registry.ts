@@ -13,6 +13,7 @@ import type { ManifestRecord, ManifestSummary, MetadataStore, UploadCount, Uploa
 import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
+import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -23,6 +24,8 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
+  /** Tags that cannot be moved or deleted once pushed (src/lifecycle/immutable-tags.ts). */
+  immutableTags?: readonly ImmutableTagRule[];
   /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
   maxUploads?: number;
   maxUploadsPerRepository?: number;
@@ -65,6 +68,11 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** Who is asking, where a rule treats callers differently (immutable tag overrides). */
+export interface CallerOptions {
+  admin?: boolean;
+}
+
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_UPLOADS = 10_000;
@@ -93,6 +101,7 @@ export class Registry {
   private readonly admitted = new Map<string, number>();
   /** Pull times for retention's `pulled_within`, batched off the hot path. */
   readonly pulls: PullRecorder;
+  readonly immutableTags: readonly ImmutableTagRule[];
 
   constructor(
     readonly blobs: BlobStore,
@@ -109,6 +118,7 @@ export class Registry {
       user: options.maxUploadsPerUser ?? DEFAULT_MAX_UPLOADS_PER_USER,
     };
     this.pulls = new PullRecorder(meta, this.now);
+    this.immutableTags = options.immutableTags ?? [];
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -335,7 +345,13 @@ export class Registry {
 
   // ---- manifests ------------------------------------------------------------
 
-  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer): Promise<PutManifestResult> {
+  /** The immutable-tag rule that binds `tag` for this caller (admins may override where the rule allows). */
+  immutableRuleFor(repository: string, tag: string, caller: CallerOptions = {}): ImmutableTagRule | undefined {
+    const rule = immutableRule(this.immutableTags, repository, tag);
+    return rule && !(rule.adminOverride && caller.admin) ? rule : undefined;
+  }
+
+  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer, caller: CallerOptions = {}): Promise<PutManifestResult> {
     assertRepositoryName(repository);
     if (body.length > this.maxManifestBytes) {
       throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, { limit: this.maxManifestBytes });
@@ -358,7 +374,13 @@ export class Registry {
       annotations: parsed.annotations,
       createdAt: this.now(),
     };
-    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference);
+    const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
+    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, { keepTag: immutable !== undefined }).catch((e: unknown) => {
+      if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
+        throw new RegistryError('DENIED', `tag ${reference} is immutable and names another manifest (${describeImmutableRule(immutable)})`, { tag: reference, rule: immutable.repositories });
+      }
+      throw e;
+    });
     if (unmet.length > 0) {
       throw new RegistryErrors(
         unmet.map((u) =>
@@ -406,14 +428,26 @@ export class Registry {
   }
 
   /** By digest: the manifest and all its tags. By tag: only the tag. */
-  async deleteManifest(repository: string, reference: string): Promise<void> {
+  async deleteManifest(repository: string, reference: string, caller: CallerOptions = {}): Promise<void> {
     assertRepositoryName(repository);
     if (reference.includes(':')) {
       const digest = parseDigest(reference).value;
+      if (this.immutableTags.length > 0) {
+        // Deleting the manifest would delete its tags: refused while one of them is immutable.
+        const { tags } = await this.meta.repositoryInventory(repository);
+        for (const t of tags) {
+          const rule = t.digest === digest ? this.immutableRuleFor(repository, t.name, caller) : undefined;
+          if (rule) throw new RegistryError('DENIED', `manifest is tagged ${t.name}, which is immutable (${describeImmutableRule(rule)})`, { tag: t.name, rule: rule.repositories });
+        }
+      }
       if (!(await this.meta.deleteManifest(repository, digest))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       return;
     }
     if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', undefined, { tag: reference.slice(0, 200) });
+    const rule = this.immutableRuleFor(repository, reference, caller);
+    if (rule && (await this.meta.resolveTag(repository, reference))) {
+      throw new RegistryError('DENIED', `tag ${reference} is immutable (${describeImmutableRule(rule)})`, { tag: reference, rule: rule.repositories });
+    }
     if (!(await this.meta.deleteTag(repository, reference))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
   }
 

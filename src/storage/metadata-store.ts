@@ -137,9 +137,10 @@ export interface MetadataStore extends TokenStore {
    * Stores a manifest and (optionally) points a tag at it, in one transaction,
    * after checking that every reference exists in the repository with the
    * declared size. When any does not, nothing is written and the unmet ones
-   * are returned.
+   * are returned. With `keepTag`, a tag that already names another manifest is
+   * not moved: DENIED, and nothing is written (immutable tags).
    */
-  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]>;
+  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string, options?: { keepTag?: boolean }): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
   /** Deletes a manifest and every tag pointing at it. */

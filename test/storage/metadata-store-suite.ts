@@ -743,6 +743,20 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('immutable tags', () => {
+      test('putManifest with keepTag never moves an existing tag (DENIED, nothing written); the same manifest and new tags are fine', async ({ store }) => {
+        const a = manifest('a');
+        const b = manifest('b');
+        assert.deepEqual(await store.putManifest('app', a, [], 'v1', { keepTag: true }), [], 'a new tag');
+        assert.deepEqual(await store.putManifest('app', a, [], 'v1', { keepTag: true }), [], 'the identical manifest again');
+        await assert.rejects(store.putManifest('app', b, [], 'v1', { keepTag: true }), (e: Error & { code?: string }) => e.code === 'DENIED');
+        assert.equal(await store.resolveTag('app', 'v1'), a.digest);
+        assert.equal(await store.getManifest('app', b.digest), undefined, 'the refused manifest was not stored');
+        const both = await Promise.allSettled([store.putManifest('app', a, [], 'v2', { keepTag: true }), store.putManifest('app', b, [], 'v2', { keepTag: true })]);
+        assert.equal(both.filter((r) => r.status === 'fulfilled').length, 1, 'two first pushes of one immutable tag: exactly one wins');
+      });
+    });
+
     describe('usage', () => {
       test('namespaceUsage counts each blob once per namespace, plus manifests; repositoryCounts', async ({ store }) => {
         const shared = blob('shared layer');

@@ -16,6 +16,7 @@ import type {
 import { toUpload, type UploadRow } from '../upload-row.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
+import { RegistryError } from '../../core/errors.js';
 
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
@@ -129,9 +130,14 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
       let repoId = await repoIdOf(c, repository);
+      if (options.keepTag && tag !== undefined && repoId !== undefined) {
+        // The tag row's lock: a concurrent first push of the same tag commits before we look.
+        const current = (await c.query<{ digest: string }>('SELECT digest FROM tags WHERE repo_id = $1 AND name = $2 FOR UPDATE', [repoId, tag])).rows[0];
+        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet = repoId === undefined ? references.map((reference) => ({ reference, problem: 'missing' as const })) : await checkReferences(c, repoId, references);
       if (unmet.length > 0) return unmet;
       repoId ??= await ensureRepo(c, repository);
@@ -157,10 +163,12 @@ export class PostgresMetadataStore implements MetadataStore {
         if (held.rowCount || attempt >= 3) break;
       }
       if (tag !== undefined) {
-        await c.query(
-          'INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at',
+        // Immutable: a tag that appeared meanwhile naming another manifest is not moved (the row conflict is the fence).
+        const set = await c.query(
+          `INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at${options.keepTag ? ' WHERE tags.digest = excluded.digest' : ''}`,
           [repoId, tag, m.digest, Date.now()],
         );
+        if (!set.rowCount) throw new RegistryError('DENIED', 'tag is immutable', { tag });
       }
       return [];
     });

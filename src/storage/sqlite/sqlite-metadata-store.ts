@@ -17,6 +17,7 @@ import { toSummary, type ManifestRow } from '../manifest-row.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
 import { LocalJobs } from '../local-jobs.js';
 
@@ -141,6 +142,7 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteManifest: db.prepare<[number, string]>('DELETE FROM manifests WHERE repo_id = ? AND digest = ?'),
       deleteRefs: db.prepare<[number, string]>('DELETE FROM manifest_refs WHERE repo_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?'),
+      resolveTagById: db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repo_id = ? AND name = ?'),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ?'),
       // pluck(): plain strings, not one object per row (tag lists are the hot path).
       listTags: db.prepare<[number, string, number], string>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
@@ -272,9 +274,13 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
+      if (options.keepTag && tag !== undefined && repo) {
+        const current = this.q.resolveTagById.get(repo.id, tag);
+        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet: UnmetReference[] = [];
       for (const ref of references) {
         const found = repo ? this.lookupReference(repo.id, ref) : undefined;
