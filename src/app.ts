@@ -31,6 +31,7 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
     maxUploadsPerUser: config.maxUploadsPerUser,
     ...(pullCheck ? { pullCheck } : {}),
     ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
+    ...(config.quotas ? { quotas: config.quotas } : {}),
   });
 }
 

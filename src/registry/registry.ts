@@ -14,6 +14,7 @@ import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
 import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
+import { namespaceOf, quotaFor, type QuotaRule } from '../lifecycle/quotas.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -26,6 +27,8 @@ export interface RegistryOptions {
   pullCheck?: PullCheck;
   /** Tags that cannot be moved or deleted once pushed (src/lifecycle/immutable-tags.ts). */
   immutableTags?: readonly ImmutableTagRule[];
+  /** Storage quotas and per-repository limits (src/lifecycle/quotas.ts). */
+  quotas?: readonly QuotaRule[];
   /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
   maxUploads?: number;
   maxUploadsPerRepository?: number;
@@ -102,6 +105,7 @@ export class Registry {
   /** Pull times for retention's `pulled_within`, batched off the hot path. */
   readonly pulls: PullRecorder;
   readonly immutableTags: readonly ImmutableTagRule[];
+  readonly quotas: readonly QuotaRule[];
 
   constructor(
     readonly blobs: BlobStore,
@@ -119,6 +123,7 @@ export class Registry {
     };
     this.pulls = new PullRecorder(meta, this.now);
     this.immutableTags = options.immutableTags ?? [];
+    this.quotas = options.quotas ?? [];
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -295,6 +300,12 @@ export class Registry {
     if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    await this.assertBytesFit(repository, digest.value, pending).catch(async (e: unknown) => {
+      // Nothing half-stored: the session goes with the refusal.
+      await this.blobs.deleteUpload(id);
+      await this.meta.deleteUpload(id);
+      throw e;
+    });
     // The fence (docs/gc.md): claim the digest before its bytes are put in place.
     const claim = await this.claimBlob(digest.value, pending);
     const { size } = await this.blobs.commitUpload(id, digest).catch(async (e: unknown) => {
@@ -308,6 +319,32 @@ export class Registry {
     }
     await this.meta.deleteUpload(id);
     return { digest: digest.value, size };
+  }
+
+  /** DENIED when `size` more bytes would put the repository's namespace over its quota (a blob it links already counts). */
+  private async assertBytesFit(repository: string, digest: string, size: number): Promise<void> {
+    const limit = quotaFor(this.quotas, repository)?.bytes;
+    const ns = namespaceOf(repository);
+    if (limit === undefined || (await this.meta.namespaceLinks(ns, digest))) return;
+    const used = (await this.meta.namespaceUsage(ns)).bytes;
+    if (used + size > limit) {
+      throw new RegistryError('DENIED', `storage quota of namespace ${ns} exceeded: ${used} of ${limit} bytes used, this push needs ${size} more`, { namespace: ns, usage: used, limit });
+    }
+  }
+
+  /** DENIED when the manifest (and its tag) would exceed the repository's limits or the namespace's bytes. */
+  private async assertManifestFits(repository: string, digest: string, size: number, tag: string | undefined): Promise<void> {
+    const rule = quotaFor(this.quotas, repository);
+    if (!rule || (await this.meta.getManifest(repository, digest) && (tag === undefined || (await this.meta.resolveTag(repository, tag))))) return;
+    const counts = await this.meta.repositoryCounts(repository);
+    const isNewManifest = !(await this.meta.getManifest(repository, digest));
+    if (rule.manifestsPerRepository !== undefined && isNewManifest && counts.manifests + 1 > rule.manifestsPerRepository) {
+      throw new RegistryError('DENIED', `manifest limit of ${repository} reached: ${counts.manifests} of ${rule.manifestsPerRepository} manifests`, { usage: counts.manifests, limit: rule.manifestsPerRepository });
+    }
+    if (rule.tagsPerRepository !== undefined && tag !== undefined && !(await this.meta.resolveTag(repository, tag)) && counts.tags + 1 > rule.tagsPerRepository) {
+      throw new RegistryError('DENIED', `tag limit of ${repository} reached: ${counts.tags} of ${rule.tagsPerRepository} tags`, { usage: counts.tags, limit: rule.tagsPerRepository });
+    }
+    if (isNewManifest) await this.assertBytesFit(repository, digest, size);
   }
 
   /** Claims a digest, waiting (briefly) while a collector finishes deleting it. */
@@ -374,6 +411,7 @@ export class Registry {
       annotations: parsed.annotations,
       createdAt: this.now(),
     };
+    await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
     const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
     const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, { keepTag: immutable !== undefined }).catch((e: unknown) => {
       if (immutable && e instanceof RegistryError && e.code === 'DENIED') {

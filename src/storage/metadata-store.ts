@@ -192,6 +192,8 @@ export interface MetadataStore extends TokenStore {
   releaseLease(name: string, holder: string): Promise<void>;
   /** Bytes of the distinct blobs (and manifests) linked in repositories named `namespace` or under `namespace/`. */
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
+  /** Does any repository of the namespace link the blob? (it is counted once) */
+  namespaceLinks(namespace: string, digest: string): Promise<boolean>;
   /** Counts for per-repository limits. */
   repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }>;
   /** Resolves when the database answers; rejects (UNAVAILABLE) when it does not (readiness). */

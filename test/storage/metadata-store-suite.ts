@@ -772,6 +772,9 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(await store.namespaceUsage('none'), { bytes: 0, blobs: 0, manifests: 0, repositories: 0 });
         assert.deepEqual(await store.repositoryCounts('team/b/deep'), { tags: 2, manifests: 1 });
         assert.deepEqual(await store.repositoryCounts('nowhere'), { tags: 0, manifests: 0 });
+        assert.equal(await store.namespaceLinks('team', own.digest), true);
+        assert.equal(await store.namespaceLinks('teamx', own.digest), false);
+        assert.equal(await store.namespaceLinks('teamx', shared.digest), true);
       });
     });
 

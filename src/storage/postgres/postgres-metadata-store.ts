@@ -440,6 +440,14 @@ export class PostgresMetadataStore implements MetadataStore {
     return { bytes: Number(x.blob_bytes ?? 0) + Number(x.manifest_bytes ?? 0), blobs: x.blobs, manifests: x.manifests, repositories: x.repositories };
   }
 
+  async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
+    const r = await this.db.query(
+      'SELECT 1 FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = $1 OR (r.name >= $2 AND r.name < $3)) AND b.digest = $4 LIMIT 1',
+      [namespace, `${namespace}/`, `${namespace}0`, digest],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
     const r = await this.db.query<{ tags: number; manifests: number }>(
       `SELECT (SELECT COUNT(*) FROM tags t WHERE t.repo_id = r.id)::int AS tags, (SELECT COUNT(*) FROM manifests m WHERE m.repo_id = r.id)::int AS manifests

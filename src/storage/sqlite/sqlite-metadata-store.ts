@@ -116,6 +116,9 @@ export class SqliteMetadataStore implements MetadataStore {
       namespaceRepos: db.prepare<[string, string, string], { n: number }>(
         'SELECT COUNT(*) AS n FROM repositories r WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)',
       ),
+      namespaceLinks: db.prepare<[string, string, string, string], { one: number }>(
+        'SELECT 1 AS one FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND b.digest = ? LIMIT 1',
+      ),
       countTags: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repo_id = ?'),
       countManifests: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repo_id = ?'),
       blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
@@ -515,6 +518,10 @@ export class SqliteMetadataStore implements MetadataStore {
       const m = this.q.namespaceManifests.get(...args)!;
       return { bytes: (b.bytes ?? 0) + (m.bytes ?? 0), blobs: b.blobs, manifests: m.manifests, repositories: this.q.namespaceRepos.get(...args)!.n };
     })();
+  }
+
+  async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
+    return this.q.namespaceLinks.get(namespace, `${namespace}/`, `${namespace}0`, digest) !== undefined;
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
