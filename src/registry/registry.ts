@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
 import { RegistryError, RegistryErrors } from '../core/errors.js';
 import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
@@ -9,7 +8,7 @@ import { acceptsManifest } from '../core/negotiation.js';
 import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
-import type { BlobStore } from '../storage/blob-store.js';
+import type { BlobBody, BlobStore, BodyRequest } from '../storage/blob-store.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UploadCount, UploadRecord } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
@@ -129,7 +128,10 @@ export class Registry {
 
   // ---- blobs ----------------------------------------------------------------
 
-  /** Size of a blob visible in the repository (manifests count, as in distribution). */
+  /**
+   * Size of a blob visible in the repository (manifests count, as in distribution),
+   * from the metadata store alone: HEAD never waits on the blob store.
+   */
   async statBlob(repository: string, digestText: string): Promise<{ digest: string; size: number }> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
@@ -143,21 +145,25 @@ export class Registry {
   /** Opens a blob for reading; `range` must already be resolved against its size. */
   async readBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
     if (await this.meta.blobLink(repository, digest)) return this.blobs.read(digest, range);
+    return this.manifestAsBlob(repository, digest, range);
+  }
+
+  /**
+   * How to serve a blob's bytes (a local file, a stream or a redirect: whatever the
+   * blob store answers; see BlobBody). A manifest read as a blob is a stream of its
+   * bytes. `request.range` must already be resolved against the size.
+   */
+  async blobBody(repository: string, digest: string, request: BodyRequest = {}): Promise<BlobBody> {
+    if (await this.meta.blobLink(repository, digest)) return this.blobs.body(digest, request);
+    return { kind: 'stream', stream: await this.manifestAsBlob(repository, digest, request.range) };
+  }
+
+  private async manifestAsBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
     const manifest = await this.meta.getManifest(repository, digest);
     if (!manifest) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
     await this.assertPullable(repository, manifest);
     const bytes = range ? manifest.content.subarray(range.start, range.end + 1) : manifest.content;
     return Readable.from([bytes]);
-  }
-
-  /**
-   * The blob's local file when the store keeps one (for zero-copy responses), or
-   * undefined (a manifest read as a blob, or a store without local files): then use
-   * readBlob. The caller closes the handle.
-   */
-  async openBlobFile(repository: string, digest: string): Promise<FileHandle | undefined> {
-    if (!this.blobs.openFile || !(await this.meta.blobLink(repository, digest))) return undefined;
-    return this.blobs.openFile(digest);
   }
 
   async deleteBlob(repository: string, digestText: string): Promise<void> {
@@ -538,12 +544,6 @@ export class Registry {
     };
     const [blobs, metadata] = await Promise.all([probe(() => this.blobs.check()), probe(() => this.meta.check())]);
     return { blobs, metadata };
-  }
-
-  /** A URL the client may fetch the blob from itself (object stores), if the store offers one. */
-  async blobUrl(repository: string, digest: string): Promise<string | undefined> {
-    if (!this.blobs.readUrl || !(await this.meta.blobLink(repository, digest))) return undefined;
-    return this.blobs.readUrl(digest);
   }
 
   async close(): Promise<void> {

@@ -60,12 +60,49 @@ export interface UnmetReference {
   actualSize?: number;
 }
 
+/** One repository glob of a personal access token and the actions it allows (auth's Grant, as stored). */
+export interface TokenScope {
+  glob: string;
+  actions: string[];
+}
+
+/** A personal access token as stored: never the secret, only its SHA-256. */
+export interface AccessTokenRecord {
+  id: string;
+  user: string;
+  note: string;
+  scopes: TokenScope[];
+  secretHash: Buffer;
+  /** Unix ms, like every time below. */
+  createdAt: number;
+  expiresAt?: number;
+  lastUsedAt?: number;
+  revokedAt?: number;
+}
+
+/**
+ * What authentication persists: personal access tokens (src/auth/pat-store.ts
+ * gives them meaning: secrets, expiry, scopes). Shared by the server and the
+ * `stowage token` commands, so a revocation takes effect at once.
+ */
+export interface TokenStore {
+  /** Fails when the id exists (ids are random: a retry makes a new one). */
+  createToken(record: AccessTokenRecord): Promise<void>;
+  getToken(id: string): Promise<AccessTokenRecord | undefined>;
+  /** Every token, or one user's, ordered by user, then creation time. */
+  listTokens(user?: string): Promise<AccessTokenRecord[]>;
+  /** Marks a token revoked at `at`; false when it is unknown or already revoked. */
+  revokeToken(id: string, at: number): Promise<boolean>;
+  /** Records when a token was last used (informational); no error when unknown. */
+  touchToken(id: string, at: number): Promise<void>;
+}
+
 /**
  * Every name the registry keeps: repositories, which blobs each may see,
- * manifests, tags, referrers and upload sessions. One source of truth for each;
- * no cache to rebuild at start. Each method is atomic.
+ * manifests, tags, referrers, upload sessions, and what authentication persists.
+ * One source of truth for each; no cache to rebuild at start. Each method is atomic.
  */
-export interface MetadataStore {
+export interface MetadataStore extends TokenStore {
   createUpload(record: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   touchUpload(id: string, at: number): Promise<void>;

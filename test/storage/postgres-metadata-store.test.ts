@@ -10,13 +10,8 @@ import { PG_MIGRATIONS } from '../../src/storage/postgres/schema.js';
 import { RegistryError } from '../../src/core/errors.js';
 import { freshPostgres } from '../helpers/services.js';
 import { cuttableProxy } from '../helpers/tcp-proxy.js';
-import { metadataStoreSuite } from './metadata-store-suite.js';
-import { reopenable } from './reopenable.js';
 
-metadataStoreSuite('postgres', async () => {
-  const { options, drop } = await freshPostgres();
-  return reopenable(() => PostgresMetadataStore.open(options), drop);
-});
+// The MetadataStore contract runs in contracts.test.ts; these are PostgreSQL's own rules.
 
 function manifest(content: string): ManifestRecord {
   const bytes = Buffer.from(content);

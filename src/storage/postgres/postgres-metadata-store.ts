@@ -2,6 +2,7 @@ import { paginate, type Page, type PageRequest } from '../../core/pagination.js'
 import type { ManifestReference } from '../../core/manifest.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type {
+  AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
   ManifestRecord,
@@ -13,6 +14,7 @@ import type {
   UploadRecord,
 } from '../metadata-store.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
+import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 import { RegistryError } from '../../core/errors.js';
 
@@ -236,6 +238,36 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async repositoryExists(repository: string): Promise<boolean> {
     return (await repoIdOf(this.db, repository)) !== undefined;
+  }
+
+  async createToken(t: AccessTokenRecord): Promise<void> {
+    await this.db.query(
+      'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      tokenValues(t),
+    );
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = (await this.db.query<TokenRow>('SELECT * FROM access_tokens WHERE id = $1', [id])).rows[0];
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    // Byte order of user names, as SQLite sorts them.
+    const r =
+      user === undefined
+        ? await this.db.query<TokenRow>('SELECT * FROM access_tokens ORDER BY username COLLATE "C", created_at, id')
+        : await this.db.query<TokenRow>('SELECT * FROM access_tokens WHERE username = $1 ORDER BY created_at, id', [user]);
+    return r.rows.map(toToken);
+  }
+
+  async revokeToken(id: string, at: number): Promise<boolean> {
+    const r = await this.db.query('UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async touchToken(id: string, at: number): Promise<void> {
+    await this.db.query('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [at, id]);
   }
 
   // ---- lifecycle (docs/gc.md: lock the row, then re-check in a new statement) ----

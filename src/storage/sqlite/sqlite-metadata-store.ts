@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import type {
+  AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
   ManifestRecord,
@@ -13,6 +14,7 @@ import type {
   UploadRecord,
 } from '../metadata-store.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
+import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { RegistryError } from '../../core/errors.js';
@@ -20,7 +22,6 @@ import { GroupCommit } from './group-commit.js';
 import { LocalJobs } from '../local-jobs.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
-
 
 export interface SqliteMetadataStoreOptions {
   /** fsync the WAL on every commit (default true). */
@@ -156,20 +157,33 @@ export class SqliteMetadataStore implements MetadataStore {
           'SELECT r.name FROM repositories r WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id) ORDER BY r.name LIMIT ?',
         )
         .pluck(),
+      insertToken: db.prepare<[string, string, string, string, Buffer, number, number | null, number | null, number | null]>(
+        'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      getToken: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE id = ?'),
+      allTokens: db.prepare<[], TokenRow>('SELECT * FROM access_tokens ORDER BY username, created_at'),
+      userTokens: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE username = ? ORDER BY created_at'),
+      revokeToken: db.prepare<[number, string]>('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      touchToken: db.prepare<[number, string]>('UPDATE access_tokens SET last_used_at = ? WHERE id = ?'),
     };
   }
 
+  /**
+   * Brings the database up to SCHEMA_VERSION. The server and the `stowage token`
+   * commands open the same file; the IMMEDIATE transaction makes two processes
+   * starting together take turns instead of both running a migration.
+   */
   private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    this.db
+      .transaction(() => {
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        if (current > SCHEMA_VERSION) {
+          throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
+        }
+        for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+        if (current < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
   }
 
   private ensureRepo(name: string): number {
@@ -361,6 +375,31 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async repositoryExists(repository: string): Promise<boolean> {
     return this.q.repoId.get(repository) !== undefined;
+  }
+
+  createToken(t: AccessTokenRecord): Promise<void> {
+    return this.commits.write(() => {
+      this.q.insertToken.run(...tokenValues(t));
+    });
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = this.q.getToken.get(id);
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    return (user === undefined ? this.q.allTokens.all() : this.q.userTokens.all(user)).map(toToken);
+  }
+
+  revokeToken(id: string, at: number): Promise<boolean> {
+    return this.commits.write(() => this.q.revokeToken.run(at, id).changes > 0);
+  }
+
+  touchToken(id: string, at: number): Promise<void> {
+    return this.commits.write(() => {
+      this.q.touchToken.run(at, id);
+    });
   }
 
   // ---- lifecycle ------------------------------------------------------------
