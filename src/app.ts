@@ -30,6 +30,8 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
     maxUploadsPerRepository: config.maxUploadsPerRepository,
     maxUploadsPerUser: config.maxUploadsPerUser,
     ...(pullCheck ? { pullCheck } : {}),
+    ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
+    ...(config.quotas ? { quotas: config.quotas } : {}),
   });
 }
 
@@ -54,7 +56,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   let auth: Awaited<ReturnType<typeof openAuth>>;
   try {
     tls = config.tls && { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) };
-    auth = await openAuth(config, log);
+    auth = await openAuth(config, log, registry.meta);
   } catch (e) {
     clearInterval(sweep);
     await gc.stop();
@@ -106,7 +108,6 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       await closed;
       clearTimeout(grace);
       clearInterval(idle);
-      auth?.close();
       await gcStopped;
       await registry.close();
       log.info('stopped');

@@ -66,7 +66,7 @@ export class Authenticator {
     let identity: Identity | undefined;
     let reason = 'wrong password';
     if (pat) {
-      const check = this.pats?.check(secret);
+      const check = await this.pats?.check(secret);
       if (!check || !check.ok) reason = `token ${check ? check.reason : 'unknown'}`;
       else if (check.record.user !== user) reason = 'token belongs to another user';
       else if (hash === undefined) reason = 'token owner no longer exists';

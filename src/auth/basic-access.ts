@@ -41,6 +41,12 @@ export class BasicAccess implements AccessControl {
     throw new RegistryError('DENIED', undefined, accessDetail(scopes));
   }
 
+  isAdmin(req: IncomingMessage): boolean {
+    const caller = this.callers.get(req);
+    // A personal access token never carries admin rights beyond its scopes.
+    return caller !== undefined && caller !== null && !caller.pat && this.o.policy.isAdmin(caller.user);
+  }
+
   async canPull(req: IncomingMessage, repository: string): Promise<boolean> {
     const caller = this.callers.get(req);
     return this.o.policy.allows(subjectOf(caller ?? undefined), repository, 'pull');

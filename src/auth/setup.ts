@@ -1,12 +1,12 @@
 /**
  * Builds the AccessControl the server uses from the `auth:` config: Basic or
- * token auth over the htpasswd file, personal access tokens in the database,
- * and the policy. Without an `auth:` section the server stays open (OpenAccess).
+ * token auth over the htpasswd file, personal access tokens in the metadata
+ * store, and the policy. Without an `auth:` section the server stays open (OpenAccess).
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/config.js';
 import type { AccessControl } from '../http/access.js';
+import type { TokenStore } from '../storage/metadata-store.js';
 import { Authenticator } from './authenticator.js';
 import { realmFor } from './challenge.js';
 import { BasicAccess } from './basic-access.js';
@@ -20,10 +20,10 @@ import { UserFile } from './users.js';
 
 export interface AuthRuntime {
   access: AccessControl;
-  close(): void;
 }
 
-export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRuntime | undefined> {
+/** `tokens`: where personal access tokens live (the registry's metadata store, which the caller closes). */
+export async function openAuth(config: ServeConfig, log: Logger, tokens: TokenStore): Promise<AuthRuntime | undefined> {
   const auth = config.auth;
   if (!auth) return undefined;
   const authLog = log.child({ component: 'auth' });
@@ -35,7 +35,7 @@ export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRu
     for (const s of r.skipped) authLog.warn({ htpasswd: auth.htpasswd, line: s.line, user: s.user, reason: s.reason }, 'htpasswd entry ignored');
     authLog.info({ htpasswd: auth.htpasswd, users: r.users.size }, 'users loaded');
   });
-  const pats = new PatStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
+  const pats = new PatStore(tokens);
   const windowMs = auth.rateLimit.windowSeconds * 1000;
   const authenticator = new Authenticator(
     users,
@@ -51,7 +51,7 @@ export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRu
 
   if (auth.mode === 'basic') {
     authLog.info({ mode: 'basic' }, 'authentication on');
-    return { access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }), close: () => pats.close() };
+    return { access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }) };
   }
 
   const { key, created } = await loadOrCreateSigningKey(auth.signingKey);
@@ -87,5 +87,5 @@ export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRu
     tokenEndpoint,
   });
   authLog.info({ mode: 'token', service: auth.service, issuer: auth.issuer, kid: key.kid, alg: key.alg, trusted: auth.trustedIssuers.map((t) => t.issuer) }, 'authentication on');
-  return { access, close: () => pats.close() };
+  return { access };
 }

@@ -61,7 +61,12 @@ export class TokenAccess implements AccessControl {
     if (!token) return false;
     if (accessGrants(token.access, 'repository', repository, 'pull')) return true;
     if (!token.local) return false;
-    return this.o.policy.allows(this.subjectOf(token), repository, 'pull');
+    return this.o.policy.allows(await this.subjectOf(token), repository, 'pull');
+  }
+
+  isAdmin(req: IncomingMessage): boolean {
+    const token = this.callers.get(req);
+    return token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject);
   }
 
   /**
@@ -74,12 +79,12 @@ export class TokenAccess implements AccessControl {
     return token.local ? token.subject : `${token.subject}@${token.issuer}`;
   }
 
-  private subjectOf(token: VerifiedToken): Subject {
+  private async subjectOf(token: VerifiedToken): Promise<Subject> {
     let s = this.subjects.get(token);
     if (!s) {
       const patId = token.claims.pat;
       if (token.subject === '') s = {};
-      else if (typeof patId === 'string') s = { user: token.subject, limit: this.o.pats?.active(patId)?.scopes ?? [] };
+      else if (typeof patId === 'string') s = { user: token.subject, limit: (await this.o.pats?.active(patId))?.scopes ?? [] };
       else s = { user: token.subject };
       this.subjects.set(token, s);
     }

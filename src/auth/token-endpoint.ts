@@ -99,7 +99,7 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
     const hash = o.authenticator.credentialOf(t.subject);
     if (hash === undefined) throw invalid();
     if (typeof t.claims.pat === 'string') {
-      const pat = o.pats?.active(t.claims.pat, now());
+      const pat = await o.pats?.active(t.claims.pat, now());
       if (!pat || pat.user !== t.subject) throw invalid();
       return { user: t.subject, pat };
     }

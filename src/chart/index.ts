@@ -4,7 +4,6 @@
  * `helm create` scaffold, the loader, and the packager writing .tgz files laid out
  * as `helm package` does. The registry side is src/client/ops/chart.ts.
  *
- *   goyaml            the YAML bytes Go writes (sigs.k8s.io/yaml); JSON: src/util/go-json.ts (encoding/json)
  *   semver            Masterminds/semver v3: versions and constraints
  *   metadata          Chart.yaml, Chart.lock: decode, validate, encode
  *   lint              `helm lint` Chart.yaml rules
@@ -19,10 +18,12 @@ import { ChartLoadError } from './loader.js';
 import { ChartInvalidError } from './package.js';
 import { ScaffoldError } from './scaffold.js';
 
-export { GoStruct, goJsonMarshal, goJsonString } from '../util/go-json.js';
-export { goYamlMarshal, goYamlParse, goFormatFloat } from './goyaml.js';
-export { parseVersion, parseStrictVersion, parseConstraint, compareVersions, formatVersion, isVersion, isStrictVersion, SemverError } from './semver.js';
-export type { Version, Constraint } from './semver.js';
+export { GoStruct, goJsonMarshal, goJsonString } from '../gocompat/json.js';
+export { goYamlMarshal } from '../gocompat/yaml/marshal.js';
+export { goYamlParse } from '../gocompat/yaml/decode.js';
+export { goFormatFloat } from '../gocompat/strconv.js';
+export { parseVersion, parseStrictVersion, parseConstraint, compareVersions, formatVersion, isVersion, isStrictVersion, SemverError } from '../gocompat/semver.js';
+export type { Version, Constraint } from '../gocompat/semver.js';
 export {
   API_VERSION_V1,
   API_VERSION_V2,

@@ -9,9 +9,10 @@
  *   warning  unknown fields (strict parse); version not strict SemVer 2
  *   info     no icon
  */
-import { GoYamlError, GoYamlMap, goYamlParse, goYamlTopLevelScalars, type GoYamlValue } from './goyaml.js';
+import { GoYamlError, goYamlParse, goYamlTopLevelScalars } from '../gocompat/yaml/decode.js';
+import { GoYamlMap, type GoYamlValue } from '../gocompat/yaml/resolve.js';
 import { API_VERSION_V1, API_VERSION_V2, ChartFileError, chartYamlTypes, decodeChartYaml, goBase, keyToString, type ChartMetadata } from './metadata.js';
-import { compareVersions, parseStrictVersion, parseVersion, SemverError } from './semver.js';
+import { compareVersions, parseStrictVersion, parseVersion, SemverError } from '../gocompat/semver.js';
 
 export type LintSeverity = 'error' | 'warning' | 'info';
 

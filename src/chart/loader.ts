@@ -13,7 +13,7 @@
  */
 import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { goYamlParse } from './goyaml.js';
+import { goYamlParse } from '../gocompat/yaml/decode.js';
 import { IgnoreRules, IgnoreSyntaxError } from './ignore.js';
 import { ChartArchiveError, MAX_DECOMPRESSED_FILE_SIZE, readChartArchive, stripBom } from './archive.js';
 import { API_VERSION_V1, ChartFileError, decodeChartLock, decodeChartYaml, decodeChartYamlInto, validateMetadata, type ChartLock, type ChartMetadata } from './metadata.js';

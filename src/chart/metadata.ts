@@ -9,9 +9,13 @@
  *   metadataYaml         Chart.yaml inside a package and `helm show chart`
  *   lockYaml             Chart.lock inside a package
  */
-import { GoStruct, goJsonMarshal } from '../util/go-json.js';
-import { GoFloat, GoInt, GoYamlError, GoYamlMap, goYamlFloat, goYamlMarshal, goYamlParse, type GoYamlValue } from './goyaml.js';
-import { isVersion } from './semver.js';
+import { GoStruct, goJsonMarshal } from '../gocompat/json.js';
+import { normalizeRFC3339Nano } from '../gocompat/time.js';
+import { GoYamlError, goYamlParse } from '../gocompat/yaml/decode.js';
+import { goYamlFloat } from '../gocompat/yaml/emit.js';
+import { goYamlMarshal } from '../gocompat/yaml/marshal.js';
+import { GoFloat, GoInt, GoYamlMap, type GoYamlValue } from '../gocompat/yaml/resolve.js';
+import { isVersion } from '../gocompat/semver.js';
 
 export interface Maintainer {
   name: string;
@@ -321,11 +325,9 @@ export function decodeChartLock(text: string, file = 'Chart.lock'): ChartLock {
 
 /** time.Time's JSON round trip: RFC 3339 in, RFC3339Nano out (trailing zeros trimmed, "Z" for offset 0). */
 export function normalizeRfc3339(s: string, field = 'generated'): string {
-  const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/.exec(s);
-  if (!m) throw new ChartFileError(`${field}: "${s}" is not an RFC 3339 time`);
-  const frac = (m[3] ?? '').slice(0, 9).replace(/0+$/, '');
-  const zone = m[4]!.toUpperCase() === 'Z' || /^[+-]00:00$/.test(m[4]!) ? 'Z' : m[4]!;
-  return `${m[1]}T${m[2]}${frac ? `.${frac}` : ''}${zone}`;
+  const out = normalizeRFC3339Nano(s);
+  if (out === undefined) throw new ChartFileError(`${field}: "${s}" is not an RFC 3339 time`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import { helmGzip, helmTarEntry } from './archive.js';
 import { lintChartYaml, type LintMessage } from './lint.js';
 import { ChartLoadError, loadChartDir, type Chart } from './loader.js';
 import { API_VERSION_V2, lockYaml, metadataYaml, type ChartMetadata } from './metadata.js';
-import { isVersion } from './semver.js';
+import { isVersion } from '../gocompat/semver.js';
 
 export type MtimePolicy = 'now' | 'source' | { fixedMs: number };
 

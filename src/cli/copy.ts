@@ -11,14 +11,16 @@ export function registerCopy(program: Command): void {
       .command('copy')
       .description('Copy an image, index (every platform) or artifact between repositories or registries, byte for byte.')
       .argument('<src>', 'host[:port]/repository[:tag][@digest]')
-      .argument('<dst>', 'host[:port]/repository[:tag] (without a tag: the source’s tag)'),
+      .argument('<dst>', 'host[:port]/repository[:tag] (without a tag: the source’s tag)')
+      .option('--no-referrers', 'leave signatures, attestations and SBOMs behind (referrers and cosign\'s .sig/.att/.sbom tags)'),
   ).action(
     clientAction(
-      async (ctx, [srcArg, dstArg]) => {
+      async (ctx, [srcArg, dstArg], opts) => {
         const src = parseReference(srcArg!);
         const dst = parseReference(dstArg!, { defaultTag: null });
-        const r = await copy(ctx.client(), src, dst);
-        return { text: [`copied ${r.source} → ${r.destination}`, describeStats(r.stats)], json: r };
+        const r = await copy(ctx.client(), src, dst, { referrers: opts.referrers !== false });
+        const attached = r.attached && r.attached.referrers.length + r.attached.tags.length > 0 ? [`with ${r.attached.referrers.length} referrer${r.attached.referrers.length === 1 ? '' : 's'}${r.attached.tags.length ? ` and ${r.attached.tags.join(', ')}` : ''}`] : [];
+        return { text: [`copied ${r.source} → ${r.destination}`, ...attached, describeStats(r.stats)], json: r };
       },
       { transfers: true },
     ),

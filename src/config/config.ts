@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
-import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
+import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseImmutableTags, parseQuotas, parseRetention, type GcConfig } from './lifecycle-config.js';
+import type { QuotaRule } from '../lifecycle/quotas.js';
+import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
 
@@ -51,6 +53,10 @@ export interface ServeConfig {
   gc: GcConfig;
   /** Retention rules per repository glob (absent: nothing tagged is ever removed). */
   retention?: RetentionPolicy[];
+  /** Tags that cannot be moved or deleted once pushed (absent: none). */
+  immutableTags?: ImmutableTagRule[];
+  /** Storage quotas per namespace glob, tag/manifest limits per repository (absent: none). */
+  quotas?: QuotaRule[];
   /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
   storage: StorageConfig;
 }
@@ -136,6 +142,8 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   maxUploadsPerUser: 'maxUploadsPerUser',
   gc: 'gc',
   retention: 'retention',
+  immutable_tags: 'immutableTags',
+  quotas: 'quotas',
   storage: 'storage',
 };
 
@@ -211,6 +219,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let requireSignatures: SignatureRequirement[] | undefined;
   let gc: GcConfig;
   let retention: RetentionPolicy[] | undefined;
+  let immutableTags: ImmutableTagRule[] | undefined;
+  let quotas: QuotaRule[] | undefined;
   let storage: StorageConfig;
   try {
     storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
@@ -221,6 +231,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
     gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
     retention = parseRetention(merged.retention);
+    immutableTags = parseImmutableTags(merged.immutableTags);
+    quotas = parseQuotas(merged.quotas);
   } catch (e) {
     if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError) {
       throw new ConfigError(e.message);
@@ -255,6 +267,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(requireSignatures ? { requireSignatures } : {}),
     gc,
     ...(retention ? { retention } : {}),
+    ...(immutableTags ? { immutableTags } : {}),
+    ...(quotas ? { quotas } : {}),
     storage,
   };
 }

@@ -9,8 +9,10 @@
  *       untagged_older_than: 7d
  */
 import { GlobError, compileGlob } from '../auth/glob.js';
-import { parseConstraint } from '../chart/semver.js';
+import { parseConstraint } from '../gocompat/semver.js';
 import type { KeepRule, RetentionPolicy } from '../lifecycle/retention.js';
+import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
+import type { QuotaRule } from '../lifecycle/quotas.js';
 
 export interface GcConfig {
   /** Between scheduled collections (0: never on a schedule). */
@@ -110,6 +112,48 @@ function keepRule(raw: unknown, what: string): KeepRule {
     default:
       throw new LifecycleConfigError(`${what}: unknown keep rule "${k}"`);
   }
+}
+
+export function parseImmutableTags(raw: unknown): ImmutableTagRule[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw new LifecycleConfigError('immutable_tags must be a list of { repositories, tags, admin_override }');
+  return raw.map((entry: unknown, i) => {
+    const what = `immutable_tags[${i}]`;
+    const m = mapping(entry, what);
+    onlyKeys(m, ['repositories', 'tags', 'admin_override'], what);
+    const tags = typeof m.tags === 'string' ? [m.tags] : m.tags;
+    if (!Array.isArray(tags) || tags.length === 0 || !tags.every((t) => typeof t === 'string' && /^[\w.*?-]+$/.test(t))) {
+      throw new LifecycleConfigError(`${what}.tags must be a tag pattern or a list of them (letters, digits, . _ - and the wildcards * ?)`);
+    }
+    if (m.admin_override !== undefined && typeof m.admin_override !== 'boolean') throw new LifecycleConfigError(`${what}.admin_override must be true or false`);
+    return { repositories: parseRepositoryGlob(m.repositories, `${what}.repositories`), tags: tags as string[], adminOverride: m.admin_override === true };
+  });
+}
+
+const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+
+/** `10GiB`, `500MB`, `1048576` → bytes. */
+export function parseBytes(raw: unknown, what: string): number {
+  if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) return raw;
+  const m = typeof raw === 'string' ? /^(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?$/i.exec(raw) : null;
+  if (!m) throw new LifecycleConfigError(`${what} must be a size like 500MiB, 10GiB or a number of bytes`);
+  return Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'B').toUpperCase()]!);
+}
+
+export function parseQuotas(raw: unknown): QuotaRule[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw new LifecycleConfigError('quotas must be a list of { namespaces, bytes, tags_per_repository, manifests_per_repository }');
+  return raw.map((entry: unknown, i) => {
+    const what = `quotas[${i}]`;
+    const m = mapping(entry, what);
+    onlyKeys(m, ['namespaces', 'bytes', 'tags_per_repository', 'manifests_per_repository'], what);
+    return {
+      namespaces: parseRepositoryGlob(m.namespaces, `${what}.namespaces`),
+      ...(m.bytes !== undefined ? { bytes: parseBytes(m.bytes, `${what}.bytes`) } : {}),
+      ...(m.tags_per_repository !== undefined ? { tagsPerRepository: count(m.tags_per_repository, `${what}.tags_per_repository`) } : {}),
+      ...(m.manifests_per_repository !== undefined ? { manifestsPerRepository: count(m.manifests_per_repository, `${what}.manifests_per_repository`) } : {}),
+    };
+  });
 }
 
 export function parseRetention(raw: unknown): RetentionPolicy[] | undefined {

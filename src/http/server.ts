@@ -123,6 +123,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         query,
         state,
         canPull: (repo) => access.canPull(req, repo),
+        isAdmin: () => access.isAdmin?.(req) ?? false,
         principal: () => access.principal(req),
         tokenEndpoint: access.tokenEndpoint,
       };

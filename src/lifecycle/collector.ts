@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Registry } from '../registry/registry.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
+import { describeImmutableRule, immutableRule } from './immutable-tags.js';
 import { planRepository, type RetentionPolicy, type TagDecision } from './retention.js';
 
 /**
@@ -140,7 +141,10 @@ class Collector {
 
   private async retainRepository(repository: string): Promise<void> {
     const inventory = await this.meta.repositoryInventory(repository);
-    const plan = planRepository(repository, inventory, this.options.retention ?? [], { now: this.now(), gracePeriodMs: this.options.gracePeriodMs });
+    const plan = planRepository(repository, inventory, this.options.retention ?? [], { now: this.now(), gracePeriodMs: this.options.gracePeriodMs }, (tag) => {
+      const rule = immutableRule(this.registry.immutableTags, repository, tag);
+      return rule && describeImmutableRule(rule);
+    });
     for (const d of plan.decisions) this.report.decisions.push({ repository, ...d });
     for (const t of plan.dropTags) {
       if (this.dryRun || (await this.meta.deleteTagIf(repository, t.tag, t.digest))) this.report.tagsRemoved.push({ repository, ...t });

@@ -12,7 +12,7 @@
  * - Untagged manifests are removed only where `untaggedOlderThanMs` says so, and never
  *   one a kept manifest references; an index child goes with its last parent.
  */
-import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../chart/semver.js';
+import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../gocompat/semver.js';
 import { compileGlob } from '../auth/glob.js';
 import type { RepositoryInventory } from '../storage/metadata-store.js';
 
@@ -104,6 +104,8 @@ export function planRepository(
   inventory: RepositoryInventory,
   policies: readonly RetentionPolicy[],
   clock: { now: number; gracePeriodMs: number },
+  /** The immutable-tag rule that protects a tag, described (retention never drops one). */
+  immutable: (tag: string) => string | undefined = () => undefined,
 ): RepositoryPlan {
   const policy = policyFor(repository, policies);
   const manifests = new Map(inventory.manifests.map((m) => [m.digest, m]));
@@ -124,7 +126,9 @@ export function planRepository(
   for (const t of ruledTags) {
     const rule = policy ? keptBy(t, ruledTags, policy, manifests, clock.now) : 'no retention rule for this repository';
     const decide = (keep: boolean, why: string) => decisions.set(t.name, { tag: t.name, digest: t.digest, keep, rule: why });
-    if (rule) decide(true, rule);
+    const frozen = policy ? immutable(t.name) : undefined;
+    if (frozen) decide(true, frozen);
+    else if (rule) decide(true, rule);
     else if (signed(t.digest)) decide(true, 'signed');
     // Its manifest could not be removed yet: dropping the tag now would leave it untagged for good.
     else if ((manifests.get(t.digest)?.createdAt ?? 0) >= graceCutoff) decide(true, 'pushed within the grace period');

@@ -25,7 +25,7 @@ import { readdir, readFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { goGzip } from '../gocompat/gzip.js';
 import { TAR_TRAILER, goTarEntry } from '../gocompat/tar/writer.js';
-import { goJsonMarshal, goJsonString } from '../util/go-json.js';
+import { goJsonMarshal, goJsonString } from '../gocompat/json.js';
 
 /** The layer type OPA's OCI downloader looks for (the first layer of this type is the bundle). */
 export const OPA_BUNDLE_LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';

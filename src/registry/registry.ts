@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
 import { RegistryError, RegistryErrors } from '../core/errors.js';
 import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
@@ -9,11 +8,13 @@ import { acceptsManifest } from '../core/negotiation.js';
 import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
-import type { BlobStore } from '../storage/blob-store.js';
+import type { BlobBody, BlobStore, BodyRequest } from '../storage/blob-store.js';
 import type { ManifestRecord, ManifestSummary, MetadataStore, UploadCount, UploadRecord } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
+import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
+import { namespaceOf, quotaFor, type QuotaRule } from '../lifecycle/quotas.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -24,6 +25,10 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
+  /** Tags that cannot be moved or deleted once pushed (src/lifecycle/immutable-tags.ts). */
+  immutableTags?: readonly ImmutableTagRule[];
+  /** Storage quotas and per-repository limits (src/lifecycle/quotas.ts). */
+  quotas?: readonly QuotaRule[];
   /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
   maxUploads?: number;
   maxUploadsPerRepository?: number;
@@ -66,6 +71,11 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** Who is asking, where a rule treats callers differently (immutable tag overrides). */
+export interface CallerOptions {
+  admin?: boolean;
+}
+
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_UPLOADS = 10_000;
@@ -94,6 +104,8 @@ export class Registry {
   private readonly admitted = new Map<string, number>();
   /** Pull times for retention's `pulled_within`, batched off the hot path. */
   readonly pulls: PullRecorder;
+  readonly immutableTags: readonly ImmutableTagRule[];
+  readonly quotas: readonly QuotaRule[];
 
   constructor(
     readonly blobs: BlobStore,
@@ -110,11 +122,16 @@ export class Registry {
       user: options.maxUploadsPerUser ?? DEFAULT_MAX_UPLOADS_PER_USER,
     };
     this.pulls = new PullRecorder(meta, this.now);
+    this.immutableTags = options.immutableTags ?? [];
+    this.quotas = options.quotas ?? [];
   }
 
   // ---- blobs ----------------------------------------------------------------
 
-  /** Size of a blob visible in the repository (manifests count, as in distribution). */
+  /**
+   * Size of a blob visible in the repository (manifests count, as in distribution),
+   * from the metadata store alone: HEAD never waits on the blob store.
+   */
   async statBlob(repository: string, digestText: string): Promise<{ digest: string; size: number }> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
@@ -128,21 +145,25 @@ export class Registry {
   /** Opens a blob for reading; `range` must already be resolved against its size. */
   async readBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
     if (await this.meta.blobLink(repository, digest)) return this.blobs.read(digest, range);
+    return this.manifestAsBlob(repository, digest, range);
+  }
+
+  /**
+   * How to serve a blob's bytes (a local file, a stream or a redirect: whatever the
+   * blob store answers; see BlobBody). A manifest read as a blob is a stream of its
+   * bytes. `request.range` must already be resolved against the size.
+   */
+  async blobBody(repository: string, digest: string, request: BodyRequest = {}): Promise<BlobBody> {
+    if (await this.meta.blobLink(repository, digest)) return this.blobs.body(digest, request);
+    return { kind: 'stream', stream: await this.manifestAsBlob(repository, digest, request.range) };
+  }
+
+  private async manifestAsBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
     const manifest = await this.meta.getManifest(repository, digest);
     if (!manifest) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
     await this.assertPullable(repository, manifest);
     const bytes = range ? manifest.content.subarray(range.start, range.end + 1) : manifest.content;
     return Readable.from([bytes]);
-  }
-
-  /**
-   * The blob's local file when the store keeps one (for zero-copy responses), or
-   * undefined (a manifest read as a blob, or a store without local files): then use
-   * readBlob. The caller closes the handle.
-   */
-  async openBlobFile(repository: string, digest: string): Promise<FileHandle | undefined> {
-    if (!this.blobs.openFile || !(await this.meta.blobLink(repository, digest))) return undefined;
-    return this.blobs.openFile(digest);
   }
 
   async deleteBlob(repository: string, digestText: string): Promise<void> {
@@ -279,6 +300,12 @@ export class Registry {
     if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    await this.assertBytesFit(repository, digest.value, pending).catch(async (e: unknown) => {
+      // Nothing half-stored: the session goes with the refusal.
+      await this.blobs.deleteUpload(id);
+      await this.meta.deleteUpload(id);
+      throw e;
+    });
     // The fence (docs/gc.md): claim the digest before its bytes are put in place.
     const claim = await this.claimBlob(digest.value, pending);
     const { size } = await this.blobs.commitUpload(id, digest).catch(async (e: unknown) => {
@@ -292,6 +319,32 @@ export class Registry {
     }
     await this.meta.deleteUpload(id);
     return { digest: digest.value, size };
+  }
+
+  /** DENIED when `size` more bytes would put the repository's namespace over its quota (a blob it links already counts). */
+  private async assertBytesFit(repository: string, digest: string, size: number): Promise<void> {
+    const limit = quotaFor(this.quotas, repository)?.bytes;
+    const ns = namespaceOf(repository);
+    if (limit === undefined || (await this.meta.namespaceLinks(ns, digest))) return;
+    const used = (await this.meta.namespaceUsage(ns)).bytes;
+    if (used + size > limit) {
+      throw new RegistryError('DENIED', `storage quota of namespace ${ns} exceeded: ${used} of ${limit} bytes used, this push needs ${size} more`, { namespace: ns, usage: used, limit });
+    }
+  }
+
+  /** DENIED when the manifest (and its tag) would exceed the repository's limits or the namespace's bytes. */
+  private async assertManifestFits(repository: string, digest: string, size: number, tag: string | undefined): Promise<void> {
+    const rule = quotaFor(this.quotas, repository);
+    if (!rule || (await this.meta.getManifest(repository, digest) && (tag === undefined || (await this.meta.resolveTag(repository, tag))))) return;
+    const counts = await this.meta.repositoryCounts(repository);
+    const isNewManifest = !(await this.meta.getManifest(repository, digest));
+    if (rule.manifestsPerRepository !== undefined && isNewManifest && counts.manifests + 1 > rule.manifestsPerRepository) {
+      throw new RegistryError('DENIED', `manifest limit of ${repository} reached: ${counts.manifests} of ${rule.manifestsPerRepository} manifests`, { usage: counts.manifests, limit: rule.manifestsPerRepository });
+    }
+    if (rule.tagsPerRepository !== undefined && tag !== undefined && !(await this.meta.resolveTag(repository, tag)) && counts.tags + 1 > rule.tagsPerRepository) {
+      throw new RegistryError('DENIED', `tag limit of ${repository} reached: ${counts.tags} of ${rule.tagsPerRepository} tags`, { usage: counts.tags, limit: rule.tagsPerRepository });
+    }
+    if (isNewManifest) await this.assertBytesFit(repository, digest, size);
   }
 
   /** Claims a digest, waiting (briefly) while a collector finishes deleting it. */
@@ -329,7 +382,13 @@ export class Registry {
 
   // ---- manifests ------------------------------------------------------------
 
-  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer): Promise<PutManifestResult> {
+  /** The immutable-tag rule that binds `tag` for this caller (admins may override where the rule allows). */
+  immutableRuleFor(repository: string, tag: string, caller: CallerOptions = {}): ImmutableTagRule | undefined {
+    const rule = immutableRule(this.immutableTags, repository, tag);
+    return rule && !(rule.adminOverride && caller.admin) ? rule : undefined;
+  }
+
+  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer, caller: CallerOptions = {}): Promise<PutManifestResult> {
     assertRepositoryName(repository);
     if (body.length > this.maxManifestBytes) {
       throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, { limit: this.maxManifestBytes });
@@ -352,7 +411,14 @@ export class Registry {
       annotations: parsed.annotations,
       createdAt: this.now(),
     };
-    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference);
+    await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
+    const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
+    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, { keepTag: immutable !== undefined }).catch((e: unknown) => {
+      if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
+        throw new RegistryError('DENIED', `tag ${reference} is immutable and names another manifest (${describeImmutableRule(immutable)})`, { tag: reference, rule: immutable.repositories });
+      }
+      throw e;
+    });
     if (unmet.length > 0) {
       throw new RegistryErrors(
         unmet.map((u) =>
@@ -400,14 +466,26 @@ export class Registry {
   }
 
   /** By digest: the manifest and all its tags. By tag: only the tag. */
-  async deleteManifest(repository: string, reference: string): Promise<void> {
+  async deleteManifest(repository: string, reference: string, caller: CallerOptions = {}): Promise<void> {
     assertRepositoryName(repository);
     if (reference.includes(':')) {
       const digest = parseDigest(reference).value;
+      if (this.immutableTags.length > 0) {
+        // Deleting the manifest would delete its tags: refused while one of them is immutable.
+        const { tags } = await this.meta.repositoryInventory(repository);
+        for (const t of tags) {
+          const rule = t.digest === digest ? this.immutableRuleFor(repository, t.name, caller) : undefined;
+          if (rule) throw new RegistryError('DENIED', `manifest is tagged ${t.name}, which is immutable (${describeImmutableRule(rule)})`, { tag: t.name, rule: rule.repositories });
+        }
+      }
       if (!(await this.meta.deleteManifest(repository, digest))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       return;
     }
     if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', undefined, { tag: reference.slice(0, 200) });
+    const rule = this.immutableRuleFor(repository, reference, caller);
+    if (rule && (await this.meta.resolveTag(repository, reference))) {
+      throw new RegistryError('DENIED', `tag ${reference} is immutable (${describeImmutableRule(rule)})`, { tag: reference, rule: rule.repositories });
+    }
     if (!(await this.meta.deleteTag(repository, reference))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
   }
 
@@ -466,12 +544,6 @@ export class Registry {
     };
     const [blobs, metadata] = await Promise.all([probe(() => this.blobs.check()), probe(() => this.meta.check())]);
     return { blobs, metadata };
-  }
-
-  /** A URL the client may fetch the blob from itself (object stores), if the store offers one. */
-  async blobUrl(repository: string, digest: string): Promise<string | undefined> {
-    if (!this.blobs.readUrl || !(await this.meta.blobLink(repository, digest))) return undefined;
-    return this.blobs.readUrl(digest);
   }
 
   async close(): Promise<void> {

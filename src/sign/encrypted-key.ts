@@ -15,7 +15,7 @@
  */
 import { randomBytes, scrypt as scryptCb } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { goJsonBytes } from '../util/go-json.js';
+import { goJsonBytes } from '../gocompat/json.js';
 
 export const SIGSTORE_KEY_LABEL = 'ENCRYPTED SIGSTORE PRIVATE KEY';
 export const COSIGN_KEY_LABEL = 'ENCRYPTED COSIGN PRIVATE KEY';

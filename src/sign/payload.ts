@@ -13,7 +13,7 @@
  */
 import { isDigestLike } from '../core/digest.js';
 import type { Reference } from '../client/reference.js';
-import { goJsonBytes, goMap } from '../util/go-json.js';
+import { goJsonBytes, goMap } from '../gocompat/json.js';
 
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
 

@@ -32,7 +32,7 @@
  */
 import { MT } from '../core/media-types.js';
 import type { Descriptor } from '../core/manifest.js';
-import { goJsonBytes, goMap } from '../util/go-json.js';
+import { goJsonBytes, goMap } from '../gocompat/json.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';

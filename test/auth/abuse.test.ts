@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PatStore } from '../../src/auth/pat-store.js';
 import { parsePatScope } from '../../src/auth/pat.js';
 import { join } from 'node:path';
-import { PASSWORDS, basic, bearer, call, fetchToken, pushTinyImage, startAuthInProcess, startAuthProcess, type AuthProcess, type AuthServer } from './helpers.js';
+import { openPats, PASSWORDS, basic, bearer, call, fetchToken, pushTinyImage, startAuthInProcess, startAuthProcess, type AuthProcess, type AuthServer } from './helpers.js';
 
 const tokenGet = (s: AuthServer, user: string, secret: string, from: string) =>
   call(s.url, 'GET', '/token?service=stowage&scope=repository:x/y:pull', { headers: { Authorization: basic(user, secret) }, from });
@@ -81,9 +80,9 @@ describe('no secret in the logs', () => {
   });
 
   it('passwords, PATs, bearer and refresh tokens and Authorization headers never appear, at trace level', async () => {
-    const pats = new PatStore(join(s.dataDir, 'stowage.db'));
-    const { token: pat } = pats.create('alice', [parsePatScope('alice/**:pull,push')]);
-    pats.close();
+    const pats = openPats(s.dataDir);
+    const { token: pat } = await pats.create('alice', [parsePatScope('alice/**:pull,push')]);
+    await pats.close();
     const secrets: string[] = [PASSWORDS.alice, PASSWORDS.bob, pat, 'typed-password-in-user-field'];
 
     const t = await fetchToken(s, { user: 'alice', secret: PASSWORDS.alice }, ['repository:alice/app:pull,push'], { offline_token: 'true' });

@@ -13,10 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import { loadOrCreateSigningKey } from '../../src/auth/keys.js';
 import { signToken } from '../../src/auth/jwt.js';
 import { parsePatScope } from '../../src/auth/pat.js';
-import { PatStore } from '../../src/auth/pat-store.js';
 import { createSimpleLayout, OciLayout, type BuiltImage } from '../helpers/oci-fixtures.js';
 import { createContainersSandbox, makeTempDir, removeDir, requireTools, type ContainersSandbox, type RunResult } from '../helpers/tools.js';
-import { PASSWORDS, bearer, call, fetchToken, makeTls, startAuthProcess, type AuthProcess, type TlsFiles } from './helpers.js';
+import { openPats, PASSWORDS, bearer, call, fetchToken, makeTls, startAuthProcess, type AuthProcess, type TlsFiles } from './helpers.js';
 
 const TIMEOUT = { timeout: 120_000 };
 
@@ -75,9 +74,9 @@ for (const transport of ['http', 'https'] as const) {
     });
 
     it('podman login with a personal access token, then pull and push', TIMEOUT, async () => {
-      const pats = new PatStore(join(s.dataDir, 'stowage.db'));
-      const { token } = pats.create('alice', [parsePatScope('alice/**:pull,push')]);
-      pats.close();
+      const pats = openPats(s.dataDir);
+      const { token } = await pats.create('alice', [parsePatScope('alice/**:pull,push')]);
+      await pats.close();
       assert.match((await login('podman', 'alice-pat', 'alice', token)).stdout, /Login Succeeded/);
       const policy = ['--signature-policy', sb.policyPath];
       const src = `${s.host}/alice/app:v1`;
@@ -90,11 +89,11 @@ for (const transport of ['http', 'https'] as const) {
     });
 
     it('a revoked personal access token cannot log in', TIMEOUT, async () => {
-      const pats = new PatStore(join(s.dataDir, 'stowage.db'));
-      const { token, record } = pats.create('bob', [parsePatScope('bob/**:pull,push')]);
+      const pats = openPats(s.dataDir);
+      const { token, record } = await pats.create('bob', [parsePatScope('bob/**:pull,push')]);
       assert.match((await login('skopeo', 'bob-pat', 'bob', token)).stdout, /Login Succeeded/);
-      pats.revoke(record.id);
-      pats.close();
+      await pats.revoke(record.id);
+      await pats.close();
       await fails(login('skopeo', 'bob-pat-2', 'bob', token, true), 'login with a revoked token');
       await fails(sb.skopeo(['inspect', '--authfile', authfile('bob-pat'), ...tlsFlag(), ref('bob/any', 'v1')], { allowFailure: true }), 'use of a revoked token');
     });

@@ -13,6 +13,8 @@ import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../../src/auth/password.js';
 import { formatHtpasswd } from '../../src/auth/htpasswd.js';
 import type { ServeConfig } from '../../src/config/config.js';
+import { PatStore } from '../../src/auth/pat-store.js';
+import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import { startInProcess, startStowage, type StowageProcess } from '../helpers/server.js';
 
 export const PASSWORDS = {
@@ -243,4 +245,13 @@ export async function pushTinyImage(s: { url: string; ca?: Buffer }, repo: strin
   );
   const res = await call(s.url, 'PUT', `/v2/${repo}/manifests/${tag}`, opts({ body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } }));
   return res.status;
+}
+
+/**
+ * Personal access tokens of a registry's data directory, through a database
+ * connection of their own, as `stowage token` works beside a running server.
+ */
+export function openPats(dataDir: string): PatStore & { close(): Promise<void> } {
+  const meta = new SqliteMetadataStore(join(dataDir, 'stowage.db'));
+  return Object.assign(new PatStore(meta), { close: () => meta.close() });
 }

@@ -13,8 +13,7 @@ import { algorithmFor, libtrustKeyId, signToken, type SigningKey } from '../../s
 import { loadOrCreateSigningKey } from '../../src/auth/keys.js';
 import { hashPassword } from '../../src/auth/password.js';
 import { parsePatScope } from '../../src/auth/pat.js';
-import { PatStore } from '../../src/auth/pat-store.js';
-import { PASSWORDS, basic, bearer, call, claimsOf, fetchToken, headerOf, pushTinyImage, startAuthInProcess, type AuthServer, type Res } from './helpers.js';
+import { openPats, PASSWORDS, basic, bearer, call, claimsOf, fetchToken, headerOf, pushTinyImage, startAuthInProcess, type AuthServer, type Res } from './helpers.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -39,13 +38,13 @@ const user = (u: keyof typeof PASSWORDS) => ({ user: u, secret: PASSWORDS[u] });
 describe('token auth over HTTP', () => {
   let s: AuthServer;
   let key: SigningKey;
-  let pats: PatStore;
+  let pats: ReturnType<typeof openPats>;
   const tokenFor = async (who: keyof typeof PASSWORDS | undefined, ...scopes: string[]) => (await fetchToken(s, who ? user(who) : undefined, scopes)).token;
 
   before(async () => {
     s = await startAuthInProcess();
     key = (await loadOrCreateSigningKey(join(s.dataDir, 'auth', 'token-signing-key.pem'))).key;
-    pats = new PatStore(join(s.dataDir, 'stowage.db'));
+    pats = openPats(s.dataDir);
     // Fixtures: admin fills a public repository, alice and bob one private repository each.
     const admin = await tokenFor('admin', 'repository:public/base:pull,push', 'repository:bob/private:pull,push');
     assert.equal(await pushTinyImage(s, 'public/base', 'v1', bearer(admin)), 201);
@@ -53,7 +52,7 @@ describe('token auth over HTTP', () => {
     assert.equal(await pushTinyImage(s, 'alice/app', 'v1', bearer(await tokenFor('alice', 'repository:alice/app:pull,push'))), 201);
   });
   after(async () => {
-    pats?.close();
+    await pats?.close();
     await s?.stop();
   });
 
@@ -272,7 +271,7 @@ describe('token auth over HTTP', () => {
 
   describe('personal access tokens', () => {
     it('log in like a password, limited to their scopes', async () => {
-      const { token: pat } = pats.create('alice', [parsePatScope('alice/app:pull')]);
+      const { token: pat } = await pats.create('alice', [parsePatScope('alice/app:pull')]);
       const t = await fetchToken(s, { user: 'alice', secret: pat }, ['repository:alice/app:pull,push', 'repository:alice/other:pull'], { offline_token: 'true' });
       const claims = claimsOf(t.token);
       assert.deepEqual(claims.access, [{ type: 'repository', name: 'alice/app', actions: ['pull'] }]);
@@ -282,17 +281,17 @@ describe('token auth over HTTP', () => {
     });
 
     it('are refused when revoked (and so are refresh tokens earned with them), expired, or presented as another user', async () => {
-      const { token: pat, record } = pats.create('alice', [parsePatScope('alice/**:pull,push')]);
+      const { token: pat, record } = await pats.create('alice', [parsePatScope('alice/**:pull,push')]);
       const { refresh_token } = await fetchToken(s, { user: 'alice', secret: pat }, [], { offline_token: 'true' });
       assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('bob', pat) } })).status, 401, 'another user');
-      pats.revoke(record.id);
+      await pats.revoke(record.id);
       assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('alice', pat) } })).status, 401, 'revoked');
       const refreshed = await call(s.url, 'POST', '/token', {
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh_token!, service: 'stowage' }).toString(),
       });
       assert.equal(refreshed.status, 401, 'refresh token of a revoked PAT');
-      const expired = pats.create('alice', [parsePatScope('alice/**:pull')], { expiresInSeconds: 60 }, Date.now() - 120_000);
+      const expired = await pats.create('alice', [parsePatScope('alice/**:pull')], { expiresInSeconds: 60 }, Date.now() - 120_000);
       assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('alice', expired.token) } })).status, 401, 'expired');
     });
   });

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { serviceEnv } from './services.js';
 import { requireTools, run, type RunOptions, type RunResult } from './tools.js';
 
+const DEBIAN_CLI = '/usr/bin/docker';
+
 /**
  * The CLI: the Debian one (/usr/bin/docker, same generation as the daemon) unless
  * STOWAGE_TEST_DOCKER_CLI names another (a newer CLI talks to the 20.10 daemon too).
@@ -23,8 +25,6 @@ export function dockerCli(): string {
   }
   return cli;
 }
-
-const DEBIAN_CLI = '/usr/bin/docker';
 
 export interface DockerEngine {
   /** unix://…/docker.sock */

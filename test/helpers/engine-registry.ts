@@ -4,7 +4,6 @@
  * admin's view of what it holds and of the requests it logged, so each test can
  * check the registry side of what the client claims.
  */
-import { join } from 'node:path';
 import { PASSWORDS, bearer, call, fetchToken, startAuthProcess, type TestUser } from '../auth/helpers.js';
 import { CLI, loggedRequests, startStowage, type LoggedRequest, type StowageProcess } from './server.js';
 import { run } from './tools.js';
@@ -81,7 +80,3 @@ export async function startEngineRegistry(mode: AuthMode): Promise<EngineRegistr
   };
 }
 
-/** Where test files put their scratch files for one registry. */
-export function scratch(work: string, mode: AuthMode, name: string): string {
-  return join(work, mode, name);
-}

@@ -75,6 +75,30 @@ describe('stowage gc beside stowage serve', () => {
     }
   });
 
+  it('stowage usage shows each namespace against its quota', async () => {
+    const dir = await tempDir();
+    const config = join(dir, 'stowage.yaml');
+    await writeFile(config, 'quotas:\n  - namespaces: "team"\n    bytes: 1MiB\n');
+    const server = await startStowage({ dataDir: join(dir, 'data'), args: ['--config', config] });
+    try {
+      await pushImage(server.url, 'team/a', 'v1', [Buffer.from('a'.repeat(2000))]);
+      await pushImage(server.url, 'team/b', 'v1', [Buffer.from('a'.repeat(2000))]);
+      await pushImage(server.url, 'solo', 'v1', [Buffer.from('b'.repeat(100))]);
+      const { stdout } = await run(process.execPath, [CLI, 'usage', '--config', config, '--data', server.dataDir, '--output', 'json']);
+      const rows = JSON.parse(stdout) as { namespace: string; blobs: number; repositories: number; limit?: number }[];
+      const team = rows.find((r) => r.namespace === 'team');
+      assert.equal(team?.blobs, 2, 'config and layer, each once');
+      assert.equal(team?.repositories, 2);
+      assert.equal(team?.limit, 1024 * 1024);
+      assert.equal(rows.find((r) => r.namespace === 'solo')?.limit, undefined);
+      const text = await run(process.execPath, [CLI, 'usage', 'team', '--config', config, '--data', server.dataDir]);
+      assert.match(text.stdout, /^team: .* of 1\.0 MiB \(1048576 bytes\) \(\d+\.\d%\); 2 blobs, 1 manifests, 2 repositories$/m, "the same manifest in two repositories counts once");
+    } finally {
+      await server.stop();
+      await removeDir(dir);
+    }
+  });
+
   it('refuses a bad duration with exit code 2', async () => {
     const r = await gcCommand(['--grace-period', 'soon', '--data', '/nonexistent']);
     assert.equal(r.code, 2);

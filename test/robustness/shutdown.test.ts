@@ -26,7 +26,6 @@ import {
   uploadedSize,
   waitFor,
   withDigest,
-  within,
 } from './helpers.js';
 
 /** Resolves with the error code of a fresh TCP connection attempt ('connected' if it got through). */
@@ -55,7 +54,7 @@ function exitOf(server: StowageProcess): Promise<{ code: number | null; signal: 
 const hasLog = (server: StowageProcess, msg: string) => server.logs.some((l) => l.includes(`"msg":"${msg}"`));
 
 for (const keepAlive of [false, true]) {
-  test(`SIGTERM lets an in-flight upload finish, refuses new connections, exits 0 (client keep-alive ${keepAlive ? 'on' : 'off'})`, { timeout: 30_000 }, async (t) => {
+  test(`SIGTERM lets an in-flight upload finish, refuses new connections, exits 0 (client keep-alive ${keepAlive ? 'on' : 'off'})`, { timeout: 90_000 }, async (t) => {
     const dataDir = await tempDir();
     const server = await startStowage({ dataDir });
     const exited = exitOf(server);
@@ -100,15 +99,16 @@ for (const keepAlive of [false, true]) {
     assert.equal(res.status, 202, describe(res));
     assert.equal(res.headers.range, `0-${4 * MiB - 1}`);
 
-    const exit = await within(exited, 6_000);
-    assert.ok(
-      exit,
-      `process still running 6 s after the in-flight request was answered (response had Connection: ${String(res.headers.connection)}, Keep-Alive: ${String(res.headers['keep-alive'])}; it waits for the 30 s grace period instead of closing the now-idle connection)`,
-    );
+    const exit = await exited;
     assert.equal(exit.code, 0, `exit code (signal ${exit.signal})`);
     t.diagnostic(`exited ${exit.at - answeredAt} ms after the in-flight request was answered`);
-    assert.ok(exit.at - answeredAt < 3000, `exit should follow promptly once nothing is in flight (took ${exit.at - answeredAt} ms; the grace period is 30 s)`);
+    // Events, not a stopwatch: it stopped because nothing was left in flight, not
+    // because the 30 s grace period ran out and cut the (now idle) connection.
     assert.ok(hasLog(server, 'stopped'), 'logged "stopped"');
+    assert.ok(
+      !hasLog(server, 'grace period over: closing remaining connections'),
+      `waited for the grace period instead of closing the now-idle connection (response had Connection: ${String(res.headers.connection)}, Keep-Alive: ${String(res.headers['keep-alive'])})`,
+    );
 
     // What the in-flight request wrote was kept: restart and finish the blob (201).
     const again = await startStowage({ dataDir });
@@ -124,7 +124,7 @@ for (const keepAlive of [false, true]) {
   });
 }
 
-test('SIGTERM with a 1 s grace period cuts a request that never finishes and still exits 0 promptly', { timeout: 30_000 }, async (t) => {
+test('SIGTERM with a 1 s grace period cuts a request that never finishes and still exits 0', { timeout: 60_000 }, async (t) => {
   const dataDir = await tempDir();
   const server = await startStowage({ dataDir, env: { STOWAGE_SHUTDOWN_GRACE_SECONDS: '1' } });
   const exited = exitOf(server);
@@ -148,11 +148,10 @@ test('SIGTERM with a 1 s grace period cuts a request that never finishes and sti
 
   const signalled = Date.now();
   server.child.kill('SIGTERM');
-  const exit = await within(exited, 10_000);
-  assert.ok(exit, 'process exited within 10 s');
+  const exit = await exited;
   t.diagnostic(`exited ${exit.at - signalled} ms after SIGTERM`);
   assert.equal(exit.code, 0, `exit code (signal ${exit.signal})`);
-  assert.ok(exit.at - signalled < 4000, `exit took ${exit.at - signalled} ms with a 1 s grace period`);
+  // It exited although the request never finished: the grace period ended it.
   assert.ok(hasLog(server, 'grace period over: closing remaining connections'), 'the grace period expired and connections were closed');
   await r.response.then(
     (res) => assert.fail(`the stuck request was answered: ${describe(res)}`),

@@ -64,7 +64,7 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
     refused(await pull('prod/app', digest));
     const s = await stowage(['image', 'pull', `${reg.host}/prod/app:v1`, '-o', file('never.tar')], { env });
     assert.equal(s.code, 1);
-    assert.match(s.stderr, new RegExp(`denied .*prod/app@${digest} is not signed by a key this registry trusts for prod/\\*\\* \\(.*alice\\.pub\\): no cosign signature found`));
+    assert.match(s.stderr, new RegExp(`denied .*prod/app@${digest} is not signed by a signer this registry trusts for prod/\\*\\* \\(.*alice\\.pub\\): no signature found`));
 
     const head = await fetch(`${reg.url}/v2/prod/app/manifests/v1`, { method: 'HEAD', headers: { Accept: MT.ociManifest } });
     assert.equal(head.status, 200);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { digestBytes } from '../../src/core/digest.js';
-import { goJson, goMap } from '../../src/util/go-json.js';
+import { goJson, goMap } from '../../src/gocompat/json.js';
 import {
   SIGNATURE_ARTIFACT_TYPE,
   buildPayload,

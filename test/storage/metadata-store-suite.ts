@@ -1,10 +1,7 @@
 /**
- * The MetadataStore contract, as one driver-agnostic suite. SQLite runs it today;
- * a PostgreSQL driver must pass it unchanged:
- *
- *   metadataStoreSuite('postgres', async () => ({ store, cleanup, reopen }));
- *
- * Each test gets a fresh, empty store from the factory.
+ * The MetadataStore contract, as one driver-agnostic suite. Every driver runs it
+ * unchanged; the list of drivers is test/storage/drivers.ts. Each test gets a
+ * fresh, empty store from the driver's factory.
  */
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +10,7 @@ import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
 import type { ManifestReference, ReferenceRole } from '../../src/core/manifest.js';
 import type { Page } from '../../src/core/pagination.js';
-import type { ManifestRecord, MetadataStore, UploadRecord } from '../../src/storage/metadata-store.js';
+import type { AccessTokenRecord, ManifestRecord, MetadataStore, UploadRecord } from '../../src/storage/metadata-store.js';
 
 export interface MetadataStoreFixture {
   store: MetadataStore;
@@ -49,6 +46,18 @@ function manifest(content: string, extra: Partial<ManifestRecord> = {}): Manifes
 /** A manifest as an index child reference. */
 function child(m: ManifestRecord): ManifestReference {
   return { digest: m.digest, size: m.size, mediaType: m.mediaType, role: 'manifest' };
+}
+
+function token(user: string, createdAt: number, extra: Partial<AccessTokenRecord> = {}): AccessTokenRecord {
+  return {
+    id: randomUUID().replace(/-/g, '').slice(0, 16),
+    user,
+    note: '',
+    scopes: [{ glob: `${user}/**`, actions: ['pull', 'push'] }],
+    secretHash: Buffer.from(digestBytes(enc(`secret of ${user} at ${createdAt}`)).hex, 'hex'),
+    createdAt,
+    ...extra,
+  };
 }
 
 function upload(repository: string, at: number, owner?: string): UploadRecord {
@@ -497,6 +506,51 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('access tokens', () => {
+      test('a token reads back exactly as created, optional times absent', async ({ store }) => {
+        const t = token('alice', 1_000, { note: 'ci', scopes: [{ glob: 'alice/**', actions: ['pull'] }, { glob: 'team/*', actions: ['pull', 'push', 'delete'] }] });
+        assert.equal(await store.getToken(t.id), undefined);
+        await store.createToken(t);
+        const got = await store.getToken(t.id);
+        assert.deepEqual(got, t);
+        assert.ok(Buffer.isBuffer(got?.secretHash));
+        const expiring = token('alice', 2_000, { expiresAt: 9_000 });
+        await store.createToken(expiring);
+        assert.deepEqual(await store.getToken(expiring.id), expiring);
+        await assert.rejects(store.createToken({ ...t, note: 'again' }), 'an id is never reused');
+        assert.deepEqual(await store.getToken(t.id), t);
+      });
+
+      test('listTokens: by user, then creation time; or one user', async ({ store }) => {
+        const tokens = [token('bob', 3), token('alice', 2), token('bob', 1), token('alice', 5)];
+        for (const t of tokens) await store.createToken(t);
+        assert.deepEqual(
+          (await store.listTokens()).map((t) => [t.user, t.createdAt]),
+          [
+            ['alice', 2],
+            ['alice', 5],
+            ['bob', 1],
+            ['bob', 3],
+          ],
+        );
+        assert.deepEqual((await store.listTokens('bob')).map((t) => t.createdAt), [1, 3]);
+        assert.deepEqual(await store.listTokens('carol'), []);
+      });
+
+      test('revoke once; touch records the last use', async ({ store }) => {
+        const t = token('alice', 1_000);
+        await store.createToken(t);
+        await store.touchToken(t.id, 1_500);
+        assert.deepEqual(await store.getToken(t.id), { ...t, lastUsedAt: 1_500 });
+        assert.equal(await store.revokeToken(t.id, 2_000), true);
+        assert.equal(await store.revokeToken(t.id, 3_000), false, 'already revoked: the first time stays');
+        assert.deepEqual(await store.getToken(t.id), { ...t, lastUsedAt: 1_500, revokedAt: 2_000 });
+        assert.equal(await store.revokeToken('0123456789abcdef', 1), false);
+        await store.touchToken('0123456789abcdef', 1); // unknown: not an error
+        assert.deepEqual((await store.listTokens()).map((x) => x.id), [t.id]);
+      });
+    });
+
     describe('garbage collection fence (docs/gc.md)', () => {
       const FUTURE = () => Date.now() + 60_000;
 
@@ -689,6 +743,20 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('immutable tags', () => {
+      test('putManifest with keepTag never moves an existing tag (DENIED, nothing written); the same manifest and new tags are fine', async ({ store }) => {
+        const a = manifest('a');
+        const b = manifest('b');
+        assert.deepEqual(await store.putManifest('app', a, [], 'v1', { keepTag: true }), [], 'a new tag');
+        assert.deepEqual(await store.putManifest('app', a, [], 'v1', { keepTag: true }), [], 'the identical manifest again');
+        await assert.rejects(store.putManifest('app', b, [], 'v1', { keepTag: true }), (e: Error & { code?: string }) => e.code === 'DENIED');
+        assert.equal(await store.resolveTag('app', 'v1'), a.digest);
+        assert.equal(await store.getManifest('app', b.digest), undefined, 'the refused manifest was not stored');
+        const both = await Promise.allSettled([store.putManifest('app', a, [], 'v2', { keepTag: true }), store.putManifest('app', b, [], 'v2', { keepTag: true })]);
+        assert.equal(both.filter((r) => r.status === 'fulfilled').length, 1, 'two first pushes of one immutable tag: exactly one wins');
+      });
+    });
+
     describe('usage', () => {
       test('namespaceUsage counts each blob once per namespace, plus manifests; repositoryCounts', async ({ store }) => {
         const shared = blob('shared layer');
@@ -704,6 +772,9 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(await store.namespaceUsage('none'), { bytes: 0, blobs: 0, manifests: 0, repositories: 0 });
         assert.deepEqual(await store.repositoryCounts('team/b/deep'), { tags: 2, manifests: 1 });
         assert.deepEqual(await store.repositoryCounts('nowhere'), { tags: 0, manifests: 0 });
+        assert.equal(await store.namespaceLinks('team', own.digest), true);
+        assert.equal(await store.namespaceLinks('teamx', own.digest), false);
+        assert.equal(await store.namespaceLinks('teamx', shared.digest), true);
       });
     });
 
@@ -749,6 +820,9 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         await store.putManifest('app', img, [ref(layer)], 'v1');
         const sig = manifest('sig', { subject: img.digest, artifactType: 'application/vnd.example.sig', createdAt: 8 });
         await store.putManifest('app', sig, [], 'sig');
+        const pat = token('alice', 9, { expiresAt: 99 });
+        await store.createToken(pat);
+        await store.revokeToken(pat.id, 50);
         await store.close();
 
         const again = await f.reopen();
@@ -766,6 +840,7 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
           assert.deepEqual((await again.referrers('app', img.digest)).map((r) => r.digest), [sig.digest]);
           assert.equal(await again.unlinkBlob('app', layer.digest), 'referenced', 'references survive too');
           assert.equal(await again.repositoryExists('app'), true);
+          assert.deepEqual(await again.getToken(pat.id), { ...pat, revokedAt: 50 });
         } finally {
           await again.close();
         }

@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
@@ -10,13 +9,9 @@ import { Database } from '../../src/storage/postgres/database.js';
 import { PG_MIGRATIONS } from '../../src/storage/postgres/schema.js';
 import { RegistryError } from '../../src/core/errors.js';
 import { freshPostgres } from '../helpers/services.js';
-import { metadataStoreSuite } from './metadata-store-suite.js';
-import { reopenable } from './reopenable.js';
+import { cuttableProxy } from '../helpers/tcp-proxy.js';
 
-metadataStoreSuite('postgres', async () => {
-  const { options, drop } = await freshPostgres();
-  return reopenable(() => PostgresMetadataStore.open(options), drop);
-});
+// The MetadataStore contract runs in contracts.test.ts; these are PostgreSQL's own rules.
 
 function manifest(content: string): ManifestRecord {
   const bytes = Buffer.from(content);
@@ -155,43 +150,6 @@ describe('postgres metadata store: several replicas', () => {
     }
   });
 });
-
-/** A TCP proxy in front of PostgreSQL that the test can cut and restore. */
-async function cuttableProxy(target: URL): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port), target.hostname);
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-          sockets.delete(client);
-          sockets.delete(upstream);
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const stop = async () => {
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = undefined;
-  };
-  await listen();
-  const url = new URL(target.href);
-  url.port = String(port);
-  return { url: url.href, cut: stop, restore: listen, close: stop };
-}
 
 describe('postgres metadata store: when the database goes away', () => {
   it('fails fast with UNAVAILABLE and a Retry-After, and recovers without a restart', async () => {

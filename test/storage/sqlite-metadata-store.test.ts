@@ -8,15 +8,8 @@ import { MAX_PAGE, SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-m
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
-import { metadataStoreSuite } from './metadata-store-suite.js';
-import { reopenable } from './reopenable.js';
 
-metadataStoreSuite('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));
-  const path = join(dir, 'meta.db');
-  return reopenable(async () => new SqliteMetadataStore(path), () => rm(dir, { recursive: true, force: true }));
-});
-
+// The MetadataStore contract runs in contracts.test.ts; these are SQLite's own rules.
 describe('sqlite metadata store specifics', () => {
   async function fresh() {
     const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));

@@ -154,6 +154,11 @@ describe('retention rules', () => {
     assert.equal(ruleOf(plan, 'new'), 'pushed within the grace period');
   });
 
+  it('immutable tags are never dropped by retention', () => {
+    const plan = planRepository('team/app', inv([['v1.0.0', 1, 40], ['x', 2, 40]]), policy([{ kind: 'latest', count: 0 }]), clock, (tag) => (tag.startsWith('v') ? 'immutable_tags: v*' : undefined));
+    assert.deepEqual(plan.decisions.map((x) => [x.tag, x.keep, x.rule]), [['v1.0.0', true, 'immutable_tags: v*'], ['x', false, 'no keep rule matched']]);
+  });
+
   it('tagSchemeSubject', () => {
     assert.equal(tagSchemeSubject(`sha256-${'a'.repeat(64)}.sig`), `sha256:${'a'.repeat(64)}`);
     assert.equal(tagSchemeSubject(`sha256-${'a'.repeat(64)}.att`), `sha256:${'a'.repeat(64)}`);

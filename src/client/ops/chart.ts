@@ -16,6 +16,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MT, isImageManifestType, isIndexType } from '../../core/media-types.js';
+import { formatRFC3339 } from '../../gocompat/time.js';
 import { isValidRepositoryName, isValidTag } from '../../core/names.js';
 import {
   GoStruct,
@@ -71,14 +72,6 @@ export function chartTag(version: string): string {
 /** An OCI tag back to a chart version. */
 export function tagVersion(tag: string): string {
   return tag.replace(/_/g, '+');
-}
-
-/** time.Time.Format(time.RFC3339) in the local zone. */
-export function rfc3339Local(d: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const off = -d.getTimezoneOffset();
-  const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
-  return `${p(d.getFullYear(), 4)}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${zone}`;
 }
 
 /** The manifest annotations Helm (≥ 3.12) derives from Chart.yaml. */
@@ -206,7 +199,7 @@ export async function pushChart(client: RegistryClient, chartFile: string, remot
       /* no provenance file */
     }
   }
-  const created = opts.created ?? rfc3339Local((await stat(chartFile)).mtime);
+  const created = opts.created ?? formatRFC3339((await stat(chartFile)).mtime, 'local');
 
   const content = new LocalContent();
   const chartDesc = content.addBytes(bytes, HELM_MEDIA_TYPES.chart);

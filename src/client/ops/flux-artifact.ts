@@ -25,10 +25,11 @@ import {
   fluxConfigBytes,
   fluxManifestBytes,
   isCosignTag,
+  parseTagVersion,
   sortTagsDescending,
 } from '../../flux/artifact.js';
 import { BuildError, buildArtifact, collectEntries, streamArtifact, type ArchiveEntry } from '../../flux/build.js';
-import { ConstraintError, parseConstraint, parseTagVersion } from '../../flux/semver.js';
+import { SemverError, parseConstraint, type Constraint } from '../../gocompat/semver.js';
 import { TarError, extractTar, tarContents, type ContentEntry, type ExtractResult } from '../../flux/untar.js';
 import type { RegistryClient, Repository } from '../client.js';
 import { LocalContent, type Descriptor } from '../content.js';
@@ -250,12 +251,12 @@ export interface FluxListEntry {
 
 /** `flux list artifacts`: tags (descending as strings, cosign tags left out, filtered) with digest and metadata. */
 export async function listFluxArtifacts(client: RegistryClient, ref: Reference, opts: { semver?: string; regex?: string; concurrency?: number } = {}): Promise<FluxListEntry[]> {
-  let constraint: ReturnType<typeof parseConstraint> | undefined;
+  let constraint: Constraint | undefined;
   if (opts.semver) {
     try {
       constraint = parseConstraint(opts.semver);
     } catch (e) {
-      if (e instanceof ConstraintError) throw clientError('INVALID_ARGUMENT', { message: `semver '${opts.semver}' parse error: ${e.message}`, hint: 'write a constraint such as ">=1.0.0 <2.0.0", "~1.2" or "^1"' });
+      if (e instanceof SemverError) throw clientError('INVALID_ARGUMENT', { message: `semver '${opts.semver}' parse error: ${e.message}`, hint: 'write a constraint such as ">=1.0.0 <2.0.0", "~1.2" or "^1"' });
       throw e;
     }
   }
@@ -272,7 +273,7 @@ export async function listFluxArtifacts(client: RegistryClient, ref: Reference, 
     if (isCosignTag(t)) return false;
     if (constraint) {
       const v = parseTagVersion(t);
-      if (!v || !constraint.test(v)) return false;
+      if (!v || !constraint.check(v)) return false;
     }
     return !re || re.test(t);
   });

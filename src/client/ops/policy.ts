@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isImageManifestType } from '../../core/media-types.js';
-import { rfc3339 } from '../../flux/artifact.js';
+import { formatRFC3339 } from '../../gocompat/time.js';
 import { TarError, cleanName, extractTar, openTarStream } from '../../flux/untar.js';
 import {
   BundleError,
@@ -108,7 +108,7 @@ export async function pushPolicy(client: RegistryClient, ref: Reference, opts: P
   const r = await pushArtifact(client, ref, {
     config: { mediaType: OPA_CONFIG_MEDIA_TYPE, bytes: Buffer.from('{}') },
     layers: [{ mediaType: OPA_BUNDLE_LAYER_MEDIA_TYPE, bytes: tarball, annotations: { [ANNOTATION_TITLE]: 'bundle.tar.gz' } }],
-    annotations: { [ANNOTATION_CREATED]: rfc3339(opts.now ?? new Date()), ...(opts.annotations ?? {}) },
+    annotations: { [ANNOTATION_CREATED]: formatRFC3339(opts.now ?? new Date()), ...(opts.annotations ?? {}) },
   });
   const layer = JSON.parse(r.manifest.toString('utf8')).layers[0] as Descriptor;
   return {

@@ -2,6 +2,7 @@ import { paginate, type Page, type PageRequest } from '../../core/pagination.js'
 import type { ManifestReference } from '../../core/manifest.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type {
+  AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
   ManifestRecord,
@@ -13,7 +14,9 @@ import type {
   UploadRecord,
 } from '../metadata-store.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
+import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
+import { RegistryError } from '../../core/errors.js';
 
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
@@ -127,9 +130,14 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
       let repoId = await repoIdOf(c, repository);
+      if (options.keepTag && tag !== undefined && repoId !== undefined) {
+        // The tag row's lock: a concurrent first push of the same tag commits before we look.
+        const current = (await c.query<{ digest: string }>('SELECT digest FROM tags WHERE repo_id = $1 AND name = $2 FOR UPDATE', [repoId, tag])).rows[0];
+        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet = repoId === undefined ? references.map((reference) => ({ reference, problem: 'missing' as const })) : await checkReferences(c, repoId, references);
       if (unmet.length > 0) return unmet;
       repoId ??= await ensureRepo(c, repository);
@@ -155,10 +163,12 @@ export class PostgresMetadataStore implements MetadataStore {
         if (held.rowCount || attempt >= 3) break;
       }
       if (tag !== undefined) {
-        await c.query(
-          'INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at',
+        // Immutable: a tag that appeared meanwhile naming another manifest is not moved (the row conflict is the fence).
+        const set = await c.query(
+          `INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at${options.keepTag ? ' WHERE tags.digest = excluded.digest' : ''}`,
           [repoId, tag, m.digest, Date.now()],
         );
+        if (!set.rowCount) throw new RegistryError('DENIED', 'tag is immutable', { tag });
       }
       return [];
     });
@@ -228,6 +238,36 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async repositoryExists(repository: string): Promise<boolean> {
     return (await repoIdOf(this.db, repository)) !== undefined;
+  }
+
+  async createToken(t: AccessTokenRecord): Promise<void> {
+    await this.db.query(
+      'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      tokenValues(t),
+    );
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = (await this.db.query<TokenRow>('SELECT * FROM access_tokens WHERE id = $1', [id])).rows[0];
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    // Byte order of user names, as SQLite sorts them.
+    const r =
+      user === undefined
+        ? await this.db.query<TokenRow>('SELECT * FROM access_tokens ORDER BY username COLLATE "C", created_at, id')
+        : await this.db.query<TokenRow>('SELECT * FROM access_tokens WHERE username = $1 ORDER BY created_at, id', [user]);
+    return r.rows.map(toToken);
+  }
+
+  async revokeToken(id: string, at: number): Promise<boolean> {
+    const r = await this.db.query('UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async touchToken(id: string, at: number): Promise<void> {
+    await this.db.query('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [at, id]);
   }
 
   // ---- lifecycle (docs/gc.md: lock the row, then re-check in a new statement) ----
@@ -398,6 +438,14 @@ export class PostgresMetadataStore implements MetadataStore {
     );
     const x = r.rows[0]!;
     return { bytes: Number(x.blob_bytes ?? 0) + Number(x.manifest_bytes ?? 0), blobs: x.blobs, manifests: x.manifests, repositories: x.repositories };
+  }
+
+  async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
+    const r = await this.db.query(
+      'SELECT 1 FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = $1 OR (r.name >= $2 AND r.name < $3)) AND b.digest = $4 LIMIT 1',
+      [namespace, `${namespace}/`, `${namespace}0`, digest],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {

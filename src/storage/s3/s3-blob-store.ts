@@ -22,7 +22,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import type { ByteRange } from '../../core/ranges.js';
-import type { BlobStore } from '../blob-store.js';
+import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
+import { wrongOffset } from '../wrong-offset.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { S3Layout } from './layout.js';
 import { initialState, parseState, resumeSha256, saveSha256, type UploadState } from './upload-state.js';
@@ -128,10 +129,15 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** A short-lived presigned GET of the blob, for clients that fetch it from S3 themselves. */
-  async readUrl(digest: string): Promise<string | undefined> {
-    if (!this.redirect) return undefined;
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }), { expiresIn: this.presignSeconds });
+  /**
+   * With `redirect`, a short-lived presigned GET the client fetches itself, made
+   * locally without asking S3 whether the blob is there: the metadata store vouches
+   * for it, and the URL of a missing one answers 404. Without, a stream.
+   */
+  async body(digest: string, request: BodyRequest = {}): Promise<BlobBody> {
+    if (!this.redirect) return { kind: 'stream', stream: await this.read(digest, request.range) };
+    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }), { expiresIn: this.presignSeconds });
+    return { kind: 'redirect', url };
   }
 
   async delete(digest: string): Promise<void> {
@@ -156,8 +162,7 @@ export class S3BlobStore implements BlobStore {
         throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
       }
       if (offset !== state.size) {
-        data.resume(); // drain so the connection can answer
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${state.size} bytes`, { size: state.size }, { Range: `0-${Math.max(0, state.size - 1)}` });
+        throw wrongOffset(data, offset, state.size);
       }
       return (await this.append(id, state, data)).size;
     });

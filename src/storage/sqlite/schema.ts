@@ -16,7 +16,7 @@
  * uploads        open upload sessions (their bytes live in the blob store) and who
  *                opened them (owner; NULL for anonymous sessions)
  * leases         named leases (the collector's: one collection at a time)
- * access_tokens  personal access tokens (src/auth/pat-store.ts): owner, scopes,
+ * access_tokens  personal access tokens (meaning in src/auth/pat-store.ts): owner, scopes,
  *                SHA-256 of the secret (never the secret), expiry, revocation
  */
 export const SCHEMA_VERSION = 4;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import type {
+  AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
   ManifestRecord,
@@ -13,13 +14,14 @@ import type {
   UploadRecord,
 } from '../metadata-store.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
+import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
 import { LocalJobs } from '../local-jobs.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
-
 
 export interface SqliteMetadataStoreOptions {
   /** fsync the WAL on every commit (default true). */
@@ -114,6 +116,9 @@ export class SqliteMetadataStore implements MetadataStore {
       namespaceRepos: db.prepare<[string, string, string], { n: number }>(
         'SELECT COUNT(*) AS n FROM repositories r WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)',
       ),
+      namespaceLinks: db.prepare<[string, string, string, string], { one: number }>(
+        'SELECT 1 AS one FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND b.digest = ? LIMIT 1',
+      ),
       countTags: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repo_id = ?'),
       countManifests: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repo_id = ?'),
       blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
@@ -140,6 +145,7 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteManifest: db.prepare<[number, string]>('DELETE FROM manifests WHERE repo_id = ? AND digest = ?'),
       deleteRefs: db.prepare<[number, string]>('DELETE FROM manifest_refs WHERE repo_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?'),
+      resolveTagById: db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repo_id = ? AND name = ?'),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ?'),
       // pluck(): plain strings, not one object per row (tag lists are the hot path).
       listTags: db.prepare<[number, string, number], string>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
@@ -151,20 +157,33 @@ export class SqliteMetadataStore implements MetadataStore {
           'SELECT r.name FROM repositories r WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id) ORDER BY r.name LIMIT ?',
         )
         .pluck(),
+      insertToken: db.prepare<[string, string, string, string, Buffer, number, number | null, number | null, number | null]>(
+        'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      getToken: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE id = ?'),
+      allTokens: db.prepare<[], TokenRow>('SELECT * FROM access_tokens ORDER BY username, created_at'),
+      userTokens: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE username = ? ORDER BY created_at'),
+      revokeToken: db.prepare<[number, string]>('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      touchToken: db.prepare<[number, string]>('UPDATE access_tokens SET last_used_at = ? WHERE id = ?'),
     };
   }
 
+  /**
+   * Brings the database up to SCHEMA_VERSION. The server and the `stowage token`
+   * commands open the same file; the IMMEDIATE transaction makes two processes
+   * starting together take turns instead of both running a migration.
+   */
   private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    this.db
+      .transaction(() => {
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        if (current > SCHEMA_VERSION) {
+          throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
+        }
+        for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+        if (current < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
   }
 
   private ensureRepo(name: string): number {
@@ -258,9 +277,13 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
+      if (options.keepTag && tag !== undefined && repo) {
+        const current = this.q.resolveTagById.get(repo.id, tag);
+        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet: UnmetReference[] = [];
       for (const ref of references) {
         const found = repo ? this.lookupReference(repo.id, ref) : undefined;
@@ -352,6 +375,31 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async repositoryExists(repository: string): Promise<boolean> {
     return this.q.repoId.get(repository) !== undefined;
+  }
+
+  createToken(t: AccessTokenRecord): Promise<void> {
+    return this.commits.write(() => {
+      this.q.insertToken.run(...tokenValues(t));
+    });
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = this.q.getToken.get(id);
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    return (user === undefined ? this.q.allTokens.all() : this.q.userTokens.all(user)).map(toToken);
+  }
+
+  revokeToken(id: string, at: number): Promise<boolean> {
+    return this.commits.write(() => this.q.revokeToken.run(at, id).changes > 0);
+  }
+
+  touchToken(id: string, at: number): Promise<void> {
+    return this.commits.write(() => {
+      this.q.touchToken.run(at, id);
+    });
   }
 
   // ---- lifecycle ------------------------------------------------------------
@@ -470,6 +518,10 @@ export class SqliteMetadataStore implements MetadataStore {
       const m = this.q.namespaceManifests.get(...args)!;
       return { bytes: (b.bytes ?? 0) + (m.bytes ?? 0), blobs: b.blobs, manifests: m.manifests, repositories: this.q.namespaceRepos.get(...args)!.n };
     })();
+  }
+
+  async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
+    return this.q.namespaceLinks.get(namespace, `${namespace}/`, `${namespace}0`, digest) !== undefined;
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
