@@ -37,7 +37,11 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
 
 export async function startRegistry(config: ServeConfig, log: Logger): Promise<RunningRegistry> {
   const registry = await openEmbeddedRegistry(config);
-  if (config.requireSignatures) log.info({ requireSignatures: config.requireSignatures }, 'pulls of these repositories need a verified cosign signature');
+  if (config.requireSignatures)
+    log.info(
+      { requireSignatures: config.requireSignatures },
+      'pulls of these repositories need a verified cosign signature',
+    );
   // Background work runs on one replica at a time (an advisory lock with PostgreSQL).
   const expire = () =>
     registry.meta.runExclusive('upload-expiry', async () => {
@@ -45,9 +49,12 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       if (n > 0) log.info({ expired: n }, 'removed expired upload sessions');
     });
   await expire();
-  const sweep = setInterval(() => {
-    expire().catch((err: unknown) => log.error({ err }, 'upload expiry failed'));
-  }, Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000));
+  const sweep = setInterval(
+    () => {
+      expire().catch((err: unknown) => log.error({ err }, 'upload expiry failed'));
+    },
+    Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000),
+  );
   sweep.unref();
   const gc = scheduleGarbageCollection(registry, config, log);
 
@@ -70,7 +77,13 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
-  const { server, state } = createRegistryServer({ registry, log, limits, ...(auth ? { access: auth.access } : {}), ...(tls ? { tls } : {}) });
+  const { server, state } = createRegistryServer({
+    registry,
+    log,
+    limits,
+    ...(auth ? { access: auth.access } : {}),
+    ...(tls ? { tls } : {}),
+  });
   const { host, port } = parseAddr(config.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -79,15 +92,31 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   const info = server.address() as AddressInfo;
   const address = info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
   if (!isLoopback(host) && !auth) {
-    log.warn({ address }, 'listening beyond loopback with no authentication: anyone who can reach this port can push and delete');
+    log.warn(
+      { address },
+      'listening beyond loopback with no authentication: anyone who can reach this port can push and delete',
+    );
   }
   const sendFileMissing = sendFileProblem();
   if (sendFileMissing) {
-    log.warn({ reason: sendFileMissing }, 'the sendfile addon (native/) did not load: blob downloads stream through user space; build it with `npm run build:native`');
+    log.warn(
+      { reason: sendFileMissing },
+      'the sendfile addon (native/) did not load: blob downloads stream through user space; build it with `npm run build:native`',
+    );
   }
   // Scripts and tests wait for this line, so it is printed even at --log-level warn.
   const announce = log.isLevelEnabled('info') || log.level === 'silent' ? log : log.child({}, { level: 'info' });
-  announce.info({ address, data: config.data, storage: describeStorage(config.storage), tls: tls !== undefined, auth: config.auth?.mode ?? 'none', sendfile: sendFileAvailable() }, 'listening');
+  announce.info(
+    {
+      address,
+      data: config.data,
+      storage: describeStorage(config.storage),
+      tls: tls !== undefined,
+      auth: config.auth?.mode ?? 'none',
+      sendfile: sendFileAvailable(),
+    },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>

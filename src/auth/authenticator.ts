@@ -55,7 +55,10 @@ export class Authenticator {
     const pair = `${address}\u0000${user}`;
     const wait = Math.max(this.byAddress.retryAfterMs(address), this.byAddressUser.retryAfterMs(pair));
     if (wait > 0) {
-      this.log.warn({ ...(hash === undefined ? { user: '(unknown)' } : { user }), address }, 'authentication refused: too many failed attempts');
+      this.log.warn(
+        { ...(hash === undefined ? { user: '(unknown)' } : { user }), address },
+        'authentication refused: too many failed attempts',
+      );
       return { ok: false, retryAfterMs: wait };
     }
 
@@ -83,7 +86,10 @@ export class Authenticator {
       return { ok: true, identity };
     }
     // An unknown "user name" may be a password typed in the wrong field: never log it.
-    this.log.warn({ ...(hash === undefined ? { user: '(unknown)' } : { user }), address, reason }, 'authentication failed');
+    this.log.warn(
+      { ...(hash === undefined ? { user: '(unknown)' } : { user }), address, reason },
+      'authentication failed',
+    );
     return { ok: false, retryAfterMs: 0 };
   }
 

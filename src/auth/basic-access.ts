@@ -56,14 +56,22 @@ export class BasicAccess implements AccessControl {
     return this.callers.get(req)?.user;
   }
 
-  private async identify(req: IncomingMessage, access: Access, repository: string | undefined): Promise<Identity | undefined> {
+  private async identify(
+    req: IncomingMessage,
+    access: Access,
+    repository: string | undefined,
+  ): Promise<Identity | undefined> {
     const presented = readAuthorization(req.headers.authorization);
     if (presented.kind === 'none') {
       this.callers.set(req, null);
       return undefined;
     }
     if (presented.kind !== 'basic') throw this.unauthorized(access, repository, 'Basic credentials required');
-    const outcome = await this.o.authenticator.authenticate(presented.user, presented.secret, clientAddress(req.socket.remoteAddress));
+    const outcome = await this.o.authenticator.authenticate(
+      presented.user,
+      presented.secret,
+      clientAddress(req.socket.remoteAddress),
+    );
     if (!outcome.ok) {
       if (outcome.retryAfterMs > 0) {
         throw new RegistryError('TOOMANYREQUESTS', 'too many failed login attempts; try again later', undefined, {

@@ -12,7 +12,8 @@ export function requiredScopes(access: Access, repository: string | undefined, m
   if (repository === undefined || (access !== 'pull' && access !== 'push' && access !== 'delete')) return [];
   const actions = access === 'push' ? ['pull', 'push'] : [access];
   const scopes: ResourceScope[] = [{ type: 'repository', name: repository, actions }];
-  if (mountFrom !== undefined && mountFrom !== repository) scopes.push({ type: 'repository', name: mountFrom, actions: ['pull'] });
+  if (mountFrom !== undefined && mountFrom !== repository)
+    scopes.push({ type: 'repository', name: mountFrom, actions: ['pull'] });
   return scopes;
 }
 
@@ -20,7 +21,12 @@ function quote(v: string): string {
   return `"${v.replace(/["\\]/g, '\\$&')}"`;
 }
 
-export function bearerChallenge(p: { realm: string; service: string; scopes?: ResourceScope[]; error?: 'invalid_token' | 'insufficient_scope' }): string {
+export function bearerChallenge(p: {
+  realm: string;
+  service: string;
+  scopes?: ResourceScope[];
+  error?: 'invalid_token' | 'insufficient_scope';
+}): string {
   const parts = [`realm=${quote(p.realm)}`, `service=${quote(p.service)}`];
   if (p.scopes && p.scopes.length > 0) parts.push(`scope=${quote(p.scopes.map(formatScope).join(' '))}`);
   if (p.error) parts.push(`error=${quote(p.error)}`);
@@ -65,5 +71,6 @@ export function realmFor(o: RealmSettings): (host: string | undefined) => string
   const [first] = o.allowedHosts;
   if (first === undefined) return (host) => defaultRealm(host, o.tls);
   const allowed = new Set(o.allowedHosts);
-  return (host) => defaultRealm(host !== undefined && allowed.has(host.toLowerCase()) ? host.toLowerCase() : first, o.tls);
+  return (host) =>
+    defaultRealm(host !== undefined && allowed.has(host.toLowerCase()) ? host.toLowerCase() : first, o.tls);
 }

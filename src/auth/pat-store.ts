@@ -34,7 +34,12 @@ export class PatStore {
   constructor(private readonly tokens: TokenStore) {}
 
   /** Creates a token; the returned `token` string is the only time the secret exists. */
-  async create(user: string, scopes: Grant[], opts: { expiresInSeconds?: number; note?: string } = {}, now = Date.now()): Promise<{ token: string; record: PatRecord }> {
+  async create(
+    user: string,
+    scopes: Grant[],
+    opts: { expiresInSeconds?: number; note?: string } = {},
+    now = Date.now(),
+  ): Promise<{ token: string; record: PatRecord }> {
     const { id, secret, token } = generatePat();
     const stored: AccessTokenRecord = {
       id,
@@ -65,7 +70,8 @@ export class PatStore {
   /** The record if the token id exists and is usable now (for refresh grants and catalog filtering). */
   async active(id: string, now = Date.now()): Promise<PatRecord | undefined> {
     const stored = await this.tokens.getToken(id);
-    if (!stored || stored.revokedAt !== undefined || (stored.expiresAt !== undefined && stored.expiresAt <= now)) return undefined;
+    if (!stored || stored.revokedAt !== undefined || (stored.expiresAt !== undefined && stored.expiresAt <= now))
+      return undefined;
     return toRecord(stored);
   }
 

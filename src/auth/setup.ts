@@ -29,10 +29,14 @@ export async function openAuth(config: ServeConfig, log: Logger, tokens: TokenSt
   const authLog = log.child({ component: 'auth' });
   const users = new UserFile(auth.htpasswd, (r) => {
     if ('missing' in r) {
-      authLog.warn({ htpasswd: auth.htpasswd }, 'htpasswd file not found: no user can log in until `stowage user add` creates it');
+      authLog.warn(
+        { htpasswd: auth.htpasswd },
+        'htpasswd file not found: no user can log in until `stowage user add` creates it',
+      );
       return;
     }
-    for (const s of r.skipped) authLog.warn({ htpasswd: auth.htpasswd, line: s.line, user: s.user, reason: s.reason }, 'htpasswd entry ignored');
+    for (const s of r.skipped)
+      authLog.warn({ htpasswd: auth.htpasswd, line: s.line, user: s.user, reason: s.reason }, 'htpasswd entry ignored');
     authLog.info({ htpasswd: auth.htpasswd, users: r.users.size }, 'users loaded');
   });
   const pats = new PatStore(tokens);
@@ -86,6 +90,16 @@ export async function openAuth(config: ServeConfig, log: Logger, tokens: TokenSt
     pats,
     tokenEndpoint,
   });
-  authLog.info({ mode: 'token', service: auth.service, issuer: auth.issuer, kid: key.kid, alg: key.alg, trusted: auth.trustedIssuers.map((t) => t.issuer) }, 'authentication on');
+  authLog.info(
+    {
+      mode: 'token',
+      service: auth.service,
+      issuer: auth.issuer,
+      kid: key.kid,
+      alg: key.alg,
+      trusted: auth.trustedIssuers.map((t) => t.issuer),
+    },
+    'authentication on',
+  );
   return { access };
 }

@@ -66,7 +66,9 @@ export class TokenAccess implements AccessControl {
 
   isAdmin(req: IncomingMessage): boolean {
     const token = this.callers.get(req);
-    return token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject);
+    return (
+      token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject)
+    );
   }
 
   /**
@@ -84,14 +86,20 @@ export class TokenAccess implements AccessControl {
     if (!s) {
       const patId = token.claims.pat;
       if (token.subject === '') s = {};
-      else if (typeof patId === 'string') s = { user: token.subject, limit: (await this.o.pats?.active(patId))?.scopes ?? [] };
+      else if (typeof patId === 'string')
+        s = { user: token.subject, limit: (await this.o.pats?.active(patId))?.scopes ?? [] };
       else s = { user: token.subject };
       this.subjects.set(token, s);
     }
     return s;
   }
 
-  private challenge(req: IncomingMessage, access: Access, repository: string | undefined, error?: 'invalid_token' | 'insufficient_scope'): RegistryError {
+  private challenge(
+    req: IncomingMessage,
+    access: Access,
+    repository: string | undefined,
+    error?: 'invalid_token' | 'insufficient_scope',
+  ): RegistryError {
     const scopes = requiredScopes(access, repository, mountSource(req, access));
     const realm = this.o.realm(req.headers.host);
     const header = bearerChallenge({ realm, service: this.o.service, scopes, ...(error ? { error } : {}) });
@@ -101,7 +109,9 @@ export class TokenAccess implements AccessControl {
         : error === 'invalid_token'
           ? 'invalid or expired token'
           : 'authentication required';
-    return new RegistryError('UNAUTHORIZED', message, scopes.length > 0 ? accessDetail(scopes) : undefined, { 'WWW-Authenticate': header });
+    return new RegistryError('UNAUTHORIZED', message, scopes.length > 0 ? accessDetail(scopes) : undefined, {
+      'WWW-Authenticate': header,
+    });
   }
 }
 

@@ -130,7 +130,8 @@ function toJsonAny(v: GoYamlValue, field: string): unknown {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (v instanceof GoInt) return Number(v.value);
   if (v instanceof GoFloat) {
-    if (!Number.isFinite(v.value)) throw new ChartFileError(`${field}: ${goYamlFloat(v.value)} cannot be represented in JSON`);
+    if (!Number.isFinite(v.value))
+      throw new ChartFileError(`${field}: ${goYamlFloat(v.value)} cannot be represented in JSON`);
     return v.value;
   }
   if (Array.isArray(v)) return v.map((x, i) => toJsonAny(x, `${field}[${i}]`));
@@ -152,7 +153,8 @@ function decodeStruct<T>(v: GoYamlValue, target: T, decoders: FieldDecoders<T>, 
   for (const [k, x] of v.entries) {
     const key = keyToString(k, what);
     const name = names.includes(key) ? key : names.find((n) => n.toLowerCase() === key.toLowerCase());
-    if (name !== undefined) decoders[name]!(x, target, what === 'Chart.yaml' || what === 'Chart.lock' ? name : `${what}.${name}`);
+    if (name !== undefined)
+      decoders[name]!(x, target, what === 'Chart.yaml' || what === 'Chart.lock' ? name : `${what}.${name}`);
   }
 }
 
@@ -214,7 +216,16 @@ const METADATA_FIELDS: FieldDecoders<ChartMetadata> = {
     t.maintainers = v.map((x, i) => {
       if (x === null) return null;
       const m: Maintainer = { name: '', email: '', url: '' };
-      decodeStruct(x, m, { name: (y, mm, ff) => (mm.name = decodeString(y, ff)), email: (y, mm, ff) => (mm.email = decodeString(y, ff)), url: (y, mm, ff) => (mm.url = decodeString(y, ff)) }, `${f}[${i}]`);
+      decodeStruct(
+        x,
+        m,
+        {
+          name: (y, mm, ff) => (mm.name = decodeString(y, ff)),
+          email: (y, mm, ff) => (mm.email = decodeString(y, ff)),
+          url: (y, mm, ff) => (mm.url = decodeString(y, ff)),
+        },
+        `${f}[${i}]`,
+      );
       return m;
     });
   },
@@ -239,7 +250,20 @@ const METADATA_FIELDS: FieldDecoders<ChartMetadata> = {
 };
 
 export function emptyMetadata(): ChartMetadata {
-  return { name: '', home: '', version: '', description: '', icon: '', apiVersion: '', condition: '', tags: '', appVersion: '', deprecated: false, kubeVersion: '', type: '' };
+  return {
+    name: '',
+    home: '',
+    version: '',
+    description: '',
+    icon: '',
+    apiVersion: '',
+    condition: '',
+    tags: '',
+    appVersion: '',
+    deprecated: false,
+    kubeVersion: '',
+    type: '',
+  };
 }
 
 function parseYamlText(text: string, file: string): GoYamlValue {
@@ -446,7 +470,8 @@ export function metadataStruct(md: ChartMetadata, opts: { omitDependencies?: boo
   if (md.deprecated) m.push(['deprecated', true]);
   if (md.annotations && Object.keys(md.annotations).length) m.push(['annotations', md.annotations]);
   str('kubeVersion', md.kubeVersion);
-  if (!opts.omitDependencies && md.dependencies?.length) m.push(['dependencies', md.dependencies.map(dependencyStruct)]);
+  if (!opts.omitDependencies && md.dependencies?.length)
+    m.push(['dependencies', md.dependencies.map(dependencyStruct)]);
   str('type', md.type);
   return new GoStruct(m);
 }

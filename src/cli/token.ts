@@ -65,9 +65,13 @@ export function registerToken(program: Command): void {
         }
         const config = loadConfig(opts);
         const file = htpasswdPath(config);
-        if (!(await readUsers(file)).has(opts.user)) throw new CliError(`no user "${opts.user}" in ${file} (add one with \`stowage user add\`)`);
+        if (!(await readUsers(file)).has(opts.user))
+          throw new CliError(`no user "${opts.user}" in ${file} (add one with \`stowage user add\`)`);
         const { token: secret, record } = await withStore(opts, (s) =>
-          s.create(opts.user, scopes, { ...(seconds === undefined ? {} : { expiresInSeconds: seconds }), ...(opts.note ? { note: opts.note } : {}) }),
+          s.create(opts.user, scopes, {
+            ...(seconds === undefined ? {} : { expiresInSeconds: seconds }),
+            ...(opts.note ? { note: opts.note } : {}),
+          }),
         );
         process.stdout.write(`${secret}\n`);
         process.stderr.write(
@@ -85,19 +89,42 @@ export function registerToken(program: Command): void {
         const now = Date.now();
         const records = await withStore(opts, (s) => s.list(opts.user));
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(records.map((r) => ({ ...r, scopes: r.scopes.map(formatPatScope), status: status(r, now) })), null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify(
+              records.map((r) => ({ ...r, scopes: r.scopes.map(formatPatScope), status: status(r, now) })),
+              null,
+              2,
+            )}\n`,
+          );
           return;
         }
         const rows = [['ID', 'USER', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'NOTE']];
         for (const r of records) {
-          rows.push([r.id, r.user, r.scopes.map(formatPatScope).join(' '), date(r.createdAt), date(r.expiresAt), date(r.lastUsedAt), status(r, now), r.note]);
+          rows.push([
+            r.id,
+            r.user,
+            r.scopes.map(formatPatScope).join(' '),
+            date(r.createdAt),
+            date(r.expiresAt),
+            date(r.lastUsedAt),
+            status(r, now),
+            r.note,
+          ]);
         }
         const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-        for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+        for (const row of rows)
+          process.stdout.write(
+            `${row
+              .map((c, i) => c.padEnd(widths[i]!))
+              .join('  ')
+              .trimEnd()}\n`,
+          );
       }),
     );
 
-  addStoreOptions(token.command('revoke <id>').description('Revoke a token at once (the running server refuses it from now on).')).action(
+  addStoreOptions(
+    token.command('revoke <id>').description('Revoke a token at once (the running server refuses it from now on).'),
+  ).action(
     action(async (id: string, opts: StoreOptions) => {
       const ok = await withStore(opts, async (s) => {
         const r = await s.get(id);

@@ -34,8 +34,13 @@ export function registerUsage(program: Command): void {
         if (opts.output === 'json') process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         else {
           for (const r of rows) {
-            const of = r.limit !== undefined ? ` of ${formatBytes(r.limit)} (${((100 * r.bytes) / Math.max(1, r.limit)).toFixed(1)}%)` : ' (no quota)';
-            process.stdout.write(`${r.namespace}: ${formatBytes(r.bytes)}${of}; ${r.blobs} blobs, ${r.manifests} manifests, ${r.repositories} repositories\n`);
+            const of =
+              r.limit !== undefined
+                ? ` of ${formatBytes(r.limit)} (${((100 * r.bytes) / Math.max(1, r.limit)).toFixed(1)}%)`
+                : ' (no quota)';
+            process.stdout.write(
+              `${r.namespace}: ${formatBytes(r.bytes)}${of}; ${r.blobs} blobs, ${r.manifests} manifests, ${r.repositories} repositories\n`,
+            );
           }
         }
       } finally {

@@ -2,11 +2,26 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
-import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseImmutableTags, parseQuotas, parseRetention, type GcConfig } from './lifecycle-config.js';
+import {
+  GC_DEFAULTS,
+  LifecycleConfigError,
+  parseGc,
+  parseImmutableTags,
+  parseQuotas,
+  parseRetention,
+  type GcConfig,
+} from './lifecycle-config.js';
 import type { QuotaRule } from '../lifecycle/quotas.js';
 import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
-import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
+import {
+  DEFAULT_STORAGE,
+  StorageConfigError,
+  mergeStorage,
+  parseStorage,
+  readStorageEnv,
+  type StorageConfig,
+} from './storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {
@@ -225,7 +240,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   try {
     storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
-    if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
+    if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t)))
+      throw new ConfigError('tls must be a mapping with cert and key');
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
     auth = parseAuth(merged.auth, data);
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
@@ -234,21 +250,31 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     immutableTags = parseImmutableTags(merged.immutableTags);
     quotas = parseQuotas(merged.quotas);
   } catch (e) {
-    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError) {
+    if (
+      e instanceof AuthConfigError ||
+      e instanceof SignaturesConfigError ||
+      e instanceof LifecycleConfigError ||
+      e instanceof StorageConfigError
+    ) {
       throw new ConfigError(e.message);
     }
     throw e;
   }
-  const integers = Object.fromEntries(Object.entries(INTEGER_MINIMUMS).map(([k, min]) => [k, int(merged, k as keyof ServeConfig, min)])) as Record<
-    keyof typeof INTEGER_MINIMUMS,
-    number
-  >;
+  const integers = Object.fromEntries(
+    Object.entries(INTEGER_MINIMUMS).map(([k, min]) => [k, int(merged, k as keyof ServeConfig, min)]),
+  ) as Record<keyof typeof INTEGER_MINIMUMS, number>;
   const addr = str(merged, 'addr');
   const publicUrl = merged.publicUrl === undefined ? undefined : parsePublicUrl(merged.publicUrl);
   const allowedHosts = hostList(merged.allowedHosts);
   // Beyond loopback a proxy may forward any Host: a realm built from it could send
   // clients' passwords to whoever the attacker names.
-  if (auth?.mode === 'token' && auth.realm === undefined && publicUrl === undefined && allowedHosts.length === 0 && !isLoopback(parseAddr(addr).host)) {
+  if (
+    auth?.mode === 'token' &&
+    auth.realm === undefined &&
+    publicUrl === undefined &&
+    allowedHosts.length === 0 &&
+    !isLoopback(parseAddr(addr).host)
+  ) {
     throw new ConfigError(
       `listening on ${addr} (beyond loopback) with token auth needs to know its public address: set public_url (STOWAGE_PUBLIC_URL, e.g. https://registry.example.com), ` +
         'auth.realm (the token endpoint URL), or allowed_hosts (STOWAGE_ALLOWED_HOSTS, the Host names clients use); the token realm is never built from an unchecked Host header',
@@ -282,8 +308,17 @@ function parsePublicUrl(v: unknown): string {
   } catch {
     throw new ConfigError(`publicUrl must be an absolute http(s) URL, got ${JSON.stringify(v)}`);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new ConfigError(`publicUrl must be an http(s) origin like https://registry.example.com, got ${JSON.stringify(v)}`);
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    (url.pathname !== '/' && url.pathname !== '')
+  ) {
+    throw new ConfigError(
+      `publicUrl must be an http(s) origin like https://registry.example.com, got ${JSON.stringify(v)}`,
+    );
   }
   return url.origin;
 }
@@ -293,9 +328,11 @@ const HOST_ENTRY = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
 /** A YAML list, or a comma-separated string from the environment; lower-cased. */
 function hostList(v: unknown): string[] {
   const items = typeof v === 'string' ? v.split(',') : v;
-  if (!Array.isArray(items) || items.some((h) => typeof h !== 'string')) throw new ConfigError('allowedHosts must be a list of host or host:port names');
+  if (!Array.isArray(items) || items.some((h) => typeof h !== 'string'))
+    throw new ConfigError('allowedHosts must be a list of host or host:port names');
   const hosts = (items as string[]).map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
-  for (const h of hosts) if (!HOST_ENTRY.test(h)) throw new ConfigError(`allowedHosts: "${h}" is not a host or host:port`);
+  for (const h of hosts)
+    if (!HOST_ENTRY.test(h)) throw new ConfigError(`allowedHosts: "${h}" is not a host or host:port`);
   return hosts;
 }
 
@@ -307,7 +344,8 @@ function str(s: Source, k: keyof ServeConfig): string {
 
 function int(s: Source, k: keyof ServeConfig, min: number): number {
   const v = typeof s[k] === 'string' ? Number(s[k]) : s[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new ConfigError(`${k} must be an integer ≥ ${min}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    throw new ConfigError(`${k} must be an integer ≥ ${min}`);
   return v;
 }
 

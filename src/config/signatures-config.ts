@@ -44,13 +44,18 @@ function keylessRule(glob: string, value: Record<string, unknown>): SignatureReq
     const snake = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     if (snake === 'keys' || snake === 'key') {
       const list = typeof v === 'string' ? [v] : v;
-      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) throw new SignaturesConfigError(`require_signatures: "${glob}".keys must be key files`);
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== ''))
+        throw new SignaturesConfigError(`require_signatures: "${glob}".keys must be key files`);
       keys = list as string[];
       continue;
     }
     const field = KEYLESS_FIELDS[snake];
-    if (!field) throw new SignaturesConfigError(`require_signatures: "${glob}" has an unknown setting ${k} (keys, ${Object.keys(KEYLESS_FIELDS).join(', ')})`);
-    if (typeof v !== 'string' || v === '') throw new SignaturesConfigError(`require_signatures: "${glob}".${k} must be a non-empty string`);
+    if (!field)
+      throw new SignaturesConfigError(
+        `require_signatures: "${glob}" has an unknown setting ${k} (keys, ${Object.keys(KEYLESS_FIELDS).join(', ')})`,
+      );
+    if (typeof v !== 'string' || v === '')
+      throw new SignaturesConfigError(`require_signatures: "${glob}".${k} must be a non-empty string`);
     if (field.endsWith('Regexp')) {
       try {
         new RegExp(v);
@@ -61,11 +66,21 @@ function keylessRule(glob: string, value: Record<string, unknown>): SignatureReq
     keyless[field] = v;
   }
   const named = Object.keys(keyless).length > 0;
-  if (named && (!keyless.trustedRoot || !(keyless.identity || keyless.identityRegexp) || !(keyless.issuer || keyless.issuerRegexp))) {
-    throw new SignaturesConfigError(`require_signatures: "${glob}" keyless needs trusted_root, certificate_identity[_regexp] and certificate_oidc_issuer[_regexp]`);
+  if (
+    named &&
+    (!keyless.trustedRoot || !(keyless.identity || keyless.identityRegexp) || !(keyless.issuer || keyless.issuerRegexp))
+  ) {
+    throw new SignaturesConfigError(
+      `require_signatures: "${glob}" keyless needs trusted_root, certificate_identity[_regexp] and certificate_oidc_issuer[_regexp]`,
+    );
   }
-  if (!named && keys.length === 0) throw new SignaturesConfigError(`require_signatures: "${glob}" needs keys or a keyless identity`);
-  return { repositories: glob, keys, ...(named ? { keyless: keyless as NonNullable<SignatureRequirement['keyless']> } : {}) };
+  if (!named && keys.length === 0)
+    throw new SignaturesConfigError(`require_signatures: "${glob}" needs keys or a keyless identity`);
+  return {
+    repositories: glob,
+    keys,
+    ...(named ? { keyless: keyless as NonNullable<SignatureRequirement['keyless']> } : {}),
+  };
 }
 
 export class SignaturesConfigError extends Error {}
@@ -75,7 +90,8 @@ export function parseSignatureRequirements(raw: unknown): SignatureRequirement[]
   let entries: [unknown, unknown][];
   if (Array.isArray(raw)) {
     entries = raw.map((r: unknown) => {
-      if (typeof r !== 'object' || r === null) throw new SignaturesConfigError('require_signatures entries need repositories and keys');
+      if (typeof r !== 'object' || r === null)
+        throw new SignaturesConfigError('require_signatures entries need repositories and keys');
       const e = r as { repositories?: unknown; keys?: unknown };
       return [e.repositories, e.keys];
     });
@@ -86,7 +102,8 @@ export function parseSignatureRequirements(raw: unknown): SignatureRequirement[]
   }
   const out: SignatureRequirement[] = [];
   for (const [glob, value] of entries) {
-    if (typeof glob !== 'string') throw new SignaturesConfigError('require_signatures: a repository glob must be a string');
+    if (typeof glob !== 'string')
+      throw new SignaturesConfigError('require_signatures: a repository glob must be a string');
     try {
       compileGlob(glob);
     } catch (e) {

@@ -42,7 +42,13 @@ export interface Descriptor {
 export { goJsonString as goJSONString };
 
 function descriptorJSON(d: Descriptor): string {
-  return goJsonMarshal(new GoStruct([['mediaType', d.mediaType], ['size', d.size], ['digest', d.digest]]));
+  return goJsonMarshal(
+    new GoStruct([
+      ['mediaType', d.mediaType],
+      ['size', d.size],
+      ['digest', d.digest],
+    ]),
+  );
 }
 
 /** The config blob go-containerregistry computes for flux's one-layer artifact. */
@@ -55,7 +61,9 @@ export function fluxConfigBytes(diffId: string): Buffer {
 /** The manifest bytes for a config and one layer. */
 export function fluxManifestBytes(config: Descriptor, layer: Descriptor, annotations: Record<string, string>): Buffer {
   const ann = Object.keys(annotations).length ? `,"annotations":${goJsonMarshal(annotations)}` : '';
-  return Buffer.from(`{"schemaVersion":2,"mediaType":${goJsonString(OCI_MANIFEST_MEDIA_TYPE)},"config":${descriptorJSON(config)},"layers":[${descriptorJSON(layer)}]${ann}}`);
+  return Buffer.from(
+    `{"schemaVersion":2,"mediaType":${goJsonString(OCI_MANIFEST_MEDIA_TYPE)},"config":${descriptorJSON(config)},"layers":[${descriptorJSON(layer)}]${ann}}`,
+  );
 }
 
 /** A tag as flux reads it for --filter-semver (version.ParseVersion: leading "v"s dropped, then strict SemVer), or undefined when flux skips it. */
@@ -75,7 +83,8 @@ export function parseAnnotations(values: readonly string[]): Record<string, stri
   const out: Record<string, string> = {};
   for (const v of values) {
     const parts = v.split('=');
-    if (parts.length !== 2) throw new AnnotationError(`invalid annotation ${JSON.stringify(v)}, must be in the format key=value`);
+    if (parts.length !== 2)
+      throw new AnnotationError(`invalid annotation ${JSON.stringify(v)}, must be in the format key=value`);
     out[parts[0]!] = parts[1]!;
   }
   return out;
@@ -97,7 +106,10 @@ export function fluxAnnotations(meta: FluxMetadata, now = new Date()): Record<st
     [ANNOTATION_REVISION]: meta.revision,
     ...(meta.annotations ?? {}),
   };
-  if (!isRFC3339(out[ANNOTATION_CREATED]!)) throw new AnnotationError(`invalid ${ANNOTATION_CREATED} ${JSON.stringify(out[ANNOTATION_CREATED])}: it must be an RFC 3339 time such as 2026-01-01T00:00:00Z`);
+  if (!isRFC3339(out[ANNOTATION_CREATED]!))
+    throw new AnnotationError(
+      `invalid ${ANNOTATION_CREATED} ${JSON.stringify(out[ANNOTATION_CREATED])}: it must be an RFC 3339 time such as 2026-01-01T00:00:00Z`,
+    );
   return out;
 }
 

@@ -10,7 +10,8 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** t.Format(time.RFC3339): whole seconds, "Z" for UTC, else the local zone's offset ("+01:00"). */
 export function formatRFC3339(d: Date, zone: 'utc' | 'local' = 'utc'): string {
-  if (zone === 'utc') return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}Z`;
+  if (zone === 'utc')
+    return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}Z`;
   const off = -d.getTimezoneOffset();
   const z = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
   return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${z}`;

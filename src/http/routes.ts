@@ -55,9 +55,15 @@ export const ROUTES: readonly Route[] = [
       DELETE: { handler: deleteBlob, access: 'delete' },
     },
   },
-  { pattern: new RegExp(`^/v2/${NAME}/referrers/(?<ref>[^/]+)$`), methods: { GET: { handler: listReferrers, access: 'pull' } } },
+  {
+    pattern: new RegExp(`^/v2/${NAME}/referrers/(?<ref>[^/]+)$`),
+    methods: { GET: { handler: listReferrers, access: 'pull' } },
+  },
   // Docker token auth's token endpoint, on the registry's own origin (404 unless token auth is on).
-  { pattern: /^\/token\/?$/, methods: { GET: { handler: token, access: 'none' }, POST: { handler: token, access: 'none' } } },
+  {
+    pattern: /^\/token\/?$/,
+    methods: { GET: { handler: token, access: 'none' }, POST: { handler: token, access: 'none' } },
+  },
   { pattern: /^\/healthz$/, methods: { GET: { handler: health, access: 'none' } } },
   { pattern: /^\/readyz$/, methods: { GET: { handler: ready, access: 'none' } } },
 ];

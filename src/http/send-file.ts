@@ -11,7 +11,13 @@ import type { LocalFileBody } from '../storage/blob-store.js';
  * pulls CPU-bound. Plain-TCP responses only: TLS needs the bytes in user space.
  */
 interface NativeSendfile {
-  start(socketFd: number, fileFd: number, offset: number, length: number, done: (errno: number, sent: number) => void): number;
+  start(
+    socketFd: number,
+    fileFd: number,
+    offset: number,
+    length: number,
+    done: (errno: number, sent: number) => void,
+  ): number;
   cancel(id: number): void;
 }
 
@@ -104,7 +110,12 @@ export async function sendFile(socket: Socket, fileFd: number, offset: number, l
  * then closes the file, whatever happened. Blob stores answer with a file only
  * when asked for one, that is when `socket` takes sendfile.
  */
-export async function sendFileBody(socket: Socket | undefined, body: LocalFileBody, offset: number, length: number): Promise<void> {
+export async function sendFileBody(
+  socket: Socket | undefined,
+  body: LocalFileBody,
+  offset: number,
+  length: number,
+): Promise<void> {
   try {
     if (!socket) throw new Error('a local file body for a response that cannot send files');
     await sendFile(socket, body.fd, offset, length);

@@ -69,7 +69,9 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
     watchBody(req, limits.bodyTimeoutMs);
     void handle(req, res);
   };
-  const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
+  const server: Server = options.tls
+    ? createTlsServer({ ...serverOptions, ...options.tls }, listener)
+    : createServer(serverOptions, listener);
   server.timeout = 0;
   // HTTP/1.1 lets a client close its sending side after a complete request: answer
   // it anyway (Node would otherwise abort the request when the read side ends).
@@ -83,7 +85,9 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: `bad request: ${err.code ?? 'malformed'}` }] });
+    const body = JSON.stringify({
+      errors: [{ code: 'UNSUPPORTED', message: `bad request: ${err.code ?? 'malformed'}` }],
+    });
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
         `${API_VERSION_HEADER[0]}: ${API_VERSION_HEADER[1]}\r\nContent-Type: application/json\r\n` +
@@ -172,7 +176,9 @@ function limitPerAddress(server: Server, max: number, tls: boolean): void {
     const address = socket.remoteAddress ?? 'unknown';
     const n = (open.get(address) ?? 0) + 1;
     if (n > max) {
-      const body = JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `too many connections from ${address} (at most ${max})` }] });
+      const body = JSON.stringify({
+        errors: [{ code: 'UNAVAILABLE', message: `too many connections from ${address} (at most ${max})` }],
+      });
       socket.end(
         `HTTP/1.1 503 Service Unavailable\r\n${API_VERSION_HEADER[0]}: ${API_VERSION_HEADER[1]}\r\nContent-Type: application/json\r\n` +
           `Retry-After: 1\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -194,7 +200,14 @@ function isRegistryErrors(e: unknown): boolean {
 
 function isClientGone(req: IncomingMessage, e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return req.destroyed || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECANCELED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.message === 'aborted';
+  return (
+    req.destroyed ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ECANCELED' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (e as Error)?.message === 'aborted'
+  );
 }
 
 /** Percent-decodes route params; the name must already be plain (no %2F tricks). */

@@ -17,11 +17,20 @@ export interface ImmutableTagRule {
 }
 
 function tagPattern(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 /** The first rule that makes `tag` of `repository` immutable. */
-export function immutableRule(rules: readonly ImmutableTagRule[], repository: string, tag: string): ImmutableTagRule | undefined {
+export function immutableRule(
+  rules: readonly ImmutableTagRule[],
+  repository: string,
+  tag: string,
+): ImmutableTagRule | undefined {
   return rules.find((r) => compileGlob(r.repositories).test(repository) && r.tags.some((t) => tagPattern(t).test(tag)));
 }
 

@@ -9,7 +9,13 @@ import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
 import type { BlobBody, BlobStore, BodyRequest } from '../storage/blob-store.js';
-import type { ManifestRecord, ManifestSummary, MetadataStore, UploadCount, UploadRecord } from '../storage/metadata-store.js';
+import type {
+  ManifestRecord,
+  ManifestSummary,
+  MetadataStore,
+  UploadCount,
+  UploadRecord,
+} from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
@@ -172,7 +178,11 @@ export class Registry {
     const result = await this.meta.unlinkBlob(repository, digest);
     if (result === 'absent') throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
     if (result === 'referenced') {
-      throw new RegistryError('BLOB_REFERENCED', 'blob is referenced by a manifest in this repository; delete the manifest first', { digest });
+      throw new RegistryError(
+        'BLOB_REFERENCED',
+        'blob is referenced by a manifest in this repository; delete the manifest first',
+        { digest },
+      );
     }
   }
 
@@ -192,7 +202,13 @@ export class Registry {
     for (const k of keys) this.admitted.set(k, (this.admitted.get(k) ?? 0) + 1);
     try {
       // Record first: the orphan sweep deletes session files that have no record.
-      await this.meta.createUpload({ id, repository, ...(owner === undefined ? {} : { owner }), createdAt: at, updatedAt: at });
+      await this.meta.createUpload({
+        id,
+        repository,
+        ...(owner === undefined ? {} : { owner }),
+        createdAt: at,
+        updatedAt: at,
+      });
     } finally {
       for (const k of keys) {
         const left = this.admitted.get(k)! - 1;
@@ -212,10 +228,18 @@ export class Registry {
 
   private async assertUploadRoom(repository: string, owner: string | undefined): Promise<void> {
     const full = (what: string, limit: number) =>
-      new RegistryError('TOOMANYREQUESTS', `too many open upload sessions ${what} (at most ${limit}); finish or cancel some first`, { limit }, { 'Retry-After': '60' });
-    const open = async (which: UploadCount, key: string) => (await this.meta.countUploads(which)) + (this.admitted.get(key) ?? 0);
-    if ((await open({ repository }, `repository:${repository}`)) >= this.uploadCaps.repository) throw full('in this repository', this.uploadCaps.repository);
-    if (owner !== undefined && (await open({ owner }, `owner:${owner}`)) >= this.uploadCaps.user) throw full('for this user', this.uploadCaps.user);
+      new RegistryError(
+        'TOOMANYREQUESTS',
+        `too many open upload sessions ${what} (at most ${limit}); finish or cancel some first`,
+        { limit },
+        { 'Retry-After': '60' },
+      );
+    const open = async (which: UploadCount, key: string) =>
+      (await this.meta.countUploads(which)) + (this.admitted.get(key) ?? 0);
+    if ((await open({ repository }, `repository:${repository}`)) >= this.uploadCaps.repository)
+      throw full('in this repository', this.uploadCaps.repository);
+    if (owner !== undefined && (await open({ owner }, `owner:${owner}`)) >= this.uploadCaps.user)
+      throw full('for this user', this.uploadCaps.user);
     if ((await open({ all: true }, 'all')) >= this.uploadCaps.all) throw full('on this registry', this.uploadCaps.all);
   }
 
@@ -224,7 +248,12 @@ export class Registry {
    * cannot (unknown blob or repository), so the caller starts an upload instead.
    * Without `from`, any repository's copy may be used only if `mayRead` allows it.
    */
-  async mountBlob(repository: string, digestText: string, from: string | undefined, mayRead: (repo: string) => Promise<boolean>): Promise<{ digest: string; size: number } | undefined> {
+  async mountBlob(
+    repository: string,
+    digestText: string,
+    from: string | undefined,
+    mayRead: (repo: string) => Promise<boolean>,
+  ): Promise<{ digest: string; size: number } | undefined> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
     if (from === undefined) return undefined;
@@ -258,7 +287,14 @@ export class Registry {
    * Appends a chunk. With `contentRange` the chunk must start where the upload
    * ends (416 otherwise); `contentLength`, when given, must match the range.
    */
-  async appendUpload(repository: string, id: string, owner: string | undefined, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
+  async appendUpload(
+    repository: string,
+    id: string,
+    owner: string | undefined,
+    data: Readable,
+    contentRange?: string,
+    contentLength?: number,
+  ): Promise<UploadState> {
     const record = await this.session(repository, id, owner);
     const current = await this.blobs.uploadSize(id);
     if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
@@ -266,14 +302,18 @@ export class Registry {
     if (contentRange !== undefined) {
       const range = parseContentRange(contentRange);
       if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
-        throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', { contentRange, contentLength });
+        throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', {
+          contentRange,
+          contentLength,
+        });
       }
       offset = range.start;
     }
     const size = await this.blobs.appendUpload(id, offset, data);
     // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
     const now = this.now();
-    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10)) await this.meta.touchUpload(id, now);
+    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10))
+      await this.meta.touchUpload(id, now);
     return { id, repository, size };
   }
 
@@ -315,7 +355,11 @@ export class Registry {
     if (!(await this.meta.linkBlob(repository, digest.value, size, claim))) {
       // Only after a stall longer than the grace period: a collector swept the digest.
       await this.meta.deleteUpload(id);
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the blob was garbage-collected while this upload committed; push it again', { digest: digest.value });
+      throw new RegistryError(
+        'BLOB_UPLOAD_INVALID',
+        'the blob was garbage-collected while this upload committed; push it again',
+        { digest: digest.value },
+      );
     }
     await this.meta.deleteUpload(id);
     return { digest: digest.value, size };
@@ -328,21 +372,52 @@ export class Registry {
     if (limit === undefined || (await this.meta.namespaceLinks(ns, digest))) return;
     const used = (await this.meta.namespaceUsage(ns)).bytes;
     if (used + size > limit) {
-      throw new RegistryError('DENIED', `storage quota of namespace ${ns} exceeded: ${used} of ${limit} bytes used, this push needs ${size} more`, { namespace: ns, usage: used, limit });
+      throw new RegistryError(
+        'DENIED',
+        `storage quota of namespace ${ns} exceeded: ${used} of ${limit} bytes used, this push needs ${size} more`,
+        { namespace: ns, usage: used, limit },
+      );
     }
   }
 
   /** DENIED when the manifest (and its tag) would exceed the repository's limits or the namespace's bytes. */
-  private async assertManifestFits(repository: string, digest: string, size: number, tag: string | undefined): Promise<void> {
+  private async assertManifestFits(
+    repository: string,
+    digest: string,
+    size: number,
+    tag: string | undefined,
+  ): Promise<void> {
     const rule = quotaFor(this.quotas, repository);
-    if (!rule || (await this.meta.getManifest(repository, digest) && (tag === undefined || (await this.meta.resolveTag(repository, tag))))) return;
+    if (
+      !rule ||
+      ((await this.meta.getManifest(repository, digest)) &&
+        (tag === undefined || (await this.meta.resolveTag(repository, tag))))
+    )
+      return;
     const counts = await this.meta.repositoryCounts(repository);
     const isNewManifest = !(await this.meta.getManifest(repository, digest));
-    if (rule.manifestsPerRepository !== undefined && isNewManifest && counts.manifests + 1 > rule.manifestsPerRepository) {
-      throw new RegistryError('DENIED', `manifest limit of ${repository} reached: ${counts.manifests} of ${rule.manifestsPerRepository} manifests`, { usage: counts.manifests, limit: rule.manifestsPerRepository });
+    if (
+      rule.manifestsPerRepository !== undefined &&
+      isNewManifest &&
+      counts.manifests + 1 > rule.manifestsPerRepository
+    ) {
+      throw new RegistryError(
+        'DENIED',
+        `manifest limit of ${repository} reached: ${counts.manifests} of ${rule.manifestsPerRepository} manifests`,
+        { usage: counts.manifests, limit: rule.manifestsPerRepository },
+      );
     }
-    if (rule.tagsPerRepository !== undefined && tag !== undefined && !(await this.meta.resolveTag(repository, tag)) && counts.tags + 1 > rule.tagsPerRepository) {
-      throw new RegistryError('DENIED', `tag limit of ${repository} reached: ${counts.tags} of ${rule.tagsPerRepository} tags`, { usage: counts.tags, limit: rule.tagsPerRepository });
+    if (
+      rule.tagsPerRepository !== undefined &&
+      tag !== undefined &&
+      !(await this.meta.resolveTag(repository, tag)) &&
+      counts.tags + 1 > rule.tagsPerRepository
+    ) {
+      throw new RegistryError(
+        'DENIED',
+        `tag limit of ${repository} reached: ${counts.tags} of ${rule.tagsPerRepository} tags`,
+        { usage: counts.tags, limit: rule.tagsPerRepository },
+      );
     }
     if (isNewManifest) await this.assertBytesFit(repository, digest, size);
   }
@@ -388,10 +463,18 @@ export class Registry {
     return rule && !(rule.adminOverride && caller.admin) ? rule : undefined;
   }
 
-  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer, caller: CallerOptions = {}): Promise<PutManifestResult> {
+  async putManifest(
+    repository: string,
+    reference: string,
+    contentType: string | undefined,
+    body: Buffer,
+    caller: CallerOptions = {},
+  ): Promise<PutManifestResult> {
     assertRepositoryName(repository);
     if (body.length > this.maxManifestBytes) {
-      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, { limit: this.maxManifestBytes });
+      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, {
+        limit: this.maxManifestBytes,
+      });
     }
     const byDigest = reference.includes(':');
     const claimed = byDigest ? parseDigest(reference) : undefined;
@@ -413,18 +496,34 @@ export class Registry {
     };
     await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
     const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
-    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, { keepTag: immutable !== undefined }).catch((e: unknown) => {
-      if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
-        throw new RegistryError('DENIED', `tag ${reference} is immutable and names another manifest (${describeImmutableRule(immutable)})`, { tag: reference, rule: immutable.repositories });
-      }
-      throw e;
-    });
+    const unmet = await this.meta
+      .putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, {
+        keepTag: immutable !== undefined,
+      })
+      .catch((e: unknown) => {
+        if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
+          throw new RegistryError(
+            'DENIED',
+            `tag ${reference} is immutable and names another manifest (${describeImmutableRule(immutable)})`,
+            { tag: reference, rule: immutable.repositories },
+          );
+        }
+        throw e;
+      });
     if (unmet.length > 0) {
       throw new RegistryErrors(
         unmet.map((u) =>
           u.problem === 'missing'
-            ? new RegistryError('MANIFEST_BLOB_UNKNOWN', `${u.reference.role} ${u.reference.digest} is not in this repository`, u.reference.digest)
-            : new RegistryError('MANIFEST_INVALID', `${u.reference.role} ${u.reference.digest} has size ${u.actualSize}, manifest says ${u.reference.size}`, { digest: u.reference.digest }),
+            ? new RegistryError(
+                'MANIFEST_BLOB_UNKNOWN',
+                `${u.reference.role} ${u.reference.digest} is not in this repository`,
+                u.reference.digest,
+              )
+            : new RegistryError(
+                'MANIFEST_INVALID',
+                `${u.reference.role} ${u.reference.digest} has size ${u.actualSize}, manifest says ${u.reference.size}`,
+                { digest: u.reference.digest },
+              ),
         ),
       );
     }
@@ -438,7 +537,11 @@ export class Registry {
     const m = await this.meta.getManifest(repository, digest);
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { reference });
     if (!acceptsManifest(accepted, m.mediaType)) {
-      throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not allow`, { reference, mediaType: m.mediaType });
+      throw new RegistryError(
+        'MANIFEST_UNKNOWN',
+        `manifest is ${m.mediaType}, which the Accept header does not allow`,
+        { reference, mediaType: m.mediaType },
+      );
     }
     this.pulls.record(repository, m.digest);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
@@ -448,7 +551,10 @@ export class Registry {
    * Throws DENIED when the pull check refuses to serve this manifest's content (GET,
    * not HEAD: a digest and a size are no content). Without a check, everything passes.
    */
-  async assertPullable(repository: string, manifest: { digest: string; mediaType: string; content: Buffer }): Promise<void> {
+  async assertPullable(
+    repository: string,
+    manifest: { digest: string; mediaType: string; content: Buffer },
+  ): Promise<void> {
     await this.pullCheck?.checkPull(this, repository, manifest);
   }
 
@@ -456,10 +562,12 @@ export class Registry {
     if (reference.includes(':')) return parseDigest(reference).value;
     // Neither a tag nor a digest names nothing: 404 as distribution and zot answer
     // (the conformance suite asks for `.INVALID_MANIFEST_NAME`); PUT still says TAG_INVALID.
-    if (!isValidTag(reference)) throw new RegistryError('MANIFEST_UNKNOWN', 'not a valid tag or digest', { reference: reference.slice(0, 200) });
+    if (!isValidTag(reference))
+      throw new RegistryError('MANIFEST_UNKNOWN', 'not a valid tag or digest', { reference: reference.slice(0, 200) });
     const digest = await this.meta.resolveTag(repository, reference);
     if (!digest) {
-      if (!(await this.meta.repositoryExists(repository))) throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
+      if (!(await this.meta.repositoryExists(repository)))
+        throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
       throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
     }
     return digest;
@@ -475,18 +583,28 @@ export class Registry {
         const { tags } = await this.meta.repositoryInventory(repository);
         for (const t of tags) {
           const rule = t.digest === digest ? this.immutableRuleFor(repository, t.name, caller) : undefined;
-          if (rule) throw new RegistryError('DENIED', `manifest is tagged ${t.name}, which is immutable (${describeImmutableRule(rule)})`, { tag: t.name, rule: rule.repositories });
+          if (rule)
+            throw new RegistryError(
+              'DENIED',
+              `manifest is tagged ${t.name}, which is immutable (${describeImmutableRule(rule)})`,
+              { tag: t.name, rule: rule.repositories },
+            );
         }
       }
-      if (!(await this.meta.deleteManifest(repository, digest))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
+      if (!(await this.meta.deleteManifest(repository, digest)))
+        throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       return;
     }
     if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', undefined, { tag: reference.slice(0, 200) });
     const rule = this.immutableRuleFor(repository, reference, caller);
     if (rule && (await this.meta.resolveTag(repository, reference))) {
-      throw new RegistryError('DENIED', `tag ${reference} is immutable (${describeImmutableRule(rule)})`, { tag: reference, rule: rule.repositories });
+      throw new RegistryError('DENIED', `tag ${reference} is immutable (${describeImmutableRule(rule)})`, {
+        tag: reference,
+        rule: rule.repositories,
+      });
     }
-    if (!(await this.meta.deleteTag(repository, reference))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
+    if (!(await this.meta.deleteTag(repository, reference)))
+      throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
   }
 
   // ---- discovery ------------------------------------------------------------
@@ -510,13 +628,19 @@ export class Registry {
    * visible names only: the cursor is the last name shown, so neither the page nor
    * its Link reveals a name the caller may not pull.
    */
-  async catalog(page: PageRequest, visible: (repository: string) => Promise<boolean> = async () => true): Promise<Page<string>> {
+  async catalog(
+    page: PageRequest,
+    visible: (repository: string) => Promise<boolean> = async () => true,
+  ): Promise<Page<string>> {
     const n = Math.min(page.n ?? CATALOG_MAX_PAGE, CATALOG_MAX_PAGE);
     const items: string[] = [];
     let last = page.last;
     // One visible name past the page tells whether there is a next page.
     while (items.length <= n) {
-      const batch = await this.meta.listRepositories({ n: CATALOG_SCAN_BATCH, ...(last === undefined ? {} : { last }) });
+      const batch = await this.meta.listRepositories({
+        n: CATALOG_SCAN_BATCH,
+        ...(last === undefined ? {} : { last }),
+      });
       for (const name of batch.items) {
         if (items.length > n) break;
         if (await visible(name)) items.push(name);
@@ -533,7 +657,9 @@ export class Registry {
   async checkStorage(): Promise<{ blobs: string; metadata: string }> {
     const probe = async (check: () => Promise<void>): Promise<string> => {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer within 3 s'), 3000)));
+      const timeout = new Promise<string>(
+        (resolve) => (timer = setTimeout(() => resolve('no answer within 3 s'), 3000)),
+      );
       try {
         return await Promise.race([check().then(() => 'ok'), timeout]);
       } catch (e) {

@@ -26,7 +26,16 @@ import { isIndexType } from '../core/media-types.js';
 import { checkSignature, MAX_PAYLOAD_BYTES, type SignatureCheck } from '../sign/check.js';
 import { KeyFormatError } from '../sign/encrypted-key.js';
 import { parsePublicKey, type TrustedKey } from '../sign/keys.js';
-import { BUNDLE_ARTIFACT_TYPE, MAX_BUNDLE_BYTES, SIGNATURE_ARTIFACT_TYPE, isSignatureArtifact, parseBundleReferrer, parseSignatureManifest, signatureTag, type SignatureLayer } from '../sign/signature-manifest.js';
+import {
+  BUNDLE_ARTIFACT_TYPE,
+  MAX_BUNDLE_BYTES,
+  SIGNATURE_ARTIFACT_TYPE,
+  isSignatureArtifact,
+  parseBundleReferrer,
+  parseSignatureManifest,
+  signatureTag,
+  type SignatureLayer,
+} from '../sign/signature-manifest.js';
 import { TrustedRootError, parseTrustedRoot, type TrustedRoot } from '../sign/trusted-root.js';
 import { checkBundleBytes } from '../sign/verify.js';
 import type { IdentityPolicy } from '../sign/bundle-verify.js';
@@ -83,12 +92,17 @@ export class SignaturePolicy implements PullCheck {
         try {
           pem = await readFile(file, 'utf8');
         } catch (e) {
-          throw new SignaturePolicyError(`require_signatures: cannot read the key ${file} for "${r.repositories}": ${(e as Error).message}`);
+          throw new SignaturePolicyError(
+            `require_signatures: cannot read the key ${file} for "${r.repositories}": ${(e as Error).message}`,
+          );
         }
         try {
           keys.push(parsePublicKey(pem, file));
         } catch (e) {
-          if (e instanceof KeyFormatError) throw new SignaturePolicyError(`require_signatures: ${file} (for "${r.repositories}") is not a usable public key: ${e.message}`);
+          if (e instanceof KeyFormatError)
+            throw new SignaturePolicyError(
+              `require_signatures: ${file} (for "${r.repositories}") is not a usable public key: ${e.message}`,
+            );
           throw e;
         }
       }
@@ -99,12 +113,24 @@ export class SignaturePolicy implements PullCheck {
         try {
           trustedRoot = parseTrustedRoot(await readFile(file));
         } catch (e) {
-          if (e instanceof TrustedRootError || (e as NodeJS.ErrnoException).code) throw new SignaturePolicyError(`require_signatures: the trusted root ${file} for "${r.repositories}" is not usable: ${(e as Error).message}`);
+          if (e instanceof TrustedRootError || (e as NodeJS.ErrnoException).code)
+            throw new SignaturePolicyError(
+              `require_signatures: the trusted root ${file} for "${r.repositories}" is not usable: ${(e as Error).message}`,
+            );
           throw e;
         }
-        keyless = { trustedRoot, identity, describe: `identity ${identity.identity ?? `~${identity.identityRegexp}`} from ${identity.issuer ?? `~${identity.issuerRegexp}`}` };
+        keyless = {
+          trustedRoot,
+          identity,
+          describe: `identity ${identity.identity ?? `~${identity.identityRegexp}`} from ${identity.issuer ?? `~${identity.issuerRegexp}`}`,
+        };
       }
-      rules.push({ pattern: r.repositories, regex: compileGlob(r.repositories), keys, ...(keyless ? { keyless } : {}) });
+      rules.push({
+        pattern: r.repositories,
+        regex: compileGlob(r.repositories),
+        keys,
+        ...(keyless ? { keyless } : {}),
+      });
     }
     return new SignaturePolicy(rules);
   }
@@ -121,7 +147,10 @@ export class SignaturePolicy implements PullCheck {
     const own = await this.verified(store, repository, manifest.digest, rule);
     if (own === true) return;
     if (await this.signedParent(store, repository, manifest.digest, rule, 1)) return;
-    const trusted = [...rule.keys.map((k) => basename(k.source)), ...(rule.keyless ? [rule.keyless.describe] : [])].join(', ');
+    const trusted = [
+      ...rule.keys.map((k) => basename(k.source)),
+      ...(rule.keyless ? [rule.keyless.describe] : []),
+    ].join(', ');
     throw new RegistryError(
       'DENIED',
       `${repository}@${manifest.digest} is not signed by a signer this registry trusts for ${rule.pattern} (${trusted}): ${own}; sign it with \`stowage sign\` or cosign`,
@@ -130,7 +159,13 @@ export class SignaturePolicy implements PullCheck {
   }
 
   /** Is `digest` listed by an index in the repository whose signature verifies? */
-  private async signedParent(store: PullCheckStore, repository: string, digest: string, rule: Rule, depth: number): Promise<boolean> {
+  private async signedParent(
+    store: PullCheckStore,
+    repository: string,
+    digest: string,
+    rule: Rule,
+    depth: number,
+  ): Promise<boolean> {
     if (depth > MAX_DEPTH) return false;
     for (const parent of await store.meta.referencedBy(repository, digest)) {
       const m = await store.meta.getManifest(repository, parent);
@@ -142,18 +177,27 @@ export class SignaturePolicy implements PullCheck {
   }
 
   /** true, or why no signature of `digest` verifies. */
-  private async verified(store: PullCheckStore, repository: string, digest: string, rule: Rule): Promise<true | string> {
+  private async verified(
+    store: PullCheckStore,
+    repository: string,
+    digest: string,
+    rule: Rule,
+  ): Promise<true | string> {
     const signatures = rule.keys.length > 0 ? await this.storedSignatures(store, repository, digest) : [];
     const bundles = await this.bundleResults(store, repository, digest, rule);
     if (bundles.includes(true)) return true;
-    if (signatures.length === 0 && bundles.length === 0) return `no signature found (Sigstore bundle referrers, tag ${signatureTag(digest)})`;
+    if (signatures.length === 0 && bundles.length === 0)
+      return `no signature found (Sigstore bundle referrers, tag ${signatureTag(digest)})`;
     let reason = bundles.find((b): b is string => b !== true) ?? '';
     for (const s of signatures) {
       const key = `${rule.pattern}\n${digest}\n${s.descriptor.digest}\n${s.signature}`;
       let check = this.cache.get(key);
       if (!check) {
         const payload = await this.readVerified(store, repository, s.descriptor, MAX_PAYLOAD_BYTES);
-        check = typeof payload === 'string' ? { ok: false, reason: payload } : checkSignature(payload, s.signature, rule.keys, digest);
+        check =
+          typeof payload === 'string'
+            ? { ok: false, reason: payload }
+            : checkSignature(payload, s.signature, rule.keys, digest);
         if (typeof payload !== 'string') this.remember(key, check);
       }
       if (check.ok) return true;
@@ -168,9 +212,17 @@ export class SignaturePolicy implements PullCheck {
   }
 
   /** Each stored Sigstore bundle referrer of `digest`: verified (true), or why not. */
-  private async bundleResults(store: PullCheckStore, repository: string, digest: string, rule: Rule): Promise<(true | string)[]> {
+  private async bundleResults(
+    store: PullCheckStore,
+    repository: string,
+    digest: string,
+    rule: Rule,
+  ): Promise<(true | string)[]> {
     const out: (true | string)[] = [];
-    const policy = { keys: rule.keys, ...(rule.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}) };
+    const policy = {
+      keys: rule.keys,
+      ...(rule.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}),
+    };
     for (const r of (await store.meta.referrers(repository, digest, BUNDLE_ARTIFACT_TYPE)).slice(0, MAX_REFERRERS)) {
       const m = await store.meta.getManifest(repository, r.digest);
       const parsed = m ? parseBundleReferrer(m.content) : undefined;
@@ -211,7 +263,12 @@ export class SignaturePolicy implements PullCheck {
   }
 
   /** A small blob this repository may see (a payload, a bundle), read whole and digest-checked; or why not. */
-  private async readVerified(store: PullCheckStore, repository: string, d: { digest: string; size: number }, limit: number): Promise<Buffer | string> {
+  private async readVerified(
+    store: PullCheckStore,
+    repository: string,
+    d: { digest: string; size: number },
+    limit: number,
+  ): Promise<Buffer | string> {
     if (d.size > limit) return `a blob of ${d.size} bytes is not a signature`;
     const link = await store.meta.blobLink(repository, d.digest);
     if (!link || link.size !== d.size) return `the payload ${d.digest} is not in ${repository}`;
@@ -223,7 +280,8 @@ export class SignaturePolicy implements PullCheck {
       chunks.push(c as Buffer);
     }
     const bytes = Buffer.concat(chunks);
-    if (!d.digest.startsWith('sha256:') || digestBytes(bytes).value !== d.digest) return `the payload ${d.digest} does not match its digest`;
+    if (!d.digest.startsWith('sha256:') || digestBytes(bytes).value !== d.digest)
+      return `the payload ${d.digest} does not match its digest`;
     return bytes;
   }
 }

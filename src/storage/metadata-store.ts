@@ -140,7 +140,13 @@ export interface MetadataStore extends TokenStore {
    * are returned. With `keepTag`, a tag that already names another manifest is
    * not moved: DENIED, and nothing is written (immutable tags).
    */
-  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string, options?: { keepTag?: boolean }): Promise<UnmetReference[]>;
+  putManifest(
+    repository: string,
+    manifest: ManifestRecord,
+    references: ManifestReference[],
+    tag?: string,
+    options?: { keepTag?: boolean },
+  ): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
   /** Deletes a manifest and every tag pointing at it. */
@@ -159,7 +165,11 @@ export interface MetadataStore extends TokenStore {
   // ---- lifecycle: garbage collection, retention, quotas (docs/gc.md) ----------
 
   /** Links no manifest of their repository references, last linked before `before`, in (repository, digest) order after `after`. */
-  unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]>;
+  unusedBlobLinks(
+    before: number,
+    limit: number,
+    after?: { repository: string; digest: string },
+  ): Promise<BlobLinkRecord[]>;
   /** Removes the link if, in the same transaction, it is still unreferenced and last linked before `before`. */
   removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean>;
   /** Live blobs no repository links, claimed before `claimedBefore`, in digest order after `after` (dry runs list what marking would take). */
@@ -169,7 +179,12 @@ export interface MetadataStore extends TokenStore {
    * before `claimedBefore`; and takes over ones left `deleting` before
    * `abandonedBefore` (a collector that died). Returns them.
    */
-  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]>;
+  markBlobsForDeletion(
+    claimedBefore: number,
+    abandonedBefore: number,
+    limit: number,
+    at: number,
+  ): Promise<{ digest: string; size: number }[]>;
   /** Bytes found with no record at all: records them as `deleting`; false when a record exists. */
   markOrphanBlob(digest: string, size: number, at: number): Promise<boolean>;
   /** Drops the record of a `deleting` blob whose bytes are gone. */

@@ -18,7 +18,8 @@ export interface Stores {
  * configured). The server and the account commands (`stowage token`) open it alike.
  */
 export async function openMetadataStore(storage: StorageConfig, data: string, fsync: boolean): Promise<MetadataStore> {
-  if (storage.metadata.driver === 'postgres') return PostgresMetadataStore.open({ url: storage.metadata.url, pool: storage.metadata.pool });
+  if (storage.metadata.driver === 'postgres')
+    return PostgresMetadataStore.open({ url: storage.metadata.url, pool: storage.metadata.pool });
   await mkdir(data, { recursive: true });
   return new SqliteMetadataStore(join(data, 'stowage.db'), { fsync });
 }
@@ -32,7 +33,9 @@ export async function openStores(storage: StorageConfig, data: string, fsync: bo
           ...(storage.blobs.endpoint ? { endpoint: storage.blobs.endpoint } : {}),
           region: storage.blobs.region,
           bucket: storage.blobs.bucket,
-          ...(storage.blobs.accessKeyId ? { accessKeyId: storage.blobs.accessKeyId, secretAccessKey: storage.blobs.secretAccessKey! } : {}),
+          ...(storage.blobs.accessKeyId
+            ? { accessKeyId: storage.blobs.accessKeyId, secretAccessKey: storage.blobs.secretAccessKey! }
+            : {}),
           pathStyle: storage.blobs.pathStyle,
           prefix: storage.blobs.prefix,
           redirect: storage.blobs.redirect,

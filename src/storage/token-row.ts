@@ -15,8 +15,20 @@ export interface TokenRow {
 }
 
 /** The row's values in column order: id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at. */
-export function tokenValues(t: AccessTokenRecord): [string, string, string, string, Buffer, number, number | null, number | null, number | null] {
-  return [t.id, t.user, t.note, JSON.stringify(t.scopes), t.secretHash, t.createdAt, t.expiresAt ?? null, t.lastUsedAt ?? null, t.revokedAt ?? null];
+export function tokenValues(
+  t: AccessTokenRecord,
+): [string, string, string, string, Buffer, number, number | null, number | null, number | null] {
+  return [
+    t.id,
+    t.user,
+    t.note,
+    JSON.stringify(t.scopes),
+    t.secretHash,
+    t.createdAt,
+    t.expiresAt ?? null,
+    t.lastUsedAt ?? null,
+    t.revokedAt ?? null,
+  ];
 }
 
 export function toToken(row: TokenRow): AccessTokenRecord {

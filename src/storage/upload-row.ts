@@ -11,5 +11,11 @@ export interface UploadRow {
 }
 
 export function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, ...(row.owner === null ? {} : { owner: row.owner }), createdAt: row.created_at, updatedAt: row.updated_at };
+  return {
+    id: row.id,
+    repository: row.repository,
+    ...(row.owner === null ? {} : { owner: row.owner }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

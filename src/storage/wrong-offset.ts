@@ -8,5 +8,10 @@ import { RegistryError } from '../core/errors.js';
  */
 export function wrongOffset(data: Readable, offset: number, size: number): RegistryError {
   data.resume();
-  return new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${size} bytes`, { size }, { Range: `0-${Math.max(0, size - 1)}` });
+  return new RegistryError(
+    'RANGE_INVALID',
+    `chunk starts at ${offset}, upload has ${size} bytes`,
+    { size },
+    { Range: `0-${Math.max(0, size - 1)}` },
+  );
 }

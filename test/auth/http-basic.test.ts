@@ -6,7 +6,19 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parsePatScope } from '../../src/auth/pat.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';
-import { openPats, PASSWORDS, basic, bearer, call, fetchToken, makeTls, pushTinyImage, startAuthInProcess, type AuthServer, type TlsFiles } from './helpers.js';
+import {
+  openPats,
+  PASSWORDS,
+  basic,
+  bearer,
+  call,
+  fetchToken,
+  makeTls,
+  pushTinyImage,
+  startAuthInProcess,
+  type AuthServer,
+  type TlsFiles,
+} from './helpers.js';
 
 const as = (u: keyof typeof PASSWORDS) => ({ Authorization: basic(u, PASSWORDS[u]) });
 
@@ -59,8 +71,13 @@ describe('Basic auth mode', () => {
   });
 
   it('_catalog lists only what the caller may pull', async () => {
-    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('bob') })).json().repositories, ['public/base']);
-    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('alice') })).json().repositories, ['alice/app', 'public/base']);
+    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('bob') })).json().repositories, [
+      'public/base',
+    ]);
+    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('alice') })).json().repositories, [
+      'alice/app',
+      'public/base',
+    ]);
     assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog')).json().repositories, ['public/base']);
   });
 
@@ -75,7 +92,15 @@ describe('Basic auth mode', () => {
 
   it('there is no token endpoint', async () => {
     assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: as('alice') })).status, 404);
-    assert.equal((await call(s.url, 'POST', '/token', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'grant_type=password' })).status, 404);
+    assert.equal(
+      (
+        await call(s.url, 'POST', '/token', {
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=password',
+        })
+      ).status,
+      404,
+    );
   });
 });
 

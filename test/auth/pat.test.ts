@@ -66,7 +66,12 @@ describe('PAT store', () => {
 
   it('checks tokens: good, wrong secret, unknown, revoked, expired', async () => {
     const now = 1_800_000_000_000;
-    const { token, record } = await store.create('bob', [parsePatScope('bob/**:pull,push')], { expiresInSeconds: 3600 }, now);
+    const { token, record } = await store.create(
+      'bob',
+      [parsePatScope('bob/**:pull,push')],
+      { expiresInSeconds: 3600 },
+      now,
+    );
     const ok = await store.check(token, now + 1000);
     assert.ok(ok?.ok);
     assert.deepEqual(ok.record.scopes, [{ glob: 'bob/**', actions: ['pull', 'push'] }]);
@@ -109,7 +114,9 @@ describe('PAT store', () => {
     for (const m of MIGRATIONS.slice(0, 2)) db.exec(m);
     db.pragma('user_version = 2');
     const { id, secret, token } = generatePat();
-    db.prepare('INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULL)').run(
+    db.prepare(
+      'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+    ).run(
       id,
       'dave',
       'old',
@@ -123,7 +130,13 @@ describe('PAT store', () => {
       const pats = new PatStore(earlier);
       const check = await pats.check(token);
       assert.ok(check?.ok);
-      assert.deepEqual(check.record, { id, user: 'dave', note: 'old', scopes: [{ glob: 'dave/**', actions: ['pull', 'push'] }], createdAt: 1_700_000_000_000 });
+      assert.deepEqual(check.record, {
+        id,
+        user: 'dave',
+        note: 'old',
+        scopes: [{ glob: 'dave/**', actions: ['pull', 'push'] }],
+        createdAt: 1_700_000_000_000,
+      });
       assert.equal(await pats.revoke(id), true);
       assert.deepEqual(await pats.check(token), { ok: false, reason: 'revoked' });
     } finally {

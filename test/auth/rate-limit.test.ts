@@ -62,7 +62,13 @@ describe('authenticator', () => {
       },
     } as unknown as UserFile;
     let now = 0;
-    const auth = new Authenticator(users, undefined, { perAddress: { max: 5, windowMs: 60_000 }, perAddressUser: { max: 3, windowMs: 60_000 }, cacheTtlMs: 30_000 }, silent, () => now);
+    const auth = new Authenticator(
+      users,
+      undefined,
+      { perAddress: { max: 5, windowMs: 60_000 }, perAddressUser: { max: 3, windowMs: 60_000 }, cacheTtlMs: 30_000 },
+      silent,
+      () => now,
+    );
     return { auth, hashes, dummies, tick: (ms: number) => (now += ms) };
   }
 
@@ -71,9 +77,16 @@ describe('authenticator', () => {
     for (let i = 0; i < 3; i++) assert.equal((await auth.authenticate('alice', 'wrong', '10.0.0.1')).ok, false);
     const limited = await auth.authenticate('alice', 'alice-pw', '10.0.0.1');
     assert.equal(limited.ok, false);
-    assert.ok(!limited.ok && limited.retryAfterMs > 0, 'alice is throttled from the guessing address even with the right password');
+    assert.ok(
+      !limited.ok && limited.retryAfterMs > 0,
+      'alice is throttled from the guessing address even with the right password',
+    );
     assert.equal((await auth.authenticate('bob', 'bob-pw', '10.0.0.1')).ok, true, 'bob is not');
-    assert.equal((await auth.authenticate('alice', 'alice-pw', '10.0.0.9')).ok, true, 'alice from another address is not');
+    assert.equal(
+      (await auth.authenticate('alice', 'alice-pw', '10.0.0.9')).ok,
+      true,
+      'alice from another address is not',
+    );
   });
 
   it("checks an unknown user's password against the user file's dummy hash (its cost follows the real users)", async () => {

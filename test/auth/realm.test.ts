@@ -17,7 +17,11 @@ describe('realm configuration', () => {
     for (const addr of ['0.0.0.0:5000', ':5000', '[::]:5000', '10.1.2.3:5000']) {
       assert.throws(
         () => resolveConfig({ addr, auth: token }, {}, {}),
-        (e: unknown) => e instanceof ConfigError && /public_url/.test(e.message) && /allowed_hosts/.test(e.message) && /auth\.realm/.test(e.message),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          /public_url/.test(e.message) &&
+          /allowed_hosts/.test(e.message) &&
+          /auth\.realm/.test(e.message),
         addr,
       );
     }
@@ -25,8 +29,15 @@ describe('realm configuration', () => {
 
   it('starts beyond loopback once one of them is set, on loopback without, and in Basic mode (no URL in its realm)', () => {
     const addr = '0.0.0.0:5000';
-    assert.equal(resolveConfig({ addr, auth: token, publicUrl: 'https://registry.example.com/' }, {}, {}).publicUrl, 'https://registry.example.com');
-    assert.deepEqual(resolveConfig({ addr, auth: token }, { allowedHosts: 'Registry.Example.com, registry.example.com:5000' }, {}).allowedHosts, ['registry.example.com', 'registry.example.com:5000']);
+    assert.equal(
+      resolveConfig({ addr, auth: token, publicUrl: 'https://registry.example.com/' }, {}, {}).publicUrl,
+      'https://registry.example.com',
+    );
+    assert.deepEqual(
+      resolveConfig({ addr, auth: token }, { allowedHosts: 'Registry.Example.com, registry.example.com:5000' }, {})
+        .allowedHosts,
+      ['registry.example.com', 'registry.example.com:5000'],
+    );
     assert.ok(resolveConfig({ addr, auth: { ...token, realm: 'https://auth.example.com/token' } }, {}, {}));
     assert.ok(resolveConfig({ addr: '127.0.0.1:5000', auth: token }, {}, {}));
     assert.ok(resolveConfig({ addr, auth: { ...token, mode: 'basic' } }, {}, {}));
@@ -61,7 +72,12 @@ describe('realm in challenges', () => {
   });
 
   it('allowed hosts: an allowed Host is followed, any other gets the first allowed one', async () => {
-    const get = async (host: string) => realmOf((await call(withHosts.url, 'GET', '/v2/alice/app/tags/list', { headers: { Host: host } })).headers['www-authenticate']);
+    const get = async (host: string) =>
+      realmOf(
+        (await call(withHosts.url, 'GET', '/v2/alice/app/tags/list', { headers: { Host: host } })).headers[
+          'www-authenticate'
+        ],
+      );
     assert.equal(await get('evil.example'), 'http://registry.example.com/token');
     assert.equal(await get('evil.example:5000'), 'http://registry.example.com/token');
     assert.equal(await get(withHosts.host), 'http://registry.example.com/token', 'an address not in the list');

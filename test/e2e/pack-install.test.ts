@@ -33,12 +33,25 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
     // --ignore-scripts: dist/ is already built (scripts/test.sh did it), and a
     // `prepare` rebuilding it here would rewrite files other test files are loading.
     assert.ok(existsSync(join(ROOT, 'dist/src/cli/main.js')), 'build first: npx tsc -p tsconfig.json');
-    const packed = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work, '--json'], { cwd: ROOT, timeoutMs: 120_000 });
+    const packed = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work, '--json'], {
+      cwd: ROOT,
+      timeoutMs: 120_000,
+    });
     const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
     const tarball = join(work, filename);
     const installed = await run(
       'npm',
-      ['install', '-g', '--prefix', prefix, '--foreground-scripts', '--no-audit', '--no-fund', '--allow-scripts=stowage,better-sqlite3', tarball],
+      [
+        'install',
+        '-g',
+        '--prefix',
+        prefix,
+        '--foreground-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--allow-scripts=stowage,better-sqlite3',
+        tarball,
+      ],
       {
         cwd: work,
         timeoutMs: 840_000,
@@ -73,7 +86,10 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
 
   it('serves with sendfile on; push and pull back with the installed client', async () => {
     const data = join(work, 'data');
-    const child = spawn(join(prefix, 'bin', 'stowage'), ['serve', '--addr', '127.0.0.1:0', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'], cwd: work });
+    const child = spawn(join(prefix, 'bin', 'stowage'), ['serve', '--addr', '127.0.0.1:0', '--data', data], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: work,
+    });
     trackChild(child);
     try {
       const listening = await new Promise<{ address: string; sendfile: boolean }>((res, rej) => {
@@ -83,7 +99,8 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
         createInterface({ input: child.stdout! }).on('line', (line) => {
           try {
             const entry = JSON.parse(line) as { msg?: string; address?: string; sendfile?: boolean };
-            if (entry.msg === 'listening' && entry.address) res({ address: entry.address, sendfile: entry.sendfile === true });
+            if (entry.msg === 'listening' && entry.address)
+              res({ address: entry.address, sendfile: entry.sendfile === true });
           } catch {
             // not JSON
           }
@@ -91,14 +108,21 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
       });
       assert.equal(listening.sendfile, true, 'the installed addon loaded');
       const archive = join(work, 'smoke.tar');
-      const image = await writeDockerArchive(archive, { layers: [randomLayer('smoke'), randomLayer('big', 300_000)], repoTags: ['smoke:v1'] });
-      const stowage = (args: string[]) => run(join(prefix, 'bin', 'stowage'), args, { cwd: work, env: { DOCKER_CONFIG: join(work, 'docker-config') } });
+      const image = await writeDockerArchive(archive, {
+        layers: [randomLayer('smoke'), randomLayer('big', 300_000)],
+        repoTags: ['smoke:v1'],
+      });
+      const stowage = (args: string[]) =>
+        run(join(prefix, 'bin', 'stowage'), args, { cwd: work, env: { DOCKER_CONFIG: join(work, 'docker-config') } });
       await stowage(['image', 'push', archive, `${listening.address}/smoke/app:v1`]);
       const out = join(work, 'pulled.tar');
       await stowage(['image', 'pull', `${listening.address}/smoke/app:v1`, '-o', out]);
       const pulled = await readDockerArchive(out);
       assert.equal(pulled.configDigest, image.configDigest);
-      assert.deepEqual(pulled.layerTars, image.layers.map((l) => l.tar));
+      assert.deepEqual(
+        pulled.layerTars,
+        image.layers.map((l) => l.tar),
+      );
     } finally {
       child.kill('SIGTERM');
     }

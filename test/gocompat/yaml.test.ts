@@ -27,7 +27,7 @@ describe('Go YAML, as Helm writes it', () => {
       out,
       [
         'bool: "yes"',
-        'colon: \'foo: bar\'',
+        "colon: 'foo: bar'",
         'emoji: "\\U0001F600"',
         'empty: ""',
         'float: "1.0"',
@@ -52,7 +52,16 @@ describe('Go YAML, as Helm writes it', () => {
       ].join('\n'),
     );
     // go-yaml's natural key order: non-letters first, digit runs compared as numbers.
-    assert.deepEqual(Object.keys(Object.fromEntries(goYamlMarshal({ b10: 1, b9: 1, B: 1, a: 1, _x: 1 }).trim().split('\n').map((l) => [l.split(':')[0], 1]))), ['_x', 'B', 'a', 'b9', 'b10']);
+    assert.deepEqual(
+      Object.keys(
+        Object.fromEntries(
+          goYamlMarshal({ b10: 1, b9: 1, B: 1, a: 1, _x: 1 })
+            .trim()
+            .split('\n')
+            .map((l) => [l.split(':')[0], 1]),
+        ),
+      ),
+      ['_x', 'B', 'a', 'b9', 'b10'],
+    );
   });
-
 });

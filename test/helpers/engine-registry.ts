@@ -56,7 +56,9 @@ export async function startEngineRegistry(mode: AuthMode): Promise<EngineRegistr
     proc,
     creds: (user) => (auth ? { user, secret: PASSWORDS[user] } : undefined),
     async manifest(repo, ref) {
-      const res = await call(url, 'GET', `/v2/${repo}/manifests/${ref}`, { headers: { Accept: ACCEPT, ...(await adminHeaders(`repository:${repo}:pull`)) } });
+      const res = await call(url, 'GET', `/v2/${repo}/manifests/${ref}`, {
+        headers: { Accept: ACCEPT, ...(await adminHeaders(`repository:${repo}:pull`)) },
+      });
       return {
         status: res.status,
         contentType: String(res.headers['content-type'] ?? ''),
@@ -65,7 +67,9 @@ export async function startEngineRegistry(mode: AuthMode): Promise<EngineRegistr
       };
     },
     async tags(repo) {
-      const res = await call(url, 'GET', `/v2/${repo}/tags/list`, { headers: await adminHeaders(`repository:${repo}:pull`) });
+      const res = await call(url, 'GET', `/v2/${repo}/tags/list`, {
+        headers: await adminHeaders(`repository:${repo}:pull`),
+      });
       if (res.status !== 200) throw new Error(`GET /v2/${repo}/tags/list → ${res.status}: ${res.text}`);
       return [...(res.json<{ tags: string[] }>().tags ?? [])].sort();
     },
@@ -73,10 +77,23 @@ export async function startEngineRegistry(mode: AuthMode): Promise<EngineRegistr
     requests: (from = 0) => loggedRequests(proc, from),
     async createPat(user, scope) {
       if (!auth) throw new Error('createPat: the registry has no auth');
-      const r = await run(process.execPath, [CLI, 'token', 'create', '--config', auth.configPath, '--data', auth.dataDir, '--user', user, '--scope', scope, '--expires', '1d']);
+      const r = await run(process.execPath, [
+        CLI,
+        'token',
+        'create',
+        '--config',
+        auth.configPath,
+        '--data',
+        auth.dataDir,
+        '--user',
+        user,
+        '--scope',
+        scope,
+        '--expires',
+        '1d',
+      ]);
       return r.stdout.trim();
     },
     stop: () => (auth ? auth.stop() : proc.stop()),
   };
 }
-

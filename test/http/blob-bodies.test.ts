@@ -44,7 +44,10 @@ class RedirectingStore extends MemoryBlobStore {
 /** A metadata store of its own in a temporary directory, removed by `done`. */
 function tempMetadata(): { meta: SqliteMetadataStore; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'stowage-bodies-'));
-  return { meta: new SqliteMetadataStore(join(dir, 'stowage.db'), { fsync: false }), done: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    meta: new SqliteMetadataStore(join(dir, 'stowage.db'), { fsync: false }),
+    done: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 async function listen(server: Server): Promise<string> {

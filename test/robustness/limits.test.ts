@@ -19,7 +19,10 @@ async function server(t: { after(fn: () => Promise<void>): void }, config: Parti
 }
 
 /** A raw connection that records what it received and when it was closed. */
-function raw(port: number, localAddress = '127.0.0.1'): { sock: Socket; received: () => string; closed: Promise<void>; connected: Promise<void> } {
+function raw(
+  port: number,
+  localAddress = '127.0.0.1',
+): { sock: Socket; received: () => string; closed: Promise<void>; connected: Promise<void> } {
   const sock = connect({ port, host: '127.0.0.1', localAddress });
   let data = '';
   sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
@@ -31,20 +34,26 @@ function raw(port: number, localAddress = '127.0.0.1'): { sock: Socket; received
 
 const responses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 
-test('a body that keeps sending, slower than body_timeout_seconds overall, is never cut', { timeout: 30_000 }, async (t) => {
-  const s = await server(t, { bodyTimeoutSeconds: 1 });
-  const loc = await startUpload(s.url, 'slow/repo');
-  const bytes = Buffer.from('abcdefgh');
-  const c = raw(s.port);
-  await c.connected;
-  c.sock.write(`PUT ${withDigest(loc, sha256(bytes))} HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`);
-  for (const b of bytes) {
-    c.sock.write(Buffer.from([b]));
-    await sleep(400); // 8 × 400 ms: three times the timeout in all, never a second of silence
-  }
-  await c.closed;
-  assert.deepEqual(responses(c.received()), [201]);
-});
+test(
+  'a body that keeps sending, slower than body_timeout_seconds overall, is never cut',
+  { timeout: 30_000 },
+  async (t) => {
+    const s = await server(t, { bodyTimeoutSeconds: 1 });
+    const loc = await startUpload(s.url, 'slow/repo');
+    const bytes = Buffer.from('abcdefgh');
+    const c = raw(s.port);
+    await c.connected;
+    c.sock.write(
+      `PUT ${withDigest(loc, sha256(bytes))} HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`,
+    );
+    for (const b of bytes) {
+      c.sock.write(Buffer.from([b]));
+      await sleep(400); // 8 × 400 ms: three times the timeout in all, never a second of silence
+    }
+    await c.closed;
+    assert.deepEqual(responses(c.received()), [201]);
+  },
+);
 
 test('headers must arrive within headers_timeout_seconds', { timeout: 30_000 }, async (t) => {
   const s = await server(t, { headersTimeoutSeconds: 1 });
@@ -64,29 +73,33 @@ test('an idle keep-alive connection is closed after keep_alive_timeout_seconds',
   assert.deepEqual(responses(c.received()), [200]);
 });
 
-test('connections per address over max_connections_per_address get 503; existing ones and other addresses are unaffected', { timeout: 30_000 }, async (t) => {
-  const s = await server(t, { maxConnectionsPerAddress: 2 });
-  const held = [raw(s.port), raw(s.port)];
-  for (const h of held) {
-    await h.connected;
-    h.sock.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
-  }
-  await waitFor('two answers', () => held.every((h) => responses(h.received()).length === 1));
-  const third = raw(s.port);
-  await third.closed;
-  assert.deepEqual(responses(third.received()), [503]);
-  assert.match(third.received(), /too many connections/);
-  held[0]!.sock.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
-  await waitFor('the held connection still serves', () => responses(held[0]!.received()).length === 2);
-  const other = raw(s.port, '127.0.0.2');
-  await other.connected;
-  other.sock.end('GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  await other.closed;
-  assert.deepEqual(responses(other.received()), [200], 'another address');
-  for (const h of held) h.sock.destroy();
-  await Promise.all(held.map((h) => h.closed));
-  await waitFor('room again', async () => (await http(s.url, '/v2/')).status === 200);
-});
+test(
+  'connections per address over max_connections_per_address get 503; existing ones and other addresses are unaffected',
+  { timeout: 30_000 },
+  async (t) => {
+    const s = await server(t, { maxConnectionsPerAddress: 2 });
+    const held = [raw(s.port), raw(s.port)];
+    for (const h of held) {
+      await h.connected;
+      h.sock.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
+    }
+    await waitFor('two answers', () => held.every((h) => responses(h.received()).length === 1));
+    const third = raw(s.port);
+    await third.closed;
+    assert.deepEqual(responses(third.received()), [503]);
+    assert.match(third.received(), /too many connections/);
+    held[0]!.sock.write('GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor('the held connection still serves', () => responses(held[0]!.received()).length === 2);
+    const other = raw(s.port, '127.0.0.2');
+    await other.connected;
+    other.sock.end('GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await other.closed;
+    assert.deepEqual(responses(other.received()), [200], 'another address');
+    for (const h of held) h.sock.destroy();
+    await Promise.all(held.map((h) => h.closed));
+    await waitFor('room again', async () => (await http(s.url, '/v2/')).status === 200);
+  },
+);
 
 test('connections over max_connections are refused; existing ones are unaffected', { timeout: 30_000 }, async (t) => {
   const s = await server(t, { maxConnections: 2 });
@@ -111,7 +124,9 @@ test('a client that half-closes after a complete request still gets its answer',
     const bytes = Buffer.from(`half-closed blob ${i}`);
     const c = raw(s.port);
     await c.connected;
-    c.sock.end(`POST /v2/half/closed/blobs/uploads/?digest=${sha256(bytes)} HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes.length}\r\n\r\n${bytes.toString('latin1')}`);
+    c.sock.end(
+      `POST /v2/half/closed/blobs/uploads/?digest=${sha256(bytes)} HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes.length}\r\n\r\n${bytes.toString('latin1')}`,
+    );
     await c.closed;
     assert.deepEqual(responses(c.received()), [201], `request ${i}: ${c.received().slice(0, 200)}`);
     assert.equal((await http(s.url, `/v2/half/closed/blobs/${sha256(bytes)}`, { method: 'HEAD' })).status, 200);

@@ -16,7 +16,11 @@ import { cuttableProxy } from '../helpers/tcp-proxy.js';
 
 async function pushBlob(url: string, repo: string, bytes: Buffer): Promise<string> {
   const digest = digestBytes(bytes).value;
-  const post = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: new Uint8Array(bytes), headers: { 'Content-Type': 'application/octet-stream' } });
+  const post = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: 'POST',
+    body: new Uint8Array(bytes),
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   assert.equal(post.status, 201, await post.text());
   return digest;
 }
@@ -26,7 +30,10 @@ describe('stowage serve over PostgreSQL and S3', () => {
     const { env, drop } = await scaleOutEnv();
     const s = await startStowage({ env });
     try {
-      const report = await runConformance(s.url, { namespace: 'conformance/repo', crossmountNamespace: 'conformance/cross' });
+      const report = await runConformance(s.url, {
+        namespace: 'conformance/repo',
+        crossmountNamespace: 'conformance/cross',
+      });
       await reportSpecs(t, report);
       assert.deepEqual(report.counts, { passed: 69, failed: 0, skipped: 5 });
 
@@ -86,11 +93,16 @@ describe('stowage serve when PostgreSQL goes away', () => {
     try {
       const digest = await pushBlob(s.url, 'app', randomBytes(1000));
       await proxy.cut();
-      for (const [method, path] of [['GET', '/v2/app/tags/list'], ['HEAD', `/v2/app/blobs/${digest}`], ['POST', '/v2/app/blobs/uploads/']] as const) {
+      for (const [method, path] of [
+        ['GET', '/v2/app/tags/list'],
+        ['HEAD', `/v2/app/blobs/${digest}`],
+        ['POST', '/v2/app/blobs/uploads/'],
+      ] as const) {
         const r = await fetch(`${s.url}${path}`, { method });
         assert.equal(r.status, 503, `${method} ${path}`);
         assert.equal(r.headers.get('retry-after'), '5');
-        if (method !== 'HEAD') assert.equal(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code, 'UNAVAILABLE');
+        if (method !== 'HEAD')
+          assert.equal(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code, 'UNAVAILABLE');
       }
       const notReady = await fetch(`${s.url}/readyz`);
       assert.equal(notReady.status, 503);

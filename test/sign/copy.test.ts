@@ -44,7 +44,18 @@ describe('copy keeps signatures verifiable', { timeout: 180_000 }, () => {
     await createSimpleLayout(file('img'), { tag: 'v1', layerCount: 1 });
     const { digest } = await pushImage(client, file('img'), parseReference(`${a.host}/team/app:v1`));
     ok(await run(['sign', `${a.host}/team/app:v1`, '--key', file('k.key')]));
-    ok(await run(['attest', `${a.host}/team/app:v1`, '--key', file('k.key'), '--predicate', file('img/index.json'), '--type', 'custom']));
+    ok(
+      await run([
+        'attest',
+        `${a.host}/team/app:v1`,
+        '--key',
+        file('k.key'),
+        '--predicate',
+        file('img/index.json'),
+        '--type',
+        'custom',
+      ]),
+    );
 
     const c = await run(['copy', `${a.host}/team/app:v1`, `${b.host}/mirror/app:v1`, '--output', 'json']);
     ok(c);
@@ -53,7 +64,10 @@ describe('copy keeps signatures verifiable', { timeout: 180_000 }, () => {
     assert.deepEqual(attached.tags, [`sha256-${digest.slice(7)}.sig`]);
     const atB = await run(['verify', `${b.host}/mirror/app@${digest}`, '--key', file('k.pub'), '--output', 'json']);
     ok(atB);
-    assert.deepEqual((JSON.parse(atB.stdout) as { signatures: { format: string }[] }).signatures.map((s) => s.format).sort(), ['sigstore-bundle', 'sigstore-bundle', 'simple-signing']);
+    assert.deepEqual(
+      (JSON.parse(atB.stdout) as { signatures: { format: string }[] }).signatures.map((s) => s.format).sort(),
+      ['sigstore-bundle', 'sigstore-bundle', 'simple-signing'],
+    );
     ok(await run(['verify', `${b.host}/mirror/app@${digest}`, '--key', file('k.pub'), '--type', 'custom']));
 
     ok(await run(['copy', `${b.host}/mirror/app:v1`, `${a.host}/back/app:v1`]));

@@ -24,14 +24,19 @@ describe('require_signatures with Sigstore bundles', { timeout: 180_000 }, () =>
   const v = sigstoreVectors();
   const file = (name: string) => path.join(work, name);
   const vector = (name: string) => readFile(path.join(v, 'cosign', name));
-  const get = (repo: string, ref: string) => fetch(`${reg.url}/v2/${repo}/manifests/${ref}`, { headers: { Accept: `${MT.ociManifest}, ${MT.dockerManifest}` } });
+  const get = (repo: string, ref: string) =>
+    fetch(`${reg.url}/v2/${repo}/manifests/${ref}`, { headers: { Accept: `${MT.ociManifest}, ${MT.dockerManifest}` } });
 
   /** The cosign vector's image and its bundle, pushed as cosign pushes them. */
   async function pushVector(repo: string): Promise<string> {
     const r = client.repository(parseReference(`${reg.host}/${repo}`));
     await r.pushBlobBytes(await vector('subject-empty-image.config.json'), MT.dockerConfig);
-    const subject = (await r.pushManifest(await vector('subject-empty-image.manifest.json'), MT.dockerManifest, 'v1')).descriptor;
-    await pushBundleReferrer(r, subject, await vector('oci-attestation.sigstore.json'), { predicateType: 'https://cosign.sigstore.dev/attestation/v1', content: 'dsse-envelope' });
+    const subject = (await r.pushManifest(await vector('subject-empty-image.manifest.json'), MT.dockerManifest, 'v1'))
+      .descriptor;
+    await pushBundleReferrer(r, subject, await vector('oci-attestation.sigstore.json'), {
+      predicateType: 'https://cosign.sigstore.dev/attestation/v1',
+      content: 'dsse-envelope',
+    });
     return subject.digest;
   }
 
@@ -83,7 +88,9 @@ describe('require_signatures with Sigstore bundles', { timeout: 180_000 }, () =>
     await createSimpleLayout(file('keyed'), { tag: 'v1', layerCount: 1 });
     const pushed = await pushImage(client, file('keyed'), parseReference(`${reg.host}/keyed/app:v1`));
     assert.equal((await get('keyed/app', 'v1')).status, 403);
-    const s = await stowage(['sign', `${reg.host}/keyed/app:v1`, '--key', file('alice.key'), '--no-legacy'], { env: { COSIGN_PASSWORD: 'alice-pw', HOME: work, DOCKER_CONFIG: work } });
+    const s = await stowage(['sign', `${reg.host}/keyed/app:v1`, '--key', file('alice.key'), '--no-legacy'], {
+      env: { COSIGN_PASSWORD: 'alice-pw', HOME: work, DOCKER_CONFIG: work },
+    });
     assert.equal(s.code, 0, s.stderr);
     assert.equal((await get('keyed/app', pushed.digest)).status, 200);
   });

@@ -13,7 +13,11 @@ import { DiskLayout } from '../../src/storage/disk/layout.js';
 describe('disk blob store specifics', () => {
   async function fresh() {
     const root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
-    return { root, store: await DiskBlobStore.open(root, { fsync: false }), done: () => rm(root, { recursive: true, force: true }) };
+    return {
+      root,
+      store: await DiskBlobStore.open(root, { fsync: false }),
+      done: () => rm(root, { recursive: true, force: true }),
+    };
   }
 
   it('lays blobs out as blobs/<alg>/<first two hex>/<hex> and leaves no session file behind', async () => {

@@ -34,7 +34,15 @@ function inMemory<S extends { close(): Promise<void> }>(make: () => S) {
 /** Options for an S3 store over the test radosgw, under a prefix of its own. */
 export async function s3Options(prefix = freshPrefix()): Promise<S3BlobStoreOptions> {
   const s = await s3Settings();
-  return { endpoint: s.endpoint, region: s.region, bucket: s.bucket, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, pathStyle: true, prefix };
+  return {
+    endpoint: s.endpoint,
+    region: s.region,
+    bucket: s.bucket,
+    accessKeyId: s.accessKeyId,
+    secretAccessKey: s.secretAccessKey,
+    pathStyle: true,
+    prefix,
+  };
 }
 
 /** Deletes every object under the store's prefix. */
@@ -61,7 +69,10 @@ export const blobStoreDrivers: Record<string, BlobStoreFactory> = {
   // Blob GETs as presigned redirects, the default.
   s3: async () => {
     const o = await s3Options();
-    return reopenable(async () => new S3BlobStore(o), () => removeS3Objects(o));
+    return reopenable(
+      async () => new S3BlobStore(o),
+      () => removeS3Objects(o),
+    );
   },
   memory: inMemory(() => new MemoryBlobStore()),
 };

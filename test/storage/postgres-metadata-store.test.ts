@@ -15,7 +15,13 @@ import { cuttableProxy } from '../helpers/tcp-proxy.js';
 
 function manifest(content: string): ManifestRecord {
   const bytes = Buffer.from(content);
-  return { digest: digestBytes(bytes).value, mediaType: MT.ociManifest, size: bytes.length, content: bytes, createdAt: Date.now() };
+  return {
+    digest: digestBytes(bytes).value,
+    mediaType: MT.ociManifest,
+    size: bytes.length,
+    content: bytes,
+    createdAt: Date.now(),
+  };
 }
 
 const layer = (s: string) => ({ digest: digestBytes(Buffer.from(s)).value, size: Buffer.byteLength(s) });
@@ -82,7 +88,19 @@ describe('postgres metadata store: several replicas', () => {
         await a.linkBlob('app', l.digest, l.size);
         const m = manifest(`uses layer ${i}`);
         const [unmet, unlinked] = await Promise.all([
-          a.putManifest('app', m, [{ digest: l.digest, size: l.size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', role: 'layer' }], `v${i}`),
+          a.putManifest(
+            'app',
+            m,
+            [
+              {
+                digest: l.digest,
+                size: l.size,
+                mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+                role: 'layer',
+              },
+            ],
+            `v${i}`,
+          ),
           b.unlinkBlob('app', l.digest),
         ]);
         if (unmet.length === 0) {
@@ -104,8 +122,13 @@ describe('postgres metadata store: several replicas', () => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresMetadataStore.open(options)));
       const db = new Database(options);
       try {
-        const rows = (await db.query<{ version: number }>('SELECT version FROM stowage_schema ORDER BY version')).rows.map((r) => r.version);
-        assert.deepEqual(rows, PG_MIGRATIONS.map((_, i) => i + 1));
+        const rows = (
+          await db.query<{ version: number }>('SELECT version FROM stowage_schema ORDER BY version')
+        ).rows.map((r) => r.version);
+        assert.deepEqual(
+          rows,
+          PG_MIGRATIONS.map((_, i) => i + 1),
+        );
         assert.deepEqual(await db.pendingMigrations(), []);
       } finally {
         await db.close();
@@ -121,8 +144,14 @@ describe('postgres metadata store: several replicas', () => {
     const db = new Database(options);
     try {
       await db.query(`CREATE SCHEMA ${options.schema}`);
-      assert.deepEqual(await db.pendingMigrations(), PG_MIGRATIONS.map((_, i) => i + 1));
-      assert.deepEqual(await db.migrate(), PG_MIGRATIONS.map((_, i) => i + 1));
+      assert.deepEqual(
+        await db.pendingMigrations(),
+        PG_MIGRATIONS.map((_, i) => i + 1),
+      );
+      assert.deepEqual(
+        await db.migrate(),
+        PG_MIGRATIONS.map((_, i) => i + 1),
+      );
       assert.deepEqual(await db.pendingMigrations(), []);
       assert.deepEqual(await db.migrate(), []);
     } finally {
@@ -160,7 +189,11 @@ describe('postgres metadata store: when the database goes away', () => {
       const m = manifest('before the outage');
       assert.deepEqual(await store.putManifest('app', m, [], 'v1'), []);
       await proxy.cut();
-      for (const op of [() => store.resolveTag('app', 'v1'), () => store.putManifest('app', manifest('during'), [], 'v2'), () => store.createUpload({ id: randomUUID(), repository: 'app', createdAt: 1, updatedAt: 1 })]) {
+      for (const op of [
+        () => store.resolveTag('app', 'v1'),
+        () => store.putManifest('app', manifest('during'), [], 'v2'),
+        () => store.createUpload({ id: randomUUID(), repository: 'app', createdAt: 1, updatedAt: 1 }),
+      ]) {
         await assert.rejects(op(), (e: unknown) => {
           assert.ok(e instanceof RegistryError, String(e));
           assert.equal(e.code, 'UNAVAILABLE');

@@ -13,7 +13,10 @@ import { removeS3Objects, s3Options } from './drivers.js';
 async function leftovers(store: S3BlobStore, o: S3BlobStoreOptions): Promise<{ keys: string[]; multipart: string[] }> {
   const listed = await store.client.send(new ListObjectsV2Command({ Bucket: o.bucket, Prefix: o.prefix }));
   const mp = await store.client.send(new ListMultipartUploadsCommand({ Bucket: o.bucket, Prefix: o.prefix }));
-  return { keys: (listed.Contents ?? []).map((c) => c.Key!.slice(o.prefix!.length)).sort(), multipart: (mp.Uploads ?? []).map((u) => u.Key!) };
+  return {
+    keys: (listed.Contents ?? []).map((c) => c.Key!.slice(o.prefix!.length)).sort(),
+    multipart: (mp.Uploads ?? []).map((u) => u.Key!),
+  };
 }
 
 const body = (...chunks: Buffer[]) => Readable.from(chunks);
@@ -63,9 +66,16 @@ describe('s3 blob store specifics', () => {
       assert.equal(await store.stat(d.value), undefined, 'nothing is readable before the commit');
       assert.deepEqual(await other.commitUpload(id, d), { size: bytes.length });
       assert.ok((await readAll(await store.read(d.value))).equals(bytes));
-      assert.ok((await readAll(await store.read(d.value, { start: MIN_PART_BYTES - 5, end: MIN_PART_BYTES + 5 }))).equals(bytes.subarray(MIN_PART_BYTES - 5, MIN_PART_BYTES + 6)));
+      assert.ok(
+        (await readAll(await store.read(d.value, { start: MIN_PART_BYTES - 5, end: MIN_PART_BYTES + 5 }))).equals(
+          bytes.subarray(MIN_PART_BYTES - 5, MIN_PART_BYTES + 6),
+        ),
+      );
       // Exactly one object remains: the blob at its content address; no multipart upload is left open.
-      assert.deepEqual(await leftovers(store, o), { keys: [`blobs/sha256/${d.hex.slice(0, 2)}/${d.hex}`], multipart: [] });
+      assert.deepEqual(await leftovers(store, o), {
+        keys: [`blobs/sha256/${d.hex.slice(0, 2)}/${d.hex}`],
+        multipart: [],
+      });
     } finally {
       await other.close();
       await done();

@@ -38,11 +38,21 @@ describe('sqlite metadata store specifics', () => {
       const db = new Database(path);
       for (const m of MIGRATIONS.slice(0, 2)) db.exec(m);
       db.pragma('user_version = 2');
-      db.prepare('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES (?, ?, ?, ?)').run('11111111-2222-4333-8444-555555555555', 'app', 1, 2);
+      db.prepare('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES (?, ?, ?, ?)').run(
+        '11111111-2222-4333-8444-555555555555',
+        'app',
+        1,
+        2,
+      );
       db.close();
       const store = new SqliteMetadataStore(path);
       try {
-        assert.deepEqual(await store.getUpload('11111111-2222-4333-8444-555555555555'), { id: '11111111-2222-4333-8444-555555555555', repository: 'app', createdAt: 1, updatedAt: 2 });
+        assert.deepEqual(await store.getUpload('11111111-2222-4333-8444-555555555555'), {
+          id: '11111111-2222-4333-8444-555555555555',
+          repository: 'app',
+          createdAt: 1,
+          updatedAt: 2,
+        });
         assert.equal(await store.countUploads({ repository: 'app' }), 1);
       } finally {
         await store.close();

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_NAME_LENGTH, assertRepositoryName, assertTag, isValidRepositoryName, isValidTag } from '../../src/core/names.js';
+import {
+  MAX_NAME_LENGTH,
+  assertRepositoryName,
+  assertTag,
+  isValidRepositoryName,
+  isValidTag,
+} from '../../src/core/names.js';
 import { throwsCode } from '../helpers/registry-error.js';
 
 describe('repository name grammar', () => {
@@ -90,13 +96,21 @@ describe('repository name grammar', () => {
     assert.equal(twoComponents.length, 255);
     assert.equal(isValidRepositoryName(twoComponents), true);
     assert.equal(isValidRepositoryName(`${twoComponents}c`), false);
-    throwsCode(() => assertRepositoryName('a'.repeat(256)), 'NAME_INVALID', (e) => assert.equal(e.status, 400));
+    throwsCode(
+      () => assertRepositoryName('a'.repeat(256)),
+      'NAME_INVALID',
+      (e) => assert.equal(e.status, 400),
+    );
   });
 
   it('does not echo megabytes back in the error detail', () => {
-    throwsCode(() => assertRepositoryName('A'.repeat(100_000)), 'NAME_INVALID', (e) => {
-      assert.ok((e.detail as { name: string }).name.length <= 300);
-    });
+    throwsCode(
+      () => assertRepositoryName('A'.repeat(100_000)),
+      'NAME_INVALID',
+      (e) => {
+        assert.ok((e.detail as { name: string }).name.length <= 300);
+      },
+    );
   });
 
   it('refuses pathological separator runs, and never runs the grammar on more than 255 characters', () => {
@@ -156,7 +170,11 @@ describe('tag grammar', () => {
       '\nx',
     ]) {
       assert.equal(isValidTag(bad), false, JSON.stringify(bad));
-      throwsCode(() => assertTag(bad), 'TAG_INVALID', (e) => assert.equal(e.status, 400));
+      throwsCode(
+        () => assertTag(bad),
+        'TAG_INVALID',
+        (e) => assert.equal(e.status, 400),
+      );
     }
   });
 });

@@ -28,7 +28,12 @@ const COSIGN_TAG_SUFFIXES = ['.sig', '.att', '.sbom'];
  * referrers tag, pushed by digest; the destination's referrers tag kept when it has no
  * API) and cosign's `sha256-<hex>.sig|.att|.sbom` tags — so signatures verify there too.
  */
-async function copyAttached(from: Repository, to: Repository, subject: Descriptor, stats: PushStats): Promise<{ referrers: string[]; tags: string[] }> {
+async function copyAttached(
+  from: Repository,
+  to: Repository,
+  subject: Descriptor,
+  stats: PushStats,
+): Promise<{ referrers: string[]; tags: string[] }> {
   const referrers: string[] = [];
   for (const r of (await from.referrers(subject.digest)).manifests.slice(0, MAX_REFERRERS)) {
     const d = { mediaType: r.mediaType, digest: r.digest, size: r.size };
@@ -37,7 +42,12 @@ async function copyAttached(from: Repository, to: Repository, subject: Descripto
     if (!pushed.subjectHandled) {
       const listed = await to.referrers(subject.digest);
       if (listed.via !== 'api' || !listed.manifests.some((m) => m.digest === r.digest)) {
-        await addToReferrersTag(to, subject.digest, { mediaType: r.mediaType, size: r.size, digest: r.digest, ...(r.artifactType ? { artifactType: r.artifactType } : {}) });
+        await addToReferrersTag(to, subject.digest, {
+          mediaType: r.mediaType,
+          size: r.size,
+          digest: r.digest,
+          ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        });
       }
     }
     referrers.push(r.digest);
@@ -70,17 +80,28 @@ function add(total: PushStats, more: PushStats): void {
  * takes `src`'s tag. Signatures, attestations and SBOMs that refer to it travel with it
  * unless `referrers: false`.
  */
-export async function copy(client: RegistryClient, src: Reference, dst: Reference, opts: { referrers?: boolean } = {}): Promise<CopyResult> {
+export async function copy(
+  client: RegistryClient,
+  src: Reference,
+  dst: Reference,
+  opts: { referrers?: boolean } = {},
+): Promise<CopyResult> {
   const from = client.repository(src);
   const root = await from.resolve(manifestRef(src));
-  if (dst.digest && dst.digest !== root.digest) throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(dst), actual: root.digest });
+  if (dst.digest && dst.digest !== root.digest)
+    throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(dst), actual: root.digest });
   const tag = dst.tag ?? (dst.digest ? undefined : src.tag);
   const to = client.repository(dst);
   const result = await pushGraph(from, to, root, { tags: tag ? [tag] : [] });
   const attached = opts.referrers === false ? undefined : await copyAttached(from, to, root, result.stats);
   return {
     source: formatReference({ ...src, digest: root.digest }),
-    destination: formatReference({ registry: dst.registry, repository: dst.repository, ...(tag ? { tag } : {}), digest: root.digest }),
+    destination: formatReference({
+      registry: dst.registry,
+      repository: dst.repository,
+      ...(tag ? { tag } : {}),
+      digest: root.digest,
+    }),
     digest: root.digest,
     mediaType: root.mediaType,
     size: root.size,
@@ -104,7 +125,12 @@ export async function tag(client: RegistryClient, ref: Reference, newTag: string
   await repo.pushManifest(bytes, descriptor.mediaType, newTag);
   return {
     source: formatReference(ref),
-    reference: formatReference({ registry: ref.registry, repository: ref.repository, tag: newTag, digest: descriptor.digest }),
+    reference: formatReference({
+      registry: ref.registry,
+      repository: ref.repository,
+      tag: newTag,
+      digest: descriptor.digest,
+    }),
     digest: descriptor.digest,
     mediaType: descriptor.mediaType,
   };

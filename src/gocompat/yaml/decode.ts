@@ -24,7 +24,12 @@ function toGoValue(doc: Document, node: unknown, depth = 0): GoYamlValue {
       if (short === '!!null') return null;
       const resolved = goYamlResolve(text);
       if (short === '!!int' && resolved instanceof GoInt) return resolved;
-      if (short === '!!float') return resolved instanceof GoInt ? new GoFloat(Number(resolved.value)) : resolved instanceof GoFloat ? resolved : text;
+      if (short === '!!float')
+        return resolved instanceof GoInt
+          ? new GoFloat(Number(resolved.value))
+          : resolved instanceof GoFloat
+            ? resolved
+            : text;
       if (short === '!!bool' && typeof resolved === 'boolean') return resolved;
       if (short === '!!timestamp') return text;
       return text;
@@ -78,11 +83,11 @@ export function goYamlTopLevelScalars(text: string): Map<string, string> {
     const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: false, strict: false });
     if (doc.errors.length || !isMap(doc.contents)) return out;
     for (const pair of doc.contents.items) {
-      if (isScalar(pair.key) && isScalar(pair.value) && typeof pair.value.value === 'string') out.set(String(pair.key.value), pair.value.value);
+      if (isScalar(pair.key) && isScalar(pair.value) && typeof pair.value.value === 'string')
+        out.set(String(pair.key.value), pair.value.value);
     }
   } catch {
     /* unparsable: no source text */
   }
   return out;
 }
-

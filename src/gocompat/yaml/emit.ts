@@ -30,7 +30,12 @@ function isBlankz(c: string | undefined): boolean {
 }
 function isPrintable(c: string): boolean {
   const cp = c.codePointAt(0)!;
-  return cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
+  return (
+    cp === 0x0a ||
+    (cp >= 0x20 && cp <= 0x7e) ||
+    (cp >= 0xa0 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff)
+  );
 }
 
 interface ScalarAnalysis {
@@ -42,7 +47,8 @@ interface ScalarAnalysis {
 
 /** yaml_emitter_analyze_scalar (block context; the emitter is in unicode mode). */
 function analyzeScalar(value: string): ScalarAnalysis {
-  if (value === '') return { multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false };
+  if (value === '')
+    return { multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false };
   const cs = Array.from(value);
   let blockIndicators = false;
   let lineBreaks = false;
@@ -86,7 +92,12 @@ function analyzeScalar(value: string): ScalarAnalysis {
     }
     precededByWhitespace = isBlankz(c);
   }
-  const a: ScalarAnalysis = { multiline: lineBreaks, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: true };
+  const a: ScalarAnalysis = {
+    multiline: lineBreaks,
+    blockPlainAllowed: true,
+    singleQuotedAllowed: true,
+    blockAllowed: true,
+  };
   if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) a.blockPlainAllowed = false;
   if (trailingSpace) a.blockAllowed = false;
   if (breakSpace) {
@@ -140,7 +151,12 @@ export class Emitter {
     this.indention = true;
   }
 
-  private writeIndicator(indicator: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
+  private writeIndicator(
+    indicator: string,
+    needWhitespace: boolean,
+    isWhitespace: boolean,
+    isIndention: boolean,
+  ): void {
     if (needWhitespace && !this.whitespace) this.put(' ');
     for (const c of indicator) this.put(c);
     this.whitespace = isWhitespace;
@@ -295,7 +311,8 @@ export class Emitter {
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       if (c === ' ') {
-        if (allowBreaks && !spaces && this.column > BEST_WIDTH && i > 0 && i < cs.length - 1 && cs[i + 1] !== ' ') this.writeIndent();
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && i > 0 && i < cs.length - 1 && cs[i + 1] !== ' ')
+          this.writeIndent();
         else this.put(c);
         spaces = true;
       } else if (isBreak(c)) {
@@ -326,13 +343,33 @@ export class Emitter {
       const cp = c.codePointAt(0)!;
       if (!isPrintable(c) || cp === 0xfeff || isBreak(c) || c === '"' || c === '\\') {
         this.put('\\');
-        const short: Record<number, string> = { 0x00: '0', 0x07: 'a', 0x08: 'b', 0x09: 't', 0x0a: 'n', 0x0b: 'v', 0x0c: 'f', 0x0d: 'r', 0x1b: 'e', 0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P' };
+        const short: Record<number, string> = {
+          0x00: '0',
+          0x07: 'a',
+          0x08: 'b',
+          0x09: 't',
+          0x0a: 'n',
+          0x0b: 'v',
+          0x0c: 'f',
+          0x0d: 'r',
+          0x1b: 'e',
+          0x22: '"',
+          0x5c: '\\',
+          0x85: 'N',
+          0xa0: '_',
+          0x2028: 'L',
+          0x2029: 'P',
+        };
         const s = short[cp];
         if (s !== undefined) this.put(s);
         else {
           const [letter, width] = cp <= 0xff ? ['x', 2] : cp <= 0xffff ? ['u', 4] : ['U', 8];
           this.put(letter as string);
-          for (const d of cp.toString(16).toUpperCase().padStart(width as number, '0')) this.put(d);
+          for (const d of cp
+            .toString(16)
+            .toUpperCase()
+            .padStart(width as number, '0'))
+            this.put(d);
         }
         spaces = false;
       } else if (c === ' ') {
@@ -358,7 +395,8 @@ export class Emitter {
     // Block scalar hints: an indentation indicator when the text starts with a space
     // or break, then the chomping indicator.
     const cs = Array.from(value);
-    if (cs.length > 0 && (cs[0] === ' ' || isBreak(cs[0]!))) this.writeIndicator(String(BEST_INDENT), false, false, false);
+    if (cs.length > 0 && (cs[0] === ' ' || isBreak(cs[0]!)))
+      this.writeIndicator(String(BEST_INDENT), false, false, false);
     this.openEnded = false;
     let chomp = '';
     if (cs.length === 0) chomp = '-';
@@ -390,4 +428,3 @@ export class Emitter {
     }
   }
 }
-

@@ -29,10 +29,13 @@ export type GoYamlValue = null | boolean | string | GoInt | GoFloat | GoYamlValu
 // go-yaml v2 resolve()
 
 const RESOLVE_MAP = new Map<string, 'bool-true' | 'bool-false' | 'null' | 'float'>();
-for (const s of ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']) RESOLVE_MAP.set(s, 'bool-true');
-for (const s of ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']) RESOLVE_MAP.set(s, 'bool-false');
+for (const s of ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON'])
+  RESOLVE_MAP.set(s, 'bool-true');
+for (const s of ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF'])
+  RESOLVE_MAP.set(s, 'bool-false');
 for (const s of ['', '~', 'null', 'Null', 'NULL']) RESOLVE_MAP.set(s, 'null');
-for (const s of ['.nan', '.NaN', '.NAN', '.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF']) RESOLVE_MAP.set(s, 'float');
+for (const s of ['.nan', '.NaN', '.NAN', '.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF'])
+  RESOLVE_MAP.set(s, 'float');
 
 function hintOf(s: string): string {
   if (s === '') return 'N';
@@ -73,7 +76,10 @@ function daysIn(year: number, month: number): number {
 
 /** go-yaml v2's parseTimestamp: the formats it tries with time.Parse. */
 export function isGoYamlTimestamp(s: string): boolean {
-  const m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:([Tt ])(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:\d{2})?)?$/.exec(s);
+  const m =
+    /^(\d{4})-(\d{1,2})-(\d{1,2})(?:([Tt ])(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:\d{2})?)?$/.exec(
+      s,
+    );
   if (!m) return false;
   const [, y, mo, d, sep, h, mi, se, , zone] = m;
   const month = Number(mo);
@@ -133,4 +139,3 @@ export function resolvesToNonString(s: string): boolean {
 }
 
 export const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
-

@@ -35,4 +35,3 @@ export function goYamlKeyLess(a: string, b: string): boolean {
   }
   return ar.length < br.length;
 }
-

@@ -29,7 +29,9 @@ export const putManifest: Handler = async (ctx) => {
   const { req, registry } = ctx;
   const name = ctx.params.name!;
   const body = await readLimitedBody(req, registry.maxManifestBytes);
-  const result = await registry.putManifest(name, ctx.params.ref!, req.headers['content-type'], body, { admin: ctx.isAdmin() });
+  const result = await registry.putManifest(name, ctx.params.ref!, req.headers['content-type'], body, {
+    admin: ctx.isAdmin(),
+  });
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,

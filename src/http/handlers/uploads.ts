@@ -45,10 +45,12 @@ export const startUpload: Handler = async (ctx) => {
   const digest = query.get('digest');
   if (digest !== null && mount === null) {
     // A failed monolithic push leaves nothing behind: the client never learnt the session.
-    const done = await registry.completeUpload(name, upload.id, owner, digest, req, undefined, contentLength(req)).catch(async (e: unknown) => {
-      await registry.cancelUpload(name, upload.id, owner).catch(() => undefined);
-      throw e;
-    });
+    const done = await registry
+      .completeUpload(name, upload.id, owner, digest, req, undefined, contentLength(req))
+      .catch(async (e: unknown) => {
+        await registry.cancelUpload(name, upload.id, owner).catch(() => undefined);
+        throw e;
+      });
     sendCreated(ctx, done.digest);
     return;
   }
@@ -65,7 +67,14 @@ export const uploadStatus: Handler = async (ctx) => {
 export const patchUpload: Handler = async (ctx) => {
   const { req } = ctx;
   const range = req.headers['content-range'];
-  const state = await ctx.registry.appendUpload(ctx.params.name!, ctx.params.id!, ctx.principal(), req, range, range === undefined ? undefined : contentLength(req));
+  const state = await ctx.registry.appendUpload(
+    ctx.params.name!,
+    ctx.params.id!,
+    ctx.principal(),
+    req,
+    range,
+    range === undefined ? undefined : contentLength(req),
+  );
   sendProgress(ctx, 202, state.id, state.size);
 };
 

@@ -92,7 +92,11 @@ export class DiskBlobStore implements BlobStore {
     }
     // Large reads mean fewer turns of the event loop per layer; sized to the blob so
     // a small one does not allocate a whole read buffer.
-    return handle.createReadStream({ start, end, highWaterMark: Math.max(1, Math.min(READ_CHUNK_BYTES, end - start + 1)) });
+    return handle.createReadStream({
+      start,
+      end,
+      highWaterMark: Math.max(1, Math.min(READ_CHUNK_BYTES, end - start + 1)),
+    });
   }
 
   async body(digest: string, request: BodyRequest = {}): Promise<BlobBody> {

@@ -53,7 +53,8 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
-    for (const [digest, bytes] of [...this.blobs]) yield { digest, size: bytes.length, modifiedAt: this.committedAt.get(digest) ?? 0 };
+    for (const [digest, bytes] of [...this.blobs])
+      yield { digest, size: bytes.length, modifiedAt: this.committedAt.get(digest) ?? 0 };
   }
 
   async createUpload(id: string): Promise<void> {
@@ -103,7 +104,8 @@ export class MemoryBlobStore implements BlobStore {
     return this.locks.run(id, async () => {
       const s = this.sessions.get(id);
       if (!s) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
-      const actual = digest.algorithm === 'sha256' ? s.hash.copy().digest('hex') : hashChunks(digest.algorithm, s.chunks);
+      const actual =
+        digest.algorithm === 'sha256' ? s.hash.copy().digest('hex') : hashChunks(digest.algorithm, s.chunks);
       this.sessions.delete(id);
       if (actual !== digest.hex) {
         throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {

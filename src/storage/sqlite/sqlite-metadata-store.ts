@@ -52,7 +52,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
       insertRepo: db.prepare<[string, number]>('INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)'),
-      insertUpload: db.prepare<[string, string, string | null, number, number]>('INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      insertUpload: db.prepare<[string, string, string | null, number, number]>(
+        'INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+      ),
       getUpload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
       touchUpload: db.prepare<[number, string]>('UPDATE uploads SET updated_at = ? WHERE id = ?'),
       deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
@@ -64,12 +66,19 @@ export class SqliteMetadataStore implements MetadataStore {
         'INSERT INTO blob_links (repo_id, digest, size, linked_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at',
       ),
       blobRecord: db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = ?'),
-      insertBlobRecord: db.prepare<[string, number, number], { id: number }>('INSERT INTO blobs (digest, size, claimed_at) VALUES (?, ?, ?) RETURNING id'),
-      touchBlobRecord: db.prepare<[number, string]>("UPDATE blobs SET claimed_at = MAX(claimed_at, ?) WHERE digest = ? AND state = 'live'"),
+      insertBlobRecord: db.prepare<[string, number, number], { id: number }>(
+        'INSERT INTO blobs (digest, size, claimed_at) VALUES (?, ?, ?) RETURNING id',
+      ),
+      touchBlobRecord: db.prepare<[number, string]>(
+        "UPDATE blobs SET claimed_at = MAX(claimed_at, ?) WHERE digest = ? AND state = 'live'",
+      ),
       releaseLinks: db.prepare<[number, number, string]>(
         'UPDATE blob_links SET linked_at = ? WHERE repo_id = ? AND digest IN (SELECT ref_digest FROM manifest_refs WHERE repo_id = blob_links.repo_id AND manifest_digest = ?)',
       ),
-      unusedLinks: db.prepare<[number, string, string, string, number], { repository: string; digest: string; size: number; linked_at: number }>(
+      unusedLinks: db.prepare<
+        [number, string, string, string, number],
+        { repository: string; digest: string; size: number; linked_at: number }
+      >(
         `SELECT r.name AS repository, b.digest, b.size, b.linked_at FROM blob_links b JOIN repositories r ON r.id = b.repo_id
          WHERE b.linked_at < ? AND (r.name > ? OR (r.name = ? AND b.digest > ?))
            AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)
@@ -85,21 +94,45 @@ export class SqliteMetadataStore implements MetadataStore {
         "SELECT digest, size FROM blobs WHERE state = 'deleting' AND marked_at < ? ORDER BY digest LIMIT ?",
       ),
       markDeleting: db.prepare<[number, string]>("UPDATE blobs SET state = 'deleting', marked_at = ? WHERE digest = ?"),
-      insertOrphan: db.prepare<[string, number, number, number]>("INSERT OR IGNORE INTO blobs (digest, size, state, claimed_at, marked_at) VALUES (?, ?, 'deleting', ?, ?)"),
-      forgetBlob: db.prepare<[string]>("DELETE FROM blobs WHERE digest = ? AND state = 'deleting'"),
-      blobRecords: db.prepare<[string, number], { digest: string; size: number; state: 'live' | 'deleting' }>('SELECT digest, size, state FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?'),
-      inventoryTags: db.prepare<[number], { name: string; digest: string; updated_at: number }>('SELECT name, digest, updated_at FROM tags WHERE repo_id = ?'),
-      inventoryManifests: db.prepare<[number], { digest: string; media_type: string; subject: string | null; artifact_type: string | null; created_at: number; pulled_at: number | null }>(
-        'SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = ?',
+      insertOrphan: db.prepare<[string, number, number, number]>(
+        "INSERT OR IGNORE INTO blobs (digest, size, state, claimed_at, marked_at) VALUES (?, ?, 'deleting', ?, ?)",
       ),
-      inventoryRefs: db.prepare<[number], { manifest_digest: string; ref_digest: string }>('SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = ?'),
-      deleteTagIf: db.prepare<[number, string, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ? AND digest = ?'),
-      manifestCreated: db.prepare<[number, string], { created_at: number }>('SELECT created_at FROM manifests WHERE repo_id = ? AND digest = ?'),
-      isTagged: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM tags WHERE repo_id = ? AND digest = ? LIMIT 1'),
+      forgetBlob: db.prepare<[string]>("DELETE FROM blobs WHERE digest = ? AND state = 'deleting'"),
+      blobRecords: db.prepare<[string, number], { digest: string; size: number; state: 'live' | 'deleting' }>(
+        'SELECT digest, size, state FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?',
+      ),
+      inventoryTags: db.prepare<[number], { name: string; digest: string; updated_at: number }>(
+        'SELECT name, digest, updated_at FROM tags WHERE repo_id = ?',
+      ),
+      inventoryManifests: db.prepare<
+        [number],
+        {
+          digest: string;
+          media_type: string;
+          subject: string | null;
+          artifact_type: string | null;
+          created_at: number;
+          pulled_at: number | null;
+        }
+      >('SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = ?'),
+      inventoryRefs: db.prepare<[number], { manifest_digest: string; ref_digest: string }>(
+        'SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = ?',
+      ),
+      deleteTagIf: db.prepare<[number, string, string]>(
+        'DELETE FROM tags WHERE repo_id = ? AND name = ? AND digest = ?',
+      ),
+      manifestCreated: db.prepare<[number, string], { created_at: number }>(
+        'SELECT created_at FROM manifests WHERE repo_id = ? AND digest = ?',
+      ),
+      isTagged: db.prepare<[number, string], { one: number }>(
+        'SELECT 1 AS one FROM tags WHERE repo_id = ? AND digest = ? LIMIT 1',
+      ),
       recordPull: db.prepare<[number, string, string, number]>(
         'UPDATE manifests SET pulled_at = ? WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ? AND (pulled_at IS NULL OR pulled_at < ?)',
       ),
-      lease: db.prepare<[string], { holder: string; expires_at: number }>('SELECT holder, expires_at FROM leases WHERE name = ?'),
+      lease: db.prepare<[string], { holder: string; expires_at: number }>(
+        'SELECT holder, expires_at FROM leases WHERE name = ?',
+      ),
       setLease: db.prepare<[string, string, number]>(
         'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at',
       ),
@@ -121,18 +154,32 @@ export class SqliteMetadataStore implements MetadataStore {
       ),
       countTags: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repo_id = ?'),
       countManifests: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repo_id = ?'),
-      blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
-      blobLinkById: db.prepare<[number, string], { size: number }>('SELECT size FROM blob_links WHERE repo_id = ? AND digest = ?'),
+      blobLink: db.prepare<[string, string], { size: number }>(
+        'SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?',
+      ),
+      blobLinkById: db.prepare<[number, string], { size: number }>(
+        'SELECT size FROM blob_links WHERE repo_id = ? AND digest = ?',
+      ),
       unlinkBlob: db.prepare<[number, string]>('DELETE FROM blob_links WHERE repo_id = ? AND digest = ?'),
       referencedBy: db
-        .prepare<[string, string], string>('SELECT f.manifest_digest FROM manifest_refs f JOIN repositories r ON r.id = f.repo_id WHERE r.name = ? AND f.ref_digest = ? ORDER BY f.manifest_digest')
+        .prepare<[string, string], string>(
+          'SELECT f.manifest_digest FROM manifest_refs f JOIN repositories r ON r.id = f.repo_id WHERE r.name = ? AND f.ref_digest = ? ORDER BY f.manifest_digest',
+        )
         .pluck(),
-      isReferenced: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifest_refs WHERE repo_id = ? AND ref_digest = ? LIMIT 1'),
-      manifestSize: db.prepare<[number, string], { size: number }>('SELECT size FROM manifests WHERE repo_id = ? AND digest = ?'),
-      insertManifest: db.prepare<[number, string, string, number, Buffer, string | null, string | null, string | null, number]>(
+      isReferenced: db.prepare<[number, string], { one: number }>(
+        'SELECT 1 AS one FROM manifest_refs WHERE repo_id = ? AND ref_digest = ? LIMIT 1',
+      ),
+      manifestSize: db.prepare<[number, string], { size: number }>(
+        'SELECT size FROM manifests WHERE repo_id = ? AND digest = ?',
+      ),
+      insertManifest: db.prepare<
+        [number, string, string, number, Buffer, string | null, string | null, string | null, number]
+      >(
         'INSERT OR IGNORE INTO manifests (repo_id, digest, media_type, size, content, subject, artifact_type, annotations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      insertRef: db.prepare<[number, string, string]>('INSERT OR IGNORE INTO manifest_refs (repo_id, manifest_digest, ref_digest) VALUES (?, ?, ?)'),
+      insertRef: db.prepare<[number, string, string]>(
+        'INSERT OR IGNORE INTO manifest_refs (repo_id, manifest_digest, ref_digest) VALUES (?, ?, ?)',
+      ),
       setTag: db.prepare<[number, string, string, number]>(
         'INSERT INTO tags (repo_id, name, digest, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at',
       ),
@@ -145,10 +192,16 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteManifest: db.prepare<[number, string]>('DELETE FROM manifests WHERE repo_id = ? AND digest = ?'),
       deleteRefs: db.prepare<[number, string]>('DELETE FROM manifest_refs WHERE repo_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?'),
-      resolveTagById: db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repo_id = ? AND name = ?'),
+      resolveTagById: db.prepare<[number, string], { digest: string }>(
+        'SELECT digest FROM tags WHERE repo_id = ? AND name = ?',
+      ),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ?'),
       // pluck(): plain strings, not one object per row (tag lists are the hot path).
-      listTags: db.prepare<[number, string, number], string>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
+      listTags: db
+        .prepare<[number, string, number], string>(
+          'SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?',
+        )
+        .pluck(),
       referrers: db.prepare<[string, string], ManifestRow>(
         'SELECT m.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE r.name = ? AND m.subject = ? ORDER BY m.created_at DESC, m.digest',
       ),
@@ -157,13 +210,17 @@ export class SqliteMetadataStore implements MetadataStore {
           'SELECT r.name FROM repositories r WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id) ORDER BY r.name LIMIT ?',
         )
         .pluck(),
-      insertToken: db.prepare<[string, string, string, string, Buffer, number, number | null, number | null, number | null]>(
+      insertToken: db.prepare<
+        [string, string, string, string, Buffer, number, number | null, number | null, number | null]
+      >(
         'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getToken: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE id = ?'),
       allTokens: db.prepare<[], TokenRow>('SELECT * FROM access_tokens ORDER BY username, created_at'),
       userTokens: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE username = ? ORDER BY created_at'),
-      revokeToken: db.prepare<[number, string]>('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      revokeToken: db.prepare<[number, string]>(
+        'UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+      ),
       touchToken: db.prepare<[number, string]>('UPDATE access_tokens SET last_used_at = ? WHERE id = ?'),
     };
   }
@@ -277,18 +334,26 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string, options: { keepTag?: boolean } = {}): Promise<UnmetReference[]> {
+  putManifest(
+    repository: string,
+    m: ManifestRecord,
+    references: ManifestReference[],
+    tag?: string,
+    options: { keepTag?: boolean } = {},
+  ): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
       if (options.keepTag && tag !== undefined && repo) {
         const current = this.q.resolveTagById.get(repo.id, tag);
-        if (current && current.digest !== m.digest) throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+        if (current && current.digest !== m.digest)
+          throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
       }
       const unmet: UnmetReference[] = [];
       for (const ref of references) {
         const found = repo ? this.lookupReference(repo.id, ref) : undefined;
         if (!found) unmet.push({ reference: ref, problem: 'missing' });
-        else if (found.size !== ref.size) unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found.size });
+        else if (found.size !== ref.size)
+          unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found.size });
       }
       if (unmet.length > 0) return unmet;
       const repoId = repo?.id ?? this.ensureRepo(repository);
@@ -404,9 +469,15 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // ---- lifecycle ------------------------------------------------------------
 
-  async unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+  async unusedBlobLinks(
+    before: number,
+    limit: number,
+    after?: { repository: string; digest: string },
+  ): Promise<BlobLinkRecord[]> {
     const a = after ?? { repository: '', digest: '' };
-    return this.q.unusedLinks.all(before, a.repository, a.repository, a.digest, limit).map((r) => ({ repository: r.repository, digest: r.digest, size: r.size, linkedAt: r.linked_at }));
+    return this.q.unusedLinks
+      .all(before, a.repository, a.repository, a.digest, limit)
+      .map((r) => ({ repository: r.repository, digest: r.digest, size: r.size, linkedAt: r.linked_at }));
   }
 
   removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean> {
@@ -417,11 +488,20 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]> {
+  async unlinkedBlobs(
+    claimedBefore: number,
+    limit: number,
+    after?: string,
+  ): Promise<{ digest: string; size: number }[]> {
     return this.q.unlinkedBlobs.all(claimedBefore, after ?? '', limit);
   }
 
-  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]> {
+  markBlobsForDeletion(
+    claimedBefore: number,
+    abandonedBefore: number,
+    limit: number,
+    at: number,
+  ): Promise<{ digest: string; size: number }[]> {
     return this.commits.write(() => {
       const rows = [...this.q.abandonedBlobs.all(abandonedBefore, limit)];
       if (rows.length < limit) rows.push(...this.q.unlinkedBlobs.all(claimedBefore, '', limit - rows.length));
@@ -440,7 +520,10 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async blobRecords(limit: number, after?: string): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
+  async blobRecords(
+    limit: number,
+    after?: string,
+  ): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
     return this.q.blobRecords.all(after ?? '', limit);
   }
 
@@ -456,7 +539,9 @@ export class SqliteMetadataStore implements MetadataStore {
         else refs.set(r.manifest_digest, [r.ref_digest]);
       }
       return {
-        tags: this.q.inventoryTags.all(repo.id).map((t) => ({ name: t.name, digest: t.digest, pushedAt: t.updated_at })),
+        tags: this.q.inventoryTags
+          .all(repo.id)
+          .map((t) => ({ name: t.name, digest: t.digest, pushedAt: t.updated_at })),
         manifests: this.q.inventoryManifests.all(repo.id).map((m) => ({
           digest: m.digest,
           mediaType: m.media_type,
@@ -511,12 +596,19 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
+  async namespaceUsage(
+    namespace: string,
+  ): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
     const args: [string, string, string] = [namespace, `${namespace}/`, `${namespace}0`];
     return this.db.transaction(() => {
       const b = this.q.namespaceBlobs.get(...args)!;
       const m = this.q.namespaceManifests.get(...args)!;
-      return { bytes: (b.bytes ?? 0) + (m.bytes ?? 0), blobs: b.blobs, manifests: m.manifests, repositories: this.q.namespaceRepos.get(...args)!.n };
+      return {
+        bytes: (b.bytes ?? 0) + (m.bytes ?? 0),
+        blobs: b.blobs,
+        manifests: m.manifests,
+        repositories: this.q.namespaceRepos.get(...args)!.n,
+      };
     })();
   }
 
