@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Registry } from '../registry/registry.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import { describeImmutableRule, immutableRule } from './immutable-tags.js';
@@ -55,8 +54,8 @@ export interface CollectReport {
   durationMs: number;
 }
 
-export const GC_LEASE = 'gc';
-const LEASE_MS = 10 * 60 * 1000;
+/** The runExclusive job garbage collection and fsck share: one of them at a time, on any replica. */
+export const GC_JOB = 'gc';
 const DEFAULT_BATCH = 500;
 
 export async function collectGarbage(registry: Registry, options: CollectOptions): Promise<CollectReport> {
@@ -68,9 +67,9 @@ class Collector {
   private readonly now: () => number;
   private readonly batch: number;
   private readonly dryRun: boolean;
-  private readonly holder = randomUUID();
   private readonly report: CollectReport;
   private cutoff = 0;
+  private started = 0;
 
   constructor(
     private readonly registry: Registry,
@@ -94,33 +93,21 @@ class Collector {
   }
 
   async run(): Promise<CollectReport> {
-    const started = this.now();
+    const started = (this.started = this.now());
     this.cutoff = started - this.options.gracePeriodMs;
-    if (!this.dryRun && !(await this.renewLease())) {
-      return { ...this.report, skipped: 'another garbage collection holds the lease' };
-    }
-    try {
+    const steps = async () => {
       await this.expireUploads();
       await this.applyRetention();
       await this.removeUnusedLinks();
       await this.removeUnlinkedBlobs();
       await this.removeOrphanBytes();
-    } finally {
-      if (!this.dryRun) await this.meta.releaseLease(GC_LEASE, this.holder);
-    }
+    };
+    // A dry run writes nothing, so it needs no turn.
+    if (this.dryRun) await steps();
+    else if (!(await this.meta.runExclusive(GC_JOB, steps)))
+      return { ...this.report, skipped: 'another garbage collection (or fsck) is running' };
     this.report.durationMs = this.now() - started;
     return this.report;
-  }
-
-  private renewLease(): Promise<boolean> {
-    const now = this.now();
-    return this.meta.acquireLease(GC_LEASE, this.holder, now + LEASE_MS, now);
-  }
-
-  /** Between batches: a collector that lost its lease (it stalled past it) stops. */
-  private async stillHolder(): Promise<void> {
-    if (!this.dryRun && !(await this.renewLease()))
-      throw new Error('garbage collection lease lost to another collector');
   }
 
   private progress(step: GcStep, counts: Record<string, number>): void {
@@ -150,7 +137,6 @@ class Collector {
       });
       if (!page.next) break;
       last = page.next;
-      await this.stillHolder();
     }
   }
 
@@ -193,7 +179,6 @@ class Collector {
       this.progress('links', { removed: this.report.linksRemoved });
       if (links.length < this.batch) break;
       after = links[links.length - 1]!;
-      await this.stillHolder();
     }
   }
 
@@ -210,12 +195,12 @@ class Collector {
       return;
     }
     for (;;) {
-      // Rows left `deleting` by a collector that died more than a lease ago are taken over.
-      const marked = await this.meta.markBlobsForDeletion(this.cutoff, this.now() - LEASE_MS, this.batch, this.now());
+      // One collector at a time (runExclusive), and each deletes what it marked before it marks
+      // more: a mark older than this run was left by one that died (kill -9), and is taken over.
+      const marked = await this.meta.markBlobsForDeletion(this.cutoff, this.started, this.batch, this.now());
       await this.deleteMarked(marked);
       this.progress('blobs', { removed: this.report.blobsRemoved, bytes: this.report.bytesReclaimed });
       if (marked.length < this.batch) break;
-      await this.stillHolder();
     }
   }
 

@@ -51,6 +51,25 @@ export interface RepositoryInventory {
   }[];
 }
 
+/** A blob's record (docs/gc.md): its size, state and when it was last claimed or linked (epoch ms). */
+export interface BlobRecord {
+  digest: string;
+  size: number;
+  state: 'live' | 'deleting';
+  claimedAt: number;
+}
+
+/** A link with no blob record behind it (`recordSize` absent), or one whose record says another size. */
+export interface BrokenBlobLink extends BlobLinkRecord {
+  recordSize?: number;
+}
+
+export interface DanglingTag {
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
 export type ConditionalDelete = 'deleted' | 'absent' | 'tagged' | 'referenced' | 'recent';
 
 /** A reference a manifest PUT could not satisfy: missing, or present with another size. */
@@ -190,7 +209,18 @@ export interface MetadataStore extends TokenStore {
   /** Drops the record of a `deleting` blob whose bytes are gone. */
   forgetBlob(digest: string): Promise<void>;
   /** Every blob record (fsck, usage), in digest order after `after`. */
-  blobRecords(limit: number, after?: string): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]>;
+  blobRecords(limit: number, after?: string): Promise<BlobRecord[]>;
+  /**
+   * Marks one blob `deleting` if, in the same transaction, it is live, no repository
+   * links it and it was claimed before `claimedBefore` (fsck's repair of one digest).
+   */
+  markBlobForDeletion(digest: string, claimedBefore: number, at: number): Promise<boolean>;
+  /** Links whose blob has no record, or a record of another size (fsck), in (repository, digest) order after `after`. */
+  brokenBlobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BrokenBlobLink[]>;
+  /** Tags naming no manifest of their repository (fsck), in (repository, tag) order after `after`. */
+  danglingTags(limit: number, after?: { repository: string; tag: string }): Promise<DanglingTag[]>;
+  /** Deletes the tag if, in the same transaction, it still names no manifest of its repository. */
+  deleteDanglingTag(repository: string, tag: string): Promise<boolean>;
   /** The repository's tags and manifests, for retention. */
   repositoryInventory(repository: string): Promise<RepositoryInventory>;
   /** Deletes the tag only if it still names `digest`. */
@@ -202,9 +232,6 @@ export interface MetadataStore extends TokenStore {
   deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete>;
   /** Records manifest pulls (a batch; later times win). */
   recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void>;
-  /** Takes or renews a named lease until `until`; false when another holder has it unexpired at `now`. */
-  acquireLease(name: string, holder: string, until: number, now: number): Promise<boolean>;
-  releaseLease(name: string, holder: string): Promise<void>;
   /** Bytes of the distinct blobs (and manifests) linked in repositories named `namespace` or under `namespace/`. */
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
   /** Does any repository of the namespace link the blob? (it is counted once) */
@@ -215,9 +242,11 @@ export interface MetadataStore extends TokenStore {
   check(): Promise<void>;
   /**
    * Runs `fn` unless another holder of the named job is running it right now (in
-   * this process or, for a shared database, on another replica); resolves to
-   * whether it ran. Background work (upload expiry) runs through this, so one
-   * replica at a time does it.
+   * this process, another process on the same database, or another replica);
+   * resolves to whether it ran. The one lock of background work: upload expiry,
+   * garbage collection and fsck (job `gc`) run through it. A holder that dies
+   * releases it (with its connection, or when its lease expires). Correctness
+   * never depends on it: it only avoids duplicate work.
    */
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   close(): Promise<void>;

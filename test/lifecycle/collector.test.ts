@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFile, mkdir, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { collectGarbage, type CollectOptions } from '../../src/lifecycle/collector.js';
+import { collectGarbage, GC_JOB, type CollectOptions } from '../../src/lifecycle/collector.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { DiskLayout } from '../../src/storage/disk/layout.js';
 import {
@@ -136,11 +136,16 @@ describe('garbage collection', () => {
     assert.equal(real.bytesReclaimed, dry.bytesReclaimed);
   });
 
-  it('one collection at a time: a second collector finds the lease held', async (t) => {
+  it('one collection at a time: a second collector finds the gc job running, and runs once it is done', async (t) => {
     const env = await lifecycleEnv(t);
-    assert.equal(await env.meta.acquireLease('gc', 'someone else', Date.now() + 60_000, Date.now()), true);
+    let release!: () => void;
+    const held = env.meta.runExclusive(GC_JOB, () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setImmediate(r));
     const report = await collectGarbage(env.registry, { gracePeriodMs: 0 });
     assert.match(report.skipped ?? '', /another garbage collection/);
+    release();
+    assert.equal(await held, true);
+    assert.equal((await collectGarbage(env.registry, { gracePeriodMs: 0 })).skipped, undefined);
   });
 
   it('orphan bytes (no record at all) older than the grace period are removed; fresh ones stay', async (t) => {

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DiskBlobStore } from '../../src/storage/disk/disk-blob-store.js';
 import { MemoryBlobStore } from '../../src/storage/memory/memory-blob-store.js';
@@ -77,13 +78,26 @@ export const blobStoreDrivers: Record<string, BlobStoreFactory> = {
   memory: inMemory(() => new MemoryBlobStore()),
 };
 
+/** Raw SQL on an embedded database through a connection of its own, as another process would. */
+export function execSqlite(path: string, sql: string): void {
+  const db = new Database(path);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
 export const metadataStoreDrivers: Record<string, MetadataStoreFactory> = {
   sqlite: async () => {
     const { dir, remove } = await tempDir('stowage-sqlite-');
-    return reopenable(async () => new SqliteMetadataStore(join(dir, 'meta.db')), remove);
+    const path = join(dir, 'meta.db');
+    const fixture = await reopenable(async () => new SqliteMetadataStore(path), remove);
+    return { ...fixture, damage: async (sql: string) => void execSqlite(path, sql) };
   },
   postgres: async () => {
     const { options, drop } = await freshPostgres();
-    return reopenable(() => PostgresMetadataStore.open(options), drop);
+    const fixture = await reopenable(() => PostgresMetadataStore.open(options), drop);
+    return { ...fixture, damage: async (sql: string) => void (await fixture.store.db.query(sql)) };
   },
 };

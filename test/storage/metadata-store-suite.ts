@@ -26,6 +26,12 @@ export interface MetadataStoreFixture {
    * closes the first instance before calling it and closes the new one itself.
    */
   reopen?(): Promise<MetadataStore>;
+  /**
+   * Runs raw SQL on the store's database (literals inline), to damage it the way
+   * only a bug, a crash of an older version or a hand edit could: what fsck finds.
+   * Absent for stores without SQL; those cases then report a skip with the reason.
+   */
+  damage?(sql: string): Promise<void>;
 }
 
 export type MetadataStoreFactory = (t: TestContext) => Promise<MetadataStoreFixture>;
@@ -899,16 +905,92 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.deleteManifestIfUnused('app', idx.digest, 100), 'deleted');
         assert.equal(await store.deleteManifestIfUnused('app', img.digest, 100), 'deleted', 'its parent went first');
       });
+    });
 
-      test('leases: one holder at a time until it expires or is released', async ({ store }) => {
-        assert.equal(await store.acquireLease('gc', 'a', 100, 0), true);
-        assert.equal(await store.acquireLease('gc', 'b', 150, 50), false);
-        assert.equal(await store.acquireLease('gc', 'a', 200, 60), true, 'the holder renews');
-        assert.equal(await store.acquireLease('gc', 'b', 300, 201), true, 'expired: taken over');
-        await store.releaseLease('gc', 'a');
-        assert.equal(await store.acquireLease('gc', 'a', 400, 210), false, 'only the holder releases');
-        await store.releaseLease('gc', 'b');
-        assert.equal(await store.acquireLease('gc', 'a', 400, 210), true);
+    describe('fsck', () => {
+      test('blobRecords says when each record was claimed; markBlobForDeletion takes one unlinked, old, live blob', async ({
+        store,
+      }) => {
+        const linked = blob('linked');
+        const old = blob('old');
+        const fresh = blob('fresh');
+        await store.linkBlob('app', linked.digest, linked.size);
+        await store.claimBlob(old.digest, old.size, 10);
+        await store.claimBlob(fresh.digest, fresh.size, 1_000);
+        const claimed = Object.fromEntries((await store.blobRecords(10)).map((r) => [r.digest, r.claimedAt]));
+        assert.equal(claimed[old.digest], 10);
+        assert.equal(claimed[fresh.digest], 1_000);
+        assert.equal(await store.markBlobForDeletion(linked.digest, Date.now() + 60_000, 5), false, 'linked');
+        assert.equal(await store.markBlobForDeletion(fresh.digest, 500, 5), false, 'claimed after the cutoff');
+        assert.equal(await store.markBlobForDeletion(blob('none').digest, 500, 5), false, 'no record');
+        assert.equal(await store.markBlobForDeletion(old.digest, 500, 5), true);
+        assert.equal(await store.markBlobForDeletion(old.digest, 500, 6), false, 'already deleting');
+        assert.equal(await store.claimBlob(old.digest, old.size, 7), undefined, 'the fence holds');
+        const states = Object.fromEntries((await store.blobRecords(10)).map((r) => [r.digest, r.state]));
+        assert.deepEqual(states, { [linked.digest]: 'live', [fresh.digest]: 'live', [old.digest]: 'deleting' });
+      });
+
+      test('brokenBlobLinks and danglingTags find what damage left, paged in order; deleteDanglingTag removes only those', async ({
+        store,
+        damage,
+      }, t) => {
+        if (!damage) return t.skip('this driver has no SQL to damage');
+        const lost = blob('lost');
+        const resized = blob('resized');
+        for (const repo of ['a', 'b']) {
+          await store.linkBlob(repo, lost.digest, lost.size);
+          await store.linkBlob(repo, resized.digest, resized.size);
+        }
+        const m = manifest('{"tagged":1}');
+        assert.deepEqual(await store.putManifest('a', m, [], 'v1'), []);
+        assert.deepEqual(await store.putManifest('a', manifest('{"kept":1}'), [], 'v2'), []);
+        assert.deepEqual(await store.putManifest('b', m, [], 'w'), []);
+        await damage(`DELETE FROM blobs WHERE digest = '${lost.digest}'`);
+        await damage(`UPDATE blobs SET size = ${resized.size + 5} WHERE digest = '${resized.digest}'`);
+        await damage(`DELETE FROM manifests WHERE digest = '${m.digest}'`);
+        const all = await store.brokenBlobLinks(10);
+        const expected = [
+          ['a', lost.digest, undefined],
+          ['a', resized.digest, resized.size + 5],
+          ['b', lost.digest, undefined],
+          ['b', resized.digest, resized.size + 5],
+        ].sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : x[1]! < y[1]! ? -1 : 1));
+        assert.deepEqual(
+          all.map((l) => [l.repository, l.digest, l.recordSize]),
+          expected,
+        );
+        assert.ok(all.every((l) => l.size === (l.digest === lost.digest ? lost.size : resized.size)));
+        const first = await store.brokenBlobLinks(3);
+        const rest = await store.brokenBlobLinks(3, first[2]!);
+        assert.deepEqual([...first, ...rest], all);
+        assert.deepEqual(await store.danglingTags(10), [
+          { repository: 'a', tag: 'v1', digest: m.digest },
+          { repository: 'b', tag: 'w', digest: m.digest },
+        ]);
+        assert.deepEqual(await store.danglingTags(10, { repository: 'a', tag: 'v1' }), [
+          { repository: 'b', tag: 'w', digest: m.digest },
+        ]);
+        assert.equal(await store.deleteDanglingTag('a', 'v2'), false, 'v2 names a stored manifest');
+        assert.equal(await store.deleteDanglingTag('a', 'v1'), true);
+        assert.equal(await store.resolveTag('a', 'v1'), undefined);
+        assert.equal(await store.resolveTag('a', 'v2'), manifest('{"kept":1}').digest);
+        assert.deepEqual(await store.putManifest('b', m, [], 'w'), [], 'pushed again: the tag is good again');
+        assert.equal(await store.deleteDanglingTag('b', 'w'), false);
+        assert.deepEqual(await store.danglingTags(10), []);
+      });
+
+      test('danglingTags finds none while every tag names a stored manifest; deleteDanglingTag never removes a good one', async ({
+        store,
+      }) => {
+        const m = manifest('{"a":1}');
+        assert.deepEqual(await store.putManifest('app', m, [], 'v1'), []);
+        assert.deepEqual(await store.putManifest('app', manifest('{"b":1}'), [], 'v2'), []);
+        assert.deepEqual(await store.danglingTags(10), []);
+        assert.equal(await store.deleteDanglingTag('app', 'v1'), false, 'names a stored manifest');
+        assert.equal(await store.deleteDanglingTag('app', 'none'), false);
+        assert.equal(await store.deleteDanglingTag('nowhere', 'v1'), false);
+        assert.equal(await store.resolveTag('app', 'v1'), m.digest);
+        assert.deepEqual(await store.brokenBlobLinks(10), [], 'nothing the API does breaks a link');
       });
     });
 

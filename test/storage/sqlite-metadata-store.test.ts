@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { MAX_PAGE, SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
@@ -101,6 +103,45 @@ describe('sqlite metadata store specifics', () => {
       assert.ok(unbounded?.next);
     } finally {
       await store.close();
+      await done();
+    }
+  });
+
+  it('runExclusive holds a job across every process on the file; a dead holder or an expired lease is taken over', async () => {
+    const { path, done } = await fresh();
+    const a = new SqliteMetadataStore(path, { fsync: false });
+    const b = new SqliteMetadataStore(path, { fsync: false });
+    try {
+      let release!: () => void;
+      const held = a.runExclusive('gc', () => new Promise<void>((r) => (release = r)));
+      await new Promise((r) => setImmediate(r));
+      assert.equal(await b.runExclusive('gc', async () => undefined), false, 'another opener sees it held');
+      release();
+      assert.equal(await held, true);
+      assert.equal(await b.runExclusive('gc', async () => undefined), true, 'released when the job ends');
+
+      const raw = new Database(path);
+      const lease = raw.prepare('INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES (?, ?, ?)');
+      try {
+        // A live holder (this very process, another opener) with an unexpired lease blocks.
+        lease.run('gc', `${hostname()}:${process.pid}:someone`, Date.now() + 60_000);
+        assert.equal(await a.runExclusive('gc', async () => undefined), false);
+        // A holder process that no longer exists (kill -9): taken over at once.
+        const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+        lease.run('gc', `${hostname()}:${dead.stdout.toString()}:gone`, Date.now() + 60_000);
+        assert.equal(await a.runExclusive('gc', async () => undefined), true);
+        // Another machine's holder (a copied file) only by expiry.
+        lease.run('gc', 'elsewhere:1:x', Date.now() + 60_000);
+        assert.equal(await a.runExclusive('gc', async () => undefined), false);
+        lease.run('gc', 'elsewhere:1:x', Date.now() - 1);
+        assert.equal(await a.runExclusive('gc', async () => undefined), true);
+        assert.deepEqual(raw.prepare('SELECT COUNT(*) AS n FROM leases').get(), { n: 0 }, 'released at the end');
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await a.close();
+      await b.close();
       await done();
     }
   });

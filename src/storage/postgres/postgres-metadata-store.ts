@@ -4,7 +4,10 @@ import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type {
   AccessTokenRecord,
   BlobLinkRecord,
+  BlobRecord,
+  BrokenBlobLink,
   ConditionalDelete,
+  DanglingTag,
   ManifestRecord,
   ManifestSummary,
   MetadataStore,
@@ -445,16 +448,76 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.db.query("DELETE FROM blobs WHERE digest = $1 AND state = 'deleting'", [digest]);
   }
 
-  async blobRecords(
-    limit: number,
-    after?: string,
-  ): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
+  async blobRecords(limit: number, after?: string): Promise<BlobRecord[]> {
     return (
-      await this.db.query<{ digest: string; size: number; state: 'live' | 'deleting' }>(
-        'SELECT digest, size, state FROM blobs WHERE digest > $1 ORDER BY digest LIMIT $2',
+      await this.db.query<BlobRecord>(
+        'SELECT digest, size, state, claimed_at AS "claimedAt" FROM blobs WHERE digest > $1 ORDER BY digest LIMIT $2',
         [after ?? '', limit],
       )
     ).rows;
+  }
+
+  markBlobForDeletion(digest: string, claimedBefore: number, at: number): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      // Lock first (a link in flight holds a share lock), then re-check in a new statement (docs/gc.md).
+      const row = await c.query(
+        "SELECT 1 FROM blobs WHERE digest = $1 AND state = 'live' AND claimed_at < $2 FOR UPDATE",
+        [digest, claimedBefore],
+      );
+      if (!row.rowCount) return false;
+      const r = await c.query(
+        `UPDATE blobs SET state = 'deleting', marked_at = $1 WHERE digest = $2 AND state = 'live' AND claimed_at < $3
+           AND NOT EXISTS (SELECT 1 FROM blob_links b WHERE b.digest = blobs.digest)`,
+        [at, digest, claimedBefore],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  async brokenBlobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BrokenBlobLink[]> {
+    const a = after ?? { repository: '', digest: '' };
+    const r = await this.db.query<{
+      repository: string;
+      digest: string;
+      size: number;
+      linked_at: number;
+      record_size: number | null;
+    }>(
+      `SELECT r.name AS repository, b.digest, b.size, b.linked_at, o.size AS record_size
+       FROM blob_links b JOIN repositories r ON r.id = b.repo_id LEFT JOIN blobs o ON o.digest = b.digest
+       WHERE (o.digest IS NULL OR o.size <> b.size) AND (r.name, b.digest) > ($1::text COLLATE "C", $2::text COLLATE "C")
+       ORDER BY r.name, b.digest LIMIT $3`,
+      [a.repository, a.digest, limit],
+    );
+    return r.rows.map((x) => ({
+      repository: x.repository,
+      digest: x.digest,
+      size: x.size,
+      linkedAt: x.linked_at,
+      ...(x.record_size !== null ? { recordSize: x.record_size } : {}),
+    }));
+  }
+
+  async danglingTags(limit: number, after?: { repository: string; tag: string }): Promise<DanglingTag[]> {
+    const a = after ?? { repository: '', tag: '' };
+    const r = await this.db.query<DanglingTag>(
+      `SELECT r.name AS repository, t.name AS tag, t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id
+       WHERE NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = t.repo_id AND m.digest = t.digest)
+         AND (r.name, t.name) > ($1::text COLLATE "C", $2::text COLLATE "C")
+       ORDER BY r.name, t.name LIMIT $3`,
+      [a.repository, a.tag, limit],
+    );
+    return r.rows;
+  }
+
+  async deleteDanglingTag(repository: string, tag: string): Promise<boolean> {
+    // One statement: a manifest PUT that stores the digest first makes the tag valid again, and it stays.
+    const r = await this.db.query(
+      `DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2
+         AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = t.repo_id AND m.digest = t.digest)`,
+      [repository, tag],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   repositoryInventory(repository: string): Promise<RepositoryInventory> {
@@ -541,19 +604,6 @@ export class PostgresMetadataStore implements MetadataStore {
        WHERE r.name = p.repository AND m.repo_id = r.id AND m.digest = p.digest AND (m.pulled_at IS NULL OR m.pulled_at < p.at)`,
       [pulls.map((p) => p.repository), pulls.map((p) => p.digest), pulls.map((p) => p.at)],
     );
-  }
-
-  async acquireLease(name: string, holder: string, until: number, now: number): Promise<boolean> {
-    const r = await this.db.query(
-      `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE leases.holder = excluded.holder OR leases.expires_at <= $4`,
-      [name, holder, until, now],
-    );
-    return (r.rowCount ?? 0) > 0;
-  }
-
-  async releaseLease(name: string, holder: string): Promise<void> {
-    await this.db.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
   }
 
   async namespaceUsage(

@@ -16,7 +16,6 @@
  * tags            tag → manifest digest
  * uploads         open upload sessions (their bytes and hash state live in the blob store)
  *                 and who opened them (owner; NULL for anonymous sessions)
- * leases          named leases (the collector's: one collection at a time)
  * access_tokens   personal access tokens: owner, scopes, SHA-256 of the secret, expiry, revocation
  */
 export const PG_MIGRATIONS: readonly string[] = [
@@ -105,5 +104,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE uploads ADD COLUMN owner TEXT;
   CREATE INDEX uploads_by_repository ON uploads(repository);
   CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
+  `,
+  // Background jobs are exclusive through advisory locks (runExclusive) alone, which die with
+  // their connection; the collector's old lease table goes. An older replica still running
+  // during a rolling upgrade fails its collection cleanly (correctness never needed the lease).
+  `
+  DROP TABLE IF EXISTS leases;
   `,
 ];

@@ -15,11 +15,11 @@
  * tags           tag → manifest digest
  * uploads        open upload sessions (their bytes live in the blob store) and who
  *                opened them (owner; NULL for anonymous sessions)
- * leases         named leases (the collector's: one collection at a time)
+ * leases         who runs a background job (runExclusive: holder host:pid:id, expiry; lease-jobs.ts)
  * access_tokens  personal access tokens (meaning in src/auth/pat-store.ts): owner, scopes,
  *                SHA-256 of the secret (never the secret), expiry, revocation
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -109,5 +109,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE uploads ADD COLUMN owner TEXT;
   CREATE INDEX uploads_by_repository ON uploads(repository);
   CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
+  `,
+  // runExclusive now keeps every background job's lease here (holder host:pid:id, 30 s, renewed):
+  // a collector lease of the old format (10 min, anonymous holder) is dropped so it blocks nothing.
+  `
+  DELETE FROM leases;
   `,
 ];

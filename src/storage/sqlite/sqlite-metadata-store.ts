@@ -4,7 +4,10 @@ import type { ManifestReference } from '../../core/manifest.js';
 import type {
   AccessTokenRecord,
   BlobLinkRecord,
+  BlobRecord,
+  BrokenBlobLink,
   ConditionalDelete,
+  DanglingTag,
   ManifestRecord,
   ManifestSummary,
   MetadataStore,
@@ -19,7 +22,7 @@ import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
-import { LocalJobs } from '../local-jobs.js';
+import { LeaseJobs } from './lease-jobs.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
 
@@ -37,7 +40,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly q;
   private readonly commits: GroupCommit;
-  private readonly jobs = new LocalJobs();
+  private readonly jobs: LeaseJobs;
 
   constructor(path: string, options: SqliteMetadataStoreOptions = {}) {
     this.db = new Database(path);
@@ -48,6 +51,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.commits = new GroupCommit(this.db);
+    this.jobs = new LeaseJobs(this.db);
     const db = this.db;
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
@@ -98,8 +102,30 @@ export class SqliteMetadataStore implements MetadataStore {
         "INSERT OR IGNORE INTO blobs (digest, size, state, claimed_at, marked_at) VALUES (?, ?, 'deleting', ?, ?)",
       ),
       forgetBlob: db.prepare<[string]>("DELETE FROM blobs WHERE digest = ? AND state = 'deleting'"),
-      blobRecords: db.prepare<[string, number], { digest: string; size: number; state: 'live' | 'deleting' }>(
-        'SELECT digest, size, state FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?',
+      blobRecords: db.prepare<
+        [string, number],
+        { digest: string; size: number; state: 'live' | 'deleting'; claimed_at: number }
+      >('SELECT digest, size, state, claimed_at FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?'),
+      markOneDeleting: db.prepare<[number, string, number]>(
+        "UPDATE blobs SET state = 'deleting', marked_at = ? WHERE digest = ? AND state = 'live' AND claimed_at < ? AND NOT EXISTS (SELECT 1 FROM blob_links b WHERE b.digest = blobs.digest)",
+      ),
+      brokenLinks: db.prepare<
+        [string, string, string, number],
+        { repository: string; digest: string; size: number; linked_at: number; record_size: number | null }
+      >(
+        `SELECT r.name AS repository, b.digest, b.size, b.linked_at, o.size AS record_size
+         FROM blob_links b JOIN repositories r ON r.id = b.repo_id LEFT JOIN blobs o ON o.digest = b.digest
+         WHERE (o.digest IS NULL OR o.size != b.size) AND (r.name > ? OR (r.name = ? AND b.digest > ?))
+         ORDER BY r.name, b.digest LIMIT ?`,
+      ),
+      danglingTags: db.prepare<[string, string, string, number], { repository: string; tag: string; digest: string }>(
+        `SELECT r.name AS repository, t.name AS tag, t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id
+         WHERE NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = t.repo_id AND m.digest = t.digest)
+           AND (r.name > ? OR (r.name = ? AND t.name > ?))
+         ORDER BY r.name, t.name LIMIT ?`,
+      ),
+      deleteDanglingTag: db.prepare<[number, string]>(
+        'DELETE FROM tags WHERE repo_id = ? AND name = ? AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = tags.repo_id AND m.digest = tags.digest)',
       ),
       inventoryTags: db.prepare<[number], { name: string; digest: string; updated_at: number }>(
         'SELECT name, digest, updated_at FROM tags WHERE repo_id = ?',
@@ -130,13 +156,6 @@ export class SqliteMetadataStore implements MetadataStore {
       recordPull: db.prepare<[number, string, string, number]>(
         'UPDATE manifests SET pulled_at = ? WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ? AND (pulled_at IS NULL OR pulled_at < ?)',
       ),
-      lease: db.prepare<[string], { holder: string; expires_at: number }>(
-        'SELECT holder, expires_at FROM leases WHERE name = ?',
-      ),
-      setLease: db.prepare<[string, string, number]>(
-        'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at',
-      ),
-      releaseLease: db.prepare<[string, string]>('DELETE FROM leases WHERE name = ? AND holder = ?'),
       // Names under a namespace: [ns + '/', ns + '0') is every name starting with 'ns/' ('0' follows '/').
       namespaceBlobs: db.prepare<[string, string, string], { bytes: number | null; blobs: number }>(
         `SELECT SUM(size) AS bytes, COUNT(*) AS blobs FROM (SELECT b.digest, MAX(b.size) AS size FROM blob_links b JOIN repositories r ON r.id = b.repo_id
@@ -520,11 +539,37 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async blobRecords(
-    limit: number,
-    after?: string,
-  ): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
-    return this.q.blobRecords.all(after ?? '', limit);
+  async blobRecords(limit: number, after?: string): Promise<BlobRecord[]> {
+    return this.q.blobRecords
+      .all(after ?? '', limit)
+      .map((r) => ({ digest: r.digest, size: r.size, state: r.state, claimedAt: r.claimed_at }));
+  }
+
+  markBlobForDeletion(digest: string, claimedBefore: number, at: number): Promise<boolean> {
+    return this.commits.write(() => this.q.markOneDeleting.run(at, digest, claimedBefore).changes > 0);
+  }
+
+  async brokenBlobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BrokenBlobLink[]> {
+    const a = after ?? { repository: '', digest: '' };
+    return this.q.brokenLinks.all(a.repository, a.repository, a.digest, limit).map((r) => ({
+      repository: r.repository,
+      digest: r.digest,
+      size: r.size,
+      linkedAt: r.linked_at,
+      ...(r.record_size !== null ? { recordSize: r.record_size } : {}),
+    }));
+  }
+
+  async danglingTags(limit: number, after?: { repository: string; tag: string }): Promise<DanglingTag[]> {
+    const a = after ?? { repository: '', tag: '' };
+    return this.q.danglingTags.all(a.repository, a.repository, a.tag, limit);
+  }
+
+  deleteDanglingTag(repository: string, tag: string): Promise<boolean> {
+    return this.commits.write(() => {
+      const repo = this.q.repoId.get(repository);
+      return repo ? this.q.deleteDanglingTag.run(repo.id, tag).changes > 0 : false;
+    });
   }
 
   async repositoryInventory(repository: string): Promise<RepositoryInventory> {
@@ -581,21 +626,6 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  acquireLease(name: string, holder: string, until: number, now: number): Promise<boolean> {
-    return this.commits.write(() => {
-      const current = this.q.lease.get(name);
-      if (current && current.holder !== holder && current.expires_at > now) return false;
-      this.q.setLease.run(name, holder, until);
-      return true;
-    });
-  }
-
-  releaseLease(name: string, holder: string): Promise<void> {
-    return this.commits.write(() => {
-      this.q.releaseLease.run(name, holder);
-    });
-  }
-
   async namespaceUsage(
     namespace: string,
   ): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
@@ -626,6 +656,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.prepare('SELECT 1').get();
   }
 
+  /** Across every process that opens the file (src/storage/sqlite/lease-jobs.ts). */
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     return this.jobs.runExclusive(job, fn);
   }
