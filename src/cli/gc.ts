@@ -20,6 +20,19 @@ export function storageConfig(opts: { config?: string; data?: string }): ServeCo
   }
 }
 
+/** --grace-period, or the config's gc.grace_period; exit 2 on a bad duration. */
+export function gracePeriod(config: ServeConfig, option: string | undefined): number {
+  try {
+    return option === undefined ? config.gc.gracePeriodMs : parseDurationMs(option, '--grace-period');
+  } catch (e) {
+    if (e instanceof LifecycleConfigError) {
+      process.stderr.write(`stowage: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
 export function registerGc(program: Command): void {
   program
     .command('gc')
@@ -35,16 +48,7 @@ export function registerGc(program: Command): void {
     .action(
       async (opts: { config?: string; data?: string; gracePeriod?: string; dryRun?: boolean; output: string }) => {
         const config = storageConfig(opts);
-        let gracePeriodMs = config.gc.gracePeriodMs;
-        try {
-          if (opts.gracePeriod !== undefined) gracePeriodMs = parseDurationMs(opts.gracePeriod, '--grace-period');
-        } catch (e) {
-          if (e instanceof LifecycleConfigError) {
-            process.stderr.write(`stowage: ${e.message}\n`);
-            process.exit(2);
-          }
-          throw e;
-        }
+        const gracePeriodMs = gracePeriod(config, opts.gracePeriod);
         // The log goes to stderr; the report to stdout.
         const log = pino({ level: config.logLevel, base: { service: 'stowage-gc' } }, pino.destination(2));
         const registry = await openEmbeddedRegistry(config);

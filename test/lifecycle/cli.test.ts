@@ -5,17 +5,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, startStowage } from '../helpers/server.js';
 import { http, pushImage, removeDir, sha256, tempDir, waitFor } from '../robustness/helpers.js';
 
 const run = promisify(execFile);
 
-async function gcCommand(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+async function gcCommand(args: string[], command = 'gc'): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'gc', ...args], {
+    const { stdout, stderr } = await run(process.execPath, [CLI, command, ...args], {
       env: { ...process.env, STOWAGE_LOG_LEVEL: 'info' },
     });
     return { stdout, stderr, code: 0 };
@@ -123,6 +123,46 @@ describe('stowage gc beside stowage serve', () => {
         /^team: .* of 1\.0 MiB \(1048576 bytes\) \(\d+\.\d%\); 2 blobs, 1 manifests, 2 repositories$/m,
         'the same manifest in two repositories counts once',
       );
+    } finally {
+      await server.stop();
+      await removeDir(dir);
+    }
+  });
+
+  it('stowage fsck beside stowage serve: reports in text and JSON, exit 4 when wrong, --repair then 1, then 0', async () => {
+    const dir = await tempDir();
+    const server = await startStowage({ dataDir: join(dir, 'data') });
+    try {
+      await pushImage(server.url, 'app', 'v1', [Buffer.from('layer '.repeat(100))]);
+      const orphan = Buffer.from('copied in by hand');
+      const hex = sha256(orphan).slice('sha256:'.length);
+      const path = join(server.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, orphan);
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      await utimes(path, hourAgo, hourAgo);
+      const common = ['--data', server.dataDir, '--grace-period', '30m'];
+      const text = await gcCommand(common, 'fsck');
+      assert.equal(text.code, 4, text.stderr);
+      assert.match(
+        text.stdout,
+        new RegExp(`^repairable orphan-bytes sha256:${hex}: 17 bytes that no blob record knows$`, 'm'),
+      );
+      assert.match(
+        text.stdout,
+        /^checked 2 blobs .* 1 manifests, 1 tags, 3 stored objects; 1 problems: 0 repaired, 1 repairable/m,
+      );
+      const json = await gcCommand([...common, '--output', 'json', '--repair'], 'fsck');
+      assert.equal(json.code, 1, json.stderr);
+      const report = JSON.parse(json.stdout) as { problems: { kind: string; repair: string }[] };
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.repair]),
+        [['orphan-bytes', 'repaired']],
+      );
+      const clean = await gcCommand(common, 'fsck');
+      assert.equal(clean.code, 0, clean.stdout);
+      assert.match(clean.stdout, /no problems/);
+      assert.equal((await http(server.url, '/v2/app/manifests/v1', { method: 'HEAD' })).status, 200);
     } finally {
       await server.stop();
       await removeDir(dir);
