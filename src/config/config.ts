@@ -4,6 +4,7 @@ import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig }
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
 import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
+import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
@@ -33,6 +34,8 @@ export interface ServeConfig {
   retention?: RetentionPolicy[];
   /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
   storage: StorageConfig;
+  /** Prometheus `/metrics` (metrics-config.ts); off by default. */
+  metrics: MetricsConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -45,6 +48,7 @@ export const DEFAULTS: ServeConfig = {
   shutdownGraceSeconds: 30,
   gc: GC_DEFAULTS,
   storage: DEFAULT_STORAGE,
+  metrics: METRICS_OFF,
 };
 
 type Source = Partial<Record<keyof ServeConfig, unknown>>;
@@ -69,6 +73,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   gc: 'gc',
   retention: 'retention',
   storage: 'storage',
+  metrics: 'metrics',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -120,6 +125,8 @@ export function readEnv(env: NodeJS.ProcessEnv): Source {
   if (Object.keys(tls).length > 0) out.tls = tls;
   const storage = readStorageEnv(env);
   if (storage) out.storage = storage;
+  const metrics = readMetricsEnv(env);
+  if (metrics) out.metrics = metrics;
   return out;
 }
 
@@ -133,7 +140,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let gc: GcConfig;
   let retention: RetentionPolicy[] | undefined;
   let storage: StorageConfig;
+  let metrics: MetricsConfig;
   try {
+    metrics = file.metrics === undefined && env.metrics === undefined && flags.metrics === undefined ? METRICS_OFF : parseMetrics(file.metrics, env.metrics, flags.metrics);
     storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
     if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
@@ -143,7 +152,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
     retention = parseRetention(merged.retention);
   } catch (e) {
-    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError) {
+    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError || e instanceof MetricsConfigError) {
       throw new ConfigError(e.message);
     }
     throw e;
@@ -162,6 +171,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     gc,
     ...(retention ? { retention } : {}),
     storage,
+    metrics,
   };
 }
 
