@@ -39,7 +39,11 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   // The bearer token file is read before anything opens, like TLS keys.
   const metricsEndpoint = await openMetrics(config);
   const registry = await openEmbeddedRegistry(config, metricsEndpoint?.metrics);
-  if (config.requireSignatures) log.info({ requireSignatures: config.requireSignatures }, 'pulls of these repositories need a verified cosign signature');
+  if (config.requireSignatures)
+    log.info(
+      { requireSignatures: config.requireSignatures },
+      'pulls of these repositories need a verified cosign signature',
+    );
   // Background work runs on one replica at a time (an advisory lock with PostgreSQL).
   const expire = () =>
     registry.meta.runExclusive('upload-expiry', async () => {
@@ -47,9 +51,12 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       if (n > 0) log.info({ expired: n }, 'removed expired upload sessions');
     });
   await expire();
-  const sweep = setInterval(() => {
-    expire().catch((err: unknown) => log.error({ err }, 'upload expiry failed'));
-  }, Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000));
+  const sweep = setInterval(
+    () => {
+      expire().catch((err: unknown) => log.error({ err }, 'upload expiry failed'));
+    },
+    Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000),
+  );
   sweep.unref();
   const gc = scheduleGarbageCollection(registry, config, log);
 
@@ -89,17 +96,35 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     throw e;
   }
   const { host } = parseAddr(config.addr);
-  if (metricsAddress) log.info({ address: metricsAddress, bearerToken: metricsEndpoint?.bearerToken !== undefined }, 'metrics listening');
+  if (metricsAddress)
+    log.info({ address: metricsAddress, bearerToken: metricsEndpoint?.bearerToken !== undefined }, 'metrics listening');
   if (!isLoopback(host) && !auth) {
-    log.warn({ address }, 'listening beyond loopback with no authentication: anyone who can reach this port can push and delete');
+    log.warn(
+      { address },
+      'listening beyond loopback with no authentication: anyone who can reach this port can push and delete',
+    );
   }
   const sendFileMissing = sendFileProblem();
   if (sendFileMissing) {
-    log.warn({ reason: sendFileMissing }, 'the sendfile addon (native/) did not load: blob downloads stream through user space; build it with `npm run build:native`');
+    log.warn(
+      { reason: sendFileMissing },
+      'the sendfile addon (native/) did not load: blob downloads stream through user space; build it with `npm run build:native`',
+    );
   }
   // Scripts and tests wait for this line, so it is printed even at --log-level warn.
   const announce = log.isLevelEnabled('info') || log.level === 'silent' ? log : log.child({}, { level: 'info' });
-  announce.info({ address, ...(metricsAddress ? { metrics: metricsAddress } : {}), data: config.data, storage: describeStorage(config.storage), tls: tls !== undefined, auth: config.auth?.mode ?? 'none', sendfile: sendFileAvailable() }, 'listening');
+  announce.info(
+    {
+      address,
+      ...(metricsAddress ? { metrics: metricsAddress } : {}),
+      data: config.data,
+      storage: describeStorage(config.storage),
+      tls: tls !== undefined,
+      auth: config.auth?.mode ?? 'none',
+      sendfile: sendFileAvailable(),
+    },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>
@@ -135,7 +160,9 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
 
 async function openMetrics(config: ServeConfig): Promise<MetricsEndpoint | undefined> {
   if (!config.metrics.enabled) return undefined;
-  const token = config.metrics.bearerTokenFile ? (await readFile(config.metrics.bearerTokenFile, 'utf8')).trim() : config.metrics.bearerToken;
+  const token = config.metrics.bearerTokenFile
+    ? (await readFile(config.metrics.bearerTokenFile, 'utf8')).trim()
+    : config.metrics.bearerToken;
   if (token === '') throw new Error(`metrics bearer token file ${config.metrics.bearerTokenFile} is empty`);
   return { metrics: new Metrics(), ...(token !== undefined ? { bearerToken: token } : {}) };
 }

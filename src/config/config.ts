@@ -5,7 +5,14 @@ import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequir
 import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
-import { DEFAULT_STORAGE, StorageConfigError, mergeStorage, parseStorage, readStorageEnv, type StorageConfig } from './storage-config.js';
+import {
+  DEFAULT_STORAGE,
+  StorageConfigError,
+  mergeStorage,
+  parseStorage,
+  readStorageEnv,
+  type StorageConfig,
+} from './storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {
@@ -142,17 +149,27 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let storage: StorageConfig;
   let metrics: MetricsConfig;
   try {
-    metrics = file.metrics === undefined && env.metrics === undefined && flags.metrics === undefined ? METRICS_OFF : parseMetrics(file.metrics, env.metrics, flags.metrics);
+    metrics =
+      file.metrics === undefined && env.metrics === undefined && flags.metrics === undefined
+        ? METRICS_OFF
+        : parseMetrics(file.metrics, env.metrics, flags.metrics);
     storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
-    if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t))) throw new ConfigError('tls must be a mapping with cert and key');
+    if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t)))
+      throw new ConfigError('tls must be a mapping with cert and key');
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
     auth = parseAuth(merged.auth, data);
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
     gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
     retention = parseRetention(merged.retention);
   } catch (e) {
-    if (e instanceof AuthConfigError || e instanceof SignaturesConfigError || e instanceof LifecycleConfigError || e instanceof StorageConfigError || e instanceof MetricsConfigError) {
+    if (
+      e instanceof AuthConfigError ||
+      e instanceof SignaturesConfigError ||
+      e instanceof LifecycleConfigError ||
+      e instanceof StorageConfigError ||
+      e instanceof MetricsConfigError
+    ) {
       throw new ConfigError(e.message);
     }
     throw e;
@@ -183,7 +200,8 @@ function str(s: Source, k: keyof ServeConfig): string {
 
 function int(s: Source, k: keyof ServeConfig, min: number): number {
   const v = typeof s[k] === 'string' ? Number(s[k]) : s[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new ConfigError(`${k} must be an integer ≥ ${min}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    throw new ConfigError(`${k} must be an integer ≥ ${min}`);
   return v;
 }
 

@@ -58,9 +58,11 @@ export function parseMetrics(...layers: unknown[]): MetricsConfig {
       merged.enabled = layer;
       continue;
     }
-    if (typeof layer !== 'object' || Array.isArray(layer)) throw new MetricsConfigError('metrics must be a mapping (enabled, address, bearer_token[_file])');
+    if (typeof layer !== 'object' || Array.isArray(layer))
+      throw new MetricsConfigError('metrics must be a mapping (enabled, address, bearer_token[_file])');
     for (const [k, v] of Object.entries(layer)) {
-      const key = KEYS[k] ?? (Object.values(KEYS).includes(k as keyof MetricsConfig) ? (k as keyof MetricsConfig) : undefined);
+      const key =
+        KEYS[k] ?? (Object.values(KEYS).includes(k as keyof MetricsConfig) ? (k as keyof MetricsConfig) : undefined);
       if (!key) throw new MetricsConfigError(`metrics: unknown setting "${k}"`);
       merged[key] = v;
     }
@@ -73,7 +75,8 @@ export function parseMetrics(...layers: unknown[]): MetricsConfig {
     if (typeof v !== 'string' || v === '') throw new MetricsConfigError(`metrics.${key} must be a non-empty string`);
     out[key] = v;
   }
-  if (out.bearerToken && out.bearerTokenFile) throw new MetricsConfigError('metrics: give bearer_token or bearer_token_file, not both');
+  if (out.bearerToken && out.bearerTokenFile)
+    throw new MetricsConfigError('metrics: give bearer_token or bearer_token_file, not both');
   return out;
 }
 

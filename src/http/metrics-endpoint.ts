@@ -12,9 +12,15 @@ export interface MetricsEndpoint {
 }
 
 /** Writes the exposition, or throws UNAUTHORIZED when the bearer token is missing or wrong. */
-export async function serveMetrics(req: IncomingMessage, res: ServerResponse, endpoint: MetricsEndpoint): Promise<void> {
+export async function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  endpoint: MetricsEndpoint,
+): Promise<void> {
   if (endpoint.bearerToken !== undefined && !bearerMatches(req.headers.authorization, endpoint.bearerToken)) {
-    throw new RegistryError('UNAUTHORIZED', 'metrics need a bearer token', undefined, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+    throw new RegistryError('UNAUTHORIZED', 'metrics need a bearer token', undefined, {
+      'WWW-Authenticate': 'Bearer realm="metrics"',
+    });
   }
   const { contentType, body } = await endpoint.metrics.exposition();
   const bytes = Buffer.from(body);
@@ -32,17 +38,20 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 
 /** The separate listener (`metrics.address`): `/metrics` and nothing else. */
 export function createMetricsServer(endpoint: MetricsEndpoint): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 30_000 }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const run = async () => {
-      if (path !== '/metrics') throw new RegistryError('NOT_FOUND', 'only /metrics is served here');
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('Allow', 'GET, HEAD');
-        throw new RegistryError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`);
-      }
-      await serveMetrics(req, res, endpoint);
-    };
-    run().catch((e: unknown) => sendError(req, res, e));
-  });
+  const server = createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 30_000 },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const run = async () => {
+        if (path !== '/metrics') throw new RegistryError('NOT_FOUND', 'only /metrics is served here');
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          res.setHeader('Allow', 'GET, HEAD');
+          throw new RegistryError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`);
+        }
+        await serveMetrics(req, res, endpoint);
+      };
+      run().catch((e: unknown) => sendError(req, res, e));
+    },
+  );
   return server;
 }

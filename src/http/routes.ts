@@ -32,7 +32,11 @@ const NAME = '(?<name>.+)';
 export const ROUTES: readonly Route[] = [
   { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: { handler: base, access: 'ping' } } },
   { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: { handler: catalog, access: 'catalog' } } },
-  { name: 'tags', pattern: new RegExp(`^/v2/${NAME}/tags/list$`), methods: { GET: { handler: listTags, access: 'pull' } } },
+  {
+    name: 'tags',
+    pattern: new RegExp(`^/v2/${NAME}/tags/list$`),
+    methods: { GET: { handler: listTags, access: 'pull' } },
+  },
   {
     name: 'manifest',
     pattern: new RegExp(`^/v2/${NAME}/manifests/(?<ref>[^/]+)$`),
@@ -42,7 +46,11 @@ export const ROUTES: readonly Route[] = [
       DELETE: { handler: deleteManifest, access: 'delete' },
     },
   },
-  { name: 'blob_upload', pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/?$`), methods: { POST: { handler: startUpload, access: 'push' } } },
+  {
+    name: 'blob_upload',
+    pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/?$`),
+    methods: { POST: { handler: startUpload, access: 'push' } },
+  },
   {
     name: 'blob_upload_chunk',
     pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/(?<id>[^/]+)$`),
@@ -61,9 +69,17 @@ export const ROUTES: readonly Route[] = [
       DELETE: { handler: deleteBlob, access: 'delete' },
     },
   },
-  { name: 'referrers', pattern: new RegExp(`^/v2/${NAME}/referrers/(?<ref>[^/]+)$`), methods: { GET: { handler: listReferrers, access: 'pull' } } },
+  {
+    name: 'referrers',
+    pattern: new RegExp(`^/v2/${NAME}/referrers/(?<ref>[^/]+)$`),
+    methods: { GET: { handler: listReferrers, access: 'pull' } },
+  },
   // Docker token auth's token endpoint, on the registry's own origin (404 unless token auth is on).
-  { name: 'token', pattern: /^\/token\/?$/, methods: { GET: { handler: token, access: 'none' }, POST: { handler: token, access: 'none' } } },
+  {
+    name: 'token',
+    pattern: /^\/token\/?$/,
+    methods: { GET: { handler: token, access: 'none' }, POST: { handler: token, access: 'none' } },
+  },
   { name: 'healthz', pattern: /^\/healthz$/, methods: { GET: { handler: health, access: 'none' } } },
   { name: 'readyz', pattern: /^\/readyz$/, methods: { GET: { handler: ready, access: 'none' } } },
   // Prometheus scrapes (404 unless metrics are on and served on this address; own bearer token).

@@ -44,7 +44,9 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res);
   };
-  const server: Server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, listener) : createServer(serverOptions, listener);
+  const server: Server = options.tls
+    ? createTlsServer({ ...serverOptions, ...options.tls }, listener)
+    : createServer(serverOptions, listener);
   // Multi-gigabyte uploads over slow links: no whole-request deadline, only idle sockets time out.
   server.timeout = 0;
   // Requests Node itself cannot parse still get an OCI error body and the API version header.
@@ -54,7 +56,9 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: `bad request: ${err.code ?? 'malformed'}` }] });
+    const body = JSON.stringify({
+      errors: [{ code: 'UNSUPPORTED', message: `bad request: ${err.code ?? 'malformed'}` }],
+    });
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
         `${API_VERSION_HEADER[0]}: ${API_VERSION_HEADER[1]}\r\nContent-Type: application/json\r\n` +
@@ -127,7 +131,9 @@ const COUNTED = Symbol('bytes counted');
 function startObserving(metrics: Metrics, req: IncomingMessage, res: ServerResponse, route: string): void {
   const started = process.hrtime.bigint();
   const method = methodLabel(req.method);
-  const upload = (route === 'blob_upload' || route === 'blob_upload_chunk') && (method === 'POST' || method === 'PATCH' || method === 'PUT');
+  const upload =
+    (route === 'blob_upload' || route === 'blob_upload_chunk') &&
+    (method === 'POST' || method === 'PATCH' || method === 'PUT');
   metrics.inFlight.labels(route).inc();
   if (upload) metrics.uploadsInFlight.inc();
   res.once('close', () => {
@@ -161,7 +167,14 @@ function isRegistryErrors(e: unknown): boolean {
 
 function isClientGone(req: IncomingMessage, e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return req.destroyed || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECANCELED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.message === 'aborted';
+  return (
+    req.destroyed ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ECANCELED' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (e as Error)?.message === 'aborted'
+  );
 }
 
 /** Percent-decodes route params; the name must already be plain (no %2F tricks). */

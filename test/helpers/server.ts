@@ -27,12 +27,18 @@ export interface StowageProcess {
 }
 
 /** Starts `stowage serve` as a child process on a free loopback port. */
-export async function startStowage(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<StowageProcess> {
+export async function startStowage(
+  opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {},
+): Promise<StowageProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'stowage-test-')));
-  const child = spawn(process.execPath, [CLI, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])], {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])],
+    {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -118,8 +124,18 @@ export function loggedRequests(proc: Pick<StowageProcess, 'logs'>, from = 0): Lo
   for (const line of proc.logs.slice(from)) {
     try {
       const entry = JSON.parse(line) as Partial<LoggedRequest> & { msg?: string };
-      if (entry.msg === 'request' && typeof entry.method === 'string' && typeof entry.path === 'string' && typeof entry.status === 'number') {
-        out.push({ method: entry.method, path: entry.path, status: entry.status, ...(entry.ua ? { ua: entry.ua } : {}) });
+      if (
+        entry.msg === 'request' &&
+        typeof entry.method === 'string' &&
+        typeof entry.path === 'string' &&
+        typeof entry.status === 'number'
+      ) {
+        out.push({
+          method: entry.method,
+          path: entry.path,
+          status: entry.status,
+          ...(entry.ua ? { ua: entry.ua } : {}),
+        });
       }
     } catch {
       // not a JSON line

@@ -55,11 +55,26 @@ describe('metrics: on the registry address', () => {
     assert.equal(value(text, 'registry_http_requests_total', { handler: 'manifest', method: 'HEAD', code: '200' }), 1);
     assert.equal(value(text, 'registry_http_requests_total', { handler: 'manifest', method: 'GET', code: '404' }), 1);
     assert.equal(value(text, 'registry_http_requests_total', { handler: 'none', method: 'GET', code: '404' }), 1);
-    assert.equal(value(text, 'registry_http_requests_total', { handler: 'blob_upload', method: 'POST', code: '201' }), 3);
-    assert.equal(value(text, 'registry_http_request_duration_seconds_count', { handler: 'manifest', method: 'PUT', code: '201' }), 1);
-    assert.equal(value(text, 'registry_http_request_duration_seconds_bucket', { handler: 'manifest', method: 'PUT', code: '201', le: '+Inf' }), 1);
+    assert.equal(
+      value(text, 'registry_http_requests_total', { handler: 'blob_upload', method: 'POST', code: '201' }),
+      3,
+    );
+    assert.equal(
+      value(text, 'registry_http_request_duration_seconds_count', { handler: 'manifest', method: 'PUT', code: '201' }),
+      1,
+    );
+    assert.equal(
+      value(text, 'registry_http_request_duration_seconds_bucket', {
+        handler: 'manifest',
+        method: 'PUT',
+        code: '201',
+        le: '+Inf',
+      }),
+      1,
+    );
     for (const sample of samples(text)) {
-      if (sample.labels.handler !== undefined) assert.doesNotMatch(sample.labels.handler, /\/|metrics-/, `raw path as a label: ${sample.name}`);
+      if (sample.labels.handler !== undefined)
+        assert.doesNotMatch(sample.labels.handler, /\/|metrics-/, `raw path as a label: ${sample.name}`);
     }
     // This scrape is in flight while it renders.
     assert.equal(value(text, 'registry_http_in_flight_requests', { handler: 'metrics' }), 1);
@@ -74,7 +89,13 @@ describe('metrics: on the registry address', () => {
 
 describe('metrics: bearer token and a separate listener', () => {
   let s: InProcessStowage;
-  before(async () => (s = await startInProcess({ fsync: false, metrics: { enabled: true, address: '127.0.0.1:0', bearerToken: 's3cret-scrape' } })));
+  before(
+    async () =>
+      (s = await startInProcess({
+        fsync: false,
+        metrics: { enabled: true, address: '127.0.0.1:0', bearerToken: 's3cret-scrape' },
+      })),
+  );
   after(async () => s.stop());
 
   it('the registry address does not serve /metrics', async () => {
@@ -88,7 +109,10 @@ describe('metrics: bearer token and a separate listener', () => {
     assert.equal(none.status, 401);
     assert.match(String(none.headers['www-authenticate']), /^Bearer /);
     assert.equal((await req(m, 'GET', '/metrics', { headers: { Authorization: 'Bearer s3cret-scrapf' } })).status, 401);
-    assert.equal((await req(m, 'GET', '/metrics', { headers: { Authorization: 'Bearer s3cret-scrape-' } })).status, 401);
+    assert.equal(
+      (await req(m, 'GET', '/metrics', { headers: { Authorization: 'Bearer s3cret-scrape-' } })).status,
+      401,
+    );
     assert.equal((await req(m, 'GET', '/v2/', { headers: { Authorization: 'Bearer s3cret-scrape' } })).status, 404);
     assert.equal((await req(s.url, 'GET', '/v2/')).status, 200);
     const ok = await req(m, 'GET', '/metrics', { headers: { Authorization: 'Bearer s3cret-scrape' } });
@@ -107,7 +131,10 @@ describe('metrics: config', () => {
     );
     assert.deepEqual(c.metrics, { enabled: true, address: '127.0.0.1:9100', bearerToken: 'from-env' });
     assert.deepEqual(resolveConfig({}, {}, {}).metrics, { enabled: false });
-    assert.throws(() => resolveConfig({ metrics: { enabled: true, bearer_token: 'a', bearer_token_file: 'b' } }, {}, {}), /not both/);
+    assert.throws(
+      () => resolveConfig({ metrics: { enabled: true, bearer_token: 'a', bearer_token_file: 'b' } }, {}, {}),
+      /not both/,
+    );
     assert.throws(() => resolveConfig({ metrics: { enable: true } }, {}, {}), /unknown setting "enable"/);
   });
 });
