@@ -87,7 +87,12 @@ export class Client {
             }
             const expected = res.headers['content-length'];
             if (spec.method !== 'HEAD' && expected !== undefined && Number(expected) !== bytes) {
-              reject(new BenchError(`${spec.method} ${spec.path}: body has ${bytes} bytes, Content-Length said ${expected}`, status));
+              reject(
+                new BenchError(
+                  `${spec.method} ${spec.path}: body has ${bytes} bytes, Content-Length said ${expected}`,
+                  status,
+                ),
+              );
               return;
             }
             resolve({ status, headers: res.headers, bytes, body: spec.keepBody ? Buffer.concat(chunks) : undefined });
@@ -96,7 +101,9 @@ export class Client {
       );
       req.on('error', (e) => reject(new BenchError(`${spec.method} ${spec.path.slice(0, 120)}: ${e.message}`)));
       // A server that stops answering fails the request instead of hanging the run.
-      req.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no progress for ${REQUEST_IDLE_TIMEOUT_MS} ms`)));
+      req.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () =>
+        req.destroy(new Error(`no progress for ${REQUEST_IDLE_TIMEOUT_MS} ms`)),
+      );
       if (spec.body) {
         req.end(spec.body);
       } else if (spec.streamBody) {
@@ -163,7 +170,13 @@ export async function pushMonolithic(client: Client, repo: string, data: Buffer,
 }
 
 /** POST, PATCH chunks with Content-Range (following each Location), then PUT ?digest=. */
-export async function pushChunked(client: Client, repo: string, data: Buffer, digest: string, chunkSize: number): Promise<void> {
+export async function pushChunked(
+  client: Client,
+  repo: string,
+  data: Buffer,
+  digest: string,
+  chunkSize: number,
+): Promise<void> {
   let location = await startUpload(client, repo);
   for (let off = 0; off < data.length; off += chunkSize) {
     const end = Math.min(off + chunkSize, data.length);
@@ -180,7 +193,13 @@ export async function pushChunked(client: Client, repo: string, data: Buffer, di
 }
 
 /** POST, one PATCH with Transfer-Encoding: chunked (no Content-Length), then PUT ?digest=. */
-export async function pushStreamed(client: Client, repo: string, data: Buffer, digest: string, writeSize: number): Promise<void> {
+export async function pushStreamed(
+  client: Client,
+  repo: string,
+  data: Buffer,
+  digest: string,
+  writeSize: number,
+): Promise<void> {
   let location = await startUpload(client, repo);
   const a = await client.request({
     method: 'PATCH',
@@ -229,7 +248,9 @@ export class BodyCounter {
       socket.once('error', reject);
       socket.on('error', (e) => this.onEnd(e));
       socket.on('close', () => this.onEnd(new Error('connection closed')));
-      socket.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () => socket.destroy(new Error(`no progress for ${REQUEST_IDLE_TIMEOUT_MS} ms`)));
+      socket.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () =>
+        socket.destroy(new Error(`no progress for ${REQUEST_IDLE_TIMEOUT_MS} ms`)),
+      );
       this.socket = socket;
     });
   }
@@ -258,7 +279,8 @@ export class BodyCounter {
           if (end < 0) return;
           const status = Number(head.slice(9, 12));
           const length = /\r\ncontent-length:\s*(\d+)/i.exec(head.slice(0, end));
-          if (status !== expectStatus || !length) return done(new Error(`status ${status}${length ? '' : ', no Content-Length'}`));
+          if (status !== expectStatus || !length)
+            return done(new Error(`status ${status}${length ? '' : ', no Content-Length'}`));
           remaining = Number(length[1]);
           const body = chunk.length - (head.length - (end + 4));
           chunk = chunk.subarray(body);
@@ -353,7 +375,10 @@ export type Operation = (i: number) => Promise<void>;
  * Closed loop: `concurrency` workers each run operations back to back, until
  * `durationMs` has passed (`count` undefined) or `count` operations were started.
  */
-export async function closedLoop(opts: { concurrency: number; durationMs?: number; count?: number; firstIndex?: number }, op: Operation): Promise<RunStats> {
+export async function closedLoop(
+  opts: { concurrency: number; durationMs?: number; count?: number; firstIndex?: number },
+  op: Operation,
+): Promise<RunStats> {
   const latency = new LatencyRecorder();
   const errs = newErrorCounter();
   let next = opts.firstIndex ?? 0;

@@ -72,14 +72,18 @@ export function measureSha256(ms: number): number {
  * right away lets the next probe reuse its blocks, which on this kind of VM is
  * several times faster than writing blocks the disk has not held before.
  */
-export async function measureDiskWrite(dir: string, total: number, opts: { name?: string; keep?: boolean } = {}): Promise<number> {
+export async function measureDiskWrite(
+  dir: string,
+  total: number,
+  opts: { name?: string; keep?: boolean } = {},
+): Promise<number> {
   const data = deterministicBytes(total, `stowage-bench-disk-${opts.name ?? ''}`);
   const file = path.join(dir, opts.name ?? 'disk-write-test');
   spawnSync('sync');
   const t0 = performance.now();
   const fh = await open(file, 'w');
   try {
-    for (let written = 0; written < total; ) {
+    for (let written = 0; written < total;) {
       const n = Math.min(8 * MiB, total - written);
       const { bytesWritten } = await fh.write(data, written, n, written);
       written += bytesWritten;
@@ -151,7 +155,13 @@ export async function measureMachine(dir: string, smoke: boolean): Promise<Machi
   const diskWriteBytes = smoke ? 64 * MiB : 1024 * MiB;
   const diskWriteFsyncMiBs = await measureDiskWrite(dir, diskWriteBytes);
   const loopbackTcpMiBs = await measureLoopback(smoke ? 256 * MiB : 8192 * MiB);
-  return { sha256MiBs, diskWriteFsyncMiBs, diskWriteFsyncSamples: [diskWriteFsyncMiBs], diskWriteBytes, loopbackTcpMiBs };
+  return {
+    sha256MiBs,
+    diskWriteFsyncMiBs,
+    diskWriteFsyncSamples: [diskWriteFsyncMiBs],
+    diskWriteBytes,
+    loopbackTcpMiBs,
+  };
 }
 
 const USER_HZ = (() => {

@@ -40,5 +40,7 @@ profile.samples.forEach((id, i) => {
 const top = Number(topText ?? 25);
 process.stdout.write(`${(total / 1e6).toFixed(1)} s sampled\n`);
 for (const [key, us] of [...selfUs.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-  process.stdout.write(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}\n`);
+  process.stdout.write(
+    `${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}\n`,
+  );
 }

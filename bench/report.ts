@@ -112,13 +112,20 @@ export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
     const target = ratioTarget(def, plan);
     if (target !== undefined && s && d) {
       const ratio = s.value / d.value;
-      checks.push({ scenario: def.id, description: `Stowage/Distribution ≥ ${target}`, pass: ratio >= target, detail: `${fmtRatio(ratio)}` });
+      checks.push({
+        scenario: def.id,
+        description: `Stowage/Distribution ≥ ${target}`,
+        pass: ratio >= target,
+        detail: `${fmtRatio(ratio)}`,
+      });
     }
     if (s && diskTarget(def, plan)) {
       const limit = run.limits.diskWriteFsyncMiBs;
       const floor = limit * DISK_FRACTION;
       const pct = (v: number) => `${Math.round((s.value / v) * 100)} %`;
-      const ref = s.diskRefMiBs ? `; same I/O without the registry just before / after: ${s.diskRefMiBs.map(fmtNum).join(' / ')} MiB/s (${s.diskRefMiBs.map(pct).join(' / ')})` : '';
+      const ref = s.diskRefMiBs
+        ? `; same I/O without the registry just before / after: ${s.diskRefMiBs.map(fmtNum).join(' / ')} MiB/s (${s.diskRefMiBs.map(pct).join(' / ')})`
+        : '';
       checks.push({
         scenario: def.id,
         description: `≥ ${DISK_FRACTION * 100} % of disk write+fsync`,
@@ -127,7 +134,9 @@ export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
       });
     }
   }
-  const rss = run.scenarios.filter((o) => o.results.stowage).map((o) => ({ id: o.def.id, rss: o.results.stowage!.peakRssBytes }));
+  const rss = run.scenarios
+    .filter((o) => o.results.stowage)
+    .map((o) => ({ id: o.def.id, rss: o.results.stowage!.peakRssBytes }));
   if (rss.length > 0) {
     const worst = rss.reduce((a, b) => (b.rss > a.rss ? b : a));
     checks.push({
@@ -137,7 +146,12 @@ export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
       detail: `max ${fmtMiB(worst.rss)} MiB (${worst.id})`,
     });
   }
-  checks.push({ scenario: 'every scenario', description: 'zero errors', pass: run.errors === 0, detail: `${run.errors} errors` });
+  checks.push({
+    scenario: 'every scenario',
+    description: 'zero errors',
+    pass: run.errors === 0,
+    detail: `${run.errors} errors`,
+  });
   return checks;
 }
 
@@ -171,7 +185,8 @@ function pair(s: string | undefined, d: string | undefined): string {
 /** How much load a scenario applies (the id says what it is). */
 function describe(def: ScenarioDef): string {
   const bits: string[] = [];
-  if (def.count !== undefined) bits.push(`${def.count} ${def.kind === 'pull' ? 'pulls' : def.kind === 'small-blobs' ? 'blobs' : 'pushes'}`);
+  if (def.count !== undefined)
+    bits.push(`${def.count} ${def.kind === 'pull' ? 'pulls' : def.kind === 'small-blobs' ? 'blobs' : 'pushes'}`);
   if (def.durationMs !== undefined) bits.push(`${def.durationMs / 1000} s`);
   bits.push(`c=${def.concurrency}`);
   if (def.kind === 'push-chunked') bits.push(`${formatSize(def.chunkSize!)} chunks`);
@@ -212,7 +227,8 @@ export function renderTable(run: BenchRun): string {
       if (o.failures[t]) return 'FAILED';
       return r ? String(r.errors) : undefined;
     };
-    const rssCell = (r: TargetResult | undefined, limit: boolean) => (r ? `${fmtMiB(r.peakRssBytes)}${limit && r.peakRssBytes >= RSS_LIMIT ? ' (MISS)' : ''}` : undefined);
+    const rssCell = (r: TargetResult | undefined, limit: boolean) =>
+      r ? `${fmtMiB(r.peakRssBytes)}${limit && r.peakRssBytes >= RSS_LIMIT ? ' (MISS)' : ''}` : undefined;
     rows.push([
       def.id,
       describe(def),
@@ -230,7 +246,11 @@ export function renderTable(run: BenchRun): string {
       pair(errs('stowage'), errs('distribution')),
     ]);
   }
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => ' --- ').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 export function renderLimits(run: BenchRun): string {
@@ -249,7 +269,11 @@ export function renderLimits(run: BenchRun): string {
 }
 
 export function renderChecks(run: BenchRun): string {
-  return [`| Target | Scenario | Result | Measured |`, `| --- | --- | --- | --- |`, ...run.checks.map((c) => `| ${c.description} | ${c.scenario} | ${c.pass ? 'PASS' : 'MISS'} | ${c.detail} |`)].join('\n');
+  return [
+    `| Target | Scenario | Result | Measured |`,
+    `| --- | --- | --- | --- |`,
+    ...run.checks.map((c) => `| ${c.description} | ${c.scenario} | ${c.pass ? 'PASS' : 'MISS'} | ${c.detail} |`),
+  ].join('\n');
 }
 
 export function renderErrors(run: BenchRun): string {
@@ -259,7 +283,8 @@ export function renderErrors(run: BenchRun): string {
       const f = o.failures[t];
       if (f) lines.push(`- ${o.def.id} on ${TARGET_LABELS[t]}: FAILED: ${f}`);
       const r = o.results[t];
-      if (r && r.errors > 0) lines.push(`- ${o.def.id} on ${TARGET_LABELS[t]}: ${r.errors} errors, e.g. ${r.errorSamples.join(' | ')}`);
+      if (r && r.errors > 0)
+        lines.push(`- ${o.def.id} on ${TARGET_LABELS[t]}: ${r.errors} errors, e.g. ${r.errorSamples.join(' | ')}`);
     }
   }
   return lines.join('\n');
@@ -270,7 +295,9 @@ export function renderMarkdown(run: BenchRun): string {
   const servers = run.targets.map((t) => `${TARGET_LABELS[t]}: ${run.servers[t] ?? '?'}`).join('; ');
   const errors = renderErrors(run);
   const disturbed = run.scenarios.flatMap((o) =>
-    run.targets.filter((t) => (o.results[t]?.otherCpuPct ?? 0) > DISTURBED_PCT).map((t) => `${o.def.id} (${TARGET_LABELS[t]}, ${Math.round(o.results[t]!.otherCpuPct)} %)`),
+    run.targets
+      .filter((t) => (o.results[t]?.otherCpuPct ?? 0) > DISTURBED_PCT)
+      .map((t) => `${o.def.id} (${TARGET_LABELS[t]}, ${Math.round(o.results[t]!.otherCpuPct)} %)`),
   );
   return [
     `Run ${run.date}, commit ${run.commit}${run.smoke ? ', --smoke' : ''}${run.only ? `, --only ${run.only}` : ''}, ${Math.round(run.durationSeconds)} s. ${servers}.`,
@@ -283,7 +310,12 @@ export function renderMarkdown(run: BenchRun): string {
     renderChecks(run),
     '',
     renderLimits(run),
-    ...(disturbed.length ? ['', `**Disturbed**: other processes used more than ${DISTURBED_PCT} % of a core during ${disturbed.join(', ')}.`] : []),
+    ...(disturbed.length
+      ? [
+          '',
+          `**Disturbed**: other processes used more than ${DISTURBED_PCT} % of a core during ${disturbed.join(', ')}.`,
+        ]
+      : []),
     ...(errors ? ['', '**Errors**', '', errors] : []),
   ].join('\n');
 }

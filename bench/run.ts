@@ -13,7 +13,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LoadgenReply, LoadgenRequest } from './loadgen.js';
-import { loadAverage, machineBusySeconds, machineInfo, measureDiskWrite, measureMachine, otherProcessesCpuSeconds, waitForQuiet } from './machine.js';
+import {
+  loadAverage,
+  machineBusySeconds,
+  machineInfo,
+  measureDiskWrite,
+  measureMachine,
+  otherProcessesCpuSeconds,
+  waitForQuiet,
+} from './machine.js';
 import {
   diskTarget,
   evaluateChecks,
@@ -28,7 +36,14 @@ import {
   type ScenarioOutcome,
 } from './report.js';
 import { planScenarios, type ScenarioDef, type ScenarioResult } from './scenarios.js';
-import { startDistribution, startStowage, TARGET_LABELS, TARGET_NAMES, type ServerHandle, type TargetName } from './servers.js';
+import {
+  startDistribution,
+  startStowage,
+  TARGET_LABELS,
+  TARGET_NAMES,
+  type ServerHandle,
+  type TargetName,
+} from './servers.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** dist/bench → the repository root. */
@@ -83,10 +98,14 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   const t = values.target;
-  if (t !== 'both' && t !== 'stowage' && t !== 'distribution') throw new Error(`--target must be stowage, distribution or both, not "${t}"`);
+  if (t !== 'both' && t !== 'stowage' && t !== 'distribution')
+    throw new Error(`--target must be stowage, distribution or both, not "${t}"`);
   return {
     smoke: values.smoke!,
-    only: (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    only: (values.only ?? [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean),
     targets: t === 'both' ? [...TARGET_NAMES] : [t],
     write: !values['no-write'],
     dir: values.dir ?? os.tmpdir(),
@@ -116,7 +135,10 @@ class Loadgen {
   readonly child: ChildProcess;
 
   constructor() {
-    this.child = fork(path.join(HERE, 'loadgen.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(path.join(HERE, 'loadgen.js'), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.child.on('message', (msg: LoadgenReply) => {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
@@ -194,7 +216,10 @@ async function main(): Promise<number> {
   try {
     log(`data in ${root}; ${defs.length} scenarios × ${opts.targets.join(', ')}${opts.smoke ? ' (smoke)' : ''}`);
     const busy = loadAverage();
-    if (busy > 0.7) log(`warning: load average is ${busy.toFixed(2)} before starting: something else is using the CPU, figures may be disturbed (see the Other procs CPU column)`);
+    if (busy > 0.7)
+      log(
+        `warning: load average is ${busy.toFixed(2)} before starting: something else is using the CPU, figures may be disturbed (see the Other procs CPU column)`,
+      );
     if (opts.settleSeconds > 0) {
       const waited = await waitForQuiet(new Set([process.pid]), opts.settleSeconds);
       if (waited > 1.5) log(`waited ${waited.toFixed(0)} s for other processes to go quiet`);
@@ -202,10 +227,15 @@ async function main(): Promise<number> {
     log('measuring machine limits');
     const machine = machineInfo(root);
     const limits = await measureMachine(root, opts.smoke);
-    log(`sha256 ${limits.sha256MiBs.toFixed(0)} MiB/s, disk write+fsync ${limits.diskWriteFsyncMiBs.toFixed(0)} MiB/s, loopback TCP ${limits.loopbackTcpMiBs.toFixed(0)} MiB/s`);
+    log(
+      `sha256 ${limits.sha256MiBs.toFixed(0)} MiB/s, disk write+fsync ${limits.diskWriteFsyncMiBs.toFixed(0)} MiB/s, loopback TCP ${limits.loopbackTcpMiBs.toFixed(0)} MiB/s`,
+    );
 
     for (const t of opts.targets) {
-      servers[t] = t === 'stowage' ? await startStowage(path.join(root, 'stowage'), { cpuProfDir: opts.cpuProfDir }) : await startDistribution(path.join(root, 'distribution'));
+      servers[t] =
+        t === 'stowage'
+          ? await startStowage(path.join(root, 'stowage'), { cpuProfDir: opts.cpuProfDir })
+          : await startDistribution(path.join(root, 'distribution'));
       log(`${servers[t]!.version} on ${servers[t]!.url} (pid ${servers[t]!.pid})`);
     }
     loadgen = new Loadgen();
@@ -240,9 +270,21 @@ async function main(): Promise<number> {
           const kernelCpuPct = Math.max(0, (busy / wall) * 100 - serverCpuPct - result.loadgenCpuPct - otherCpuPct);
           const peakRssBytes = server.peakRss();
           const diskRefAfter = await diskRef?.();
-          if (diskRefBefore !== undefined) log(`same I/O without the registry: ${diskRefBefore.toFixed(0)} MiB/s just before, ${diskRefAfter!.toFixed(0)} MiB/s just after`);
-          const diskRefMiBs: [number, number] | undefined = diskRefBefore === undefined ? undefined : [diskRefBefore, diskRefAfter!];
-          outcome.results[t] = { ...result, serverCpuPct, otherCpuPct, kernelCpuPct, settleSeconds, diskRefMiBs, peakRssBytes };
+          if (diskRefBefore !== undefined)
+            log(
+              `same I/O without the registry: ${diskRefBefore.toFixed(0)} MiB/s just before, ${diskRefAfter!.toFixed(0)} MiB/s just after`,
+            );
+          const diskRefMiBs: [number, number] | undefined =
+            diskRefBefore === undefined ? undefined : [diskRefBefore, diskRefAfter!];
+          outcome.results[t] = {
+            ...result,
+            serverCpuPct,
+            otherCpuPct,
+            kernelCpuPct,
+            settleSeconds,
+            diskRefMiBs,
+            peakRssBytes,
+          };
           errors += result.errors;
           log(
             `${def.id.padEnd(28)} ${TARGET_LABELS[t].padEnd(12)} ${result.value.toFixed(1).padStart(9)} ${def.unit.padEnd(7)} ` +
@@ -255,7 +297,8 @@ async function main(): Promise<number> {
           outcome.failures[t] = msg;
           errors++;
           log(`${def.id} on ${TARGET_LABELS[t]} FAILED: ${msg}`);
-          if (server.pid && !isAlive(server.pid)) throw new Error(`${TARGET_LABELS[t]} died: ${server.output().slice(-2000)}`);
+          if (server.pid && !isAlive(server.pid))
+            throw new Error(`${TARGET_LABELS[t]} died: ${server.output().slice(-2000)}`);
         }
       }
     }
@@ -288,7 +331,9 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${renderTable(run)}\n\n${renderChecks(run)}\n\n${renderLimits(run)}\n`);
     const errText = renderErrors(run);
     if (errText) process.stdout.write(`\nErrors:\n${errText}\n`);
-    process.stdout.write(`\n${errors === 0 ? 'no errors' : `${errors} ERRORS`}; ${run.checks.filter((c) => !c.pass).length} of ${run.checks.length} targets missed\n`);
+    process.stdout.write(
+      `\n${errors === 0 ? 'no errors' : `${errors} ERRORS`}; ${run.checks.filter((c) => !c.pass).length} of ${run.checks.length} targets missed\n`,
+    );
 
     if (opts.write) {
       const files = writeResultFiles(run, REPO_ROOT);

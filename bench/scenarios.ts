@@ -8,9 +8,28 @@
  * is not measured; `run` is the measured part.
  */
 import { deterministicBytes, formatSize, KiB, MiB, sha256, StampedBody } from './data.js';
-import { BenchError, BodyCounter, Client, closedLoop, pullBlob, pushChunked, pushMonolithic, pushStreamed, type RunStats } from './load.js';
+import {
+  BenchError,
+  BodyCounter,
+  Client,
+  closedLoop,
+  pullBlob,
+  pushChunked,
+  pushMonolithic,
+  pushStreamed,
+  type RunStats,
+} from './load.js';
 
-export type ScenarioKind = 'push-monolithic' | 'push-chunked' | 'push-streamed' | 'pull' | 'manifest-put' | 'manifest-get-tag' | 'blob-head' | 'tag-list' | 'small-blobs';
+export type ScenarioKind =
+  | 'push-monolithic'
+  | 'push-chunked'
+  | 'push-streamed'
+  | 'pull'
+  | 'manifest-put'
+  | 'manifest-get-tag'
+  | 'blob-head'
+  | 'tag-list'
+  | 'small-blobs';
 
 export interface ScenarioDef {
   /** Stable id, e.g. push-chunked-512MiB; --only matches substrings of it. */
@@ -77,7 +96,15 @@ export function planScenarios({ smoke }: PlanOptions): ScenarioDef[] {
     }
   }
   for (const size of sizes) {
-    defs.push({ id: `pull-${formatSize(size)}`, kind: 'pull', unit: 'MiB/s', concurrency: 1, size, count: pullCount(size), warmupCount: warm(size) });
+    defs.push({
+      id: `pull-${formatSize(size)}`,
+      kind: 'pull',
+      unit: 'MiB/s',
+      concurrency: 1,
+      size,
+      count: pullCount(size),
+      warmupCount: warm(size),
+    });
   }
   for (const kind of ['manifest-put', 'manifest-get-tag', 'blob-head'] as const) {
     for (const c of [1, 16, 64]) {
@@ -85,16 +112,37 @@ export function planScenarios({ smoke }: PlanOptions): ScenarioDef[] {
     }
   }
   const tags = smoke ? 50 : 1000;
-  defs.push({ id: `tag-list-${tags}-c16`, kind: 'tag-list', unit: 'req/s', concurrency: 16, durationMs, warmupMs, tags });
+  defs.push({
+    id: `tag-list-${tags}-c16`,
+    kind: 'tag-list',
+    unit: 'req/s',
+    concurrency: 16,
+    durationMs,
+    warmupMs,
+    tags,
+  });
   const blobs = smoke ? 100 : 2000;
-  defs.push({ id: `blobs-4KiB-x${blobs}-c32`, kind: 'small-blobs', unit: 'blobs/s', concurrency: 32, size: 4 * KiB, count: blobs, warmupCount: smoke ? 32 : 128 });
+  defs.push({
+    id: `blobs-4KiB-x${blobs}-c32`,
+    kind: 'small-blobs',
+    unit: 'blobs/s',
+    concurrency: 32,
+    size: 4 * KiB,
+    count: blobs,
+    warmupCount: smoke ? 32 : 128,
+  });
   return defs;
 }
 
 // ---- execution (load generator side) -------------------------------------------
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const ACCEPT_MANIFESTS = [OCI_MANIFEST, 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
+const ACCEPT_MANIFESTS = [
+  OCI_MANIFEST,
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
 
 /** Bodies are generated once per process and reused across targets and scenarios. */
 const bodies = new Map<number, StampedBody>();
@@ -114,7 +162,9 @@ interface ImageBase {
 
 /** A config and a 4 KiB layer pushed into `repo`, for manifests to reference. */
 async function pushImageBase(client: Client, repo: string): Promise<ImageBase> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
   const layer = deterministicBytes(4 * KiB, 'stowage-bench-layer');
   const cd = sha256(config);
   const ld = sha256(layer);
@@ -128,15 +178,27 @@ function manifestBody(base: ImageBase, seq: number): Buffer {
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: base.config.digest, size: base.config.size },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: base.layer.digest, size: base.layer.size }],
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: base.config.digest,
+        size: base.config.size,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: base.layer.digest, size: base.layer.size },
+      ],
       annotations: { 'org.example.bench.seq': String(seq) },
     }),
   );
 }
 
 async function putManifest(client: Client, repo: string, ref: string, body: Buffer): Promise<void> {
-  await client.request({ method: 'PUT', path: `/v2/${repo}/manifests/${ref}`, headers: { 'Content-Type': OCI_MANIFEST }, body, expect: [201] });
+  await client.request({
+    method: 'PUT',
+    path: `/v2/${repo}/manifests/${ref}`,
+    headers: { 'Content-Type': OCI_MANIFEST },
+    body,
+    expect: [201],
+  });
 }
 
 /** What prepare leaves for run, per scenario and target. */
@@ -176,7 +238,8 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
       bytesPerOp = size;
       // Each push is a new blob: same bytes but a different tail (label: kind initial, size, sequence).
       const tag = def.kind.slice(5, 6);
-      const push = def.kind === 'push-monolithic' ? pushMonolithic : def.kind === 'push-chunked' ? pushChunked : pushStreamed;
+      const push =
+        def.kind === 'push-monolithic' ? pushMonolithic : def.kind === 'push-chunked' ? pushChunked : pushStreamed;
       op = async (i) => {
         const digest = body.stamp(`${tag}${size}#${i}`);
         await push(client, repo, body.bytes, digest, def.chunkSize!);
@@ -227,7 +290,8 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
       const path = `/v2/${repo}/blobs/${digest}`;
       op = async () => {
         const a = await client.request({ method: 'HEAD', path, expect: [200] });
-        if (Number(a.headers['content-length']) !== blob.length) throw new BenchError(`HEAD: Content-Length ${a.headers['content-length']}`);
+        if (Number(a.headers['content-length']) !== blob.length)
+          throw new BenchError(`HEAD: Content-Length ${a.headers['content-length']}`);
       };
       warmup = { durationMs: def.warmupMs };
       break;
@@ -237,9 +301,12 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
       const tags = def.tags ?? 1000;
       const names = Array.from({ length: tags }, (_, i) => `v${String(i).padStart(5, '0')}`);
       const setupClient = new Client(baseUrl, 16);
-      const setup = await closedLoop({ concurrency: 16, count: tags }, (i) => putManifest(setupClient, repo, names[i]!, manifestBody(base, i)));
+      const setup = await closedLoop({ concurrency: 16, count: tags }, (i) =>
+        putManifest(setupClient, repo, names[i]!, manifestBody(base, i)),
+      );
       setupClient.close();
-      if (setup.errors > 0) throw new BenchError(`tag list setup: ${setup.errors} errors: ${setup.errorSamples.join('; ')}`);
+      if (setup.errors > 0)
+        throw new BenchError(`tag list setup: ${setup.errors} errors: ${setup.errorSamples.join('; ')}`);
       const path = `/v2/${repo}/tags/list`;
       const first = await client.request({ method: 'GET', path, keepBody: true });
       const listed = (JSON.parse(first.body!.toString('utf8')) as { tags?: string[] }).tags ?? [];
@@ -269,7 +336,15 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
   if ((warmup.count ?? 0) > 0 || warmup.durationMs) {
     // Warm-up indexes never collide with measured ones.
     const warmFirst = def.kind === 'small-blobs' ? 0 : def.kind === 'manifest-put' ? 20_000 : 0;
-    const stats = await closedLoop({ concurrency: def.concurrency, count: warmup.durationMs ? undefined : warmup.count, durationMs: warmup.durationMs, firstIndex: warmFirst }, op);
+    const stats = await closedLoop(
+      {
+        concurrency: def.concurrency,
+        count: warmup.durationMs ? undefined : warmup.count,
+        durationMs: warmup.durationMs,
+        firstIndex: warmFirst,
+      },
+      op,
+    );
     if (stats.errors > 0) throw new BenchError(`warm-up: ${stats.errors} errors: ${stats.errorSamples.join('; ')}`);
   }
   prepared.set(`${def.id}@${targetKey}`, { client, counters, op, bytesPerOp, firstIndex });
@@ -282,10 +357,26 @@ export async function runScenario(def: ScenarioDef, targetKey: string): Promise<
   if (!p) throw new Error(`scenario ${key} was not prepared`);
   prepared.delete(key);
   try {
-    const stats = await closedLoop({ concurrency: def.concurrency, count: def.count, durationMs: def.count === undefined ? def.durationMs : undefined, firstIndex: p.firstIndex }, p.op);
+    const stats = await closedLoop(
+      {
+        concurrency: def.concurrency,
+        count: def.count,
+        durationMs: def.count === undefined ? def.durationMs : undefined,
+        firstIndex: p.firstIndex,
+      },
+      p.op,
+    );
     const seconds = stats.wallMs / 1000;
     const value = def.unit === 'MiB/s' ? (stats.ok * (p.bytesPerOp ?? 0)) / MiB / seconds : stats.ok / seconds;
-    return { value, ok: stats.ok, errors: stats.errors, errorSamples: stats.errorSamples, wallMs: stats.wallMs, latency: stats.latency, loadgenCpuPct: stats.loadgenCpuPct };
+    return {
+      value,
+      ok: stats.ok,
+      errors: stats.errors,
+      errorSamples: stats.errorSamples,
+      wallMs: stats.wallMs,
+      latency: stats.latency,
+      loadgenCpuPct: stats.loadgenCpuPct,
+    };
   } finally {
     p.client.close();
     for (const c of p.counters) c.close();

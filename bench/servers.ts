@@ -49,7 +49,15 @@ export async function freePort(): Promise<number> {
 }
 
 export function which(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean),
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+  ];
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {
@@ -99,7 +107,8 @@ async function waitReady(url: string, child: ChildProcess, output: () => string,
       req.setTimeout(1000, () => req.destroy());
     });
     if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`server did not answer 200 on ${url} within ${timeoutMs} ms:\n${output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`server did not answer 200 on ${url} within ${timeoutMs} ms:\n${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -116,7 +125,14 @@ function track(child: ChildProcess): { output: () => string; exited: Promise<voi
   return { output: () => log, exited };
 }
 
-function handle(name: TargetName, child: ChildProcess, port: number, dataDir: string, version: string, t: ReturnType<typeof track>): ServerHandle {
+function handle(
+  name: TargetName,
+  child: ChildProcess,
+  port: number,
+  dataDir: string,
+  version: string,
+  t: ReturnType<typeof track>,
+): ServerHandle {
   const pid = child.pid!;
   let stopping: Promise<void> | undefined;
   return {
@@ -151,10 +167,14 @@ export async function startStowage(dataDir: string, opts: { cpuProfDir?: string 
   // STOWAGE_* variables would override the defaults under test (fsync, log level).
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STOWAGE_')) env[k] = v;
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
-  const child = spawn(process.execPath, [...nodeArgs, STOWAGE_CLI, 'serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, STOWAGE_CLI, 'serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const t = track(child);
   try {
     await waitReady(`http://127.0.0.1:${port}/v2/`, child, t.output);
@@ -162,7 +182,9 @@ export async function startStowage(dataDir: string, opts: { cpuProfDir?: string 
     child.kill('SIGKILL');
     throw e;
   }
-  const pkg = JSON.parse(readFileSync(path.resolve(STOWAGE_CLI, '../../../../package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(path.resolve(STOWAGE_CLI, '../../../../package.json'), 'utf8')) as {
+    version: string;
+  };
   return handle('stowage', child, port, dataDir, `stowage ${pkg.version} (node ${process.version})`, t);
 }
 
@@ -170,7 +192,9 @@ export async function startStowage(dataDir: string, opts: { cpuProfDir?: string 
 export async function startDistribution(dir: string): Promise<ServerHandle> {
   const bin = which('docker-registry');
   if (!bin) {
-    throw new Error('docker-registry is not installed: apt-get install -y docker-registry (or run with --target stowage)');
+    throw new Error(
+      'docker-registry is not installed: apt-get install -y docker-registry (or run with --target stowage)',
+    );
   }
   const dataDir = path.join(dir, 'data');
   await mkdir(dataDir, { recursive: true });

@@ -1,18 +1,31 @@
 #!/bin/sh
 # Builds native/ (sendfile(2) for zero-copy blob pulls) with node-gyp, which npm
-# puts on PATH for its scripts; it needs python3, make and a C compiler. The
-# addon is optional: without it Stowage streams blobs through user space and
-# pulls of large blobs cost about twice the CPU, so a failure is a loud warning.
-cd "$(dirname "$0")/.." || exit 1
+# puts on PATH for its scripts; it needs python3, make and a C compiler. Run by
+# npm as the package's `install` script: in this repository (`npm ci`) and where
+# the published package is installed (`npm install -g stowage-*.tgz`, which runs no
+# `prepare`). The addon is optional: without it Stowage streams blobs through user
+# space (pulls of large blobs cost about twice the CPU), so a failed build is one
+# warning line, never a failed install.
+cd "$(dirname "$0")/.." || exit 0
+warn() { echo "stowage: WARNING: the sendfile addon was not built ($1); large blob pulls will stream through user space" >&2; }
 if [ "$(uname -s)" != Linux ]; then
-  echo "native: the sendfile addon is Linux-only; blobs will be streamed"
+  echo "stowage: the sendfile addon is Linux-only; blobs will be streamed"
   exit 0
 fi
-log=$(mktemp)
-if node-gyp rebuild --directory native >"$log" 2>&1; then
-  echo "native: built native/build/Release/stowage_sendfile.node"
-else
-  cat "$log" >&2
-  echo "native: WARNING: the sendfile addon did not build (output above); large blob pulls will stream through user space" >&2
+missing=""
+for tool in python3 make; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || missing="$missing cc"
+if [ -n "$missing" ]; then
+  warn "missing:$missing"
+  exit 0
 fi
-rm -f "$log"
+gyp=node-gyp
+command -v node-gyp >/dev/null 2>&1 || gyp="npx --yes node-gyp"
+log=$(mktemp)
+if $gyp rebuild --directory native >"$log" 2>&1; then
+  echo "stowage: built native/build/Release/stowage_sendfile.node"
+  rm -f "$log"
+else
+  warn "node-gyp failed; its output is in $log"
+fi
+exit 0

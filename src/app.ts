@@ -31,7 +31,12 @@ export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metric
   return new Registry(blobs, metrics ? timedMetadataStore(meta, metrics) : meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
+    maxUploads: config.maxUploads,
+    maxUploadsPerRepository: config.maxUploadsPerRepository,
+    maxUploadsPerUser: config.maxUploadsPerUser,
     ...(pullCheck ? { pullCheck } : {}),
+    ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
+    ...(config.quotas ? { quotas: config.quotas } : {}),
   });
 }
 
@@ -65,7 +70,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   let auth: Awaited<ReturnType<typeof openAuth>>;
   try {
     tls = config.tls && { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) };
-    auth = await openAuth(config, log);
+    auth = await openAuth(config, log, registry.meta);
   } catch (e) {
     clearInterval(sweep);
     await gc.stop();
@@ -73,9 +78,17 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     throw e;
   }
   const separateMetrics = metricsEndpoint && config.metrics.address !== undefined;
+  const limits = {
+    bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
+    headersTimeoutMs: config.headersTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+  };
   const { server, state } = createRegistryServer({
     registry,
     log,
+    limits,
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
@@ -91,7 +104,6 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     server.close();
     clearInterval(sweep);
     await gc.stop();
-    auth?.close();
     await registry.close();
     throw e;
   }
@@ -150,7 +162,6 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       }
       clearTimeout(grace);
       clearInterval(idle);
-      auth?.close();
       await gcStopped;
       await registry.close();
       log.info('stopped');

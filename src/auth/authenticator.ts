@@ -55,7 +55,10 @@ export class Authenticator {
     const pair = `${address}\u0000${user}`;
     const wait = Math.max(this.byAddress.retryAfterMs(address), this.byAddressUser.retryAfterMs(pair));
     if (wait > 0) {
-      this.log.warn({ ...(hash === undefined ? { user: '(unknown)' } : { user }), address }, 'authentication refused: too many failed attempts');
+      this.log.warn(
+        { ...(hash === undefined ? { user: '(unknown)' } : { user }), address },
+        'authentication refused: too many failed attempts',
+      );
       return { ok: false, retryAfterMs: wait };
     }
 
@@ -66,7 +69,7 @@ export class Authenticator {
     let identity: Identity | undefined;
     let reason = 'wrong password';
     if (pat) {
-      const check = this.pats?.check(secret);
+      const check = await this.pats?.check(secret);
       if (!check || !check.ok) reason = `token ${check ? check.reason : 'unknown'}`;
       else if (check.record.user !== user) reason = 'token belongs to another user';
       else if (hash === undefined) reason = 'token owner no longer exists';
@@ -83,7 +86,10 @@ export class Authenticator {
       return { ok: true, identity };
     }
     // An unknown "user name" may be a password typed in the wrong field: never log it.
-    this.log.warn({ ...(hash === undefined ? { user: '(unknown)' } : { user }), address, reason }, 'authentication failed');
+    this.log.warn(
+      { ...(hash === undefined ? { user: '(unknown)' } : { user }), address, reason },
+      'authentication failed',
+    );
     return { ok: false, retryAfterMs: 0 };
   }
 

@@ -41,19 +41,37 @@ export class BasicAccess implements AccessControl {
     throw new RegistryError('DENIED', undefined, accessDetail(scopes));
   }
 
+  isAdmin(req: IncomingMessage): boolean {
+    const caller = this.callers.get(req);
+    // A personal access token never carries admin rights beyond its scopes.
+    return caller !== undefined && caller !== null && !caller.pat && this.o.policy.isAdmin(caller.user);
+  }
+
   async canPull(req: IncomingMessage, repository: string): Promise<boolean> {
     const caller = this.callers.get(req);
     return this.o.policy.allows(subjectOf(caller ?? undefined), repository, 'pull');
   }
 
-  private async identify(req: IncomingMessage, access: Access, repository: string | undefined): Promise<Identity | undefined> {
+  principal(req: IncomingMessage): string | undefined {
+    return this.callers.get(req)?.user;
+  }
+
+  private async identify(
+    req: IncomingMessage,
+    access: Access,
+    repository: string | undefined,
+  ): Promise<Identity | undefined> {
     const presented = readAuthorization(req.headers.authorization);
     if (presented.kind === 'none') {
       this.callers.set(req, null);
       return undefined;
     }
     if (presented.kind !== 'basic') throw this.unauthorized(access, repository, 'Basic credentials required');
-    const outcome = await this.o.authenticator.authenticate(presented.user, presented.secret, clientAddress(req.socket.remoteAddress));
+    const outcome = await this.o.authenticator.authenticate(
+      presented.user,
+      presented.secret,
+      clientAddress(req.socket.remoteAddress),
+    );
     if (!outcome.ok) {
       if (outcome.retryAfterMs > 0) {
         throw new RegistryError('TOOMANYREQUESTS', 'too many failed login attempts; try again later', undefined, {

@@ -11,7 +11,18 @@ import { SignJWT, calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, jwtV
 import { readAccessClaim, type ResourceScope } from './scope.js';
 
 /** Asymmetric algorithms only: no `none`, no HMAC (a public key must never become a shared secret). */
-export const ALLOWED_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
+export const ALLOWED_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+] as const;
 
 /** Clock skew tolerated on exp/nbf, as distribution does. */
 export const LEEWAY_SECONDS = 60;
@@ -44,7 +55,10 @@ export function libtrustKeyId(publicKey: KeyObject): string {
 
 /** RFC 7638 JWK thumbprint (what distribution 3.x and JWKS users match on). */
 export async function jwkThumbprint(publicKey: KeyObject): Promise<string> {
-  return calculateJwkThumbprint(publicKey.export({ format: 'jwk' }) as Parameters<typeof calculateJwkThumbprint>[0], 'sha256');
+  return calculateJwkThumbprint(
+    publicKey.export({ format: 'jwk' }) as Parameters<typeof calculateJwkThumbprint>[0],
+    'sha256',
+  );
 }
 
 /** The JWS algorithm a key signs with. */
@@ -81,7 +95,11 @@ export interface TokenClaims {
   extra?: Record<string, unknown>;
 }
 
-export async function signToken(key: SigningKey, c: TokenClaims, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
+export async function signToken(
+  key: SigningKey,
+  c: TokenClaims,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<string> {
   return new SignJWT({ ...c.extra, access: c.access })
     .setProtectedHeader({ typ: 'JWT', alg: key.alg, kid: key.kid })
     .setIssuer(c.iss)
@@ -155,9 +173,15 @@ export class JwtVerifier {
       const iss = decodeJwt(token).iss;
       issuer = iss === undefined ? undefined : this.byIssuer.get(iss);
       alg = header.alg;
-      if (!issuer || typeof alg !== 'string' || !(ALLOWED_ALGORITHMS as readonly string[]).includes(alg)) return undefined;
+      if (!issuer || typeof alg !== 'string' || !(ALLOWED_ALGORITHMS as readonly string[]).includes(alg))
+        return undefined;
       const kid = header.kid;
-      trusted = kid === undefined ? (issuer.keys.length === 1 ? issuer.keys[0] : undefined) : issuer.keys.find((k) => k.kids.includes(kid));
+      trusted =
+        kid === undefined
+          ? issuer.keys.length === 1
+            ? issuer.keys[0]
+            : undefined
+          : issuer.keys.find((k) => k.kids.includes(kid));
       if (!trusted || (trusted.alg !== undefined && trusted.alg !== alg)) return undefined;
     } catch {
       return undefined;

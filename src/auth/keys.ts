@@ -42,8 +42,10 @@ export async function readPemPublicKeys(path: string): Promise<TrustedKey[]> {
   const blocks = text.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g) ?? [];
   const keys: TrustedKey[] = [];
   for (const block of blocks) {
-    if (block.startsWith('-----BEGIN CERTIFICATE-----')) keys.push(await trustedKey(new X509Certificate(block).publicKey));
-    else if (/^-----BEGIN (?:RSA |EC )?PUBLIC KEY-----/.test(block)) keys.push(await trustedKey(createPublicKey(block)));
+    if (block.startsWith('-----BEGIN CERTIFICATE-----'))
+      keys.push(await trustedKey(new X509Certificate(block).publicKey));
+    else if (/^-----BEGIN (?:RSA |EC )?PUBLIC KEY-----/.test(block))
+      keys.push(await trustedKey(createPublicKey(block)));
   }
   if (keys.length === 0) throw new Error(`${path} holds no PEM public key or certificate`);
   return keys;
@@ -58,7 +60,13 @@ export async function readJwks(path: string): Promise<TrustedKey[]> {
     if (jwk.use !== undefined && jwk.use !== 'sig') continue;
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
     const key = createPublicKey({ key: pub as never, format: 'jwk' });
-    keys.push(await trustedKey(key, typeof jwk.kid === 'string' ? [jwk.kid] : [], typeof jwk.alg === 'string' ? jwk.alg : undefined));
+    keys.push(
+      await trustedKey(
+        key,
+        typeof jwk.kid === 'string' ? [jwk.kid] : [],
+        typeof jwk.alg === 'string' ? jwk.alg : undefined,
+      ),
+    );
   }
   if (keys.length === 0) throw new Error(`${path} holds no signing keys`);
   return keys;

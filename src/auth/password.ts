@@ -37,7 +37,11 @@ export async function hashPassword(password: string, cost = DEFAULT_COST): Promi
  * Constant-time verification; `hash` undefined (unknown user) still costs one
  * bcrypt run, against `dummy` (a dummyHash at the cost real users have).
  */
-export async function verifyPassword(password: string, hash: string | undefined, dummy: string = dummyHash(DEFAULT_COST)): Promise<boolean> {
+export async function verifyPassword(
+  password: string,
+  hash: string | undefined,
+  dummy: string = dummyHash(DEFAULT_COST),
+): Promise<boolean> {
   const ok = await bcrypt.compare(password, hash ?? dummy);
   return ok && hash !== undefined;
 }

@@ -90,7 +90,8 @@ export class Policy {
     }
     const rules: Rule[] = [];
     const publicGlobs = spec.public ?? [];
-    if (publicGlobs.length > 0) rules.push(compileRule({ repositories: publicGlobs, who: ['anonymous'], actions: ['pull'] }, 'public', spec));
+    if (publicGlobs.length > 0)
+      rules.push(compileRule({ repositories: publicGlobs, who: ['anonymous'], actions: ['pull'] }, 'public', spec));
     (spec.rules ?? []).forEach((r, i) => rules.push(compileRule(r, `rules[${i}]`, spec)));
     return new Policy(admins, groupsOf, rules);
   }
@@ -165,7 +166,8 @@ function cachedGlob(glob: string): RegExp {
 function compileRule(r: PolicyRuleSpec, where: string, spec: PolicySpec): Rule {
   const fail = (msg: string) => new PolicyError(`policy ${where}: ${msg}`);
   if (!Array.isArray(r.repositories) || r.repositories.length === 0) throw fail('needs at least one repository glob');
-  if (!Array.isArray(r.who) || r.who.length === 0) throw fail('needs "who" (users, group:NAME, anonymous, authenticated, {user})');
+  if (!Array.isArray(r.who) || r.who.length === 0)
+    throw fail('needs "who" (users, group:NAME, anonymous, authenticated, {user})');
   if (!Array.isArray(r.actions) || r.actions.length === 0) throw fail('needs actions (pull, push, delete or *)');
   const actions = new Set<Action>();
   for (const a of r.actions) {
@@ -193,7 +195,8 @@ function compileRule(r: PolicyRuleSpec, where: string, spec: PolicySpec): Rule {
     if (w === 'anonymous') return { kind: 'anonymous' };
     if (w === 'authenticated' || w === '*') return { kind: 'authenticated' };
     if (w === USER_PLACEHOLDER) {
-      if (owned.length === 0) throw fail(`"${USER_PLACEHOLDER}" in who needs "${USER_PLACEHOLDER}" in a repository glob`);
+      if (owned.length === 0)
+        throw fail(`"${USER_PLACEHOLDER}" in who needs "${USER_PLACEHOLDER}" in a repository glob`);
       return { kind: 'self' };
     }
     if (w.startsWith('group:')) {

@@ -1,13 +1,14 @@
 /**
  * Builds the AccessControl the server uses from the `auth:` config: Basic or
- * token auth over the htpasswd file, personal access tokens in the database,
- * and the policy. Without an `auth:` section the server stays open (OpenAccess).
+ * token auth over the htpasswd file, personal access tokens in the metadata
+ * store, and the policy. Without an `auth:` section the server stays open (OpenAccess).
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/config.js';
 import type { AccessControl } from '../http/access.js';
+import type { TokenStore } from '../storage/metadata-store.js';
 import { Authenticator } from './authenticator.js';
+import { realmFor } from './challenge.js';
 import { BasicAccess } from './basic-access.js';
 import { JwtVerifier, type TrustedIssuer } from './jwt.js';
 import { loadOrCreateSigningKey, readJwks, readPemPublicKeys, trustedKey } from './keys.js';
@@ -19,22 +20,26 @@ import { UserFile } from './users.js';
 
 export interface AuthRuntime {
   access: AccessControl;
-  close(): void;
 }
 
-export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRuntime | undefined> {
+/** `tokens`: where personal access tokens live (the registry's metadata store, which the caller closes). */
+export async function openAuth(config: ServeConfig, log: Logger, tokens: TokenStore): Promise<AuthRuntime | undefined> {
   const auth = config.auth;
   if (!auth) return undefined;
   const authLog = log.child({ component: 'auth' });
   const users = new UserFile(auth.htpasswd, (r) => {
     if ('missing' in r) {
-      authLog.warn({ htpasswd: auth.htpasswd }, 'htpasswd file not found: no user can log in until `stowage user add` creates it');
+      authLog.warn(
+        { htpasswd: auth.htpasswd },
+        'htpasswd file not found: no user can log in until `stowage user add` creates it',
+      );
       return;
     }
-    for (const s of r.skipped) authLog.warn({ htpasswd: auth.htpasswd, line: s.line, user: s.user, reason: s.reason }, 'htpasswd entry ignored');
+    for (const s of r.skipped)
+      authLog.warn({ htpasswd: auth.htpasswd, line: s.line, user: s.user, reason: s.reason }, 'htpasswd entry ignored');
     authLog.info({ htpasswd: auth.htpasswd, users: r.users.size }, 'users loaded');
   });
-  const pats = new PatStore(join(config.data, 'stowage.db'), { fsync: config.fsync });
+  const pats = new PatStore(tokens);
   const windowMs = auth.rateLimit.windowSeconds * 1000;
   const authenticator = new Authenticator(
     users,
@@ -50,7 +55,7 @@ export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRu
 
   if (auth.mode === 'basic') {
     authLog.info({ mode: 'basic' }, 'authentication on');
-    return { access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }), close: () => pats.close() };
+    return { access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }) };
   }
 
   const { key, created } = await loadOrCreateSigningKey(auth.signingKey);
@@ -75,12 +80,26 @@ export async function openAuth(config: ServeConfig, log: Logger): Promise<AuthRu
   const access = new TokenAccess({
     verifier,
     service: auth.service,
-    ...(auth.realm ? { realm: auth.realm } : {}),
-    tls: config.tls !== undefined,
+    realm: realmFor({
+      ...(auth.realm ? { realm: auth.realm } : {}),
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      allowedHosts: config.allowedHosts,
+      tls: config.tls !== undefined,
+    }),
     policy,
     pats,
     tokenEndpoint,
   });
-  authLog.info({ mode: 'token', service: auth.service, issuer: auth.issuer, kid: key.kid, alg: key.alg, trusted: auth.trustedIssuers.map((t) => t.issuer) }, 'authentication on');
-  return { access, close: () => pats.close() };
+  authLog.info(
+    {
+      mode: 'token',
+      service: auth.service,
+      issuer: auth.issuer,
+      kid: key.kid,
+      alg: key.alg,
+      trusted: auth.trustedIssuers.map((t) => t.issuer),
+    },
+    'authentication on',
+  );
+  return { access };
 }

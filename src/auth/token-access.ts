@@ -10,7 +10,7 @@ import { RegistryError } from '../core/errors.js';
 import type { AccessControl } from '../http/access.js';
 import type { Handler } from '../http/context.js';
 import type { Access } from '../http/routes.js';
-import { accessDetail, bearerChallenge, defaultRealm, requiredScopes } from './challenge.js';
+import { accessDetail, bearerChallenge, requiredScopes } from './challenge.js';
 import { readAuthorization } from './credentials.js';
 import type { JwtVerifier, VerifiedToken } from './jwt.js';
 import type { PatStore } from './pat-store.js';
@@ -20,9 +20,8 @@ import { accessGrants } from './scope.js';
 export interface TokenAccessOptions {
   verifier: JwtVerifier;
   service: string;
-  /** Absolute token endpoint URL; default: the request's own origin + /token. */
-  realm?: string;
-  tls: boolean;
+  /** The realm for a request's Host header (challenge.ts realmFor). */
+  realm: (host: string | undefined) => string;
   policy: Policy;
   pats: PatStore | undefined;
   tokenEndpoint: Handler;
@@ -62,24 +61,47 @@ export class TokenAccess implements AccessControl {
     if (!token) return false;
     if (accessGrants(token.access, 'repository', repository, 'pull')) return true;
     if (!token.local) return false;
-    return this.o.policy.allows(this.subjectOf(token), repository, 'pull');
+    return this.o.policy.allows(await this.subjectOf(token), repository, 'pull');
   }
 
-  private subjectOf(token: VerifiedToken): Subject {
+  isAdmin(req: IncomingMessage): boolean {
+    const token = this.callers.get(req);
+    return (
+      token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject)
+    );
+  }
+
+  /**
+   * The token's subject; anonymous tokens (empty subject) have none. An external
+   * issuer's subjects are qualified by it, so they never pass for local users.
+   */
+  principal(req: IncomingMessage): string | undefined {
+    const token = this.callers.get(req);
+    if (!token || token.subject === '') return undefined;
+    return token.local ? token.subject : `${token.subject}@${token.issuer}`;
+  }
+
+  private async subjectOf(token: VerifiedToken): Promise<Subject> {
     let s = this.subjects.get(token);
     if (!s) {
       const patId = token.claims.pat;
       if (token.subject === '') s = {};
-      else if (typeof patId === 'string') s = { user: token.subject, limit: this.o.pats?.active(patId)?.scopes ?? [] };
+      else if (typeof patId === 'string')
+        s = { user: token.subject, limit: (await this.o.pats?.active(patId))?.scopes ?? [] };
       else s = { user: token.subject };
       this.subjects.set(token, s);
     }
     return s;
   }
 
-  private challenge(req: IncomingMessage, access: Access, repository: string | undefined, error?: 'invalid_token' | 'insufficient_scope'): RegistryError {
+  private challenge(
+    req: IncomingMessage,
+    access: Access,
+    repository: string | undefined,
+    error?: 'invalid_token' | 'insufficient_scope',
+  ): RegistryError {
     const scopes = requiredScopes(access, repository, mountSource(req, access));
-    const realm = this.o.realm ?? defaultRealm(req.headers.host, this.o.tls);
+    const realm = this.o.realm(req.headers.host);
     const header = bearerChallenge({ realm, service: this.o.service, scopes, ...(error ? { error } : {}) });
     const message =
       error === 'insufficient_scope'
@@ -87,7 +109,9 @@ export class TokenAccess implements AccessControl {
         : error === 'invalid_token'
           ? 'invalid or expired token'
           : 'authentication required';
-    return new RegistryError('UNAUTHORIZED', message, scopes.length > 0 ? accessDetail(scopes) : undefined, { 'WWW-Authenticate': header });
+    return new RegistryError('UNAUTHORIZED', message, scopes.length > 0 ? accessDetail(scopes) : undefined, {
+      'WWW-Authenticate': header,
+    });
   }
 }
 

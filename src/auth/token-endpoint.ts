@@ -50,7 +50,8 @@ function credentialFingerprint(hash: string): string {
 export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
   const now = o.now ?? Date.now;
 
-  const subjectOf = (id: Identity | undefined): Subject => (id ? { user: id.user, ...(id.pat ? { limit: id.pat.scopes } : {}) } : {});
+  const subjectOf = (id: Identity | undefined): Subject =>
+    id ? { user: id.user, ...(id.pat ? { limit: id.pat.scopes } : {}) } : {};
 
   async function authenticate(req: IncomingMessage, user: string, secret: string): Promise<Identity> {
     const outcome = await o.authenticator.authenticate(user, secret, clientAddress(req.socket.remoteAddress));
@@ -63,12 +64,22 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
     throw new RegistryError('UNAUTHORIZED', 'incorrect username or password');
   }
 
-  async function issue(id: Identity | undefined, scopes: ResourceScope[]): Promise<{ token: string; iat: number; access: ResourceScope[] }> {
+  async function issue(
+    id: Identity | undefined,
+    scopes: ResourceScope[],
+  ): Promise<{ token: string; iat: number; access: ResourceScope[] }> {
     const iat = Math.floor(now() / 1000);
     const access = grantScopes(o.policy, subjectOf(id), scopes);
     const token = await signToken(
       o.key,
-      { iss: o.issuer, sub: id?.user ?? '', aud: o.service, access, ttl: o.tokenTtlSeconds, ...(id?.pat ? { extra: { pat: id.pat.id } } : {}) },
+      {
+        iss: o.issuer,
+        sub: id?.user ?? '',
+        aud: o.service,
+        access,
+        ttl: o.tokenTtlSeconds,
+        ...(id?.pat ? { extra: { pat: id.pat.id } } : {}),
+      },
       iat,
     );
     return { token, iat, access };
@@ -88,7 +99,11 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
       extra = { cred: credentialFingerprint(hash) };
     }
     if (ttl < 60) return undefined;
-    return signToken(o.key, { iss: o.issuer, sub: id.user, aud: refreshAudience(o.service), access: [], ttl, extra }, nowSec);
+    return signToken(
+      o.key,
+      { iss: o.issuer, sub: id.user, aud: refreshAudience(o.service), access: [], ttl, extra },
+      nowSec,
+    );
   }
 
   /** The identity a refresh token stands for, if it still does. */
@@ -99,7 +114,7 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
     const hash = o.authenticator.credentialOf(t.subject);
     if (hash === undefined) throw invalid();
     if (typeof t.claims.pat === 'string') {
-      const pat = o.pats?.active(t.claims.pat, now());
+      const pat = await o.pats?.active(t.claims.pat, now());
       if (!pat || pat.user !== t.subject) throw invalid();
       return { user: t.subject, pat };
     }
@@ -109,7 +124,10 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
 
   function checkService(service: string | null): void {
     if (service !== null && service !== '' && service !== o.service) {
-      throw new RegistryError('TOKEN_REQUEST_INVALID', `unknown service "${service.slice(0, 100)}" (this is "${o.service}")`);
+      throw new RegistryError(
+        'TOKEN_REQUEST_INVALID',
+        `unknown service "${service.slice(0, 100)}" (this is "${o.service}")`,
+      );
     }
   }
 
@@ -138,7 +156,10 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
 
   async function post(ctx: RequestContext): Promise<void> {
     const { req } = ctx;
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     if (type !== 'application/x-www-form-urlencoded') {
       throw new RegistryError('TOKEN_REQUEST_INVALID', 'POST /token takes an application/x-www-form-urlencoded form');
     }
@@ -150,7 +171,8 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
     if (grant === 'password') {
       const user = form.get('username') ?? '';
       const password = form.get('password') ?? '';
-      if (user === '' || password === '') throw new RegistryError('TOKEN_REQUEST_INVALID', 'grant_type=password needs username and password');
+      if (user === '' || password === '')
+        throw new RegistryError('TOKEN_REQUEST_INVALID', 'grant_type=password needs username and password');
       id = await authenticate(req, user, password);
       if (form.get('access_type') === 'offline') refresh = await refreshTokenFor(id);
     } else if (grant === 'refresh_token') {

@@ -89,20 +89,31 @@ export async function readChartArchive(tgz: Buffer): Promise<ArchiveFile[]> {
       let n = parts.slice(1).join('/');
       if (n.startsWith('/')) throw new ChartArchiveError('chart illegally contains absolute paths');
       n = cleanPath(n);
-      if (n === '.') throw new ChartArchiveError(`chart illegally contains content outside the base directory: "${name}"`);
+      if (n === '.')
+        throw new ChartArchiveError(`chart illegally contains content outside the base directory: "${name}"`);
       if (n.startsWith('..')) throw new ChartArchiveError('chart illegally references parent directory');
       if (/^[a-zA-Z]:\//.test(n)) throw new ChartArchiveError('chart contains illegally named files');
       if (parts[0] === 'Chart.yaml') throw new ChartArchiveError('chart yaml not in base directory');
-      if (e.size > remaining) throw new ChartArchiveError(`decompressed chart is larger than the maximum file size ${MAX_DECOMPRESSED_CHART_SIZE}`);
-      if (e.size > MAX_DECOMPRESSED_FILE_SIZE) throw new ChartArchiveError(`decompressed chart file "${name}" is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`);
+      if (e.size > remaining)
+        throw new ChartArchiveError(
+          `decompressed chart is larger than the maximum file size ${MAX_DECOMPRESSED_CHART_SIZE}`,
+        );
+      if (e.size > MAX_DECOMPRESSED_FILE_SIZE)
+        throw new ChartArchiveError(
+          `decompressed chart file "${name}" is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`,
+        );
       remaining -= e.size;
-      if (remaining <= 0) throw new ChartArchiveError(`decompressed chart is larger than the maximum file size ${MAX_DECOMPRESSED_CHART_SIZE}`);
+      if (remaining <= 0)
+        throw new ChartArchiveError(
+          `decompressed chart is larger than the maximum file size ${MAX_DECOMPRESSED_CHART_SIZE}`,
+        );
       files.push({ name: n, data: stripBom(await tar.readBody(MAX_DECOMPRESSED_FILE_SIZE)) });
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (err instanceof TarError) throw new ChartArchiveError(err.message);
-    if (typeof code === 'string' && code.startsWith('Z_')) throw new ChartArchiveError(`it does not decompress: ${(err as Error).message}`);
+    if (typeof code === 'string' && code.startsWith('Z_'))
+      throw new ChartArchiveError(`it does not decompress: ${(err as Error).message}`);
     throw err;
   }
   if (files.length === 0) throw new ChartArchiveError('no files in chart archive');

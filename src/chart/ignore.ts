@@ -8,7 +8,7 @@
  * default rule `templates/.?*` is always appended.
  */
 
-import { BadPattern, goMatch } from '../util/go-glob.js';
+import { BadPattern, goMatch } from '../gocompat/glob.js';
 
 export class IgnoreSyntaxError extends Error {
   constructor(

@@ -4,7 +4,6 @@
  * `helm create` scaffold, the loader, and the packager writing .tgz files laid out
  * as `helm package` does. The registry side is src/client/ops/chart.ts.
  *
- *   goyaml            the YAML bytes Go writes (sigs.k8s.io/yaml); JSON: src/util/go-json.ts (encoding/json)
  *   semver            Masterminds/semver v3: versions and constraints
  *   metadata          Chart.yaml, Chart.lock: decode, validate, encode
  *   lint              `helm lint` Chart.yaml rules
@@ -19,10 +18,21 @@ import { ChartLoadError } from './loader.js';
 import { ChartInvalidError } from './package.js';
 import { ScaffoldError } from './scaffold.js';
 
-export { GoStruct, goJsonMarshal, goJsonString } from '../util/go-json.js';
-export { goYamlMarshal, goYamlParse, goFormatFloat } from './goyaml.js';
-export { parseVersion, parseStrictVersion, parseConstraint, compareVersions, formatVersion, isVersion, isStrictVersion, SemverError } from './semver.js';
-export type { Version, Constraint } from './semver.js';
+export { GoStruct, goJsonMarshal, goJsonString } from '../gocompat/json.js';
+export { goYamlMarshal } from '../gocompat/yaml/marshal.js';
+export { goYamlParse } from '../gocompat/yaml/decode.js';
+export { goFormatFloat } from '../gocompat/strconv.js';
+export {
+  parseVersion,
+  parseStrictVersion,
+  parseConstraint,
+  compareVersions,
+  formatVersion,
+  isVersion,
+  isStrictVersion,
+  SemverError,
+} from '../gocompat/semver.js';
+export type { Version, Constraint } from '../gocompat/semver.js';
 export {
   API_VERSION_V1,
   API_VERSION_V2,
@@ -42,9 +52,23 @@ export type { ChartMetadata, ChartLock, Dependency, Maintainer } from './metadat
 export { lintChartYaml, isEmail, isUrl, isRequestUrl } from './lint.js';
 export type { LintMessage, LintSeverity } from './lint.js';
 export { IgnoreRules, IgnoreSyntaxError, goMatch } from './ignore.js';
-export { helmTarEntry, helmGzip, readChartArchive, looksLikeGzip, HELM_GZIP_EXTRA, ChartArchiveError } from './archive.js';
+export {
+  helmTarEntry,
+  helmGzip,
+  readChartArchive,
+  looksLikeGzip,
+  HELM_GZIP_EXTRA,
+  ChartArchiveError,
+} from './archive.js';
 export type { ArchiveFile } from './archive.js';
-export { loadChartDir, loadChartArchive, loadChartFiles, walkChartDir, readIgnoreRules, ChartLoadError } from './loader.js';
+export {
+  loadChartDir,
+  loadChartArchive,
+  loadChartFiles,
+  walkChartDir,
+  readIgnoreRules,
+  ChartLoadError,
+} from './loader.js';
 export type { Chart, ChartFile } from './loader.js';
 export { packageChart, chartArchive, chartEntries, missingDependencies, ChartInvalidError } from './package.js';
 export type { PackageOptions, PackageResult, MtimePolicy, ArchiveEntry } from './package.js';
@@ -53,8 +77,17 @@ export type { CreateResult } from './scaffold.js';
 
 /** The chart module's failures as catalog errors (anything else is rethrown as is). */
 export function asChartClientError(e: unknown, chart: string): unknown {
-  if (e instanceof ChartInvalidError) return clientError('CHART_INVALID', { chart, problems: e.problems.map((p) => ({ message: p.message, ...(p.hint ? { hint: p.hint } : {}) })) });
-  if (e instanceof ChartLoadError) return clientError('CHART_LOAD_FAILED', { chart, detail: e.message, ...(e.hint ? { hint: e.hint } : {}) }, { cause: e });
+  if (e instanceof ChartInvalidError)
+    return clientError('CHART_INVALID', {
+      chart,
+      problems: e.problems.map((p) => ({ message: p.message, ...(p.hint ? { hint: p.hint } : {}) })),
+    });
+  if (e instanceof ChartLoadError)
+    return clientError(
+      'CHART_LOAD_FAILED',
+      { chart, detail: e.message, ...(e.hint ? { hint: e.hint } : {}) },
+      { cause: e },
+    );
   if (e instanceof ScaffoldError) return clientError('CHART_NAME_INVALID', { name: chart, detail: e.message });
   return e;
 }

@@ -9,9 +9,19 @@
  *   warning  unknown fields (strict parse); version not strict SemVer 2
  *   info     no icon
  */
-import { GoYamlError, GoYamlMap, goYamlParse, goYamlTopLevelScalars, type GoYamlValue } from './goyaml.js';
-import { API_VERSION_V1, API_VERSION_V2, ChartFileError, chartYamlTypes, decodeChartYaml, goBase, keyToString, type ChartMetadata } from './metadata.js';
-import { compareVersions, parseStrictVersion, parseVersion, SemverError } from './semver.js';
+import { GoYamlError, goYamlParse, goYamlTopLevelScalars } from '../gocompat/yaml/decode.js';
+import { GoYamlMap, type GoYamlValue } from '../gocompat/yaml/resolve.js';
+import {
+  API_VERSION_V1,
+  API_VERSION_V2,
+  ChartFileError,
+  chartYamlTypes,
+  decodeChartYaml,
+  goBase,
+  keyToString,
+  type ChartMetadata,
+} from './metadata.js';
+import { compareVersions, parseStrictVersion, parseVersion, SemverError } from '../gocompat/semver.js';
 
 export type LintSeverity = 'error' | 'warning' | 'info';
 
@@ -25,7 +35,9 @@ export interface LintMessage {
 
 const LOCAL = "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~\\-\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF]";
 const DCHAR = 'a-zA-Z0-9\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF';
-const EMAIL = new RegExp(`^${LOCAL}+(\\.${LOCAL}+)*@(([${DCHAR}]|[${DCHAR}][${DCHAR}\\-.~]*[${DCHAR}])\\.)+([a-zA-Z\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF]|[a-zA-Z\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF][${DCHAR}\\-.~]*[a-zA-Z\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF])\\.?$`);
+const EMAIL = new RegExp(
+  `^${LOCAL}+(\\.${LOCAL}+)*@(([${DCHAR}]|[${DCHAR}][${DCHAR}\\-.~]*[${DCHAR}])\\.)+([a-zA-Z\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF]|[a-zA-Z\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF][${DCHAR}\\-.~]*[a-zA-Z\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF])\\.?$`,
+);
 
 /** govalidator.IsEmail (its ASCII-and-BMP regular expression, unquoted local parts). */
 export function isEmail(s: string): boolean {
@@ -75,11 +87,31 @@ export function isUrl(s: string): boolean {
   if (IPV4.test(host) || host === 'localhost') return true;
   if (/^\d+(\.\d+)*$/.test(host)) return false;
   const labels = host.replace(/\.$/, '').split('.');
-  return labels.every((l) => /^[a-zA-Z0-9\u00a1-\uffff]([a-zA-Z0-9\u00a1-\uffff_-]*[a-zA-Z0-9\u00a1-\uffff])?$/.test(l));
+  return labels.every((l) =>
+    /^[a-zA-Z0-9\u00a1-\uffff]([a-zA-Z0-9\u00a1-\uffff_-]*[a-zA-Z0-9\u00a1-\uffff])?$/.test(l),
+  );
 }
 
 const KNOWN_FIELDS: Record<string, readonly string[]> = {
-  '': ['name', 'home', 'sources', 'version', 'description', 'keywords', 'maintainers', 'icon', 'apiVersion', 'condition', 'tags', 'appVersion', 'deprecated', 'annotations', 'kubeVersion', 'dependencies', 'type'],
+  '': [
+    'name',
+    'home',
+    'sources',
+    'version',
+    'description',
+    'keywords',
+    'maintainers',
+    'icon',
+    'apiVersion',
+    'condition',
+    'tags',
+    'appVersion',
+    'deprecated',
+    'annotations',
+    'kubeVersion',
+    'dependencies',
+    'type',
+  ],
   maintainers: ['name', 'email', 'url'],
   dependencies: ['name', 'version', 'repository', 'condition', 'tags', 'enabled', 'import-values', 'alias'],
 };
@@ -98,7 +130,8 @@ function unknownFields(v: GoYamlValue): string[] {
       }
       if (seen.has(key)) out.push(`${where}${where ? '.' : ''}${key} is set twice`);
       seen.add(key);
-      if (!known.some((f) => f.toLowerCase() === key.toLowerCase())) out.push(`unknown field "${where}${where ? '.' : ''}${key}"`);
+      if (!known.some((f) => f.toLowerCase() === key.toLowerCase()))
+        out.push(`unknown field "${where}${where ? '.' : ''}${key}"`);
     }
   };
   check(v, KNOWN_FIELDS['']!, '');
@@ -114,9 +147,14 @@ function unknownFields(v: GoYamlValue): string[] {
 /** Lints Chart.yaml text as `helm lint` does (Chartfile rules). */
 export function lintChartYaml(text: string | undefined): LintMessage[] {
   const msgs: LintMessage[] = [];
-  const add = (severity: LintSeverity, message: string, hint?: string) => msgs.push({ severity, path: 'Chart.yaml', message, ...(hint ? { hint } : {}) });
+  const add = (severity: LintSeverity, message: string, hint?: string) =>
+    msgs.push({ severity, path: 'Chart.yaml', message, ...(hint ? { hint } : {}) });
   if (text === undefined) {
-    add('error', 'Chart.yaml file is missing', 'every chart needs a Chart.yaml at its root; start one with `stowage chart create NAME`');
+    add(
+      'error',
+      'Chart.yaml file is missing',
+      'every chart needs a Chart.yaml at its root; start one with `stowage chart create NAME`',
+    );
     return msgs;
   }
   let md: ChartMetadata;
@@ -130,7 +168,12 @@ export function lintChartYaml(text: string | undefined): LintMessage[] {
     throw e;
   }
   try {
-    for (const u of unknownFields(goYamlParse(text))) add('warning', `failed to strictly parse chart metadata file: ${u}`, 'Helm ignores fields it does not know: check the spelling');
+    for (const u of unknownFields(goYamlParse(text)))
+      add(
+        'warning',
+        `failed to strictly parse chart metadata file: ${u}`,
+        'Helm ignores fields it does not know: check the spelling',
+      );
   } catch {
     /* already reported */
   }
@@ -138,29 +181,48 @@ export function lintChartYaml(text: string | undefined): LintMessage[] {
   const raw = goYamlTopLevelScalars(text);
 
   if (md.name === '') add('error', 'name is required', 'add `name: <chart name>` to Chart.yaml');
-  else if (goBase(md.name) !== md.name) add('error', `chart name "${md.name}" is invalid`, 'a chart name cannot contain "/"');
+  else if (goBase(md.name) !== md.name)
+    add('error', `chart name "${md.name}" is invalid`, 'a chart name cannot contain "/"');
 
-  if (md.apiVersion === '') add('error', 'apiVersion is required. The value must be either "v1" or "v2"', 'add `apiVersion: v2` to Chart.yaml');
+  if (md.apiVersion === '')
+    add('error', 'apiVersion is required. The value must be either "v1" or "v2"', 'add `apiVersion: v2` to Chart.yaml');
   else if (md.apiVersion !== API_VERSION_V1 && md.apiVersion !== API_VERSION_V2)
-    add('error', `apiVersion '${md.apiVersion}' is not valid. The value must be either "v1" or "v2"`, 'use `apiVersion: v2` (Helm 3 charts)');
+    add(
+      'error',
+      `apiVersion '${md.apiVersion}' is not valid. The value must be either "v1" or "v2"`,
+      'use `apiVersion: v2` (Helm 3 charts)',
+    );
 
   const versionType = types.get('version');
   if (versionType !== undefined && versionType !== 'string')
-    add('error', `version should be of type string but it's of type ${versionType}`, `quote it in Chart.yaml: version: "${raw.get('version') ?? md.version}"`);
+    add(
+      'error',
+      `version should be of type string but it's of type ${versionType}`,
+      `quote it in Chart.yaml: version: "${raw.get('version') ?? md.version}"`,
+    );
   if (md.version === '') add('error', 'version is required', 'add `version: 0.1.0` (SemVer) to Chart.yaml');
   else {
     try {
       const v = parseVersion(md.version);
       const floor = parseVersion('0.0.0-0');
-      if (compareVersions(v, floor) <= 0) add('error', `version ${md.version} is less than or equal to 0.0.0-0`, 'use a version above 0.0.0-0');
+      if (compareVersions(v, floor) <= 0)
+        add('error', `version ${md.version} is less than or equal to 0.0.0-0`, 'use a version above 0.0.0-0');
     } catch (e) {
       if (!(e instanceof SemverError)) throw e;
-      add('error', `version '${md.version}' is not a valid SemVer`, 'use MAJOR.MINOR.PATCH with an optional -prerelease and +build, e.g. 1.2.3 or 1.2.3-rc.1');
+      add(
+        'error',
+        `version '${md.version}' is not a valid SemVer`,
+        'use MAJOR.MINOR.PATCH with an optional -prerelease and +build, e.g. 1.2.3 or 1.2.3-rc.1',
+      );
     }
   }
   const appVersionType = types.get('appVersion');
   if (appVersionType !== undefined && appVersionType !== 'string')
-    add('error', `appVersion should be of type string but it's of type ${appVersionType}`, `quote it in Chart.yaml: appVersion: "${raw.get('appVersion') ?? md.appVersion}"`);
+    add(
+      'error',
+      `appVersion should be of type string but it's of type ${appVersionType}`,
+      `quote it in Chart.yaml: appVersion: "${raw.get('appVersion') ?? md.appVersion}"`,
+    );
 
   for (const m of md.maintainers ?? []) {
     if (m === null) {
@@ -187,16 +249,29 @@ export function lintChartYaml(text: string | undefined): LintMessage[] {
     }
   }
   if (md.icon === '') add('info', 'icon is recommended');
-  else if (!isRequestUrl(md.icon)) add('error', `invalid icon URL '${md.icon}'`, 'icon must be an absolute URL, e.g. https://example.com/icon.png');
+  else if (!isRequestUrl(md.icon))
+    add('error', `invalid icon URL '${md.icon}'`, 'icon must be an absolute URL, e.g. https://example.com/icon.png');
   if (md.type !== '' && md.apiVersion !== API_VERSION_V2)
-    add('error', `chart type is not valid in apiVersion '${md.apiVersion}'. It is valid in apiVersion '${API_VERSION_V2}'`, 'set `apiVersion: v2` or remove `type`');
+    add(
+      'error',
+      `chart type is not valid in apiVersion '${md.apiVersion}'. It is valid in apiVersion '${API_VERSION_V2}'`,
+      'set `apiVersion: v2` or remove `type`',
+    );
   if ((md.dependencies?.length ?? 0) > 0 && md.apiVersion !== API_VERSION_V2)
-    add('error', `dependencies are not valid in the Chart file with apiVersion '${md.apiVersion}'. They are valid in apiVersion '${API_VERSION_V2}'`, 'set `apiVersion: v2` (v1 charts list dependencies in requirements.yaml)');
+    add(
+      'error',
+      `dependencies are not valid in the Chart file with apiVersion '${md.apiVersion}'. They are valid in apiVersion '${API_VERSION_V2}'`,
+      'set `apiVersion: v2` (v1 charts list dependencies in requirements.yaml)',
+    );
   if (md.version !== '') {
     try {
       parseStrictVersion(md.version);
     } catch {
-      add('warning', `version '${md.version}' is not a valid SemVerV2`, 'OCI registries list chart versions by strict SemVer 2 tags');
+      add(
+        'warning',
+        `version '${md.version}' is not a valid SemVerV2`,
+        'OCI registries list chart versions by strict SemVer 2 tags',
+      );
     }
   }
   return msgs;

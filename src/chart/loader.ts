@@ -13,10 +13,19 @@
  */
 import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { goYamlParse } from './goyaml.js';
+import { goYamlParse } from '../gocompat/yaml/decode.js';
 import { IgnoreRules, IgnoreSyntaxError } from './ignore.js';
 import { ChartArchiveError, MAX_DECOMPRESSED_FILE_SIZE, readChartArchive, stripBom } from './archive.js';
-import { API_VERSION_V1, ChartFileError, decodeChartLock, decodeChartYaml, decodeChartYamlInto, validateMetadata, type ChartLock, type ChartMetadata } from './metadata.js';
+import {
+  API_VERSION_V1,
+  ChartFileError,
+  decodeChartLock,
+  decodeChartYaml,
+  decodeChartYamlInto,
+  validateMetadata,
+  type ChartLock,
+  type ChartMetadata,
+} from './metadata.js';
 
 export interface ChartFile {
   /** Path relative to the chart root, "/"-separated. */
@@ -59,7 +68,8 @@ function compareBytes(a: string, b: string): number {
 /** LoadFiles. */
 export async function loadChartFiles(files: ChartFile[]): Promise<Chart> {
   const chartYaml = files.find((f) => f.name === 'Chart.yaml');
-  if (!chartYaml) throw new ChartLoadError('Chart.yaml file is missing', 'a chart directory needs a Chart.yaml at its root');
+  if (!chartYaml)
+    throw new ChartLoadError('Chart.yaml file is missing', 'a chart directory needs a Chart.yaml at its root');
   let metadata: ChartMetadata;
   try {
     metadata = decodeChartYaml(chartYaml.data.toString('utf8'));
@@ -81,7 +91,10 @@ export async function loadChartFiles(files: ChartFile[]): Promise<Chart> {
         try {
           goYamlParse(text());
         } catch (e) {
-          throw new ChartLoadError(`cannot load values.yaml: ${(e as Error).message}`, 'fix the YAML syntax of values.yaml');
+          throw new ChartLoadError(
+            `cannot load values.yaml: ${(e as Error).message}`,
+            'fix the YAML syntax of values.yaml',
+          );
         }
         chart.values = f;
       } else if (f.name === 'values.schema.json') {
@@ -124,7 +137,8 @@ export async function loadChartFiles(files: ChartFile[]): Promise<Chart> {
     try {
       if (path.posix.extname(n) === '.tgz') {
         const file = list[0]!;
-        if (file.name !== n) throw new ChartLoadError(`error unpacking tar in ${metadata.name}: expected ${n}, got ${file.name}`);
+        if (file.name !== n)
+          throw new ChartLoadError(`error unpacking tar in ${metadata.name}: expected ${n}, got ${file.name}`);
         sub = await loadChartArchive(file.data);
       } else {
         const inner: ChartFile[] = [];
@@ -136,7 +150,8 @@ export async function loadChartFiles(files: ChartFile[]): Promise<Chart> {
         sub = await loadChartFiles(inner);
       }
     } catch (e) {
-      if (e instanceof ChartLoadError) throw new ChartLoadError(`error unpacking ${n} in ${metadata.name}: ${e.message}`, e.hint);
+      if (e instanceof ChartLoadError)
+        throw new ChartLoadError(`error unpacking ${n} in ${metadata.name}: ${e.message}`, e.hint);
       throw e;
     }
     chart.dependencies.push(sub);
@@ -171,12 +186,17 @@ export async function readIgnoreRules(dir: string): Promise<IgnoreRules> {
   try {
     text = await readFile(path.join(dir, '.helmignore'), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ChartLoadError(`cannot read .helmignore: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ChartLoadError(`cannot read .helmignore: ${(e as Error).message}`);
   }
   try {
     return (text === undefined ? IgnoreRules.empty() : IgnoreRules.parse(text)).withDefaults();
   } catch (e) {
-    if (e instanceof IgnoreSyntaxError) throw new ChartLoadError(`.helmignore line ${e.line} (${e.pattern}): ${e.message}`, '.helmignore takes Go filepath.Match globs, one per line; `**` is not supported');
+    if (e instanceof IgnoreSyntaxError)
+      throw new ChartLoadError(
+        `.helmignore line ${e.line} (${e.pattern}): ${e.message}`,
+        '.helmignore takes Go filepath.Match globs, one per line; `**` is not supported',
+      );
     throw e;
   }
 }
@@ -207,8 +227,16 @@ export async function walkChartDir(dir: string, rules: IgnoreRules): Promise<Cha
         continue;
       }
       if (rules.ignores(childRel, false)) continue;
-      if (!st.isFile()) throw new ChartLoadError(`cannot load irregular file ${childAbs} as it has file mode type bits set`, 'remove it, or list it in .helmignore');
-      if (st.size > MAX_DECOMPRESSED_FILE_SIZE) throw new ChartLoadError(`chart file "${name}" is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`, 'list it in .helmignore, or keep large data out of the chart');
+      if (!st.isFile())
+        throw new ChartLoadError(
+          `cannot load irregular file ${childAbs} as it has file mode type bits set`,
+          'remove it, or list it in .helmignore',
+        );
+      if (st.size > MAX_DECOMPRESSED_FILE_SIZE)
+        throw new ChartLoadError(
+          `chart file "${name}" is larger than the maximum file size ${MAX_DECOMPRESSED_FILE_SIZE}`,
+          'list it in .helmignore, or keep large data out of the chart',
+        );
       const data = stripBom(await readFile(childAbs));
       out.push({ name: childRel, data, mtimeMs: st.mtimeMs });
     }
@@ -223,9 +251,12 @@ export async function loadChartDir(dir: string): Promise<Chart> {
   try {
     st = await stat(dir);
   } catch (e) {
-    throw new ChartLoadError(`cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    throw new ChartLoadError(
+      `cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+    );
   }
-  if (!st.isDirectory()) throw new ChartLoadError(`${dir} is not a directory`, 'give the chart directory (the one holding Chart.yaml)');
+  if (!st.isDirectory())
+    throw new ChartLoadError(`${dir} is not a directory`, 'give the chart directory (the one holding Chart.yaml)');
   const rules = await readIgnoreRules(dir);
   return loadChartFiles(await walkChartDir(dir, rules));
 }

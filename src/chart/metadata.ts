@@ -9,9 +9,13 @@
  *   metadataYaml         Chart.yaml inside a package and `helm show chart`
  *   lockYaml             Chart.lock inside a package
  */
-import { GoStruct, goJsonMarshal } from '../util/go-json.js';
-import { GoFloat, GoInt, GoYamlError, GoYamlMap, goYamlFloat, goYamlMarshal, goYamlParse, type GoYamlValue } from './goyaml.js';
-import { isVersion } from './semver.js';
+import { GoStruct, goJsonMarshal } from '../gocompat/json.js';
+import { normalizeRFC3339Nano } from '../gocompat/time.js';
+import { GoYamlError, goYamlParse } from '../gocompat/yaml/decode.js';
+import { goYamlFloat } from '../gocompat/yaml/emit.js';
+import { goYamlMarshal } from '../gocompat/yaml/marshal.js';
+import { GoFloat, GoInt, GoYamlMap, type GoYamlValue } from '../gocompat/yaml/resolve.js';
+import { isVersion } from '../gocompat/semver.js';
 
 export interface Maintainer {
   name: string;
@@ -126,7 +130,8 @@ function toJsonAny(v: GoYamlValue, field: string): unknown {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (v instanceof GoInt) return Number(v.value);
   if (v instanceof GoFloat) {
-    if (!Number.isFinite(v.value)) throw new ChartFileError(`${field}: ${goYamlFloat(v.value)} cannot be represented in JSON`);
+    if (!Number.isFinite(v.value))
+      throw new ChartFileError(`${field}: ${goYamlFloat(v.value)} cannot be represented in JSON`);
     return v.value;
   }
   if (Array.isArray(v)) return v.map((x, i) => toJsonAny(x, `${field}[${i}]`));
@@ -148,7 +153,8 @@ function decodeStruct<T>(v: GoYamlValue, target: T, decoders: FieldDecoders<T>, 
   for (const [k, x] of v.entries) {
     const key = keyToString(k, what);
     const name = names.includes(key) ? key : names.find((n) => n.toLowerCase() === key.toLowerCase());
-    if (name !== undefined) decoders[name]!(x, target, what === 'Chart.yaml' || what === 'Chart.lock' ? name : `${what}.${name}`);
+    if (name !== undefined)
+      decoders[name]!(x, target, what === 'Chart.yaml' || what === 'Chart.lock' ? name : `${what}.${name}`);
   }
 }
 
@@ -210,7 +216,16 @@ const METADATA_FIELDS: FieldDecoders<ChartMetadata> = {
     t.maintainers = v.map((x, i) => {
       if (x === null) return null;
       const m: Maintainer = { name: '', email: '', url: '' };
-      decodeStruct(x, m, { name: (y, mm, ff) => (mm.name = decodeString(y, ff)), email: (y, mm, ff) => (mm.email = decodeString(y, ff)), url: (y, mm, ff) => (mm.url = decodeString(y, ff)) }, `${f}[${i}]`);
+      decodeStruct(
+        x,
+        m,
+        {
+          name: (y, mm, ff) => (mm.name = decodeString(y, ff)),
+          email: (y, mm, ff) => (mm.email = decodeString(y, ff)),
+          url: (y, mm, ff) => (mm.url = decodeString(y, ff)),
+        },
+        `${f}[${i}]`,
+      );
       return m;
     });
   },
@@ -235,7 +250,20 @@ const METADATA_FIELDS: FieldDecoders<ChartMetadata> = {
 };
 
 export function emptyMetadata(): ChartMetadata {
-  return { name: '', home: '', version: '', description: '', icon: '', apiVersion: '', condition: '', tags: '', appVersion: '', deprecated: false, kubeVersion: '', type: '' };
+  return {
+    name: '',
+    home: '',
+    version: '',
+    description: '',
+    icon: '',
+    apiVersion: '',
+    condition: '',
+    tags: '',
+    appVersion: '',
+    deprecated: false,
+    kubeVersion: '',
+    type: '',
+  };
 }
 
 function parseYamlText(text: string, file: string): GoYamlValue {
@@ -321,11 +349,9 @@ export function decodeChartLock(text: string, file = 'Chart.lock'): ChartLock {
 
 /** time.Time's JSON round trip: RFC 3339 in, RFC3339Nano out (trailing zeros trimmed, "Z" for offset 0). */
 export function normalizeRfc3339(s: string, field = 'generated'): string {
-  const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/.exec(s);
-  if (!m) throw new ChartFileError(`${field}: "${s}" is not an RFC 3339 time`);
-  const frac = (m[3] ?? '').slice(0, 9).replace(/0+$/, '');
-  const zone = m[4]!.toUpperCase() === 'Z' || /^[+-]00:00$/.test(m[4]!) ? 'Z' : m[4]!;
-  return `${m[1]}T${m[2]}${frac ? `.${frac}` : ''}${zone}`;
+  const out = normalizeRFC3339Nano(s);
+  if (out === undefined) throw new ChartFileError(`${field}: "${s}" is not an RFC 3339 time`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------
@@ -444,7 +470,8 @@ export function metadataStruct(md: ChartMetadata, opts: { omitDependencies?: boo
   if (md.deprecated) m.push(['deprecated', true]);
   if (md.annotations && Object.keys(md.annotations).length) m.push(['annotations', md.annotations]);
   str('kubeVersion', md.kubeVersion);
-  if (!opts.omitDependencies && md.dependencies?.length) m.push(['dependencies', md.dependencies.map(dependencyStruct)]);
+  if (!opts.omitDependencies && md.dependencies?.length)
+    m.push(['dependencies', md.dependencies.map(dependencyStruct)]);
   str('type', md.type);
   return new GoStruct(m);
 }

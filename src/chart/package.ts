@@ -19,7 +19,7 @@ import { helmGzip, helmTarEntry } from './archive.js';
 import { lintChartYaml, type LintMessage } from './lint.js';
 import { ChartLoadError, loadChartDir, type Chart } from './loader.js';
 import { API_VERSION_V2, lockYaml, metadataYaml, type ChartMetadata } from './metadata.js';
-import { isVersion } from './semver.js';
+import { isVersion } from '../gocompat/semver.js';
 
 export type MtimePolicy = 'now' | 'source' | { fixedMs: number };
 
@@ -30,13 +30,18 @@ export interface ArchiveEntry {
 }
 
 /** The tar members of a chart in Helm's order (Save → writeTarContents). */
-export function chartEntries(chart: Chart, opts: { mtime?: MtimePolicy; nowMs?: number; prefix?: string } = {}): ArchiveEntry[] {
+export function chartEntries(
+  chart: Chart,
+  opts: { mtime?: MtimePolicy; nowMs?: number; prefix?: string } = {},
+): ArchiveEntry[] {
   const policy = opts.mtime ?? 'now';
   const now = opts.nowMs ?? Date.now();
-  const when = (source: number | undefined) => (typeof policy === 'object' ? policy.fixedMs : policy === 'source' && source !== undefined ? source : now);
+  const when = (source: number | undefined) =>
+    typeof policy === 'object' ? policy.fixedMs : policy === 'source' && source !== undefined ? source : now;
   const base = path.posix.join(opts.prefix ?? '', chart.metadata.name);
   const out: ArchiveEntry[] = [];
-  const add = (name: string, data: Buffer, source: number | undefined) => out.push({ name: path.posix.join(base, name), data, mtimeMs: when(source) });
+  const add = (name: string, data: Buffer, source: number | undefined) =>
+    out.push({ name: path.posix.join(base, name), data, mtimeMs: when(source) });
   add('Chart.yaml', Buffer.from(metadataYaml(chart.metadata), 'utf8'), chart.chartYaml.mtimeMs);
   if (chart.metadata.apiVersion === API_VERSION_V2 && chart.lock) {
     const generated = Date.parse(chart.lock.generated);
@@ -46,12 +51,16 @@ export function chartEntries(chart: Chart, opts: { mtime?: MtimePolicy; nowMs?: 
   if (chart.schema) add('values.schema.json', chart.schema.data, chart.schema.mtimeMs);
   for (const f of chart.templates) add(f.name, f.data, f.mtimeMs);
   for (const f of chart.files) add(f.name, f.data, f.mtimeMs);
-  for (const dep of chart.dependencies) out.push(...chartEntries(dep, { ...opts, nowMs: now, prefix: path.posix.join(base, 'charts') }));
+  for (const dep of chart.dependencies)
+    out.push(...chartEntries(dep, { ...opts, nowMs: now, prefix: path.posix.join(base, 'charts') }));
   return out;
 }
 
 /** The .tgz bytes for a loaded chart. */
-export function chartArchive(chart: Chart, opts: { mtime?: MtimePolicy; nowMs?: number } = {}): { bytes: Buffer; entries: ArchiveEntry[] } {
+export function chartArchive(
+  chart: Chart,
+  opts: { mtime?: MtimePolicy; nowMs?: number } = {},
+): { bytes: Buffer; entries: ArchiveEntry[] } {
   if (chart.schema) {
     try {
       JSON.parse(chart.schema.data.toString('utf8'));
@@ -115,7 +124,11 @@ export async function packageChart(dir: string, opts: PackageOptions = {}): Prom
       } catch {
         throw new ChartLoadError(`${dir}: no such directory`, 'give the chart directory (the one holding Chart.yaml)');
       }
-      if (!isDir) throw new ChartLoadError(`${dir} is not a directory`, 'package a chart directory; an archive is packaged already');
+      if (!isDir)
+        throw new ChartLoadError(
+          `${dir} is not a directory`,
+          'package a chart directory; an archive is packaged already',
+        );
     } else {
       throw new ChartLoadError(`cannot read ${path.join(dir, 'Chart.yaml')}: ${(e as Error).message}`);
     }
@@ -133,13 +146,25 @@ export async function packageChart(dir: string, opts: PackageOptions = {}): Prom
   const md = chart.metadata;
   if (opts.version !== undefined && opts.version !== '') md.version = opts.version;
   if (!isVersion(md.version)) {
-    throw new ChartInvalidError(dir, [{ severity: 'error', path: 'Chart.yaml', message: `version "${md.version}" is not a valid SemVer`, hint: 'give --version as MAJOR.MINOR.PATCH, e.g. 1.2.3' }]);
+    throw new ChartInvalidError(dir, [
+      {
+        severity: 'error',
+        path: 'Chart.yaml',
+        message: `version "${md.version}" is not a valid SemVer`,
+        hint: 'give --version as MAJOR.MINOR.PATCH, e.g. 1.2.3',
+      },
+    ]);
   }
   if (opts.appVersion !== undefined && opts.appVersion !== '') md.appVersion = opts.appVersion;
   const missing = missingDependencies(chart);
   if (missing.length) {
     throw new ChartInvalidError(dir, [
-      { severity: 'error', path: 'Chart.yaml', message: `found in Chart.yaml, but missing in charts/ directory: ${missing.join(', ')}`, hint: 'put each dependency (directory or .tgz) under charts/, e.g. with `helm dependency build`' },
+      {
+        severity: 'error',
+        path: 'Chart.yaml',
+        message: `found in Chart.yaml, but missing in charts/ directory: ${missing.join(', ')}`,
+        hint: 'put each dependency (directory or .tgz) under charts/, e.g. with `helm dependency build`',
+      },
     ]);
   }
 
@@ -155,5 +180,13 @@ export async function packageChart(dir: string, opts: PackageOptions = {}): Prom
     await rm(tmp, { force: true });
     throw e;
   }
-  return { file, name: md.name, version: md.version, size: bytes.length, metadata: md, entries: entries.map((e) => e.name), warnings: lint.filter((m) => m.severity !== 'error') };
+  return {
+    file,
+    name: md.name,
+    version: md.version,
+    size: bytes.length,
+    metadata: md,
+    entries: entries.map((e) => e.name),
+    warnings: lint.filter((m) => m.severity !== 'error'),
+  };
 }

@@ -577,8 +577,10 @@ export const MAX_CHART_NAME_LENGTH = 250;
 
 /** Why a name is refused by `helm create`, or undefined. */
 export function checkChartName(name: string): string | undefined {
-  if (name === '' || name.length > MAX_CHART_NAME_LENGTH) return `chart name must be between 1 and ${MAX_CHART_NAME_LENGTH} characters`;
-  if (!CHART_NAME_PATTERN.test(name)) return `chart name must match the regular expression "${CHART_NAME_PATTERN.source}"`;
+  if (name === '' || name.length > MAX_CHART_NAME_LENGTH)
+    return `chart name must be between 1 and ${MAX_CHART_NAME_LENGTH} characters`;
+  if (!CHART_NAME_PATTERN.test(name))
+    return `chart name must match the regular expression "${CHART_NAME_PATTERN.source}"`;
   return undefined;
 }
 
@@ -615,7 +617,10 @@ export interface CreateResult {
  * `helm create`: NAME's last path component is the chart name, created inside the
  * directory before it (which must exist).
  */
-export async function createChart(nameOrPath: string, opts: { onWarning?: (m: string) => void } = {}): Promise<CreateResult> {
+export async function createChart(
+  nameOrPath: string,
+  opts: { onWarning?: (m: string) => void } = {},
+): Promise<CreateResult> {
   const name = path.basename(nameOrPath);
   const problem = checkChartName(name);
   if (problem) throw new ScaffoldError(problem);

@@ -12,7 +12,17 @@
 import { Option, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ChartLoadError, asChartClientError, createChart, lintChartYaml, loadChartDir, missingDependencies, packageChart, type LintMessage, type MtimePolicy } from '../chart/index.js';
+import {
+  ChartLoadError,
+  asChartClientError,
+  createChart,
+  lintChartYaml,
+  loadChartDir,
+  missingDependencies,
+  packageChart,
+  type LintMessage,
+  type MtimePolicy,
+} from '../chart/index.js';
 import { clientError } from '../client/errors.js';
 import { formatShow, pullChart, pushChart, showChart } from '../client/ops/chart.js';
 import { addClientOptions, clientAction, deprecated, type ClientOptionsSpec } from './client-common.js';
@@ -22,7 +32,11 @@ import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 function mtimeFromEnv(): MtimePolicy | undefined {
   const v = process.env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw clientError('INVALID_ARGUMENT', { message: `invalid SOURCE_DATE_EPOCH "${v}"`, hint: 'it must be a number of seconds since 1970-01-01 UTC' });
+  if (!/^\d+$/.test(v))
+    throw clientError('INVALID_ARGUMENT', {
+      message: `invalid SOURCE_DATE_EPOCH "${v}"`,
+      hint: 'it must be a number of seconds since 1970-01-01 UTC',
+    });
   return { fixedMs: Number(v) * 1000 };
 }
 
@@ -40,7 +54,13 @@ async function lintDir(dir: string): Promise<LintMessage[]> {
     try {
       const chart = await loadChartDir(dir);
       const missing = missingDependencies(chart);
-      if (missing.length) msgs.push({ severity: 'error', path: 'Chart.yaml', message: `chart directory is missing these dependencies: ${missing.join(',')}`, hint: 'put each dependency (directory or .tgz) under charts/' });
+      if (missing.length)
+        msgs.push({
+          severity: 'error',
+          path: 'Chart.yaml',
+          message: `chart directory is missing these dependencies: ${missing.join(',')}`,
+          hint: 'put each dependency (directory or .tgz) under charts/',
+        });
     } catch (e) {
       if (!(e instanceof ChartLoadError)) throw e;
       msgs.push({ severity: 'error', path: '', message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
@@ -64,12 +84,16 @@ const SHOW_PARTS = ['all', 'chart', 'values', 'readme', 'crds'] as const;
 type ShowPart = (typeof SHOW_PARTS)[number];
 
 export function registerChart(program: Command): void {
-  const chart = program.command('chart').description('Create, lint and package Helm charts as Helm does; push, pull and show them in OCI registries.');
+  const chart = program
+    .command('chart')
+    .description('Create, lint and package Helm charts as Helm does; push, pull and show them in OCI registries.');
 
   addClientOptions(
     chart
       .command('create')
-      .description('Create a chart directory with the files `helm create` writes (NAME may be a path; its last part is the chart name).')
+      .description(
+        'Create a chart directory with the files `helm create` writes (NAME may be a path; its last part is the chart name).',
+      )
       .argument('<name>', 'the chart name, or DIR/NAME'),
     { registry: false },
   ).action(
@@ -111,7 +135,9 @@ export function registerChart(program: Command): void {
         process.stdout.write(`${lines.join('\n')}\n`);
         throw clientError('CHART_INVALID', {
           chart: failed === 1 ? results.find((r) => r.messages.some(failing))!.path : `${failed} charts`,
-          problems: results.flatMap((r) => r.messages.filter(failing).map((m) => ({ message: m.message, ...(m.hint ? { hint: m.hint } : {}) }))),
+          problems: results.flatMap((r) =>
+            r.messages.filter(failing).map((m) => ({ message: m.message, ...(m.hint ? { hint: m.hint } : {}) })),
+          ),
         });
       }
       return { text: lines, json: { charts: results, failed } };
@@ -121,7 +147,9 @@ export function registerChart(program: Command): void {
   addClientOptions(
     chart
       .command('package')
-      .description('Package chart directories into NAME-VERSION.tgz archives laid out as `helm package` writes them (SOURCE_DATE_EPOCH pins every mtime).')
+      .description(
+        'Package chart directories into NAME-VERSION.tgz archives laid out as `helm package` writes them (SOURCE_DATE_EPOCH pins every mtime).',
+      )
       .argument('<dir...>', 'chart directories')
       .option('--version <version>', "set the chart's version (SemVer)")
       .option('--app-version <version>', "set the chart's appVersion")
@@ -139,7 +167,8 @@ export function registerChart(program: Command): void {
             destination: opts.destination as string,
             ...(mtime ? { mtime } : {}),
           });
-          for (const w of r.warnings) if (w.severity === 'warning') ctx.note(`stowage: warning: ${w.path}: ${w.message}`);
+          for (const w of r.warnings)
+            if (w.severity === 'warning') ctx.note(`stowage: warning: ${w.path}: ${w.message}`);
           results.push(r);
         } catch (e) {
           throw asChartClientError(e, dir);
@@ -147,7 +176,14 @@ export function registerChart(program: Command): void {
       }
       return {
         text: results.map((r) => `Successfully packaged chart and saved it to: ${r.file}`),
-        json: results.map((r) => ({ file: r.file, name: r.name, version: r.version, size: r.size, entries: r.entries, warnings: r.warnings })),
+        json: results.map((r) => ({
+          file: r.file,
+          name: r.name,
+          version: r.version,
+          size: r.size,
+          entries: r.entries,
+          warnings: r.warnings,
+        })),
       };
     }),
   );
@@ -155,7 +191,9 @@ export function registerChart(program: Command): void {
   addClientOptions(
     chart
       .command('push')
-      .description('Push a packaged chart to oci://HOST/NAMESPACE as `helm push` does (NAMESPACE/NAME:VERSION, "+" in the version as "_"); CHART.tgz.prov goes along when it exists.')
+      .description(
+        'Push a packaged chart to oci://HOST/NAMESPACE as `helm push` does (NAMESPACE/NAME:VERSION, "+" in the version as "_"); CHART.tgz.prov goes along when it exists.',
+      )
       .argument('<chart>', 'the packaged chart (.tgz)')
       .argument('<remote>', 'oci://HOST[:PORT]/NAMESPACE')
       .option('--no-prov', 'do not push CHART.tgz.prov even when it exists'),
@@ -165,7 +203,10 @@ export function registerChart(program: Command): void {
       async (ctx, [file, remote], opts) => {
         const r = await pushChart(ctx.client(), file!, remote!, { prov: opts.prov !== false });
         const text = [`Pushed: ${r.ref}`, `Digest: ${r.digest}`];
-        if (r.tag.includes('_')) ctx.note(`stowage: note: ${r.ref} contains an underscore: OCI tags cannot hold "+", so the version ${r.chart.version} is tagged ${r.tag} (Helm reads it back as ${r.chart.version})`);
+        if (r.tag.includes('_'))
+          ctx.note(
+            `stowage: note: ${r.ref} contains an underscore: OCI tags cannot hold "+", so the version ${r.chart.version} is tagged ${r.tag} (Helm reads it back as ${r.chart.version})`,
+          );
         return { text, json: r };
       },
       { transfers: true },
@@ -176,11 +217,20 @@ export function registerChart(program: Command): void {
     addPullVerifyOptions(
       chart
         .command('pull')
-        .description('Pull a chart from an OCI registry as `helm pull` does: the highest version matching --version (exact, or a range such as ^1.2), saved as NAME-VERSION.tgz or expanded.')
+        .description(
+          'Pull a chart from an OCI registry as `helm pull` does: the highest version matching --version (exact, or a range such as ^1.2), saved as NAME-VERSION.tgz or expanded.',
+        )
         .argument('<ref>', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
-        .option('--version <version>', 'an exact version or a constraint (^1.2, ~1.4, ">=1 <2", 1.x); default: the latest stable')
+        .option(
+          '--version <version>',
+          'an exact version or a constraint (^1.2, ~1.4, ">=1 <2", 1.x); default: the latest stable',
+        )
         .option('--untar', 'expand the chart instead of keeping the .tgz')
-        .option('--untardir <dir>', 'with --untar: the directory the chart is expanded into, relative to --destination (as helm)', '.')
+        .option(
+          '--untardir <dir>',
+          'with --untar: the directory the chart is expanded into, relative to --destination (as helm)',
+          '.',
+        )
         .option('-d, --destination <dir>', 'where to write', '.')
         .option('--prov', 'fetch the provenance file too (NAME-VERSION.tgz.prov)'),
     ),
@@ -192,7 +242,10 @@ export function registerChart(program: Command): void {
         const r = await pullChart(client, ref!, {
           ...(typeof opts.version === 'string' ? { version: opts.version } : {}),
           // helm: the chart lands in DESTINATION/UNTARDIR/NAME (UNTARDIR alone when absolute).
-          destination: opts.untar === true ? untarDir(opts.destination as string, opts.untardir as string) : (opts.destination as string),
+          destination:
+            opts.untar === true
+              ? untarDir(opts.destination as string, opts.untardir as string)
+              : (opts.destination as string),
           untar: opts.untar === true,
           prov: opts.prov === true,
           verify: (resolved) => verifyForPull(ctx, client, resolved, opts),
@@ -208,11 +261,17 @@ export function registerChart(program: Command): void {
   addClientOptions(
     chart
       .command('show')
-      .description('Show a chart in an OCI registry as `helm show [all|chart|values|readme|crds]` does: Chart.yaml, values.yaml, the README and CRDs.')
+      .description(
+        'Show a chart in an OCI registry as `helm show [all|chart|values|readme|crds]` does: Chart.yaml, values.yaml, the README and CRDs.',
+      )
       .argument('<part|ref>', `what to show (${SHOW_PARTS.join(', ')}; default all), or the chart`)
       .argument('[ref]', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
       .option('--version <version>', 'an exact version or a constraint; default: the latest stable')
-      .addOption(new Option('--only <part>', 'deprecated: give the part first, as helm show does').choices(SHOW_PARTS.slice(1)).hideHelp()),
+      .addOption(
+        new Option('--only <part>', 'deprecated: give the part first, as helm show does')
+          .choices(SHOW_PARTS.slice(1))
+          .hideHelp(),
+      ),
     HELM,
   ).action(
     clientAction(async (ctx, args, opts) => {
@@ -221,7 +280,11 @@ export function registerChart(program: Command): void {
       const ref = second ?? first!;
       let what: ShowPart = 'all';
       if (second !== undefined) {
-        if (!(SHOW_PARTS as readonly string[]).includes(first!)) throw clientError('INVALID_ARGUMENT', { message: `"${first}" is not a part of a chart`, hint: `write chart show [${SHOW_PARTS.join('|')}] oci://…` });
+        if (!(SHOW_PARTS as readonly string[]).includes(first!))
+          throw clientError('INVALID_ARGUMENT', {
+            message: `"${first}" is not a part of a chart`,
+            hint: `write chart show [${SHOW_PARTS.join('|')}] oci://…`,
+          });
         what = first as ShowPart;
       }
       if (typeof opts.only === 'string') {

@@ -10,7 +10,14 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { ClientError, DockerCredentialStore, RegistryClient, type ClientOptions, type Credential, type CredentialProvider } from '../client/index.js';
+import {
+  ClientError,
+  DockerCredentialStore,
+  RegistryClient,
+  type ClientOptions,
+  type Credential,
+  type CredentialProvider,
+} from '../client/index.js';
 import { CliError } from './common.js';
 import { ProgressRenderer } from './progress.js';
 
@@ -56,22 +63,35 @@ export function addClientOptions(cmd: Command, spec: ClientOptionsSpec = {}): Co
   const formats = spec.output ?? ['text', 'json'];
   if (formats !== false) {
     const flags = spec.shortOutput ? '-o, --output <format>' : '--output <format>';
-    cmd.addOption(new Option(flags, `output format: ${formats.join(', ')} (for scripts)`).choices(formats).default(formats[0]));
+    cmd.addOption(
+      new Option(flags, `output format: ${formats.join(', ')} (for scripts)`).choices(formats).default(formats[0]),
+    );
     formatOutput.add(cmd);
   } else if (spec.legacyFormat) {
     legacyFormat.add(cmd);
   }
   if (spec.registry !== false) {
-    cmd.option('--insecure', 'allow plain HTTP, or HTTPS without certificate verification (localhost and 127.0.0.0/8 use plain HTTP anyway)');
+    cmd.option(
+      '--insecure',
+      'allow plain HTTP, or HTTPS without certificate verification (localhost and 127.0.0.0/8 use plain HTTP anyway)',
+    );
     cmd.option('--ca-file <file>', 'trust the CA certificate(s) in this PEM file for the registry');
     if (spec.ecosystem === 'flux') {
-      cmd.option('--insecure-registry', 'allow plain HTTP to the registry (flux\'s spelling of --insecure)');
-      cmd.option('--creds <user[:password]>', 'credentials for the registry, as flux takes them: USER:PASSWORD, or a bearer token alone (instead of stored logins)', parseCreds);
-      cmd.addOption(new Option('--provider <name>', "flux's OCI provider; only generic (stored logins or --creds) is supported").choices(['generic', 'aws', 'azure', 'gcp']).default('generic'));
+      cmd.option('--insecure-registry', "allow plain HTTP to the registry (flux's spelling of --insecure)");
+      cmd.option(
+        '--creds <user[:password]>',
+        'credentials for the registry, as flux takes them: USER:PASSWORD, or a bearer token alone (instead of stored logins)',
+        parseCreds,
+      );
+      cmd.addOption(
+        new Option('--provider <name>', "flux's OCI provider; only generic (stored logins or --creds) is supported")
+          .choices(['generic', 'aws', 'azure', 'gcp'])
+          .default('generic'),
+      );
     }
     if (spec.ecosystem === 'helm') {
-      cmd.option('--plain-http', 'use plain HTTP (helm\'s spelling; same as --insecure)');
-      cmd.option('--insecure-skip-tls-verify', 'skip TLS certificate checks (helm\'s spelling; same as --insecure)');
+      cmd.option('--plain-http', "use plain HTTP (helm's spelling; same as --insecure)");
+      cmd.option('--insecure-skip-tls-verify', "skip TLS certificate checks (helm's spelling; same as --insecure)");
       cmd.option('--username <name>', 'registry username (instead of stored logins)');
       cmd.option('--password <secret>', 'registry password (with --username)');
     }
@@ -98,7 +118,10 @@ export function deprecated(old: string, instead: string): void {
 
 /** True when `--output` is the old format flag next to `-o X`/`--out X` (and says so on stderr). */
 export function legacyOutputFormat(command: Command, all: Record<string, unknown>): boolean {
-  const legacy = legacyFormat.has(command) && (all.o !== undefined || all.out !== undefined) && (all.output === 'text' || all.output === 'json');
+  const legacy =
+    legacyFormat.has(command) &&
+    (all.o !== undefined || all.out !== undefined) &&
+    (all.output === 'text' || all.output === 'json');
   return legacy;
 }
 
@@ -106,14 +129,24 @@ function flagsOf(command: Command, all: Record<string, unknown>): ClientFlags {
   let output: OutputFormat = 'text';
   if (formatOutput.has(command) && (all.output === 'json' || all.output === 'yaml')) output = all.output;
   else if (legacyOutputFormat(command, all)) {
-    deprecated(`--output ${all.output as string} (the output format)`, 'the default text output; the path now goes in -o/--output as flux and docker take it');
+    deprecated(
+      `--output ${all.output as string} (the output format)`,
+      'the default text output; the path now goes in -o/--output as flux and docker take it',
+    );
     output = all.output as OutputFormat;
   }
   const legacyOutput = legacyOutputFormat(command, all);
   if (all.provider !== undefined && all.provider !== 'generic') {
-    throw new CliError(`--provider ${all.provider as string}: cloud provider logins are not supported; log in with \`stowage login\` or pass --creds USER:PASSWORD`, 2);
+    throw new CliError(
+      `--provider ${all.provider as string}: cloud provider logins are not supported; log in with \`stowage login\` or pass --creds USER:PASSWORD`,
+      2,
+    );
   }
-  const insecure = all.insecure === true || all.insecureRegistry === true || all.plainHttp === true || all.insecureSkipTlsVerify === true;
+  const insecure =
+    all.insecure === true ||
+    all.insecureRegistry === true ||
+    all.plainHttp === true ||
+    all.insecureSkipTlsVerify === true;
   let credential = all.creds as Credential | undefined;
   if (typeof all.username === 'string' || typeof all.password === 'string') {
     if (typeof all.username !== 'string') throw new CliError('--password needs --username', 2);
@@ -187,7 +220,8 @@ function printError(e: unknown, flags: ClientFlags | undefined): number {
     message = `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
   }
   process.stderr.write(`stowage: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
-  if (flags && flags.output !== 'text') process.stdout.write(`${JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } })}\n`);
+  if (flags && flags.output !== 'text')
+    process.stdout.write(`${JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } })}\n`);
   return exit;
 }
 
@@ -195,7 +229,10 @@ function printError(e: unknown, flags: ClientFlags | undefined): number {
  * Wraps a command action: builds the context from the command's options, runs the
  * body, prints its result, maps failures to messages and exit codes.
  */
-export function clientAction(body: (ctx: CommandContext, args: string[], opts: Record<string, unknown>) => Promise<CommandResult>, opts: { transfers?: boolean } = {}) {
+export function clientAction(
+  body: (ctx: CommandContext, args: string[], opts: Record<string, unknown>) => Promise<CommandResult>,
+  opts: { transfers?: boolean } = {},
+) {
   return async (...actionArgs: unknown[]): Promise<void> => {
     const command = actionArgs.at(-1) as Command;
     const all = command.opts();

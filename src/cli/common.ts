@@ -41,10 +41,6 @@ export function htpasswdPath(config: ServeConfig, override?: string): string {
   return override ?? config.auth?.htpasswd ?? join(config.data, 'htpasswd');
 }
 
-export function databasePath(config: ServeConfig): string {
-  return join(config.data, 'stowage.db');
-}
-
 /** Runs a command action, turning CliErrors into `stowage: message` and their exit code. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {

@@ -20,12 +20,16 @@ export function describeStats(s: PushStats): string {
 }
 
 export function registerImage(program: Command): void {
-  const image = program.command('image').description('Push images from docker save archives or OCI layouts, pull them into archives docker load accepts.');
+  const image = program
+    .command('image')
+    .description('Push images from docker save archives or OCI layouts, pull them into archives docker load accepts.');
 
   addClientOptions(
     image
       .command('push')
-      .description('Push an image from a `docker save` archive (any Docker version, optionally gzip/zstd-compressed) or an OCI layout (directory or tar).')
+      .description(
+        'Push an image from a `docker save` archive (any Docker version, optionally gzip/zstd-compressed) or an OCI layout (directory or tar).',
+      )
       .argument('<archive>', 'the archive file or OCI layout directory')
       .argument('<ref>', 'where to push: host[:port]/repository[:tag] (tag defaults to latest)')
       .option('--image <name>', 'which image of an archive holding several (a name it lists, a tag, or the image ID)'),
@@ -33,10 +37,19 @@ export function registerImage(program: Command): void {
     clientAction(
       async (ctx, [archive, refArg], opts) => {
         const ref = parseReference(refArg!);
-        const r = await pushImage(ctx.client(), archive!, ref, typeof opts.image === 'string' ? { image: opts.image } : {});
+        const r = await pushImage(
+          ctx.client(),
+          archive!,
+          ref,
+          typeof opts.image === 'string' ? { image: opts.image } : {},
+        );
         for (const n of r.notes) ctx.note(`stowage: note: ${n}`);
         return {
-          text: [`pushed ${r.archive.image} → ${r.reference}`, `digest: ${r.digest} size: ${r.size} (${r.mediaType})`, describeStats(r.stats)],
+          text: [
+            `pushed ${r.archive.image} → ${r.reference}`,
+            `digest: ${r.digest} size: ${r.size} (${r.mediaType})`,
+            describeStats(r.stats),
+          ],
           json: r,
         };
       },
@@ -53,11 +66,17 @@ export function registerImage(program: Command): void {
           .argument('<ref>', 'what to pull: host[:port]/repository[:tag][@digest]')
           .argument('[file]', 'the archive to write, as crane pull takes it (or -o)')
           .addOption(
-            new Option('--format <format>', 'docker (crane: tarball, legacy): classic docker save layout; oci: OCI layout tar with a docker manifest.json (all platforms)')
+            new Option(
+              '--format <format>',
+              'docker (crane: tarball, legacy): classic docker save layout; oci: OCI layout tar with a docker manifest.json (all platforms)',
+            )
               .choices(['docker', 'oci', 'tarball', 'legacy'])
               .default('docker'),
           )
-          .option('--platform <os/arch[/variant]>', 'the platform to take from a multi-platform image (docker format default: this machine’s)'),
+          .option(
+            '--platform <os/arch[/variant]>',
+            'the platform to take from a multi-platform image (docker format default: this machine’s)',
+          ),
         'the archive to write ("-" for standard output)',
       ),
     ),
@@ -68,20 +87,35 @@ export function registerImage(program: Command): void {
         const ref = parseReference(refArg!);
         const platform = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : undefined;
         const given = outputPath(ctx.flags, opts);
-        if (given !== undefined && fileArg !== undefined && given !== fileArg) throw clientError('OPTIONS_CONFLICT', { options: ['-o/--output', 'FILE'], why: 'both name the archive' });
+        if (given !== undefined && fileArg !== undefined && given !== fileArg)
+          throw clientError('OPTIONS_CONFLICT', { options: ['-o/--output', 'FILE'], why: 'both name the archive' });
         const out = given ?? fileArg;
-        if (out === undefined) throw clientError('INVALID_ARGUMENT', { message: 'the archive to write is missing', hint: 'give it with -o/--output FILE (docker save) or after the reference (crane pull); "-" for standard output' });
+        if (out === undefined)
+          throw clientError('INVALID_ARGUMENT', {
+            message: 'the archive to write is missing',
+            hint: 'give it with -o/--output FILE (docker save) or after the reference (crane pull); "-" for standard output',
+          });
         if (out === '-' && process.stdout.isTTY) throw clientError('OUTPUT_IS_TERMINAL', undefined);
-        if (out === '-' && ctx.flags.output === 'json') throw clientError('OPTIONS_CONFLICT', { options: ['--output json', '-o -'], why: 'both write to standard output' });
+        if (out === '-' && ctx.flags.output === 'json')
+          throw clientError('OPTIONS_CONFLICT', {
+            options: ['--output json', '-o -'],
+            why: 'both write to standard output',
+          });
         const client = ctx.client();
         const pinned = await verifyForPull(ctx, client, ref, opts);
-        const r = await pullImage(client, pinned, out === '-' ? { stream: process.stdout } : { file: out }, { format: opts.format === 'oci' ? 'oci' : 'docker', ...(platform ? { platform } : {}) });
+        const r = await pullImage(client, pinned, out === '-' ? { stream: process.stdout } : { file: out }, {
+          format: opts.format === 'oci' ? 'oci' : 'docker',
+          ...(platform ? { platform } : {}),
+        });
         if (out === '-') {
           ctx.note(`stowage: wrote ${r.reference} (${r.format} archive, ${humanBytes(r.bytes)}) to standard output`);
           return { text: [], json: r };
         }
         return {
-          text: [`pulled ${r.reference}${r.platform ? ` (${r.platform})` : ''}`, `wrote ${r.file} (${r.format} archive, ${humanBytes(r.bytes)}, ${r.blobs} blobs)`],
+          text: [
+            `pulled ${r.reference}${r.platform ? ` (${r.platform})` : ''}`,
+            `wrote ${r.file} (${r.format} archive, ${humanBytes(r.bytes)}, ${r.blobs} blobs)`,
+          ],
           json: r,
         };
       },

@@ -1,6 +1,14 @@
 /** `stowage inspect REF`, `stowage tags REPO`, `stowage catalog HOST`. */
 import type { Command } from 'commander';
-import { inspect, parsePlatform, parseReference, parseRegistryHost, parseRepository, type Descriptor, type InspectResult } from '../client/index.js';
+import {
+  inspect,
+  parsePlatform,
+  parseReference,
+  parseRegistryHost,
+  parseRepository,
+  type Descriptor,
+  type InspectResult,
+} from '../client/index.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { humanBytes } from './progress.js';
 
@@ -20,11 +28,28 @@ export function formatInspect(r: InspectResult): string[] {
   if (r.annotations && Object.keys(r.annotations).length) out.push('Annotations:', ...annotationLines(r.annotations));
   if (r.platforms) {
     out.push('Platforms:');
-    for (const p of r.platforms) out.push(`  ${p.platform.padEnd(16)} ${p.digest}  ${p.mediaType}`, ...annotationLines(p.annotations, '      '));
+    for (const p of r.platforms)
+      out.push(`  ${p.platform.padEnd(16)} ${p.digest}  ${p.mediaType}`, ...annotationLines(p.annotations, '      '));
   }
   if (r.configDescriptor) {
     out.push(`Config:      ${r.configDescriptor.digest} (${r.configDescriptor.mediaType})`);
-    const c = r.config as { os?: string; architecture?: string; variant?: string; created?: string; config?: { Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; Labels?: Record<string, string>; User?: string; WorkingDir?: string; ExposedPorts?: Record<string, unknown> } } | undefined;
+    const c = r.config as
+      | {
+          os?: string;
+          architecture?: string;
+          variant?: string;
+          created?: string;
+          config?: {
+            Entrypoint?: string[];
+            Cmd?: string[];
+            Env?: string[];
+            Labels?: Record<string, string>;
+            User?: string;
+            WorkingDir?: string;
+            ExposedPorts?: Record<string, unknown>;
+          };
+        }
+      | undefined;
     if (c && (c.os || c.architecture)) {
       out.push(`  Platform:  ${[c.os, c.architecture, c.variant].filter(Boolean).join('/')}`);
       if (c.created) out.push(`  Created:   ${c.created}`);
@@ -42,7 +67,11 @@ export function formatInspect(r: InspectResult): string[] {
     out.push(`Layers:      ${r.layers.length} (${humanBytes(r.layers.reduce((s, l) => s + l.size, 0))})`);
     for (const l of r.layers) out.push(descriptorLine(l));
   }
-  out.push(r.referrers.length ? `Referrers:   ${r.referrers.length}${r.referrersVia === 'tag-schema' ? ' (from the referrers tag)' : ''}` : 'Referrers:   none');
+  out.push(
+    r.referrers.length
+      ? `Referrers:   ${r.referrers.length}${r.referrersVia === 'tag-schema' ? ' (from the referrers tag)' : ''}`
+      : 'Referrers:   none',
+  );
   for (const d of r.referrers) out.push(descriptorLine(d));
   return out;
 }
@@ -58,14 +87,23 @@ export function registerInspect(program: Command): void {
   ).action(
     clientAction(async (ctx, [refArg], opts) => {
       const ref = parseReference(refArg!);
-      const r = await inspect(ctx.client(), ref, typeof opts.platform === 'string' ? { platform: parsePlatform(opts.platform) } : {});
+      const r = await inspect(
+        ctx.client(),
+        ref,
+        typeof opts.platform === 'string' ? { platform: parsePlatform(opts.platform) } : {},
+      );
       const { raw, ...json } = r;
       if (opts.raw) return { text: raw.toString('utf8'), json: json.manifest };
       return { text: formatInspect(r), json };
     }),
   );
 
-  addClientOptions(program.command('tags').description('List the tags of a repository.').argument('<repository>', 'host[:port]/repository')).action(
+  addClientOptions(
+    program
+      .command('tags')
+      .description('List the tags of a repository.')
+      .argument('<repository>', 'host[:port]/repository'),
+  ).action(
     clientAction(async (ctx, [repoArg]) => {
       const ref = parseRepository(repoArg!);
       const tags = await ctx.client().repository(ref).tags();
@@ -73,7 +111,12 @@ export function registerInspect(program: Command): void {
     }),
   );
 
-  addClientOptions(program.command('catalog').description('List the repositories of a registry (what you may see of them).').argument('<host>', 'registry host[:port]')).action(
+  addClientOptions(
+    program
+      .command('catalog')
+      .description('List the repositories of a registry (what you may see of them).')
+      .argument('<host>', 'registry host[:port]'),
+  ).action(
     clientAction(async (ctx, [hostArg]) => {
       const registry = parseRegistryHost(hostArg!);
       const repositories = await ctx.client().catalog(registry);

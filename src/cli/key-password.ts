@@ -9,7 +9,11 @@ export async function cosignPassword(opts: { confirm: boolean }): Promise<Buffer
   const env = process.env.COSIGN_PASSWORD;
   if (env !== undefined) return Buffer.from(env, 'utf8');
   if (process.stdin.isTTY) {
-    const pw = await readSecret({ fromStdin: false, prompt: 'Enter password for private key: ', ...(opts.confirm ? { confirm: 'Enter password for private key again: ' } : {}) });
+    const pw = await readSecret({
+      fromStdin: false,
+      prompt: 'Enter password for private key: ',
+      ...(opts.confirm ? { confirm: 'Enter password for private key again: ' } : {}),
+    });
     return Buffer.from(pw, 'utf8');
   }
   const chunks: Buffer[] = [];

@@ -3,17 +3,29 @@
  * `cosign generate-key-pair` and `cosign public-key` make and read them.
  */
 import type { Command } from 'commander';
-import { assertKeyPairAbsent, generateKeyPair, parsePublicKey, publicKeyHint, publicKeyPem, readSigningKey, writeKeyPair } from '../sign/index.js';
+import {
+  assertKeyPairAbsent,
+  generateKeyPair,
+  parsePublicKey,
+  publicKeyHint,
+  publicKeyPem,
+  readSigningKey,
+  writeKeyPair,
+} from '../sign/index.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { cosignPassword } from './key-password.js';
 
 export function registerKey(program: Command): void {
-  const key = program.command('key').description('Create and inspect cosign key pairs (cosign.key, password-protected, and cosign.pub).');
+  const key = program
+    .command('key')
+    .description('Create and inspect cosign key pairs (cosign.key, password-protected, and cosign.pub).');
 
   addClientOptions(
     key
       .command('generate')
-      .description('Create a cosign key pair: <prefix>.key (encrypted, mode 0600) and <prefix>.pub. The password comes from COSIGN_PASSWORD, else a prompt.')
+      .description(
+        'Create a cosign key pair: <prefix>.key (encrypted, mode 0600) and <prefix>.pub. The password comes from COSIGN_PASSWORD, else a prompt.',
+      )
       .option('--output-key-prefix <name>', 'base name of the files', 'cosign')
       .option('--force', 'overwrite existing key files'),
     { registry: false },

@@ -5,6 +5,7 @@ import { registerChart } from './chart.js';
 import { registerCopy } from './copy.js';
 import { registerImage } from './image.js';
 import { registerGc } from './gc.js';
+import { registerUsage } from './usage.js';
 import { registerInspect } from './inspect.js';
 import { registerKey } from './key.js';
 import { registerLogin } from './login.js';
@@ -33,6 +34,7 @@ program
 registerServe(program);
 registerMigrate(program);
 registerGc(program);
+registerUsage(program);
 registerUser(program);
 registerToken(program);
 registerLogin(program);

@@ -19,12 +19,16 @@ import { humanBytes } from './progress.js';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerPolicy(program: Command): void {
-  const policy = program.command('policy').description('OPA policy bundles as OCI artifacts that `opa run` (services type: oci) loads.');
+  const policy = program
+    .command('policy')
+    .description('OPA policy bundles as OCI artifacts that `opa run` (services type: oci) loads.');
 
   addClientOptions(
     policy
       .command('push')
-      .description('Check and pack a bundle directory (.rego files, data.json, .manifest) the way `opa build` does, or take an `opa build` bundle.tar.gz, and push it.')
+      .description(
+        'Check and pack a bundle directory (.rego files, data.json, .manifest) the way `opa build` does, or take an `opa build` bundle.tar.gz, and push it.',
+      )
       .argument('<url>', 'oci://host[:port]/repository:tag')
       .requiredOption('--path <dir|bundle.tar.gz>', 'the bundle directory, or a bundle tarball')
       .option('--revision <rev>', 'set the bundle revision in .manifest (like `opa build --revision`)')
@@ -64,7 +68,9 @@ export function registerPolicy(program: Command): void {
       addOutputPathOption(
         policy
           .command('pull')
-          .description('Pull the bundle OPA would load (the first application/vnd.oci.image.layer.v1.tar+gzip layer), check it, and extract it and/or save the tarball.')
+          .description(
+            'Pull the bundle OPA would load (the first application/vnd.oci.image.layer.v1.tar+gzip layer), check it, and extract it and/or save the tarball.',
+          )
           .argument('<url>', 'oci://host[:port]/repository[:tag][@digest]')
           .option('--bundle-file <file>', 'write the bundle tarball (bundle.tar.gz) here, as OPA downloads it'),
         'extract the bundle into this directory (created when missing)',
@@ -76,10 +82,17 @@ export function registerPolicy(program: Command): void {
       async (ctx, [url], opts) => {
         const outDir = outputPath(ctx.flags, opts);
         const bundleFile = typeof opts.bundleFile === 'string' ? opts.bundleFile : undefined;
-        if (!outDir && !bundleFile) throw clientError('INVALID_ARGUMENT', { message: 'nowhere to put the bundle', hint: 'give -o DIR to extract it, --bundle-file FILE to save the tarball, or both' });
+        if (!outDir && !bundleFile)
+          throw clientError('INVALID_ARGUMENT', {
+            message: 'nowhere to put the bundle',
+            hint: 'give -o DIR to extract it, --bundle-file FILE to save the tarball, or both',
+          });
         const client = ctx.client();
         const ref = await verifyForPull(ctx, client, parseReference(url!), opts);
-        const r = await pullPolicy(client, ref, { ...(outDir ? { outDir } : {}), ...(bundleFile ? { bundleFile } : {}) });
+        const r = await pullPolicy(client, ref, {
+          ...(outDir ? { outDir } : {}),
+          ...(bundleFile ? { bundleFile } : {}),
+        });
         return {
           text: [
             `pulled policy bundle ${r.reference}`,

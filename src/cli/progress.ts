@@ -52,7 +52,15 @@ export class ProgressRenderer {
     }
     if (!this.enabled || e.type !== 'blob') return;
     const key = `${e.action}:${e.digest}`;
-    this.lines.set(key, { digest: e.digest, action: e.action, size: e.size, transferred: e.transferred, state: e.state, ...(e.result ? { result: e.result } : {}), at: Date.now() });
+    this.lines.set(key, {
+      digest: e.digest,
+      action: e.action,
+      size: e.size,
+      transferred: e.transferred,
+      state: e.state,
+      ...(e.result ? { result: e.result } : {}),
+      at: Date.now(),
+    });
     this.dirty = true;
     this.timer ??= setInterval(() => this.draw(), 100).unref();
   };
@@ -75,7 +83,9 @@ export class ProgressRenderer {
     const text = shown.map((l) => this.format(l, width));
     const total = all.reduce((s, l) => s + l.size, 0);
     const moved = all.reduce((s, l) => s + Math.min(l.transferred, l.size), 0);
-    text.push(`${all.length - active.length}/${all.length} blobs, ${humanBytes(moved)} of ${humanBytes(total)}`.slice(0, width));
+    text.push(
+      `${all.length - active.length}/${all.length} blobs, ${humanBytes(moved)} of ${humanBytes(total)}`.slice(0, width),
+    );
     this.clear();
     this.out.write(`${text.join('\n')}\n`);
     this.drawn = text.length;
@@ -83,7 +93,11 @@ export class ProgressRenderer {
 
   private format(l: Line, width: number): string {
     const id = l.digest.slice(l.digest.indexOf(':') + 1, l.digest.indexOf(':') + 13);
-    if (l.state === 'done') return `${id}  ${l.result ?? 'done'}${l.result === 'uploaded' || l.result === 'downloaded' ? ` ${humanBytes(l.size)}` : ''}`.slice(0, width);
+    if (l.state === 'done')
+      return `${id}  ${l.result ?? 'done'}${l.result === 'uploaded' || l.result === 'downloaded' ? ` ${humanBytes(l.size)}` : ''}`.slice(
+        0,
+        width,
+      );
     const verb = (VERB[l.action] ?? l.action).padEnd(11);
     const counts = `${humanBytes(l.transferred)} / ${humanBytes(l.size)}`;
     const barWidth = Math.max(10, Math.min(40, width - id.length - verb.length - counts.length - 8));

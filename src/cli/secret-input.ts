@@ -5,13 +5,16 @@ export async function readSecret(o: { fromStdin: boolean; prompt: string; confir
   if (o.fromStdin) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    const text = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
     if (text === '') throw new CliError('no password on standard input');
     return text;
   }
   if (!process.stdin.isTTY) throw new CliError('no terminal to ask for the password: pass it with --password-stdin', 2);
   const first = await promptHidden(o.prompt);
-  if (o.confirm !== undefined && (await promptHidden(o.confirm)) !== first) throw new CliError('the passwords do not match');
+  if (o.confirm !== undefined && (await promptHidden(o.confirm)) !== first)
+    throw new CliError('the passwords do not match');
   return first;
 }
 

@@ -2,14 +2,16 @@
  * `stowage token create|list|revoke`: personal access tokens, like ghcr's. A
  * token is used as the password (`docker login -u alice --password-stdin`),
  * limited to its scopes and to what the policy allows its user. It is printed
- * once; only its hash is stored (in <data>/stowage.db).
+ * once; only its hash is stored (in the metadata store: <data>/stowage.db by default).
  */
 import type { Command } from 'commander';
+import { formatRFC3339 } from '../gocompat/time.js';
 import type { Grant } from '../auth/policy.js';
 import { formatPatScope, parseDuration, parsePatScope, PatScopeError } from '../auth/pat.js';
 import { PatStore, type PatRecord } from '../auth/pat-store.js';
 import { readUsers } from '../auth/users.js';
-import { action, addStoreOptions, CliError, databasePath, htpasswdPath, loadConfig, type StoreOptions } from './common.js';
+import { openMetadataStore } from '../storage/open-stores.js';
+import { action, addStoreOptions, CliError, htpasswdPath, loadConfig, type StoreOptions } from './common.js';
 
 interface CreateOptions extends StoreOptions {
   user: string;
@@ -22,18 +24,18 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function withStore<T>(opts: StoreOptions, fn: (store: PatStore) => T): T {
+async function withStore<T>(opts: StoreOptions, fn: (store: PatStore) => Promise<T>): Promise<T> {
   const config = loadConfig(opts);
-  const store = new PatStore(databasePath(config), { fsync: config.fsync });
+  const meta = await openMetadataStore(config.storage, config.data, config.fsync);
   try {
-    return fn(store);
+    return await fn(new PatStore(meta));
   } finally {
-    store.close();
+    await meta.close();
   }
 }
 
 function date(ms: number | undefined): string {
-  return ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ms === undefined ? '-' : formatRFC3339(new Date(ms));
 }
 
 function status(r: PatRecord, now: number): string {
@@ -63,9 +65,13 @@ export function registerToken(program: Command): void {
         }
         const config = loadConfig(opts);
         const file = htpasswdPath(config);
-        if (!(await readUsers(file)).has(opts.user)) throw new CliError(`no user "${opts.user}" in ${file} (add one with \`stowage user add\`)`);
-        const { token: secret, record } = withStore(opts, (s) =>
-          s.create(opts.user, scopes, { ...(seconds === undefined ? {} : { expiresInSeconds: seconds }), ...(opts.note ? { note: opts.note } : {}) }),
+        if (!(await readUsers(file)).has(opts.user))
+          throw new CliError(`no user "${opts.user}" in ${file} (add one with \`stowage user add\`)`);
+        const { token: secret, record } = await withStore(opts, (s) =>
+          s.create(opts.user, scopes, {
+            ...(seconds === undefined ? {} : { expiresInSeconds: seconds }),
+            ...(opts.note ? { note: opts.note } : {}),
+          }),
         );
         process.stdout.write(`${secret}\n`);
         process.stderr.write(
@@ -81,24 +87,47 @@ export function registerToken(program: Command): void {
     .action(
       action(async (opts: StoreOptions & { user?: string; json?: boolean }) => {
         const now = Date.now();
-        const records = withStore(opts, (s) => s.list(opts.user));
+        const records = await withStore(opts, (s) => s.list(opts.user));
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(records.map((r) => ({ ...r, scopes: r.scopes.map(formatPatScope), status: status(r, now) })), null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify(
+              records.map((r) => ({ ...r, scopes: r.scopes.map(formatPatScope), status: status(r, now) })),
+              null,
+              2,
+            )}\n`,
+          );
           return;
         }
         const rows = [['ID', 'USER', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS', 'NOTE']];
         for (const r of records) {
-          rows.push([r.id, r.user, r.scopes.map(formatPatScope).join(' '), date(r.createdAt), date(r.expiresAt), date(r.lastUsedAt), status(r, now), r.note]);
+          rows.push([
+            r.id,
+            r.user,
+            r.scopes.map(formatPatScope).join(' '),
+            date(r.createdAt),
+            date(r.expiresAt),
+            date(r.lastUsedAt),
+            status(r, now),
+            r.note,
+          ]);
         }
         const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-        for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+        for (const row of rows)
+          process.stdout.write(
+            `${row
+              .map((c, i) => c.padEnd(widths[i]!))
+              .join('  ')
+              .trimEnd()}\n`,
+          );
       }),
     );
 
-  addStoreOptions(token.command('revoke <id>').description('Revoke a token at once (the running server refuses it from now on).')).action(
+  addStoreOptions(
+    token.command('revoke <id>').description('Revoke a token at once (the running server refuses it from now on).'),
+  ).action(
     action(async (id: string, opts: StoreOptions) => {
-      const ok = withStore(opts, (s) => {
-        const r = s.get(id);
+      const ok = await withStore(opts, async (s) => {
+        const r = await s.get(id);
         if (!r) throw new CliError(`no token ${id}`);
         return s.revoke(id);
       });

@@ -27,27 +27,44 @@ function costOf(opts: UserOptions): number {
 }
 
 async function newPassword(opts: UserOptions): Promise<string> {
-  const password = await readSecret({ fromStdin: opts.passwordStdin === true, prompt: 'Password: ', confirm: 'Repeat password: ' });
+  const password = await readSecret({
+    fromStdin: opts.passwordStdin === true,
+    prompt: 'Password: ',
+    confirm: 'Repeat password: ',
+  });
   if (password.length < 8) throw new CliError('the password must have at least 8 characters');
-  if (Buffer.byteLength(password) > 72) throw new CliError('the password must be at most 72 bytes (bcrypt ignores the rest)');
+  if (Buffer.byteLength(password) > 72)
+    throw new CliError('the password must be at most 72 bytes (bcrypt ignores the rest)');
   return password;
 }
 
 export function registerUser(program: Command): void {
-  const user = program.command('user').description('Manage the users who can log in (the htpasswd file of the config).');
-  const withFile = (cmd: Command) => addStoreOptions(cmd).option('--htpasswd <file>', 'htpasswd file (default: auth.htpasswd of --config, else <data>/htpasswd)');
+  const user = program
+    .command('user')
+    .description('Manage the users who can log in (the htpasswd file of the config).');
+  const withFile = (cmd: Command) =>
+    addStoreOptions(cmd).option(
+      '--htpasswd <file>',
+      'htpasswd file (default: auth.htpasswd of --config, else <data>/htpasswd)',
+    );
 
-  withFile(user.command('add <name>').description('Add a user; the password is read from a prompt or --password-stdin.'))
+  withFile(
+    user.command('add <name>').description('Add a user; the password is read from a prompt or --password-stdin.'),
+  )
     .option('--password-stdin', 'read the password from standard input')
     .option('--cost <n>', `bcrypt cost (default ${DEFAULT_COST})`)
     .action(
       action(async (name: string, opts: UserOptions) => {
         if (!isValidUsername(name)) {
-          throw new CliError(`invalid user name "${name}": lowercase letters, digits and . _ - between them, at most ${MAX_USERNAME} characters (it names the user's repositories)`, 2);
+          throw new CliError(
+            `invalid user name "${name}": lowercase letters, digits and . _ - between them, at most ${MAX_USERNAME} characters (it names the user's repositories)`,
+            2,
+          );
         }
         const file = fileOf(opts);
         const users = await readUsers(file);
-        if (users.has(name)) throw new CliError(`user "${name}" already exists in ${file} (use \`stowage user passwd\`)`);
+        if (users.has(name))
+          throw new CliError(`user "${name}" already exists in ${file} (use \`stowage user passwd\`)`);
         users.set(name, await hashPassword(await newPassword(opts), costOf(opts)));
         await writeUsers(file, users);
         process.stderr.write(`added user ${name} to ${file}\n`);

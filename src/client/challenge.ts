@@ -95,5 +95,7 @@ function parseOne(s: string): Challenge[] {
 
 /** The challenge a client should answer: Bearer (with a realm) over Basic over nothing. */
 export function pickChallenge(challenges: readonly Challenge[]): Challenge | undefined {
-  return challenges.find((c) => c.scheme === 'bearer' && c.params.realm) ?? challenges.find((c) => c.scheme === 'basic');
+  return (
+    challenges.find((c) => c.scheme === 'bearer' && c.params.realm) ?? challenges.find((c) => c.scheme === 'basic')
+  );
 }

@@ -16,7 +16,14 @@ import { ClientError, clientError, isClientError } from './errors.js';
 import { HttpTransport, type HttpResponse } from './http.js';
 import { emitter, type ProgressListener } from './progress.js';
 import { formatReference, normalizeRegistry, parseReference, type Reference } from './reference.js';
-import { CATALOG_SCOPE, RegistrySession, errorDetail, repositoryScope, type LoginResult, type SessionRequest } from './session.js';
+import {
+  CATALOG_SCOPE,
+  RegistrySession,
+  errorDetail,
+  repositoryScope,
+  type LoginResult,
+  type SessionRequest,
+} from './session.js';
 import { uploadBlob, type UploadResult } from './upload.js';
 
 export interface ClientOptions {
@@ -98,7 +105,12 @@ export class RegistryClient {
     const key = normalizeRegistry(registry);
     let s = this.sessions.get(key);
     if (!s) {
-      s = new RegistrySession(key, { transport: this.transport, credentials: this.credentials, insecure: this.insecure, onWarning: this.warn });
+      s = new RegistrySession(key, {
+        transport: this.transport,
+        credentials: this.credentials,
+        insecure: this.insecure,
+        onWarning: this.warn,
+      });
       this.sessions.set(key, s);
     }
     return s;
@@ -135,7 +147,8 @@ export class RegistryClient {
     let next: string | undefined = `/v2/_catalog?n=${opts.pageSize ?? 1000}`;
     while (next) {
       const res = await s.request({ method: 'GET', url: next, scopes: [CATALOG_SCOPE] });
-      if (res.status !== 200) await raiseFor(s, res, { operation: 'listing the catalog', what: 'the catalog (registry:catalog:*)' });
+      if (res.status !== 200)
+        await raiseFor(s, res, { operation: 'listing the catalog', what: 'the catalog (registry:catalog:*)' });
       const doc = await res.json<{ repositories?: string[] | null }>();
       out.push(...(doc.repositories ?? []));
       next = nextPage(res);
@@ -167,17 +180,29 @@ interface RaiseContext {
 async function raiseFor(s: RegistrySession, res: HttpResponse, ctx: RaiseContext): Promise<never> {
   const detail = res.status === 404 && res.headers['content-length'] === '0' ? {} : await errorDetail(res);
   const loggedIn = await s.hasCredentials().catch(() => false);
-  const base = { registry: s.registry, what: ctx.what, loggedIn, ...(detail.message ? { detail: detail.message } : {}) };
+  const base = {
+    registry: s.registry,
+    what: ctx.what,
+    loggedIn,
+    ...(detail.message ? { detail: detail.message } : {}),
+  };
   if (res.status === 401) {
     // A valid token that lacks the access (distribution's insufficient_scope): no login will fix that.
     const challenge = pickChallenge(parseChallenges(res.headerAll('www-authenticate')));
-    if (loggedIn && challenge?.params.error === 'insufficient_scope') throw clientError('DENIED', base, { status: 401 });
+    if (loggedIn && challenge?.params.error === 'insufficient_scope')
+      throw clientError('DENIED', base, { status: 401 });
     throw clientError('UNAUTHORIZED', base, { status: 401 });
   }
   if (res.status === 403) throw clientError('DENIED', base, { status: 403 });
   throw clientError(
     'REGISTRY_ERROR',
-    { registry: s.registry, operation: ctx.operation, status: res.status, ...(detail.code ? { code: detail.code } : {}), ...(detail.message ? { detail: detail.message } : {}) },
+    {
+      registry: s.registry,
+      operation: ctx.operation,
+      status: res.status,
+      ...(detail.code ? { code: detail.code } : {}),
+      ...(detail.message ? { detail: detail.message } : {}),
+    },
     { status: res.status },
   );
 }
@@ -233,48 +258,74 @@ export class Repository implements ContentSource {
     if (isDigestLike(ref)) return clientError('MANIFEST_NOT_FOUND', { reference, repository: this.toString() });
     try {
       const tags = await this.tags();
-      return clientError('MANIFEST_NOT_FOUND', { reference, repository: this.toString(), tag: ref, tags }, { status: 404 });
+      return clientError(
+        'MANIFEST_NOT_FOUND',
+        { reference, repository: this.toString(), tag: ref, tags },
+        { status: 404 },
+      );
     } catch (e) {
-      if (isClientError(e, 'REPOSITORY_NOT_FOUND')) return clientError('MANIFEST_NOT_FOUND', { reference, repository: this.toString(), tag: ref }, { status: 404 });
+      if (isClientError(e, 'REPOSITORY_NOT_FOUND'))
+        return clientError('MANIFEST_NOT_FOUND', { reference, repository: this.toString(), tag: ref }, { status: 404 });
       return clientError('MANIFEST_NOT_FOUND', { reference, repository: this.toString() }, { status: 404 });
     }
   }
 
   /** The descriptor a tag or digest points at (HEAD, or GET when the HEAD says too little). */
   async resolve(ref: string, opts: { push?: boolean } = {}): Promise<Descriptor> {
-    const res = await this.request({ method: 'HEAD', url: `/v2/${this.name}/manifests/${ref}`, scopes: this.pullScope(opts.push), headers: { Accept: MANIFEST_ACCEPT } });
+    const res = await this.request({
+      method: 'HEAD',
+      url: `/v2/${this.name}/manifests/${ref}`,
+      scopes: this.pullScope(opts.push),
+      headers: { Accept: MANIFEST_ACCEPT },
+    });
     await res.discard();
     if (res.status === 404) throw await this.notFound(ref);
     const digest = res.header('docker-content-digest');
     const size = Number(res.header('content-length'));
     const mediaType = bareMediaType(res.header('content-type'));
-    if (res.status === 200 && digest && isDigestLike(digest) && Number.isSafeInteger(size) && isManifestType(mediaType)) {
-      if (isDigestLike(ref) && digest !== ref) throw clientError('DIGEST_MISMATCH', { what: this.refLabel(ref), expected: ref, actual: digest });
+    if (
+      res.status === 200 &&
+      digest &&
+      isDigestLike(digest) &&
+      Number.isSafeInteger(size) &&
+      isManifestType(mediaType)
+    ) {
+      if (isDigestLike(ref) && digest !== ref)
+        throw clientError('DIGEST_MISMATCH', { what: this.refLabel(ref), expected: ref, actual: digest });
       return { mediaType, digest, size };
     }
-    if (res.status === 401 || res.status === 403) await this.raise(res, `resolving ${this.refLabel(ref)}`, this.intent(opts.push));
+    if (res.status === 401 || res.status === 403)
+      await this.raise(res, `resolving ${this.refLabel(ref)}`, this.intent(opts.push));
     return (await this.fetchManifest(ref)).descriptor;
   }
 
   /** A manifest's bytes, exactly as stored, with its descriptor (digest verified when `ref` is one). */
   async fetchManifest(ref: string, opts: { accept?: string } = {}): Promise<FetchedManifest> {
-    const res = await this.request({ method: 'GET', url: `/v2/${this.name}/manifests/${ref}`, scopes: this.pullScope(), headers: { Accept: opts.accept ?? MANIFEST_ACCEPT } });
+    const res = await this.request({
+      method: 'GET',
+      url: `/v2/${this.name}/manifests/${ref}`,
+      scopes: this.pullScope(),
+      headers: { Accept: opts.accept ?? MANIFEST_ACCEPT },
+    });
     if (res.status === 404) {
       await res.discard();
       throw await this.notFound(ref);
     }
-    if (res.status !== 200) await this.raise(res, `fetching the manifest ${this.refLabel(ref)}`, `pulling ${this.name}`);
+    if (res.status !== 200)
+      await this.raise(res, `fetching the manifest ${this.refLabel(ref)}`, `pulling ${this.name}`);
     let bytes: Buffer;
     try {
       bytes = await res.buffer(MAX_MANIFEST_BYTES);
     } catch (e) {
-      if ((e as { code?: string }).code === 'ETOOBIG') throw clientError('MANIFEST_TOO_LARGE', { reference: this.refLabel(ref), limit: MAX_MANIFEST_BYTES });
+      if ((e as { code?: string }).code === 'ETOOBIG')
+        throw clientError('MANIFEST_TOO_LARGE', { reference: this.refLabel(ref), limit: MAX_MANIFEST_BYTES });
       throw e;
     }
     const mediaType = manifestMediaType(res.header('content-type'), bytes);
     const algorithm: Algorithm = isDigestLike(ref) ? parseDigest(ref).algorithm : 'sha256';
     const digest = digestBytes(bytes, algorithm).value;
-    if (isDigestLike(ref) && digest !== ref) throw clientError('DIGEST_MISMATCH', { what: `manifest ${this.refLabel(ref)}`, expected: ref, actual: digest });
+    if (isDigestLike(ref) && digest !== ref)
+      throw clientError('DIGEST_MISMATCH', { what: `manifest ${this.refLabel(ref)}`, expected: ref, actual: digest });
     this.client.emit({ type: 'manifest', action: 'fetch', digest, mediaType, reference: ref });
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
   }
@@ -300,19 +351,28 @@ export class Repository implements ContentSource {
       headers: { 'Content-Type': mediaType },
       body: bytes,
     });
-    if (res.status < 200 || res.status >= 300) await this.raise(res, `pushing the manifest ${this.refLabel(target)}`, `pushing to ${this.name}`);
+    if (res.status < 200 || res.status >= 300)
+      await this.raise(res, `pushing the manifest ${this.refLabel(target)}`, `pushing to ${this.name}`);
     await res.discard();
     this.client.emit({ type: 'manifest', action: 'push', digest, mediaType, reference: target });
-    return { descriptor: { mediaType, digest, size: bytes.length }, subjectHandled: res.header('oci-subject') !== undefined };
+    return {
+      descriptor: { mediaType, digest, size: bytes.length },
+      subjectHandled: res.header('oci-subject') !== undefined,
+    };
   }
 
   async deleteManifest(digest: string): Promise<void> {
-    const res = await this.request({ method: 'DELETE', url: `/v2/${this.name}/manifests/${digest}`, scopes: [repositoryScope(this.name, 'delete')] });
+    const res = await this.request({
+      method: 'DELETE',
+      url: `/v2/${this.name}/manifests/${digest}`,
+      scopes: [repositoryScope(this.name, 'delete')],
+    });
     if (res.status === 404) {
       await res.discard();
       throw await this.notFound(digest);
     }
-    if (res.status < 200 || res.status >= 300) await this.raise(res, `deleting ${this.refLabel(digest)}`, `deleting from ${this.name}`);
+    if (res.status < 200 || res.status >= 300)
+      await this.raise(res, `deleting ${this.refLabel(digest)}`, `deleting from ${this.name}`);
     await res.discard();
   }
 
@@ -324,8 +384,19 @@ export class Repository implements ContentSource {
       const res = await this.request({ method: 'GET', url: next, scopes: this.pullScope() });
       if (res.status === 404) {
         const detail = await errorDetail(res);
-        if (detail.code === 'NAME_UNKNOWN' || detail.code === undefined) throw clientError('REPOSITORY_NOT_FOUND', { registry: this.registry, repository: this.name }, { status: 404 });
-        throw clientError('REGISTRY_ERROR', { registry: this.registry, operation: `listing the tags of ${this.name}`, status: 404, code: detail.code, ...(detail.message ? { detail: detail.message } : {}) });
+        if (detail.code === 'NAME_UNKNOWN' || detail.code === undefined)
+          throw clientError(
+            'REPOSITORY_NOT_FOUND',
+            { registry: this.registry, repository: this.name },
+            { status: 404 },
+          );
+        throw clientError('REGISTRY_ERROR', {
+          registry: this.registry,
+          operation: `listing the tags of ${this.name}`,
+          status: 404,
+          code: detail.code,
+          ...(detail.message ? { detail: detail.message } : {}),
+        });
       }
       if (res.status !== 200) await this.raise(res, `listing the tags of ${this.name}`, `pulling ${this.name}`);
       const doc = await res.json<{ tags?: string[] | null }>();
@@ -342,14 +413,21 @@ export class Repository implements ContentSource {
    */
   async referrers(digest: string, opts: { artifactType?: string } = {}): Promise<Referrers> {
     const q = opts.artifactType ? `?${new URLSearchParams({ artifactType: opts.artifactType })}` : '';
-    const res = await this.request({ method: 'GET', url: `/v2/${this.name}/referrers/${digest}${q}`, scopes: this.pullScope(), headers: { Accept: MT.ociIndex } });
-    const filter = (list: Descriptor[], filtered: boolean) => (opts.artifactType && !filtered ? list.filter((d) => d.artifactType === opts.artifactType) : list);
+    const res = await this.request({
+      method: 'GET',
+      url: `/v2/${this.name}/referrers/${digest}${q}`,
+      scopes: this.pullScope(),
+      headers: { Accept: MT.ociIndex },
+    });
+    const filter = (list: Descriptor[], filtered: boolean) =>
+      opts.artifactType && !filtered ? list.filter((d) => d.artifactType === opts.artifactType) : list;
     if (res.status === 200 && bareMediaType(res.header('content-type')) === MT.ociIndex) {
       const doc = await res.json<{ manifests?: Descriptor[] | null }>(MAX_MANIFEST_BYTES);
       const filtered = /artifactType/i.test(res.header('oci-filters-applied') ?? '');
       return { manifests: filter(doc.manifests ?? [], filtered), via: 'api' };
     }
-    if (res.status === 401 || res.status === 403) await this.raise(res, `listing referrers of ${digest}`, `pulling ${this.name}`);
+    if (res.status === 401 || res.status === 403)
+      await this.raise(res, `listing referrers of ${digest}`, `pulling ${this.name}`);
     await res.discard();
     try {
       const { bytes } = await this.fetchManifest(referrersTag(digest), { accept: MT.ociIndex });
@@ -363,7 +441,11 @@ export class Repository implements ContentSource {
 
   /** The blob's size when the repository has it. */
   async blobExists(digest: string, opts: { push?: boolean } = {}): Promise<number | undefined> {
-    const res = await this.request({ method: 'HEAD', url: `/v2/${this.name}/blobs/${digest}`, scopes: this.pullScope(opts.push) });
+    const res = await this.request({
+      method: 'HEAD',
+      url: `/v2/${this.name}/blobs/${digest}`,
+      scopes: this.pullScope(opts.push),
+    });
     await res.discard();
     if (res.status === 200) return Number(res.header('content-length') ?? 0);
     if (res.status === 404) return undefined;
@@ -401,12 +483,19 @@ export class Repository implements ContentSource {
 
   /** A blob as a stream that resumes after dropped connections and fails unless the bytes match the descriptor. */
   fetchBlob(desc: Descriptor): Readable {
-    return verifiedStream(desc, (offset) => this.open(desc, offset), { what: `blob ${desc.digest} of ${this}`, onProgress: this.client.emit });
+    return verifiedStream(desc, (offset) => this.open(desc, offset), {
+      what: `blob ${desc.digest} of ${this}`,
+      onProgress: this.client.emit,
+    });
   }
 
   /** Uploads a blob unless the repository has it, mounting it from `mountFrom` repositories when possible. */
   pushBlob(desc: Descriptor, source: BlobSource, opts: { mountFrom?: readonly string[] } = {}): Promise<UploadResult> {
-    return uploadBlob(this, desc, source, { chunkSize: this.client.chunkSize, onProgress: this.client.emit, ...(opts.mountFrom ? { mountFrom: opts.mountFrom } : {}) });
+    return uploadBlob(this, desc, source, {
+      chunkSize: this.client.chunkSize,
+      onProgress: this.client.emit,
+      ...(opts.mountFrom ? { mountFrom: opts.mountFrom } : {}),
+    });
   }
 
   /** Uploads bytes held in memory (configs, small artifacts); returns their descriptor. */
@@ -426,13 +515,20 @@ export function referrersTag(digest: string): string {
 /** The manifest's media type: the Content-Type when it names one, else the body's, else its shape. */
 export function manifestMediaType(contentType: string | undefined, bytes: Buffer): string {
   const header = bareMediaType(contentType);
-  if (MANIFEST_MEDIA_TYPES.includes(header) || header === MT.dockerSchema1 || header === MT.dockerSchema1Signed) return header;
+  if (MANIFEST_MEDIA_TYPES.includes(header) || header === MT.dockerSchema1 || header === MT.dockerSchema1Signed)
+    return header;
   try {
-    const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown; config?: { mediaType?: unknown }; schemaVersion?: unknown };
+    const doc = JSON.parse(bytes.toString('utf8')) as {
+      mediaType?: unknown;
+      manifests?: unknown;
+      config?: { mediaType?: unknown };
+      schemaVersion?: unknown;
+    };
     if (typeof doc.mediaType === 'string' && doc.mediaType) return doc.mediaType;
     if (doc.schemaVersion === 1) return MT.dockerSchema1Signed;
     if (Array.isArray(doc.manifests)) return MT.ociIndex;
-    if (doc.config && typeof doc.config === 'object') return doc.config.mediaType === MT.dockerConfig ? MT.dockerManifest : MT.ociManifest;
+    if (doc.config && typeof doc.config === 'object')
+      return doc.config.mediaType === MT.dockerConfig ? MT.dockerManifest : MT.ociManifest;
   } catch {
     /* not JSON: keep the header */
   }

@@ -84,7 +84,8 @@ export class Digester {
 
 /** Throws DIGEST_MISMATCH / SIZE_MISMATCH unless `bytes` are what `desc` describes. */
 export function verifyBytes(bytes: Buffer, desc: Descriptor, what: string): Buffer {
-  if (bytes.length !== desc.size) throw clientError('SIZE_MISMATCH', { what, expected: desc.size, actual: bytes.length });
+  if (bytes.length !== desc.size)
+    throw clientError('SIZE_MISMATCH', { what, expected: desc.size, actual: bytes.length });
   const alg = algorithmOf(desc.digest);
   if (alg) {
     const actual = digestBytes(bytes, alg).value;
@@ -114,7 +115,11 @@ export function describeBytes(bytes: Uint8Array, mediaType: string, extra: Parti
 }
 
 /** A descriptor for a file, hashed by streaming it. */
-export async function describeFile(path: string, mediaType: string, extra: Partial<Descriptor> = {}): Promise<Descriptor> {
+export async function describeFile(
+  path: string,
+  mediaType: string,
+  extra: Partial<Descriptor> = {},
+): Promise<Descriptor> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
   const { size } = await stat(path);

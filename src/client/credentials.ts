@@ -109,7 +109,9 @@ function decodeEntry(e: AuthEntry): Credential | undefined {
   if (typeof e.password === 'string' && e.password !== '') cred.password = e.password;
   if (typeof e.identitytoken === 'string' && e.identitytoken !== '') cred.identityToken = e.identitytoken;
   if (typeof e.registrytoken === 'string' && e.registrytoken !== '') cred.registryToken = e.registrytoken;
-  return cred.password !== undefined || cred.identityToken !== undefined || cred.registryToken !== undefined ? cred : undefined;
+  return cred.password !== undefined || cred.identityToken !== undefined || cred.registryToken !== undefined
+    ? cred
+    : undefined;
 }
 
 /** Entries of `auths` whose key names `registry`, exact key first. */
@@ -147,12 +149,27 @@ async function readConfig(path: string): Promise<ConfigFile> {
 }
 
 /** Runs `docker-credential-<helper> <action>` with `input` on stdin. */
-export function runCredentialHelper(helper: string, action: 'get' | 'store' | 'erase' | 'list', input: string, env?: NodeJS.ProcessEnv): Promise<{ ok: boolean; stdout: string; stderr: string; missing: boolean }> {
+export function runCredentialHelper(
+  helper: string,
+  action: 'get' | 'store' | 'erase' | 'list',
+  input: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ ok: boolean; stdout: string; stderr: string; missing: boolean }> {
   return new Promise((resolve) => {
-    const child = execFile(`docker-credential-${helper}`, [action], { timeout: 60_000, env: env ?? process.env, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      const missing = (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
-      resolve({ ok: !err, stdout: String(stdout), stderr: missing ? `docker-credential-${helper} not found on PATH` : String(stderr), missing });
-    });
+    const child = execFile(
+      `docker-credential-${helper}`,
+      [action],
+      { timeout: 60_000, env: env ?? process.env, maxBuffer: 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const missing = (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+        resolve({
+          ok: !err,
+          stdout: String(stdout),
+          stderr: missing ? `docker-credential-${helper} not found on PATH` : String(stderr),
+          missing,
+        });
+      },
+    );
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
   });
@@ -191,7 +208,10 @@ export class DockerCredentialStore implements CredentialProvider {
   }
 
   /** Saves credentials the way docker does: through the configured helper, else in `auths`. */
-  async store(registry: string, cred: { username: string; password?: string; identityToken?: string }): Promise<StoreResult> {
+  async store(
+    registry: string,
+    cred: { username: string; password?: string; identityToken?: string },
+  ): Promise<StoreResult> {
     const config = await readConfig(this.dockerConfig);
     const key = configKey(registry);
     const helper = helperFor(config, registry);
@@ -202,10 +222,17 @@ export class DockerCredentialStore implements CredentialProvider {
         ? { ServerURL: key, Username: '<token>', Secret: cred.identityToken }
         : { ServerURL: key, Username: cred.username, Secret: cred.password ?? '' };
       const out = await runCredentialHelper(helper, 'store', JSON.stringify(payload), this.env);
-      if (!out.ok) throw clientError('CREDENTIAL_HELPER_FAILED', { helper, action: 'store credentials', detail: (out.stderr || out.stdout).trim() || 'it failed' });
+      if (!out.ok)
+        throw clientError('CREDENTIAL_HELPER_FAILED', {
+          helper,
+          action: 'store credentials',
+          detail: (out.stderr || out.stdout).trim() || 'it failed',
+        });
       auths[key] = {};
     } else {
-      const entry: AuthEntry = { auth: Buffer.from(`${cred.username}:${cred.identityToken ? '' : (cred.password ?? '')}`).toString('base64') };
+      const entry: AuthEntry = {
+        auth: Buffer.from(`${cred.username}:${cred.identityToken ? '' : (cred.password ?? '')}`).toString('base64'),
+      };
       if (cred.identityToken) entry.identitytoken = cred.identityToken;
       auths[key] = entry;
     }
@@ -221,7 +248,12 @@ export class DockerCredentialStore implements CredentialProvider {
     if (helper) {
       const out = await runCredentialHelper(helper, 'erase', configKey(registry), this.env);
       if (out.ok) removed = true;
-      else if (!notFound(out)) throw clientError('CREDENTIAL_HELPER_FAILED', { helper, action: 'erase credentials', detail: (out.stderr || out.stdout).trim() || 'it failed' });
+      else if (!notFound(out))
+        throw clientError('CREDENTIAL_HELPER_FAILED', {
+          helper,
+          action: 'erase credentials',
+          detail: (out.stderr || out.stdout).trim() || 'it failed',
+        });
     }
     const auths = { ...(config.auths ?? {}) };
     const keys = matchingKeys(auths, registry);
@@ -244,7 +276,11 @@ export class DockerCredentialStore implements CredentialProvider {
         if (c) return c;
       }
     } catch (e) {
-      throw clientError('CREDENTIALS_INVALID', { path: '$DOCKER_AUTH_CONFIG', detail: (e as Error).message }, { cause: e });
+      throw clientError(
+        'CREDENTIALS_INVALID',
+        { path: '$DOCKER_AUTH_CONFIG', detail: (e as Error).message },
+        { cause: e },
+      );
     }
     return undefined;
   }
@@ -257,13 +293,22 @@ export class DockerCredentialStore implements CredentialProvider {
       if (out.ok) {
         try {
           const doc = JSON.parse(out.stdout) as { Username?: string; Secret?: string };
-          if (doc.Secret) return doc.Username === '<token>' ? { identityToken: doc.Secret } : { username: doc.Username ?? '', password: doc.Secret };
+          if (doc.Secret)
+            return doc.Username === '<token>'
+              ? { identityToken: doc.Secret }
+              : { username: doc.Username ?? '', password: doc.Secret };
         } catch (e) {
-          throw clientError('CREDENTIAL_HELPER_FAILED', { helper, action: 'get credentials', detail: `unreadable answer (${(e as Error).message})` });
+          throw clientError('CREDENTIAL_HELPER_FAILED', {
+            helper,
+            action: 'get credentials',
+            detail: `unreadable answer (${(e as Error).message})`,
+          });
         }
       } else if (!notFound(out)) {
         // docker fails here; we warn and fall back to the file, so anonymous pulls keep working.
-        this.onWarning(`credential helper docker-credential-${helper} failed (${(out.stderr || out.stdout).trim() || 'no output'}); using ${path} only`);
+        this.onWarning(
+          `credential helper docker-credential-${helper} failed (${(out.stderr || out.stdout).trim() || 'no output'}); using ${path} only`,
+        );
       }
     }
     const auths = config.auths ?? {};

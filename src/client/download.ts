@@ -19,7 +19,11 @@ export interface VerifiedStreamOptions {
   maxFailures?: number;
 }
 
-export function verifiedStream(desc: Descriptor, open: (offset: number) => Promise<Readable>, opts: VerifiedStreamOptions): Readable {
+export function verifiedStream(
+  desc: Descriptor,
+  open: (offset: number) => Promise<Readable>,
+  opts: VerifiedStreamOptions,
+): Readable {
   const maxFailures = opts.maxFailures ?? 5;
   const emit = opts.onProgress ?? (() => undefined);
   async function* bytes(): AsyncGenerator<Buffer> {
@@ -27,7 +31,15 @@ export function verifiedStream(desc: Descriptor, open: (offset: number) => Promi
     let offset = 0;
     let failures = 0;
     let lastEmit = 0;
-    emit({ type: 'blob', action: 'download', state: 'start', digest: desc.digest, size: desc.size, transferred: 0, mediaType: desc.mediaType });
+    emit({
+      type: 'blob',
+      action: 'download',
+      state: 'start',
+      digest: desc.digest,
+      size: desc.size,
+      transferred: 0,
+      mediaType: desc.mediaType,
+    });
     // A zero-length blob needs no request: its digest is checked below all the same.
     while (offset < desc.size) {
       let stream: Readable | undefined;
@@ -44,11 +56,19 @@ export function verifiedStream(desc: Descriptor, open: (offset: number) => Promi
           const now = Date.now();
           if (now - lastEmit > 100) {
             lastEmit = now;
-            emit({ type: 'blob', action: 'download', state: 'progress', digest: desc.digest, size: desc.size, transferred: offset });
+            emit({
+              type: 'blob',
+              action: 'download',
+              state: 'progress',
+              digest: desc.digest,
+              size: desc.size,
+              transferred: offset,
+            });
           }
           yield chunk;
         }
-        if (offset < desc.size) throw Object.assign(new Error('the connection closed before the whole blob arrived'), { code: 'ECONNRESET' });
+        if (offset < desc.size)
+          throw Object.assign(new Error('the connection closed before the whole blob arrived'), { code: 'ECONNRESET' });
       } catch (e) {
         stream?.destroy();
         if (offset > before) failures = 0;
@@ -57,8 +77,17 @@ export function verifiedStream(desc: Descriptor, open: (offset: number) => Promi
       }
     }
     const actual = digester.digest();
-    if (actual !== undefined && actual !== desc.digest) throw clientError('DIGEST_MISMATCH', { what: opts.what, expected: desc.digest, actual });
-    emit({ type: 'blob', action: 'download', state: 'done', digest: desc.digest, size: desc.size, transferred: offset, result: 'downloaded' });
+    if (actual !== undefined && actual !== desc.digest)
+      throw clientError('DIGEST_MISMATCH', { what: opts.what, expected: desc.digest, actual });
+    emit({
+      type: 'blob',
+      action: 'download',
+      state: 'done',
+      digest: desc.digest,
+      size: desc.size,
+      transferred: offset,
+      result: 'downloaded',
+    });
   }
   return Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 20 });
 }

@@ -21,7 +21,8 @@ const CONNECTION_HINTS: Record<string, string> = {
   ENOTFOUND: 'the host name does not resolve: check its spelling (and your DNS)',
   EAI_AGAIN: 'the host name could not be resolved right now: check your network and DNS',
   ETIMEDOUT: 'the registry did not answer in time: check the network path (proxy, firewall) and retry',
-  ECONNRESET: 'the connection was dropped: retry; if it persists, check for a proxy or a TLS/plain-HTTP mismatch (--insecure)',
+  ECONNRESET:
+    'the connection was dropped: retry; if it persists, check for a proxy or a TLS/plain-HTTP mismatch (--insecure)',
   EHOSTUNREACH: 'the host is unreachable from here: check the network',
 };
 
@@ -31,17 +32,40 @@ const CATALOG = {
     hint: 'references look like [oci://]host[:port]/repository[:tag][@sha256:…], e.g. localhost:5000/team/app:v1',
     usage: true,
   }),
-  INVALID_ARGUMENT: (p: { message: string; hint?: string }): ErrorText => ({ message: p.message, ...(p.hint ? { hint: p.hint } : {}), usage: true }),
-  INVALID_HOST: (p: { input: string }): ErrorText => ({ message: `"${p.input}" is not a registry host`, hint: 'give host[:port], e.g. localhost:5000 or ghcr.io', usage: true }),
-  INVALID_PLATFORM: (p: { input: string }): ErrorText => ({ message: `"${p.input}" is not a platform`, hint: 'write os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8', usage: true }),
-  CA_FILE_UNREADABLE: (p: { path: string; detail: string }): ErrorText => ({ message: `cannot read the CA file ${p.path}: ${p.detail}`, usage: true }),
+  INVALID_ARGUMENT: (p: { message: string; hint?: string }): ErrorText => ({
+    message: p.message,
+    ...(p.hint ? { hint: p.hint } : {}),
+    usage: true,
+  }),
+  INVALID_HOST: (p: { input: string }): ErrorText => ({
+    message: `"${p.input}" is not a registry host`,
+    hint: 'give host[:port], e.g. localhost:5000 or ghcr.io',
+    usage: true,
+  }),
+  INVALID_PLATFORM: (p: { input: string }): ErrorText => ({
+    message: `"${p.input}" is not a platform`,
+    hint: 'write os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8',
+    usage: true,
+  }),
+  CA_FILE_UNREADABLE: (p: { path: string; detail: string }): ErrorText => ({
+    message: `cannot read the CA file ${p.path}: ${p.detail}`,
+    usage: true,
+  }),
   OPTIONS_CONFLICT: (p: { options: readonly string[]; why?: string }): ErrorText => ({
     message: `${p.options.join(' and ')} cannot be used together${p.why ? `: ${p.why}` : ''}`,
     usage: true,
   }),
-  USERNAME_REQUIRED: (): ErrorText => ({ message: 'no user name', hint: 'give it with -u USER (there is no terminal to ask on)', usage: true }),
+  USERNAME_REQUIRED: (): ErrorText => ({
+    message: 'no user name',
+    hint: 'give it with -u USER (there is no terminal to ask on)',
+    usage: true,
+  }),
   USERNAME_INVALID: (): ErrorText => ({ message: 'the user name must not be empty or contain ":"', usage: true }),
-  OUTPUT_IS_TERMINAL: (): ErrorText => ({ message: 'refusing to write an archive to a terminal', hint: 'redirect standard output, or give a file with -o FILE', usage: true }),
+  OUTPUT_IS_TERMINAL: (): ErrorText => ({
+    message: 'refusing to write an archive to a terminal',
+    hint: 'redirect standard output, or give a file with -o FILE',
+    usage: true,
+  }),
 
   UNAUTHORIZED: (p: { registry: string; what: string; loggedIn: boolean; detail?: string }): ErrorText =>
     p.loggedIn
@@ -68,7 +92,12 @@ const CATALOG = {
     hint: 'the registry’s token service is failing or unreachable; retry, or ask the registry administrator',
   }),
 
-  MANIFEST_NOT_FOUND: (p: { reference: string; repository: string; tag?: string; tags?: readonly string[] }): ErrorText => ({
+  MANIFEST_NOT_FOUND: (p: {
+    reference: string;
+    repository: string;
+    tag?: string;
+    tags?: readonly string[];
+  }): ErrorText => ({
     message: `${p.reference} not found`,
     ...(p.tag === undefined
       ? {}
@@ -76,7 +105,9 @@ const CATALOG = {
         ? { hint: `the repository ${p.repository} does not exist (or you may not see it)` }
         : p.tags.length === 0
           ? { hint: `${p.repository} has no tags` }
-          : { hint: `${p.repository} has ${p.tags.length === 1 ? 'the tag' : 'these tags'}: ${list([...p.tags].sort())}` }),
+          : {
+              hint: `${p.repository} has ${p.tags.length === 1 ? 'the tag' : 'these tags'}: ${list([...p.tags].sort())}`,
+            }),
   }),
   REPOSITORY_NOT_FOUND: (p: { registry: string; repository: string }): ErrorText => ({
     message: `repository ${p.repository} not found on ${p.registry}`,
@@ -107,7 +138,9 @@ const CATALOG = {
   }),
   PLATFORM_NOT_FOUND: (p: { reference: string; platform: string; available: readonly string[] }): ErrorText => ({
     message: `${p.reference} has no image for ${p.platform}`,
-    hint: p.available.length ? `choose one with --platform: ${list(p.available)}` : 'the index lists no platform images',
+    hint: p.available.length
+      ? `choose one with --platform: ${list(p.available)}`
+      : 'the index lists no platform images',
   }),
   DIGEST_REFERENCE_MISMATCH: (p: { reference: string; actual: string }): ErrorText => ({
     message: `${p.reference} names a digest, but the content to push has digest ${p.actual}`,
@@ -126,7 +159,13 @@ const CATALOG = {
     message: `${p.url} does not answer like an OCI registry (GET /v2/ returned HTTP ${p.status})`,
     hint: 'check the host and port',
   }),
-  REGISTRY_ERROR: (p: { registry: string; operation: string; status: number; code?: string; detail?: string }): ErrorText => ({
+  REGISTRY_ERROR: (p: {
+    registry: string;
+    operation: string;
+    status: number;
+    code?: string;
+    detail?: string;
+  }): ErrorText => ({
     message: `${p.registry} failed ${p.operation}: ${p.code ? `${p.code}: ` : ''}${p.detail || `HTTP ${p.status}`}${p.code || p.detail ? ` (HTTP ${p.status})` : ''}`,
     ...(p.status === 429
       ? { hint: 'the registry is rate-limiting you: wait a moment and retry' }
@@ -172,7 +211,10 @@ const CATALOG = {
   }),
 
   // Signing (src/sign): keys and cosign signatures.
-  KEY_UNREADABLE: (p: { path: string; detail: string }): ErrorText => ({ message: `cannot read the key ${p.path}: ${p.detail}`, usage: true }),
+  KEY_UNREADABLE: (p: { path: string; detail: string }): ErrorText => ({
+    message: `cannot read the key ${p.path}: ${p.detail}`,
+    usage: true,
+  }),
   KEY_INVALID: (p: { path: string; detail: string }): ErrorText => ({
     message: `${p.path} is not a usable cosign key: ${p.detail}`,
     hint: 'sign with a cosign.key from `stowage key generate` or `cosign generate-key-pair`; verify with its cosign.pub',
@@ -181,10 +223,14 @@ const CATALOG = {
     message: `cannot decrypt ${p.path}: wrong password`,
     hint: 'the password comes from COSIGN_PASSWORD, else the prompt (or standard input when it is not a terminal)',
   }),
-  KEY_EXISTS: (p: { path: string }): ErrorText => ({ message: `${p.path} already exists`, hint: 'choose another --output-key-prefix, or overwrite it with --force', usage: true }),
+  KEY_EXISTS: (p: { path: string }): ErrorText => ({
+    message: `${p.path} already exists`,
+    hint: 'choose another --output-key-prefix, or overwrite it with --force',
+    usage: true,
+  }),
   TRUSTED_ROOT_INVALID: (p: { path: string; detail: string }): ErrorText => ({
     message: `${p.path} is not a usable Sigstore trusted root: ${p.detail}`,
-    hint: 'give a trusted_root.json in the Sigstore format (e.g. from `cosign trusted-root create`, or the TUF repository\'s trusted_root.json)',
+    hint: "give a trusted_root.json in the Sigstore format (e.g. from `cosign trusted-root create`, or the TUF repository's trusted_root.json)",
     usage: true,
   }),
   SIGNATURE_NOT_FOUND: (p: { reference: string; digest: string }): ErrorText => ({
@@ -202,7 +248,9 @@ const CATALOG = {
       p.problems.length === 1
         ? `${p.chart}: ${p.problems[0]!.message}`
         : `${p.chart} has ${p.problems.length} problems:\n${p.problems.map((x) => `  - ${x.message}`).join('\n')}`,
-    ...(p.problems.some((x) => x.hint) ? { hint: [...new Set(p.problems.filter((x) => x.hint).map((x) => x.hint!))].join('; ') } : {}),
+    ...(p.problems.some((x) => x.hint)
+      ? { hint: [...new Set(p.problems.filter((x) => x.hint).map((x) => x.hint!))].join('; ') }
+      : {}),
   }),
   CHART_LOAD_FAILED: (p: { chart: string; detail: string; hint?: string }): ErrorText => ({
     message: `cannot load the chart ${p.chart}: ${p.detail}`,
@@ -230,7 +278,9 @@ const CATALOG = {
   }),
   CHART_VERSION_NOT_FOUND: (p: { repository: string; constraint: string; versions: readonly string[] }): ErrorText => ({
     message: `no version of ${p.repository} matches ${p.constraint ? `"${p.constraint}"` : 'a stable release'}`,
-    hint: p.versions.length ? `it has: ${list(p.versions)}` : `${p.repository} has no SemVer tags (tags are versions with "+" written as "_")`,
+    hint: p.versions.length
+      ? `it has: ${list(p.versions)}`
+      : `${p.repository} has no SemVer tags (tags are versions with "+" written as "_")`,
   }),
   NOT_A_CHART: (p: { reference: string; detail: string }): ErrorText => ({
     message: `${p.reference} is not a Helm chart: ${p.detail}`,
@@ -253,7 +303,12 @@ export class ClientError extends Error {
   /** The HTTP status that caused it, when a registry answered. */
   readonly status: number | undefined;
 
-  constructor(code: ClientErrorCode, text: ErrorText, params: unknown, options: { cause?: unknown; status?: number } = {}) {
+  constructor(
+    code: ClientErrorCode,
+    text: ErrorText,
+    params: unknown,
+    options: { cause?: unknown; status?: number } = {},
+  ) {
     super(text.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ClientError';
     this.code = code;

@@ -22,7 +22,12 @@ export function manifestChildren(desc: Descriptor, bytes: Buffer, reference = de
   try {
     refs = parseManifest(bytes, desc.mediaType).references;
   } catch (e) {
-    if (isRegistryError(e)) throw clientError('UNSUPPORTED_MANIFEST', { reference: `${reference} (${e.message})`, mediaType: desc.mediaType }, { cause: e });
+    if (isRegistryError(e))
+      throw clientError(
+        'UNSUPPORTED_MANIFEST',
+        { reference: `${reference} (${e.message})`, mediaType: desc.mediaType },
+        { cause: e },
+      );
     throw e;
   }
   return refs.map((r) => ({ mediaType: r.mediaType, digest: r.digest, size: r.size }));
@@ -57,12 +62,22 @@ export interface PushGraphResult {
  * destination has are skipped (HEAD), blobs of a source repository on the same
  * registry are mounted, child manifests the destination has are skipped whole.
  */
-export async function pushGraph(src: ContentSource, dst: Repository, root: Descriptor, opts: PushGraphOptions = {}): Promise<PushGraphResult> {
+export async function pushGraph(
+  src: ContentSource,
+  dst: Repository,
+  root: Descriptor,
+  opts: PushGraphOptions = {},
+): Promise<PushGraphResult> {
   if (!isManifestType(root.mediaType)) {
     throw clientError('UNSUPPORTED_MANIFEST', { reference: root.digest, mediaType: root.mediaType });
   }
   const stats: PushStats = { uploaded: 0, mounted: 0, existed: 0, uploadedBytes: 0, manifests: 0 };
-  const mountFrom = [...(src.origin && normalizeRegistry(src.origin.registry) === normalizeRegistry(dst.registry) ? [src.origin.repository] : []), ...(opts.mountFrom ?? [])];
+  const mountFrom = [
+    ...(src.origin && normalizeRegistry(src.origin.registry) === normalizeRegistry(dst.registry)
+      ? [src.origin.repository]
+      : []),
+    ...(opts.mountFrom ?? []),
+  ];
   const limit = limiter(opts.concurrency ?? dst.client.concurrency);
   const blobs = new Map<string, Promise<void>>();
   const manifests = new Map<string, Promise<void>>();
@@ -91,7 +106,13 @@ export async function pushGraph(src: ContentSource, dst: Repository, root: Descr
     if (!p) {
       p = (async () => {
         if (await dst.manifestExists(d.digest, { push: true })) {
-          dst.client.emit({ type: 'manifest', action: 'exists', digest: d.digest, mediaType: d.mediaType, reference: d.digest });
+          dst.client.emit({
+            type: 'manifest',
+            action: 'exists',
+            digest: d.digest,
+            mediaType: d.mediaType,
+            reference: d.digest,
+          });
           return;
         }
         const bytes = await src.read(d);
@@ -134,7 +155,12 @@ export interface FetchGraphOptions {
 }
 
 /** Copies `root` and what it references from `src` into `sink`; returns every descriptor written. */
-export async function fetchGraph(src: ContentSource, root: Descriptor, sink: ContentSink, opts: FetchGraphOptions = {}): Promise<Descriptor[]> {
+export async function fetchGraph(
+  src: ContentSource,
+  root: Descriptor,
+  sink: ContentSink,
+  opts: FetchGraphOptions = {},
+): Promise<Descriptor[]> {
   const limit = limiter(opts.concurrency ?? 3);
   const seen = new Map<string, Promise<void>>();
   const written: Descriptor[] = [];
@@ -146,11 +172,20 @@ export async function fetchGraph(src: ContentSource, root: Descriptor, sink: Con
         if (isManifestType(d.mediaType)) {
           const bytes = await src.read(d);
           let children = manifestChildren(d, bytes);
-          if (opts.selectChildren && children.some((c) => isManifestType(c.mediaType))) children = opts.selectChildren(d, children);
+          if (opts.selectChildren && children.some((c) => isManifestType(c.mediaType)))
+            children = opts.selectChildren(d, children);
           await settleAll(children.map(visit));
           if (!(await sink.has(d))) await sink.writeBytes(d, bytes);
         } else if (!(await sink.has(d))) {
-          await limit(() => sink.writeBlob(d, verifiedStream(d, (offset) => src.open(d, offset), { what: `blob ${d.digest}`, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })));
+          await limit(() =>
+            sink.writeBlob(
+              d,
+              verifiedStream(d, (offset) => src.open(d, offset), {
+                what: `blob ${d.digest}`,
+                ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+              }),
+            ),
+          );
         }
         written.push(d);
       })();

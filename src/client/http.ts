@@ -72,14 +72,23 @@ export function errorCode(e: unknown): string | undefined {
 
 export function isTlsError(e: unknown): boolean {
   const code = errorCode(e) ?? '';
-  return code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'EPROTO' || /certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY|DEPTH_ZERO/i.test(`${code} ${(e as Error)?.message ?? ''}`);
+  return (
+    code.startsWith('ERR_SSL') ||
+    code.startsWith('ERR_TLS') ||
+    code === 'EPROTO' ||
+    /certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY|DEPTH_ZERO/i.test(`${code} ${(e as Error)?.message ?? ''}`)
+  );
 }
 
 /** True for failures where retrying the same request may work (connection dropped, timeout). */
 export function isTransient(e: unknown): boolean {
   if (e instanceof ClientError) return e.code === 'CONNECTION_FAILED' && isTransient(e.cause);
   const code = errorCode(e);
-  return (code !== undefined && TRANSIENT_CODES.has(code)) || (e as Error)?.message === 'socket hang up' || /^HPE_/.test(code ?? '');
+  return (
+    (code !== undefined && TRANSIENT_CODES.has(code)) ||
+    (e as Error)?.message === 'socket hang up' ||
+    /^HPE_/.test(code ?? '')
+  );
 }
 
 function origin(u: URL): string {
@@ -150,7 +159,11 @@ export class HttpTransport {
       return clientError('TLS_FAILED', { registry: url.host, detail: (e as Error).message }, { cause: e });
     }
     const code = errorCode(e);
-    return clientError('CONNECTION_FAILED', { url: origin(url), ...(code ? { code } : {}), detail: (e as Error)?.message ?? String(e) }, { cause: e });
+    return clientError(
+      'CONNECTION_FAILED',
+      { url: origin(url), ...(code ? { code } : {}), detail: (e as Error)?.message ?? String(e) },
+      { cause: e },
+    );
   }
 
   private async sendFollowing(req: HttpRequest): Promise<HttpResponse> {
@@ -188,7 +201,14 @@ export class HttpTransport {
         resolve(wrapResponse(res, req.url));
       });
       r.setTimeout(req.timeoutMs ?? this.timeoutMs, () => {
-        r.destroy(Object.assign(new Error(`no answer from ${req.url.host} within ${Math.round((req.timeoutMs ?? this.timeoutMs) / 1000)} s`), { code: 'ETIMEDOUT' }));
+        r.destroy(
+          Object.assign(
+            new Error(
+              `no answer from ${req.url.host} within ${Math.round((req.timeoutMs ?? this.timeoutMs) / 1000)} s`,
+            ),
+            { code: 'ETIMEDOUT' },
+          ),
+        );
       });
       r.on('error', (e) => {
         if (body instanceof Readable) body.destroy();
@@ -203,7 +223,6 @@ export class HttpTransport {
     });
   }
 }
-
 
 function retryAfterMs(value: string | undefined): number | undefined {
   if (!value) return undefined;
@@ -249,7 +268,10 @@ function wrapResponse(res: IncomingMessage, url: URL): HttpResponse {
         return;
       }
       await new Promise<void>((resolve) => {
-        res.once('end', resolve).once('close', resolve).once('error', () => resolve());
+        res
+          .once('end', resolve)
+          .once('close', resolve)
+          .once('error', () => resolve());
         res.resume();
       });
     },

@@ -33,7 +33,13 @@ export {
 export type { Reference, ParseOptions } from './reference.js';
 export { parseChallenges, pickChallenge } from './challenge.js';
 export type { Challenge } from './challenge.js';
-export { DockerCredentialStore, StaticCredentials, configKey, defaultDockerConfigPath, defaultHelmConfigPath } from './credentials.js';
+export {
+  DockerCredentialStore,
+  StaticCredentials,
+  configKey,
+  defaultDockerConfigPath,
+  defaultHelmConfigPath,
+} from './credentials.js';
 export type { Credential, CredentialProvider, StoreResult } from './credentials.js';
 export type { LoginResult, AuthMode } from './session.js';
 export { LocalContent, describeBytes, describeFile, verifyBytes, MAX_MANIFEST_BYTES } from './content.js';
@@ -54,9 +60,37 @@ export { inspect } from './ops/inspect.js';
 export type { InspectResult } from './ops/inspect.js';
 export { pushArtifact, pullArtifact, addToReferrersTag, EMPTY_CONFIG, ANNOTATION_TITLE } from './ops/artifact.js';
 export type { ArtifactLayer, PushArtifactOptions, PushArtifactResult, PulledArtifact } from './ops/artifact.js';
-export { pushFluxArtifact, pullFluxArtifact, listFluxArtifacts, tagFluxArtifact, diffFluxArtifact, buildFluxArtifact } from './ops/flux-artifact.js';
-export type { FluxPushOptions, FluxPushResult, FluxPullResult, FluxListEntry, FluxDiffResult, FluxBuildResult } from './ops/flux-artifact.js';
+export {
+  pushFluxArtifact,
+  pullFluxArtifact,
+  listFluxArtifacts,
+  tagFluxArtifact,
+  diffFluxArtifact,
+  buildFluxArtifact,
+} from './ops/flux-artifact.js';
+export type {
+  FluxPushOptions,
+  FluxPushResult,
+  FluxPullResult,
+  FluxListEntry,
+  FluxDiffResult,
+  FluxBuildResult,
+} from './ops/flux-artifact.js';
 export { pushPolicy, pullPolicy } from './ops/policy.js';
 export type { PolicyPushOptions, PolicyPushResult, PolicyPullResult } from './ops/policy.js';
-export { pushChart, pullChart, showChart, resolveChartVersion, fetchChartManifest, HELM_MEDIA_TYPES } from './ops/chart.js';
-export type { PushChartOptions, PushChartResult, PullChartOptions, PullChartResult, ShowChartResult, ResolvedChart } from './ops/chart.js';
+export {
+  pushChart,
+  pullChart,
+  showChart,
+  resolveChartVersion,
+  fetchChartManifest,
+  HELM_MEDIA_TYPES,
+} from './ops/chart.js';
+export type {
+  PushChartOptions,
+  PushChartResult,
+  PullChartOptions,
+  PullChartResult,
+  ShowChartResult,
+  ResolvedChart,
+} from './ops/chart.js';

@@ -37,7 +37,8 @@ export interface ParseOptions {
 }
 
 // host := label ("." label)* | "[" ipv6 "]", then an optional ":port".
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+const HOST =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
 
 function invalid(input: string, reason: string) {
   return clientError('INVALID_REFERENCE', { input, reason });
@@ -59,7 +60,13 @@ export function apiHost(registry: string): string {
 }
 
 function looksLikeHost(component: string): boolean {
-  return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[') || component !== component.toLowerCase();
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component === 'localhost' ||
+    component.startsWith('[') ||
+    component !== component.toLowerCase()
+  );
 }
 
 /** Parses an image reference (see the module comment). */
@@ -70,7 +77,8 @@ export function parseReference(input: string, opts: ParseOptions = {}): Referenc
   let explicitHost = false;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);
   if (scheme) {
-    if (!['oci', 'docker'].includes(scheme[1]!.toLowerCase())) throw invalid(input, `unknown scheme ${scheme[1]}:// (use oci:// or none)`);
+    if (!['oci', 'docker'].includes(scheme[1]!.toLowerCase()))
+      throw invalid(input, `unknown scheme ${scheme[1]}:// (use oci:// or none)`);
     rest = rest.slice(scheme[0].length);
     explicitHost = true;
   }
@@ -107,7 +115,11 @@ export function parseReference(input: string, opts: ParseOptions = {}): Referenc
   if (colon !== -1) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) throw invalid(input, `"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+    if (!isValidTag(tag))
+      throw invalid(
+        input,
+        `"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`,
+      );
   }
 
   let repository = rest;
@@ -129,7 +141,8 @@ export function parseReference(input: string, opts: ParseOptions = {}): Referenc
 /** A repository without tag or digest (for `stowage tags`). */
 export function parseRepository(input: string): Reference {
   const ref = parseReference(input, { defaultTag: null });
-  if (ref.tag !== undefined || ref.digest !== undefined) throw invalid(input, 'expected a repository, without :tag or @digest');
+  if (ref.tag !== undefined || ref.digest !== undefined)
+    throw invalid(input, 'expected a repository, without :tag or @digest');
   return ref;
 }
 
@@ -156,7 +169,10 @@ export function formatReference(ref: Reference): string {
 export function familiarName(ref: Reference): string {
   let name = `${ref.registry}/${ref.repository}`;
   if (ref.registry === DOCKER_HUB) {
-    name = ref.repository.startsWith('library/') && ref.repository.split('/').length === 2 ? ref.repository.slice('library/'.length) : ref.repository;
+    name =
+      ref.repository.startsWith('library/') && ref.repository.split('/').length === 2
+        ? ref.repository.slice('library/'.length)
+        : ref.repository;
   }
   return `${name}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
 }
@@ -188,5 +204,11 @@ function hostname(registry: string): string {
  */
 export function isLoopback(registry: string): boolean {
   const h = hostname(registry).toLowerCase();
-  return h === 'localhost' || h.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(h) || h === '::1' || h === '0:0:0:0:0:0:0:1';
+  return (
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    /^127(?:\.\d{1,3}){3}$/.test(h) ||
+    h === '::1' ||
+    h === '0:0:0:0:0:0:0:1'
+  );
 }

@@ -18,7 +18,15 @@ import { formatScope, parseScopes, type ResourceScope } from '../auth/scope.js';
 import { pickChallenge, parseChallenges, type Challenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credentials.js';
 import { ClientError, clientError } from './errors.js';
-import { errorCode, isTlsError, isTransient, type HttpRequest, type HttpResponse, type HttpTransport, type TlsMode } from './http.js';
+import {
+  errorCode,
+  isTlsError,
+  isTransient,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpTransport,
+  type TlsMode,
+} from './http.js';
 import { apiHost, isLoopback } from './reference.js';
 
 export type { ResourceScope };
@@ -62,7 +70,12 @@ export const CATALOG_SCOPE: ResourceScope = { type: 'registry', name: 'catalog',
 
 function covers(have: readonly ResourceScope[], want: readonly ResourceScope[]): boolean {
   return want.every((w) =>
-    have.some((h) => h.type === w.type && h.name === w.name && (h.actions.includes('*') || w.actions.every((a) => h.actions.includes(a)))),
+    have.some(
+      (h) =>
+        h.type === w.type &&
+        h.name === w.name &&
+        (h.actions.includes('*') || w.actions.every((a) => h.actions.includes(a))),
+    ),
   );
 }
 
@@ -78,9 +91,15 @@ function basicHeader(user: string, secret: string): string {
 export async function errorDetail(res: HttpResponse): Promise<{ code?: string; message?: string }> {
   try {
     const text = await res.text(64 * 1024);
-    const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[]; details?: string; error?: string; error_description?: string };
+    const doc = JSON.parse(text) as {
+      errors?: { code?: string; message?: string }[];
+      details?: string;
+      error?: string;
+      error_description?: string;
+    };
     const first = doc.errors?.[0];
-    if (first) return { ...(first.code ? { code: first.code } : {}), ...(first.message ? { message: first.message } : {}) };
+    if (first)
+      return { ...(first.code ? { code: first.code } : {}), ...(first.message ? { message: first.message } : {}) };
     const message = doc.details ?? doc.error_description ?? doc.error;
     return typeof message === 'string' ? { message } : {};
   } catch {
@@ -142,7 +161,8 @@ export class RegistrySession {
     const sameOrigin = url.origin === this.baseUrl.origin;
     let scopes = mergeScopes(req.scopes);
     // `retry: false` marks a body that cannot be sent twice (an upload chunk): the caller recovers.
-    const replayable = req.retry !== false && (req.body === undefined || typeof req.body === 'function' || Buffer.isBuffer(req.body));
+    const replayable =
+      req.retry !== false && (req.body === undefined || typeof req.body === 'function' || Buffer.isBuffer(req.body));
     for (let attempt = 0; ; attempt++) {
       const authorization = sameOrigin ? await this.authorization(scopes) : undefined;
       const headers = { ...req.headers, ...(authorization ? { Authorization: authorization } : {}) };
@@ -150,7 +170,8 @@ export class RegistrySession {
       if (res.status !== 401 || attempt > 0 || !sameOrigin || !replayable) return res;
       const challenge = pickChallenge(parseChallenges(res.headerAll('www-authenticate')));
       if (!challenge || !this.adopt(challenge, scopes)) return res;
-      if (challenge.scheme === 'bearer' && challenge.params.scope) scopes = mergeScopes([...scopes, ...parseScopes([challenge.params.scope])]);
+      if (challenge.scheme === 'bearer' && challenge.params.scope)
+        scopes = mergeScopes([...scopes, ...parseScopes([challenge.params.scope])]);
       await res.discard();
     }
   }
@@ -166,29 +187,58 @@ export class RegistrySession {
     const mode = this.mode;
     if (mode.kind === 'none') return { verified: false, scheme: 'none' };
     if (mode.kind === 'basic') {
-      const res = await this.opts.transport.send({ method: 'GET', url: new URL('/v2/', this.baseUrl), headers: { Authorization: basicHeader(username, secret) }, tls: this.tls });
+      const res = await this.opts.transport.send({
+        method: 'GET',
+        url: new URL('/v2/', this.baseUrl),
+        headers: { Authorization: basicHeader(username, secret) },
+        tls: this.tls,
+      });
       if (res.status === 200) {
         await res.discard();
         return { verified: true, scheme: 'basic' };
       }
       const detail = await errorDetail(res);
-      if (res.status === 401 || res.status === 403) throw clientError('LOGIN_FAILED', { registry: this.registry, ...(detail.message ? { detail: detail.message } : {}) });
-      throw clientError('REGISTRY_ERROR', { registry: this.registry, operation: 'the login check', status: res.status, ...detail }, { status: res.status });
+      if (res.status === 401 || res.status === 403)
+        throw clientError('LOGIN_FAILED', {
+          registry: this.registry,
+          ...(detail.message ? { detail: detail.message } : {}),
+        });
+      throw clientError(
+        'REGISTRY_ERROR',
+        { registry: this.registry, operation: 'the login check', status: res.status, ...detail },
+        { status: res.status },
+      );
     }
     const realm = this.realmUrl(mode);
     realm.searchParams.set('account', username);
     realm.searchParams.set('client_id', 'stowage');
     realm.searchParams.set('offline_token', 'true');
     if (mode.service) realm.searchParams.set('service', mode.service);
-    const res = await this.tokenRequest({ method: 'GET', url: realm, headers: { Authorization: basicHeader(username, secret) } });
+    const res = await this.tokenRequest({
+      method: 'GET',
+      url: realm,
+      headers: { Authorization: basicHeader(username, secret) },
+    });
     if (res.status === 401 || res.status === 403) {
       const detail = await errorDetail(res);
-      throw clientError('LOGIN_FAILED', { registry: this.registry, ...(detail.message ? { detail: detail.message } : {}) });
+      throw clientError('LOGIN_FAILED', {
+        registry: this.registry,
+        ...(detail.message ? { detail: detail.message } : {}),
+      });
     }
     const body = await this.readToken(res, realm);
-    const check = await this.opts.transport.send({ method: 'GET', url: new URL('/v2/', this.baseUrl), headers: { Authorization: `Bearer ${body.token}` }, tls: this.tls });
+    const check = await this.opts.transport.send({
+      method: 'GET',
+      url: new URL('/v2/', this.baseUrl),
+      headers: { Authorization: `Bearer ${body.token}` },
+      tls: this.tls,
+    });
     await check.discard();
-    if (check.status !== 200) throw clientError('LOGIN_FAILED', { registry: this.registry, detail: `the registry refused the token its token service issued (HTTP ${check.status})` });
+    if (check.status !== 200)
+      throw clientError('LOGIN_FAILED', {
+        registry: this.registry,
+        detail: `the registry refused the token its token service issued (HTTP ${check.status})`,
+      });
     return { verified: true, scheme: 'bearer', ...(body.refreshToken ? { identityToken: body.refreshToken } : {}) };
   }
 
@@ -197,9 +247,15 @@ export class RegistrySession {
   private async probe(): Promise<void> {
     type Candidate = { proto: 'http:' | 'https:'; tls: TlsMode };
     const candidates: Candidate[] = isLoopback(this.host)
-      ? [{ proto: 'http:', tls: 'insecure' }, { proto: 'https:', tls: 'insecure' }]
+      ? [
+          { proto: 'http:', tls: 'insecure' },
+          { proto: 'https:', tls: 'insecure' },
+        ]
       : this.opts.insecure
-        ? [{ proto: 'https:', tls: 'insecure' }, { proto: 'http:', tls: 'insecure' }]
+        ? [
+            { proto: 'https:', tls: 'insecure' },
+            { proto: 'http:', tls: 'insecure' },
+          ]
         : [{ proto: 'https:', tls: 'verify' }];
     let first: unknown;
     for (const c of candidates) {
@@ -210,7 +266,8 @@ export class RegistrySession {
         if (!isProtocolMismatch(e)) break;
       }
     }
-    if (first === undefined) throw clientError('NOT_A_REGISTRY', { url: `${candidates[0]!.proto}//${this.host}/v2/`, status: 400 });
+    if (first === undefined)
+      throw clientError('NOT_A_REGISTRY', { url: `${candidates[0]!.proto}//${this.host}/v2/`, status: 400 });
     if (!isTransient(first)) throw first;
     // The connection broke rather than being refused: once more, with retries (a flaky network).
     const c = candidates[0]!;
@@ -240,7 +297,12 @@ export class RegistrySession {
       this.mode = { kind: 'none' };
       return true;
     }
-    if (res.status >= 500 || res.status === 429) throw clientError('REGISTRY_ERROR', { registry: this.registry, operation: 'GET /v2/', status: res.status }, { status: res.status });
+    if (res.status >= 500 || res.status === 429)
+      throw clientError(
+        'REGISTRY_ERROR',
+        { registry: this.registry, operation: 'GET /v2/', status: res.status },
+        { status: res.status },
+      );
     throw clientError('NOT_A_REGISTRY', { url: url.toString(), status: res.status }, { status: res.status });
   }
 
@@ -267,7 +329,10 @@ export class RegistrySession {
     const mode = this.mode;
     if (mode.kind === 'none') return undefined;
     const cred = await this.credentials();
-    if (mode.kind === 'basic') return cred?.username !== undefined && cred.password !== undefined ? basicHeader(cred.username, cred.password) : undefined;
+    if (mode.kind === 'basic')
+      return cred?.username !== undefined && cred.password !== undefined
+        ? basicHeader(cred.username, cred.password)
+        : undefined;
     if (cred?.registryToken) return `Bearer ${cred.registryToken}`;
     return `Bearer ${(await this.token(mode, scopes)).token}`;
   }
@@ -291,19 +356,42 @@ export class RegistrySession {
     try {
       realm = new URL(mode.realm);
     } catch {
-      throw clientError('TOKEN_FAILED', { registry: this.registry, realm: mode.realm, detail: 'the challenge’s realm is not an absolute URL' });
+      throw clientError('TOKEN_FAILED', {
+        registry: this.registry,
+        realm: mode.realm,
+        detail: 'the challenge’s realm is not an absolute URL',
+      });
     }
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
-      throw clientError('TOKEN_FAILED', { registry: this.registry, realm: mode.realm, detail: 'the realm is not an http(s) URL' });
+      throw clientError('TOKEN_FAILED', {
+        registry: this.registry,
+        realm: mode.realm,
+        detail: 'the realm is not an http(s) URL',
+      });
     }
-    if (realm.protocol === 'http:' && this.baseUrl.protocol === 'https:' && !this.opts.insecure && !isLoopback(realm.host)) {
-      throw clientError('TOKEN_FAILED', { registry: this.registry, realm: mode.realm, detail: 'refusing to send credentials to a plain-HTTP token service of an HTTPS registry (use --insecure to allow)' });
+    if (
+      realm.protocol === 'http:' &&
+      this.baseUrl.protocol === 'https:' &&
+      !this.opts.insecure &&
+      !isLoopback(realm.host)
+    ) {
+      throw clientError('TOKEN_FAILED', {
+        registry: this.registry,
+        realm: mode.realm,
+        detail:
+          'refusing to send credentials to a plain-HTTP token service of an HTTPS registry (use --insecure to allow)',
+      });
     }
     return realm;
   }
 
   private tokenRequest(req: Omit<HttpRequest, 'tls'>): Promise<HttpResponse> {
-    const tls: TlsMode = req.url.host === this.baseUrl.host ? this.tls : this.opts.insecure || isLoopback(req.url.host) ? 'insecure' : 'verify';
+    const tls: TlsMode =
+      req.url.host === this.baseUrl.host
+        ? this.tls
+        : this.opts.insecure || isLoopback(req.url.host)
+          ? 'insecure'
+          : 'verify';
     return this.opts.transport.send({ ...req, tls, timeoutMs: 30_000 });
   }
 
@@ -313,10 +401,19 @@ export class RegistrySession {
     const scopeText = scopes.map(formatScope);
     let res: HttpResponse | undefined;
     if (cred?.identityToken) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'stowage' });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: cred.identityToken,
+        client_id: 'stowage',
+      });
       if (mode.service) form.set('service', mode.service);
       if (scopeText.length) form.set('scope', scopeText.join(' '));
-      res = await this.tokenRequest({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
+      res = await this.tokenRequest({
+        method: 'POST',
+        url: realm,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(form.toString()),
+      });
       if (res.status === 404 || res.status === 405) {
         await res.discard();
         res = undefined; // no OAuth2 endpoint: fall back to GET below
@@ -329,16 +426,24 @@ export class RegistrySession {
       const user = cred?.username;
       const secret = cred?.password ?? cred?.identityToken;
       if (user) url.searchParams.set('account', user);
-      res = await this.tokenRequest({ method: 'GET', url, headers: user !== undefined && secret !== undefined ? { Authorization: basicHeader(user, secret) } : {} });
+      res = await this.tokenRequest({
+        method: 'GET',
+        url,
+        headers: user !== undefined && secret !== undefined ? { Authorization: basicHeader(user, secret) } : {},
+      });
     }
     if (res.status === 401 || res.status === 403) {
       const detail = await errorDetail(res);
-      throw clientError('UNAUTHORIZED', {
-        registry: this.registry,
-        what: scopes.length ? scopeText.join(' ') : 'a token',
-        loggedIn: cred !== undefined,
-        ...(detail.message ? { detail: detail.message } : {}),
-      }, { status: res.status });
+      throw clientError(
+        'UNAUTHORIZED',
+        {
+          registry: this.registry,
+          what: scopes.length ? scopeText.join(' ') : 'a token',
+          loggedIn: cred !== undefined,
+          ...(detail.message ? { detail: detail.message } : {}),
+        },
+        { status: res.status },
+      );
     }
     const body = await this.readToken(res, realm);
     const cached: CachedToken = { token: body.token, scopes, expiresAt: body.expiresAt };
@@ -346,30 +451,67 @@ export class RegistrySession {
     return cached;
   }
 
-  private async readToken(res: HttpResponse, realm: URL): Promise<{ token: string; refreshToken?: string; expiresAt: number }> {
+  private async readToken(
+    res: HttpResponse,
+    realm: URL,
+  ): Promise<{ token: string; refreshToken?: string; expiresAt: number }> {
     if (res.status !== 200) {
       const detail = await errorDetail(res);
-      throw clientError('TOKEN_FAILED', { registry: this.registry, realm: realm.origin + realm.pathname, status: res.status, detail: detail.message ?? 'unexpected answer' }, { status: res.status });
+      throw clientError(
+        'TOKEN_FAILED',
+        {
+          registry: this.registry,
+          realm: realm.origin + realm.pathname,
+          status: res.status,
+          detail: detail.message ?? 'unexpected answer',
+        },
+        { status: res.status },
+      );
     }
-    let doc: { token?: unknown; access_token?: unknown; refresh_token?: unknown; expires_in?: unknown; issued_at?: unknown };
+    let doc: {
+      token?: unknown;
+      access_token?: unknown;
+      refresh_token?: unknown;
+      expires_in?: unknown;
+      issued_at?: unknown;
+    };
     try {
       doc = await res.json(1024 * 1024);
     } catch (e) {
-      throw clientError('TOKEN_FAILED', { registry: this.registry, realm: realm.origin + realm.pathname, detail: `unreadable answer (${(e as Error).message})` });
+      throw clientError('TOKEN_FAILED', {
+        registry: this.registry,
+        realm: realm.origin + realm.pathname,
+        detail: `unreadable answer (${(e as Error).message})`,
+      });
     }
-    const token = typeof doc.token === 'string' && doc.token ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : '';
-    if (!token) throw clientError('TOKEN_FAILED', { registry: this.registry, realm: realm.origin + realm.pathname, detail: 'the answer holds no token' });
+    const token =
+      typeof doc.token === 'string' && doc.token
+        ? doc.token
+        : typeof doc.access_token === 'string'
+          ? doc.access_token
+          : '';
+    if (!token)
+      throw clientError('TOKEN_FAILED', {
+        registry: this.registry,
+        realm: realm.origin + realm.pathname,
+        detail: 'the answer holds no token',
+      });
     const expiresIn = typeof doc.expires_in === 'number' && doc.expires_in >= 60 ? doc.expires_in : 60;
     const issued = typeof doc.issued_at === 'string' ? Date.parse(doc.issued_at) : NaN;
     const start = Number.isNaN(issued) || issued > Date.now() ? Date.now() : issued;
     // Renew 15 s early so a request never leaves with a token about to expire.
     const expiresAt = start + expiresIn * 1000 - 15_000;
-    return { token, expiresAt, ...(typeof doc.refresh_token === 'string' && doc.refresh_token ? { refreshToken: doc.refresh_token } : {}) };
+    return {
+      token,
+      expiresAt,
+      ...(typeof doc.refresh_token === 'string' && doc.refresh_token ? { refreshToken: doc.refresh_token } : {}),
+    };
   }
 }
 
 function toMode(c: Challenge): AuthMode {
-  if (c.scheme === 'bearer' && c.params.realm) return { kind: 'bearer', realm: c.params.realm, ...(c.params.service ? { service: c.params.service } : {}) };
+  if (c.scheme === 'bearer' && c.params.realm)
+    return { kind: 'bearer', realm: c.params.realm, ...(c.params.service ? { service: c.params.service } : {}) };
   if (c.scheme === 'basic') return { kind: 'basic' };
   return { kind: 'none' };
 }
@@ -379,5 +521,10 @@ function isProtocolMismatch(e: unknown): boolean {
   const cause = e instanceof ClientError ? (e.cause ?? e) : e;
   if (e instanceof ClientError && e.code === 'TLS_FAILED') return true;
   const code = errorCode(cause) ?? '';
-  return isTlsError(cause) || code === 'ECONNRESET' || code.startsWith('HPE_') || (cause as Error)?.message === 'socket hang up';
+  return (
+    isTlsError(cause) ||
+    code === 'ECONNRESET' ||
+    code.startsWith('HPE_') ||
+    (cause as Error)?.message === 'socket hang up'
+  );
 }

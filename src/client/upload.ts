@@ -101,12 +101,26 @@ class RetryableUploadError extends Error {
   }
 }
 
-export async function uploadBlob(target: UploadTarget, desc: Descriptor, source: BlobSource, opts: UploadOptions): Promise<UploadResult> {
+export async function uploadBlob(
+  target: UploadTarget,
+  desc: Descriptor,
+  source: BlobSource,
+  opts: UploadOptions,
+): Promise<UploadResult> {
   const emit = opts.onProgress ?? (() => undefined);
   const push = repositoryScope(target.name, 'pull', 'push');
   const maxFailures = opts.maxFailures ?? 5;
   const event = (state: 'start' | 'progress' | 'done', transferred: number, result?: UploadResult) =>
-    emit({ type: 'blob', action: 'upload', state, digest: desc.digest, size: desc.size, transferred, mediaType: desc.mediaType, ...(result ? { result } : {}) });
+    emit({
+      type: 'blob',
+      action: 'upload',
+      state,
+      digest: desc.digest,
+      size: desc.size,
+      transferred,
+      mediaType: desc.mediaType,
+      ...(result ? { result } : {}),
+    });
 
   event('start', 0);
   if (!opts.skipExistsCheck && (await target.blobExists(desc.digest, { push: true })) !== undefined) {
@@ -118,7 +132,11 @@ export async function uploadBlob(target: UploadTarget, desc: Descriptor, source:
   let location: URL | undefined;
   for (const from of (opts.mountFrom ?? []).filter((r) => r !== target.name).slice(0, 3)) {
     const q = new URLSearchParams({ mount: desc.digest, from });
-    const res = await target.request({ method: 'POST', url: `${uploadsPath}?${q}`, scopes: [push, repositoryScope(from, 'pull')] });
+    const res = await target.request({
+      method: 'POST',
+      url: `${uploadsPath}?${q}`,
+      scopes: [push, repositoryScope(from, 'pull')],
+    });
     if (res.status === 201) {
       await res.discard();
       event('done', desc.size, 'mounted');
@@ -146,7 +164,10 @@ export async function uploadBlob(target: UploadTarget, desc: Descriptor, source:
 
   const start = async (): Promise<URL> => {
     const res = await target.request({ method: 'POST', url: uploadsPath, scopes: [push] });
-    if ((res.status === 202 || res.status === 201 || res.status === 200 || res.status === 204) && res.header('location')) {
+    if (
+      (res.status === 202 || res.status === 201 || res.status === 200 || res.status === 204) &&
+      res.header('location')
+    ) {
       await res.discard();
       return new URL(res.header('location')!, res.url);
     }
@@ -162,8 +183,15 @@ export async function uploadBlob(target: UploadTarget, desc: Descriptor, source:
   const checkLocalDigest = async (loc: URL) => {
     const actual = digester.hashed === desc.size ? digester.digest() : undefined;
     if (actual !== undefined && actual !== desc.digest) {
-      await target.request({ method: 'DELETE', url: loc, scopes: [push] }).then((r) => r.discard(), () => undefined);
-      throw clientError('DIGEST_MISMATCH', { what: `blob ${desc.digest} (source content)`, expected: desc.digest, actual });
+      await target.request({ method: 'DELETE', url: loc, scopes: [push] }).then(
+        (r) => r.discard(),
+        () => undefined,
+      );
+      throw clientError('DIGEST_MISMATCH', {
+        what: `blob ${desc.digest} (source content)`,
+        expected: desc.digest,
+        actual,
+      });
     }
   };
 
@@ -192,7 +220,11 @@ export async function uploadBlob(target: UploadTarget, desc: Descriptor, source:
     const retryable = e instanceof RetryableUploadError || isTransient(e);
     if (!retryable || ++failures > maxFailures) {
       if (e instanceof ClientError) throw e;
-      throw clientError('UPLOAD_FAILED', { repository: target.name, digest: desc.digest, detail: (e as Error).message ?? String(e) }, { cause: e });
+      throw clientError(
+        'UPLOAD_FAILED',
+        { repository: target.name, digest: desc.digest, detail: (e as Error).message ?? String(e) },
+        { cause: e },
+      );
     }
     await sleep(Math.min(5000, 250 * 2 ** failures));
   };
@@ -216,7 +248,8 @@ export async function uploadBlob(target: UploadTarget, desc: Descriptor, source:
               await source.open(0),
               (chunk) => {
                 position += chunk.length;
-                if (position > desc.size) throw new Error(`the source holds more than the ${desc.size} bytes its descriptor says`);
+                if (position > desc.size)
+                  throw new Error(`the source holds more than the ${desc.size} bytes its descriptor says`);
                 digester.update(position - chunk.length, chunk);
                 progress(position);
               },
@@ -267,7 +300,8 @@ export async function uploadBlob(target: UploadTarget, desc: Descriptor, source:
           retry: false,
           body: () => body,
         });
-        if (res.status !== 202 && res.status !== 204 && res.status !== 201) await failed(res, `uploading a chunk of ${desc.digest} to ${target.name}`);
+        if (res.status !== 202 && res.status !== 204 && res.status !== 201)
+          await failed(res, `uploading a chunk of ${desc.digest} to ${target.name}`);
         await res.discard();
         if (res.header('location')) location = new URL(res.header('location')!, res.url);
         const held = heldBytes(res.header('range'), end + 1);

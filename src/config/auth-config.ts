@@ -60,7 +60,8 @@ type Raw = Record<string, unknown>;
 
 /** `token_ttl_seconds` and `tokenTtlSeconds` both work, as at the top level. */
 function normalise(raw: unknown, where: string, known: readonly string[]): Raw {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AuthConfigError(`${where} must be a mapping`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new AuthConfigError(`${where} must be a mapping`);
   const out: Raw = {};
   for (const [k, v] of Object.entries(raw)) {
     const key = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -79,13 +80,15 @@ function str(r: Raw, k: string, where: string, fallback?: string): string {
 function int(r: Raw, k: string, where: string, fallback: number, min: number): number {
   const raw = r[k] ?? fallback;
   const v = typeof raw === 'string' ? Number(raw) : raw;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new AuthConfigError(`${where}.${k} must be an integer ≥ ${min}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    throw new AuthConfigError(`${where}.${k} must be an integer ≥ ${min}`);
   return v;
 }
 
 function strings(v: unknown, where: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new AuthConfigError(`${where} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new AuthConfigError(`${where} must be a list of strings`);
   return v as string[];
 }
 
@@ -119,25 +122,35 @@ export function parseAuth(raw: unknown, data: string): AuthConfig | undefined {
   if (mode === 'none') return undefined;
   if (mode !== 'token' && mode !== 'basic') throw new AuthConfigError('auth.mode must be token, basic or none');
 
-  const rl = r.rateLimit === undefined ? {} : normalise(r.rateLimit, 'auth.rate_limit', ['windowSeconds', 'perAddress', 'perUser']);
-  const trustedIssuers = (r.trustedIssuers === undefined ? [] : Array.isArray(r.trustedIssuers) ? r.trustedIssuers : [null]).map((t, i) => {
+  const rl =
+    r.rateLimit === undefined
+      ? {}
+      : normalise(r.rateLimit, 'auth.rate_limit', ['windowSeconds', 'perAddress', 'perUser']);
+  const trustedIssuers = (
+    r.trustedIssuers === undefined ? [] : Array.isArray(r.trustedIssuers) ? r.trustedIssuers : [null]
+  ).map((t, i) => {
     const where = `auth.trusted_issuers[${i}]`;
     const e = normalise(t, where, ['issuer', 'jwks', 'publicKey']);
     const out: TrustedIssuerConfig = { issuer: str(e, 'issuer', where) };
     if (e.jwks !== undefined) out.jwks = str(e, 'jwks', where);
     if (e.publicKey !== undefined) out.publicKey = str(e, 'publicKey', where);
-    if ((out.jwks === undefined) === (out.publicKey === undefined)) throw new AuthConfigError(`${where} needs exactly one of jwks or public_key`);
+    if ((out.jwks === undefined) === (out.publicKey === undefined))
+      throw new AuthConfigError(`${where} needs exactly one of jwks or public_key`);
     return out;
   });
 
   const policy = parsePolicy(r.policy);
   const issuer = str(r, 'issuer', 'auth', 'stowage');
   if (trustedIssuers.some((t) => t.issuer === issuer)) {
-    throw new AuthConfigError(`auth.trusted_issuers: "${issuer}" is Stowage's own issuer name; give the external service another`);
+    throw new AuthConfigError(
+      `auth.trusted_issuers: "${issuer}" is Stowage's own issuer name; give the external service another`,
+    );
   }
   const realm = r.realm === undefined ? undefined : str(r, 'realm', 'auth');
   if (mode === 'token' && realm !== undefined && !/^https?:\/\/[^/]/.test(realm)) {
-    throw new AuthConfigError('auth.realm must be an absolute http(s) URL of the token endpoint (clients ignore relative realms)');
+    throw new AuthConfigError(
+      'auth.realm must be an absolute http(s) URL of the token endpoint (clients ignore relative realms)',
+    );
   }
   const tokenTtlSeconds = int(r, 'tokenTtlSeconds', 'auth', 300, 60);
   return {
@@ -163,17 +176,27 @@ export function parseAuth(raw: unknown, data: string): AuthConfig | undefined {
 function parsePolicy(raw: unknown): PolicySpec {
   if (raw === undefined || raw === null) return {};
   const p = normalise(raw, 'auth.policy', ['admins', 'groups', 'public', 'rules']);
-  const spec: PolicySpec = { admins: strings(p.admins, 'auth.policy.admins'), public: strings(p.public, 'auth.policy.public') };
+  const spec: PolicySpec = {
+    admins: strings(p.admins, 'auth.policy.admins'),
+    public: strings(p.public, 'auth.policy.public'),
+  };
   if (p.groups !== undefined) {
-    if (typeof p.groups !== 'object' || p.groups === null || Array.isArray(p.groups)) throw new AuthConfigError('auth.policy.groups must map group names to user lists');
-    spec.groups = Object.fromEntries(Object.entries(p.groups).map(([g, m]) => [g, strings(m, `auth.policy.groups.${g}`)]));
+    if (typeof p.groups !== 'object' || p.groups === null || Array.isArray(p.groups))
+      throw new AuthConfigError('auth.policy.groups must map group names to user lists');
+    spec.groups = Object.fromEntries(
+      Object.entries(p.groups).map(([g, m]) => [g, strings(m, `auth.policy.groups.${g}`)]),
+    );
   }
   if (p.rules !== undefined) {
     if (!Array.isArray(p.rules)) throw new AuthConfigError('auth.policy.rules must be a list');
     spec.rules = p.rules.map((rule, i) => {
       const where = `auth.policy.rules[${i}]`;
       const r = normalise(rule, where, ['repositories', 'who', 'actions']);
-      return { repositories: strings(r.repositories, `${where}.repositories`), who: strings(r.who, `${where}.who`), actions: strings(r.actions, `${where}.actions`) };
+      return {
+        repositories: strings(r.repositories, `${where}.repositories`),
+        who: strings(r.who, `${where}.who`),
+        actions: strings(r.actions, `${where}.actions`),
+      };
     });
   }
   try {

@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
-import { GC_DEFAULTS, LifecycleConfigError, parseGc, parseRetention, type GcConfig } from './lifecycle-config.js';
+import {
+  GC_DEFAULTS,
+  LifecycleConfigError,
+  parseGc,
+  parseImmutableTags,
+  parseQuotas,
+  parseRetention,
+  type GcConfig,
+} from './lifecycle-config.js';
+import type { QuotaRule } from '../lifecycle/quotas.js';
+import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import {
@@ -35,10 +45,34 @@ export interface ServeConfig {
   auth?: AuthConfig;
   /** Repositories whose manifests are served only when a cosign signature verifies (signatures-config.ts). */
   requireSignatures?: SignatureRequirement[];
+  /** The URL clients reach this registry at (`https://registry.example.com`): token realms are built from it, never from Host. */
+  publicUrl?: string;
+  /** Host headers (host or host:port) the realm may be built from; others get the first one. */
+  allowedHosts: string[];
+  /** A request body that sends no byte for this long is cut (the upload keeps what it had before that request). */
+  bodyTimeoutSeconds: number;
+  /** A connection must finish sending request headers within this long. */
+  headersTimeoutSeconds: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutSeconds: number;
+  /** Open connections at most; more are refused. */
+  maxConnections: number;
+  /** Open connections from one client address at most; more get 503. */
+  maxConnectionsPerAddress: number;
+  /** Upload session files kept open at most (the least recently used are closed and reopened on demand). */
+  maxOpenUploadFiles: number;
+  /** Open upload sessions at most, in all, per repository and per user (over → 429 TOOMANYREQUESTS). */
+  maxUploads: number;
+  maxUploadsPerRepository: number;
+  maxUploadsPerUser: number;
   /** Online garbage collection: schedule and grace period (docs/gc.md). */
   gc: GcConfig;
   /** Retention rules per repository glob (absent: nothing tagged is ever removed). */
   retention?: RetentionPolicy[];
+  /** Tags that cannot be moved or deleted once pushed (absent: none). */
+  immutableTags?: ImmutableTagRule[];
+  /** Storage quotas per namespace glob, tag/manifest limits per repository (absent: none). */
+  quotas?: QuotaRule[];
   /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
   storage: StorageConfig;
   /** Prometheus `/metrics` (metrics-config.ts); off by default. */
@@ -53,10 +87,36 @@ export const DEFAULTS: ServeConfig = {
   uploadTtlSeconds: 24 * 60 * 60,
   fsync: true,
   shutdownGraceSeconds: 30,
+  allowedHosts: [],
+  bodyTimeoutSeconds: 60,
+  headersTimeoutSeconds: 30,
+  keepAliveTimeoutSeconds: 65,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 256,
+  maxOpenUploadFiles: 256,
+  maxUploads: 10_000,
+  maxUploadsPerRepository: 1_000,
+  maxUploadsPerUser: 1_000,
   gc: GC_DEFAULTS,
   storage: DEFAULT_STORAGE,
   metrics: METRICS_OFF,
 };
+
+/** Integer settings and their smallest allowed value. */
+const INTEGER_MINIMUMS = {
+  maxManifestBytes: 1024,
+  uploadTtlSeconds: 1,
+  shutdownGraceSeconds: 0,
+  bodyTimeoutSeconds: 1,
+  headersTimeoutSeconds: 1,
+  keepAliveTimeoutSeconds: 1,
+  maxConnections: 1,
+  maxConnectionsPerAddress: 1,
+  maxOpenUploadFiles: 1,
+  maxUploads: 1,
+  maxUploadsPerRepository: 1,
+  maxUploadsPerUser: 1,
+} as const satisfies Partial<Record<keyof ServeConfig, number>>;
 
 type Source = Partial<Record<keyof ServeConfig, unknown>>;
 
@@ -77,8 +137,32 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   auth: 'auth',
   require_signatures: 'requireSignatures',
   requireSignatures: 'requireSignatures',
+  public_url: 'publicUrl',
+  publicUrl: 'publicUrl',
+  allowed_hosts: 'allowedHosts',
+  allowedHosts: 'allowedHosts',
+  body_timeout_seconds: 'bodyTimeoutSeconds',
+  bodyTimeoutSeconds: 'bodyTimeoutSeconds',
+  headers_timeout_seconds: 'headersTimeoutSeconds',
+  headersTimeoutSeconds: 'headersTimeoutSeconds',
+  keep_alive_timeout_seconds: 'keepAliveTimeoutSeconds',
+  keepAliveTimeoutSeconds: 'keepAliveTimeoutSeconds',
+  max_connections: 'maxConnections',
+  maxConnections: 'maxConnections',
+  max_connections_per_address: 'maxConnectionsPerAddress',
+  maxConnectionsPerAddress: 'maxConnectionsPerAddress',
+  max_open_upload_files: 'maxOpenUploadFiles',
+  maxOpenUploadFiles: 'maxOpenUploadFiles',
+  max_uploads: 'maxUploads',
+  maxUploads: 'maxUploads',
+  max_uploads_per_repository: 'maxUploadsPerRepository',
+  maxUploadsPerRepository: 'maxUploadsPerRepository',
+  max_uploads_per_user: 'maxUploadsPerUser',
+  maxUploadsPerUser: 'maxUploadsPerUser',
   gc: 'gc',
   retention: 'retention',
+  immutable_tags: 'immutableTags',
+  quotas: 'quotas',
   storage: 'storage',
   metrics: 'metrics',
 };
@@ -92,6 +176,17 @@ const ENV_KEYS: Record<string, keyof ServeConfig> = {
   STOWAGE_UPLOAD_TTL_SECONDS: 'uploadTtlSeconds',
   STOWAGE_FSYNC: 'fsync',
   STOWAGE_SHUTDOWN_GRACE_SECONDS: 'shutdownGraceSeconds',
+  STOWAGE_PUBLIC_URL: 'publicUrl',
+  STOWAGE_ALLOWED_HOSTS: 'allowedHosts',
+  STOWAGE_BODY_TIMEOUT_SECONDS: 'bodyTimeoutSeconds',
+  STOWAGE_HEADERS_TIMEOUT_SECONDS: 'headersTimeoutSeconds',
+  STOWAGE_KEEP_ALIVE_TIMEOUT_SECONDS: 'keepAliveTimeoutSeconds',
+  STOWAGE_MAX_CONNECTIONS: 'maxConnections',
+  STOWAGE_MAX_CONNECTIONS_PER_ADDRESS: 'maxConnectionsPerAddress',
+  STOWAGE_MAX_OPEN_UPLOAD_FILES: 'maxOpenUploadFiles',
+  STOWAGE_MAX_UPLOADS: 'maxUploads',
+  STOWAGE_MAX_UPLOADS_PER_REPOSITORY: 'maxUploadsPerRepository',
+  STOWAGE_MAX_UPLOADS_PER_USER: 'maxUploadsPerUser',
 };
 
 /** Single TLS settings from env or flags, merged key by key over the file's `tls:`. */
@@ -146,6 +241,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let requireSignatures: SignatureRequirement[] | undefined;
   let gc: GcConfig;
   let retention: RetentionPolicy[] | undefined;
+  let immutableTags: ImmutableTagRule[] | undefined;
+  let quotas: QuotaRule[] | undefined;
   let storage: StorageConfig;
   let metrics: MetricsConfig;
   try {
@@ -162,6 +259,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
     gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
     retention = parseRetention(merged.retention);
+    immutableTags = parseImmutableTags(merged.immutableTags);
+    quotas = parseQuotas(merged.quotas);
   } catch (e) {
     if (
       e instanceof AuthConfigError ||
@@ -174,22 +273,81 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     }
     throw e;
   }
+  const integers = Object.fromEntries(
+    Object.entries(INTEGER_MINIMUMS).map(([k, min]) => [k, int(merged, k as keyof ServeConfig, min)]),
+  ) as Record<keyof typeof INTEGER_MINIMUMS, number>;
+  const addr = str(merged, 'addr');
+  const publicUrl = merged.publicUrl === undefined ? undefined : parsePublicUrl(merged.publicUrl);
+  const allowedHosts = hostList(merged.allowedHosts);
+  // Beyond loopback a proxy may forward any Host: a realm built from it could send
+  // clients' passwords to whoever the attacker names.
+  if (
+    auth?.mode === 'token' &&
+    auth.realm === undefined &&
+    publicUrl === undefined &&
+    allowedHosts.length === 0 &&
+    !isLoopback(parseAddr(addr).host)
+  ) {
+    throw new ConfigError(
+      `listening on ${addr} (beyond loopback) with token auth needs to know its public address: set public_url (STOWAGE_PUBLIC_URL, e.g. https://registry.example.com), ` +
+        'auth.realm (the token endpoint URL), or allowed_hosts (STOWAGE_ALLOWED_HOSTS, the Host names clients use); the token realm is never built from an unchecked Host header',
+    );
+  }
   return {
-    addr: str(merged, 'addr'),
+    addr,
     data,
     logLevel: str(merged, 'logLevel'),
-    maxManifestBytes: int(merged, 'maxManifestBytes', 1024),
-    uploadTtlSeconds: int(merged, 'uploadTtlSeconds', 1),
     fsync: bool(merged, 'fsync'),
-    shutdownGraceSeconds: int(merged, 'shutdownGraceSeconds', 0),
+    ...integers,
+    allowedHosts,
+    ...(publicUrl ? { publicUrl } : {}),
     ...(tls ? { tls } : {}),
     ...(auth ? { auth } : {}),
     ...(requireSignatures ? { requireSignatures } : {}),
     gc,
     ...(retention ? { retention } : {}),
+    ...(immutableTags ? { immutableTags } : {}),
+    ...(quotas ? { quotas } : {}),
     storage,
     metrics,
   };
+}
+
+/** An absolute http(s) URL without path, query or credentials; kept without a trailing slash. */
+function parsePublicUrl(v: unknown): string {
+  let url: URL;
+  try {
+    if (typeof v !== 'string') throw new Error();
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(`publicUrl must be an absolute http(s) URL, got ${JSON.stringify(v)}`);
+  }
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash ||
+    (url.pathname !== '/' && url.pathname !== '')
+  ) {
+    throw new ConfigError(
+      `publicUrl must be an http(s) origin like https://registry.example.com, got ${JSON.stringify(v)}`,
+    );
+  }
+  return url.origin;
+}
+
+const HOST_ENTRY = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
+
+/** A YAML list, or a comma-separated string from the environment; lower-cased. */
+function hostList(v: unknown): string[] {
+  const items = typeof v === 'string' ? v.split(',') : v;
+  if (!Array.isArray(items) || items.some((h) => typeof h !== 'string'))
+    throw new ConfigError('allowedHosts must be a list of host or host:port names');
+  const hosts = (items as string[]).map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  for (const h of hosts)
+    if (!HOST_ENTRY.test(h)) throw new ConfigError(`allowedHosts: "${h}" is not a host or host:port`);
+  return hosts;
 }
 
 function str(s: Source, k: keyof ServeConfig): string {

@@ -9,8 +9,10 @@
  *       untagged_older_than: 7d
  */
 import { GlobError, compileGlob } from '../auth/glob.js';
-import { parseConstraint } from '../chart/semver.js';
+import { parseConstraint } from '../gocompat/semver.js';
 import type { KeepRule, RetentionPolicy } from '../lifecycle/retention.js';
+import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
+import type { QuotaRule } from '../lifecycle/quotas.js';
 
 export interface GcConfig {
   /** Between scheduled collections (0: never on a schedule). */
@@ -28,7 +30,9 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 export function parseDurationMs(text: unknown, what: string): number {
   if (text === 0 || text === '0') return 0;
   if (typeof text !== 'string' || !/^(\d+(ms|s|m|h|d|w))+$/.test(text)) {
-    throw new LifecycleConfigError(`${what} must be a duration like 90s, 30m, 6h, 1h30m, 7d or 0, got ${JSON.stringify(text)}`);
+    throw new LifecycleConfigError(
+      `${what} must be a duration like 90s, 30m, 6h, 1h30m, 7d or 0, got ${JSON.stringify(text)}`,
+    );
   }
   let ms = 0;
   for (const m of text.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
@@ -36,12 +40,15 @@ export function parseDurationMs(text: unknown, what: string): number {
 }
 
 function mapping(raw: unknown, what: string): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new LifecycleConfigError(`${what} must be a mapping`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new LifecycleConfigError(`${what} must be a mapping`);
   return raw as Record<string, unknown>;
 }
 
 function onlyKeys(m: Record<string, unknown>, allowed: string[], what: string): void {
-  for (const k of Object.keys(m)) if (!allowed.includes(k)) throw new LifecycleConfigError(`${what}: unknown setting "${k}" (allowed: ${allowed.join(', ')})`);
+  for (const k of Object.keys(m))
+    if (!allowed.includes(k))
+      throw new LifecycleConfigError(`${what}: unknown setting "${k}" (allowed: ${allowed.join(', ')})`);
 }
 
 export function parseGc(raw: unknown): GcConfig {
@@ -50,7 +57,8 @@ export function parseGc(raw: unknown): GcConfig {
   onlyKeys(m, ['interval', 'grace_period'], 'gc');
   return {
     intervalMs: m.interval === undefined ? GC_DEFAULTS.intervalMs : parseDurationMs(m.interval, 'gc.interval'),
-    gracePeriodMs: m.grace_period === undefined ? GC_DEFAULTS.gracePeriodMs : parseDurationMs(m.grace_period, 'gc.grace_period'),
+    gracePeriodMs:
+      m.grace_period === undefined ? GC_DEFAULTS.gracePeriodMs : parseDurationMs(m.grace_period, 'gc.grace_period'),
   };
 }
 
@@ -66,7 +74,8 @@ export function parseRepositoryGlob(raw: unknown, what: string): string {
 }
 
 function count(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new LifecycleConfigError(`${what} must be a whole number ≥ 0`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new LifecycleConfigError(`${what} must be a whole number ≥ 0`);
   return v;
 }
 
@@ -83,7 +92,10 @@ function regex(v: unknown, what: string): string {
 function keepRule(raw: unknown, what: string): KeepRule {
   const m = mapping(raw, what);
   const keys = Object.keys(m);
-  if (keys.length !== 1) throw new LifecycleConfigError(`${what} must have exactly one of latest, semver, semver_range, matching, not_matching, pulled_within, pushed_within`);
+  if (keys.length !== 1)
+    throw new LifecycleConfigError(
+      `${what} must have exactly one of latest, semver, semver_range, matching, not_matching, pulled_within, pushed_within`,
+    );
   const [k] = keys as [string];
   const v = m[k];
   switch (k) {
@@ -112,9 +124,81 @@ function keepRule(raw: unknown, what: string): KeepRule {
   }
 }
 
+export function parseImmutableTags(raw: unknown): ImmutableTagRule[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw))
+    throw new LifecycleConfigError('immutable_tags must be a list of { repositories, tags, admin_override }');
+  return raw.map((entry: unknown, i) => {
+    const what = `immutable_tags[${i}]`;
+    const m = mapping(entry, what);
+    onlyKeys(m, ['repositories', 'tags', 'admin_override'], what);
+    const tags = typeof m.tags === 'string' ? [m.tags] : m.tags;
+    if (
+      !Array.isArray(tags) ||
+      tags.length === 0 ||
+      !tags.every((t) => typeof t === 'string' && /^[\w.*?-]+$/.test(t))
+    ) {
+      throw new LifecycleConfigError(
+        `${what}.tags must be a tag pattern or a list of them (letters, digits, . _ - and the wildcards * ?)`,
+      );
+    }
+    if (m.admin_override !== undefined && typeof m.admin_override !== 'boolean')
+      throw new LifecycleConfigError(`${what}.admin_override must be true or false`);
+    return {
+      repositories: parseRepositoryGlob(m.repositories, `${what}.repositories`),
+      tags: tags as string[],
+      adminOverride: m.admin_override === true,
+    };
+  });
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+  TIB: 1024 ** 4,
+};
+
+/** `10GiB`, `500MB`, `1048576` → bytes. */
+export function parseBytes(raw: unknown, what: string): number {
+  if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) return raw;
+  const m = typeof raw === 'string' ? /^(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?$/i.exec(raw) : null;
+  if (!m) throw new LifecycleConfigError(`${what} must be a size like 500MiB, 10GiB or a number of bytes`);
+  return Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'B').toUpperCase()]!);
+}
+
+export function parseQuotas(raw: unknown): QuotaRule[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw))
+    throw new LifecycleConfigError(
+      'quotas must be a list of { namespaces, bytes, tags_per_repository, manifests_per_repository }',
+    );
+  return raw.map((entry: unknown, i) => {
+    const what = `quotas[${i}]`;
+    const m = mapping(entry, what);
+    onlyKeys(m, ['namespaces', 'bytes', 'tags_per_repository', 'manifests_per_repository'], what);
+    return {
+      namespaces: parseRepositoryGlob(m.namespaces, `${what}.namespaces`),
+      ...(m.bytes !== undefined ? { bytes: parseBytes(m.bytes, `${what}.bytes`) } : {}),
+      ...(m.tags_per_repository !== undefined
+        ? { tagsPerRepository: count(m.tags_per_repository, `${what}.tags_per_repository`) }
+        : {}),
+      ...(m.manifests_per_repository !== undefined
+        ? { manifestsPerRepository: count(m.manifests_per_repository, `${what}.manifests_per_repository`) }
+        : {}),
+    };
+  });
+}
+
 export function parseRetention(raw: unknown): RetentionPolicy[] | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (!Array.isArray(raw)) throw new LifecycleConfigError('retention must be a list of { repositories, keep, untagged_older_than }');
+  if (!Array.isArray(raw))
+    throw new LifecycleConfigError('retention must be a list of { repositories, keep, untagged_older_than }');
   return raw.map((entry: unknown, i) => {
     const what = `retention[${i}]`;
     const m = mapping(entry, what);
@@ -124,7 +208,9 @@ export function parseRetention(raw: unknown): RetentionPolicy[] | undefined {
     return {
       repositories: parseRepositoryGlob(m.repositories, `${what}.repositories`),
       keep: keep.map((k: unknown, j) => keepRule(k, `${what}.keep[${j}]`)),
-      ...(m.untagged_older_than !== undefined ? { untaggedOlderThanMs: parseDurationMs(m.untagged_older_than, `${what}.untagged_older_than`) } : {}),
+      ...(m.untagged_older_than !== undefined
+        ? { untaggedOlderThanMs: parseDurationMs(m.untagged_older_than, `${what}.untagged_older_than`) }
+        : {}),
     };
   });
 }

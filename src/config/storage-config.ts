@@ -74,10 +74,12 @@ export function mergeStorage(...parts: unknown[]): Raw | undefined {
   if (present.length === 0) return undefined;
   const out: { blobs?: Raw; metadata?: Raw } = {};
   for (const p of present) {
-    if (typeof p !== 'object' || Array.isArray(p)) throw new StorageConfigError('storage must be a mapping with blobs and metadata');
+    if (typeof p !== 'object' || Array.isArray(p))
+      throw new StorageConfigError('storage must be a mapping with blobs and metadata');
     for (const [k, v] of Object.entries(p as Raw)) {
       if (k !== 'blobs' && k !== 'metadata') throw new StorageConfigError(`storage: unknown setting "${k}"`);
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new StorageConfigError(`storage.${k} must be a mapping`);
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw new StorageConfigError(`storage.${k} must be a mapping`);
       out[k] = { ...(out[k] ?? {}), ...(v as Raw) };
     }
   }
@@ -86,7 +88,10 @@ export function mergeStorage(...parts: unknown[]): Raw | undefined {
 
 export function parseStorage(raw: Raw | undefined): StorageConfig {
   if (!raw) return DEFAULT_STORAGE;
-  return { blobs: parseBlobs((raw.blobs as Raw | undefined) ?? {}), metadata: parseMetadata((raw.metadata as Raw | undefined) ?? {}) };
+  return {
+    blobs: parseBlobs((raw.blobs as Raw | undefined) ?? {}),
+    metadata: parseMetadata((raw.metadata as Raw | undefined) ?? {}),
+  };
 }
 
 function parseBlobs(r: Raw): BlobsConfig {
@@ -97,13 +102,28 @@ function parseBlobs(r: Raw): BlobsConfig {
     return { driver: 'disk' };
   }
   if (driver !== 's3') throw new StorageConfigError(`${where}.driver must be disk or s3`);
-  known(r, where, ['driver', 'endpoint', 'region', 'bucket', 'access_key_id', 'secret_access_key', 'secret_access_key_file', 'path_style', 'prefix', 'redirect']);
+  known(r, where, [
+    'driver',
+    'endpoint',
+    'region',
+    'bucket',
+    'access_key_id',
+    'secret_access_key',
+    'secret_access_key_file',
+    'path_style',
+    'prefix',
+    'redirect',
+  ]);
   const prefix = optStr(r, 'prefix', where) ?? '';
-  if (prefix !== '' && !prefix.endsWith('/')) throw new StorageConfigError(`${where}.prefix must be empty or end with "/"`);
+  if (prefix !== '' && !prefix.endsWith('/'))
+    throw new StorageConfigError(`${where}.prefix must be empty or end with "/"`);
   const endpoint = optStr(r, 'endpoint', where);
   const accessKeyId = optStr(r, 'access_key_id', where);
   const secretAccessKey = secret(r, 'secret_access_key', where);
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) throw new StorageConfigError(`${where} needs both access_key_id and secret_access_key, or neither (the AWS default chain)`);
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+    throw new StorageConfigError(
+      `${where} needs both access_key_id and secret_access_key, or neither (the AWS default chain)`,
+    );
   return {
     driver: 's3',
     ...(endpoint ? { endpoint } : {}),
@@ -134,7 +154,8 @@ function parseMetadata(r: Raw): MetadataConfig {
 }
 
 function known(r: Raw, where: string, keys: string[]): void {
-  for (const k of Object.keys(r)) if (!keys.includes(k)) throw new StorageConfigError(`${where}: unknown setting "${k}"`);
+  for (const k of Object.keys(r))
+    if (!keys.includes(k)) throw new StorageConfigError(`${where}: unknown setting "${k}"`);
 }
 
 function optStr(r: Raw, k: string, where: string): string | undefined {
@@ -154,7 +175,8 @@ function reqStr(r: Raw, k: string, where: string): string {
 function secret(r: Raw, k: string, where: string): string | undefined {
   const inline = optStr(r, k, where);
   const file = optStr(r, `${k}_file`, where);
-  if (inline !== undefined && file !== undefined) throw new StorageConfigError(`${where}: give ${k} or ${k}_file, not both`);
+  if (inline !== undefined && file !== undefined)
+    throw new StorageConfigError(`${where}: give ${k} or ${k}_file, not both`);
   if (file === undefined) return inline;
   try {
     return readFileSync(file, 'utf8').trim();
@@ -173,7 +195,16 @@ function bool(r: Raw, k: string, where: string, dflt: boolean): boolean {
 
 /** What may be logged about the storage: drivers and where, never keys or passwords. */
 export function describeStorage(s: StorageConfig): Record<string, unknown> {
-  const blobs = s.blobs.driver === 's3' ? { driver: 's3', endpoint: s.blobs.endpoint, bucket: s.blobs.bucket, prefix: s.blobs.prefix, redirect: s.blobs.redirect } : { driver: 'disk' };
+  const blobs =
+    s.blobs.driver === 's3'
+      ? {
+          driver: 's3',
+          endpoint: s.blobs.endpoint,
+          bucket: s.blobs.bucket,
+          prefix: s.blobs.prefix,
+          redirect: s.blobs.redirect,
+        }
+      : { driver: 'disk' };
   let metadata: Record<string, unknown> = { driver: 'sqlite' };
   if (s.metadata.driver === 'postgres') {
     const u = new URL(s.metadata.url);

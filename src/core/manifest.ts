@@ -1,6 +1,13 @@
 import { RegistryError } from './errors.js';
 import { parseDigest } from './digest.js';
-import { MT, bareMediaType, isImageManifestType, isIndexType, isManifestType, isValidMediaType } from './media-types.js';
+import {
+  MT,
+  bareMediaType,
+  isImageManifestType,
+  isIndexType,
+  isManifestType,
+  isValidMediaType,
+} from './media-types.js';
 
 export interface Descriptor {
   mediaType: string;
@@ -125,7 +132,10 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   if (doc.annotations !== undefined && !isStringMap(doc.annotations)) {
     throw invalid('annotations must map strings to strings');
   }
-  if (doc.artifactType !== undefined && (typeof doc.artifactType !== 'string' || (doc.artifactType !== '' && !isValidMediaType(doc.artifactType)))) {
+  if (
+    doc.artifactType !== undefined &&
+    (typeof doc.artifactType !== 'string' || (doc.artifactType !== '' && !isValidMediaType(doc.artifactType)))
+  ) {
     throw invalid('artifactType must be a media type');
   }
   const subject = doc.subject === undefined ? undefined : parseDescriptor(doc.subject, 'subject');
@@ -143,19 +153,31 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
       const d = parseDescriptor(l, `layers[${i}]`);
       // Foreign layers live elsewhere by design; distribution does not check them either.
       if (d.urls && d.urls.length > 0) return;
-      references.push({ digest: d.digest, size: d.size, mediaType: d.mediaType, role: isManifestType(d.mediaType) ? 'manifest' : 'layer' });
+      references.push({
+        digest: d.digest,
+        size: d.size,
+        mediaType: d.mediaType,
+        role: isManifestType(d.mediaType) ? 'manifest' : 'layer',
+      });
     });
-    const artifactType = typeof doc.artifactType === 'string' && doc.artifactType !== '' ? doc.artifactType : config.mediaType;
+    const artifactType =
+      typeof doc.artifactType === 'string' && doc.artifactType !== '' ? doc.artifactType : config.mediaType;
     return { mediaType, references, subject, artifactType, annotations };
   }
 
   if (isIndexType(mediaType)) {
-    if (doc.config !== undefined || doc.layers !== undefined) throw invalid('an index must not have "config" or "layers"');
+    if (doc.config !== undefined || doc.layers !== undefined)
+      throw invalid('an index must not have "config" or "layers"');
     if (!Array.isArray(doc.manifests)) throw invalid('manifests must be an array');
     doc.manifests.forEach((m, i) => {
       const d = parseDescriptor(m, `manifests[${i}]`);
       // BuildKit cache indexes list layer blobs here, so only manifest types are manifests.
-      references.push({ digest: d.digest, size: d.size, mediaType: d.mediaType, role: isManifestType(d.mediaType) ? 'manifest' : 'layer' });
+      references.push({
+        digest: d.digest,
+        size: d.size,
+        mediaType: d.mediaType,
+        role: isManifestType(d.mediaType) ? 'manifest' : 'layer',
+      });
     });
     const artifactType = typeof doc.artifactType === 'string' && doc.artifactType !== '' ? doc.artifactType : undefined;
     return { mediaType, references, subject, artifactType, annotations };

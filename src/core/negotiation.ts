@@ -26,7 +26,11 @@ export function acceptsManifest(accepted: Set<string>, stored: string): boolean 
   if (accepted.size === 0 || accepted.has('*/*') || accepted.has('application/*') || accepted.has(stored)) return true;
   // Clients that only list legacy/unknown types (e.g. plain application/json) still get the bytes.
   for (const t of accepted) {
-    if (t.startsWith('application/vnd.oci.') || t.startsWith('application/vnd.docker.distribution.manifest.v2') || t.startsWith('application/vnd.docker.distribution.manifest.list')) {
+    if (
+      t.startsWith('application/vnd.oci.') ||
+      t.startsWith('application/vnd.docker.distribution.manifest.v2') ||
+      t.startsWith('application/vnd.docker.distribution.manifest.list')
+    ) {
       return false;
     }
   }

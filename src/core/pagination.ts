@@ -33,7 +33,10 @@ export const MAX_PAGE = 10_000;
  * Answers a page request from a store that can list entries after a cursor:
  * fetches one more row than asked to learn whether a next page exists.
  */
-export async function paginate(page: PageRequest, fetch: (after: string, limit: number) => string[] | Promise<string[]>): Promise<Page<string>> {
+export async function paginate(
+  page: PageRequest,
+  fetch: (after: string, limit: number) => string[] | Promise<string[]>,
+): Promise<Page<string>> {
   if (page.n === 0) return { items: [] };
   const n = Math.min(page.n ?? MAX_PAGE, MAX_PAGE);
   const rows = await fetch(page.last ?? '', n + 1);

@@ -18,7 +18,12 @@ export function parseRangeHeader(header: string | undefined, size: number): Byte
   if (!m) return undefined;
   const [, a = '', b = ''] = m;
   const unsatisfiable = () =>
-    new RegistryError('RANGE_INVALID', 'requested range not satisfiable', { range: header, size }, { 'Content-Range': `bytes */${size}` });
+    new RegistryError(
+      'RANGE_INVALID',
+      'requested range not satisfiable',
+      { range: header, size },
+      { 'Content-Range': `bytes */${size}` },
+    );
   if (a === '' && b === '') return undefined;
   if (a === '') {
     const suffix = Number(b);

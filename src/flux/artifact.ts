@@ -17,7 +17,9 @@
  * Pure: no I/O.
  */
 
-import { GoStruct, goJsonMarshal, goJsonString } from '../util/go-json.js';
+import { GoStruct, goJsonMarshal, goJsonString } from '../gocompat/json.js';
+import { SemverError, parseStrictVersion, type Version } from '../gocompat/semver.js';
+import { formatRFC3339, isRFC3339 } from '../gocompat/time.js';
 
 export const FLUX_CONFIG_MEDIA_TYPE = 'application/vnd.cncf.flux.config.v1+json';
 export const FLUX_CONTENT_MEDIA_TYPE = 'application/vnd.cncf.flux.content.v1.tar+gzip';
@@ -40,7 +42,13 @@ export interface Descriptor {
 export { goJsonString as goJSONString };
 
 function descriptorJSON(d: Descriptor): string {
-  return goJsonMarshal(new GoStruct([['mediaType', d.mediaType], ['size', d.size], ['digest', d.digest]]));
+  return goJsonMarshal(
+    new GoStruct([
+      ['mediaType', d.mediaType],
+      ['size', d.size],
+      ['digest', d.digest],
+    ]),
+  );
 }
 
 /** The config blob go-containerregistry computes for flux's one-layer artifact. */
@@ -53,28 +61,19 @@ export function fluxConfigBytes(diffId: string): Buffer {
 /** The manifest bytes for a config and one layer. */
 export function fluxManifestBytes(config: Descriptor, layer: Descriptor, annotations: Record<string, string>): Buffer {
   const ann = Object.keys(annotations).length ? `,"annotations":${goJsonMarshal(annotations)}` : '';
-  return Buffer.from(`{"schemaVersion":2,"mediaType":${goJsonString(OCI_MANIFEST_MEDIA_TYPE)},"config":${descriptorJSON(config)},"layers":[${descriptorJSON(layer)}]${ann}}`);
+  return Buffer.from(
+    `{"schemaVersion":2,"mediaType":${goJsonString(OCI_MANIFEST_MEDIA_TYPE)},"config":${descriptorJSON(config)},"layers":[${descriptorJSON(layer)}]${ann}}`,
+  );
 }
 
-/** time.Now().UTC().Format(time.RFC3339): seconds, `Z`. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Does `s` parse with Go's time.RFC3339 layout (the check flux ≥ 2.9 makes on the created value)? */
-export function isRFC3339(s: string): boolean {
-  const m = RFC3339.exec(s);
-  if (!m) return false;
-  const [, y, mo, d, h, mi, se, , z] = m;
-  const month = Number(mo);
-  const day = Number(d);
-  if (month < 1 || month > 12 || day < 1) return false;
-  const dim = new Date(Date.UTC(Number(y), month, 0)).getUTCDate();
-  if (day > dim || Number(h) > 23 || Number(mi) > 59 || Number(se) > 59) return false;
-  if (z !== 'Z' && z !== 'z' && (Number(z!.slice(1, 3)) > 23 || Number(z!.slice(4, 6)) > 59)) return false;
-  return true;
+/** A tag as flux reads it for --filter-semver (version.ParseVersion: leading "v"s dropped, then strict SemVer), or undefined when flux skips it. */
+export function parseTagVersion(tag: string): Version | undefined {
+  try {
+    return parseStrictVersion(tag.replace(/^v+/, ''));
+  } catch (e) {
+    if (e instanceof SemverError) return undefined;
+    throw e;
+  }
 }
 
 export class AnnotationError extends Error {}
@@ -84,7 +83,8 @@ export function parseAnnotations(values: readonly string[]): Record<string, stri
   const out: Record<string, string> = {};
   for (const v of values) {
     const parts = v.split('=');
-    if (parts.length !== 2) throw new AnnotationError(`invalid annotation ${JSON.stringify(v)}, must be in the format key=value`);
+    if (parts.length !== 2)
+      throw new AnnotationError(`invalid annotation ${JSON.stringify(v)}, must be in the format key=value`);
     out[parts[0]!] = parts[1]!;
   }
   return out;
@@ -101,12 +101,15 @@ export interface FluxMetadata {
 /** The manifest annotations: created, source, revision, then the custom ones (which win). */
 export function fluxAnnotations(meta: FluxMetadata, now = new Date()): Record<string, string> {
   const out: Record<string, string> = {
-    [ANNOTATION_CREATED]: meta.created ?? rfc3339(now),
+    [ANNOTATION_CREATED]: meta.created ?? formatRFC3339(now),
     [ANNOTATION_SOURCE]: meta.source,
     [ANNOTATION_REVISION]: meta.revision,
     ...(meta.annotations ?? {}),
   };
-  if (!isRFC3339(out[ANNOTATION_CREATED]!)) throw new AnnotationError(`invalid ${ANNOTATION_CREATED} ${JSON.stringify(out[ANNOTATION_CREATED])}: it must be an RFC 3339 time such as 2026-01-01T00:00:00Z`);
+  if (!isRFC3339(out[ANNOTATION_CREATED]!))
+    throw new AnnotationError(
+      `invalid ${ANNOTATION_CREATED} ${JSON.stringify(out[ANNOTATION_CREATED])}: it must be an RFC 3339 time such as 2026-01-01T00:00:00Z`,
+    );
   return out;
 }
 

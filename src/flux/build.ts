@@ -77,7 +77,8 @@ export async function collectEntries(sourcePath: string, opts: CollectOptions = 
     const umask = opts.umask ?? processUmask();
     const name = path.basename(abs);
     const entries: ArchiveEntry[] = [{ name: '.', type: 'dir', mode: 0o700, size: 0 }];
-    if (!matcher.excludes(name, false)) entries.push({ name, type: 'file', mode: st.mode & 0o777 & ~umask, size: st.size, source: abs });
+    if (!matcher.excludes(name, false))
+      entries.push({ name, type: 'file', mode: st.mode & 0o777 & ~umask, size: st.size, source: abs });
     return entries;
   }
   const root = await realpath(abs);
@@ -86,7 +87,13 @@ export async function collectEntries(sourcePath: string, opts: CollectOptions = 
     const info = await lstat(dir);
     const isDir = info.isDirectory();
     if ((info.isFile() || isDir) && !matcher.excludes(rel, isDir)) {
-      out.push({ name: rel, type: isDir ? 'dir' : 'file', mode: info.mode & 0o7777, size: isDir ? 0 : info.size, ...(isDir ? {} : { source: dir }) });
+      out.push({
+        name: rel,
+        type: isDir ? 'dir' : 'file',
+        mode: info.mode & 0o7777,
+        size: isDir ? 0 : info.size,
+        ...(isDir ? {} : { source: dir }),
+      });
     }
     if (!isDir) return;
     const names = (await readdir(dir)).sort(byteOrder);
@@ -97,7 +104,10 @@ export async function collectEntries(sourcePath: string, opts: CollectOptions = 
 }
 
 /** Writes the uncompressed tar of `entries` to `write` (which may return a promise for backpressure). */
-export async function writeTar(entries: readonly ArchiveEntry[], write: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+export async function writeTar(
+  entries: readonly ArchiveEntry[],
+  write: (chunk: Buffer) => void | Promise<void>,
+): Promise<void> {
   for (const e of entries) {
     await write(goTarHeader(e));
     if (e.type !== 'file') continue;
@@ -109,7 +119,11 @@ export async function writeTar(entries: readonly ArchiveEntry[], write: (chunk: 
         await write(chunk);
       }
     }
-    if (n !== e.size) throw new BuildError(`${e.source} changed while it was being archived (${n} bytes instead of ${e.size})`, 'run the command again once nothing writes to the directory');
+    if (n !== e.size)
+      throw new BuildError(
+        `${e.source} changed while it was being archived (${n} bytes instead of ${e.size})`,
+        'run the command again once nothing writes to the directory',
+      );
     await write(tarPadding(e.size));
   }
   await write(TAR_TRAILER);
@@ -154,7 +168,11 @@ export async function streamArtifact(entries: ArchiveEntry[], out: Writable): Pr
  * Builds the archive of `sourcePath` into `file` (mode 0640, written to a
  * temporary file next to it and renamed, as flux does).
  */
-export async function buildArtifact(sourcePath: string, file: string, opts: CollectOptions = {}): Promise<BuiltArchive> {
+export async function buildArtifact(
+  sourcePath: string,
+  file: string,
+  opts: CollectOptions = {},
+): Promise<BuiltArchive> {
   const entries = await collectEntries(sourcePath, opts);
   const tmp = `${file}.${process.pid}.${Date.now()}.partial`;
   const out = createWriteStream(tmp, { mode: 0o640 });

@@ -17,10 +17,23 @@
  * one by one), which this module leaves to its caller.
  */
 
-import { BadPattern, goMatch as goFilepathMatch } from '../util/go-glob.js';
+import { BadPattern, goMatch as goFilepathMatch } from '../gocompat/glob.js';
 
 /** What `flux push artifact` excludes when `--ignore-paths` is not given. */
-export const DEFAULT_IGNORE_PATHS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes', '*.jpg', '*.jpeg', '*.gif', '*.png', '*.wmv', '*.flv', '*.tar.gz', '*.zip'];
+export const DEFAULT_IGNORE_PATHS = [
+  '.git/',
+  '.gitignore',
+  '.gitmodules',
+  '.gitattributes',
+  '*.jpg',
+  '*.jpeg',
+  '*.gif',
+  '*.png',
+  '*.wmv',
+  '*.flv',
+  '*.tar.gz',
+  '*.zip',
+];
 
 type Result = 'none' | 'exclude' | 'include';
 

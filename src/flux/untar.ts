@@ -61,7 +61,10 @@ async function ensureDirs(root: string, rel: string, made: Set<string>, mode: nu
     const abs = path.join(root, cur);
     try {
       const st = await lstat(abs);
-      if (!st.isDirectory()) throw new TarError(`refusing to extract through ${abs}: it exists and is not a directory${st.isSymbolicLink() ? ' (a symlink)' : ''}`);
+      if (!st.isDirectory())
+        throw new TarError(
+          `refusing to extract through ${abs}: it exists and is not a directory${st.isSymbolicLink() ? ' (a symlink)' : ''}`,
+        );
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       await mkdir(abs, { mode: cur === rel ? mode : 0o750 });
@@ -71,7 +74,15 @@ async function ensureDirs(root: string, rel: string, made: Set<string>, mode: nu
 }
 
 /** Extracts a (gzipped) tar stream into `dir`, which is created when missing. */
-export async function extractTar(input: Readable, dir: string, opts: { gzip?: boolean; now?: Date; /** OPA bundles name members "/x.rego": read them as relative. */ rooted?: boolean } = {}): Promise<ExtractResult> {
+export async function extractTar(
+  input: Readable,
+  dir: string,
+  opts: {
+    gzip?: boolean;
+    now?: Date;
+    /** OPA bundles name members "/x.rego": read them as relative. */ rooted?: boolean;
+  } = {},
+): Promise<ExtractResult> {
   const root = path.resolve(dir);
   await mkdir(root, { recursive: true });
   const made = new Set<string>();
@@ -80,7 +91,10 @@ export async function extractTar(input: Readable, dir: string, opts: { gzip?: bo
   const tar = openTarStream(input, opts.gzip === false ? { gzip: false } : {});
   for (let m = await tar.next(); m; m = await tar.next()) {
     const rel = safeRelPath(opts.rooted ? m.name.replace(/^\/+/, '') || '.' : m.name);
-    if (rel === undefined) throw new TarError(`tar contained invalid name ${JSON.stringify(m.name)} (absolute, with a backslash, or climbing out with ..)`);
+    if (rel === undefined)
+      throw new TarError(
+        `tar contained invalid name ${JSON.stringify(m.name)} (absolute, with a backslash, or climbing out with ..)`,
+      );
     if (m.type === 'symlink') {
       result.skippedSymlinks.push(rel);
       continue;
@@ -90,13 +104,19 @@ export async function extractTar(input: Readable, dir: string, opts: { gzip?: bo
       result.dirs++;
       continue;
     }
-    if (m.type !== 'file') throw new TarError(`tar file entry ${m.name} is a ${m.type === 'hardlink' ? 'hard link' : 'special file'}, which artifacts may not contain`);
+    if (m.type !== 'file')
+      throw new TarError(
+        `tar file entry ${m.name} is a ${m.type === 'hardlink' ? 'hard link' : 'special file'}, which artifacts may not contain`,
+      );
     if (rel === '') throw new TarError(`tar contained a file named ${JSON.stringify(m.name)}`);
     await ensureDirs(root, path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel), made, 0o750);
     const abs = path.join(root, rel);
     try {
       const st = await lstat(abs);
-      if (!st.isFile()) throw new TarError(`refusing to overwrite ${abs}: it is not a regular file${st.isSymbolicLink() ? ' (a symlink)' : ''}`);
+      if (!st.isFile())
+        throw new TarError(
+          `refusing to overwrite ${abs}: it is not a regular file${st.isSymbolicLink() ? ' (a symlink)' : ''}`,
+        );
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }

@@ -14,6 +14,10 @@ export interface RequestContext {
   query: URLSearchParams;
   /** May the caller pull from this repository? (used by mounts and the catalog) */
   canPull(repository: string): Promise<boolean>;
+  /** Is the caller a policy admin? (false without authentication) */
+  isAdmin(): boolean;
+  /** The authenticated user, once access was checked (undefined: anonymous or open access). */
+  principal(): string | undefined;
   /** The built-in token endpoint, when token auth is on. */
   tokenEndpoint?: Handler;
   /** Flipped by the server when it is shutting down, for readiness. */

@@ -4,7 +4,13 @@ import { RegistryError, RegistryErrors } from '../core/errors.js';
 /** Sent on every response, as distribution does. */
 export const API_VERSION_HEADER = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/json',
+  headers: Record<string, string> = {},
+): void {
   const bytes = Buffer.from(JSON.stringify(body));
   res.writeHead(status, { ...headers, 'Content-Type': contentType, 'Content-Length': bytes.length });
   res.end(res.req.method === 'HEAD' ? undefined : bytes);

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
+import type { LocalFileBody } from '../storage/blob-store.js';
 
 /**
  * Zero-copy responses: the kernel copies a blob file to the client's socket
@@ -10,7 +11,13 @@ import { constants } from 'node:os';
  * pulls CPU-bound. Plain-TCP responses only: TLS needs the bytes in user space.
  */
 interface NativeSendfile {
-  start(socketFd: number, fileFd: number, offset: number, length: number, done: (errno: number, sent: number) => void): number;
+  start(
+    socketFd: number,
+    fileFd: number,
+    offset: number,
+    length: number,
+    done: (errno: number, sent: number) => void,
+  ): number;
   cancel(id: number): void;
 }
 
@@ -96,6 +103,25 @@ export async function sendFile(socket: Socket, fileFd: number, offset: number, l
     sendFileStats.transfers++;
     socket.once('close', onClose);
   });
+}
+
+/**
+ * Sends `length` bytes of a blob store's local file from `offset` (see sendFile),
+ * then closes the file, whatever happened. Blob stores answer with a file only
+ * when asked for one, that is when `socket` takes sendfile.
+ */
+export async function sendFileBody(
+  socket: Socket | undefined,
+  body: LocalFileBody,
+  offset: number,
+  length: number,
+): Promise<void> {
+  try {
+    if (!socket) throw new Error('a local file body for a response that cannot send files');
+    await sendFile(socket, body.fd, offset, length);
+  } finally {
+    await body.close();
+  }
 }
 
 function errnoError(errno: number, sent: number, length: number): NodeJS.ErrnoException {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { RegistryError } from '../core/errors.js';
 import { isValidRepositoryName } from '../core/names.js';
@@ -9,6 +10,7 @@ import type { AccessControl } from './access.js';
 import { OpenAccess } from './access.js';
 import type { RequestContext } from './context.js';
 import { API_VERSION_HEADER, sendError, toRegistryErrors } from './respond.js';
+import { logRequest } from './request-log.js';
 import { methodLabel, type Metrics } from '../metrics/metrics.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
 import { matchRoute } from './routes.js';
@@ -19,11 +21,30 @@ export interface HttpServerOptions {
   access?: AccessControl;
   /** Serve HTTPS with this PEM certificate (chain) and key. */
   tls?: { cert: Buffer; key: Buffer };
+  limits?: Partial<ConnectionLimits>;
   /** Request metrics are recorded here (absent: none). */
   metrics?: Metrics;
   /** Serve `/metrics` on this server (absent: 404 there). */
   metricsEndpoint?: MetricsEndpoint;
 }
+
+/** What one client can make the server hold open (README "Security"). */
+export interface ConnectionLimits {
+  /** A request body that sends no byte for this long is cut. */
+  bodyTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+}
+
+const DEFAULT_LIMITS: ConnectionLimits = {
+  bodyTimeoutMs: 60_000,
+  headersTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 256,
+};
 
 export interface RegistryServer {
   server: Server;
@@ -40,15 +61,29 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
   const access = options.access ?? new OpenAccess();
   const state = { ready: true };
 
-  const serverOptions = { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 };
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // No whole-request deadline (multi-gigabyte uploads over slow links): a body is
+  // cut only when it stops sending (bodyTimeoutMs, watched per request below).
+  const serverOptions = {
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: 0,
+    // How often Node looks for connections past headersTimeout (its default, 30 s, would double a short one).
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    watchBody(req, limits.bodyTimeoutMs);
     void handle(req, res);
   };
   const server: Server = options.tls
     ? createTlsServer({ ...serverOptions, ...options.tls }, listener)
     : createServer(serverOptions, listener);
-  // Multi-gigabyte uploads over slow links: no whole-request deadline, only idle sockets time out.
   server.timeout = 0;
+  // HTTP/1.1 lets a client close its sending side after a complete request: answer
+  // it anyway (Node would otherwise abort the request when the read side ends).
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  server.maxConnections = limits.maxConnections;
+  limitPerAddress(server, limits.maxConnectionsPerAddress, options.tls !== undefined);
   // Requests Node itself cannot parse still get an OCI error body and the API version header.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') {
@@ -101,6 +136,8 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         query,
         state,
         canPull: (repo) => access.canPull(req, repo),
+        isAdmin: () => access.isAdmin?.(req) ?? false,
+        principal: () => access.principal(req),
         tokenEndpoint: access.tokenEndpoint,
         ...(options.metricsEndpoint ? { metricsEndpoint: options.metricsEndpoint } : {}),
       };
@@ -116,7 +153,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       if (metrics) countRefusal(metrics, req, route, e);
       sendError(req, res, e);
     } finally {
-      logRequest(reqLog, req, res, path, started);
+      logRequest(reqLog, req, res, { path, query, started, user: () => access.principal(req) });
     }
   }
 
@@ -161,6 +198,51 @@ function countRefusal(metrics: Metrics, req: IncomingMessage, route: string, e: 
   else if (code === 'TOOMANYREQUESTS') metrics.rateLimited.labels(route).inc();
 }
 
+/**
+ * Cuts a request whose body stops arriving for `ms` (the connection closes; an
+ * upload keeps what it had before this request and can be resumed). The watch
+ * ends with the body, so responses and server-side work are never timed.
+ */
+function watchBody(req: IncomingMessage, ms: number): void {
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
+  const socket = req.socket;
+  const stalled = () => socket.destroy();
+  socket.setTimeout(ms);
+  socket.on('timeout', stalled);
+  const done = () => {
+    socket.setTimeout(0);
+    socket.off('timeout', stalled);
+  };
+  req.once('end', done);
+  req.once('close', done);
+}
+
+/** At most `max` open connections per client address; the next one gets 503 and is closed. */
+function limitPerAddress(server: Server, max: number, tls: boolean): void {
+  const open = new Map<string, number>();
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const n = (open.get(address) ?? 0) + 1;
+    if (n > max) {
+      const body = JSON.stringify({
+        errors: [{ code: 'UNAVAILABLE', message: `too many connections from ${address} (at most ${max})` }],
+      });
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\n${API_VERSION_HEADER[0]}: ${API_VERSION_HEADER[1]}\r\nContent-Type: application/json\r\n` +
+          `Retry-After: 1\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    open.set(address, n);
+    socket.once('close', () => {
+      const left = open.get(address)! - 1;
+      if (left === 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
+
 function isRegistryErrors(e: unknown): boolean {
   return e instanceof Error && e.name === 'RegistryErrors';
 }
@@ -195,24 +277,4 @@ function decodeParams(raw: Record<string, string>): RequestContext['params'] {
   }
   if (raw.id !== undefined) params.id = raw.id;
   return params;
-}
-
-function logRequest(log: Logger, req: IncomingMessage, res: ServerResponse, path: string, started: bigint): void {
-  const done = () => {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const len = res.getHeader('content-length');
-    log.info(
-      {
-        method: req.method,
-        path,
-        status: res.statusCode,
-        bytes: typeof len === 'number' ? len : Number(len ?? 0),
-        ms: Math.round(ms * 100) / 100,
-        ua: req.headers['user-agent'],
-      },
-      'request',
-    );
-  };
-  if (res.writableFinished) done();
-  else res.once('close', done);
 }

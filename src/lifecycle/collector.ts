@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Registry } from '../registry/registry.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
+import { describeImmutableRule, immutableRule } from './immutable-tags.js';
 import { planRepository, type RetentionPolicy, type TagDecision } from './retention.js';
 
 /**
@@ -79,7 +80,17 @@ class Collector {
     this.now = options.now ?? Date.now;
     this.batch = options.batchSize ?? DEFAULT_BATCH;
     this.dryRun = options.dryRun ?? false;
-    this.report = { dryRun: this.dryRun, uploadsExpired: 0, decisions: [], tagsRemoved: [], manifestsRemoved: [], linksRemoved: 0, blobsRemoved: 0, bytesReclaimed: 0, durationMs: 0 };
+    this.report = {
+      dryRun: this.dryRun,
+      uploadsExpired: 0,
+      decisions: [],
+      tagsRemoved: [],
+      manifestsRemoved: [],
+      linksRemoved: 0,
+      blobsRemoved: 0,
+      bytesReclaimed: 0,
+      durationMs: 0,
+    };
   }
 
   async run(): Promise<CollectReport> {
@@ -108,7 +119,8 @@ class Collector {
 
   /** Between batches: a collector that lost its lease (it stalled past it) stops. */
   private async stillHolder(): Promise<void> {
-    if (!this.dryRun && !(await this.renewLease())) throw new Error('garbage collection lease lost to another collector');
+    if (!this.dryRun && !(await this.renewLease()))
+      throw new Error('garbage collection lease lost to another collector');
   }
 
   private progress(step: GcStep, counts: Record<string, number>): void {
@@ -131,7 +143,11 @@ class Collector {
         repositories++;
         await this.retainRepository(repository);
       }
-      this.progress('retention', { repositories, tags: this.report.tagsRemoved.length, manifests: this.report.manifestsRemoved.length });
+      this.progress('retention', {
+        repositories,
+        tags: this.report.tagsRemoved.length,
+        manifests: this.report.manifestsRemoved.length,
+      });
       if (!page.next) break;
       last = page.next;
       await this.stillHolder();
@@ -140,10 +156,20 @@ class Collector {
 
   private async retainRepository(repository: string): Promise<void> {
     const inventory = await this.meta.repositoryInventory(repository);
-    const plan = planRepository(repository, inventory, this.options.retention ?? [], { now: this.now(), gracePeriodMs: this.options.gracePeriodMs });
+    const plan = planRepository(
+      repository,
+      inventory,
+      this.options.retention ?? [],
+      { now: this.now(), gracePeriodMs: this.options.gracePeriodMs },
+      (tag) => {
+        const rule = immutableRule(this.registry.immutableTags, repository, tag);
+        return rule && describeImmutableRule(rule);
+      },
+    );
     for (const d of plan.decisions) this.report.decisions.push({ repository, ...d });
     for (const t of plan.dropTags) {
-      if (this.dryRun || (await this.meta.deleteTagIf(repository, t.tag, t.digest))) this.report.tagsRemoved.push({ repository, ...t });
+      if (this.dryRun || (await this.meta.deleteTagIf(repository, t.tag, t.digest)))
+        this.report.tagsRemoved.push({ repository, ...t });
     }
     // Parents before children: an index (or referrer) goes before what it references.
     for (const m of plan.deleteManifests) {
@@ -161,7 +187,8 @@ class Collector {
     for (;;) {
       const links = await this.meta.unusedBlobLinks(this.cutoff, this.batch, after);
       for (const l of links) {
-        if (this.dryRun || (await this.meta.removeUnusedBlobLink(l.repository, l.digest, this.cutoff))) this.report.linksRemoved++;
+        if (this.dryRun || (await this.meta.removeUnusedBlobLink(l.repository, l.digest, this.cutoff)))
+          this.report.linksRemoved++;
       }
       this.progress('links', { removed: this.report.linksRemoved });
       if (links.length < this.batch) break;

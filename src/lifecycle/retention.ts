@@ -12,7 +12,7 @@
  * - Untagged manifests are removed only where `untaggedOlderThanMs` says so, and never
  *   one a kept manifest references; an index child goes with its last parent.
  */
-import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../chart/semver.js';
+import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../gocompat/semver.js';
 import { compileGlob } from '../auth/glob.js';
 import type { RepositoryInventory } from '../storage/metadata-store.js';
 
@@ -104,6 +104,8 @@ export function planRepository(
   inventory: RepositoryInventory,
   policies: readonly RetentionPolicy[],
   clock: { now: number; gracePeriodMs: number },
+  /** The immutable-tag rule that protects a tag, described (retention never drops one). */
+  immutable: (tag: string) => string | undefined = () => undefined,
 ): RepositoryPlan {
   const policy = policyFor(repository, policies);
   const manifests = new Map(inventory.manifests.map((m) => [m.digest, m]));
@@ -114,7 +116,8 @@ export function planRepository(
   // Tag-scheme artifacts follow their subject; every other tag is the rules' business.
   const schemeTags: Tag[] = [];
   const ruledTags: Tag[] = [];
-  for (const t of inventory.tags) (tagSchemeSubject(t.name) ? schemeTags : ruledTags).push({ name: t.name, digest: t.digest, pushedAt: t.pushedAt });
+  for (const t of inventory.tags)
+    (tagSchemeSubject(t.name) ? schemeTags : ruledTags).push({ name: t.name, digest: t.digest, pushedAt: t.pushedAt });
   const signed = (digest: string): boolean =>
     schemeTags.some((t) => t.name.endsWith('.sig') && tagSchemeSubject(t.name) === digest) ||
     (referrersOf.get(digest) ?? []).some((r) => SIGNATURE_TYPES.has(manifests.get(r)?.artifactType ?? ''));
@@ -123,8 +126,11 @@ export function planRepository(
   const decisions = new Map<string, TagDecision>();
   for (const t of ruledTags) {
     const rule = policy ? keptBy(t, ruledTags, policy, manifests, clock.now) : 'no retention rule for this repository';
-    const decide = (keep: boolean, why: string) => decisions.set(t.name, { tag: t.name, digest: t.digest, keep, rule: why });
-    if (rule) decide(true, rule);
+    const decide = (keep: boolean, why: string) =>
+      decisions.set(t.name, { tag: t.name, digest: t.digest, keep, rule: why });
+    const frozen = policy ? immutable(t.name) : undefined;
+    if (frozen) decide(true, frozen);
+    else if (rule) decide(true, rule);
     else if (signed(t.digest)) decide(true, 'signed');
     // Its manifest could not be removed yet: dropping the tag now would leave it untagged for good.
     else if ((manifests.get(t.digest)?.createdAt ?? 0) >= graceCutoff) decide(true, 'pushed within the grace period');
@@ -159,17 +165,28 @@ export function planRepository(
     }
   }
 
-  const dropTags = [...decisions.values()].filter((d) => !d.keep).map((d) => ({ tag: d.tag, digest: d.digest, rule: d.rule }));
+  const dropTags = [...decisions.values()]
+    .filter((d) => !d.keep)
+    .map((d) => ({ tag: d.tag, digest: d.digest, rule: d.rule }));
   for (const t of schemeTags) {
     if (!kept.has(t.digest) && !kept.has(tagSchemeSubject(t.name)!) && t.pushedAt < graceCutoff) {
-      dropTags.push({ tag: t.name, digest: t.digest, rule: manifests.has(tagSchemeSubject(t.name)!) ? 'its subject goes' : 'its subject is gone' });
+      dropTags.push({
+        tag: t.name,
+        digest: t.digest,
+        rule: manifests.has(tagSchemeSubject(t.name)!) ? 'its subject goes' : 'its subject is gone',
+      });
     }
   }
-  const doomed = inventory.manifests.filter((m) => !kept.has(m.digest) && m.createdAt < graceCutoff).map((m) => m.digest);
+  const doomed = inventory.manifests
+    .filter((m) => !kept.has(m.digest) && m.createdAt < graceCutoff)
+    .map((m) => m.digest);
   return {
     decisions: policy ? [...decisions.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)) : [],
     dropTags,
-    deleteManifests: parentsFirst(doomed, manifests).map((digest) => ({ digest, reason: reasonFor(manifests.get(digest)!, tagged, manifests) })),
+    deleteManifests: parentsFirst(doomed, manifests).map((digest) => ({
+      digest,
+      reason: reasonFor(manifests.get(digest)!, tagged, manifests),
+    })),
   };
 }
 
@@ -184,7 +201,8 @@ function parentsFirst(digests: string[], manifests: Map<string, InventoryManifes
   const parents = new Map<string, string[]>();
   for (const p of digests) {
     const m = manifests.get(p)!;
-    for (const child of [...m.references, ...(m.subject ? [m.subject] : [])]) parents.set(child, [...(parents.get(child) ?? []), p]);
+    for (const child of [...m.references, ...(m.subject ? [m.subject] : [])])
+      parents.set(child, [...(parents.get(child) ?? []), p]);
   }
   const out: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
@@ -200,7 +218,13 @@ function parentsFirst(digests: string[], manifests: Map<string, InventoryManifes
 }
 
 /** The keep rule that keeps `tag`, described; undefined when none does. */
-function keptBy(tag: Tag, tags: Tag[], policy: RetentionPolicy, manifests: Map<string, InventoryManifest>, now: number): string | undefined {
+function keptBy(
+  tag: Tag,
+  tags: Tag[],
+  policy: RetentionPolicy,
+  manifests: Map<string, InventoryManifest>,
+  now: number,
+): string | undefined {
   if (policy.keep.length === 0) return 'no keep rules (every tag is kept)';
   for (const rule of policy.keep) {
     if (keeps(rule, tag, tags, manifests, now)) return describeRule(rule);
@@ -211,11 +235,15 @@ function keptBy(tag: Tag, tags: Tag[], policy: RetentionPolicy, manifests: Map<s
 function keeps(rule: KeepRule, tag: Tag, tags: Tag[], manifests: Map<string, InventoryManifest>, now: number): boolean {
   switch (rule.kind) {
     case 'latest': {
-      const newest = [...tags].sort((a, b) => b.pushedAt - a.pushedAt || (a.name < b.name ? 1 : -1)).slice(0, rule.count);
+      const newest = [...tags]
+        .sort((a, b) => b.pushedAt - a.pushedAt || (a.name < b.name ? 1 : -1))
+        .slice(0, rule.count);
       return newest.includes(tag);
     }
     case 'semver': {
-      const versions = tags.map((t) => ({ t, v: version(t.name) })).filter((x): x is { t: Tag; v: Version } => x.v !== undefined);
+      const versions = tags
+        .map((t) => ({ t, v: version(t.name) }))
+        .filter((x): x is { t: Tag; v: Version } => x.v !== undefined);
       versions.sort((a, b) => compareVersions(b.v, a.v));
       return versions.slice(0, rule.count).some((x) => x.t === tag);
     }

@@ -4,7 +4,11 @@ import type { Registry } from '../registry/registry.js';
 import { collectGarbage, type CollectReport } from './collector.js';
 
 /** `stowage serve` collects on the `gc.interval` schedule; stop() waits for a run in progress. */
-export function scheduleGarbageCollection(registry: Registry, config: Pick<ServeConfig, 'gc' | 'retention'>, log: Logger): { stop(): Promise<void> } {
+export function scheduleGarbageCollection(
+  registry: Registry,
+  config: Pick<ServeConfig, 'gc' | 'retention'>,
+  log: Logger,
+): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const run = () => {

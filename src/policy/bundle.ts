@@ -25,7 +25,7 @@ import { readdir, readFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { goGzip } from '../gocompat/gzip.js';
 import { TAR_TRAILER, goTarEntry } from '../gocompat/tar/writer.js';
-import { goJsonMarshal, goJsonString } from '../util/go-json.js';
+import { goJsonMarshal, goJsonString } from '../gocompat/json.js';
 
 /** The layer type OPA's OCI downloader looks for (the first layer of this type is the bundle). */
 export const OPA_BUNDLE_LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -74,7 +74,8 @@ export function encodeManifest(m: BundleManifest): Buffer {
   if (m.roots !== undefined) parts.push(`"roots":${goJSON(m.roots)}`);
   if (m.wasm !== undefined && !(Array.isArray(m.wasm) && m.wasm.length === 0)) parts.push(`"wasm":${goJSON(m.wasm)}`);
   if (m.rego_version !== undefined) parts.push(`"rego_version":${m.rego_version}`);
-  if (m.file_rego_versions !== undefined && Object.keys(m.file_rego_versions).length) parts.push(`"file_rego_versions":${goJSON(m.file_rego_versions)}`);
+  if (m.file_rego_versions !== undefined && Object.keys(m.file_rego_versions).length)
+    parts.push(`"file_rego_versions":${goJSON(m.file_rego_versions)}`);
   if (m.metadata !== undefined && Object.keys(m.metadata).length) parts.push(`"metadata":${goJSON(m.metadata)}`);
   return Buffer.from(`{${parts.join(',')}}\n`);
 }
@@ -82,7 +83,10 @@ export function encodeManifest(m: BundleManifest): Buffer {
 /** The package path of a module ("a.b" / `a["b-c"]` → "a/b-c"), or undefined when it declares none. */
 export function modulePackage(source: string): string | undefined {
   const text = source.replace(/#[^\n]*/g, '');
-  const m = /^\s*package\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*(?:\.\s*[A-Za-z_][A-Za-z0-9_]*|\[\s*"(?:[^"\\]|\\.)*"\s*\]))*)/m.exec(text);
+  const m =
+    /^\s*package\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*(?:\.\s*[A-Za-z_][A-Za-z0-9_]*|\[\s*"(?:[^"\\]|\\.)*"\s*\]))*)/m.exec(
+      text,
+    );
   if (!m) return undefined;
   const parts: string[] = [];
   const re = /([A-Za-z_][A-Za-z0-9_]*)|\[\s*"((?:[^"\\]|\\.)*)"\s*\]/g;
@@ -118,10 +122,14 @@ function checkData(roots: readonly string[], prefix: string, value: unknown, fil
   if (rootsContain(roots, prefix)) return;
   const isAncestor = roots.some((r) => prefix === '' || norm(r).startsWith(`${prefix}/`));
   if (isAncestor && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) checkData(roots, prefix ? `${prefix}/${k}` : k, v, file);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      checkData(roots, prefix ? `${prefix}/${k}` : k, v, file);
     return;
   }
-  throw new BundleError(`manifest roots ${JSON.stringify(roots)} do not permit data at path '/${prefix}' (from ${file})`, 'add the path to "roots" in .manifest, or move the data under a root');
+  throw new BundleError(
+    `manifest roots ${JSON.stringify(roots)} do not permit data at path '/${prefix}' (from ${file})`,
+    'add the path to "roots" in .manifest, or move the data under a root',
+  );
 }
 
 export function parseManifest(bytes: Buffer, label = '.manifest'): BundleManifest {
@@ -133,25 +141,42 @@ export function parseManifest(bytes: Buffer, label = '.manifest'): BundleManifes
   }
   if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new BundleError(`${label} must be a JSON object`);
   const o = m as Record<string, unknown>;
-  if (o.revision !== undefined && typeof o.revision !== 'string') throw new BundleError(`${label}: "revision" must be a string`);
-  if (o.roots !== undefined && !(Array.isArray(o.roots) && o.roots.every((r) => typeof r === 'string'))) throw new BundleError(`${label}: "roots" must be an array of strings`);
-  if (o.rego_version !== undefined && o.rego_version !== 0 && o.rego_version !== 1) throw new BundleError(`${label}: "rego_version" must be 0 or 1`);
-  if (o.metadata !== undefined && (o.metadata === null || typeof o.metadata !== 'object' || Array.isArray(o.metadata))) throw new BundleError(`${label}: "metadata" must be an object`);
+  if (o.revision !== undefined && typeof o.revision !== 'string')
+    throw new BundleError(`${label}: "revision" must be a string`);
+  if (o.roots !== undefined && !(Array.isArray(o.roots) && o.roots.every((r) => typeof r === 'string')))
+    throw new BundleError(`${label}: "roots" must be an array of strings`);
+  if (o.rego_version !== undefined && o.rego_version !== 0 && o.rego_version !== 1)
+    throw new BundleError(`${label}: "rego_version" must be 0 or 1`);
+  if (o.metadata !== undefined && (o.metadata === null || typeof o.metadata !== 'object' || Array.isArray(o.metadata)))
+    throw new BundleError(`${label}: "metadata" must be an object`);
   const roots = o.roots as string[] | undefined;
   const overlap = roots ? overlappingRoots(roots) : undefined;
-  if (overlap) throw new BundleError(`${label}: manifest has overlapped roots: '${overlap[0]}' and '${overlap[1]}'`, 'roots must be disjoint: keep only the shorter one');
+  if (overlap)
+    throw new BundleError(
+      `${label}: manifest has overlapped roots: '${overlap[0]}' and '${overlap[1]}'`,
+      'roots must be disjoint: keep only the shorter one',
+    );
   return o as BundleManifest;
 }
 
 /** Checks a bundle's modules and data against each other and its manifest. */
-export function validateBundle(files: readonly BundleFile[], manifest: BundleManifest | undefined, label: string): { path: string; package: string }[] {
+export function validateBundle(
+  files: readonly BundleFile[],
+  manifest: BundleManifest | undefined,
+  label: string,
+): { path: string; package: string }[] {
   const modules: { path: string; package: string }[] = [];
   const roots = manifest?.roots ?? [''];
   for (const f of files) {
     if (f.path.endsWith('.rego')) {
       const pkg = modulePackage(f.bytes.toString('utf8'));
-      if (pkg === undefined) throw new BundleError(`${f.path}: no package declaration`, 'every .rego file starts with `package <path>`');
-      if (!rootsContain(roots, pkg)) throw new BundleError(`manifest roots ${JSON.stringify(roots)} do not permit '${pkg.replace(/\//g, '.')}' in module '/${f.path}'`, 'add the package path to "roots" in .manifest');
+      if (pkg === undefined)
+        throw new BundleError(`${f.path}: no package declaration`, 'every .rego file starts with `package <path>`');
+      if (!rootsContain(roots, pkg))
+        throw new BundleError(
+          `manifest roots ${JSON.stringify(roots)} do not permit '${pkg.replace(/\//g, '.')}' in module '/${f.path}'`,
+          'add the package path to "roots" in .manifest',
+        );
       modules.push({ path: f.path, package: pkg.replace(/\//g, '.') });
     } else if (path.posix.basename(f.path) === 'data.json') {
       let doc: unknown;
@@ -164,7 +189,8 @@ export function validateBundle(files: readonly BundleFile[], manifest: BundleMan
       checkData(roots, dir === '.' ? '' : dir, doc, f.path);
     }
   }
-  if (modules.length === 0) throw new BundleError(`${label} has no .rego files`, 'a policy bundle needs at least one Rego module (*.rego)');
+  if (modules.length === 0)
+    throw new BundleError(`${label} has no .rego files`, 'a policy bundle needs at least one Rego module (*.rego)');
   return modules;
 }
 
@@ -176,9 +202,16 @@ export async function readPolicyDir(dir: string, opts: { revision?: string } = {
   try {
     st = await lstat(dir);
   } catch {
-    throw new BundleError(`${dir} does not exist`, 'give --path the directory holding the .rego files (and optionally data.json and .manifest)');
+    throw new BundleError(
+      `${dir} does not exist`,
+      'give --path the directory holding the .rego files (and optionally data.json and .manifest)',
+    );
   }
-  if (!st.isDirectory()) throw new BundleError(`${dir} is not a directory`, 'give --path the bundle directory, or an `opa build` bundle.tar.gz');
+  if (!st.isDirectory())
+    throw new BundleError(
+      `${dir} is not a directory`,
+      'give --path the bundle directory, or an `opa build` bundle.tar.gz',
+    );
   const found: BundleFile[] = [];
   let manifestBytes: Buffer | undefined;
   let signatures: Buffer | undefined;
@@ -192,7 +225,8 @@ export async function readPolicyDir(dir: string, opts: { revision?: string } = {
       else if (!s.isFile()) continue;
       else if (r === '.manifest') manifestBytes = await readFile(a);
       else if (r === '.signatures.json') signatures = await readFile(a);
-      else if (name.endsWith('.rego') || name === 'data.json' || name === 'data.yaml' || name === 'data.yml') found.push({ path: r, bytes: await readFile(a) });
+      else if (name.endsWith('.rego') || name === 'data.json' || name === 'data.yaml' || name === 'data.yml')
+        found.push({ path: r, bytes: await readFile(a) });
     }
   };
   await walk(dir, '');

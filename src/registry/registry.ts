@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
 import { RegistryError, RegistryErrors } from '../core/errors.js';
 import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
@@ -9,10 +8,19 @@ import { acceptsManifest } from '../core/negotiation.js';
 import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
 import type { Page, PageRequest } from '../core/pagination.js';
-import type { BlobStore } from '../storage/blob-store.js';
-import type { ManifestRecord, ManifestSummary, MetadataStore, UploadRecord } from '../storage/metadata-store.js';
+import type { BlobBody, BlobStore, BodyRequest } from '../storage/blob-store.js';
+import type {
+  ManifestRecord,
+  ManifestSummary,
+  MetadataStore,
+  UploadCount,
+  UploadRecord,
+} from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
+import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
+import { namespaceOf, quotaFor, type QuotaRule } from '../lifecycle/quotas.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -23,6 +31,14 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
+  /** Tags that cannot be moved or deleted once pushed (src/lifecycle/immutable-tags.ts). */
+  immutableTags?: readonly ImmutableTagRule[];
+  /** Storage quotas and per-repository limits (src/lifecycle/quotas.ts). */
+  quotas?: readonly QuotaRule[];
+  /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
+  maxUploads?: number;
+  maxUploadsPerRepository?: number;
+  maxUploadsPerUser?: number;
 }
 
 export interface BlobContent {
@@ -61,8 +77,16 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** Who is asking, where a rule treats callers differently (immutable tag overrides). */
+export interface CallerOptions {
+  admin?: boolean;
+}
+
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_MAX_UPLOADS = 10_000;
+export const DEFAULT_MAX_UPLOADS_PER_REPOSITORY = 1_000;
+export const DEFAULT_MAX_UPLOADS_PER_USER = 1_000;
 const TOUCH_INTERVAL_MS = 30_000;
 /** A collector deletes one digest in milliseconds; a commit waits up to ~5 s for it. */
 const CLAIM_ATTEMPTS = 100;
@@ -80,8 +104,14 @@ export class Registry {
   readonly uploadTtlMs: number;
   private readonly now: () => number;
   private readonly pullCheck: PullCheck | undefined;
+  private readonly uploadCaps: { all: number; repository: number; user: number };
+  /** Counting and creating a session happen as one step, so concurrent POSTs cannot overshoot a cap. */
+  private readonly admission = new KeyedMutex();
+  private readonly admitted = new Map<string, number>();
   /** Pull times for retention's `pulled_within`, batched off the hot path. */
   readonly pulls: PullRecorder;
+  readonly immutableTags: readonly ImmutableTagRule[];
+  readonly quotas: readonly QuotaRule[];
 
   constructor(
     readonly blobs: BlobStore,
@@ -92,12 +122,22 @@ export class Registry {
     this.uploadTtlMs = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
     this.now = options.now ?? Date.now;
     this.pullCheck = options.pullCheck;
+    this.uploadCaps = {
+      all: options.maxUploads ?? DEFAULT_MAX_UPLOADS,
+      repository: options.maxUploadsPerRepository ?? DEFAULT_MAX_UPLOADS_PER_REPOSITORY,
+      user: options.maxUploadsPerUser ?? DEFAULT_MAX_UPLOADS_PER_USER,
+    };
     this.pulls = new PullRecorder(meta, this.now);
+    this.immutableTags = options.immutableTags ?? [];
+    this.quotas = options.quotas ?? [];
   }
 
   // ---- blobs ----------------------------------------------------------------
 
-  /** Size of a blob visible in the repository (manifests count, as in distribution). */
+  /**
+   * Size of a blob visible in the repository (manifests count, as in distribution),
+   * from the metadata store alone: HEAD never waits on the blob store.
+   */
   async statBlob(repository: string, digestText: string): Promise<{ digest: string; size: number }> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
@@ -111,21 +151,25 @@ export class Registry {
   /** Opens a blob for reading; `range` must already be resolved against its size. */
   async readBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
     if (await this.meta.blobLink(repository, digest)) return this.blobs.read(digest, range);
+    return this.manifestAsBlob(repository, digest, range);
+  }
+
+  /**
+   * How to serve a blob's bytes (a local file, a stream or a redirect: whatever the
+   * blob store answers; see BlobBody). A manifest read as a blob is a stream of its
+   * bytes. `request.range` must already be resolved against the size.
+   */
+  async blobBody(repository: string, digest: string, request: BodyRequest = {}): Promise<BlobBody> {
+    if (await this.meta.blobLink(repository, digest)) return this.blobs.body(digest, request);
+    return { kind: 'stream', stream: await this.manifestAsBlob(repository, digest, request.range) };
+  }
+
+  private async manifestAsBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
     const manifest = await this.meta.getManifest(repository, digest);
     if (!manifest) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
     await this.assertPullable(repository, manifest);
     const bytes = range ? manifest.content.subarray(range.start, range.end + 1) : manifest.content;
     return Readable.from([bytes]);
-  }
-
-  /**
-   * The blob's local file when the store keeps one (for zero-copy responses), or
-   * undefined (a manifest read as a blob, or a store without local files): then use
-   * readBlob. The caller closes the handle.
-   */
-  async openBlobFile(repository: string, digest: string): Promise<FileHandle | undefined> {
-    if (!this.blobs.openFile || !(await this.meta.blobLink(repository, digest))) return undefined;
-    return this.blobs.openFile(digest);
   }
 
   async deleteBlob(repository: string, digestText: string): Promise<void> {
@@ -134,20 +178,69 @@ export class Registry {
     const result = await this.meta.unlinkBlob(repository, digest);
     if (result === 'absent') throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
     if (result === 'referenced') {
-      throw new RegistryError('BLOB_REFERENCED', 'blob is referenced by a manifest in this repository; delete the manifest first', { digest });
+      throw new RegistryError(
+        'BLOB_REFERENCED',
+        'blob is referenced by a manifest in this repository; delete the manifest first',
+        { digest },
+      );
     }
   }
 
   // ---- uploads --------------------------------------------------------------
 
-  async startUpload(repository: string): Promise<UploadState> {
+  /**
+   * Opens a session owned by `owner` (the authenticated user; undefined for
+   * anonymous callers): only the same principal may use it afterwards.
+   */
+  async startUpload(repository: string, owner: string | undefined): Promise<UploadState> {
     assertRepositoryName(repository);
     const id = randomUUID();
     const at = this.now();
-    // Record first: the orphan sweep deletes session files that have no record.
-    await this.meta.createUpload({ id, repository, createdAt: at, updatedAt: at });
-    await this.blobs.createUpload(id);
+    const keys = ['all', `repository:${repository}`, ...(owner === undefined ? [] : [`owner:${owner}`])];
+    await this.admission.run('uploads', () => this.assertUploadRoom(repository, owner));
+    // Admitted but not yet recorded: counted by the next admissions until the row exists.
+    for (const k of keys) this.admitted.set(k, (this.admitted.get(k) ?? 0) + 1);
+    try {
+      // Record first: the orphan sweep deletes session files that have no record.
+      await this.meta.createUpload({
+        id,
+        repository,
+        ...(owner === undefined ? {} : { owner }),
+        createdAt: at,
+        updatedAt: at,
+      });
+    } finally {
+      for (const k of keys) {
+        const left = this.admitted.get(k)! - 1;
+        if (left === 0) this.admitted.delete(k);
+        else this.admitted.set(k, left);
+      }
+    }
+    try {
+      await this.blobs.createUpload(id);
+    } catch (e) {
+      // No session row without its file (a full disk or descriptor table says so here).
+      await this.meta.deleteUpload(id);
+      throw e;
+    }
     return { id, repository, size: 0 };
+  }
+
+  private async assertUploadRoom(repository: string, owner: string | undefined): Promise<void> {
+    const full = (what: string, limit: number) =>
+      new RegistryError(
+        'TOOMANYREQUESTS',
+        `too many open upload sessions ${what} (at most ${limit}); finish or cancel some first`,
+        { limit },
+        { 'Retry-After': '60' },
+      );
+    const open = async (which: UploadCount, key: string) =>
+      (await this.meta.countUploads(which)) + (this.admitted.get(key) ?? 0);
+    if ((await open({ repository }, `repository:${repository}`)) >= this.uploadCaps.repository)
+      throw full('in this repository', this.uploadCaps.repository);
+    if (owner !== undefined && (await open({ owner }, `owner:${owner}`)) >= this.uploadCaps.user)
+      throw full('for this user', this.uploadCaps.user);
+    if ((await open({ all: true }, 'all')) >= this.uploadCaps.all) throw full('on this registry', this.uploadCaps.all);
   }
 
   /**
@@ -155,7 +248,12 @@ export class Registry {
    * cannot (unknown blob or repository), so the caller starts an upload instead.
    * Without `from`, any repository's copy may be used only if `mayRead` allows it.
    */
-  async mountBlob(repository: string, digestText: string, from: string | undefined, mayRead: (repo: string) => Promise<boolean>): Promise<{ digest: string; size: number } | undefined> {
+  async mountBlob(
+    repository: string,
+    digestText: string,
+    from: string | undefined,
+    mayRead: (repo: string) => Promise<boolean>,
+  ): Promise<{ digest: string; size: number } | undefined> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
     if (from === undefined) return undefined;
@@ -168,17 +266,18 @@ export class Registry {
     return mounted && { digest, size: mounted.size };
   }
 
-  private async session(repository: string, id: string): Promise<UploadRecord> {
+  /** The session, if it is `owner`'s in `repository`; anyone else is told it does not exist. */
+  private async session(repository: string, id: string, owner: string | undefined): Promise<UploadRecord> {
     assertRepositoryName(repository);
     const record = /^[0-9a-f-]{36}$/.test(id) ? await this.meta.getUpload(id) : undefined;
-    if (!record || record.repository !== repository) {
+    if (!record || record.repository !== repository || record.owner !== owner) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id: id.slice(0, 64) });
     }
     return record;
   }
 
-  async uploadStatus(repository: string, id: string): Promise<UploadState> {
-    await this.session(repository, id);
+  async uploadStatus(repository: string, id: string, owner: string | undefined): Promise<UploadState> {
+    await this.session(repository, id, owner);
     const size = await this.blobs.uploadSize(id);
     if (size === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     return { id, repository, size };
@@ -188,40 +287,65 @@ export class Registry {
    * Appends a chunk. With `contentRange` the chunk must start where the upload
    * ends (416 otherwise); `contentLength`, when given, must match the range.
    */
-  async appendUpload(repository: string, id: string, data: Readable, contentRange?: string, contentLength?: number): Promise<UploadState> {
-    const record = await this.session(repository, id);
+  async appendUpload(
+    repository: string,
+    id: string,
+    owner: string | undefined,
+    data: Readable,
+    contentRange?: string,
+    contentLength?: number,
+  ): Promise<UploadState> {
+    const record = await this.session(repository, id, owner);
     const current = await this.blobs.uploadSize(id);
     if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     let offset = current;
     if (contentRange !== undefined) {
       const range = parseContentRange(contentRange);
       if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
-        throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', { contentRange, contentLength });
+        throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', {
+          contentRange,
+          contentLength,
+        });
       }
       offset = range.start;
     }
     const size = await this.blobs.appendUpload(id, offset, data);
     // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
     const now = this.now();
-    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10)) await this.meta.touchUpload(id, now);
+    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10))
+      await this.meta.touchUpload(id, now);
     return { id, repository, size };
   }
 
   /** Finishes an upload (with an optional last chunk) and links the blob. */
-  async completeUpload(repository: string, id: string, digestText: string | undefined, lastChunk?: Readable, contentRange?: string, contentLength?: number): Promise<{ digest: string; size: number }> {
-    await this.session(repository, id);
+  async completeUpload(
+    repository: string,
+    id: string,
+    owner: string | undefined,
+    digestText: string | undefined,
+    lastChunk?: Readable,
+    contentRange?: string,
+    contentLength?: number,
+  ): Promise<{ digest: string; size: number }> {
+    await this.session(repository, id, owner);
     let digest: Digest;
     try {
       if (!digestText) throw new RegistryError('DIGEST_INVALID', 'the digest parameter is required');
       digest = parseDigest(digestText);
     } catch (e) {
       lastChunk?.resume();
-      await this.cancelUpload(repository, id).catch(() => undefined);
+      await this.cancelUpload(repository, id, owner).catch(() => undefined);
       throw e;
     }
-    if (lastChunk) await this.appendUpload(repository, id, lastChunk, contentRange, contentLength);
+    if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    await this.assertBytesFit(repository, digest.value, pending).catch(async (e: unknown) => {
+      // Nothing half-stored: the session goes with the refusal.
+      await this.blobs.deleteUpload(id);
+      await this.meta.deleteUpload(id);
+      throw e;
+    });
     // The fence (docs/gc.md): claim the digest before its bytes are put in place.
     const claim = await this.claimBlob(digest.value, pending);
     const { size } = await this.blobs.commitUpload(id, digest).catch(async (e: unknown) => {
@@ -231,10 +355,71 @@ export class Registry {
     if (!(await this.meta.linkBlob(repository, digest.value, size, claim))) {
       // Only after a stall longer than the grace period: a collector swept the digest.
       await this.meta.deleteUpload(id);
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the blob was garbage-collected while this upload committed; push it again', { digest: digest.value });
+      throw new RegistryError(
+        'BLOB_UPLOAD_INVALID',
+        'the blob was garbage-collected while this upload committed; push it again',
+        { digest: digest.value },
+      );
     }
     await this.meta.deleteUpload(id);
     return { digest: digest.value, size };
+  }
+
+  /** DENIED when `size` more bytes would put the repository's namespace over its quota (a blob it links already counts). */
+  private async assertBytesFit(repository: string, digest: string, size: number): Promise<void> {
+    const limit = quotaFor(this.quotas, repository)?.bytes;
+    const ns = namespaceOf(repository);
+    if (limit === undefined || (await this.meta.namespaceLinks(ns, digest))) return;
+    const used = (await this.meta.namespaceUsage(ns)).bytes;
+    if (used + size > limit) {
+      throw new RegistryError(
+        'DENIED',
+        `storage quota of namespace ${ns} exceeded: ${used} of ${limit} bytes used, this push needs ${size} more`,
+        { namespace: ns, usage: used, limit },
+      );
+    }
+  }
+
+  /** DENIED when the manifest (and its tag) would exceed the repository's limits or the namespace's bytes. */
+  private async assertManifestFits(
+    repository: string,
+    digest: string,
+    size: number,
+    tag: string | undefined,
+  ): Promise<void> {
+    const rule = quotaFor(this.quotas, repository);
+    if (
+      !rule ||
+      ((await this.meta.getManifest(repository, digest)) &&
+        (tag === undefined || (await this.meta.resolveTag(repository, tag))))
+    )
+      return;
+    const counts = await this.meta.repositoryCounts(repository);
+    const isNewManifest = !(await this.meta.getManifest(repository, digest));
+    if (
+      rule.manifestsPerRepository !== undefined &&
+      isNewManifest &&
+      counts.manifests + 1 > rule.manifestsPerRepository
+    ) {
+      throw new RegistryError(
+        'DENIED',
+        `manifest limit of ${repository} reached: ${counts.manifests} of ${rule.manifestsPerRepository} manifests`,
+        { usage: counts.manifests, limit: rule.manifestsPerRepository },
+      );
+    }
+    if (
+      rule.tagsPerRepository !== undefined &&
+      tag !== undefined &&
+      !(await this.meta.resolveTag(repository, tag)) &&
+      counts.tags + 1 > rule.tagsPerRepository
+    ) {
+      throw new RegistryError(
+        'DENIED',
+        `tag limit of ${repository} reached: ${counts.tags} of ${rule.tagsPerRepository} tags`,
+        { usage: counts.tags, limit: rule.tagsPerRepository },
+      );
+    }
+    if (isNewManifest) await this.assertBytesFit(repository, digest, size);
   }
 
   /** Claims a digest, waiting (briefly) while a collector finishes deleting it. */
@@ -247,8 +432,8 @@ export class Registry {
     throw new RegistryError('UNAVAILABLE', 'the blob is being garbage-collected; retry the commit', { digest });
   }
 
-  async cancelUpload(repository: string, id: string): Promise<void> {
-    await this.session(repository, id);
+  async cancelUpload(repository: string, id: string, owner: string | undefined): Promise<void> {
+    await this.session(repository, id, owner);
     await this.blobs.deleteUpload(id);
     await this.meta.deleteUpload(id);
   }
@@ -272,10 +457,24 @@ export class Registry {
 
   // ---- manifests ------------------------------------------------------------
 
-  async putManifest(repository: string, reference: string, contentType: string | undefined, body: Buffer): Promise<PutManifestResult> {
+  /** The immutable-tag rule that binds `tag` for this caller (admins may override where the rule allows). */
+  immutableRuleFor(repository: string, tag: string, caller: CallerOptions = {}): ImmutableTagRule | undefined {
+    const rule = immutableRule(this.immutableTags, repository, tag);
+    return rule && !(rule.adminOverride && caller.admin) ? rule : undefined;
+  }
+
+  async putManifest(
+    repository: string,
+    reference: string,
+    contentType: string | undefined,
+    body: Buffer,
+    caller: CallerOptions = {},
+  ): Promise<PutManifestResult> {
     assertRepositoryName(repository);
     if (body.length > this.maxManifestBytes) {
-      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, { limit: this.maxManifestBytes });
+      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, {
+        limit: this.maxManifestBytes,
+      });
     }
     const byDigest = reference.includes(':');
     const claimed = byDigest ? parseDigest(reference) : undefined;
@@ -295,13 +494,36 @@ export class Registry {
       annotations: parsed.annotations,
       createdAt: this.now(),
     };
-    const unmet = await this.meta.putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference);
+    await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
+    const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
+    const unmet = await this.meta
+      .putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, {
+        keepTag: immutable !== undefined,
+      })
+      .catch((e: unknown) => {
+        if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
+          throw new RegistryError(
+            'DENIED',
+            `tag ${reference} is immutable and names another manifest (${describeImmutableRule(immutable)})`,
+            { tag: reference, rule: immutable.repositories },
+          );
+        }
+        throw e;
+      });
     if (unmet.length > 0) {
       throw new RegistryErrors(
         unmet.map((u) =>
           u.problem === 'missing'
-            ? new RegistryError('MANIFEST_BLOB_UNKNOWN', `${u.reference.role} ${u.reference.digest} is not in this repository`, u.reference.digest)
-            : new RegistryError('MANIFEST_INVALID', `${u.reference.role} ${u.reference.digest} has size ${u.actualSize}, manifest says ${u.reference.size}`, { digest: u.reference.digest }),
+            ? new RegistryError(
+                'MANIFEST_BLOB_UNKNOWN',
+                `${u.reference.role} ${u.reference.digest} is not in this repository`,
+                u.reference.digest,
+              )
+            : new RegistryError(
+                'MANIFEST_INVALID',
+                `${u.reference.role} ${u.reference.digest} has size ${u.actualSize}, manifest says ${u.reference.size}`,
+                { digest: u.reference.digest },
+              ),
         ),
       );
     }
@@ -315,7 +537,11 @@ export class Registry {
     const m = await this.meta.getManifest(repository, digest);
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { reference });
     if (!acceptsManifest(accepted, m.mediaType)) {
-      throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not allow`, { reference, mediaType: m.mediaType });
+      throw new RegistryError(
+        'MANIFEST_UNKNOWN',
+        `manifest is ${m.mediaType}, which the Accept header does not allow`,
+        { reference, mediaType: m.mediaType },
+      );
     }
     this.pulls.record(repository, m.digest);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
@@ -325,7 +551,10 @@ export class Registry {
    * Throws DENIED when the pull check refuses to serve this manifest's content (GET,
    * not HEAD: a digest and a size are no content). Without a check, everything passes.
    */
-  async assertPullable(repository: string, manifest: { digest: string; mediaType: string; content: Buffer }): Promise<void> {
+  async assertPullable(
+    repository: string,
+    manifest: { digest: string; mediaType: string; content: Buffer },
+  ): Promise<void> {
     await this.pullCheck?.checkPull(this, repository, manifest);
   }
 
@@ -333,25 +562,49 @@ export class Registry {
     if (reference.includes(':')) return parseDigest(reference).value;
     // Neither a tag nor a digest names nothing: 404 as distribution and zot answer
     // (the conformance suite asks for `.INVALID_MANIFEST_NAME`); PUT still says TAG_INVALID.
-    if (!isValidTag(reference)) throw new RegistryError('MANIFEST_UNKNOWN', 'not a valid tag or digest', { reference: reference.slice(0, 200) });
+    if (!isValidTag(reference))
+      throw new RegistryError('MANIFEST_UNKNOWN', 'not a valid tag or digest', { reference: reference.slice(0, 200) });
     const digest = await this.meta.resolveTag(repository, reference);
     if (!digest) {
-      if (!(await this.meta.repositoryExists(repository))) throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
+      if (!(await this.meta.repositoryExists(repository)))
+        throw new RegistryError('NAME_UNKNOWN', undefined, { name: repository });
       throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
     }
     return digest;
   }
 
   /** By digest: the manifest and all its tags. By tag: only the tag. */
-  async deleteManifest(repository: string, reference: string): Promise<void> {
+  async deleteManifest(repository: string, reference: string, caller: CallerOptions = {}): Promise<void> {
     assertRepositoryName(repository);
     if (reference.includes(':')) {
       const digest = parseDigest(reference).value;
-      if (!(await this.meta.deleteManifest(repository, digest))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
+      if (this.immutableTags.length > 0) {
+        // Deleting the manifest would delete its tags: refused while one of them is immutable.
+        const { tags } = await this.meta.repositoryInventory(repository);
+        for (const t of tags) {
+          const rule = t.digest === digest ? this.immutableRuleFor(repository, t.name, caller) : undefined;
+          if (rule)
+            throw new RegistryError(
+              'DENIED',
+              `manifest is tagged ${t.name}, which is immutable (${describeImmutableRule(rule)})`,
+              { tag: t.name, rule: rule.repositories },
+            );
+        }
+      }
+      if (!(await this.meta.deleteManifest(repository, digest)))
+        throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       return;
     }
     if (!isValidTag(reference)) throw new RegistryError('TAG_INVALID', undefined, { tag: reference.slice(0, 200) });
-    if (!(await this.meta.deleteTag(repository, reference))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
+    const rule = this.immutableRuleFor(repository, reference, caller);
+    if (rule && (await this.meta.resolveTag(repository, reference))) {
+      throw new RegistryError('DENIED', `tag ${reference} is immutable (${describeImmutableRule(rule)})`, {
+        tag: reference,
+        rule: rule.repositories,
+      });
+    }
+    if (!(await this.meta.deleteTag(repository, reference)))
+      throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
   }
 
   // ---- discovery ------------------------------------------------------------
@@ -375,13 +628,19 @@ export class Registry {
    * visible names only: the cursor is the last name shown, so neither the page nor
    * its Link reveals a name the caller may not pull.
    */
-  async catalog(page: PageRequest, visible: (repository: string) => Promise<boolean> = async () => true): Promise<Page<string>> {
+  async catalog(
+    page: PageRequest,
+    visible: (repository: string) => Promise<boolean> = async () => true,
+  ): Promise<Page<string>> {
     const n = Math.min(page.n ?? CATALOG_MAX_PAGE, CATALOG_MAX_PAGE);
     const items: string[] = [];
     let last = page.last;
     // One visible name past the page tells whether there is a next page.
     while (items.length <= n) {
-      const batch = await this.meta.listRepositories({ n: CATALOG_SCAN_BATCH, ...(last === undefined ? {} : { last }) });
+      const batch = await this.meta.listRepositories({
+        n: CATALOG_SCAN_BATCH,
+        ...(last === undefined ? {} : { last }),
+      });
       for (const name of batch.items) {
         if (items.length > n) break;
         if (await visible(name)) items.push(name);
@@ -398,7 +657,9 @@ export class Registry {
   async checkStorage(): Promise<{ blobs: string; metadata: string }> {
     const probe = async (check: () => Promise<void>): Promise<string> => {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer within 3 s'), 3000)));
+      const timeout = new Promise<string>(
+        (resolve) => (timer = setTimeout(() => resolve('no answer within 3 s'), 3000)),
+      );
       try {
         return await Promise.race([check().then(() => 'ok'), timeout]);
       } catch (e) {
@@ -409,12 +670,6 @@ export class Registry {
     };
     const [blobs, metadata] = await Promise.all([probe(() => this.blobs.check()), probe(() => this.meta.check())]);
     return { blobs, metadata };
-  }
-
-  /** A URL the client may fetch the blob from itself (object stores), if the store offers one. */
-  async blobUrl(repository: string, digest: string): Promise<string | undefined> {
-    if (!this.blobs.readUrl || !(await this.meta.blobLink(repository, digest))) return undefined;
-    return this.blobs.readUrl(digest);
   }
 
   async close(): Promise<void> {

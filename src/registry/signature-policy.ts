@@ -26,7 +26,19 @@ import { isIndexType } from '../core/media-types.js';
 import { checkSignature, MAX_PAYLOAD_BYTES, type SignatureCheck } from '../sign/check.js';
 import { KeyFormatError } from '../sign/encrypted-key.js';
 import { parsePublicKey, type TrustedKey } from '../sign/keys.js';
-import { SIGNATURE_ARTIFACT_TYPE, isSignatureArtifact, parseSignatureManifest, signatureTag, type SignatureLayer } from '../sign/signature-manifest.js';
+import {
+  BUNDLE_ARTIFACT_TYPE,
+  MAX_BUNDLE_BYTES,
+  SIGNATURE_ARTIFACT_TYPE,
+  isSignatureArtifact,
+  parseBundleReferrer,
+  parseSignatureManifest,
+  signatureTag,
+  type SignatureLayer,
+} from '../sign/signature-manifest.js';
+import { TrustedRootError, parseTrustedRoot, type TrustedRoot } from '../sign/trusted-root.js';
+import { checkBundleBytes } from '../sign/verify.js';
+import type { IdentityPolicy } from '../sign/bundle-verify.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 
@@ -51,6 +63,7 @@ interface Rule {
   pattern: string;
   regex: RegExp;
   keys: TrustedKey[];
+  keyless?: { trustedRoot: TrustedRoot; identity: IdentityPolicy; describe: string };
 }
 
 /** Referrer manifests read per check at most. */
@@ -64,6 +77,8 @@ export class SignaturePolicyError extends Error {}
 
 export class SignaturePolicy implements PullCheck {
   private readonly cache = new Map<string, SignatureCheck>();
+  /** Bundle verdicts (rule + digest + bundle digest): pure, except that a keyless verdict holds at any later time too. */
+  private readonly bundleCache = new Map<string, true | string>();
 
   constructor(private readonly rules: readonly Rule[]) {}
 
@@ -77,16 +92,45 @@ export class SignaturePolicy implements PullCheck {
         try {
           pem = await readFile(file, 'utf8');
         } catch (e) {
-          throw new SignaturePolicyError(`require_signatures: cannot read the key ${file} for "${r.repositories}": ${(e as Error).message}`);
+          throw new SignaturePolicyError(
+            `require_signatures: cannot read the key ${file} for "${r.repositories}": ${(e as Error).message}`,
+          );
         }
         try {
           keys.push(parsePublicKey(pem, file));
         } catch (e) {
-          if (e instanceof KeyFormatError) throw new SignaturePolicyError(`require_signatures: ${file} (for "${r.repositories}") is not a usable public key: ${e.message}`);
+          if (e instanceof KeyFormatError)
+            throw new SignaturePolicyError(
+              `require_signatures: ${file} (for "${r.repositories}") is not a usable public key: ${e.message}`,
+            );
           throw e;
         }
       }
-      rules.push({ pattern: r.repositories, regex: compileGlob(r.repositories), keys });
+      let keyless: Rule['keyless'];
+      if (r.keyless) {
+        const { trustedRoot: file, ...identity } = r.keyless;
+        let trustedRoot: TrustedRoot;
+        try {
+          trustedRoot = parseTrustedRoot(await readFile(file));
+        } catch (e) {
+          if (e instanceof TrustedRootError || (e as NodeJS.ErrnoException).code)
+            throw new SignaturePolicyError(
+              `require_signatures: the trusted root ${file} for "${r.repositories}" is not usable: ${(e as Error).message}`,
+            );
+          throw e;
+        }
+        keyless = {
+          trustedRoot,
+          identity,
+          describe: `identity ${identity.identity ?? `~${identity.identityRegexp}`} from ${identity.issuer ?? `~${identity.issuerRegexp}`}`,
+        };
+      }
+      rules.push({
+        pattern: r.repositories,
+        regex: compileGlob(r.repositories),
+        keys,
+        ...(keyless ? { keyless } : {}),
+      });
     }
     return new SignaturePolicy(rules);
   }
@@ -103,16 +147,25 @@ export class SignaturePolicy implements PullCheck {
     const own = await this.verified(store, repository, manifest.digest, rule);
     if (own === true) return;
     if (await this.signedParent(store, repository, manifest.digest, rule, 1)) return;
-    const keys = rule.keys.map((k) => basename(k.source)).join(', ');
+    const trusted = [
+      ...rule.keys.map((k) => basename(k.source)),
+      ...(rule.keyless ? [rule.keyless.describe] : []),
+    ].join(', ');
     throw new RegistryError(
       'DENIED',
-      `${repository}@${manifest.digest} is not signed by a key this registry trusts for ${rule.pattern} (${keys}): ${own}; sign it with \`stowage sign\``,
+      `${repository}@${manifest.digest} is not signed by a signer this registry trusts for ${rule.pattern} (${trusted}): ${own}; sign it with \`stowage sign\` or cosign`,
       { repository, digest: manifest.digest, requirement: rule.pattern },
     );
   }
 
   /** Is `digest` listed by an index in the repository whose signature verifies? */
-  private async signedParent(store: PullCheckStore, repository: string, digest: string, rule: Rule, depth: number): Promise<boolean> {
+  private async signedParent(
+    store: PullCheckStore,
+    repository: string,
+    digest: string,
+    rule: Rule,
+    depth: number,
+  ): Promise<boolean> {
     if (depth > MAX_DEPTH) return false;
     for (const parent of await store.meta.referencedBy(repository, digest)) {
       const m = await store.meta.getManifest(repository, parent);
@@ -124,16 +177,27 @@ export class SignaturePolicy implements PullCheck {
   }
 
   /** true, or why no signature of `digest` verifies. */
-  private async verified(store: PullCheckStore, repository: string, digest: string, rule: Rule): Promise<true | string> {
-    const signatures = await this.storedSignatures(store, repository, digest);
-    if (signatures.length === 0) return `no cosign signature found (tag ${signatureTag(digest)} or referrers)`;
-    let reason = '';
+  private async verified(
+    store: PullCheckStore,
+    repository: string,
+    digest: string,
+    rule: Rule,
+  ): Promise<true | string> {
+    const signatures = rule.keys.length > 0 ? await this.storedSignatures(store, repository, digest) : [];
+    const bundles = await this.bundleResults(store, repository, digest, rule);
+    if (bundles.includes(true)) return true;
+    if (signatures.length === 0 && bundles.length === 0)
+      return `no signature found (Sigstore bundle referrers, tag ${signatureTag(digest)})`;
+    let reason = bundles.find((b): b is string => b !== true) ?? '';
     for (const s of signatures) {
       const key = `${rule.pattern}\n${digest}\n${s.descriptor.digest}\n${s.signature}`;
       let check = this.cache.get(key);
       if (!check) {
-        const payload = await this.readPayload(store, repository, s);
-        check = typeof payload === 'string' ? { ok: false, reason: payload } : checkSignature(payload, s.signature, rule.keys, digest);
+        const payload = await this.readVerified(store, repository, s.descriptor, MAX_PAYLOAD_BYTES);
+        check =
+          typeof payload === 'string'
+            ? { ok: false, reason: payload }
+            : checkSignature(payload, s.signature, rule.keys, digest);
         if (typeof payload !== 'string') this.remember(key, check);
       }
       if (check.ok) return true;
@@ -145,6 +209,40 @@ export class SignaturePolicy implements PullCheck {
   private remember(key: string, check: SignatureCheck): void {
     if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, check);
+  }
+
+  /** Each stored Sigstore bundle referrer of `digest`: verified (true), or why not. */
+  private async bundleResults(
+    store: PullCheckStore,
+    repository: string,
+    digest: string,
+    rule: Rule,
+  ): Promise<(true | string)[]> {
+    const out: (true | string)[] = [];
+    const policy = {
+      keys: rule.keys,
+      ...(rule.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}),
+    };
+    for (const r of (await store.meta.referrers(repository, digest, BUNDLE_ARTIFACT_TYPE)).slice(0, MAX_REFERRERS)) {
+      const m = await store.meta.getManifest(repository, r.digest);
+      const parsed = m ? parseBundleReferrer(m.content) : undefined;
+      if (!parsed || parsed.subject !== digest) continue;
+      const key = `${rule.pattern}\n${digest}\nbundle ${parsed.layer.digest}`;
+      const cached = this.bundleCache.get(key);
+      if (cached !== undefined) {
+        out.push(cached);
+        continue;
+      }
+      const bytes = await this.readVerified(store, repository, parsed.layer, MAX_BUNDLE_BYTES);
+      const result = typeof bytes === 'string' ? bytes : checkBundleBytes(bytes, digest, policy);
+      const verdict = typeof result === 'string' ? result : true;
+      if (typeof bytes !== 'string') {
+        if (this.bundleCache.size >= CACHE_SIZE) this.bundleCache.delete(this.bundleCache.keys().next().value!);
+        this.bundleCache.set(key, verdict);
+      }
+      out.push(verdict);
+    }
+    return out;
   }
 
   /** Signature layers of the `.sig` tag and of cosign referrers of `digest`, as stored. */
@@ -164,21 +262,26 @@ export class SignaturePolicy implements PullCheck {
     return out;
   }
 
-  /** A payload blob this repository may see, read whole and digest-checked; or why not. */
-  private async readPayload(store: PullCheckStore, repository: string, s: SignatureLayer): Promise<Buffer | string> {
-    const d = s.descriptor;
-    if (d.size > MAX_PAYLOAD_BYTES) return `a payload of ${d.size} bytes is not a signature payload`;
+  /** A small blob this repository may see (a payload, a bundle), read whole and digest-checked; or why not. */
+  private async readVerified(
+    store: PullCheckStore,
+    repository: string,
+    d: { digest: string; size: number },
+    limit: number,
+  ): Promise<Buffer | string> {
+    if (d.size > limit) return `a blob of ${d.size} bytes is not a signature`;
     const link = await store.meta.blobLink(repository, d.digest);
     if (!link || link.size !== d.size) return `the payload ${d.digest} is not in ${repository}`;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of await store.blobs.read(d.digest)) {
       size += (c as Buffer).length;
-      if (size > MAX_PAYLOAD_BYTES) return `the payload ${d.digest} is larger than its descriptor says`;
+      if (size > limit) return `the payload ${d.digest} is larger than its descriptor says`;
       chunks.push(c as Buffer);
     }
     const bytes = Buffer.concat(chunks);
-    if (!d.digest.startsWith('sha256:') || digestBytes(bytes).value !== d.digest) return `the payload ${d.digest} does not match its digest`;
+    if (!d.digest.startsWith('sha256:') || digestBytes(bytes).value !== d.digest)
+      return `the payload ${d.digest} does not match its digest`;
     return bytes;
   }
 }

@@ -72,11 +72,12 @@ export function artifactFromBytes(bytes: Buffer): Artifact {
 export interface InTotoStatement {
   type: string;
   predicateType: string;
-  subjects: { name?: string; digest: Record<string, string> }[];
+  subjects: { name?: string; digest: Record<string, string>; annotations?: Record<string, unknown> }[];
   predicate: unknown;
 }
 
-export type Signer = { kind: 'key'; key: string; hint: string } | { kind: 'certificate'; identity: string; issuer: string; ca: string };
+export type Signer =
+  { kind: 'key'; key: string; hint: string } | { kind: 'certificate'; identity: string; issuer: string; ca: string };
 
 export interface BundleVerification {
   signer: Signer;
@@ -113,12 +114,13 @@ function signatureOf(content: BundleContent): Buffer {
 
 /** Does the content's signature verify with `key` (over the DSSE PAE, or the artifact or its digest)? */
 function contentSigned(key: KeyObject, content: BundleContent, artifact: Artifact): boolean {
-  if (content.kind === 'dsseEnvelope') return verifyWithKey(key, pae(content.envelope.payloadType, content.envelope.payload), content.envelope.signature);
+  if (content.kind === 'dsseEnvelope')
+    return verifyWithKey(key, pae(content.envelope.payloadType, content.envelope.payload), content.envelope.signature);
   if (artifact.bytes) return verifyWithKey(key, artifact.bytes, content.signature);
   // Only the digest is known (a streamed blob): verify over it.
   const hash = content.digest ? ALGORITHMS[content.digest.algorithm] : 'sha256';
   const digest = hash ? artifact.digests[hash] : undefined;
-  if (!hash || !digest) return fail('the artifact\'s digest for this message signature is not known');
+  if (!hash || !digest) return fail("the artifact's digest for this message signature is not known");
   return verifyDigestSignature(key, hash, Buffer.from(digest, 'hex'), content.signature);
 }
 
@@ -130,12 +132,25 @@ function parseStatement(payload: Buffer): InTotoStatement {
     return fail('the DSSE payload is not JSON');
   }
   const d = doc as Record<string, unknown>;
-  if (typeof d !== 'object' || d === null || typeof d._type !== 'string' || !IN_TOTO_TYPES.includes(d._type)) return fail('the DSSE payload is not an in-toto statement');
-  if (!Array.isArray(d.subject) || typeof d.predicateType !== 'string') return fail('the in-toto statement has no subject or predicateType');
+  if (typeof d !== 'object' || d === null || typeof d._type !== 'string' || !IN_TOTO_TYPES.includes(d._type))
+    return fail('the DSSE payload is not an in-toto statement');
+  if (!Array.isArray(d.subject) || typeof d.predicateType !== 'string')
+    return fail('the in-toto statement has no subject or predicateType');
   const subjects = d.subject.map((s: unknown) => {
     const o = s as Record<string, unknown>;
-    const digest = typeof o === 'object' && o !== null && typeof o.digest === 'object' && o.digest !== null ? (o.digest as Record<string, unknown>) : {};
-    return { ...(typeof o?.name === 'string' ? { name: o.name } : {}), digest: Object.fromEntries(Object.entries(digest).filter((e): e is [string, string] => typeof e[1] === 'string')) };
+    const digest =
+      typeof o === 'object' && o !== null && typeof o.digest === 'object' && o.digest !== null
+        ? (o.digest as Record<string, unknown>)
+        : {};
+    const annotations =
+      typeof o?.annotations === 'object' && o.annotations !== null && !Array.isArray(o.annotations)
+        ? (o.annotations as Record<string, unknown>)
+        : undefined;
+    return {
+      ...(typeof o?.name === 'string' ? { name: o.name } : {}),
+      ...(annotations ? { annotations } : {}),
+      digest: Object.fromEntries(Object.entries(digest).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    };
   });
   return { type: d._type, predicateType: d.predicateType, subjects, predicate: d.predicate };
 }
@@ -146,14 +161,20 @@ function checkArtifact(content: BundleContent, artifact: Artifact): InTotoStatem
     if (content.digest) {
       const alg = ALGORITHMS[content.digest.algorithm];
       const mine = alg ? artifact.digests[alg] : undefined;
-      if (!mine) fail(`the bundle's message digest uses ${content.digest.algorithm}, which is not known for the artifact`);
-      if (mine !== content.digest.value.toString('hex')) fail('the bundle\'s message digest is not the artifact\'s');
+      if (!mine)
+        fail(`the bundle's message digest uses ${content.digest.algorithm}, which is not known for the artifact`);
+      if (mine !== content.digest.value.toString('hex')) fail("the bundle's message digest is not the artifact's");
     }
     return undefined;
   }
-  if (content.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail(`the DSSE payload type is ${content.envelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}`);
+  if (content.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+    fail(`the DSSE payload type is ${content.envelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   const statement = parseStatement(content.envelope.payload);
-  const matches = statement.subjects.some((s) => Object.entries(s.digest).some(([alg, hex]) => artifact.digests[alg] !== undefined && artifact.digests[alg] === hex.toLowerCase()));
+  const matches = statement.subjects.some((s) =>
+    Object.entries(s.digest).some(
+      ([alg, hex]) => artifact.digests[alg] !== undefined && artifact.digests[alg] === hex.toLowerCase(),
+    ),
+  );
   if (!matches) fail('provided artifact digest does not match any digest in the statement');
   return statement;
 }
@@ -168,34 +189,65 @@ function regexp(pattern: string, flag: string): RegExp {
 
 /** Does the certificate's identity satisfy the policy (cosign's flag semantics)? */
 export function identityMatches(id: { san: string; issuer: string }, p: IdentityPolicy): string | undefined {
-  if (p.identity !== undefined && id.san !== p.identity) return `the certificate identity is ${JSON.stringify(id.san)}, not ${JSON.stringify(p.identity)}`;
-  if (p.identityRegexp !== undefined && !regexp(p.identityRegexp, '--certificate-identity-regexp').test(id.san)) return `the certificate identity ${JSON.stringify(id.san)} does not match ${JSON.stringify(p.identityRegexp)}`;
-  if (p.issuer !== undefined && id.issuer !== p.issuer) return `the certificate's OIDC issuer is ${JSON.stringify(id.issuer)}, not ${JSON.stringify(p.issuer)}`;
-  if (p.issuerRegexp !== undefined && !regexp(p.issuerRegexp, '--certificate-oidc-issuer-regexp').test(id.issuer)) return `the certificate's OIDC issuer ${JSON.stringify(id.issuer)} does not match ${JSON.stringify(p.issuerRegexp)}`;
+  if (p.identity !== undefined && id.san !== p.identity)
+    return `the certificate identity is ${JSON.stringify(id.san)}, not ${JSON.stringify(p.identity)}`;
+  if (p.identityRegexp !== undefined && !regexp(p.identityRegexp, '--certificate-identity-regexp').test(id.san))
+    return `the certificate identity ${JSON.stringify(id.san)} does not match ${JSON.stringify(p.identityRegexp)}`;
+  if (p.issuer !== undefined && id.issuer !== p.issuer)
+    return `the certificate's OIDC issuer is ${JSON.stringify(id.issuer)}, not ${JSON.stringify(p.issuer)}`;
+  if (p.issuerRegexp !== undefined && !regexp(p.issuerRegexp, '--certificate-oidc-issuer-regexp').test(id.issuer))
+    return `the certificate's OIDC issuer ${JSON.stringify(id.issuer)} does not match ${JSON.stringify(p.issuerRegexp)}`;
   return undefined;
 }
 
 /** Log entries and RFC 3161 timestamps, checked against the trusted root: the verified times. */
-function verifyTimes(bundle: Bundle, root: TrustedRoot, material: { certificate?: X509Certificate; key: KeyObject }, now: Date): { timestamps: BundleVerification['timestamps']; entries: number } {
+function verifyTimes(
+  bundle: Bundle,
+  root: TrustedRoot,
+  material: { certificate?: X509Certificate; key: KeyObject },
+  now: Date,
+): { timestamps: BundleVerification['timestamps']; entries: number } {
   const timestamps: BundleVerification['timestamps'] = [];
   for (const entry of bundle.tlogEntries) {
     const v = verifyEntryProofs(entry, root.tlogs, now);
     verifyEntryBody(entry, bundle.content, material);
-    if (v.integratedTime) timestamps.push({ source: 'tlog', time: v.integratedTime.toISOString(), authority: v.log.baseUrl });
+    if (v.integratedTime)
+      timestamps.push({ source: 'tlog', time: v.integratedTime.toISOString(), authority: v.log.baseUrl });
   }
   for (const der of bundle.rfc3161Timestamps) {
     const t = verifyTimestamp(der, signatureOf(bundle.content), root.timestampAuthorities);
-    timestamps.push({ source: 'tsa', time: t.time.toISOString(), authority: t.authority.uri || t.authority.chain[0]!.subject });
+    timestamps.push({
+      source: 'tsa',
+      time: t.time.toISOString(),
+      authority: t.authority.uri || t.authority.chain[0]!.subject,
+    });
   }
   return { timestamps, entries: bundle.tlogEntries.length };
 }
 
-function verifyKeyless(bundle: Bundle, cert: X509Certificate, artifact: Artifact, policy: BundlePolicy): BundleVerification {
+function verifyKeyless(
+  bundle: Bundle,
+  cert: X509Certificate,
+  artifact: Artifact,
+  policy: BundlePolicy,
+): BundleVerification {
   const root = policy.trustedRoot ?? fail('a certificate-signed bundle needs a trusted root (--trusted-root)');
-  const wanted = policy.identity ?? fail('a certificate-signed bundle needs an identity and issuer to match (--certificate-identity[-regexp], --certificate-oidc-issuer[-regexp])');
+  const wanted =
+    policy.identity ??
+    fail(
+      'a certificate-signed bundle needs an identity and issuer to match (--certificate-identity[-regexp], --certificate-oidc-issuer[-regexp])',
+    );
   if (!policy.ignoreTlog && bundle.tlogEntries.length === 0) fail('the bundle has no transparency log entry');
-  const { timestamps, entries } = verifyTimes(bundle, root, { certificate: cert, key: cert.publicKey }, policy.now ?? new Date());
-  if (timestamps.length === 0) fail('no verified timestamp proves when the certificate signed (neither a signed log entry time nor an RFC 3161 timestamp)');
+  const { timestamps, entries } = verifyTimes(
+    bundle,
+    root,
+    { certificate: cert, key: cert.publicKey },
+    policy.now ?? new Date(),
+  );
+  if (timestamps.length === 0)
+    fail(
+      'no verified timestamp proves when the certificate signed (neither a signed log entry time nor an RFC 3161 timestamp)',
+    );
   const ca = verifyChain(
     cert,
     root.certificateAuthorities,
@@ -203,15 +255,22 @@ function verifyKeyless(bundle: Bundle, cert: X509Certificate, artifact: Artifact
   );
   if (!policy.ignoreSct) {
     const issuer = ca.chain.find((c) => !c.raw.equals(cert.raw))!;
-    if (verifiedScts(cert, issuer, root.ctlogs) === 0) fail('the certificate carries no SCT from a CT log of the trusted root');
+    if (verifiedScts(cert, issuer, root.ctlogs) === 0)
+      fail('the certificate carries no SCT from a CT log of the trusted root');
   }
   const id = certificateIdentity(cert);
   const mismatch = identityMatches(id, wanted);
   if (mismatch) fail(mismatch);
-  if (!contentSigned(cert.publicKey, bundle.content, artifact)) fail('the signature does not verify with the certificate');
+  if (!contentSigned(cert.publicKey, bundle.content, artifact))
+    fail('the signature does not verify with the certificate');
   const statement = checkArtifact(bundle.content, artifact);
   return {
-    signer: { kind: 'certificate', identity: id.san, issuer: id.issuer, ca: ca.uri || ca.chain[ca.chain.length - 1]!.subject },
+    signer: {
+      kind: 'certificate',
+      identity: id.san,
+      issuer: id.issuer,
+      ca: ca.uri || ca.chain[ca.chain.length - 1]!.subject,
+    },
     content: bundle.content.kind === 'messageSignature' ? 'message-signature' : 'dsse-envelope',
     ...(statement ? { statement } : {}),
     timestamps,
@@ -223,10 +282,16 @@ function verifyKeyed(bundle: Bundle, artifact: Artifact, policy: BundlePolicy): 
   const keys = policy.keys ?? [];
   if (keys.length === 0) fail('the bundle is signed with a key: verify it with --key');
   const key = keys.find((k) => contentSigned(k.key, bundle.content, artifact));
-  if (!key) fail(keys.length === 1 ? `the signature does not verify with ${keys[0]!.source}` : `the signature verifies with none of ${keys.map((k) => k.source).join(', ')}`);
+  if (!key)
+    fail(
+      keys.length === 1
+        ? `the signature does not verify with ${keys[0]!.source}`
+        : `the signature verifies with none of ${keys.map((k) => k.source).join(', ')}`,
+    );
   const statement = checkArtifact(bundle.content, artifact);
   let checked = { timestamps: [] as BundleVerification['timestamps'], entries: 0 };
-  if (policy.trustedRoot && !policy.ignoreTlog) checked = verifyTimes(bundle, policy.trustedRoot, { key: key!.key }, policy.now ?? new Date());
+  if (policy.trustedRoot && !policy.ignoreTlog)
+    checked = verifyTimes(bundle, policy.trustedRoot, { key: key!.key }, policy.now ?? new Date());
   return {
     signer: { kind: 'key', key: key!.source, hint: key!.hint },
     content: bundle.content.kind === 'messageSignature' ? 'message-signature' : 'dsse-envelope',
@@ -240,12 +305,14 @@ function verifyKeyed(bundle: Bundle, artifact: Artifact, policy: BundlePolicy): 
 export function verifyBundle(bundle: Bundle, artifact: Artifact, policy: BundlePolicy): BundleVerification {
   try {
     if (bundle.key.kind === 'certificate') {
-      if (policy.keys && policy.keys.length > 0 && !policy.identity) fail('the bundle is signed with a certificate, not with a key');
+      if (policy.keys && policy.keys.length > 0 && !policy.identity)
+        fail('the bundle is signed with a certificate, not with a key');
       return verifyKeyless(bundle, bundle.key.certificate, artifact, policy);
     }
     return verifyKeyed(bundle, artifact, policy);
   } catch (e) {
-    if (e instanceof TlogError || e instanceof TimestampError || e instanceof CertificateError) throw new BundleVerificationError(e.message);
+    if (e instanceof TlogError || e instanceof TimestampError || e instanceof CertificateError)
+      throw new BundleVerificationError(e.message);
     throw e;
   }
 }

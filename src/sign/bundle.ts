@@ -49,7 +49,8 @@ export interface TlogEntry {
   inclusionProof?: InclusionProof;
 }
 
-export type VerificationKey = { kind: 'publicKey'; hint: string } | { kind: 'certificate'; certificate: X509Certificate };
+export type VerificationKey =
+  { kind: 'publicKey'; hint: string } | { kind: 'certificate'; certificate: X509Certificate };
 
 export interface DsseEnvelope {
   payload: Buffer;
@@ -103,7 +104,8 @@ function certificate(v: unknown, where: string): X509Certificate {
 function tlogEntry(v: unknown, where: string, version: number): TlogEntry {
   if (!isObject(v)) throw new BundleError(`${where} is not an object`);
   const kv = v.kindVersion;
-  if (!isObject(kv) || typeof kv.kind !== 'string' || typeof kv.version !== 'string') throw new BundleError(`${where}.kindVersion is missing`);
+  if (!isObject(kv) || typeof kv.kind !== 'string' || typeof kv.version !== 'string')
+    throw new BundleError(`${where}.kindVersion is missing`);
   if (!isObject(v.logId)) throw new BundleError(`${where}.logId is missing`);
   if (typeof v.canonicalizedBody !== 'string') throw new BundleError(`${where}.canonicalizedBody is missing`);
   const integrated = int64(v.integratedTime, `${where}.integratedTime`, false);
@@ -118,12 +120,16 @@ function tlogEntry(v: unknown, where: string, version: number): TlogEntry {
   };
   if (v.inclusionPromise !== undefined && v.inclusionPromise !== null) {
     if (!isObject(v.inclusionPromise)) throw new BundleError(`${where}.inclusionPromise is not an object`);
-    entry.signedEntryTimestamp = b64(v.inclusionPromise.signedEntryTimestamp, `${where}.inclusionPromise.signedEntryTimestamp`);
+    entry.signedEntryTimestamp = b64(
+      v.inclusionPromise.signedEntryTimestamp,
+      `${where}.inclusionPromise.signedEntryTimestamp`,
+    );
   }
   if (v.inclusionProof !== undefined && v.inclusionProof !== null) {
     const p = v.inclusionProof;
     if (!isObject(p) || !Array.isArray(p.hashes)) throw new BundleError(`${where}.inclusionProof is malformed`);
-    const checkpoint = isObject(p.checkpoint) && typeof p.checkpoint.envelope === 'string' ? p.checkpoint.envelope : undefined;
+    const checkpoint =
+      isObject(p.checkpoint) && typeof p.checkpoint.envelope === 'string' ? p.checkpoint.envelope : undefined;
     if (checkpoint === undefined) throw new BundleError(`${where}.inclusionProof has no checkpoint`);
     entry.inclusionProof = {
       logIndex: int64(p.logIndex, `${where}.inclusionProof.logIndex`),
@@ -133,41 +139,64 @@ function tlogEntry(v: unknown, where: string, version: number): TlogEntry {
       checkpoint,
     };
   }
-  if (version === 1 && !entry.signedEntryTimestamp) throw new BundleError(`${where}: a v0.1 bundle's log entry needs an inclusion promise`);
-  if (version >= 2 && !entry.inclusionProof) throw new BundleError(`${where}: a v0.${version} bundle's log entry needs an inclusion proof`);
+  if (version === 1 && !entry.signedEntryTimestamp)
+    throw new BundleError(`${where}: a v0.1 bundle's log entry needs an inclusion promise`);
+  if (version >= 2 && !entry.inclusionProof)
+    throw new BundleError(`${where}: a v0.${version} bundle's log entry needs an inclusion proof`);
   return entry;
 }
 
 function verificationKey(vm: Record<string, unknown>): VerificationKey {
   const given = ['publicKey', 'certificate', 'x509CertificateChain'].filter((k) => vm[k] !== undefined);
-  if (given.length !== 1) throw new BundleError('verificationMaterial needs exactly one of publicKey, certificate, x509CertificateChain');
-  if (isObject(vm.publicKey)) return { kind: 'publicKey', hint: typeof vm.publicKey.hint === 'string' ? vm.publicKey.hint : '' };
-  if (vm.certificate !== undefined) return { kind: 'certificate', certificate: certificate(vm.certificate, 'verificationMaterial.certificate') };
+  if (given.length !== 1)
+    throw new BundleError('verificationMaterial needs exactly one of publicKey, certificate, x509CertificateChain');
+  if (isObject(vm.publicKey))
+    return { kind: 'publicKey', hint: typeof vm.publicKey.hint === 'string' ? vm.publicKey.hint : '' };
+  if (vm.certificate !== undefined)
+    return { kind: 'certificate', certificate: certificate(vm.certificate, 'verificationMaterial.certificate') };
   const chain = isObject(vm.x509CertificateChain) ? vm.x509CertificateChain.certificates : undefined;
-  if (!Array.isArray(chain) || chain.length === 0) throw new BundleError('verificationMaterial.x509CertificateChain is empty');
-  const certs = chain.map((c: unknown, i: number) => certificate(c, `verificationMaterial.x509CertificateChain.certificates[${i}]`));
+  if (!Array.isArray(chain) || chain.length === 0)
+    throw new BundleError('verificationMaterial.x509CertificateChain is empty');
+  const certs = chain.map((c: unknown, i: number) =>
+    certificate(c, `verificationMaterial.x509CertificateChain.certificates[${i}]`),
+  );
   // The trusted root supplies the CA chain and only the leaf is used. Older bundles ship
   // the whole chain in order (leaf … root, which sigstore-go accepts); a root anywhere
   // else is refused (sigstore-conformance bundle-with-root-cert_fail).
   const rootAt = certs.findIndex((c) => c.checkIssued(c) && c.verify(c.publicKey));
-  if (rootAt >= 0 && (rootAt !== certs.length - 1 || !certs.every((c, i) => i === rootAt || (c.checkIssued(certs[i + 1]!) && c.verify(certs[i + 1]!.publicKey))))) {
+  if (
+    rootAt >= 0 &&
+    (rootAt !== certs.length - 1 ||
+      !certs.every((c, i) => i === rootAt || (c.checkIssued(certs[i + 1]!) && c.verify(certs[i + 1]!.publicKey))))
+  ) {
     throw new BundleError('the certificate chain in the bundle includes a root certificate out of place');
   }
   return { kind: 'certificate', certificate: certs[0]! };
 }
 
 function content(doc: Record<string, unknown>): BundleContent {
-  if ((doc.messageSignature === undefined) === (doc.dsseEnvelope === undefined)) throw new BundleError('a bundle holds exactly one of messageSignature and dsseEnvelope');
+  if ((doc.messageSignature === undefined) === (doc.dsseEnvelope === undefined))
+    throw new BundleError('a bundle holds exactly one of messageSignature and dsseEnvelope');
   if (isObject(doc.messageSignature)) {
     const m = doc.messageSignature;
     const signature = b64(m.signature, 'messageSignature.signature');
     if (m.messageDigest === undefined) return { kind: 'messageSignature', signature };
-    if (!isObject(m.messageDigest) || typeof m.messageDigest.algorithm !== 'string') throw new BundleError('messageSignature.messageDigest is malformed');
-    return { kind: 'messageSignature', signature, digest: { algorithm: m.messageDigest.algorithm, value: b64(m.messageDigest.digest, 'messageSignature.messageDigest.digest') } };
+    if (!isObject(m.messageDigest) || typeof m.messageDigest.algorithm !== 'string')
+      throw new BundleError('messageSignature.messageDigest is malformed');
+    return {
+      kind: 'messageSignature',
+      signature,
+      digest: {
+        algorithm: m.messageDigest.algorithm,
+        value: b64(m.messageDigest.digest, 'messageSignature.messageDigest.digest'),
+      },
+    };
   }
   const e = doc.dsseEnvelope;
-  if (!isObject(e) || typeof e.payloadType !== 'string' || !Array.isArray(e.signatures)) throw new BundleError('dsseEnvelope is malformed');
-  if (e.signatures.length !== 1) throw new BundleError(`a DSSE envelope must carry exactly one signature, not ${e.signatures.length}`);
+  if (!isObject(e) || typeof e.payloadType !== 'string' || !Array.isArray(e.signatures))
+    throw new BundleError('dsseEnvelope is malformed');
+  if (e.signatures.length !== 1)
+    throw new BundleError(`a DSSE envelope must carry exactly one signature, not ${e.signatures.length}`);
   const s = e.signatures[0];
   if (!isObject(s)) throw new BundleError('dsseEnvelope.signatures[0] is malformed');
   return {
@@ -202,7 +231,9 @@ export function parseBundle(json: Uint8Array | string): Bundle {
     version,
     key: verificationKey(vm),
     tlogEntries: entries.map((e: unknown, i: number) => tlogEntry(e, `tlogEntries[${i}]`, version)),
-    rfc3161Timestamps: stamps.map((t: unknown, i: number) => b64(isObject(t) ? t.signedTimestamp : undefined, `rfc3161Timestamps[${i}].signedTimestamp`)),
+    rfc3161Timestamps: stamps.map((t: unknown, i: number) =>
+      b64(isObject(t) ? t.signedTimestamp : undefined, `rfc3161Timestamps[${i}].signedTimestamp`),
+    ),
     content: content(doc),
   };
 }
@@ -214,12 +245,19 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
 }
 
 /** A key-based v0.3 bundle around a DSSE envelope (no log entry, no timestamp: offline). */
-export function keyBundleJson(hint: string, envelope: { payload: Buffer; payloadType: string; signature: Buffer }): Buffer {
+export function keyBundleJson(
+  hint: string,
+  envelope: { payload: Buffer; payloadType: string; signature: Buffer },
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       mediaType: BUNDLE_V03_MEDIA_TYPE,
       verificationMaterial: { publicKey: { hint }, tlogEntries: [], timestampVerificationData: {} },
-      dsseEnvelope: { payload: envelope.payload.toString('base64'), payloadType: envelope.payloadType, signatures: [{ sig: envelope.signature.toString('base64') }] },
+      dsseEnvelope: {
+        payload: envelope.payload.toString('base64'),
+        payloadType: envelope.payloadType,
+        signatures: [{ sig: envelope.signature.toString('base64') }],
+      },
     }),
   );
 }

@@ -76,7 +76,10 @@ export function children(node: DerNode): DerNode[] {
 
 /** `node` must carry `tag`; returns it for chaining. */
 export function expectTag(node: DerNode | undefined, tag: number, what: string): DerNode {
-  if (!node || node.tag !== tag) throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, found ${node ? `0x${node.tag.toString(16)}` : 'nothing'}`);
+  if (!node || node.tag !== tag)
+    throw new DerError(
+      `${what}: expected tag 0x${tag.toString(16)}, found ${node ? `0x${node.tag.toString(16)}` : 'nothing'}`,
+    );
   return node;
 }
 
@@ -114,13 +117,24 @@ export function timeValue(node: DerNode): Date {
     m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
     if (!m) throw new DerError(`bad UTCTime ${s}`);
     const yy = Number(m[1]);
-    return new Date(Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+    return new Date(
+      Date.UTC(
+        yy >= 50 ? 1900 + yy : 2000 + yy,
+        Number(m[2]) - 1,
+        Number(m[3]),
+        Number(m[4]),
+        Number(m[5]),
+        Number(m[6]),
+      ),
+    );
   }
   if (node.tag === TAG.GENERALIZED_TIME) {
     m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?Z$/.exec(s);
     if (!m) throw new DerError(`bad GeneralizedTime ${s}`);
     const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
-    return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms));
+    return new Date(
+      Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms),
+    );
   }
   throw new DerError(`tag 0x${node.tag.toString(16)} is not a time`);
 }

@@ -15,7 +15,7 @@
  */
 import { randomBytes, scrypt as scryptCb } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { goJsonBytes } from '../util/go-json.js';
+import { goJsonBytes } from '../gocompat/json.js';
 
 export const SIGSTORE_KEY_LABEL = 'ENCRYPTED SIGSTORE PRIVATE KEY';
 export const COSIGN_KEY_LABEL = 'ENCRYPTED COSIGN PRIVATE KEY';
@@ -67,7 +67,8 @@ export function decodePem(text: string): { label: string; bytes: Buffer } {
   const m = /-----BEGIN ([^-\r\n]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
   if (!m) throw new KeyFormatError('format', 'no PEM block found');
   const body = m[2]!;
-  if (/^[\w-]+:/m.test(body)) throw new KeyFormatError('format', `the ${m[1]} PEM block has headers, which cosign keys never have`);
+  if (/^[\w-]+:/m.test(body))
+    throw new KeyFormatError('format', `the ${m[1]} PEM block has headers, which cosign keys never have`);
   const bytes = strictBase64(body.replace(/\s+/g, ''));
   if (!bytes) throw new KeyFormatError('format', `the ${m[1]} PEM block is not valid base64`);
   return { label: m[1]!, bytes };
@@ -77,7 +78,9 @@ export function decodePem(text: string): { label: string; bytes: Buffer } {
 
 function scrypt(password: Uint8Array, salt: Uint8Array, p: ScryptParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCb(password, salt, 32, { N: p.N, r: p.r, p: p.p, maxmem: 128 * p.N * p.r + 16 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+    scryptCb(password, salt, 32, { N: p.N, r: p.r, p: p.p, maxmem: 128 * p.N * p.r + 16 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 
@@ -85,17 +88,26 @@ function scrypt(password: Uint8Array, salt: Uint8Array, p: ScryptParams): Promis
  * Encrypts `plaintext` (a PKCS#8 DER key) under `password`; returns the JSON document
  * (the PEM block's bytes). `salt` and `nonce` are random unless given (tests).
  */
-export async function encryptKeyDocument(plaintext: Uint8Array, password: Uint8Array, opts: { N?: number; salt?: Uint8Array; nonce?: Uint8Array } = {}): Promise<Buffer> {
+export async function encryptKeyDocument(
+  plaintext: Uint8Array,
+  password: Uint8Array,
+  opts: { N?: number; salt?: Uint8Array; nonce?: Uint8Array } = {},
+): Promise<Buffer> {
   const params = SCRYPT_PARAMS.find((p) => p.N === (opts.N ?? DEFAULT_SCRYPT_N));
   if (!params) throw new KeyFormatError('unsupported', `unsupported scrypt N ${opts.N}`);
   const salt = opts.salt ?? randomBytes(32);
   const nonce = opts.nonce ?? randomBytes(24);
-  if (salt.length !== 32 || nonce.length !== 24) throw new KeyFormatError('format', 'the salt must be 32 bytes and the nonce 24');
+  if (salt.length !== 32 || nonce.length !== 24)
+    throw new KeyFormatError('format', 'the salt must be 32 bytes and the nonce 24');
   const key = await scrypt(password, salt, params);
   const box = nacl.secretbox(new Uint8Array(plaintext), new Uint8Array(nonce), new Uint8Array(key));
   // Go field order: kdf{name, params{N,r,p}, salt}, cipher{name, nonce}, ciphertext; []byte is base64.
   return goJsonBytes({
-    kdf: { name: 'scrypt', params: { N: params.N, r: params.r, p: params.p }, salt: Buffer.from(salt).toString('base64') },
+    kdf: {
+      name: 'scrypt',
+      params: { N: params.N, r: params.r, p: params.p },
+      salt: Buffer.from(salt).toString('base64'),
+    },
     cipher: { name: 'nacl/secretbox', nonce: Buffer.from(nonce).toString('base64') },
     ciphertext: Buffer.from(box).toString('base64'),
   });
@@ -115,9 +127,12 @@ export async function decryptKeyDocument(json: Uint8Array, password: Uint8Array)
   } catch {
     throw new KeyFormatError('format', 'the encrypted key is not JSON');
   }
-  if (typeof doc !== 'object' || doc === null) throw new KeyFormatError('format', 'the encrypted key is not a JSON object');
-  if (doc.kdf?.name !== 'scrypt') throw new KeyFormatError('unsupported', `unknown kdf name ${JSON.stringify(doc.kdf?.name)}`);
-  if (doc.cipher?.name !== 'nacl/secretbox') throw new KeyFormatError('unsupported', `unknown cipher name ${JSON.stringify(doc.cipher?.name)}`);
+  if (typeof doc !== 'object' || doc === null)
+    throw new KeyFormatError('format', 'the encrypted key is not a JSON object');
+  if (doc.kdf?.name !== 'scrypt')
+    throw new KeyFormatError('unsupported', `unknown kdf name ${JSON.stringify(doc.kdf?.name)}`);
+  if (doc.cipher?.name !== 'nacl/secretbox')
+    throw new KeyFormatError('unsupported', `unknown cipher name ${JSON.stringify(doc.cipher?.name)}`);
   const given = doc.kdf.params ?? {};
   const params = SCRYPT_PARAMS.find((p) => p.N === given.N && p.r === given.r && p.p === given.p);
   if (!params) throw new KeyFormatError('unsupported', `unsupported scrypt parameters ${JSON.stringify(given)}`);

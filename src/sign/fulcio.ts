@@ -39,7 +39,11 @@ export function extensions(cert: X509Certificate): Extension[] {
   return children(expectTag(children(ext)[0], TAG.SEQUENCE, 'extensions')).map((e) => {
     const parts = children(e);
     const critical = parts[1]?.tag === TAG.BOOLEAN && parts[1].content[0] !== 0;
-    const value = expectTag(parts[critical || parts[1]?.tag === TAG.BOOLEAN ? 2 : 1], TAG.OCTET_STRING, 'extension value').content;
+    const value = expectTag(
+      parts[critical || parts[1]?.tag === TAG.BOOLEAN ? 2 : 1],
+      TAG.OCTET_STRING,
+      'extension value',
+    ).content;
     return { oid: oidString(parts[0]!), critical, value, node: e };
   });
 }
@@ -59,10 +63,12 @@ export function certificateIdentity(cert: X509Certificate): CertificateIdentity 
     if (e.oid === OID_SAN) {
       for (const name of children(readDer(e.value))) {
         let value = '';
-        if (name.tag === ctx(1, false) || name.tag === ctx(2, false) || name.tag === ctx(6, false)) value = name.content.toString('utf8');
+        if (name.tag === ctx(1, false) || name.tag === ctx(2, false) || name.tag === ctx(6, false))
+          value = name.content.toString('utf8');
         else if (name.tag === ctx(0)) {
           const [oid, inner] = children(name);
-          if (oid && oidString(oid) === OID_OTHERNAME_SAN && inner) value = children(inner)[0]?.content.toString('utf8') ?? '';
+          if (oid && oidString(oid) === OID_OTHERNAME_SAN && inner)
+            value = children(inner)[0]?.content.toString('utf8') ?? '';
         }
         // cosign's precedence: URI, email, OtherName — the first non-empty one found here.
         if (value && !san) san = value;
@@ -80,17 +86,24 @@ export function certificateIdentity(cert: X509Certificate): CertificateIdentity 
 const validAt = (c: X509Certificate, t: Date): boolean => t >= new Date(c.validFrom) && t <= new Date(c.validTo);
 
 /** Does `child` carry `issuer`'s name and signature? */
-const issuedBy = (child: X509Certificate, issuer: X509Certificate): boolean => child.checkIssued(issuer) && child.verify(issuer.publicKey);
+const issuedBy = (child: X509Certificate, issuer: X509Certificate): boolean =>
+  child.checkIssued(issuer) && child.verify(issuer.publicKey);
 
 /**
  * The CA (of `cas`) whose chain issued `leaf` and whose chain and validity cover every
  * one of `times`; throws CertificateError otherwise. `usage` is the extended key usage
  * the leaf must allow.
  */
-export function verifyChain(leaf: X509Certificate, cas: readonly CertificateAuthority[], times: readonly Date[], usage = OID_CODE_SIGNING): CertificateAuthority {
+export function verifyChain(
+  leaf: X509Certificate,
+  cas: readonly CertificateAuthority[],
+  times: readonly Date[],
+  usage = OID_CODE_SIGNING,
+): CertificateAuthority {
   if (leaf.ca) throw new CertificateError('the signing certificate is a CA certificate');
   const eku = extensions(leaf).find((e) => e.oid === OID_EKU);
-  if (eku && !children(readDer(eku.value)).some((n) => oidString(n) === usage)) throw new CertificateError(`the certificate does not allow the key usage ${usage}`);
+  if (eku && !children(readDer(eku.value)).some((n) => oidString(n) === usage))
+    throw new CertificateError(`the certificate does not allow the key usage ${usage}`);
   if (times.length === 0) throw new CertificateError('no verified time to check the certificate against');
   let reason = 'it was not issued by a certificate authority of the trusted root';
   for (const ca of cas) {
@@ -130,7 +143,7 @@ function parseScts(value: Buffer): Sct[] {
   const list = expectTag(readDer(value), TAG.OCTET_STRING, 'SCT list').content;
   if (list.length < 2 || list.readUInt16BE(0) !== list.length - 2) throw new CertificateError('malformed SCT list');
   const out: Sct[] = [];
-  for (let off = 2; off < list.length; ) {
+  for (let off = 2; off < list.length;) {
     const len = list.readUInt16BE(off);
     const s = list.subarray(off + 2, off + 2 + len);
     off += 2 + len;
@@ -140,7 +153,13 @@ function parseScts(value: Buffer): Sct[] {
     if (s.length < p + 4) throw new CertificateError('malformed SCT');
     const sigLen = s.readUInt16BE(p + 2);
     if (s.length !== p + 4 + sigLen) throw new CertificateError('malformed SCT');
-    out.push({ logId: s.subarray(1, 33), timestamp: s.readBigUInt64BE(33), extensions: s.subarray(43, p), hashAlg: s[p]!, signature: s.subarray(p + 4) });
+    out.push({
+      logId: s.subarray(1, 33),
+      timestamp: s.readBigUInt64BE(33),
+      extensions: s.subarray(43, p),
+      hashAlg: s[p]!,
+      signature: s.subarray(p + 4),
+    });
   }
   return out;
 }
@@ -157,10 +176,13 @@ export function verifiedScts(leaf: X509Certificate, issuer: X509Certificate, ctl
     scts = parseScts(ext.value);
     tbs = precertTbs(leaf);
   } catch (e) {
-    if (e instanceof DerError || e instanceof RangeError) throw new CertificateError('the certificate\'s SCT list is malformed');
+    if (e instanceof DerError || e instanceof RangeError)
+      throw new CertificateError("the certificate's SCT list is malformed");
     throw e;
   }
-  const issuerKeyHash = createHash('sha256').update(issuer.publicKey.export({ type: 'spki', format: 'der' })).digest();
+  const issuerKeyHash = createHash('sha256')
+    .update(issuer.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
   let count = 0;
   for (const sct of scts) {
     const log = ctlogs.find((l) => l.logId.equals(sct.logId));

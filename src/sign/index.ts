@@ -16,8 +16,26 @@
  */
 export { buildPayload, parsePayload, dockerReference, PayloadError, SIMPLE_SIGNING_TYPE } from './payload.js';
 export type { SimpleSigningPayload } from './payload.js';
-export { encodePem, decodePem, encryptKeyDocument, decryptKeyDocument, KeyFormatError, SIGSTORE_KEY_LABEL, COSIGN_KEY_LABEL, DEFAULT_SCRYPT_N } from './encrypted-key.js';
-export { generateKeyPair, openPrivateKey, parsePublicKey, encryptPrivateKey, publicKeyPem, publicKeyHint, signPayload, verifyPayload } from './keys.js';
+export {
+  encodePem,
+  decodePem,
+  encryptKeyDocument,
+  decryptKeyDocument,
+  KeyFormatError,
+  SIGSTORE_KEY_LABEL,
+  COSIGN_KEY_LABEL,
+  DEFAULT_SCRYPT_N,
+} from './encrypted-key.js';
+export {
+  generateKeyPair,
+  openPrivateKey,
+  parsePublicKey,
+  encryptPrivateKey,
+  publicKeyPem,
+  publicKeyHint,
+  signPayload,
+  verifyPayload,
+} from './keys.js';
 export type { SigningKey, TrustedKey, GeneratedKeyPair } from './keys.js';
 export {
   SIMPLE_SIGNING_MEDIA_TYPE,
@@ -40,12 +58,26 @@ export { readSigningKey, readTrustedKeys, readTrustedRoot, writeKeyPair, assertK
 export { parseBundle, pae, BundleError, BUNDLE_V03_MEDIA_TYPE } from './bundle.js';
 export type { Bundle } from './bundle.js';
 export { verifyBundle, artifactFromBytes, BundleVerificationError, IN_TOTO_PAYLOAD_TYPE } from './bundle-verify.js';
-export type { Artifact, BundlePolicy, BundleVerification, IdentityPolicy, Signer, InTotoStatement } from './bundle-verify.js';
+export type {
+  Artifact,
+  BundlePolicy,
+  BundleVerification,
+  IdentityPolicy,
+  Signer,
+  InTotoStatement,
+} from './bundle-verify.js';
 export { parseTrustedRoot, TrustedRootError } from './trusted-root.js';
 export type { TrustedRoot } from './trusted-root.js';
-export { signReference } from './sign.js';
-export type { SignOptions, SignResult } from './sign.js';
-export { findSignatures, findBundles, verifyReference, resolveVerified, describeSigner, checkBundleBytes } from './verify.js';
+export { signReference, attestReference, pushBundleReferrer, inTotoStatement, signStatement } from './sign.js';
+export type { SignOptions, SignResult, AttestResult, PushedReferrer } from './sign.js';
+export {
+  findSignatures,
+  findBundles,
+  verifyReference,
+  resolveVerified,
+  describeSigner,
+  checkBundleBytes,
+} from './verify.js';
 export type { FoundSignature, FoundBundle, VerifiedSignature, VerificationPolicy, ResolvedVerified } from './verify.js';
 export { verifyBlob } from './verify-blob.js';
 export { PREDICATE_TYPES, COSIGN_SIGN_PREDICATE_TYPE, predicateType, PredicateTypeError } from './predicate-types.js';

@@ -13,12 +13,19 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    throw clientError('KEY_UNREADABLE', { path, detail: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message }, { cause: e });
+    throw clientError(
+      'KEY_UNREADABLE',
+      { path, detail: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message },
+      { cause: e },
+    );
   }
 }
 
 function keyError(path: string, e: unknown): unknown {
-  if (e instanceof KeyFormatError) return e.kind === 'password' ? clientError('KEY_PASSWORD_WRONG', { path }, { cause: e }) : clientError('KEY_INVALID', { path, detail: e.message }, { cause: e });
+  if (e instanceof KeyFormatError)
+    return e.kind === 'password'
+      ? clientError('KEY_PASSWORD_WRONG', { path }, { cause: e })
+      : clientError('KEY_INVALID', { path, detail: e.message }, { cause: e });
   return e;
 }
 
@@ -26,7 +33,10 @@ function keyError(path: string, e: unknown): unknown {
  * Opens a private key file. The password (or a function asking for it: COSIGN_PASSWORD
  * or a prompt, the caller's business) is asked for only once the file has been read.
  */
-export async function readSigningKey(path: string, password: Uint8Array | (() => Promise<Uint8Array>)): Promise<SigningKey> {
+export async function readSigningKey(
+  path: string,
+  password: Uint8Array | (() => Promise<Uint8Array>),
+): Promise<SigningKey> {
   const pem = await readText(path);
   try {
     return await openPrivateKey(pem, password, path);
@@ -55,7 +65,8 @@ export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
   try {
     return parseTrustedRoot(text);
   } catch (e) {
-    if (e instanceof TrustedRootError) throw clientError('TRUSTED_ROOT_INVALID', { path, detail: e.message }, { cause: e });
+    if (e instanceof TrustedRootError)
+      throw clientError('TRUSTED_ROOT_INVALID', { path, detail: e.message }, { cause: e });
     throw e;
   }
 }
@@ -91,7 +102,11 @@ export async function assertKeyPairAbsent(prefix: string): Promise<void> {
 }
 
 /** Writes `<prefix>.key` (0600) and `<prefix>.pub` (0644); refuses to overwrite unless `force`. */
-export async function writeKeyPair(prefix: string, pair: GeneratedKeyPair, opts: { force?: boolean } = {}): Promise<{ privateKey: string; publicKey: string }> {
+export async function writeKeyPair(
+  prefix: string,
+  pair: GeneratedKeyPair,
+  opts: { force?: boolean } = {},
+): Promise<{ privateKey: string; publicKey: string }> {
   const privateKey = `${prefix}.key`;
   const publicKey = `${prefix}.pub`;
   if (!opts.force) await assertKeyPairAbsent(prefix);

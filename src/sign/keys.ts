@@ -12,8 +12,25 @@
  *     cosign's `--signature-digest-algorithm` default.
  *   - Ed25519 keys are refused: cosign signs with Ed25519ph, which node:crypto lacks.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { COSIGN_KEY_LABEL, KeyFormatError, SIGSTORE_KEY_LABEL, decodePem, decryptKeyDocument, encodePem, encryptKeyDocument, strictBase64 } from './encrypted-key.js';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
+import {
+  COSIGN_KEY_LABEL,
+  KeyFormatError,
+  SIGSTORE_KEY_LABEL,
+  decodePem,
+  decryptKeyDocument,
+  encodePem,
+  encryptKeyDocument,
+  strictBase64,
+} from './encrypted-key.js';
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -38,7 +55,11 @@ export interface GeneratedKeyPair {
 
 function describeKey(k: KeyObject): string {
   const d = k.asymmetricKeyDetails;
-  return k.asymmetricKeyType === 'ec' ? `ECDSA ${d?.namedCurve ?? '?'}` : k.asymmetricKeyType === 'rsa' ? `RSA ${d?.modulusLength ?? '?'}` : String(k.asymmetricKeyType);
+  return k.asymmetricKeyType === 'ec'
+    ? `ECDSA ${d?.namedCurve ?? '?'}`
+    : k.asymmetricKeyType === 'rsa'
+      ? `RSA ${d?.modulusLength ?? '?'}`
+      : String(k.asymmetricKeyType);
 }
 
 const CURVES: Record<string, string> = { prime256v1: 'sha256', secp384r1: 'sha384', secp521r1: 'sha512' };
@@ -46,16 +67,21 @@ const CURVES: Record<string, string> = { prime256v1: 'sha256', secp384r1: 'sha38
 /** The hashes a signature by this key may use: the key's own first. */
 function hashesFor(k: KeyObject): string[] {
   if (k.asymmetricKeyType === 'rsa') {
-    if ((k.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KeyFormatError('unsupported', `${describeKey(k)} is too small (cosign requires at least 2048 bits)`);
+    if ((k.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+      throw new KeyFormatError('unsupported', `${describeKey(k)} is too small (cosign requires at least 2048 bits)`);
     return ['sha256'];
   }
   if (k.asymmetricKeyType === 'ec') {
     const curve = k.asymmetricKeyDetails?.namedCurve ?? '';
     const h = CURVES[curve];
-    if (!h) throw new KeyFormatError('unsupported', `ECDSA curve ${curve} is not one cosign uses (P-256, P-384, P-521)`);
+    if (!h)
+      throw new KeyFormatError('unsupported', `ECDSA curve ${curve} is not one cosign uses (P-256, P-384, P-521)`);
     return h === 'sha256' ? [h] : [h, 'sha256'];
   }
-  throw new KeyFormatError('unsupported', `${describeKey(k)} keys are not supported (use ECDSA P-256, as \`stowage key generate\` and \`cosign generate-key-pair\` make)`);
+  throw new KeyFormatError(
+    'unsupported',
+    `${describeKey(k)} keys are not supported (use ECDSA P-256, as \`stowage key generate\` and \`cosign generate-key-pair\` make)`,
+  );
 }
 
 export function publicKeyPem(k: KeyObject): string {
@@ -63,7 +89,9 @@ export function publicKeyPem(k: KeyObject): string {
 }
 
 export function publicKeyHint(k: KeyObject): string {
-  return createHash('sha256').update(k.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256')
+    .update(k.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }
 
 /** A new P-256 key pair in cosign's file formats, the private key encrypted under `password`. */
@@ -75,7 +103,11 @@ export async function generateKeyPair(password: Uint8Array, opts: { N?: number }
 }
 
 /** Re-encrypts a private key (`cosign.key` format) under another password. */
-export async function encryptPrivateKey(k: KeyObject, password: Uint8Array, opts: { N?: number; label?: string } = {}): Promise<string> {
+export async function encryptPrivateKey(
+  k: KeyObject,
+  password: Uint8Array,
+  opts: { N?: number; label?: string } = {},
+): Promise<string> {
   const doc = await encryptKeyDocument(k.export({ type: 'pkcs8', format: 'der' }), password, opts);
   return encodePem(opts.label ?? SIGSTORE_KEY_LABEL, doc);
 }
@@ -84,10 +116,17 @@ export async function encryptPrivateKey(k: KeyObject, password: Uint8Array, opts
  * Opens a `cosign.key` (either label). KeyFormatError('password') for a wrong password.
  * A password function is called only once the PEM block is known to be an encrypted key.
  */
-export async function openPrivateKey(pem: string, password: Uint8Array | (() => Promise<Uint8Array>), source: string): Promise<SigningKey> {
+export async function openPrivateKey(
+  pem: string,
+  password: Uint8Array | (() => Promise<Uint8Array>),
+  source: string,
+): Promise<SigningKey> {
   const block = decodePem(pem);
   if (block.label !== SIGSTORE_KEY_LABEL && block.label !== COSIGN_KEY_LABEL) {
-    throw new KeyFormatError('unsupported', `unsupported pem type: ${block.label} (expected ${SIGSTORE_KEY_LABEL}: import plain keys with \`cosign import-key-pair\`)`);
+    throw new KeyFormatError(
+      'unsupported',
+      `unsupported pem type: ${block.label} (expected ${SIGSTORE_KEY_LABEL}: import plain keys with \`cosign import-key-pair\`)`,
+    );
   }
   const der = await decryptKeyDocument(block.bytes, typeof password === 'function' ? await password() : password);
   let privateKey: KeyObject;
@@ -109,7 +148,8 @@ export async function openPrivateKey(pem: string, password: Uint8Array | (() => 
 /** Reads a PKIX `PUBLIC KEY` PEM (`cosign.pub`). */
 export function parsePublicKey(pem: string, source: string): TrustedKey {
   const block = decodePem(pem);
-  if (block.label !== 'PUBLIC KEY') throw new KeyFormatError('unsupported', `expected a PUBLIC KEY PEM block, found ${block.label}`);
+  if (block.label !== 'PUBLIC KEY')
+    throw new KeyFormatError('unsupported', `expected a PUBLIC KEY PEM block, found ${block.label}`);
   let key: KeyObject;
   try {
     key = createPublicKey({ key: block.bytes, format: 'der', type: 'spki' });

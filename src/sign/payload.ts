@@ -13,7 +13,7 @@
  */
 import { isDigestLike } from '../core/digest.js';
 import type { Reference } from '../client/reference.js';
-import { goJsonBytes, goMap } from '../util/go-json.js';
+import { goJsonBytes, goMap } from '../gocompat/json.js';
 
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
 
@@ -32,7 +32,11 @@ export function dockerReference(ref: Pick<Reference, 'registry' | 'repository'>)
 }
 
 /** The payload bytes cosign would sign for this repository and digest. */
-export function buildPayload(p: { dockerReference: string; digest: string; annotations?: Record<string, string> | null }): Buffer {
+export function buildPayload(p: {
+  dockerReference: string;
+  digest: string;
+  annotations?: Record<string, string> | null;
+}): Buffer {
   const annotations = p.annotations && Object.keys(p.annotations).length > 0 ? goMap(p.annotations) : null;
   return goJsonBytes({
     critical: {
@@ -49,12 +53,19 @@ export class PayloadError extends Error {}
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Exactly these keys, none differing only in case (Go's decoder matches names case-insensitively). */
-function checkKeys(obj: Record<string, unknown>, required: readonly string[], optional: readonly string[], where: string): void {
+function checkKeys(
+  obj: Record<string, unknown>,
+  required: readonly string[],
+  optional: readonly string[],
+  where: string,
+): void {
   const known = [...required, ...optional];
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) {
       const twin = known.find((n) => n.toLowerCase() === k.toLowerCase());
-      throw new PayloadError(twin ? `${where} has "${k}", ambiguous with "${twin}"` : `${where} has an unexpected field "${k}"`);
+      throw new PayloadError(
+        twin ? `${where} has "${k}", ambiguous with "${twin}"` : `${where} has an unexpected field "${k}"`,
+      );
     }
   }
   for (const k of required) if (!(k in obj)) throw new PayloadError(`${where} lacks "${k}"`);
@@ -73,10 +84,12 @@ export function parsePayload(bytes: Uint8Array): SimpleSigningPayload {
   if (!isObject(critical)) throw new PayloadError('the payload has no "critical" object');
   // Top level: cosign writes critical and optional; other tools add nothing either.
   for (const k of Object.keys(doc)) {
-    if (k !== 'critical' && k !== 'optional' && (k.toLowerCase() === 'critical' || k.toLowerCase() === 'optional')) throw new PayloadError(`the payload has "${k}", ambiguous with "${k.toLowerCase()}"`);
+    if (k !== 'critical' && k !== 'optional' && (k.toLowerCase() === 'critical' || k.toLowerCase() === 'optional'))
+      throw new PayloadError(`the payload has "${k}", ambiguous with "${k.toLowerCase()}"`);
   }
   checkKeys(critical, ['identity', 'image', 'type'], [], '"critical"');
-  if (critical.type !== SIMPLE_SIGNING_TYPE) throw new PayloadError(`the payload's type is ${JSON.stringify(critical.type)}, not "${SIMPLE_SIGNING_TYPE}"`);
+  if (critical.type !== SIMPLE_SIGNING_TYPE)
+    throw new PayloadError(`the payload's type is ${JSON.stringify(critical.type)}, not "${SIMPLE_SIGNING_TYPE}"`);
   const image = critical.image;
   const identity = critical.identity;
   if (!isObject(image)) throw new PayloadError('"critical.image" is not an object');
@@ -85,9 +98,11 @@ export function parsePayload(bytes: Uint8Array): SimpleSigningPayload {
   checkKeys(identity, ['docker-reference'], [], '"critical.identity"');
   const digest = image['docker-manifest-digest'];
   const ref = identity['docker-reference'];
-  if (typeof digest !== 'string' || !isDigestLike(digest)) throw new PayloadError(`the payload's docker-manifest-digest ${JSON.stringify(digest)} is not a digest`);
-  if (typeof ref !== 'string') throw new PayloadError('the payload\'s docker-reference is not a string');
+  if (typeof digest !== 'string' || !isDigestLike(digest))
+    throw new PayloadError(`the payload's docker-manifest-digest ${JSON.stringify(digest)} is not a digest`);
+  if (typeof ref !== 'string') throw new PayloadError("the payload's docker-reference is not a string");
   const optional = doc.optional;
-  if (optional !== undefined && optional !== null && !isObject(optional)) throw new PayloadError('"optional" is neither an object nor null');
+  if (optional !== undefined && optional !== null && !isObject(optional))
+    throw new PayloadError('"optional" is neither an object nor null');
   return { dockerReference: ref, digest, annotations: optional ?? null };
 }

@@ -29,7 +29,9 @@ export function predicateType(nameOrUri: string): string {
   try {
     url = new URL(nameOrUri);
   } catch {
-    throw new PredicateTypeError(`--type ${nameOrUri} is neither one of ${Object.keys(PREDICATE_TYPES).join(', ')} nor a URI`);
+    throw new PredicateTypeError(
+      `--type ${nameOrUri} is neither one of ${Object.keys(PREDICATE_TYPES).join(', ')} nor a URI`,
+    );
   }
   if (!url.protocol) throw new PredicateTypeError(`--type ${nameOrUri} is not a URI`);
   return nameOrUri;

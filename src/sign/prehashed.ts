@@ -111,7 +111,8 @@ function combination(c: Curve, u1: bigint, G: Point, u2: bigint, Q: Point): bigi
   return (R[0] * zi * zi) % c.p;
 }
 
-const fromB64url = (s: string | undefined): bigint => BigInt(`0x${Buffer.from(s ?? '', 'base64url').toString('hex') || '0'}`);
+const fromB64url = (s: string | undefined): bigint =>
+  BigInt(`0x${Buffer.from(s ?? '', 'base64url').toString('hex') || '0'}`);
 
 function verifyEcdsaDigest(key: KeyObject, digest: Buffer, sig: Buffer): boolean {
   const c = CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''];

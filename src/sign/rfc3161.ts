@@ -11,7 +11,18 @@
  *     genTime within the authority's validFor.
  */
 import { X509Certificate, createHash, timingSafeEqual, verify } from 'node:crypto';
-import { DerError, TAG, children, ctx, expectTag, integerValue, oidString, readDer, timeValue, type DerNode } from './der.js';
+import {
+  DerError,
+  TAG,
+  children,
+  ctx,
+  expectTag,
+  integerValue,
+  oidString,
+  readDer,
+  timeValue,
+  type DerNode,
+} from './der.js';
 import { CertificateError, OID_TIME_STAMPING, extensions, verifyChain } from './fulcio.js';
 import type { CertificateAuthority } from './trusted-root.js';
 
@@ -63,11 +74,16 @@ export interface VerifiedTimestamp {
 }
 
 /** Verifies one RFC 3161 timestamp over `signature` (the bundle's signature bytes). */
-export function verifyTimestamp(der: Buffer, signature: Buffer, authorities: readonly CertificateAuthority[]): VerifiedTimestamp {
+export function verifyTimestamp(
+  der: Buffer,
+  signature: Buffer,
+  authorities: readonly CertificateAuthority[],
+): VerifiedTimestamp {
   try {
     return verifyParsed(der, signature, authorities);
   } catch (e) {
-    if (e instanceof DerError || e instanceof RangeError) throw new TimestampError(`the timestamp is malformed: ${e.message}`);
+    if (e instanceof DerError || e instanceof RangeError)
+      throw new TimestampError(`the timestamp is malformed: ${e.message}`);
     if (e instanceof CertificateError) throw new TimestampError(`the timestamp's signer: ${e.message}`);
     throw e;
   }
@@ -77,10 +93,15 @@ function verifyParsed(der: Buffer, signature: Buffer, authorities: readonly Cert
   const sd = children(signedData(der));
   // version, digestAlgorithms, encapContentInfo, [0] certificates?, [1] crls?, signerInfos
   const encap = children(expectTag(sd[2], TAG.SEQUENCE, 'encapContentInfo'));
-  if (!encap[0] || oidString(encap[0]) !== OID_TST_INFO) throw new TimestampError('the signed content is not a TSTInfo');
+  if (!encap[0] || oidString(encap[0]) !== OID_TST_INFO)
+    throw new TimestampError('the signed content is not a TSTInfo');
   const tstDer = expectTag(children(expectTag(encap[1], ctx(0), 'eContent'))[0], TAG.OCTET_STRING, 'eContent').content;
   const certs = sd.find((n) => n.tag === ctx(0));
-  const embedded = certs ? children(certs).filter((c) => c.tag === TAG.SEQUENCE).map((c) => new X509Certificate(c.bytes)) : [];
+  const embedded = certs
+    ? children(certs)
+        .filter((c) => c.tag === TAG.SEQUENCE)
+        .map((c) => new X509Certificate(c.bytes))
+    : [];
   const signerInfos = children(expectTag(sd[sd.length - 1], TAG.SET, 'signerInfos'));
   if (signerInfos.length !== 1) throw new TimestampError('the timestamp must have exactly one signer');
   const si = children(signerInfos[0]!);
@@ -99,7 +120,8 @@ function verifyParsed(der: Buffer, signature: Buffer, authorities: readonly Cert
   if (!imprintHash) throw new TimestampError('unsupported message imprint hash');
   const expected = createHash(imprintHash).update(signature).digest();
   const got = expectTag(imprint[1], TAG.OCTET_STRING, 'hashedMessage').content;
-  if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new TimestampError('the timestamp is not over this signature');
+  if (got.length !== expected.length || !timingSafeEqual(got, expected))
+    throw new TimestampError('the timestamp is not over this signature');
   const time = timeValue(expectTag(tst[4], TAG.GENERALIZED_TIME, 'genTime'));
 
   let messageDigest: Buffer | undefined;
@@ -108,12 +130,14 @@ function verifyParsed(der: Buffer, signature: Buffer, authorities: readonly Cert
     const [oid, values] = children(a);
     const first = values ? children(values)[0] : undefined;
     if (!oid || !first) continue;
-    if (oidString(oid) === OID_MESSAGE_DIGEST) messageDigest = expectTag(first, TAG.OCTET_STRING, 'message-digest').content;
+    if (oidString(oid) === OID_MESSAGE_DIGEST)
+      messageDigest = expectTag(first, TAG.OCTET_STRING, 'message-digest').content;
     if (oidString(oid) === OID_CONTENT_TYPE) contentType = oidString(first);
   }
   if (contentType !== OID_TST_INFO) throw new TimestampError('the signed attributes do not name a TSTInfo');
   const tstHash = createHash(digestAlg).update(tstDer).digest();
-  if (!messageDigest || messageDigest.length !== tstHash.length || !timingSafeEqual(messageDigest, tstHash)) throw new TimestampError('the signed attributes do not cover the TSTInfo');
+  if (!messageDigest || messageDigest.length !== tstHash.length || !timingSafeEqual(messageDigest, tstHash))
+    throw new TimestampError('the signed attributes do not cover the TSTInfo');
   const signedAttrs = Buffer.from(attrs.bytes);
   signedAttrs[0] = TAG.SET;
   const sigHash = hashOf(sigAlg, SIG_HASH_OIDS) ?? digestAlg;

@@ -32,7 +32,7 @@
  */
 import { MT } from '../core/media-types.js';
 import type { Descriptor } from '../core/manifest.js';
-import { goJsonBytes, goMap } from '../util/go-json.js';
+import { goJsonBytes, goMap } from '../gocompat/json.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
@@ -41,7 +41,10 @@ export const BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
 /** artifactType (and config media type) of cosign signatures stored as referrers. */
 export const SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 /** Layer types that only ever carry signatures or attestations (never runnable content). */
-export const SIGNATURE_LAYER_TYPES: readonly string[] = [SIMPLE_SIGNING_MEDIA_TYPE, 'application/vnd.dsse.envelope.v1+json'];
+export const SIGNATURE_LAYER_TYPES: readonly string[] = [
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  'application/vnd.dsse.envelope.v1+json',
+];
 const SIGSTORE_BUNDLE_PREFIX = 'application/vnd.dev.sigstore.bundle';
 /** artifactType (and layer media type) of cosign v3's Sigstore bundle referrers. */
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -50,7 +53,11 @@ export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 /** Largest bundle read: real ones are a few KiB (certificates, proofs, a statement). */
 export const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 /** The OCI empty descriptor's blob `{}`. */
-export const EMPTY_CONFIG = { mediaType: MT.ociEmpty, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 } as const;
+export const EMPTY_CONFIG = {
+  mediaType: MT.ociEmpty,
+  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+  size: 2,
+} as const;
 const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -67,8 +74,17 @@ export interface SignatureLayer {
   signature: string;
 }
 
-export function signatureLayerDescriptor(payload: { digest: string; size: number }, signature: string, extra: Record<string, string> = {}): Descriptor {
-  return { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: payload.digest, size: payload.size, annotations: { ...extra, [SIGNATURE_ANNOTATION]: signature } };
+export function signatureLayerDescriptor(
+  payload: { digest: string; size: number },
+  signature: string,
+  extra: Record<string, string> = {},
+): Descriptor {
+  return {
+    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+    digest: payload.digest,
+    size: payload.size,
+    annotations: { ...extra, [SIGNATURE_ANNOTATION]: signature },
+  };
 }
 
 /** go-containerregistry's config for an image of these layers (`created` zero unless given). */
@@ -95,11 +111,20 @@ function descriptorJson(d: Descriptor): Record<string, unknown> {
 
 /** The `.sig` tag's image manifest. */
 export function signatureManifest(config: Descriptor, layers: readonly Descriptor[]): Buffer {
-  return goJsonBytes({ schemaVersion: 2, mediaType: MT.ociManifest, config: descriptorJson(config), layers: layers.map(descriptorJson) });
+  return goJsonBytes({
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: descriptorJson(config),
+    layers: layers.map(descriptorJson),
+  });
 }
 
 /** A referrer of `subject` holding these signature layers (cosign's OCI 1.1 layout). */
-export function signatureReferrerManifest(config: Descriptor, layers: readonly Descriptor[], subject: Descriptor): Buffer {
+export function signatureReferrerManifest(
+  config: Descriptor,
+  layers: readonly Descriptor[],
+  subject: Descriptor,
+): Buffer {
   return goJsonBytes({
     schemaVersion: 2,
     mediaType: MT.ociManifest,
@@ -111,7 +136,11 @@ export function signatureReferrerManifest(config: Descriptor, layers: readonly D
 }
 
 /** cosign v3's referrer for a bundle (see 3. above), `created` an RFC 3339 UTC time. */
-export function bundleReferrerManifest(bundle: Descriptor, subject: Descriptor, p: { content: 'dsse-envelope' | 'message-signature'; predicateType?: string; created: string }): Buffer {
+export function bundleReferrerManifest(
+  bundle: Descriptor,
+  subject: Descriptor,
+  p: { content: 'dsse-envelope' | 'message-signature'; predicateType?: string; created: string },
+): Buffer {
   return goJsonBytes({
     schemaVersion: 2,
     mediaType: MT.ociManifest,
@@ -128,9 +157,12 @@ export function bundleReferrerManifest(bundle: Descriptor, subject: Descriptor, 
 }
 
 /** A bundle referrer as cosign reads it: exactly one layer of a Sigstore bundle type; else undefined. */
-export function parseBundleReferrer(bytes: Uint8Array): { layer: Descriptor; subject?: string; predicateType?: string } | undefined {
+export function parseBundleReferrer(
+  bytes: Uint8Array,
+): { layer: Descriptor; subject?: string; predicateType?: string } | undefined {
   const parsed = parseSignatureManifest(bytes);
-  if (!parsed || parsed.layers.length !== 1 || !parsed.layers[0]!.mediaType.startsWith(SIGSTORE_BUNDLE_PREFIX)) return undefined;
+  if (!parsed || parsed.layers.length !== 1 || !parsed.layers[0]!.mediaType.startsWith(SIGSTORE_BUNDLE_PREFIX))
+    return undefined;
   let annotations: Record<string, unknown> = {};
   try {
     const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { annotations?: unknown };
@@ -139,7 +171,11 @@ export function parseBundleReferrer(bytes: Uint8Array): { layer: Descriptor; sub
     /* parsed above */
   }
   const predicateType = annotations[BUNDLE_PREDICATE_ANNOTATION];
-  return { layer: parsed.layers[0]!, ...(parsed.subject ? { subject: parsed.subject.digest } : {}), ...(typeof predicateType === 'string' ? { predicateType } : {}) };
+  return {
+    layer: parsed.layers[0]!,
+    ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
+    ...(typeof predicateType === 'string' ? { predicateType } : {}),
+  };
 }
 
 export interface ParsedSignatureManifest {
@@ -155,9 +191,18 @@ export interface ParsedSignatureManifest {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function asDescriptor(v: unknown): Descriptor | undefined {
-  if (!isObject(v) || typeof v.mediaType !== 'string' || typeof v.digest !== 'string' || typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) return undefined;
+  if (
+    !isObject(v) ||
+    typeof v.mediaType !== 'string' ||
+    typeof v.digest !== 'string' ||
+    typeof v.size !== 'number' ||
+    !Number.isSafeInteger(v.size) ||
+    v.size < 0
+  )
+    return undefined;
   const d: Descriptor = { mediaType: v.mediaType, digest: v.digest, size: v.size };
-  if (isObject(v.annotations) && Object.values(v.annotations).every((x) => typeof x === 'string')) d.annotations = v.annotations as Record<string, string>;
+  if (isObject(v.annotations) && Object.values(v.annotations).every((x) => typeof x === 'string'))
+    d.annotations = v.annotations as Record<string, string>;
   if (typeof v.artifactType === 'string') d.artifactType = v.artifactType;
   return d;
 }
@@ -175,7 +220,8 @@ export function parseSignatureManifest(bytes: Uint8Array): ParsedSignatureManife
   const signatures: SignatureLayer[] = [];
   for (const d of layers) {
     const sig = d.annotations?.[SIGNATURE_ANNOTATION];
-    if (d.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && typeof sig === 'string') signatures.push({ descriptor: d, signature: sig });
+    if (d.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && typeof sig === 'string')
+      signatures.push({ descriptor: d, signature: sig });
   }
   const config = asDescriptor(doc.config);
   const subject = asDescriptor(doc.subject);
@@ -205,12 +251,21 @@ export function isSignatureArtifact(bytes: Uint8Array, mediaType: string): boole
     // A referrers list (the tag-schema fallback): every entry names its artifactType. What
     // it lists is judged on its own when fetched.
     const entries = Array.isArray(doc.manifests) ? doc.manifests : [];
-    return entries.length > 0 && entries.every((e) => isObject(e) && typeof e.artifactType === 'string' && e.artifactType !== '' && !isObject(e.platform));
+    return (
+      entries.length > 0 &&
+      entries.every(
+        (e) => isObject(e) && typeof e.artifactType === 'string' && e.artifactType !== '' && !isObject(e.platform),
+      )
+    );
   }
   const layers = Array.isArray(doc.layers) ? doc.layers.map(asDescriptor) : [];
   if (layers.length === 0 || layers.some((l) => l === undefined)) return false;
-  const notary = doc.artifactType === NOTARY_SIGNATURE || (isObject(doc.config) && doc.config.mediaType === NOTARY_SIGNATURE);
+  const notary =
+    doc.artifactType === NOTARY_SIGNATURE || (isObject(doc.config) && doc.config.mediaType === NOTARY_SIGNATURE);
   return layers.every(
-    (l) => SIGNATURE_LAYER_TYPES.includes(l!.mediaType) || l!.mediaType.startsWith(SIGSTORE_BUNDLE_PREFIX) || (notary && (l!.mediaType === 'application/jose+json' || l!.mediaType === 'application/cose')),
+    (l) =>
+      SIGNATURE_LAYER_TYPES.includes(l!.mediaType) ||
+      l!.mediaType.startsWith(SIGSTORE_BUNDLE_PREFIX) ||
+      (notary && (l!.mediaType === 'application/jose+json' || l!.mediaType === 'application/cose')),
   );
 }

@@ -30,7 +30,13 @@ const sha256 = (...parts: Buffer[]): Buffer => {
 const equal = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b);
 
 /** RFC 9162 inclusion proof verification: does `proof` lead from `leaf` to `root`? */
-export function verifyInclusion(index: bigint, size: bigint, leafHash: Buffer, proof: readonly Buffer[], root: Buffer): boolean {
+export function verifyInclusion(
+  index: bigint,
+  size: bigint,
+  leafHash: Buffer,
+  proof: readonly Buffer[],
+  root: Buffer,
+): boolean {
   if (index >= size) return false;
   let fn = index;
   let sn = size - 1n;
@@ -101,7 +107,9 @@ export function verifyCheckpoint(envelope: string, log: LogAuthority): Checkpoin
 
 /** The canonical JSON a Rekor v1 signed entry timestamp covers. */
 function setPayload(entry: TlogEntry): Buffer {
-  return Buffer.from(`{"body":${JSON.stringify(entry.body)},"integratedTime":${entry.integratedTime},"logID":"${entry.logId.toString('hex')}","logIndex":${entry.logIndex}}`);
+  return Buffer.from(
+    `{"body":${JSON.stringify(entry.body)},"integratedTime":${entry.integratedTime},"logID":"${entry.logId.toString('hex')}","logIndex":${entry.logIndex}}`,
+  );
 }
 
 export interface VerifiedEntry {
@@ -118,28 +126,35 @@ export interface VerifiedEntry {
 export function verifyEntryProofs(entry: TlogEntry, logs: readonly LogAuthority[], now: Date): VerifiedEntry {
   const log = logs.find((l) => equal(l.logId, entry.logId));
   if (!log) throw new TlogError(`log ${entry.logId.toString('base64')} is not in the trusted root`);
-  if (!entry.inclusionProof && !entry.signedEntryTimestamp) throw new TlogError('the log entry has neither an inclusion proof nor a signed entry timestamp');
+  if (!entry.inclusionProof && !entry.signedEntryTimestamp)
+    throw new TlogError('the log entry has neither an inclusion proof nor a signed entry timestamp');
   if (entry.inclusionProof) {
     const p = entry.inclusionProof;
     const leaf = sha256(Buffer.from([0]), entry.bodyBytes);
-    if (!verifyInclusion(p.logIndex, p.treeSize, leaf, p.hashes, p.rootHash)) throw new TlogError('the inclusion proof does not verify');
+    if (!verifyInclusion(p.logIndex, p.treeSize, leaf, p.hashes, p.rootHash))
+      throw new TlogError('the inclusion proof does not verify');
     const cp = verifyCheckpoint(p.checkpoint, log);
-    if (cp.size !== p.treeSize || !equal(cp.rootHash, p.rootHash)) throw new TlogError('the checkpoint is not for the inclusion proof\'s tree');
+    if (cp.size !== p.treeSize || !equal(cp.rootHash, p.rootHash))
+      throw new TlogError("the checkpoint is not for the inclusion proof's tree");
   }
   let integratedTime: Date | undefined;
   if (entry.integratedTime > 0) {
     integratedTime = new Date(entry.integratedTime * 1000);
-    if (integratedTime.getTime() > now.getTime() + 5 * 60_000) throw new TlogError('the log entry is integrated in the future');
-    if (!inRange(log.validFor, integratedTime)) throw new TlogError(`the log key of ${log.baseUrl} was not valid at the integrated time`);
+    if (integratedTime.getTime() > now.getTime() + 5 * 60_000)
+      throw new TlogError('the log entry is integrated in the future');
+    if (!inRange(log.validFor, integratedTime))
+      throw new TlogError(`the log key of ${log.baseUrl} was not valid at the integrated time`);
   }
   if (entry.signedEntryTimestamp) {
-    if (!verifyLogSignature(log.key, setPayload(entry), entry.signedEntryTimestamp)) throw new TlogError('the signed entry timestamp does not verify');
+    if (!verifyLogSignature(log.key, setPayload(entry), entry.signedEntryTimestamp))
+      throw new TlogError('the signed entry timestamp does not verify');
   }
   return { log, ...(integratedTime && (entry.signedEntryTimestamp || entry.inclusionProof) ? { integratedTime } : {}) };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const get = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), v);
+const get = (v: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), v);
 
 /** The DER of what a body names as verifier: a PEM (cert or key) in base64, or raw DER. */
 function verifierDer(v: unknown): Buffer | undefined {
@@ -165,14 +180,19 @@ function sameVerifier(der: Buffer | undefined, material: { certificate?: X509Cer
 }
 
 /** Checks that the entry's body records exactly this bundle's signature, key and content. */
-export function verifyEntryBody(entry: TlogEntry, content: BundleContent, material: { certificate?: X509Certificate; key: KeyObject }): void {
+export function verifyEntryBody(
+  entry: TlogEntry,
+  content: BundleContent,
+  material: { certificate?: X509Certificate; key: KeyObject },
+): void {
   let body: unknown;
   try {
     body = JSON.parse(entry.bodyBytes.toString('utf8'));
   } catch {
     throw new TlogError('the log entry body is not JSON');
   }
-  if (get(body, 'kind') !== entry.kind || get(body, 'apiVersion') !== entry.version) throw new TlogError('the log entry body is not of the kind the bundle says');
+  if (get(body, 'kind') !== entry.kind || get(body, 'apiVersion') !== entry.version)
+    throw new TlogError('the log entry body is not of the kind the bundle says');
   const signature = content.kind === 'messageSignature' ? content.signature : content.envelope.signature;
   const mismatch = (what: string) => new TlogError(`the log entry does not match the bundle: ${what}`);
   const kind = `${entry.kind} ${entry.version}`;
@@ -181,10 +201,18 @@ export function verifyEntryBody(entry: TlogEntry, content: BundleContent, materi
       if (content.kind !== 'messageSignature') throw mismatch('a hashedrekord 0.0.1 entry for a DSSE envelope');
       const sig = strictBase64(String(get(body, 'spec', 'signature', 'content') ?? ''));
       if (!sig || !equal(sig, signature)) throw mismatch('signature');
-      if (!sameVerifier(verifierDer(get(body, 'spec', 'signature', 'publicKey', 'content')), material)) throw mismatch('public key or certificate');
+      if (!sameVerifier(verifierDer(get(body, 'spec', 'signature', 'publicKey', 'content')), material))
+        throw mismatch('public key or certificate');
       const alg = get(body, 'spec', 'data', 'hash', 'algorithm');
       const value = get(body, 'spec', 'data', 'hash', 'value');
-      if (!content.digest || alg !== 'sha256' || content.digest.algorithm !== 'SHA2_256' || typeof value !== 'string' || value !== content.digest.value.toString('hex')) throw mismatch('artifact digest');
+      if (
+        !content.digest ||
+        alg !== 'sha256' ||
+        content.digest.algorithm !== 'SHA2_256' ||
+        typeof value !== 'string' ||
+        value !== content.digest.value.toString('hex')
+      )
+        throw mismatch('artifact digest');
       return;
     }
     case 'hashedrekord 0.0.2': {
@@ -192,11 +220,16 @@ export function verifyEntryBody(entry: TlogEntry, content: BundleContent, materi
       const sig = strictBase64(String(get(spec, 'signature', 'content') ?? ''));
       if (!sig || !equal(sig, signature)) throw mismatch('signature');
       const verifier = get(spec, 'signature', 'verifier');
-      const der = strictBase64(String(get(verifier, 'x509Certificate', 'rawBytes') ?? get(verifier, 'publicKey', 'rawBytes') ?? ''));
+      const der = strictBase64(
+        String(get(verifier, 'x509Certificate', 'rawBytes') ?? get(verifier, 'publicKey', 'rawBytes') ?? ''),
+      );
       if (!sameVerifier(der, material)) throw mismatch('public key or certificate');
       const alg = get(spec, 'data', 'algorithm');
       const digest = strictBase64(String(get(spec, 'data', 'digest') ?? ''));
-      const expected = content.kind === 'messageSignature' ? content.digest?.value : sha256(pae(content.envelope.payloadType, content.envelope.payload));
+      const expected =
+        content.kind === 'messageSignature'
+          ? content.digest?.value
+          : sha256(pae(content.envelope.payloadType, content.envelope.payload));
       if (alg !== 'SHA2_256' || !digest || !expected || !equal(digest, expected)) throw mismatch('digest');
       return;
     }
@@ -207,7 +240,11 @@ export function verifyEntryBody(entry: TlogEntry, content: BundleContent, materi
       const sig = strictBase64(String(get(sigs[0], 'signature') ?? ''));
       if (!sig || !equal(sig, signature)) throw mismatch('signature');
       if (!sameVerifier(verifierDer(get(sigs[0], 'verifier')), material)) throw mismatch('public key or certificate');
-      if (get(body, 'spec', 'payloadHash', 'algorithm') !== 'sha256' || get(body, 'spec', 'payloadHash', 'value') !== sha256(content.envelope.payload).toString('hex')) throw mismatch('payload hash');
+      if (
+        get(body, 'spec', 'payloadHash', 'algorithm') !== 'sha256' ||
+        get(body, 'spec', 'payloadHash', 'value') !== sha256(content.envelope.payload).toString('hex')
+      )
+        throw mismatch('payload hash');
       return;
     }
     case 'intoto 0.0.2': {
@@ -219,7 +256,11 @@ export function verifyEntryBody(entry: TlogEntry, content: BundleContent, materi
       const sig = once ? strictBase64(once.toString('utf8')) : undefined;
       if (!sig || !equal(sig, signature)) throw mismatch('signature');
       if (!sameVerifier(verifierDer(get(sigs[0], 'publicKey')), material)) throw mismatch('public key or certificate');
-      if (get(body, 'spec', 'content', 'payloadHash', 'algorithm') !== 'sha256' || get(body, 'spec', 'content', 'payloadHash', 'value') !== sha256(content.envelope.payload).toString('hex')) throw mismatch('payload hash');
+      if (
+        get(body, 'spec', 'content', 'payloadHash', 'algorithm') !== 'sha256' ||
+        get(body, 'spec', 'content', 'payloadHash', 'value') !== sha256(content.envelope.payload).toString('hex')
+      )
+        throw mismatch('payload hash');
       return;
     }
     default:

@@ -46,7 +46,10 @@ export interface TrustedRoot {
   timestampAuthorities: CertificateAuthority[];
 }
 
-const TRUSTED_ROOT_MEDIA_TYPES = ['application/vnd.dev.sigstore.trustedroot+json;version=0.1', 'application/vnd.dev.sigstore.trustedroot.v0.2+json'];
+const TRUSTED_ROOT_MEDIA_TYPES = [
+  'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  'application/vnd.dev.sigstore.trustedroot.v0.2+json',
+];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -66,7 +69,10 @@ function range(v: unknown, where: string): TimeRange | undefined {
   if (!isObject(v)) throw new TrustedRootError(`${where}.validFor is not an object`);
   if (v.start === undefined || v.start === null) throw new TrustedRootError(`${where}.validFor has no start`);
   // protobuf JSON writes an unset end as null.
-  return { start: time(v.start, `${where}.validFor.start`), ...(v.end !== undefined && v.end !== null ? { end: time(v.end, `${where}.validFor.end`) } : {}) };
+  return {
+    start: time(v.start, `${where}.validFor.start`),
+    ...(v.end !== undefined && v.end !== null ? { end: time(v.end, `${where}.validFor.end`) } : {}),
+  };
 }
 
 function bytes(v: unknown, where: string): Buffer {
@@ -82,7 +88,8 @@ export function publicKeyFromDer(der: Buffer, keyDetails: string): KeyObject {
 }
 
 function log(v: unknown, where: string): LogAuthority {
-  if (!isObject(v) || !isObject(v.publicKey) || !isObject(v.logId) || typeof v.baseUrl !== 'string') throw new TrustedRootError(`${where} needs baseUrl, publicKey and logId`);
+  if (!isObject(v) || !isObject(v.publicKey) || !isObject(v.logId) || typeof v.baseUrl !== 'string')
+    throw new TrustedRootError(`${where} needs baseUrl, publicKey and logId`);
   const keyDetails = typeof v.publicKey.keyDetails === 'string' ? v.publicKey.keyDetails : '';
   let key: KeyObject;
   try {
@@ -92,11 +99,23 @@ function log(v: unknown, where: string): LogAuthority {
     throw new TrustedRootError(`${where}.publicKey does not parse: ${(e as Error).message}`);
   }
   const validFor = range(v.publicKey.validFor, `${where}.publicKey`);
-  return { baseUrl: v.baseUrl, logId: bytes(v.logId.keyId, `${where}.logId.keyId`), key, keyDetails, ...(validFor ? { validFor } : {}) };
+  return {
+    baseUrl: v.baseUrl,
+    logId: bytes(v.logId.keyId, `${where}.logId.keyId`),
+    key,
+    keyDetails,
+    ...(validFor ? { validFor } : {}),
+  };
 }
 
 function authority(v: unknown, where: string): CertificateAuthority {
-  if (!isObject(v) || !isObject(v.certChain) || !Array.isArray(v.certChain.certificates) || v.certChain.certificates.length === 0) throw new TrustedRootError(`${where} needs a certChain`);
+  if (
+    !isObject(v) ||
+    !isObject(v.certChain) ||
+    !Array.isArray(v.certChain.certificates) ||
+    v.certChain.certificates.length === 0
+  )
+    throw new TrustedRootError(`${where} needs a certChain`);
   const chain = v.certChain.certificates.map((c: unknown, i: number) => {
     try {
       return new X509Certificate(bytes(isObject(c) ? c.rawBytes : undefined, `${where}.certChain[${i}]`));
@@ -123,7 +142,8 @@ export function parseTrustedRoot(json: Uint8Array | string): TrustedRoot {
     throw new TrustedRootError('the trusted root is not JSON');
   }
   if (!isObject(doc)) throw new TrustedRootError('the trusted root is not a JSON object');
-  if (typeof doc.mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPES.includes(doc.mediaType)) throw new TrustedRootError(`unsupported trusted root media type ${JSON.stringify(doc.mediaType)}`);
+  if (typeof doc.mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPES.includes(doc.mediaType))
+    throw new TrustedRootError(`unsupported trusted root media type ${JSON.stringify(doc.mediaType)}`);
   return {
     tlogs: list(doc.tlogs, 'tlogs', log),
     ctlogs: list(doc.ctlogs, 'ctlogs', log),

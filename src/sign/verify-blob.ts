@@ -15,10 +15,12 @@ import { MAX_BUNDLE_BYTES } from './signature-manifest.js';
 async function readBundleFile(path: string): Promise<Buffer> {
   try {
     const s = await stat(path);
-    if (s.size > MAX_BUNDLE_BYTES) throw clientError('INVALID_ARGUMENT', { message: `${path} is ${s.size} bytes, larger than a bundle can be` });
+    if (s.size > MAX_BUNDLE_BYTES)
+      throw clientError('INVALID_ARGUMENT', { message: `${path} is ${s.size} bytes, larger than a bundle can be` });
     return await readFile(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code) throw clientError('INVALID_ARGUMENT', { message: `cannot read ${path}: ${(e as Error).message}` });
+    if ((e as NodeJS.ErrnoException).code)
+      throw clientError('INVALID_ARGUMENT', { message: `cannot read ${path}: ${(e as Error).message}` });
     throw e;
   }
 }
@@ -26,7 +28,8 @@ async function readBundleFile(path: string): Promise<Buffer> {
 async function digestsOf(path: string): Promise<Record<string, string>> {
   const hashes = ['sha256', 'sha384', 'sha512'].map((a) => [a, createHash(a)] as const);
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) for (const [, h] of hashes) h.update(chunk as Buffer);
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
+      for (const [, h] of hashes) h.update(chunk as Buffer);
   } catch (e) {
     throw clientError('INVALID_ARGUMENT', { message: `cannot read ${path}: ${(e as Error).message}` });
   }
@@ -39,7 +42,12 @@ export async function verifyBlob(file: string, bundleFile: string, policy: Bundl
   try {
     return verifyBundle(parseBundle(json), { digests }, policy);
   } catch (e) {
-    if (e instanceof BundleError || e instanceof BundleVerificationError) throw clientError('SIGNATURE_INVALID', { reference: file, digest: `sha256:${digests.sha256}`, reasons: [e.message] });
+    if (e instanceof BundleError || e instanceof BundleVerificationError)
+      throw clientError('SIGNATURE_INVALID', {
+        reference: file,
+        digest: `sha256:${digests.sha256}`,
+        reasons: [e.message],
+      });
     throw e;
   }
 }

@@ -21,10 +21,24 @@ import type { Descriptor } from '../client/content.js';
 import { clientError, isClientError } from '../client/errors.js';
 import { formatReference, manifestRef, type Reference } from '../client/reference.js';
 import { BundleError, parseBundle } from './bundle.js';
-import { BundleVerificationError, verifyBundle, type BundlePolicy, type BundleVerification, type Signer } from './bundle-verify.js';
+import {
+  BundleVerificationError,
+  verifyBundle,
+  type BundlePolicy,
+  type BundleVerification,
+  type Signer,
+} from './bundle-verify.js';
 import { MAX_PAYLOAD_BYTES, checkSignature } from './check.js';
 import type { SimpleSigningPayload } from './payload.js';
-import { SIGNATURE_ARTIFACT_TYPE, parseSignatureManifest, parseBundleReferrer, signatureTag, BUNDLE_ARTIFACT_TYPE, MAX_BUNDLE_BYTES, type SignatureLayer } from './signature-manifest.js';
+import {
+  SIGNATURE_ARTIFACT_TYPE,
+  parseSignatureManifest,
+  parseBundleReferrer,
+  signatureTag,
+  BUNDLE_ARTIFACT_TYPE,
+  MAX_BUNDLE_BYTES,
+  type SignatureLayer,
+} from './signature-manifest.js';
 
 export interface FoundSignature extends SignatureLayer {
   /** Where it was found: the `.sig` tag, or a referrer manifest. */
@@ -75,7 +89,11 @@ export interface VerificationPolicy extends BundlePolicy {
 const MAX_REFERRERS = 100;
 
 /** Every legacy cosign signature stored for `digest` in `ref`'s repository. */
-export async function findSignatures(client: RegistryClient, ref: Reference, digest: string): Promise<FoundSignature[]> {
+export async function findSignatures(
+  client: RegistryClient,
+  ref: Reference,
+  digest: string,
+): Promise<FoundSignature[]> {
   const repo = client.repository(ref);
   const found: FoundSignature[] = [];
   const read = new Set<string>();
@@ -120,7 +138,12 @@ export async function findBundles(client: RegistryClient, ref: Reference, digest
     const bytes = await fetchListed(repo, r.digest);
     const parsed = bytes ? parseBundleReferrer(bytes) : undefined;
     if (!parsed || parsed.subject !== digest) continue;
-    out.push({ manifest: r.digest, layer: parsed.layer, via: referrers.via, ...(parsed.predicateType ? { predicateType: parsed.predicateType } : {}) });
+    out.push({
+      manifest: r.digest,
+      layer: parsed.layer,
+      via: referrers.via,
+      ...(parsed.predicateType ? { predicateType: parsed.predicateType } : {}),
+    });
   }
   return out;
 }
@@ -138,7 +161,11 @@ async function readLimited(repo: Repository, d: Descriptor, limit: number, what:
 const hex = (digest: string) => digest.slice(digest.indexOf(':') + 1);
 
 /** A bundle fetched for `digest`: verified, or why not. cosign reads v0.3 bundles only from registries. */
-export function checkBundleBytes(bytes: Buffer, digest: string, policy: VerificationPolicy): BundleVerification | string {
+export function checkBundleBytes(
+  bytes: Buffer,
+  digest: string,
+  policy: VerificationPolicy,
+): BundleVerification | string {
   if (!digest.startsWith('sha256:')) return `${digest} is not a sha256 digest`;
   try {
     const bundle = parseBundle(bytes);
@@ -147,11 +174,25 @@ export function checkBundleBytes(bytes: Buffer, digest: string, policy: Verifica
     if (policy.predicateType !== undefined && result.statement?.predicateType !== policy.predicateType) {
       return `its predicate type is ${result.statement?.predicateType ?? 'none (a message signature)'}, not ${policy.predicateType}`;
     }
+    const required = Object.entries(policy.annotations ?? {});
+    if (required.length > 0) {
+      // cosign v3 signs `-a` annotations into the statement's subject.
+      const annotations = statementAnnotations(result, digest);
+      const missing = required.find(([k, v]) => annotations[k] !== v);
+      if (missing)
+        return `signed by ${describeSigner(result.signer)}, but without the annotation ${missing[0]}=${missing[1]}`;
+    }
     return result;
   } catch (e) {
     if (e instanceof BundleError || e instanceof BundleVerificationError) return e.message;
     throw e;
   }
+}
+
+/** The annotations of the statement subject naming `digest`. */
+export function statementAnnotations(result: BundleVerification, digest: string): Record<string, unknown> {
+  const subject = result.statement?.subjects.find((x) => x.digest.sha256 === hex(digest));
+  return subject?.annotations ?? {};
 }
 
 const hasKeys = (p: VerificationPolicy) => (p.keys?.length ?? 0) > 0;
@@ -161,16 +202,30 @@ const hasKeyless = (p: VerificationPolicy) => p.trustedRoot !== undefined && p.i
  * Verifies the signatures of `digest` (in `ref`'s repository) under `policy`.
  * Returns those that verify; throws SIGNATURE_NOT_FOUND / SIGNATURE_INVALID when none does.
  */
-export async function verifyReference(client: RegistryClient, ref: Reference, digest: string, policy: VerificationPolicy): Promise<VerifiedSignature[]> {
+export async function verifyReference(
+  client: RegistryClient,
+  ref: Reference,
+  digest: string,
+  policy: VerificationPolicy,
+): Promise<VerifiedSignature[]> {
   if (!hasKeys(policy) && !hasKeyless(policy)) {
-    throw clientError('INVALID_ARGUMENT', { message: 'nothing to verify with', hint: 'give a public key (--key / --verify-key FILE), or --trusted-root with --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]' });
+    throw clientError('INVALID_ARGUMENT', {
+      message: 'nothing to verify with',
+      hint: 'give a public key (--key / --verify-key FILE), or --trusted-root with --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]',
+    });
   }
-  const label = formatReference({ registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), digest });
+  const label = formatReference({
+    registry: ref.registry,
+    repository: ref.repository,
+    ...(ref.tag ? { tag: ref.tag } : {}),
+    digest,
+  });
   const repo = client.repository(ref);
   const bundles = await findBundles(client, ref, digest);
   // Legacy signatures are key-signed; attestations (--type) are bundles only.
   const legacy = hasKeys(policy) && policy.predicateType === undefined ? await findSignatures(client, ref, digest) : [];
-  if (bundles.length === 0 && legacy.length === 0) throw clientError('SIGNATURE_NOT_FOUND', { reference: label, digest });
+  if (bundles.length === 0 && legacy.length === 0)
+    throw clientError('SIGNATURE_NOT_FOUND', { reference: label, digest });
 
   const verified: VerifiedSignature[] = [];
   const reasons: string[] = [];
@@ -232,7 +287,8 @@ export async function verifyReference(client: RegistryClient, ref: Reference, di
     byId.set(id, v);
     verified.push(v);
   }
-  if (verified.length === 0) throw clientError('SIGNATURE_INVALID', { reference: label, digest, reasons: [...new Set(reasons)] });
+  if (verified.length === 0)
+    throw clientError('SIGNATURE_INVALID', { reference: label, digest, reasons: [...new Set(reasons)] });
   return verified;
 }
 
@@ -244,7 +300,11 @@ export interface ResolvedVerified {
 }
 
 /** Resolves `ref` once and verifies that digest: pull exactly `reference` afterwards. */
-export async function resolveVerified(client: RegistryClient, ref: Reference, policy: VerificationPolicy): Promise<ResolvedVerified> {
+export async function resolveVerified(
+  client: RegistryClient,
+  ref: Reference,
+  policy: VerificationPolicy,
+): Promise<ResolvedVerified> {
   const descriptor = await client.repository(ref).resolve(manifestRef(ref));
   const signatures = await verifyReference(client, ref, descriptor.digest, policy);
   return { reference: { ...ref, digest: descriptor.digest }, descriptor, signatures };

@@ -1,33 +1,70 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ByteRange } from '../core/ranges.js';
 import type { Digest } from '../core/digest.js';
+
+/**
+ * How a committed blob's bytes reach a client. A driver answers with what is
+ * cheapest for it, and the HTTP layer serves any of the three, so a new driver
+ * never touches HTTP.
+ */
+export type BlobBody = LocalFileBody | StreamBody | RedirectBody;
+
+/**
+ * An open local file, for zero-copy responses (sendfile). The descriptor keeps
+ * the bytes readable even if the blob is deleted while it is being sent. The
+ * receiver reads the range it needs from it and calls close() exactly once.
+ */
+export interface LocalFileBody {
+  kind: 'file';
+  fd: number;
+  close(): Promise<void>;
+}
+
+/** The bytes of the requested range (the whole blob without one). */
+export interface StreamBody {
+  kind: 'stream';
+  stream: Readable;
+}
+
+/**
+ * Where the client fetches the bytes itself (a short-lived presigned URL of an
+ * object store): the server answers 307 with this Location.
+ */
+export interface RedirectBody {
+  kind: 'redirect';
+  url: string;
+}
+
+export interface BodyRequest {
+  /** Already resolved against the blob's size. */
+  range?: ByteRange;
+  /**
+   * The caller can send a local file directly (plain-TCP socket, sendfile loaded,
+   * body large enough). Only then may the answer be a `file`.
+   */
+  localFile?: boolean;
+}
 
 /**
  * Content-addressed bytes, and the upload sessions that become them.
  *
  * A blob is written only by committing an upload whose bytes hash to the
  * claimed digest; commit is atomic (no reader ever sees a partial blob) and
- * durable before it returns. Which repositories may see a blob is not the blob
- * store's business: that is the metadata store's.
+ * durable before it returns. Which repositories may see a blob, and its size,
+ * is the metadata store's business: HEAD and the headers of GET are answered
+ * from the blob link without calling the blob store at all.
  */
 export interface BlobStore {
-  /** Size of a committed blob, or undefined when absent. */
+  /** Size of a committed blob, or undefined when absent (consistency checks, not the request path). */
   stat(digest: string): Promise<{ size: number } | undefined>;
   /** Streams a committed blob (or part of it). Rejects with BLOB_UNKNOWN when absent. */
   read(digest: string, range?: ByteRange): Promise<Readable>;
   /**
-   * Opens a committed blob as a local file, so the HTTP layer can hand it to the
-   * kernel (sendfile). Only drivers that keep blobs in local files have it; the
-   * caller closes the handle. Rejects with BLOB_UNKNOWN when absent.
+   * How to serve a committed blob (or part of it) to a client. Rejects with
+   * BLOB_UNKNOWN when absent; a redirect may instead be made without a round trip
+   * to check, and its URL then answers 404.
    */
-  openFile?(digest: string): Promise<FileHandle>;
-  /**
-   * A short-lived URL clients can fetch the committed blob from themselves (an
-   * object store's presigned GET), or undefined when this store serves bytes only
-   * through `read`. Only drivers whose storage clients can reach have it.
-   */
-  readUrl?(digest: string): Promise<string | undefined>;
+  body(digest: string, request?: BodyRequest): Promise<BlobBody>;
   /** Removes a committed blob's bytes (garbage collection only); no error when already gone. */
   delete(digest: string): Promise<void>;
   /** Every committed blob, in no particular order (garbage collection of orphan bytes, fsck). */

@@ -20,7 +20,10 @@ export function toSummary(row: Omit<ManifestRow, 'content'>): ManifestSummary {
     size: row.size,
     subject: row.subject ?? undefined,
     artifactType: row.artifact_type ?? undefined,
-    annotations: typeof row.annotations === 'string' ? (JSON.parse(row.annotations) as Record<string, string>) : (row.annotations ?? undefined),
+    annotations:
+      typeof row.annotations === 'string'
+        ? (JSON.parse(row.annotations) as Record<string, string>)
+        : (row.annotations ?? undefined),
     createdAt: row.created_at,
   };
 }

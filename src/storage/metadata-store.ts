@@ -4,9 +4,14 @@ import type { ManifestReference } from '../core/manifest.js';
 export interface UploadRecord {
   id: string;
   repository: string;
+  /** Who opened the session (a user name); absent for anonymous sessions. Only the owner may use it. */
+  owner?: string;
   createdAt: number;
   updatedAt: number;
 }
+
+/** Which open sessions countUploads counts: all, one repository's, or one owner's. */
+export type UploadCount = { all: true } | { repository: string } | { owner: string };
 
 export interface ManifestRecord {
   digest: string;
@@ -55,18 +60,57 @@ export interface UnmetReference {
   actualSize?: number;
 }
 
+/** One repository glob of a personal access token and the actions it allows (auth's Grant, as stored). */
+export interface TokenScope {
+  glob: string;
+  actions: string[];
+}
+
+/** A personal access token as stored: never the secret, only its SHA-256. */
+export interface AccessTokenRecord {
+  id: string;
+  user: string;
+  note: string;
+  scopes: TokenScope[];
+  secretHash: Buffer;
+  /** Unix ms, like every time below. */
+  createdAt: number;
+  expiresAt?: number;
+  lastUsedAt?: number;
+  revokedAt?: number;
+}
+
+/**
+ * What authentication persists: personal access tokens (src/auth/pat-store.ts
+ * gives them meaning: secrets, expiry, scopes). Shared by the server and the
+ * `stowage token` commands, so a revocation takes effect at once.
+ */
+export interface TokenStore {
+  /** Fails when the id exists (ids are random: a retry makes a new one). */
+  createToken(record: AccessTokenRecord): Promise<void>;
+  getToken(id: string): Promise<AccessTokenRecord | undefined>;
+  /** Every token, or one user's, ordered by user, then creation time. */
+  listTokens(user?: string): Promise<AccessTokenRecord[]>;
+  /** Marks a token revoked at `at`; false when it is unknown or already revoked. */
+  revokeToken(id: string, at: number): Promise<boolean>;
+  /** Records when a token was last used (informational); no error when unknown. */
+  touchToken(id: string, at: number): Promise<void>;
+}
+
 /**
  * Every name the registry keeps: repositories, which blobs each may see,
- * manifests, tags, referrers and upload sessions. One source of truth for each;
- * no cache to rebuild at start. Each method is atomic.
+ * manifests, tags, referrers, upload sessions, and what authentication persists.
+ * One source of truth for each; no cache to rebuild at start. Each method is atomic.
  */
-export interface MetadataStore {
+export interface MetadataStore extends TokenStore {
   createUpload(record: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   touchUpload(id: string, at: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   /** Sessions not touched since `before` (epoch ms). */
   staleUploads(before: number): Promise<UploadRecord[]>;
+  /** How many sessions are open (for the caps on sessions in all, per repository, per owner). */
+  countUploads(which: UploadCount): Promise<number>;
 
   /**
    * The fence of docs/gc.md, taken by an upload commit before its bytes are put in
@@ -93,9 +137,16 @@ export interface MetadataStore {
    * Stores a manifest and (optionally) points a tag at it, in one transaction,
    * after checking that every reference exists in the repository with the
    * declared size. When any does not, nothing is written and the unmet ones
-   * are returned.
+   * are returned. With `keepTag`, a tag that already names another manifest is
+   * not moved: DENIED, and nothing is written (immutable tags).
    */
-  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]>;
+  putManifest(
+    repository: string,
+    manifest: ManifestRecord,
+    references: ManifestReference[],
+    tag?: string,
+    options?: { keepTag?: boolean },
+  ): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
   /** Deletes a manifest and every tag pointing at it. */
@@ -114,7 +165,11 @@ export interface MetadataStore {
   // ---- lifecycle: garbage collection, retention, quotas (docs/gc.md) ----------
 
   /** Links no manifest of their repository references, last linked before `before`, in (repository, digest) order after `after`. */
-  unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]>;
+  unusedBlobLinks(
+    before: number,
+    limit: number,
+    after?: { repository: string; digest: string },
+  ): Promise<BlobLinkRecord[]>;
   /** Removes the link if, in the same transaction, it is still unreferenced and last linked before `before`. */
   removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean>;
   /** Live blobs no repository links, claimed before `claimedBefore`, in digest order after `after` (dry runs list what marking would take). */
@@ -124,7 +179,12 @@ export interface MetadataStore {
    * before `claimedBefore`; and takes over ones left `deleting` before
    * `abandonedBefore` (a collector that died). Returns them.
    */
-  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]>;
+  markBlobsForDeletion(
+    claimedBefore: number,
+    abandonedBefore: number,
+    limit: number,
+    at: number,
+  ): Promise<{ digest: string; size: number }[]>;
   /** Bytes found with no record at all: records them as `deleting`; false when a record exists. */
   markOrphanBlob(digest: string, size: number, at: number): Promise<boolean>;
   /** Drops the record of a `deleting` blob whose bytes are gone. */
@@ -147,6 +207,8 @@ export interface MetadataStore {
   releaseLease(name: string, holder: string): Promise<void>;
   /** Bytes of the distinct blobs (and manifests) linked in repositories named `namespace` or under `namespace/`. */
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
+  /** Does any repository of the namespace link the blob? (it is counted once) */
+  namespaceLinks(namespace: string, digest: string): Promise<boolean>;
   /** Counts for per-repository limits. */
   repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }>;
   /** Resolves when the database answers; rejects (UNAVAILABLE) when it does not (readiness). */

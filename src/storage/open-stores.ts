@@ -13,27 +13,36 @@ export interface Stores {
   meta: MetadataStore;
 }
 
+/**
+ * The configured metadata store (SQLite under `data` by default, PostgreSQL when
+ * configured). The server and the account commands (`stowage token`) open it alike.
+ */
+export async function openMetadataStore(storage: StorageConfig, data: string, fsync: boolean): Promise<MetadataStore> {
+  if (storage.metadata.driver === 'postgres')
+    return PostgresMetadataStore.open({ url: storage.metadata.url, pool: storage.metadata.pool });
+  await mkdir(data, { recursive: true });
+  return new SqliteMetadataStore(join(data, 'stowage.db'), { fsync });
+}
+
 /** Opens the configured drivers: disk and SQLite under `data` by default, S3 and PostgreSQL when configured. */
 export async function openStores(storage: StorageConfig, data: string, fsync: boolean): Promise<Stores> {
-  if (storage.blobs.driver === 'disk' || storage.metadata.driver === 'sqlite') await mkdir(data, { recursive: true });
+  if (storage.blobs.driver === 'disk') await mkdir(data, { recursive: true });
   const blobs: BlobStore =
     storage.blobs.driver === 's3'
       ? new S3BlobStore({
           ...(storage.blobs.endpoint ? { endpoint: storage.blobs.endpoint } : {}),
           region: storage.blobs.region,
           bucket: storage.blobs.bucket,
-          ...(storage.blobs.accessKeyId ? { accessKeyId: storage.blobs.accessKeyId, secretAccessKey: storage.blobs.secretAccessKey! } : {}),
+          ...(storage.blobs.accessKeyId
+            ? { accessKeyId: storage.blobs.accessKeyId, secretAccessKey: storage.blobs.secretAccessKey! }
+            : {}),
           pathStyle: storage.blobs.pathStyle,
           prefix: storage.blobs.prefix,
           redirect: storage.blobs.redirect,
         })
       : await DiskBlobStore.open(data, { fsync });
   try {
-    const meta: MetadataStore =
-      storage.metadata.driver === 'postgres'
-        ? await PostgresMetadataStore.open({ url: storage.metadata.url, pool: storage.metadata.pool })
-        : new SqliteMetadataStore(join(data, 'stowage.db'), { fsync });
-    return { blobs, meta };
+    return { blobs, meta: await openMetadataStore(storage, data, fsync) };
   } catch (e) {
     await blobs.close();
     throw e;

@@ -6,13 +6,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PatStore } from '../../src/auth/pat-store.js';
 import { parsePatScope } from '../../src/auth/pat.js';
 import { join } from 'node:path';
-import { PASSWORDS, basic, bearer, call, fetchToken, pushTinyImage, startAuthInProcess, startAuthProcess, type AuthProcess, type AuthServer } from './helpers.js';
+import {
+  openPats,
+  PASSWORDS,
+  basic,
+  bearer,
+  call,
+  fetchToken,
+  pushTinyImage,
+  startAuthInProcess,
+  startAuthProcess,
+  type AuthProcess,
+  type AuthServer,
+} from './helpers.js';
 
 const tokenGet = (s: AuthServer, user: string, secret: string, from: string) =>
-  call(s.url, 'GET', '/token?service=stowage&scope=repository:x/y:pull', { headers: { Authorization: basic(user, secret) }, from });
+  call(s.url, 'GET', '/token?service=stowage&scope=repository:x/y:pull', {
+    headers: { Authorization: basic(user, secret) },
+    from,
+  });
 
 describe('rate limiting failed logins', () => {
   let s: AuthServer;
@@ -36,23 +50,41 @@ describe('rate limiting failed logins', () => {
   it('per user from one address: the guessing address is refused for that user, the owner elsewhere logs in', async () => {
     const guesser = '127.0.0.10';
     for (let i = 0; i < 4; i++) assert.equal((await tokenGet(s, 'carol', 'wrong', guesser)).status, 401);
-    assert.equal((await tokenGet(s, 'carol', PASSWORDS.carol, guesser)).status, 429, 'the guessing address waits, even with the right password');
+    assert.equal(
+      (await tokenGet(s, 'carol', PASSWORDS.carol, guesser)).status,
+      429,
+      'the guessing address waits, even with the right password',
+    );
     // Registry requests that need a login are throttled the same way (POST grant).
     const post = await call(s.url, 'POST', '/token', {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username: 'carol', password: PASSWORDS.carol, service: 'stowage' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        username: 'carol',
+        password: PASSWORDS.carol,
+        service: 'stowage',
+      }).toString(),
       from: guesser,
     });
     assert.equal(post.status, 429);
-    assert.equal((await tokenGet(s, 'carol', PASSWORDS.carol, '127.0.0.20')).status, 200, 'the owner, from another address, is not locked out');
-    assert.equal((await tokenGet(s, 'alice', PASSWORDS.alice, guesser)).status, 200, 'other users from the guessing address are limited by per_address only');
+    assert.equal(
+      (await tokenGet(s, 'carol', PASSWORDS.carol, '127.0.0.20')).status,
+      200,
+      'the owner, from another address, is not locked out',
+    );
+    assert.equal(
+      (await tokenGet(s, 'alice', PASSWORDS.alice, guesser)).status,
+      200,
+      'other users from the guessing address are limited by per_address only',
+    );
   });
 
   it('ten wrong passwords from one address do not lock the owner out anywhere else', async () => {
     // admin has not logged in yet here: no cached success lets the right password through.
     for (let i = 0; i < 10; i++) await tokenGet(s, 'admin', 'wrong', '127.0.1.1');
     assert.equal((await tokenGet(s, 'admin', PASSWORDS.admin, '127.0.1.1')).status, 429);
-    for (const from of ['127.0.1.7', '127.0.1.8']) assert.equal((await tokenGet(s, 'admin', PASSWORDS.admin, from)).status, 200, from);
+    for (const from of ['127.0.1.7', '127.0.1.8'])
+      assert.equal((await tokenGet(s, 'admin', PASSWORDS.admin, from)).status, 200, from);
   });
 });
 
@@ -60,7 +92,8 @@ describe('Basic mode is rate limited too', () => {
   it('429 after too many failures, for that user from that address only', async () => {
     const s = await startAuthInProcess({ mode: 'basic', auth: { rate_limit: { per_user: 3, per_address: 100 } } });
     try {
-      const get = (user: string, pw: string, from: string) => call(s.url, 'GET', '/v2/', { headers: { Authorization: basic(user, pw) }, from });
+      const get = (user: string, pw: string, from: string) =>
+        call(s.url, 'GET', '/v2/', { headers: { Authorization: basic(user, pw) }, from });
       for (let i = 0; i < 3; i++) assert.equal((await get('alice', 'nope', '127.0.0.30')).status, 401);
       assert.equal((await get('alice', PASSWORDS.alice, '127.0.0.30')).status, 429);
       assert.equal((await get('bob', PASSWORDS.bob, '127.0.0.30')).status, 200);
@@ -81,21 +114,34 @@ describe('no secret in the logs', () => {
   });
 
   it('passwords, PATs, bearer and refresh tokens and Authorization headers never appear, at trace level', async () => {
-    const pats = new PatStore(join(s.dataDir, 'stowage.db'));
-    const { token: pat } = pats.create('alice', [parsePatScope('alice/**:pull,push')]);
-    pats.close();
+    const pats = openPats(s.dataDir);
+    const { token: pat } = await pats.create('alice', [parsePatScope('alice/**:pull,push')]);
+    await pats.close();
     const secrets: string[] = [PASSWORDS.alice, PASSWORDS.bob, pat, 'typed-password-in-user-field'];
 
-    const t = await fetchToken(s, { user: 'alice', secret: PASSWORDS.alice }, ['repository:alice/app:pull,push'], { offline_token: 'true' });
+    const t = await fetchToken(s, { user: 'alice', secret: PASSWORDS.alice }, ['repository:alice/app:pull,push'], {
+      offline_token: 'true',
+    });
     secrets.push(t.token, t.refresh_token!);
     assert.equal(await pushTinyImage(s, 'alice/app', 'v1', bearer(t.token)), 201);
     const viaPat = await fetchToken(s, { user: 'alice', secret: pat }, ['repository:alice/app:pull']);
     secrets.push(viaPat.token);
     await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('alice', PASSWORDS.bob) } });
-    await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('typed-password-in-user-field', 'x') } });
+    await call(s.url, 'GET', '/token?service=stowage', {
+      headers: { Authorization: basic('typed-password-in-user-field', 'x') },
+    });
     const form = (f: Record<string, string>) =>
-      call(s.url, 'POST', '/token', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(f).toString() });
-    await form({ grant_type: 'password', username: 'bob', password: PASSWORDS.bob, service: 'stowage', access_type: 'offline' });
+      call(s.url, 'POST', '/token', {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(f).toString(),
+      });
+    await form({
+      grant_type: 'password',
+      username: 'bob',
+      password: PASSWORDS.bob,
+      service: 'stowage',
+      access_type: 'offline',
+    });
     await form({ grant_type: 'refresh_token', refresh_token: t.refresh_token!, service: 'stowage' });
     await call(s.url, 'GET', '/v2/alice/app/tags/list', { headers: bearer(t.token.slice(0, -3) + 'AAA') });
     for (const secret of [PASSWORDS.alice, pat]) secrets.push(Buffer.from(`alice:${secret}`).toString('base64'));

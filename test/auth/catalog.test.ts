@@ -5,12 +5,32 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PASSWORDS, basic, bearer, call, fetchToken, pushTinyImage, startAuthInProcess, type AuthServer, type TestUser } from './helpers.js';
+import {
+  PASSWORDS,
+  basic,
+  bearer,
+  call,
+  fetchToken,
+  pushTinyImage,
+  startAuthInProcess,
+  type AuthServer,
+  type TestUser,
+} from './helpers.js';
 
 type Caller = TestUser | undefined;
 const CALLERS: Caller[] = [undefined, 'alice', 'bob', 'carol', 'admin'];
 /** Interleaved in byte order so private names sit between visible ones. */
-const REPOS = ['alice/a-secret', 'alice/b-secret', 'bob/private', 'bob/zz', 'carol/x', 'public/base', 'public/zz', 'shared/docs', 'team/app'];
+const REPOS = [
+  'alice/a-secret',
+  'alice/b-secret',
+  'bob/private',
+  'bob/zz',
+  'carol/x',
+  'public/base',
+  'public/zz',
+  'shared/docs',
+  'team/app',
+];
 
 interface Walk {
   names: string[];
@@ -18,7 +38,10 @@ interface Walk {
   emptyPagesWithLink: number;
 }
 
-async function walk(get: (path: string) => Promise<{ status: number; headers: Record<string, unknown>; json(): any }>, n: number): Promise<Walk> {
+async function walk(
+  get: (path: string) => Promise<{ status: number; headers: Record<string, unknown>; json(): any }>,
+  n: number,
+): Promise<Walk> {
   const out: Walk = { names: [], links: [], emptyPagesWithLink: 0 };
   let path: string | undefined = `/v2/_catalog?n=${n}`;
   for (let pages = 0; path; pages++) {
@@ -49,7 +72,8 @@ function check(w: Walk, pullable: string[], who: string): void {
 
 describe('catalog paging shows only what the caller may pull (token auth)', () => {
   let s: AuthServer;
-  const token = async (who: Caller, ...scopes: string[]) => (await fetchToken(s, who ? { user: who, secret: PASSWORDS[who] } : undefined, scopes)).token;
+  const token = async (who: Caller, ...scopes: string[]) =>
+    (await fetchToken(s, who ? { user: who, secret: PASSWORDS[who] } : undefined, scopes)).token;
 
   before(async () => {
     s = await startAuthInProcess();
@@ -105,7 +129,8 @@ describe('catalog paging shows only what the caller may pull (Basic auth)', () =
     it(`${who ?? 'anonymous'}, n=1`, async () => {
       const headers = who ? { Authorization: basic(who, PASSWORDS[who]) } : {};
       const expected: string[] = [];
-      for (const r of REPOS) if ((await call(s.url, 'GET', `/v2/${r}/tags/list`, { headers })).status === 200) expected.push(r);
+      for (const r of REPOS)
+        if ((await call(s.url, 'GET', `/v2/${r}/tags/list`, { headers })).status === 200) expected.push(r);
       check(await walk((p) => call(s.url, 'GET', p, { headers }), 1), expected, who ?? 'anonymous');
     });
   }

@@ -55,7 +55,9 @@ describe('auth and tls config', () => {
     const c = resolveConfig(readConfigFile(EXAMPLE), {}, {});
     assert.equal(c.auth?.mode, 'token');
     assert.equal(c.auth?.htpasswd, './data/htpasswd');
-    assert.deepEqual(c.auth?.policy.rules, [{ repositories: ['{user}', '{user}/**'], who: ['{user}'], actions: ['pull', 'push', 'delete'] }]);
+    assert.deepEqual(c.auth?.policy.rules, [
+      { repositories: ['{user}', '{user}/**'], who: ['{user}'], actions: ['pull', 'push', 'delete'] },
+    ]);
   });
 
   it('refuses mistakes with a message that names the setting', async () => {
@@ -66,20 +68,40 @@ describe('auth and tls config', () => {
       ['auth:\n  realm: /token\n', /absolute http\(s\) URL/],
       ['auth:\n  trusted_issuers:\n    - issuer: x\n', /exactly one of jwks or public_key/],
       ['auth:\n  trusted_issuers:\n    - issuer: stowage\n      jwks: k.json\n', /Stowage's own issuer/],
-      ['auth:\n  policy:\n    rules:\n      - repositories: ["a/**"]\n        who: [alice]\n        actions: [write]\n', /unknown action "write"/],
-      ['auth:\n  policy:\n    rules:\n      - repositories: ["{user}/**"]\n        who: [{user}]\n        actions: [pull]\n', /who must be a list of strings/],
+      [
+        'auth:\n  policy:\n    rules:\n      - repositories: ["a/**"]\n        who: [alice]\n        actions: [write]\n',
+        /unknown action "write"/,
+      ],
+      [
+        'auth:\n  policy:\n    rules:\n      - repositories: ["{user}/**"]\n        who: [{user}]\n        actions: [pull]\n',
+        /who must be a list of strings/,
+      ],
       ['auth:\n  policy:\n    owners: []\n', /unknown setting "owners"/],
       ['tls:\n  cert: a.crt\n', /tls.key must be a non-empty string/],
       ['tls: yes\n', /tls must be a mapping/],
     ];
-    for (const [yaml, msg] of cases) await assert.rejects(fromYaml(yaml), (e: unknown) => e instanceof ConfigError && msg.test((e as Error).message), yaml);
+    for (const [yaml, msg] of cases)
+      await assert.rejects(
+        fromYaml(yaml),
+        (e: unknown) => e instanceof ConfigError && msg.test((e as Error).message),
+        yaml,
+      );
   });
 
   it('tls: flags > env > file, key by key', async () => {
     const file = 'tls:\n  cert: /file.crt\n  key: /file.key\n';
     assert.deepEqual((await fromYaml(file)).tls, { cert: '/file.crt', key: '/file.key' });
-    assert.deepEqual((await fromYaml(file, { STOWAGE_TLS_CERT: '/env.crt' })).tls, { cert: '/env.crt', key: '/file.key' });
-    assert.deepEqual((await fromYaml(file, { STOWAGE_TLS_CERT: '/env.crt' }, { tls: { cert: '/flag.crt' } })).tls, { cert: '/flag.crt', key: '/file.key' });
-    assert.deepEqual((await fromYaml('', { STOWAGE_TLS_CERT: '/e.crt', STOWAGE_TLS_KEY: '/e.key' })).tls, { cert: '/e.crt', key: '/e.key' });
+    assert.deepEqual((await fromYaml(file, { STOWAGE_TLS_CERT: '/env.crt' })).tls, {
+      cert: '/env.crt',
+      key: '/file.key',
+    });
+    assert.deepEqual((await fromYaml(file, { STOWAGE_TLS_CERT: '/env.crt' }, { tls: { cert: '/flag.crt' } })).tls, {
+      cert: '/flag.crt',
+      key: '/file.key',
+    });
+    assert.deepEqual((await fromYaml('', { STOWAGE_TLS_CERT: '/e.crt', STOWAGE_TLS_KEY: '/e.key' })).tls, {
+      cert: '/e.crt',
+      key: '/e.key',
+    });
   });
 });

@@ -13,6 +13,8 @@ import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../../src/auth/password.js';
 import { formatHtpasswd } from '../../src/auth/htpasswd.js';
 import type { ServeConfig } from '../../src/config/config.js';
+import { PatStore } from '../../src/auth/pat-store.js';
+import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import { startInProcess, startStowage, type StowageProcess } from '../helpers/server.js';
 
 export const PASSWORDS = {
@@ -36,7 +38,10 @@ export const POLICY = {
 };
 
 /** Writes an htpasswd file with the test users (bcrypt cost 4: fast). */
-export async function writeUsers(path: string, users: readonly TestUser[] = ['alice', 'bob', 'admin', 'carol']): Promise<void> {
+export async function writeUsers(
+  path: string,
+  users: readonly TestUser[] = ['alice', 'bob', 'admin', 'carol'],
+): Promise<void> {
   const entries = new Map<string, string>();
   for (const u of users) entries.set(u, await hashPassword(PASSWORDS[u], 4));
   await writeFile(path, formatHtpasswd(entries), { mode: 0o600 });
@@ -59,8 +64,25 @@ export async function makeTls(dir: string): Promise<TlsFiles> {
   const key = join(dir, 'tls.key');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=stowage-test',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=stowage-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
     { stdio: 'pipe' },
   );
   const certDir = join(dir, 'certs.d');
@@ -85,6 +107,8 @@ export interface AuthServerOptions {
   auth?: Record<string, unknown>;
   tls?: TlsFiles;
   users?: readonly TestUser[];
+  /** Top-level settings (camelCase, as in ServeConfig). */
+  config?: Partial<ServeConfig>;
 }
 
 function authSection(htpasswd: string, o: AuthServerOptions): Record<string, unknown> {
@@ -97,6 +121,7 @@ export async function startAuthInProcess(o: AuthServerOptions = {}): Promise<Aut
   const htpasswd = join(dataDir, 'htpasswd');
   await writeUsers(htpasswd, o.users);
   const overrides = {
+    ...o.config,
     data: dataDir,
     fsync: false,
     auth: authSection(htpasswd, o),
@@ -130,7 +155,10 @@ export async function startAuthProcess(o: AuthServerOptions & { logLevel?: strin
   const doc: Record<string, unknown> = { fsync: false, auth: authSection(htpasswd, o) };
   if (o.tls) doc.tls = { cert: o.tls.cert, key: o.tls.key };
   await writeFile(configPath, toYaml(doc));
-  const proc = await startStowage({ dataDir, args: ['--config', configPath, ...(o.logLevel ? ['--log-level', o.logLevel] : [])] });
+  const proc = await startStowage({
+    dataDir,
+    args: ['--config', configPath, ...(o.logLevel ? ['--log-level', o.logLevel] : [])],
+  });
   return {
     url: `${o.tls ? 'https' : 'http'}://${proc.host}`,
     host: proc.host,
@@ -169,7 +197,16 @@ export function call(base: string, method: string, path: string, o: CallOptions 
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<Res>((resolve, reject) => {
     const r = request(
-      { host: url.hostname, port: url.port, method, path, headers, agent: false, ...(o.from ? { localAddress: o.from } : {}), ...(o.ca ? { ca: o.ca } : {}) },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers,
+        agent: false,
+        ...(o.from ? { localAddress: o.from } : {}),
+        ...(o.ca ? { ca: o.ca } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -220,14 +257,30 @@ export function headerOf(token: string): Record<string, any> {
 }
 
 /** Pushes a tiny OCI image (config + one layer + manifest) with the given auth headers; returns the manifest status. */
-export async function pushTinyImage(s: { url: string; ca?: Buffer }, repo: string, tag: string, headers: OutgoingHttpHeaders): Promise<number> {
+export async function pushTinyImage(
+  s: { url: string; ca?: Buffer },
+  repo: string,
+  tag: string,
+  headers: OutgoingHttpHeaders,
+): Promise<number> {
   const { createHash } = await import('node:crypto');
   const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-  const opts = (extra: CallOptions = {}): CallOptions => ({ ...extra, headers: { ...headers, ...extra.headers }, ...(s.ca ? { ca: s.ca } : {}) });
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const opts = (extra: CallOptions = {}): CallOptions => ({
+    ...extra,
+    headers: { ...headers, ...extra.headers },
+    ...(s.ca ? { ca: s.ca } : {}),
+  });
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
   const layer = Buffer.from(`layer of ${repo}:${tag}`);
   for (const blob of [config, layer]) {
-    const res = await call(s.url, 'POST', `/v2/${repo}/blobs/uploads/?digest=${digest(blob)}`, opts({ body: blob, headers: { 'Content-Type': 'application/octet-stream' } }));
+    const res = await call(
+      s.url,
+      'POST',
+      `/v2/${repo}/blobs/uploads/?digest=${digest(blob)}`,
+      opts({ body: blob, headers: { 'Content-Type': 'application/octet-stream' } }),
+    );
     if (res.status !== 201) return res.status;
   }
   const manifest = Buffer.from(
@@ -238,6 +291,20 @@ export async function pushTinyImage(s: { url: string; ca?: Buffer }, repo: strin
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length }],
     }),
   );
-  const res = await call(s.url, 'PUT', `/v2/${repo}/manifests/${tag}`, opts({ body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } }));
+  const res = await call(
+    s.url,
+    'PUT',
+    `/v2/${repo}/manifests/${tag}`,
+    opts({ body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } }),
+  );
   return res.status;
+}
+
+/**
+ * Personal access tokens of a registry's data directory, through a database
+ * connection of their own, as `stowage token` works beside a running server.
+ */
+export function openPats(dataDir: string): PatStore & { close(): Promise<void> } {
+  const meta = new SqliteMetadataStore(join(dataDir, 'stowage.db'));
+  return Object.assign(new PatStore(meta), { close: () => meta.close() });
 }

@@ -20,7 +20,9 @@ describe('htpasswd format', () => {
   });
 
   it('skips weak or broken entries and says why (without the hash)', () => {
-    const parsed = parseHtpasswd('md5:$apr1$abc$def\nsha:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\nplain:secret\nnocolon\n:$2y$\n');
+    const parsed = parseHtpasswd(
+      'md5:$apr1$abc$def\nsha:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\nplain:secret\nnocolon\n:$2y$\n',
+    );
     assert.equal(parsed.users.size, 0);
     assert.equal(parsed.skipped.length, 5);
     assert.ok(parsed.skipped.every((s) => !JSON.stringify(s).includes('secret')));
@@ -41,7 +43,8 @@ describe('htpasswd format', () => {
 
   it('user names must be able to name a repository namespace', () => {
     for (const ok of ['alice', 'a', 'bob-smith', 'ci.bot', 'x_y', '42']) assert.ok(isValidUsername(ok), ok);
-    for (const bad of ['', 'Alice', 'a/b', 'a:b', '-a', 'a-', 'a b', '{user}', 'x'.repeat(65)]) assert.ok(!isValidUsername(bad), bad);
+    for (const bad of ['', 'Alice', 'a/b', 'a:b', '-a', 'a-', 'a b', '{user}', 'x'.repeat(65)])
+      assert.ok(!isValidUsername(bad), bad);
   });
 });
 
@@ -68,7 +71,11 @@ describe('passwords', () => {
   it('the dummy cost follows the users in the file (the most common cost), so unknown and known users take the same time', async () => {
     assert.equal(typicalCost([]), DEFAULT_COST);
     assert.equal(typicalCost([await hashPassword('a', 5), await hashPassword('b', 5), await hashPassword('c', 4)]), 5);
-    assert.equal(typicalCost([await hashPassword('a', 4), await hashPassword('b', 6)]), 6, 'a tie takes the slower cost');
+    assert.equal(
+      typicalCost([await hashPassword('a', 4), await hashPassword('b', 6)]),
+      6,
+      'a tie takes the slower cost',
+    );
   });
 });
 
@@ -93,7 +100,11 @@ describe('htpasswd file', () => {
     const path = join(dir, 'live');
     let clock = 1_000_000;
     const loads: unknown[] = [];
-    const users = new UserFile(path, (r) => loads.push(r), () => clock);
+    const users = new UserFile(
+      path,
+      (r) => loads.push(r),
+      () => clock,
+    );
     assert.equal(users.has('alice'), false);
     assert.deepEqual(loads, [{ missing: true }]);
 

@@ -5,23 +5,34 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parsePatScope } from '../../src/auth/pat.js';
-import { PatStore } from '../../src/auth/pat-store.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';
-import { PASSWORDS, basic, bearer, call, fetchToken, makeTls, pushTinyImage, startAuthInProcess, type AuthServer, type TlsFiles } from './helpers.js';
+import {
+  openPats,
+  PASSWORDS,
+  basic,
+  bearer,
+  call,
+  fetchToken,
+  makeTls,
+  pushTinyImage,
+  startAuthInProcess,
+  type AuthServer,
+  type TlsFiles,
+} from './helpers.js';
 
 const as = (u: keyof typeof PASSWORDS) => ({ Authorization: basic(u, PASSWORDS[u]) });
 
 describe('Basic auth mode', () => {
   let s: AuthServer;
-  let pats: PatStore;
+  let pats: ReturnType<typeof openPats>;
   before(async () => {
     s = await startAuthInProcess({ mode: 'basic' });
-    pats = new PatStore(join(s.dataDir, 'stowage.db'));
+    pats = openPats(s.dataDir);
     assert.equal(await pushTinyImage(s, 'public/base', 'v1', as('admin')), 201);
     assert.equal(await pushTinyImage(s, 'alice/app', 'v1', as('alice')), 201);
   });
   after(async () => {
-    pats?.close();
+    await pats?.close();
     await s?.stop();
   });
 
@@ -60,23 +71,36 @@ describe('Basic auth mode', () => {
   });
 
   it('_catalog lists only what the caller may pull', async () => {
-    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('bob') })).json().repositories, ['public/base']);
-    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('alice') })).json().repositories, ['alice/app', 'public/base']);
+    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('bob') })).json().repositories, [
+      'public/base',
+    ]);
+    assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog', { headers: as('alice') })).json().repositories, [
+      'alice/app',
+      'public/base',
+    ]);
     assert.deepEqual((await call(s.url, 'GET', '/v2/_catalog')).json().repositories, ['public/base']);
   });
 
   it('a personal access token works as the password, within its scopes; revoked → 401', async () => {
-    const { token, record } = pats.create('alice', [parsePatScope('alice/**:pull')]);
+    const { token, record } = await pats.create('alice', [parsePatScope('alice/**:pull')]);
     const h = { Authorization: basic('alice', token) };
     assert.equal((await call(s.url, 'GET', '/v2/alice/app/manifests/v1', { headers: h })).status, 200);
     assert.equal(await pushTinyImage(s, 'alice/app', 'v2', h), 403, 'the PAT only pulls');
-    pats.revoke(record.id);
+    await pats.revoke(record.id);
     assert.equal((await call(s.url, 'GET', '/v2/alice/app/manifests/v1', { headers: h })).status, 401);
   });
 
   it('there is no token endpoint', async () => {
     assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: as('alice') })).status, 404);
-    assert.equal((await call(s.url, 'POST', '/token', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'grant_type=password' })).status, 404);
+    assert.equal(
+      (
+        await call(s.url, 'POST', '/token', {
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=password',
+        })
+      ).status,
+      404,
+    );
   });
 });
 

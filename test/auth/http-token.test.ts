@@ -13,15 +13,31 @@ import { algorithmFor, libtrustKeyId, signToken, type SigningKey } from '../../s
 import { loadOrCreateSigningKey } from '../../src/auth/keys.js';
 import { hashPassword } from '../../src/auth/password.js';
 import { parsePatScope } from '../../src/auth/pat.js';
-import { PatStore } from '../../src/auth/pat-store.js';
-import { PASSWORDS, basic, bearer, call, claimsOf, fetchToken, headerOf, pushTinyImage, startAuthInProcess, type AuthServer, type Res } from './helpers.js';
+import {
+  openPats,
+  PASSWORDS,
+  basic,
+  bearer,
+  call,
+  claimsOf,
+  fetchToken,
+  headerOf,
+  pushTinyImage,
+  startAuthInProcess,
+  type AuthServer,
+  type Res,
+} from './helpers.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 function challengeOf(res: Res): Record<string, string> {
   const h = String(res.headers['www-authenticate'] ?? '');
-  assert.match(h, /^Bearer /, `Bearer challenge expected, got "${h}" (status ${res.status}: ${res.text.slice(0, 200)})`);
+  assert.match(
+    h,
+    /^Bearer /,
+    `Bearer challenge expected, got "${h}" (status ${res.status}: ${res.text.slice(0, 200)})`,
+  );
   return Object.fromEntries([...h.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
 }
 
@@ -39,21 +55,25 @@ const user = (u: keyof typeof PASSWORDS) => ({ user: u, secret: PASSWORDS[u] });
 describe('token auth over HTTP', () => {
   let s: AuthServer;
   let key: SigningKey;
-  let pats: PatStore;
-  const tokenFor = async (who: keyof typeof PASSWORDS | undefined, ...scopes: string[]) => (await fetchToken(s, who ? user(who) : undefined, scopes)).token;
+  let pats: ReturnType<typeof openPats>;
+  const tokenFor = async (who: keyof typeof PASSWORDS | undefined, ...scopes: string[]) =>
+    (await fetchToken(s, who ? user(who) : undefined, scopes)).token;
 
   before(async () => {
     s = await startAuthInProcess();
     key = (await loadOrCreateSigningKey(join(s.dataDir, 'auth', 'token-signing-key.pem'))).key;
-    pats = new PatStore(join(s.dataDir, 'stowage.db'));
+    pats = openPats(s.dataDir);
     // Fixtures: admin fills a public repository, alice and bob one private repository each.
     const admin = await tokenFor('admin', 'repository:public/base:pull,push', 'repository:bob/private:pull,push');
     assert.equal(await pushTinyImage(s, 'public/base', 'v1', bearer(admin)), 201);
     assert.equal(await pushTinyImage(s, 'bob/private', 'v1', bearer(admin)), 201);
-    assert.equal(await pushTinyImage(s, 'alice/app', 'v1', bearer(await tokenFor('alice', 'repository:alice/app:pull,push'))), 201);
+    assert.equal(
+      await pushTinyImage(s, 'alice/app', 'v1', bearer(await tokenFor('alice', 'repository:alice/app:pull,push'))),
+      201,
+    );
   });
   after(async () => {
-    pats?.close();
+    await pats?.close();
     await s?.stop();
   });
 
@@ -75,7 +95,11 @@ describe('token auth over HTTP', () => {
     it('every 401 names the scope the request needs', async () => {
       assert401(await call(s.url, 'GET', '/v2/alice/app/tags/list'), undefined, 'repository:alice/app:pull');
       assert401(await call(s.url, 'POST', '/v2/alice/app/blobs/uploads/'), undefined, 'repository:alice/app:pull,push');
-      assert401(await call(s.url, 'POST', '/v2/alice/app/blobs/uploads/?mount=sha256:aa&from=bob/private'), undefined, 'repository:alice/app:pull,push repository:bob/private:pull');
+      assert401(
+        await call(s.url, 'POST', '/v2/alice/app/blobs/uploads/?mount=sha256:aa&from=bob/private'),
+        undefined,
+        'repository:alice/app:pull,push repository:bob/private:pull',
+      );
       assert401(await call(s.url, 'DELETE', '/v2/alice/app/manifests/v1'), undefined, 'repository:alice/app:delete');
       assert401(await call(s.url, 'GET', '/v2/_catalog'), undefined, 'registry:catalog:*');
       const head = await call(s.url, 'HEAD', '/v2/alice/app/manifests/v1');
@@ -92,7 +116,9 @@ describe('token auth over HTTP', () => {
   describe('token endpoint (GET)', () => {
     it('docker login: Basic credentials, no scope, offline_token → token, refresh_token, RFC 3339 issued_at', async () => {
       const q = 'account=alice&client_id=docker&offline_token=true&service=stowage';
-      const res = await call(s.url, 'GET', `/token?${q}`, { headers: { Authorization: basic('alice', PASSWORDS.alice) } });
+      const res = await call(s.url, 'GET', `/token?${q}`, {
+        headers: { Authorization: basic('alice', PASSWORDS.alice) },
+      });
       assert.equal(res.status, 200, res.text);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       assert.equal(res.headers['cache-control'], 'no-store');
@@ -117,7 +143,11 @@ describe('token auth over HTTP', () => {
     });
 
     it('grants the intersection of requested and allowed, from repeated and space-separated scopes', async () => {
-      const t = await fetchToken(s, user('alice'), ['repository:alice/app:pull,push repository:bob/private:pull', 'repository:public/base:push,pull', 'registry:catalog:*']);
+      const t = await fetchToken(s, user('alice'), [
+        'repository:alice/app:pull,push repository:bob/private:pull',
+        'repository:public/base:push,pull',
+        'registry:catalog:*',
+      ]);
       assert.deepEqual(claimsOf(t.token).access, [
         { type: 'repository', name: 'alice/app', actions: ['pull', 'push'] },
         { type: 'repository', name: 'public/base', actions: ['pull'] },
@@ -132,13 +162,22 @@ describe('token auth over HTTP', () => {
       assert.deepEqual(claims.access, [{ type: 'repository', name: 'public/base', actions: ['pull'] }]);
       assert.equal(t.refresh_token, undefined);
       assert.equal((await call(s.url, 'GET', '/v2/', { headers: bearer(t.token) })).status, 200);
-      assert.equal((await call(s.url, 'GET', '/v2/public/base/manifests/v1', { headers: bearer(t.token) })).status, 200);
-      assert401(await call(s.url, 'GET', '/v2/alice/app/manifests/v1', { headers: bearer(t.token) }), 'insufficient_scope', 'repository:alice/app:pull');
+      assert.equal(
+        (await call(s.url, 'GET', '/v2/public/base/manifests/v1', { headers: bearer(t.token) })).status,
+        200,
+      );
+      assert401(
+        await call(s.url, 'GET', '/v2/alice/app/manifests/v1', { headers: bearer(t.token) }),
+        'insufficient_scope',
+        'repository:alice/app:pull',
+      );
     });
 
     it('wrong password → 401 with a message docker shows', async () => {
       for (const creds of [basic('alice', 'wrong'), basic('nobody', 'x'), basic('alice', PASSWORDS.bob)]) {
-        const res = await call(s.url, 'GET', '/token?service=stowage&scope=repository:alice/app:pull', { headers: { Authorization: creds } });
+        const res = await call(s.url, 'GET', '/token?service=stowage&scope=repository:alice/app:pull', {
+          headers: { Authorization: creds },
+        });
         assert.equal(res.status, 401);
         assert.deepEqual(res.json(), { errors: [{ code: 'UNAUTHORIZED', message: 'incorrect username or password' }] });
       }
@@ -158,7 +197,15 @@ describe('token auth over HTTP', () => {
       call(s.url, 'POST', '/token', { headers: { 'Content-Type': type }, body: new URLSearchParams(form).toString() });
 
     it('password grant → access_token (and a refresh_token with access_type=offline)', async () => {
-      const res = await post({ grant_type: 'password', username: 'alice', password: PASSWORDS.alice, service: 'stowage', client_id: 'containerd-client', scope: 'repository:alice/app:pull,push repository:bob/private:pull', access_type: 'offline' });
+      const res = await post({
+        grant_type: 'password',
+        username: 'alice',
+        password: PASSWORDS.alice,
+        service: 'stowage',
+        client_id: 'containerd-client',
+        scope: 'repository:alice/app:pull,push repository:bob/private:pull',
+        access_type: 'offline',
+      });
       assert.equal(res.status, 200, res.text);
       const body = res.json();
       assert.equal(body.access_token, body.token);
@@ -166,36 +213,65 @@ describe('token auth over HTTP', () => {
       assert.match(body.issued_at, RFC3339);
       assert.ok(body.expires_in >= 60);
       assert.ok(body.refresh_token);
-      assert.equal((await call(s.url, 'GET', '/v2/alice/app/tags/list', { headers: bearer(body.access_token) })).status, 200);
-      const noOffline = (await post({ grant_type: 'password', username: 'alice', password: PASSWORDS.alice, service: 'stowage' })).json();
+      assert.equal(
+        (await call(s.url, 'GET', '/v2/alice/app/tags/list', { headers: bearer(body.access_token) })).status,
+        200,
+      );
+      const noOffline = (
+        await post({ grant_type: 'password', username: 'alice', password: PASSWORDS.alice, service: 'stowage' })
+      ).json();
       assert.equal(noOffline.refresh_token, undefined);
     });
 
     it('refresh_token grant works (so handing out refresh tokens is safe), and only with a real refresh token', async () => {
       const { refresh_token, token } = await fetchToken(s, user('alice'), [], { offline_token: 'true' });
-      const res = await post({ grant_type: 'refresh_token', refresh_token: refresh_token!, service: 'stowage', client_id: 'docker', scope: 'repository:alice/app:pull' });
+      const res = await post({
+        grant_type: 'refresh_token',
+        refresh_token: refresh_token!,
+        service: 'stowage',
+        client_id: 'docker',
+        scope: 'repository:alice/app:pull',
+      });
       assert.equal(res.status, 200, res.text);
       const body = res.json();
       assert.equal(claimsOf(body.access_token).sub, 'alice');
-      assert.deepEqual(claimsOf(body.access_token).access, [{ type: 'repository', name: 'alice/app', actions: ['pull'] }]);
+      assert.deepEqual(claimsOf(body.access_token).access, [
+        { type: 'repository', name: 'alice/app', actions: ['pull'] },
+      ]);
       assert.equal(body.refresh_token, refresh_token);
       // An access token is not a refresh token, and a refresh token is not an access token.
       assert.equal((await post({ grant_type: 'refresh_token', refresh_token: token, service: 'stowage' })).status, 401);
-      assert.equal((await post({ grant_type: 'refresh_token', refresh_token: 'garbage', service: 'stowage' })).status, 401);
+      assert.equal(
+        (await post({ grant_type: 'refresh_token', refresh_token: 'garbage', service: 'stowage' })).status,
+        401,
+      );
       assert401(await call(s.url, 'GET', '/v2/', { headers: bearer(refresh_token!) }), 'invalid_token');
     });
 
     it('refuses wrong passwords, unknown grants and other content types', async () => {
-      assert.equal((await post({ grant_type: 'password', username: 'alice', password: 'nope', service: 'stowage' })).status, 401);
+      assert.equal(
+        (await post({ grant_type: 'password', username: 'alice', password: 'nope', service: 'stowage' })).status,
+        401,
+      );
       assert.equal((await post({ grant_type: 'client_credentials', service: 'stowage' })).status, 400);
-      assert.equal((await post({ grant_type: 'password', username: 'alice', password: PASSWORDS.alice }, 'application/json')).status, 400);
-      assert.equal((await post({ grant_type: 'password', username: 'alice', password: PASSWORDS.alice, service: 'elsewhere' })).status, 400);
+      assert.equal(
+        (await post({ grant_type: 'password', username: 'alice', password: PASSWORDS.alice }, 'application/json'))
+          .status,
+        400,
+      );
+      assert.equal(
+        (await post({ grant_type: 'password', username: 'alice', password: PASSWORDS.alice, service: 'elsewhere' }))
+          .status,
+        400,
+      );
     });
   });
 
   describe('every endpoint enforces the token', () => {
     it("a token for one repository opens nothing else (bob's repository, every route), and nothing changes", async () => {
-      const t = bearer(await tokenFor('alice', 'repository:alice/app:pull,push,delete', 'repository:bob/private:pull,push,delete'));
+      const t = bearer(
+        await tokenFor('alice', 'repository:alice/app:pull,push,delete', 'repository:bob/private:pull,push,delete'),
+      );
       const layer = Buffer.from('layer of bob/private:v1');
       const probes: [string, string, string][] = [
         ['GET', '/v2/bob/private/tags/list', 'pull'],
@@ -214,7 +290,10 @@ describe('token auth over HTTP', () => {
         ['GET', `/v2/bob/private/referrers/${sha('x')}`, 'pull'],
       ];
       for (const [method, path, actions] of probes) {
-        const res = await call(s.url, method, path, { headers: t, ...(method === 'PUT' || method === 'PATCH' ? { body: '{}' } : {}) });
+        const res = await call(s.url, method, path, {
+          headers: t,
+          ...(method === 'PUT' || method === 'PATCH' ? { body: '{}' } : {}),
+        });
         assert401(res, 'insufficient_scope', `repository:bob/private:${actions}`);
       }
       // Still all there for bob.
@@ -227,7 +306,11 @@ describe('token auth over HTTP', () => {
       const pull = bearer(await tokenFor('alice', 'repository:alice/app:pull'));
       assert.equal((await call(s.url, 'GET', '/v2/alice/app/manifests/v1', { headers: pull })).status, 200);
       assert401(await call(s.url, 'POST', '/v2/alice/app/blobs/uploads/', { headers: pull }), 'insufficient_scope');
-      assert401(await call(s.url, 'DELETE', '/v2/alice/app/manifests/v1', { headers: pull }), 'insufficient_scope', 'repository:alice/app:delete');
+      assert401(
+        await call(s.url, 'DELETE', '/v2/alice/app/manifests/v1', { headers: pull }),
+        'insufficient_scope',
+        'repository:alice/app:delete',
+      );
       assert.equal(await pushTinyImage(s, 'alice/app', 'v1', pull), 401);
 
       const push = bearer(await tokenFor('alice', 'repository:alice/app:pull,push'));
@@ -235,7 +318,14 @@ describe('token auth over HTTP', () => {
       assert401(await call(s.url, 'DELETE', '/v2/alice/app/manifests/gone', { headers: push }), 'insufficient_scope');
       const del = bearer(await tokenFor('alice', 'repository:alice/app:delete'));
       const manifest = await call(s.url, 'GET', '/v2/alice/app/manifests/gone', { headers: push });
-      assert.equal((await call(s.url, 'DELETE', `/v2/alice/app/manifests/${manifest.headers['docker-content-digest']}`, { headers: del })).status, 202);
+      assert.equal(
+        (
+          await call(s.url, 'DELETE', `/v2/alice/app/manifests/${manifest.headers['docker-content-digest']}`, {
+            headers: del,
+          })
+        ).status,
+        202,
+      );
     });
 
     it('cancelling an upload needs push, not delete (podman cancels with its push token)', async () => {
@@ -249,31 +339,55 @@ describe('token auth over HTTP', () => {
       const layer = Buffer.from('layer of bob/private:v1');
       const base = Buffer.from('layer of public/base:v1');
       const t = bearer(await tokenFor('alice', 'repository:alice/mnt:pull,push', 'repository:bob/private:pull'));
-      const fromBob = await call(s.url, 'POST', `/v2/alice/mnt/blobs/uploads/?mount=${sha(layer)}&from=bob/private`, { headers: t });
+      const fromBob = await call(s.url, 'POST', `/v2/alice/mnt/blobs/uploads/?mount=${sha(layer)}&from=bob/private`, {
+        headers: t,
+      });
       assert.equal(fromBob.status, 202, 'not mounted: a fresh upload session instead');
       assert.equal((await call(s.url, 'HEAD', `/v2/alice/mnt/blobs/${sha(layer)}`, { headers: t })).status, 404);
-      const fromPublic = await call(s.url, 'POST', `/v2/alice/mnt/blobs/uploads/?mount=${sha(base)}&from=public/base`, { headers: t });
+      const fromPublic = await call(s.url, 'POST', `/v2/alice/mnt/blobs/uploads/?mount=${sha(base)}&from=public/base`, {
+        headers: t,
+      });
       assert.equal(fromPublic.status, 201, 'alice may pull public/base');
       // Bob mounting from alice's repository gets nothing either.
       const b = bearer(await tokenFor('bob', 'repository:bob/mnt:pull,push', 'repository:alice/app:pull'));
-      assert.equal((await call(s.url, 'POST', `/v2/bob/mnt/blobs/uploads/?mount=${sha('layer of alice/app:v1')}&from=alice/app`, { headers: b })).status, 202);
+      assert.equal(
+        (
+          await call(s.url, 'POST', `/v2/bob/mnt/blobs/uploads/?mount=${sha('layer of alice/app:v1')}&from=alice/app`, {
+            headers: b,
+          })
+        ).status,
+        202,
+      );
     });
 
     it('_catalog needs the catalog scope and lists only what the caller may pull', async () => {
       const list = async (who: keyof typeof PASSWORDS | undefined) =>
-        (await call(s.url, 'GET', '/v2/_catalog', { headers: bearer(await tokenFor(who, 'registry:catalog:*')) })).json().repositories as string[];
+        (
+          await call(s.url, 'GET', '/v2/_catalog', { headers: bearer(await tokenFor(who, 'registry:catalog:*')) })
+        ).json().repositories as string[];
       assert.deepEqual(await list('alice'), ['alice/app', 'public/base']);
       assert.deepEqual(await list('bob'), ['bob/private', 'public/base']);
       assert.deepEqual(await list(undefined), ['public/base']);
       assert.deepEqual(await list('admin'), ['alice/app', 'bob/private', 'public/base']);
-      assert401(await call(s.url, 'GET', '/v2/_catalog', { headers: bearer(await tokenFor('alice', 'repository:alice/app:pull')) }), 'insufficient_scope', 'registry:catalog:*');
+      assert401(
+        await call(s.url, 'GET', '/v2/_catalog', {
+          headers: bearer(await tokenFor('alice', 'repository:alice/app:pull')),
+        }),
+        'insufficient_scope',
+        'registry:catalog:*',
+      );
     });
   });
 
   describe('personal access tokens', () => {
     it('log in like a password, limited to their scopes', async () => {
-      const { token: pat } = pats.create('alice', [parsePatScope('alice/app:pull')]);
-      const t = await fetchToken(s, { user: 'alice', secret: pat }, ['repository:alice/app:pull,push', 'repository:alice/other:pull'], { offline_token: 'true' });
+      const { token: pat } = await pats.create('alice', [parsePatScope('alice/app:pull')]);
+      const t = await fetchToken(
+        s,
+        { user: 'alice', secret: pat },
+        ['repository:alice/app:pull,push', 'repository:alice/other:pull'],
+        { offline_token: 'true' },
+      );
       const claims = claimsOf(t.token);
       assert.deepEqual(claims.access, [{ type: 'repository', name: 'alice/app', actions: ['pull'] }]);
       assert.equal(typeof claims.pat, 'string');
@@ -282,32 +396,72 @@ describe('token auth over HTTP', () => {
     });
 
     it('are refused when revoked (and so are refresh tokens earned with them), expired, or presented as another user', async () => {
-      const { token: pat, record } = pats.create('alice', [parsePatScope('alice/**:pull,push')]);
+      const { token: pat, record } = await pats.create('alice', [parsePatScope('alice/**:pull,push')]);
       const { refresh_token } = await fetchToken(s, { user: 'alice', secret: pat }, [], { offline_token: 'true' });
-      assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('bob', pat) } })).status, 401, 'another user');
-      pats.revoke(record.id);
-      assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('alice', pat) } })).status, 401, 'revoked');
+      assert.equal(
+        (await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('bob', pat) } })).status,
+        401,
+        'another user',
+      );
+      await pats.revoke(record.id);
+      assert.equal(
+        (await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('alice', pat) } }))
+          .status,
+        401,
+        'revoked',
+      );
       const refreshed = await call(s.url, 'POST', '/token', {
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh_token!, service: 'stowage' }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refresh_token!,
+          service: 'stowage',
+        }).toString(),
       });
       assert.equal(refreshed.status, 401, 'refresh token of a revoked PAT');
-      const expired = pats.create('alice', [parsePatScope('alice/**:pull')], { expiresInSeconds: 60 }, Date.now() - 120_000);
-      assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('alice', expired.token) } })).status, 401, 'expired');
+      const expired = await pats.create(
+        'alice',
+        [parsePatScope('alice/**:pull')],
+        { expiresInSeconds: 60 },
+        Date.now() - 120_000,
+      );
+      assert.equal(
+        (
+          await call(s.url, 'GET', '/token?service=stowage', {
+            headers: { Authorization: basic('alice', expired.token) },
+          })
+        ).status,
+        401,
+        'expired',
+      );
     });
   });
 
   describe('bad tokens → 401 invalid_token, nothing changed', () => {
-    const claims = (o: Record<string, unknown> = {}) => ({ iss: 'stowage', sub: 'alice', aud: 'stowage', access: [{ type: 'repository', name: 'alice/app', actions: ['pull', 'push', 'delete'] }], ttl: 300, ...o });
+    const claims = (o: Record<string, unknown> = {}) => ({
+      iss: 'stowage',
+      sub: 'alice',
+      aud: 'stowage',
+      access: [{ type: 'repository', name: 'alice/app', actions: ['pull', 'push', 'delete'] }],
+      ttl: 300,
+      ...o,
+    });
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
     async function refused(token: string) {
       assert401(await call(s.url, 'GET', '/v2/', { headers: bearer(token) }), 'invalid_token');
-      assert401(await call(s.url, 'DELETE', '/v2/alice/app/manifests/v1', { headers: bearer(token) }), 'invalid_token', 'repository:alice/app:delete');
+      assert401(
+        await call(s.url, 'DELETE', '/v2/alice/app/manifests/v1', { headers: bearer(token) }),
+        'invalid_token',
+        'repository:alice/app:delete',
+      );
     }
 
     it('control: a well-formed token signed with the server key works', async () => {
-      const t = await signToken(key, claims({ access: [{ type: 'repository', name: 'alice/app', actions: ['pull'] }] }));
+      const t = await signToken(
+        key,
+        claims({ access: [{ type: 'repository', name: 'alice/app', actions: ['pull'] }] }),
+      );
       assert.equal((await call(s.url, 'GET', '/v2/alice/app/tags/list', { headers: bearer(t) })).status, 200);
     });
 
@@ -360,11 +514,29 @@ describe('token auth over HTTP', () => {
       await new Promise((r) => setTimeout(r, 1100));
       const refresh = await call(s.url, 'POST', '/token', {
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh_token!, service: 'stowage' }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refresh_token!,
+          service: 'stowage',
+        }).toString(),
       });
       assert.equal(refresh.status, 401);
-      assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('carol', PASSWORDS.carol) } })).status, 401);
-      assert.equal((await call(s.url, 'GET', '/token?service=stowage', { headers: { Authorization: basic('carol', 'carol-new-password') } })).status, 200);
+      assert.equal(
+        (
+          await call(s.url, 'GET', '/token?service=stowage', {
+            headers: { Authorization: basic('carol', PASSWORDS.carol) },
+          })
+        ).status,
+        401,
+      );
+      assert.equal(
+        (
+          await call(s.url, 'GET', '/token?service=stowage', {
+            headers: { Authorization: basic('carol', 'carol-new-password') },
+          })
+        ).status,
+        200,
+      );
     });
   });
 });
@@ -378,15 +550,29 @@ describe('tokens of an external token service', () => {
     const { mkdtemp } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(join(tmpdir(), 'stowage-idp-'));
-    await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(publicKey.export({ format: 'jwk' }) as object), kid: 'idp-2024', alg: 'ES256', use: 'sig' }] }));
-    s = await startAuthInProcess({ auth: { trusted_issuers: [{ issuer: 'https://idp.example', jwks: join(dir, 'jwks.json') }] } });
+    await writeFile(
+      join(dir, 'jwks.json'),
+      JSON.stringify({
+        keys: [{ ...(publicKey.export({ format: 'jwk' }) as object), kid: 'idp-2024', alg: 'ES256', use: 'sig' }],
+      }),
+    );
+    s = await startAuthInProcess({
+      auth: { trusted_issuers: [{ issuer: 'https://idp.example', jwks: join(dir, 'jwks.json') }] },
+    });
   });
   after(async () => {
     await s?.stop();
   });
 
   const idpToken = (o: Record<string, unknown> = {}) =>
-    signToken(idp, { iss: 'https://idp.example', sub: 'ci-robot', aud: 'stowage', access: [{ type: 'repository', name: 'ext/app', actions: ['pull', 'push'] }], ttl: 300, ...o });
+    signToken(idp, {
+      iss: 'https://idp.example',
+      sub: 'ci-robot',
+      aud: 'stowage',
+      access: [{ type: 'repository', name: 'ext/app', actions: ['pull', 'push'] }],
+      ttl: 300,
+      ...o,
+    });
 
   it('are accepted for exactly the access they carry', async () => {
     const t = bearer(await idpToken());
@@ -397,7 +583,14 @@ describe('tokens of an external token service', () => {
   });
 
   it('are refused for another audience, with an unknown kid, or claiming Stowage as issuer', async () => {
-    for (const t of [await idpToken({ aud: 'elsewhere' }), await signToken({ ...idp, kid: 'nope' }, { iss: 'https://idp.example', sub: 'x', aud: 'stowage', access: [], ttl: 300 }), await idpToken({ iss: 'stowage' })]) {
+    for (const t of [
+      await idpToken({ aud: 'elsewhere' }),
+      await signToken(
+        { ...idp, kid: 'nope' },
+        { iss: 'https://idp.example', sub: 'x', aud: 'stowage', access: [], ttl: 300 },
+      ),
+      await idpToken({ iss: 'stowage' }),
+    ]) {
       const res = await call(s.url, 'GET', '/v2/', { headers: bearer(t) });
       assert.equal(res.status, 401);
       assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);

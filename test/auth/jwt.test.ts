@@ -5,15 +5,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { JwtVerifier, algorithmFor, jwkThumbprint, libtrustKeyId, signToken, type SigningKey, type TrustedIssuer } from '../../src/auth/jwt.js';
+import {
+  JwtVerifier,
+  algorithmFor,
+  jwkThumbprint,
+  libtrustKeyId,
+  signToken,
+  type SigningKey,
+  type TrustedIssuer,
+} from '../../src/auth/jwt.js';
 import { loadOrCreateSigningKey, readJwks, readPemPublicKeys, trustedKey } from '../../src/auth/keys.js';
 
 // The example key of distribution's docs/spec/auth/jwt.md (public part only) and the ids it documents.
-const EXAMPLE_JWK = { kty: 'EC', crv: 'P-256', x: 'm7zUpx3b-zmVE5cymSs64POG9QcyEpJaYCD82-549_Q', y: 'dU3biz8sZ_8GPB-odm8Wxz3lNDr1xcAQQPQaOcr1fmc' };
+const EXAMPLE_JWK = {
+  kty: 'EC',
+  crv: 'P-256',
+  x: 'm7zUpx3b-zmVE5cymSs64POG9QcyEpJaYCD82-549_Q',
+  y: 'dU3biz8sZ_8GPB-odm8Wxz3lNDr1xcAQQPQaOcr1fmc',
+};
 
 function newKey(type: 'ec' | 'rsa' | 'ed25519' = 'ec'): SigningKey {
   const { privateKey, publicKey } =
-    type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+    type === 'ec'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : type === 'rsa'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
   return { privateKey, publicKey, alg: algorithmFor(privateKey), kid: libtrustKeyId(publicKey) };
 }
 
@@ -26,7 +43,10 @@ describe('key ids', () => {
     assert.equal(libtrustKeyId(key), 'PYYO:TEWU:V7JH:26JV:AQTZ:LJC3:SXVJ:XGHA:34F2:2LAQ:ZRMK:Z7Q6');
   });
   it('derives the RFC 7638 thumbprint distribution 3.x matches on', async () => {
-    assert.equal(await jwkThumbprint(createPublicKey({ key: EXAMPLE_JWK, format: 'jwk' })), '8qjioA3ZA7ti2JIE7c-U8smBFuZolQZvhSHDPU3hhB8');
+    assert.equal(
+      await jwkThumbprint(createPublicKey({ key: EXAMPLE_JWK, format: 'jwk' })),
+      '8qjioA3ZA7ti2JIE7c-U8smBFuZolQZvhSHDPU3hhB8',
+    );
   });
   it('picks the algorithm from the key', () => {
     assert.equal(newKey('ec').alg, 'ES256');
@@ -43,7 +63,18 @@ describe('signing and verifying', () => {
   let clock = NOW;
   let verifier: JwtVerifier;
   const sign = (o: Partial<Parameters<typeof signToken>[1]> = {}, at = NOW / 1000, k = key) =>
-    signToken(k, { iss: 'stowage', sub: 'alice', aud: 'svc', access: [{ type: 'repository', name: 'a', actions: ['pull'] }], ttl: 300, ...o }, at);
+    signToken(
+      k,
+      {
+        iss: 'stowage',
+        sub: 'alice',
+        aud: 'svc',
+        access: [{ type: 'repository', name: 'a', actions: ['pull'] }],
+        ttl: 300,
+        ...o,
+      },
+      at,
+    );
 
   before(async () => {
     local = { issuer: 'stowage', local: true, keys: [await trustedKey(key.publicKey)] };
@@ -77,8 +108,17 @@ describe('signing and verifying', () => {
   });
 
   it('refuses alg "none" and HMAC tokens keyed with the public key (algorithm confusion)', async () => {
-    const claims = { iss: 'stowage', sub: 'alice', aud: 'svc', exp: NOW / 1000 + 300, access: [{ type: 'repository', name: 'a', actions: ['*'] }] };
-    assert.equal(await verifier.verify(`${b64({ alg: 'none', typ: 'JWT', kid: key.kid })}.${b64(claims)}.`, 'svc'), undefined);
+    const claims = {
+      iss: 'stowage',
+      sub: 'alice',
+      aud: 'svc',
+      exp: NOW / 1000 + 300,
+      access: [{ type: 'repository', name: 'a', actions: ['*'] }],
+    };
+    assert.equal(
+      await verifier.verify(`${b64({ alg: 'none', typ: 'JWT', kid: key.kid })}.${b64(claims)}.`, 'svc'),
+      undefined,
+    );
     assert.equal(await verifier.verify(`${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`, 'svc'), undefined);
     const secret = new Uint8Array(key.publicKey.export({ type: 'spki', format: 'der' }));
     const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: key.kid }).sign(secret);
@@ -111,7 +151,8 @@ describe('signing and verifying', () => {
   });
 
   it('refuses garbage and oversized tokens without throwing', async () => {
-    for (const t of ['', 'a', 'a.b', 'a.b.c', `${b64({ alg: 'ES256' })}.e30.`, 'x'.repeat(9_000)]) assert.equal(await verifier.verify(t, 'svc'), undefined);
+    for (const t of ['', 'a', 'a.b', 'a.b.c', `${b64({ alg: 'ES256' })}.e30.`, 'x'.repeat(9_000)])
+      assert.equal(await verifier.verify(t, 'svc'), undefined);
   });
 });
 
@@ -137,14 +178,30 @@ describe('external token services', () => {
       ],
       () => NOW,
     );
-    const claims = { iss: 'https://idp.example', sub: 'ci', aud: 'svc', access: [{ type: 'repository', name: 'x', actions: ['pull'] }], ttl: 300 };
+    const claims = {
+      iss: 'https://idp.example',
+      sub: 'ci',
+      aud: 'svc',
+      access: [{ type: 'repository', name: 'x', actions: ['pull'] }],
+      ttl: 300,
+    };
     const good = await signToken({ ...idp, kid: 'idp-key-1' }, claims, NOW / 1000);
     const v = await verifier.verify(good, 'svc');
     assert.ok(v);
     assert.equal(v.local, false);
-    assert.equal(await verifier.verify(await signToken({ ...idp, kid: 'unknown' }, claims, NOW / 1000), 'svc'), undefined, 'unknown kid');
+    assert.equal(
+      await verifier.verify(await signToken({ ...idp, kid: 'unknown' }, claims, NOW / 1000), 'svc'),
+      undefined,
+      'unknown kid',
+    );
     // The IdP's key cannot mint tokens in Stowage's own name.
-    assert.equal(await verifier.verify(await signToken({ ...idp, kid: 'idp-key-1' }, { ...claims, iss: 'stowage' }, NOW / 1000), 'svc'), undefined);
+    assert.equal(
+      await verifier.verify(
+        await signToken({ ...idp, kid: 'idp-key-1' }, { ...claims, iss: 'stowage' }, NOW / 1000),
+        'svc',
+      ),
+      undefined,
+    );
   });
 
   it('reads PEM public keys and certificate bundles', async () => {
@@ -171,4 +228,3 @@ describe('external token services', () => {
     assert.match(await readFile(path, 'utf8'), /BEGIN PRIVATE KEY/);
   });
 });
-

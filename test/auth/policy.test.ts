@@ -6,8 +6,11 @@ import { Policy, PolicyError } from '../../src/auth/policy.js';
 import { POLICY } from './helpers.js';
 
 const policy = Policy.compile(POLICY);
-const acts = (user: string | undefined, repo: string, limit?: { glob: string; actions: ('pull' | 'push' | 'delete')[] }[]) =>
-  [...policy.actions({ ...(user ? { user } : {}), ...(limit ? { limit } : {}) }, repo)].sort();
+const acts = (
+  user: string | undefined,
+  repo: string,
+  limit?: { glob: string; actions: ('pull' | 'push' | 'delete')[] }[],
+) => [...policy.actions({ ...(user ? { user } : {}), ...(limit ? { limit } : {}) }, repo)].sort();
 
 describe('globs', () => {
   it('* stays within a component, ** crosses them, ? is one character', () => {
@@ -59,7 +62,11 @@ describe('policy', () => {
   it('a limit (PAT scopes) narrows, never widens', () => {
     assert.deepEqual(acts('alice', 'alice/app', [{ glob: 'alice/**', actions: ['pull'] }]), ['pull']);
     assert.deepEqual(acts('alice', 'alice/other', [{ glob: 'alice/app', actions: ['pull', 'push'] }]), []);
-    assert.deepEqual(acts('alice', 'bob/app', [{ glob: '**', actions: ['pull', 'push', 'delete'] }]), [], 'no more than the policy');
+    assert.deepEqual(
+      acts('alice', 'bob/app', [{ glob: '**', actions: ['pull', 'push', 'delete'] }]),
+      [],
+      'no more than the policy',
+    );
     assert.deepEqual(acts('admin', 'x/y', [{ glob: 'x/**', actions: ['pull'] }]), ['pull']);
     assert.deepEqual(acts('alice', 'alice/app', []), [], 'an empty limit allows nothing');
   });
@@ -74,13 +81,23 @@ describe('policy', () => {
   });
   it('rejects broken rules with a message naming them', () => {
     const bad: [unknown, RegExp][] = [
-      [{ rules: [{ repositories: ['a/**'], who: ['alice'], actions: ['write'] }] }, /rules\[0\].*unknown action "write"/],
+      [
+        { rules: [{ repositories: ['a/**'], who: ['alice'], actions: ['write'] }] },
+        /rules\[0\].*unknown action "write"/,
+      ],
       [{ rules: [{ repositories: [], who: ['alice'], actions: ['pull'] }] }, /repository glob/],
       [{ rules: [{ repositories: ['a'], who: ['group:nope'], actions: ['pull'] }] }, /unknown group "nope"/],
-      [{ rules: [{ repositories: ['a'], who: ['{user}'], actions: ['pull'] }] }, /needs "\{user\}" in a repository glob/],
+      [
+        { rules: [{ repositories: ['a'], who: ['{user}'], actions: ['pull'] }] },
+        /needs "\{user\}" in a repository glob/,
+      ],
       [{ rules: [{ repositories: ['A/**'], who: ['x'], actions: ['pull'] }] }, /invalid repository glob/],
     ];
-    for (const [spec, msg] of bad) assert.throws(() => Policy.compile(spec as never), (e: unknown) => e instanceof PolicyError && msg.test((e as Error).message));
+    for (const [spec, msg] of bad)
+      assert.throws(
+        () => Policy.compile(spec as never),
+        (e: unknown) => e instanceof PolicyError && msg.test((e as Error).message),
+      );
   });
 });
 

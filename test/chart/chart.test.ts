@@ -16,9 +16,7 @@ import {
   createChart,
   decodeChartLock,
   decodeChartYaml,
-  goJsonMarshal,
   goMatch,
-  goYamlMarshal,
   lintChartYaml,
   loadChartArchive,
   loadChartDir,
@@ -34,9 +32,15 @@ import {
   validateMetadata,
   ChartInvalidError,
   ChartLoadError,
-  GoStruct,
 } from '../../src/chart/index.js';
-import { chartTag, helmAnnotations, helmManifest, matchVersion, parseChartReference, rfc3339Local, tagVersion } from '../../src/client/ops/chart.js';
+import {
+  chartTag,
+  helmAnnotations,
+  helmManifest,
+  matchVersion,
+  parseChartReference,
+  tagVersion,
+} from '../../src/client/ops/chart.js';
 import { describeBytes } from '../../src/client/index.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { stowage } from '../client/helpers.js';
@@ -44,7 +48,7 @@ import { SIGNTEST, gunzip, parseHeaderListing, tarHeaders, vector, vectorText, w
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-describe('Go YAML and JSON, as Helm writes them', () => {
+describe('Chart.yaml as Helm writes it', () => {
   it('folds long lines after column 80 and sorts keys like go-yaml v2 (a real helm-packaged Chart.yaml)', () => {
     // bitnami/common 1.10.1's Chart.yaml as `helm package` wrote it (a public test fixture).
     const real = [
@@ -77,87 +81,46 @@ describe('Go YAML and JSON, as Helm writes them', () => {
     assert.equal(validateMetadata(md), undefined);
     assert.equal(metadataYaml(md), real);
   });
-
-  it('quotes strings that would read back as something else, and picks block styles as go-yaml v2 does', () => {
-    const out = goYamlMarshal({
-      float: '1.0',
-      bool: 'yes',
-      empty: '',
-      colon: 'foo: bar',
-      literal: 'line1\nline2\n',
-      keep: 'x\n\n',
-      strip: 'a\nb',
-      stamp: '2021-10-29T07:02:39.999761537Z',
-      hash: 'a #b',
-      emoji: '😀',
-      tab: 'a\tb',
-      int: 100,
-      real: 1.5,
-      list: [],
-      map: {},
-      y: 'n',
-    });
-    assert.equal(
-      out,
-      [
-        'bool: "yes"',
-        'colon: \'foo: bar\'',
-        'emoji: "\\U0001F600"',
-        'empty: ""',
-        'float: "1.0"',
-        "hash: 'a #b'",
-        'int: 100',
-        'keep: |+',
-        '  x',
-        '',
-        'list: []',
-        'literal: |',
-        '  line1',
-        '  line2',
-        'map: {}',
-        'real: 1.5',
-        'stamp: "2021-10-29T07:02:39.999761537Z"',
-        'strip: |-',
-        '  a',
-        '  b',
-        'tab: "a\\tb"',
-        '"y": "n"',
-        '',
-      ].join('\n'),
-    );
-    // go-yaml's natural key order: non-letters first, digit runs compared as numbers.
-    assert.deepEqual(Object.keys(Object.fromEntries(goYamlMarshal({ b10: 1, b9: 1, B: 1, a: 1, _x: 1 }).trim().split('\n').map((l) => [l.split(':')[0], 1]))), ['_x', 'B', 'a', 'b9', 'b10']);
-  });
-
-  it('writes JSON with encoding/json escaping and field order', () => {
-    assert.equal(goJsonMarshal(new GoStruct([['z', '<a & b>'], ['a', { y: 1, x: '\u2028' }]])), '{"z":"\\u003ca \\u0026 b\\u003e","a":{"x":"\\u2028","y":1}}');
-  });
 });
 
 describe('Chart.yaml and Chart.lock', () => {
   it('re-serialises the vectors’ Chart.yaml exactly as Helm packaged it', async () => {
     for (const name of ['oci-dependent-chart-0.1.0.tgz', 'signtest-0.1.0.tgz']) {
-      const files = (await readChartArchive(vector(name)));
-      const chart = (await loadChartArchive(vector(name)));
-      assert.equal(metadataYaml(chart.metadata), files.find((f) => f.name === 'Chart.yaml')!.data.toString('utf8'), name);
+      const files = await readChartArchive(vector(name));
+      const chart = await loadChartArchive(vector(name));
+      assert.equal(
+        metadataYaml(chart.metadata),
+        files.find((f) => f.name === 'Chart.yaml')!.data.toString('utf8'),
+        name,
+      );
     }
   });
 
   it('decodes like sigs.k8s.io/yaml: numbers into strings, YAML 1.1 booleans, case-insensitive fields, unknown fields dropped', () => {
-    const md = decodeChartYaml('# comment\napiversion: v2\nName: x\nversion: 1.10\nappVersion: 2\ndeprecated: yes\nextra: dropped\nannotations:\n  1: one\n');
+    const md = decodeChartYaml(
+      '# comment\napiversion: v2\nName: x\nversion: 1.10\nappVersion: 2\ndeprecated: yes\nextra: dropped\nannotations:\n  1: one\n',
+    );
     assert.equal(md.apiVersion, 'v2');
     assert.equal(md.name, 'x');
     assert.equal(md.version, '1.1', 'a float through float32 formatting, as Helm does');
     assert.equal(md.appVersion, '2');
     assert.equal(md.deprecated, true);
     assert.deepEqual(md.annotations, { '1': 'one' });
-    assert.equal(metadataYaml(md), 'annotations:\n  "1": one\napiVersion: v2\nappVersion: "2"\ndeprecated: true\nname: x\nversion: "1.1"\n');
+    assert.equal(
+      metadataYaml(md),
+      'annotations:\n  "1": one\napiVersion: v2\nappVersion: "2"\ndeprecated: true\nname: x\nversion: "1.1"\n',
+    );
   });
 
   it('leaves dependencies out of a v1 Chart.yaml but keeps them in the OCI config', () => {
-    const md = decodeChartYaml('apiVersion: v1\nname: old\nversion: 1.0.0\ndependencies:\n- name: dep\n  repository: https://x\n  version: ^1\n');
+    const md = decodeChartYaml(
+      'apiVersion: v1\nname: old\nversion: 1.0.0\ndependencies:\n- name: dep\n  repository: https://x\n  version: ^1\n',
+    );
     assert.equal(metadataYaml(md), 'apiVersion: v1\nname: old\nversion: 1.0.0\n');
-    assert.equal(metadataConfigJson(md).toString(), '{"name":"old","version":"1.0.0","apiVersion":"v1","dependencies":[{"name":"dep","version":"^1","repository":"https://x"}]}');
+    assert.equal(
+      metadataConfigJson(md).toString(),
+      '{"name":"old","version":"1.0.0","apiVersion":"v1","dependencies":[{"name":"dep","version":"^1","repository":"https://x"}]}',
+    );
   });
 
   it('sanitises strings at load time and refuses what the loader refuses', () => {
@@ -168,52 +131,101 @@ describe('Chart.yaml and Chart.lock', () => {
     assert.equal(bad('name: x\nversion: 1.0.0\n'), 'chart.metadata.apiVersion is required');
     assert.equal(bad('apiVersion: v2\nname: a/b\nversion: 1.0.0\n'), 'chart.metadata.name "a/b" is invalid');
     assert.equal(bad('apiVersion: v2\nname: x\nversion: one\n'), 'chart.metadata.version "one" is invalid');
-    assert.equal(bad('apiVersion: v2\nname: x\nversion: 1.0.0\ntype: app\n'), 'chart.metadata.type must be application or library');
-    assert.equal(bad('apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: a\n- name: b\n  alias: a\n'), 'more than one dependency with name or alias "a"');
-    assert.equal(bad('apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: a\n  alias: "a b"\n'), 'dependency "a" has disallowed characters in the alias');
+    assert.equal(
+      bad('apiVersion: v2\nname: x\nversion: 1.0.0\ntype: app\n'),
+      'chart.metadata.type must be application or library',
+    );
+    assert.equal(
+      bad('apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: a\n- name: b\n  alias: a\n'),
+      'more than one dependency with name or alias "a"',
+    );
+    assert.equal(
+      bad('apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: a\n  alias: "a b"\n'),
+      'dependency "a" has disallowed characters in the alias',
+    );
   });
 
   it('writes the OCI config byte for byte as Helm (signtest vector) and escapes like encoding/json', async () => {
-    const chart = (await loadChartArchive(vector('signtest-0.1.0.tgz')));
+    const chart = await loadChartArchive(vector('signtest-0.1.0.tgz'));
     const config = metadataConfigJson(chart.metadata);
     assert.deepEqual(config, vector('signtest-0.1.0.config.json'));
     assert.equal(`sha256:${sha256(config)}`, SIGNTEST.configDigest);
     const md = decodeChartYaml('apiVersion: v2\nname: x\nversion: 1.0.0\ndescription: "<b> & co"\n');
-    assert.equal(metadataConfigJson(md).toString(), '{"name":"x","version":"1.0.0","description":"\\u003cb\\u003e \\u0026 co","apiVersion":"v2"}');
+    assert.equal(
+      metadataConfigJson(md).toString(),
+      '{"name":"x","version":"1.0.0","description":"\\u003cb\\u003e \\u0026 co","apiVersion":"v2"}',
+    );
   });
 
   it('re-serialises Chart.lock as Helm does (sorted keys, RFC 3339 nano, quoted)', () => {
-    const lock = decodeChartLock('dependencies:\n- name: common\n  repository: oci://r/charts\n  version: 2.0.0\ndigest: sha256:abc\ngenerated: "2024-01-02T03:04:05.120000+02:00"\n');
-    assert.equal(lockYaml(lock), 'dependencies:\n- name: common\n  repository: oci://r/charts\n  version: 2.0.0\ndigest: sha256:abc\ngenerated: "2024-01-02T03:04:05.12+02:00"\n');
+    const lock = decodeChartLock(
+      'dependencies:\n- name: common\n  repository: oci://r/charts\n  version: 2.0.0\ndigest: sha256:abc\ngenerated: "2024-01-02T03:04:05.120000+02:00"\n',
+    );
+    assert.equal(
+      lockYaml(lock),
+      'dependencies:\n- name: common\n  repository: oci://r/charts\n  version: 2.0.0\ndigest: sha256:abc\ngenerated: "2024-01-02T03:04:05.12+02:00"\n',
+    );
   });
 });
 
 describe('helm lint rules for Chart.yaml', () => {
-  const errors = (y: string | undefined) => lintChartYaml(y).filter((m) => m.severity === 'error').map((m) => m.message);
+  const errors = (y: string | undefined) =>
+    lintChartYaml(y)
+      .filter((m) => m.severity === 'error')
+      .map((m) => m.message);
   it('accepts the scaffold with only "icon is recommended"', () => {
-    const msgs = lintChartYaml(scaffoldFiles('good').find((f) => f.path === 'Chart.yaml')!.content.toString());
-    assert.deepEqual(msgs.map((m) => `${m.severity}: ${m.message}`), ['info: icon is recommended']);
+    const msgs = lintChartYaml(
+      scaffoldFiles('good')
+        .find((f) => f.path === 'Chart.yaml')!
+        .content.toString(),
+    );
+    assert.deepEqual(
+      msgs.map((m) => `${m.severity}: ${m.message}`),
+      ['info: icon is recommended'],
+    );
   });
   it('reports Helm’s errors, each with a hint', () => {
     assert.deepEqual(errors(undefined), ['Chart.yaml file is missing']);
-    assert.deepEqual(errors('name: x\nversion: 1.0.0\n'), ['apiVersion is required. The value must be either "v1" or "v2"']);
-    assert.deepEqual(errors('apiVersion: v3\nname: x\nversion: 1.0.0\n'), [`apiVersion 'v3' is not valid. The value must be either "v1" or "v2"`]);
-    assert.deepEqual(errors('apiVersion: v2\nname: x\nversion: 1.0\nappVersion: 2\n'), ["version should be of type string but it's of type float64", "appVersion should be of type string but it's of type float64"]);
+    assert.deepEqual(errors('name: x\nversion: 1.0.0\n'), [
+      'apiVersion is required. The value must be either "v1" or "v2"',
+    ]);
+    assert.deepEqual(errors('apiVersion: v3\nname: x\nversion: 1.0.0\n'), [
+      `apiVersion 'v3' is not valid. The value must be either "v1" or "v2"`,
+    ]);
+    assert.deepEqual(errors('apiVersion: v2\nname: x\nversion: 1.0\nappVersion: 2\n'), [
+      "version should be of type string but it's of type float64",
+      "appVersion should be of type string but it's of type float64",
+    ]);
     assert.deepEqual(errors('apiVersion: v2\nname: x\nversion: one\n'), ["version 'one' is not a valid SemVer"]);
     assert.deepEqual(errors('apiVersion: v2\nversion: 1.0.0\n'), ['name is required']);
-    assert.deepEqual(errors('apiVersion: v2\nname: x\nversion: 1.0.0\nmaintainers:\n- name: me\n  email: not-an-email\n'), ["invalid email 'not-an-email' for maintainer 'me'"]);
-    assert.deepEqual(errors('apiVersion: v2\nname: x\nversion: 1.0.0\nsources:\n- github.com/x\n'), ["invalid source URL 'github.com/x'"]);
+    assert.deepEqual(
+      errors('apiVersion: v2\nname: x\nversion: 1.0.0\nmaintainers:\n- name: me\n  email: not-an-email\n'),
+      ["invalid email 'not-an-email' for maintainer 'me'"],
+    );
+    assert.deepEqual(errors('apiVersion: v2\nname: x\nversion: 1.0.0\nsources:\n- github.com/x\n'), [
+      "invalid source URL 'github.com/x'",
+    ]);
     assert.deepEqual(errors('apiVersion: v1\nname: x\nversion: 1.0.0\ntype: library\ndependencies:\n- name: d\n'), [
       "chart type is not valid in apiVersion 'v1'. It is valid in apiVersion 'v2'",
       "dependencies are not valid in the Chart file with apiVersion 'v1'. They are valid in apiVersion 'v2'",
     ]);
     assert.match(errors('apiVersion: v2\nname: [x\n')[0]!, /^unable to parse YAML/);
-    for (const m of lintChartYaml('apiVersion: v2\nname: x\nversion: 1.0\n').filter((x) => x.severity === 'error')) assert.ok(m.hint, m.message);
-    assert.equal(lintChartYaml('apiVersion: v2\nname: x\nversion: 1.0\n').find((m) => m.message.startsWith('version should'))!.hint, 'quote it in Chart.yaml: version: "1.0"');
+    for (const m of lintChartYaml('apiVersion: v2\nname: x\nversion: 1.0\n').filter((x) => x.severity === 'error'))
+      assert.ok(m.hint, m.message);
+    assert.equal(
+      lintChartYaml('apiVersion: v2\nname: x\nversion: 1.0\n').find((m) => m.message.startsWith('version should'))!
+        .hint,
+      'quote it in Chart.yaml: version: "1.0"',
+    );
   });
   it('warns about unknown fields and versions that are not strict SemVer 2', () => {
-    const warnings = lintChartYaml('apiVersion: v2\nname: x\nversion: 1.2\nverison: 1.0.0\n').filter((m) => m.severity === 'warning').map((m) => m.message);
-    assert.deepEqual(warnings, ['failed to strictly parse chart metadata file: unknown field "verison"', "version '1.2' is not a valid SemVerV2"]);
+    const warnings = lintChartYaml('apiVersion: v2\nname: x\nversion: 1.2\nverison: 1.0.0\n')
+      .filter((m) => m.severity === 'warning')
+      .map((m) => m.message);
+    assert.deepEqual(warnings, [
+      'failed to strictly parse chart metadata file: unknown field "verison"',
+      "version '1.2' is not a valid SemVerV2",
+    ]);
   });
 });
 
@@ -253,7 +265,11 @@ describe('Masterminds versions and constraints (helm pull --version)', () => {
   it('maps versions to tags and back ("+" ↔ "_"), reading "+" in a reference tag as "_"', () => {
     assert.equal(chartTag('1.2.3+build.7'), '1.2.3_build.7');
     assert.equal(tagVersion('1.2.3_build.7'), '1.2.3+build.7');
-    assert.deepEqual(parseChartReference('oci://localhost:5000/ns/app:1.0.0+b'), { registry: 'localhost:5000', repository: 'ns/app', tag: '1.0.0_b' });
+    assert.deepEqual(parseChartReference('oci://localhost:5000/ns/app:1.0.0+b'), {
+      registry: 'localhost:5000',
+      repository: 'ns/app',
+      tag: '1.0.0_b',
+    });
   });
 });
 
@@ -281,8 +297,14 @@ describe('.helmignore', () => {
     const neg = IgnoreRules.parse('!keep.txt\n');
     assert.ok(!neg.ignores('keep.txt', false));
     assert.ok(neg.ignores('other.txt', false), '!pattern ignores everything else');
-    assert.throws(() => IgnoreRules.parse('a/**/b\n'), (e: unknown) => e instanceof IgnoreSyntaxError && e.line === 1 && /double-star/.test(e.message));
-    assert.throws(() => IgnoreRules.parse('ok\n[\n'), (e: unknown) => e instanceof IgnoreSyntaxError && e.line === 2);
+    assert.throws(
+      () => IgnoreRules.parse('a/**/b\n'),
+      (e: unknown) => e instanceof IgnoreSyntaxError && e.line === 1 && /double-star/.test(e.message),
+    );
+    assert.throws(
+      () => IgnoreRules.parse('ok\n[\n'),
+      (e: unknown) => e instanceof IgnoreSyntaxError && e.line === 2,
+    );
   });
 });
 
@@ -338,8 +360,11 @@ describe('helm create', () => {
 
   it('matches the files real `helm create` output holds (the oci-dependent-chart vector) where Helm has not changed them', async () => {
     const mine = new Map(scaffoldFiles('oci-dependent-chart').map((f) => [f.path, f.content]));
-    const real = new Map((await readChartArchive(vector('oci-dependent-chart-0.1.0.tgz'))).map((f) => [f.name, f.data]));
-    for (const p of ['.helmignore', 'templates/service.yaml', 'templates/tests/test-connection.yaml']) assert.deepEqual(mine.get(p), real.get(p), p);
+    const real = new Map(
+      (await readChartArchive(vector('oci-dependent-chart-0.1.0.tgz'))).map((f) => [f.name, f.data]),
+    );
+    for (const p of ['.helmignore', 'templates/service.yaml', 'templates/tests/test-connection.yaml'])
+      assert.deepEqual(mine.get(p), real.get(p), p);
     // helm create v4.2.4's values.yaml for "demo" is 5270 characters (a verbatim public copy).
     assert.equal(scaffoldFiles('demo').find((f) => f.path === 'values.yaml')!.content.length, 5270);
   });
@@ -364,32 +389,51 @@ describe('helm package', () => {
 
   it('writes the same tar as Helm 3 (oci-dependent-chart vector: every header field, order, modes, mtimes) inside Helm’s gzip header', async () => {
     const src = path.join(work, 'vec');
-    for (const f of (await readChartArchive(vector('oci-dependent-chart-0.1.0.tgz')))) await writeTree(src, { [f.name]: f.data });
+    for (const f of await readChartArchive(vector('oci-dependent-chart-0.1.0.tgz')))
+      await writeTree(src, { [f.name]: f.data });
     const real = gunzip(vector('oci-dependent-chart-0.1.0.tgz'));
     const mtimeMs = parseInt(tarHeaders(real)[0]!.mtime, 8) * 1000;
     const r = await packageChart(src, { destination: path.join(work, 'out'), mtime: { fixedMs: mtimeMs } });
     const mine = await readFile(r.file);
     assert.deepEqual(gunzip(mine), real, 'the uncompressed tar is byte-identical');
-    assert.deepEqual(tarHeaders(gunzip(mine)), parseHeaderListing(vectorText('oci-dependent-chart-0.1.0.tgz.headers.txt')));
+    assert.deepEqual(
+      tarHeaders(gunzip(mine)),
+      parseHeaderListing(vectorText('oci-dependent-chart-0.1.0.tgz.headers.txt')),
+    );
     const headerHex = vectorText('signtest-0.1.0.tgz.gzip-header.hex.txt')
       .split('\n')
       .map((l) => l.slice(10, 49).replace(/ /g, ''))
       .join('');
-    assert.equal(mine.subarray(0, 58).toString('hex'), headerHex.slice(0, 116), 'FLG FEXTRA|FCOMMENT, MTIME 0, OS 255, the 41-byte extra, "Helm"');
+    assert.equal(
+      mine.subarray(0, 58).toString('hex'),
+      headerHex.slice(0, 116),
+      'FLG FEXTRA|FCOMMENT, MTIME 0, OS 255, the 41-byte extra, "Helm"',
+    );
     assert.deepEqual(mine.subarray(0, 58), vector('oci-dependent-chart-0.1.0.tgz').subarray(0, 58));
-    assert.ok(mine.equals(vector('oci-dependent-chart-0.1.0.tgz')), 'the whole .tgz is `helm package`’s, deflate stream included');
+    assert.ok(
+      mine.equals(vector('oci-dependent-chart-0.1.0.tgz')),
+      'the whole .tgz is `helm package`’s, deflate stream included',
+    );
     assert.equal(path.basename(r.file), 'oci-dependent-chart-0.1.0.tgz');
   });
 
   it('compresses as Helm does: both vectors’ tar streams gzip back to the vectors’ bytes', async () => {
-    for (const name of ['oci-dependent-chart-0.1.0.tgz', 'signtest-0.1.0.tgz']) assert.ok(helmGzip(gunzip(vector(name))).equals(vector(name)), name);
+    for (const name of ['oci-dependent-chart-0.1.0.tgz', 'signtest-0.1.0.tgz'])
+      assert.ok(helmGzip(gunzip(vector(name))).equals(vector(name)), name);
   });
 
   it('packages a scaffold as Helm 3: NAME/ prefix from Chart.yaml, order, 0644, one mtime, no directories', async () => {
     const created = await createChart(path.join(work, 'web'));
-    await writeFile(path.join(created.dir, 'Chart.yaml'), (await readFile(path.join(created.dir, 'Chart.yaml'), 'utf8')).replace('name: web', 'name: webapp'));
+    await writeFile(
+      path.join(created.dir, 'Chart.yaml'),
+      (await readFile(path.join(created.dir, 'Chart.yaml'), 'utf8')).replace('name: web', 'name: webapp'),
+    );
     const before = Date.now();
-    const r = await packageChart(created.dir, { destination: path.join(work, 'out'), version: '1.2.3+build.1', appVersion: '9.9' });
+    const r = await packageChart(created.dir, {
+      destination: path.join(work, 'out'),
+      version: '1.2.3+build.1',
+      appVersion: '9.9',
+    });
     assert.equal(path.basename(r.file), 'webapp-1.2.3+build.1.tgz');
     const headers = tarHeaders(gunzip(await readFile(r.file)));
     assert.deepEqual(
@@ -409,22 +453,39 @@ describe('helm package', () => {
         '.helmignore',
       ].map((n) => `webapp/${n}`),
     );
-    assert.ok(headers.every((h) => h.mode === '0000644\0' && h.type === '0' && h.uid === '0000000\0' && h.uname === '' && h.devmajor === '0000000\0'));
+    assert.ok(
+      headers.every(
+        (h) =>
+          h.mode === '0000644\0' &&
+          h.type === '0' &&
+          h.uid === '0000000\0' &&
+          h.uname === '' &&
+          h.devmajor === '0000000\0',
+      ),
+    );
     const mtimes = new Set(headers.map((h) => parseInt(h.mtime, 8)));
     assert.equal(mtimes.size, 1);
     assert.ok(Math.abs([...mtimes][0]! * 1000 - before) < 5000);
-    const files = (await readChartArchive(await readFile(r.file)));
-    assert.equal(files[0]!.data.toString(), 'apiVersion: v2\nappVersion: "9.9"\ndescription: A Helm chart for Kubernetes\nname: webapp\ntype: application\nversion: 1.2.3+build.1\n');
-    assert.deepEqual(r.warnings.map((w) => w.message), ['icon is recommended']);
+    const files = await readChartArchive(await readFile(r.file));
+    assert.equal(
+      files[0]!.data.toString(),
+      'apiVersion: v2\nappVersion: "9.9"\ndescription: A Helm chart for Kubernetes\nname: webapp\ntype: application\nversion: 1.2.3+build.1\n',
+    );
+    assert.deepEqual(
+      r.warnings.map((w) => w.message),
+      ['icon is recommended'],
+    );
   });
 
   it('honours .helmignore (and Helm’s default rule), strips BOMs, expands subcharts, re-serialises Chart.lock', async () => {
     const dir = path.join(work, 'umbrella');
-    const sub = (await loadChartArchive(vector('signtest-0.1.0.tgz')));
+    const sub = await loadChartArchive(vector('signtest-0.1.0.tgz'));
     const subTgz = chartArchive(sub, { mtime: { fixedMs: 0 } }).bytes;
     await writeTree(dir, {
-      'Chart.yaml': 'apiVersion: v2\nname: umbrella\nversion: 0.2.0\ndependencies:\n- name: local\n  version: 0.1.0\n  repository: file://charts/local\n- name: signtest\n  version: 0.1.0\n  repository: oci://example.com/charts\n',
-      'Chart.lock': 'dependencies:\n- name: local\n  repository: file://charts/local\n  version: 0.1.0\ndigest: sha256:0123\ngenerated: "2024-05-06T07:08:09.5Z"\n',
+      'Chart.yaml':
+        'apiVersion: v2\nname: umbrella\nversion: 0.2.0\ndependencies:\n- name: local\n  version: 0.1.0\n  repository: file://charts/local\n- name: signtest\n  version: 0.1.0\n  repository: oci://example.com/charts\n',
+      'Chart.lock':
+        'dependencies:\n- name: local\n  repository: file://charts/local\n  version: 0.1.0\ndigest: sha256:0123\ngenerated: "2024-05-06T07:08:09.5Z"\n',
       'values.yaml': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a: 1\n')]),
       '.helmignore': '*.tmp\nsecret/\n',
       'README.md': '# readme\n',
@@ -438,7 +499,7 @@ describe('helm package', () => {
       'charts/_ignored/Chart.yaml': 'name: x\n',
     });
     const r = await packageChart(dir, { destination: path.join(work, 'out'), mtime: { fixedMs: 1_700_000_000_000 } });
-    const files = (await readChartArchive(await readFile(r.file)));
+    const files = await readChartArchive(await readFile(r.file));
     assert.deepEqual(
       files.map((f) => f.name),
       [
@@ -461,9 +522,15 @@ describe('helm package', () => {
       ],
     );
     assert.equal(files.find((f) => f.name === 'values.yaml')!.data.toString(), 'a: 1\n');
-    assert.equal(files.find((f) => f.name === 'Chart.lock')!.data.toString(), 'dependencies:\n- name: local\n  repository: file://charts/local\n  version: 0.1.0\ndigest: sha256:0123\ngenerated: "2024-05-06T07:08:09.5Z"\n');
+    assert.equal(
+      files.find((f) => f.name === 'Chart.lock')!.data.toString(),
+      'dependencies:\n- name: local\n  repository: file://charts/local\n  version: 0.1.0\ndigest: sha256:0123\ngenerated: "2024-05-06T07:08:09.5Z"\n',
+    );
     // Reproducible with a fixed mtime.
-    const again = await packageChart(dir, { destination: path.join(work, 'out2'), mtime: { fixedMs: 1_700_000_000_000 } });
+    const again = await packageChart(dir, {
+      destination: path.join(work, 'out2'),
+      mtime: { fixedMs: 1_700_000_000_000 },
+    });
     assert.deepEqual(await readFile(again.file), await readFile(r.file));
   });
 
@@ -492,13 +559,19 @@ describe('helm package', () => {
     const floatVersion = await bad({ 'Chart.yaml': 'apiVersion: v2\nname: x\nversion: 1.0\n' });
     assert.ok(floatVersion instanceof ChartInvalidError);
     assert.match(floatVersion.problems[0]!.hint!, /quote it/);
-    const missingDep = await bad({ 'Chart.yaml': 'apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: db\n  version: 1.0.0\n  repository: oci://r/c\n' });
+    const missingDep = await bad({
+      'Chart.yaml':
+        'apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: db\n  version: 1.0.0\n  repository: oci://r/c\n',
+    });
     assert.match(missingDep.message, /found in Chart\.yaml, but missing in charts\/ directory: db/);
     const badOverride = await bad({ 'Chart.yaml': 'apiVersion: v2\nname: x\nversion: 1.0.0\n' }, { version: 'latest' });
     assert.match(badOverride.message, /version "latest" is not a valid SemVer/);
     const badValues = await bad({ 'Chart.yaml': 'apiVersion: v2\nname: x\nversion: 1.0.0\n', 'values.yaml': 'a: [\n' });
     assert.ok(badValues instanceof ChartLoadError && /cannot load values\.yaml/.test(badValues.message));
-    const badSchema = await bad({ 'Chart.yaml': 'apiVersion: v2\nname: x\nversion: 1.0.0\n', 'values.schema.json': '{' });
+    const badSchema = await bad({
+      'Chart.yaml': 'apiVersion: v2\nname: x\nversion: 1.0.0\n',
+      'values.schema.json': '{',
+    });
     assert.match(badSchema.message, /Invalid JSON in values\.schema\.json/);
     const badIgnore = await bad({ 'Chart.yaml': 'apiVersion: v2\nname: x\nversion: 1.0.0\n', '.helmignore': 'a/**\n' });
     assert.match(badIgnore.message, /\.helmignore line 1 \(a\/\*\*\): double-star/);
@@ -512,7 +585,10 @@ describe('helm package', () => {
     await mkdir(path.join(dir, 'templates'));
     await symlink(path.join(dir, 'real', 'x.txt'), path.join(dir, 'templates', 'linked.txt'));
     const chart = await loadChartDir(dir);
-    assert.deepEqual(chart.templates.map((t) => [t.name, t.data.toString()]), [['templates/linked.txt', 'x\n']]);
+    assert.deepEqual(
+      chart.templates.map((t) => [t.name, t.data.toString()]),
+      [['templates/linked.txt', 'x\n']],
+    );
     await symlink(path.join(dir, 'nowhere'), path.join(dir, 'broken'));
     await assert.rejects(loadChartDir(dir), /error evaluating symlink/);
   });
@@ -520,7 +596,7 @@ describe('helm package', () => {
 
 describe('the OCI manifest Helm pushes', () => {
   it('is byte for byte Helm’s for signtest + prov (created 1977-09-02T22:04:05Z)', async () => {
-    const chart = (await loadChartArchive(vector('signtest-0.1.0.tgz')));
+    const chart = await loadChartArchive(vector('signtest-0.1.0.tgz'));
     const config = describeBytes(metadataConfigJson(chart.metadata), 'application/vnd.cncf.helm.config.v1+json');
     const tgz = describeBytes(vector('signtest-0.1.0.tgz'), 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
     const prov = describeBytes(vector('signtest-0.1.0.tgz.prov'), 'application/vnd.cncf.helm.chart.provenance.v1.prov');
@@ -544,11 +620,6 @@ describe('the OCI manifest Helm pushes', () => {
       'org.opencontainers.image.authors': 'A (a@x.io), B',
       custom: 'v',
     });
-  });
-
-  it('formats `created` as Go’s RFC 3339 in the local zone', () => {
-    const s = rfc3339Local(new Date(0));
-    assert.match(s, /^19(69|70)-\d\d-\d\dT\d\d:\d\d:00(Z|[+-]\d\d:\d\d)$/);
   });
 });
 
@@ -589,7 +660,10 @@ describe('stowage chart create / lint / package on the command line', () => {
     await stowage(['chart', 'create', path.join(work, 'repro')]);
     const env = { SOURCE_DATE_EPOCH: '1700000000' };
     const a = await stowage(['chart', 'package', path.join(work, 'repro'), '-d', path.join(work, 'a')], { env });
-    const b = await stowage(['chart', 'package', path.join(work, 'repro'), '-d', path.join(work, 'b'), '--version', '0.1.0'], { env });
+    const b = await stowage(
+      ['chart', 'package', path.join(work, 'repro'), '-d', path.join(work, 'b'), '--version', '0.1.0'],
+      { env },
+    );
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     const fa = await readFile(path.join(work, 'a', 'repro-0.1.0.tgz'));

@@ -61,37 +61,87 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       const { descriptor, bytes } = await repo.fetchManifest('0.1.0');
       assert.equal(descriptor.digest, digest);
       assert.equal(descriptor.mediaType, MT_MANIFEST);
-      const doc = JSON.parse(bytes.toString()) as Record<string, unknown> & { config: { mediaType: string }; layers: { mediaType: string }[]; annotations: Record<string, string> };
+      const doc = JSON.parse(bytes.toString()) as Record<string, unknown> & {
+        config: { mediaType: string };
+        layers: { mediaType: string }[];
+        annotations: Record<string, string>;
+      };
       assert.deepEqual(Object.keys(doc), ['schemaVersion', 'config', 'layers', 'annotations']);
       assert.equal(doc.config.mediaType, 'application/vnd.cncf.helm.config.v1+json');
-      assert.deepEqual(doc.layers.map((l) => l.mediaType), ['application/vnd.cncf.helm.chart.content.v1.tar+gzip']);
+      assert.deepEqual(
+        doc.layers.map((l) => l.mediaType),
+        ['application/vnd.cncf.helm.chart.content.v1.tar+gzip'],
+      );
       assert.equal(doc.annotations['org.opencontainers.image.title'], 'webapp');
       assert.equal(doc.annotations['org.opencontainers.image.version'], '0.1.0');
-      assert.match(doc.annotations['org.opencontainers.image.created']!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
+      assert.match(
+        doc.annotations['org.opencontainers.image.created']!,
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/,
+      );
 
-      const pulled = await run('chart', 'pull', `oci://${target.host}/charts/webapp`, '--version', '0.1.0', '-d', w('pulled'));
+      const pulled = await run(
+        'chart',
+        'pull',
+        `oci://${target.host}/charts/webapp`,
+        '--version',
+        '0.1.0',
+        '-d',
+        w('pulled'),
+      );
       assert.equal(pulled.code, 0, pulled.stderr);
       assert.equal(pulled.stdout, `Pulled: ${target.host}/charts/webapp:0.1.0\nDigest: ${digest}\n`);
       assert.equal(pushed.stderr + pulled.stderr, '', 'nothing on stderr off a terminal');
       assert.deepEqual(await readFile(w('pulled', 'webapp-0.1.0.tgz')), await readFile(w('dist', 'webapp-0.1.0.tgz')));
 
-      const untarred = await run('chart', 'pull', `oci://${target.host}/charts/webapp:0.1.0`, '--untar', '-d', w('expanded'), '--output', 'json');
+      const untarred = await run(
+        'chart',
+        'pull',
+        `oci://${target.host}/charts/webapp:0.1.0`,
+        '--untar',
+        '-d',
+        w('expanded'),
+        '--output',
+        'json',
+      );
       assert.equal(untarred.code, 0, untarred.stderr);
       assert.equal((JSON.parse(untarred.stdout) as { dir: string }).dir, w('expanded', 'webapp'));
-      for (const f of (await readChartArchive(await readFile(w('dist', 'webapp-0.1.0.tgz'))))) assert.deepEqual(await readFile(w('expanded', 'webapp', f.name)), f.data, f.name);
-      const again = await run('chart', 'pull', `oci://${target.host}/charts/webapp:0.1.0`, '--untar', '-d', w('expanded'));
+      for (const f of await readChartArchive(await readFile(w('dist', 'webapp-0.1.0.tgz'))))
+        assert.deepEqual(await readFile(w('expanded', 'webapp', f.name)), f.data, f.name);
+      const again = await run(
+        'chart',
+        'pull',
+        `oci://${target.host}/charts/webapp:0.1.0`,
+        '--untar',
+        '-d',
+        w('expanded'),
+      );
       assert.equal(again.code, 1);
       assert.match(again.stderr, /webapp already exists\n {2}hint: remove it, or choose another directory with -d/);
 
       // helm's flags: --untardir under --destination, --plain-http.
-      const untardir = await run('chart', 'pull', `oci://${target.host}/charts/webapp:0.1.0`, '--untar', '--untardir', 'sub', '-d', w('expanded'), '--plain-http', '--output', 'json');
+      const untardir = await run(
+        'chart',
+        'pull',
+        `oci://${target.host}/charts/webapp:0.1.0`,
+        '--untar',
+        '--untardir',
+        'sub',
+        '-d',
+        w('expanded'),
+        '--plain-http',
+        '--output',
+        'json',
+      );
       assert.equal(untardir.code, 0, untardir.stderr);
       assert.equal((JSON.parse(untardir.stdout) as { dir: string }).dir, w('expanded', 'sub', 'webapp'));
 
       // `helm show chart|values REF`; Stowage's old --only still works, with a warning.
       const shown = await run('chart', 'show', 'chart', `oci://${target.host}/charts/webapp`);
       assert.equal(shown.code, 0, shown.stderr);
-      assert.equal(shown.stdout, 'apiVersion: v2\nappVersion: 1.16.0\ndescription: A Helm chart for Kubernetes\nname: webapp\ntype: application\nversion: 0.1.0\n\n');
+      assert.equal(
+        shown.stdout,
+        'apiVersion: v2\nappVersion: 1.16.0\ndescription: A Helm chart for Kubernetes\nname: webapp\ntype: application\nversion: 0.1.0\n\n',
+      );
       const values = await run('chart', 'show', 'values', `oci://${target.host}/charts/webapp`);
       assert.equal(values.stdout, `${await readFile(w('webapp', 'values.yaml'), 'utf8')}\n`);
       const old = await run('chart', 'show', `oci://${target.host}/charts/webapp`, '--only', 'values');
@@ -109,7 +159,9 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       const { writeFile } = await import('node:fs/promises');
       await writeFile(path.join(dir, 'signtest-0.1.0.tgz'), vector('signtest-0.1.0.tgz'));
       await writeFile(path.join(dir, 'signtest-0.1.0.tgz.prov'), vector('signtest-0.1.0.tgz.prov'));
-      const r = await pushChart(client, path.join(dir, 'signtest-0.1.0.tgz'), `oci://${target.host}/helm`, { created: SIGNTEST.created });
+      const r = await pushChart(client, path.join(dir, 'signtest-0.1.0.tgz'), `oci://${target.host}/helm`, {
+        created: SIGNTEST.created,
+      });
       assert.equal(r.digest, SIGNTEST.manifestDigest);
       assert.equal(r.ref, `${target.host}/helm/signtest:0.1.0`);
       assert.equal(r.config.digest, SIGNTEST.configDigest);
@@ -131,8 +183,18 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       assert.equal(r.stdout, `Pulled: ${target.host}/vendor/signtest:0.1.0\nDigest: ${SIGNTEST.manifestDigest}\n`);
       assert.deepEqual(await readFile(w('vendor', 'signtest-0.1.0.tgz')), vector('signtest-0.1.0.tgz'));
       assert.deepEqual(await readFile(w('vendor', 'signtest-0.1.0.tgz.prov')), vector('signtest-0.1.0.tgz.prov'));
-      const shown = await run('chart', 'show', 'chart', `oci://${target.host}/vendor/signtest:0.1.0`, '--output', 'json');
-      assert.equal((JSON.parse(shown.stdout) as { chartYaml: string }).chartYaml, 'apiVersion: v1\ndescription: A Helm chart for Kubernetes\nname: signtest\nversion: 0.1.0\n');
+      const shown = await run(
+        'chart',
+        'show',
+        'chart',
+        `oci://${target.host}/vendor/signtest:0.1.0`,
+        '--output',
+        'json',
+      );
+      assert.equal(
+        (JSON.parse(shown.stdout) as { chartYaml: string }).chartYaml,
+        'apiVersion: v1\ndescription: A Helm chart for Kubernetes\nname: signtest\nversion: 0.1.0\n',
+      );
     });
 
     it('resolves versions as helm pull does: the highest strict-SemVer tag matching the constraint', async () => {
@@ -145,7 +207,14 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       const repo = client.repository(parseReference(`${target.host}/ranges/ranges`, { defaultTag: null }));
       const m = await repo.fetchManifest('1.1.0');
       await repo.pushManifest(m.bytes, m.descriptor.mediaType, 'latest');
-      assert.deepEqual((await repo.tags()).sort(), ['0.1.0', '0.2.0', '1.0.0-rc.1', '1.0.0_build.5', '1.1.0', 'latest']);
+      assert.deepEqual((await repo.tags()).sort(), [
+        '0.1.0',
+        '0.2.0',
+        '1.0.0-rc.1',
+        '1.0.0_build.5',
+        '1.1.0',
+        'latest',
+      ]);
 
       const ref = `oci://${target.host}/ranges/ranges`;
       const tagFor = async (v?: string) => (await resolveChartVersion(client, ref, v)).tag;
@@ -159,11 +228,17 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
       const r = await pullChart(client, ref, { version: '~1.0', destination: w('ranges-pulled') });
       assert.equal(path.basename(r.file!), 'ranges-1.0.0+build.5.tgz');
       assert.equal(r.ref, `${target.host}/ranges/ranges:1.0.0_build.5`);
-      assert.equal((await readChartArchive(await readFile(r.file!)))[0]!.data.toString().match(/^version: (.*)$/m)?.[1], '1.0.0+build.5');
+      assert.equal(
+        (await readChartArchive(await readFile(r.file!)))[0]!.data.toString().match(/^version: (.*)$/m)?.[1],
+        '1.0.0+build.5',
+      );
 
       const none = await run('chart', 'pull', ref, '--version', '>=2', '-d', w('ranges-pulled'));
       assert.equal(none.code, 1);
-      assert.match(none.stderr, /no version of .*\/ranges\/ranges matches ">=2"\n {2}hint: it has: 1\.1\.0, 1\.0\.0\+build\.5, 1\.0\.0-rc\.1, 0\.2\.0, 0\.1\.0/);
+      assert.match(
+        none.stderr,
+        /no version of .*\/ranges\/ranges matches ">=2"\n {2}hint: it has: 1\.1\.0, 1\.0\.0\+build\.5, 1\.0\.0-rc\.1, 0\.2\.0, 0\.1\.0/,
+      );
       const mismatch = await run('chart', 'pull', `${ref}:0.1.0`, '--version', '0.2.0');
       assert.equal(mismatch.code, 2);
       assert.match(mismatch.stderr, /chart reference and version mismatch/);
@@ -176,7 +251,10 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
     it('explains what cannot be pushed or pulled', async () => {
       const dirPush = await run('chart', 'push', w('webapp'), `oci://${target.host}/charts`);
       assert.equal(dirPush.code, 2);
-      assert.match(dirPush.stderr, /is a directory; only packaged charts \(\.tgz\) can be pushed\n {2}hint: package it first/);
+      assert.match(
+        dirPush.stderr,
+        /is a directory; only packaged charts \(\.tgz\) can be pushed\n {2}hint: package it first/,
+      );
 
       const upper = await createChart(w('Upper'));
       const p = await packageChart(upper.dir, { destination: w('upper-dist') });
@@ -190,11 +268,21 @@ export function defineChartFlows(targetName: TargetRegistry['name']): void {
 
       // An image is not a chart.
       const repo = client.repository(parseReference(`${target.host}/images/app`, { defaultTag: null }));
-      const cfg = await repo.pushBlobBytes(Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'), 'application/vnd.oci.image.config.v1+json');
-      await repo.pushManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT_MANIFEST, config: cfg, layers: [] })), MT_MANIFEST, '1.0.0');
+      const cfg = await repo.pushBlobBytes(
+        Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'),
+        'application/vnd.oci.image.config.v1+json',
+      );
+      await repo.pushManifest(
+        Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT_MANIFEST, config: cfg, layers: [] })),
+        MT_MANIFEST,
+        '1.0.0',
+      );
       const notChart = await run('chart', 'pull', `oci://${target.host}/images/app:1.0.0`, '-d', w('nc'));
       assert.equal(notChart.code, 1);
-      assert.match(notChart.stderr, /is not a Helm chart: its config is application\/vnd\.oci\.image\.config\.v1\+json/);
+      assert.match(
+        notChart.stderr,
+        /is not a Helm chart: its config is application\/vnd\.oci\.image\.config\.v1\+json/,
+      );
 
       const missing = await run('chart', 'pull', `oci://${target.host}/charts/nothing`, '-d', w('nc'));
       assert.equal(missing.code, 1);

@@ -9,7 +9,10 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 function vectorDir(): string {
-  for (const base of [new URL('../../../../shared/reference/vectors/helm/', import.meta.url).pathname, '/work/shared/reference/vectors/helm/']) {
+  for (const base of [
+    new URL('../../../../shared/reference/vectors/helm/', import.meta.url).pathname,
+    '/work/shared/reference/vectors/helm/',
+  ]) {
     if (existsSync(path.join(base, 'signtest-0.1.0.tgz'))) return base;
   }
   throw new Error('Helm vectors not found (expected shared/reference/vectors/helm beside the repository)');

@@ -13,7 +13,13 @@ import { RegistryClient, StaticCredentials, type ClientError } from '../../src/c
 import { PASSWORDS, startAuthInProcess, type AuthServer } from '../auth/helpers.js';
 import { startDistribution, type DistributionHandle } from '../helpers/distribution.js';
 import { createSimpleLayout } from '../helpers/oci-fixtures.js';
-import { createContainersSandbox, makeTempDir, removeDir, requireTools, type ContainersSandbox } from '../helpers/tools.js';
+import {
+  createContainersSandbox,
+  makeTempDir,
+  removeDir,
+  requireTools,
+  type ContainersSandbox,
+} from '../helpers/tools.js';
 import { stowage, writeFakeHelper } from './helpers.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -31,7 +37,13 @@ describe('login and stored credentials', { timeout: 90_000 }, () => {
     const dir = path.join(work, `home-${n++}`);
     await mkdir(path.join(dir, 'docker'), { recursive: true });
     if (config) await writeFile(path.join(dir, 'docker', 'config.json'), JSON.stringify(config));
-    const env = { DOCKER_CONFIG: path.join(dir, 'docker'), HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config'), DOCKER_AUTH_CONFIG: undefined, HELM_REGISTRY_CONFIG: undefined };
+    const env = {
+      DOCKER_CONFIG: path.join(dir, 'docker'),
+      HOME: dir,
+      XDG_CONFIG_HOME: path.join(dir, '.config'),
+      DOCKER_AUTH_CONFIG: undefined,
+      HELM_REGISTRY_CONFIG: undefined,
+    };
     return { dir, env, config: path.join(dir, 'docker', 'config.json') };
   };
 
@@ -41,7 +53,9 @@ describe('login and stored credentials', { timeout: 90_000 }, () => {
     const htpasswd = path.join(work, 'htpasswd');
     await writeFile(htpasswd, `alice:${await hashPassword('alice-pw', 4)}\n`);
     [dist, auth] = await Promise.all([
-      startDistribution({ extraConfig: ['auth:', '  htpasswd:', '    realm: stowage-test', `    path: ${JSON.stringify(htpasswd)}`] }),
+      startDistribution({
+        extraConfig: ['auth:', '  htpasswd:', '    realm: stowage-test', `    path: ${JSON.stringify(htpasswd)}`],
+      }),
       startAuthInProcess({ mode: 'token' }),
     ]);
     sb = await createContainersSandbox('cl-auth');
@@ -55,23 +69,36 @@ describe('login and stored credentials', { timeout: 90_000 }, () => {
 
   it('Basic (docker-registry htpasswd): login verifies before saving; docker’s file works both ways with skopeo', async () => {
     const h = await home();
-    const bad = await stowage(['login', dist.host, '-u', 'alice', '--password-stdin'], { env: h.env, input: 'wrong\n' });
+    const bad = await stowage(['login', dist.host, '-u', 'alice', '--password-stdin'], {
+      env: h.env,
+      input: 'wrong\n',
+    });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, new RegExp(`login to ${dist.host} failed`));
     await assert.rejects(readFile(h.config), /ENOENT/, 'nothing saved');
 
-    const ok = await stowage(['login', dist.host, '-u', 'alice', '--password-stdin'], { env: h.env, input: 'alice-pw\n' });
+    const ok = await stowage(['login', dist.host, '-u', 'alice', '--password-stdin'], {
+      env: h.env,
+      input: 'alice-pw\n',
+    });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /Login Succeeded/);
-    assert.deepEqual(JSON.parse(await readFile(h.config, 'utf8')).auths, { [dist.host]: { auth: b64('alice:alice-pw') } });
+    assert.deepEqual(JSON.parse(await readFile(h.config, 'utf8')).auths, {
+      [dist.host]: { auth: b64('alice:alice-pw') },
+    });
 
-    const push = await stowage(['image', 'push', layout, `${dist.host}/alice/app:v1`, '--output', 'json'], { env: h.env });
+    const push = await stowage(['image', 'push', layout, `${dist.host}/alice/app:v1`, '--output', 'json'], {
+      env: h.env,
+    });
     assert.equal(push.code, 0, push.stderr);
     // skopeo reads the config.json stowage wrote…
     await sb.skopeo(['inspect', '--tls-verify=false', '--authfile', h.config, `docker://${dist.host}/alice/app:v1`]);
     // …and stowage reads one skopeo wrote.
     const other = await home();
-    await sb.skopeo(['login', '--tls-verify=false', '--authfile', other.config, '-u', 'alice', '--password-stdin', dist.host], { input: 'alice-pw' });
+    await sb.skopeo(
+      ['login', '--tls-verify=false', '--authfile', other.config, '-u', 'alice', '--password-stdin', dist.host],
+      { input: 'alice-pw' },
+    );
     const tags = await stowage(['tags', `${dist.host}/alice/app`], { env: other.env });
     assert.equal(tags.stdout.trim(), 'v1', tags.stderr);
 
@@ -88,9 +115,17 @@ describe('login and stored credentials', { timeout: 90_000 }, () => {
     const h = await home({ credsStore: 'test' });
     const helper = await writeFakeHelper(path.join(h.dir, 'bin'));
     const env = { ...h.env, PATH: `${path.dirname(helper.bin)}:${process.env.PATH}` };
-    const login = await stowage(['login', auth.host, '-u', 'alice', '--password-stdin', '--output', 'json'], { env, input: PASSWORDS.alice });
+    const login = await stowage(['login', auth.host, '-u', 'alice', '--password-stdin', '--output', 'json'], {
+      env,
+      input: PASSWORDS.alice,
+    });
     assert.equal(login.code, 0, login.stderr);
-    const doc = JSON.parse(login.stdout) as { verified: boolean; auth: string; identityToken: boolean; stored: { helper: string } };
+    const doc = JSON.parse(login.stdout) as {
+      verified: boolean;
+      auth: string;
+      identityToken: boolean;
+      stored: { helper: string };
+    };
     assert.deepEqual([doc.verified, doc.auth, doc.identityToken, doc.stored.helper], [true, 'bearer', true, 'test']);
     const held = JSON.parse(await readFile(helper.store, 'utf8'))[auth.host] as { Username: string; Secret: string };
     assert.equal(held.Username, '<token>', 'an identity token, not the password');
@@ -105,7 +140,11 @@ describe('login and stored credentials', { timeout: 90_000 }, () => {
 
   it('Bearer: another user is denied, anonymous is told to log in, a wrong password fails the login', async () => {
     const bob = await home();
-    assert.equal((await stowage(['login', auth.host, '-u', 'bob', '--password-stdin'], { env: bob.env, input: PASSWORDS.bob })).code, 0);
+    assert.equal(
+      (await stowage(['login', auth.host, '-u', 'bob', '--password-stdin'], { env: bob.env, input: PASSWORDS.bob }))
+        .code,
+      0,
+    );
     const denied = await stowage(['image', 'push', layout, `${auth.host}/alice/other:v1`], { env: bob.env });
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /denied/);
@@ -119,7 +158,10 @@ describe('login and stored credentials', { timeout: 90_000 }, () => {
 
     const c = new RegistryClient({ credentials: new StaticCredentials({}) });
     try {
-      await assert.rejects(c.login(auth.host, 'alice', 'not-her-password'), (e: ClientError) => e.code === 'LOGIN_FAILED');
+      await assert.rejects(
+        c.login(auth.host, 'alice', 'not-her-password'),
+        (e: ClientError) => e.code === 'LOGIN_FAILED',
+      );
       assert.equal((await c.login(auth.host, 'alice', PASSWORDS.alice)).scheme, 'bearer');
     } finally {
       c.close();
@@ -130,13 +172,21 @@ describe('login and stored credentials', { timeout: 90_000 }, () => {
     const basic = await startAuthInProcess({ mode: 'basic' });
     try {
       const h = await home();
-      const login = await stowage(['login', basic.host, '-u', 'alice', '--password-stdin', '--output', 'json'], { env: h.env, input: PASSWORDS.alice });
+      const login = await stowage(['login', basic.host, '-u', 'alice', '--password-stdin', '--output', 'json'], {
+        env: h.env,
+        input: PASSWORDS.alice,
+      });
       assert.equal(login.code, 0, login.stderr);
       assert.deepEqual(JSON.parse(login.stdout).auth, 'basic');
       assert.equal((await stowage(['image', 'push', layout, `${basic.host}/alice/basic:v1`], { env: h.env })).code, 0);
-      const pulled = await stowage(['image', 'pull', `${basic.host}/alice/basic:v1`, '-o', path.join(h.dir, 'b.tar')], { env: h.env });
+      const pulled = await stowage(['image', 'pull', `${basic.host}/alice/basic:v1`, '-o', path.join(h.dir, 'b.tar')], {
+        env: h.env,
+      });
       assert.equal(pulled.code, 0, pulled.stderr);
-      const bad = await stowage(['login', basic.host, '-u', 'alice', '--password-stdin'], { env: h.env, input: 'wrong' });
+      const bad = await stowage(['login', basic.host, '-u', 'alice', '--password-stdin'], {
+        env: h.env,
+        input: 'wrong',
+      });
       assert.equal(bad.code, 1);
     } finally {
       await basic.stop();

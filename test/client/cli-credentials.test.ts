@@ -33,25 +33,73 @@ describe('flux and helm credential flags', { timeout: 240_000 }, () => {
 
   it('artifact push/list/pull with --creds and --insecure-registry; without them 401', async () => {
     const url = `oci://${reg.host}/alice/manifests:v1`;
-    const push = ['artifact', 'push', url, '-f', path.join(work, 'tree'), '--source', 'git@example:x', '--revision', 'main@sha1:1'];
+    const push = [
+      'artifact',
+      'push',
+      url,
+      '-f',
+      path.join(work, 'tree'),
+      '--source',
+      'git@example:x',
+      '--revision',
+      'main@sha1:1',
+    ];
     const anonymous = await run(...push);
     assert.equal(anonymous.code, 1);
     assert.match(anonymous.stderr, /stowage login/);
     const ok = await run(...push, '--creds', `alice:${PASSWORDS.alice}`, '--insecure-registry');
     assert.equal(ok.code, 0, ok.stderr);
-    const list = await run('artifact', 'list', `oci://${reg.host}/alice/manifests`, '--creds', `alice:${PASSWORDS.alice}`, '-o', 'json');
+    const list = await run(
+      'artifact',
+      'list',
+      `oci://${reg.host}/alice/manifests`,
+      '--creds',
+      `alice:${PASSWORDS.alice}`,
+      '-o',
+      'json',
+    );
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual((JSON.parse(list.stdout) as { tag: string }[]).map((a) => a.tag), ['v1']);
-    const wrong = await run('artifact', 'list', `oci://${reg.host}/alice/manifests`, '--creds', 'alice:not-the-password');
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as { tag: string }[]).map((a) => a.tag),
+      ['v1'],
+    );
+    const wrong = await run(
+      'artifact',
+      'list',
+      `oci://${reg.host}/alice/manifests`,
+      '--creds',
+      'alice:not-the-password',
+    );
     assert.equal(wrong.code, 1);
-    const pulled = await run('artifact', 'pull', url, '-o', path.join(work, 'back'), '--creds', `alice:${PASSWORDS.alice}`);
+    const pulled = await run(
+      'artifact',
+      'pull',
+      url,
+      '-o',
+      path.join(work, 'back'),
+      '--creds',
+      `alice:${PASSWORDS.alice}`,
+    );
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.deepEqual(await readdir(path.join(work, 'back')), ['cm.yaml']);
     assert.deepEqual(await readdir(path.join(work, 'docker')), [], 'nothing stored');
     const provider = await run('artifact', 'list', `oci://${reg.host}/alice/manifests`, '--provider', 'aws');
     assert.equal(provider.code, 2);
     assert.match(provider.stderr, /cloud provider logins are not supported/);
-    assert.equal((await run('artifact', 'list', `oci://${reg.host}/alice/manifests`, '--provider', 'generic', '--creds', `alice:${PASSWORDS.alice}`)).code, 0);
+    assert.equal(
+      (
+        await run(
+          'artifact',
+          'list',
+          `oci://${reg.host}/alice/manifests`,
+          '--provider',
+          'generic',
+          '--creds',
+          `alice:${PASSWORDS.alice}`,
+        )
+      ).code,
+      0,
+    );
   });
 
   it('chart pull/show take helm --username/--password and --plain-http', async () => {
@@ -60,12 +108,27 @@ describe('flux and helm credential flags', { timeout: 240_000 }, () => {
     const pkg = await run('chart', 'package', chartDir, '-d', work);
     assert.equal(pkg.code, 0, pkg.stderr);
     const creds = ['--username', 'alice', '--password', PASSWORDS.alice, '--plain-http'];
-    const push = await run('chart', 'push', path.join(work, 'demo-0.1.0.tgz'), `oci://${reg.host}/alice/charts`, ...creds);
+    const push = await run(
+      'chart',
+      'push',
+      path.join(work, 'demo-0.1.0.tgz'),
+      `oci://${reg.host}/alice/charts`,
+      ...creds,
+    );
     assert.equal(push.code, 0, push.stderr);
     const show = await run('chart', 'show', 'chart', `oci://${reg.host}/alice/charts/demo`, ...creds);
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /^apiVersion: v2/);
-    const denied = await run('chart', 'show', 'chart', `oci://${reg.host}/alice/charts/demo`, '--username', 'alice', '--password', 'wrong-password');
+    const denied = await run(
+      'chart',
+      'show',
+      'chart',
+      `oci://${reg.host}/alice/charts/demo`,
+      '--username',
+      'alice',
+      '--password',
+      'wrong-password',
+    );
     assert.equal(denied.code, 1);
     const noUser = await run('chart', 'show', 'chart', `oci://${reg.host}/alice/charts/demo`, '--password', 'x');
     assert.equal(noUser.code, 2);

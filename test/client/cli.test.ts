@@ -26,7 +26,14 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
     work = await makeTempDir('client-cli');
     await mkdir(path.join(work, 'docker'));
     env = { DOCKER_CONFIG: path.join(work, 'docker'), HOME: work, XDG_CONFIG_HOME: path.join(work, '.config') };
-    ({ index } = await createMultiArchLayout(path.join(work, 'multi'), [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }], { tag: 'v1' }));
+    ({ index } = await createMultiArchLayout(
+      path.join(work, 'multi'),
+      [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+      { tag: 'v1' },
+    ));
   });
   after(async () => {
     await reg?.stop();
@@ -40,7 +47,11 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
     assert.match(text.stdout, /blobs: 6 uploaded/);
     assert.equal(text.stderr, '', 'no progress bars or notes without a terminal');
     const json = await run('image', 'push', path.join(work, 'multi'), `${reg.host}/cli/app:v2`, '--output', 'json');
-    const doc = JSON.parse(json.stdout) as { digest: string; stats: { existed: number; uploaded: number }; archive: { format: string } };
+    const doc = JSON.parse(json.stdout) as {
+      digest: string;
+      stats: { existed: number; uploaded: number };
+      archive: { format: string };
+    };
     assert.equal(doc.digest, index.digest);
     // The platform manifests are there already, so nothing under them is even checked.
     assert.deepEqual([doc.stats.uploaded, doc.stats.existed, doc.archive.format], [0, 0, 'oci-layout']);
@@ -48,9 +59,15 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
 
   it('tags, catalog, tag, copy, inspect', async () => {
     assert.deepEqual((await run('tags', `${reg.host}/cli/app`)).stdout.trim().split('\n'), ['v1', 'v2']);
-    assert.deepEqual(JSON.parse((await run('catalog', reg.host, '--output', 'json')).stdout), { registry: reg.host, repositories: ['cli/app'] });
+    assert.deepEqual(JSON.parse((await run('catalog', reg.host, '--output', 'json')).stdout), {
+      registry: reg.host,
+      repositories: ['cli/app'],
+    });
     const tagged = await run('tag', `${reg.host}/cli/app:v1`, 'stable');
-    assert.match(tagged.stdout, new RegExp(`tagged ${reg.host}/cli/app:v1 as ${reg.host}/cli/app:stable@${index.digest}`));
+    assert.match(
+      tagged.stdout,
+      new RegExp(`tagged ${reg.host}/cli/app:v1 as ${reg.host}/cli/app:stable@${index.digest}`),
+    );
     const copied = await run('copy', `${reg.host}/cli/app:v1`, `${reg.host}/cli/mirror`);
     assert.match(copied.stdout, /6 mounted/);
     const elsewhere = await run('tag', `${reg.host}/cli/app:v1`, `${reg.host}/cli/other:x`);
@@ -62,7 +79,9 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
     assert.match(inspected.stdout, /Referrers: {3}none/);
     const raw = await run('inspect', `${reg.host}/cli/mirror:v1`, '--raw');
     assert.equal(raw.stdout, `${index.index.toString()}\n`);
-    const one = JSON.parse((await run('inspect', `${reg.host}/cli/mirror:v1`, '--platform', 'linux/arm64', '--output', 'json')).stdout) as { digest: string; config: { architecture: string } };
+    const one = JSON.parse(
+      (await run('inspect', `${reg.host}/cli/mirror:v1`, '--platform', 'linux/arm64', '--output', 'json')).stdout,
+    ) as { digest: string; config: { architecture: string } };
     assert.equal(one.digest, index.images[1]!.digest);
     assert.equal(one.config.architecture, 'arm64');
   });
@@ -73,7 +92,11 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { file: string }).file, file);
     const bytes = await new Promise<Buffer>((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'image', 'pull', `${reg.host}/cli/app:v1`, '-o', '-', '--platform', 'linux/amd64'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'image', 'pull', `${reg.host}/cli/app:v1`, '-o', '-', '--platform', 'linux/amd64'],
+        { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       const chunks: Buffer[] = [];
       child.stdout.on('data', (c: Buffer) => chunks.push(c));
       child.on('error', reject);
@@ -91,10 +114,27 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
     assert.equal(a.code, 0, a.stderr);
     assert.equal(a.stderr, '');
     const crane = path.join(work, 'out', 'crane-style.tar');
-    const b = await run('image', 'pull', `${reg.host}/cli/app:v1`, crane, '--format', 'tarball', '--platform', 'linux/amd64');
+    const b = await run(
+      'image',
+      'pull',
+      `${reg.host}/cli/app:v1`,
+      crane,
+      '--format',
+      'tarball',
+      '--platform',
+      'linux/amd64',
+    );
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stdout, /docker archive/);
-    const old = await run('image', 'pull', `${reg.host}/cli/app:v1`, '--out', path.join(work, 'out', 'old.tar'), '--platform', 'linux/amd64');
+    const old = await run(
+      'image',
+      'pull',
+      `${reg.host}/cli/app:v1`,
+      '--out',
+      path.join(work, 'out', 'old.tar'),
+      '--platform',
+      'linux/amd64',
+    );
     assert.equal(old.code, 0, old.stderr);
     assert.match(old.stderr, /warning: --out is deprecated; use -o\/--output/);
     const both = await run('image', 'pull', `${reg.host}/cli/app:v1`, crane, '-o', docker);
@@ -121,11 +161,22 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
   it('exit 1 for failures, with what to do next', async () => {
     const missing = await run('inspect', `${reg.host}/cli/app:v9`);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, new RegExp(`${reg.host}/cli/app:v9 not found\n {2}hint: ${reg.host}/cli/app has these tags: stable, v1, v2`));
+    assert.match(
+      missing.stderr,
+      new RegExp(`${reg.host}/cli/app:v9 not found\n {2}hint: ${reg.host}/cli/app has these tags: stable, v1, v2`),
+    );
     const noRepo = await run('tags', `${reg.host}/cli/none`);
     assert.equal(noRepo.code, 1);
     assert.match(noRepo.stderr, /repository cli\/none not found/);
-    const json = await run('image', 'pull', `${reg.host}/cli/app:v9`, '-o', path.join(work, 'never.tar'), '--output', 'json');
+    const json = await run(
+      'image',
+      'pull',
+      `${reg.host}/cli/app:v9`,
+      '-o',
+      path.join(work, 'never.tar'),
+      '--output',
+      'json',
+    );
     const err = (JSON.parse(json.stdout) as { error: { code: string; hint: string } }).error;
     assert.equal(err.code, 'MANIFEST_NOT_FOUND');
     await writeFile(path.join(work, 'junk.tar'), 'junk');
@@ -146,7 +197,11 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
 
   it('draws progress bars on a terminal and clears them at the end', () => {
     let written = '';
-    const fake = { isTTY: true, columns: 100, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+    const fake = {
+      isTTY: true,
+      columns: 100,
+      write: (s: string) => ((written += s), true),
+    } as unknown as NodeJS.WriteStream;
     const p = new ProgressRenderer({ enabled: true, out: fake });
     const digest = `sha256:${'ab'.repeat(32)}`;
     p.listener({ type: 'blob', action: 'upload', state: 'start', digest, size: 2_000_000, transferred: 0 });
@@ -156,9 +211,11 @@ describe('stowage client commands', { timeout: 60_000 }, () => {
     assert.match(written, /0\/1 blobs, 1\.0 MB of 2\.0 MB/);
     p.stop();
     assert.match(written, /\x1b\[2A\x1b\[J$/);
-    const off = new ProgressRenderer({ enabled: true, out: { ...fake, isTTY: false } as unknown as NodeJS.WriteStream });
+    const off = new ProgressRenderer({
+      enabled: true,
+      out: { ...fake, isTTY: false } as unknown as NodeJS.WriteStream,
+    });
     off.listener({ type: 'blob', action: 'upload', state: 'start', digest, size: 1, transferred: 0 });
     off.stop();
   });
 });
-

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DockerCredentialStore, defaultDockerConfigPath, defaultHelmConfigPath, type ClientError } from '../../src/client/index.js';
+import {
+  DockerCredentialStore,
+  defaultDockerConfigPath,
+  defaultHelmConfigPath,
+  type ClientError,
+} from '../../src/client/index.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { writeFakeHelper } from './helpers.js';
 
@@ -68,11 +73,18 @@ describe('docker config.json credentials', () => {
     const none = await setup();
     assert.equal(await none.store.get('localhost:5000'), undefined);
     const broken = await setup('{"auths": {');
-    await assert.rejects(broken.store.get('localhost:5000'), (e: ClientError) => e.code === 'CREDENTIALS_INVALID' && e.message.includes(broken.dockerConfig));
+    await assert.rejects(
+      broken.store.get('localhost:5000'),
+      (e: ClientError) => e.code === 'CREDENTIALS_INVALID' && e.message.includes(broken.dockerConfig),
+    );
   });
 
   it('stores like docker: base64 auth, other settings kept, 0600, legacy duplicates replaced; identity tokens drop the password', async () => {
-    const { store, read, dockerConfig } = await setup({ auths: { 'https://localhost:5000/v1/': { auth: b64('old:old') }, 'other.io': { auth: b64('o:p') } }, HttpHeaders: { 'X-Meta': 'kept' }, credHelpers: { 'ecr.example.com': 'ecr-login' } });
+    const { store, read, dockerConfig } = await setup({
+      auths: { 'https://localhost:5000/v1/': { auth: b64('old:old') }, 'other.io': { auth: b64('o:p') } },
+      HttpHeaders: { 'X-Meta': 'kept' },
+      credHelpers: { 'ecr.example.com': 'ecr-login' },
+    });
     const r = await store.store('localhost:5000', { username: 'alice', password: 'pw' });
     assert.deepEqual(r, { file: dockerConfig });
     const doc = await read();
@@ -81,7 +93,10 @@ describe('docker config.json credentials', () => {
     assert.deepEqual(doc.credHelpers, { 'ecr.example.com': 'ecr-login' });
     assert.equal((await stat(dockerConfig)).mode & 0o777, 0o600);
     await store.store('docker.io', { username: 'hub', identityToken: 'refresh-abc' });
-    assert.deepEqual((await read()).auths['https://index.docker.io/v1/'], { auth: b64('hub:'), identitytoken: 'refresh-abc' });
+    assert.deepEqual((await read()).auths['https://index.docker.io/v1/'], {
+      auth: b64('hub:'),
+      identitytoken: 'refresh-abc',
+    });
     assert.deepEqual(await store.get('docker.io'), { username: 'hub', identityToken: 'refresh-abc' });
   });
 
@@ -92,26 +107,44 @@ describe('docker config.json credentials', () => {
   });
 
   it('erases from auths; erasing what is not there says so', async () => {
-    const { store, read } = await setup({ auths: { 'localhost:5000': { auth: b64('a:b') }, 'https://localhost:5000': { auth: b64('a:b') } } });
+    const { store, read } = await setup({
+      auths: { 'localhost:5000': { auth: b64('a:b') }, 'https://localhost:5000': { auth: b64('a:b') } },
+    });
     assert.equal((await store.erase('localhost:5000')).removed, true);
     assert.deepEqual((await read()).auths, {});
     assert.equal((await store.erase('localhost:5000')).removed, false);
   });
 
   it('goes through credsStore: the helper holds the secret, auths gets a {} marker', async () => {
-    const { store, read, helper } = await setup({ credsStore: 'test', auths: { 'localhost:5000': { auth: b64('stale:stale') } } });
+    const { store, read, helper } = await setup({
+      credsStore: 'test',
+      auths: { 'localhost:5000': { auth: b64('stale:stale') } },
+    });
     const r = await store.store('localhost:5000', { username: 'alice', password: 'pw' });
     assert.equal(r.helper, 'test');
     assert.deepEqual((await read()).auths, { 'localhost:5000': {} });
-    assert.deepEqual(JSON.parse(await readFile(helper.store, 'utf8')), { 'localhost:5000': { ServerURL: 'localhost:5000', Username: 'alice', Secret: 'pw' } });
+    assert.deepEqual(JSON.parse(await readFile(helper.store, 'utf8')), {
+      'localhost:5000': { ServerURL: 'localhost:5000', Username: 'alice', Secret: 'pw' },
+    });
     assert.deepEqual(await store.get('localhost:5000'), { username: 'alice', password: 'pw' });
     // Identity tokens: Username "<token>".
     await store.store('docker.io', { username: 'hub', identityToken: 'tok' });
-    assert.deepEqual(JSON.parse(await readFile(helper.store, 'utf8'))['https://index.docker.io/v1/'], { ServerURL: 'https://index.docker.io/v1/', Username: '<token>', Secret: 'tok' });
+    assert.deepEqual(JSON.parse(await readFile(helper.store, 'utf8'))['https://index.docker.io/v1/'], {
+      ServerURL: 'https://index.docker.io/v1/',
+      Username: '<token>',
+      Secret: 'tok',
+    });
     assert.deepEqual(await store.get('docker.io'), { identityToken: 'tok' });
     assert.equal((await store.erase('localhost:5000')).removed, true);
     assert.equal(await store.get('localhost:5000'), undefined);
-    assert.deepEqual(await helper.calls(), ['store localhost:5000', 'get localhost:5000', 'store https://index.docker.io/v1/', 'get https://index.docker.io/v1/', 'erase localhost:5000', 'get localhost:5000']);
+    assert.deepEqual(await helper.calls(), [
+      'store localhost:5000',
+      'get localhost:5000',
+      'store https://index.docker.io/v1/',
+      'get https://index.docker.io/v1/',
+      'erase localhost:5000',
+      'get localhost:5000',
+    ]);
   });
 
   it('prefers credHelpers over credsStore; a missing helper warns and falls back to the file on reads, fails on writes', async () => {
@@ -124,14 +157,24 @@ describe('docker config.json credentials', () => {
     assert.deepEqual(await store.get('localhost:5000'), { username: 'alice', password: 'pw' });
     assert.deepEqual(await store.get('other.io'), { username: 'o', password: 'p' });
     assert.match(warnings.join('\n'), /docker-credential-missing/);
-    await assert.rejects(store.store('other.io', { username: 'x', password: 'y' }), (e: ClientError) => e.code === 'CREDENTIAL_HELPER_FAILED' && /docker-credential-missing/.test(e.message));
+    await assert.rejects(
+      store.store('other.io', { username: 'x', password: 'y' }),
+      (e: ClientError) => e.code === 'CREDENTIAL_HELPER_FAILED' && /docker-credential-missing/.test(e.message),
+    );
   });
 
   it('honours DOCKER_AUTH_CONFIG first, then docker’s file, then helm’s registry config', async () => {
-    const c = await setup({ auths: { 'a.io': { auth: b64('docker:1') } } }, { auths: { 'a.io': { auth: b64('helm:1') }, 'b.io': { auth: b64('helm:2') } } });
+    const c = await setup(
+      { auths: { 'a.io': { auth: b64('docker:1') } } },
+      { auths: { 'a.io': { auth: b64('helm:1') }, 'b.io': { auth: b64('helm:2') } } },
+    );
     assert.deepEqual(await c.store.get('a.io'), { username: 'docker', password: '1' });
     assert.deepEqual(await c.store.get('b.io'), { username: 'helm', password: '2' });
-    const withEnv = new DockerCredentialStore({ dockerConfig: c.dockerConfig, helmConfig: c.helmConfig, env: { ...c.env, DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { 'a.io': { auth: b64('env:0') } } }) } });
+    const withEnv = new DockerCredentialStore({
+      dockerConfig: c.dockerConfig,
+      helmConfig: c.helmConfig,
+      env: { ...c.env, DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { 'a.io': { auth: b64('env:0') } } }) },
+    });
     assert.deepEqual(await withEnv.get('a.io'), { username: 'env', password: '0' });
   });
 

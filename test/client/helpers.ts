@@ -54,7 +54,10 @@ export interface ArchiveFixture {
 }
 
 /** Docker ≥ 25, classic store: OCI layout with uncompressed layers + manifest.json + repositories. */
-export async function writeDocker25Archive(file: string, opts: { repoTags: string[]; layerCount?: number }): Promise<ArchiveFixture> {
+export async function writeDocker25Archive(
+  file: string,
+  opts: { repoTags: string[]; layerCount?: number },
+): Promise<ArchiveFixture> {
   const layers = Array.from({ length: opts.layerCount ?? 2 }, (_, i) => {
     const l = randomLayer(`d25-${i}`);
     return makeLayer(Object.fromEntries([...l.files].map(([k, v]) => [k, v])), { uncompressed: true });
@@ -77,7 +80,10 @@ export async function writeDocker25Archive(file: string, opts: { repoTags: strin
       mediaType: MediaTypes.ociManifest,
       digest: manifestDigest,
       size: manifest.length,
-      annotations: { 'io.containerd.image.name': `docker.io/library/${rt}`, 'org.opencontainers.image.ref.name': rt.slice(rt.lastIndexOf(':') + 1) },
+      annotations: {
+        'io.containerd.image.name': `docker.io/library/${rt}`,
+        'org.opencontainers.image.ref.name': rt.slice(rt.lastIndexOf(':') + 1),
+      },
     })),
   };
   const blob = (d: string) => `blobs/sha256/${hexOf(d)}`;
@@ -91,10 +97,24 @@ export async function writeDocker25Archive(file: string, opts: { repoTags: strin
     { path: 'index.json', data: JSON.stringify(index) },
     {
       path: 'manifest.json',
-      data: JSON.stringify([{ Config: blob(configDigest), RepoTags: opts.repoTags, Layers: layers.map((l) => blob(l.digest)), LayerSources: Object.fromEntries(layers.map((l) => [l.diffId, { mediaType: MediaTypes.ociLayerTar, size: l.size, digest: l.digest }])) }]),
+      data: JSON.stringify([
+        {
+          Config: blob(configDigest),
+          RepoTags: opts.repoTags,
+          Layers: layers.map((l) => blob(l.digest)),
+          LayerSources: Object.fromEntries(
+            layers.map((l) => [l.diffId, { mediaType: MediaTypes.ociLayerTar, size: l.size, digest: l.digest }]),
+          ),
+        },
+      ]),
     },
     { path: 'oci-layout', data: '{"imageLayoutVersion": "1.0.0"}' },
-    { path: 'repositories', data: JSON.stringify({ [opts.repoTags[0]!.split(':')[0]!]: { [opts.repoTags[0]!.split(':')[1]!]: hexOf(layers.at(-1)!.diffId) } }) },
+    {
+      path: 'repositories',
+      data: JSON.stringify({
+        [opts.repoTags[0]!.split(':')[0]!]: { [opts.repoTags[0]!.split(':')[1]!]: hexOf(layers.at(-1)!.diffId) },
+      }),
+    },
   ];
   await writeFile(file, createTar(entries));
   return { file, config, configDigest, layers, manifestDigest };
@@ -104,7 +124,10 @@ export async function writeDocker25Archive(file: string, opts: { repoTags: strin
  * Docker with the containerd store: registry blobs as pulled (gzip), a multi-platform
  * index of which only `present` platforms' content is in the archive, manifest.json.
  */
-export async function writeContainerdArchive(file: string, opts: { name: string; platforms: Platform[]; present: number }): Promise<{ indexDigest: string; present: string[]; file: string }> {
+export async function writeContainerdArchive(
+  file: string,
+  opts: { name: string; platforms: Platform[]; present: number },
+): Promise<{ indexDigest: string; present: string[]; file: string }> {
   const blobs = new Map<string, Buffer>();
   const put = (b: Buffer) => {
     const d = sha256(b);
@@ -123,7 +146,13 @@ export async function writeContainerdArchive(file: string, opts: { name: string;
         layers: [{ mediaType: MediaTypes.ociLayerGzip, digest: layer.digest, size: layer.size }],
       }),
     );
-    manifests.push({ digest: sha256(manifest), size: manifest.length, platform, config: sha256(config), layers: [layer.digest] });
+    manifests.push({
+      digest: sha256(manifest),
+      size: manifest.length,
+      platform,
+      config: sha256(config),
+      layers: [layer.digest],
+    });
     if (manifests.length <= opts.present) {
       put(layer.blob);
       put(config);
@@ -131,7 +160,16 @@ export async function writeContainerdArchive(file: string, opts: { name: string;
     }
   }
   const index = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: manifests.map((m) => ({ mediaType: MediaTypes.ociManifest, digest: m.digest, size: m.size, platform: m.platform })) }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociIndex,
+      manifests: manifests.map((m) => ({
+        mediaType: MediaTypes.ociManifest,
+        digest: m.digest,
+        size: m.size,
+        platform: m.platform,
+      })),
+    }),
   );
   const indexDigest = put(index);
   const first = manifests[0]!;
@@ -144,10 +182,29 @@ export async function writeContainerdArchive(file: string, opts: { name: string;
       data: JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaTypes.ociIndex,
-        manifests: [{ mediaType: MediaTypes.ociIndex, digest: indexDigest, size: index.length, annotations: { 'io.containerd.image.name': `docker.io/library/${opts.name}`, 'org.opencontainers.image.ref.name': opts.name.split(':')[1] } }],
+        manifests: [
+          {
+            mediaType: MediaTypes.ociIndex,
+            digest: indexDigest,
+            size: index.length,
+            annotations: {
+              'io.containerd.image.name': `docker.io/library/${opts.name}`,
+              'org.opencontainers.image.ref.name': opts.name.split(':')[1],
+            },
+          },
+        ],
       }),
     },
-    { path: 'manifest.json', data: JSON.stringify([{ Config: `blobs/sha256/${hexOf(first.config)}`, RepoTags: [opts.name], Layers: first.layers.map((l) => `blobs/sha256/${hexOf(l)}`) }]) },
+    {
+      path: 'manifest.json',
+      data: JSON.stringify([
+        {
+          Config: `blobs/sha256/${hexOf(first.config)}`,
+          RepoTags: [opts.name],
+          Layers: first.layers.map((l) => `blobs/sha256/${hexOf(l)}`),
+        },
+      ]),
+    },
     { path: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
   ];
   await writeFile(file, createTar(entries));
@@ -166,7 +223,10 @@ export async function gzipFile(src: string, dest: string): Promise<void> {
  * Writes `docker-credential-test` into `dir`: a file-backed helper speaking the
  * docker-credential-helpers protocol (get/store/erase/list), logging every call.
  */
-export async function writeFakeHelper(dir: string, name = 'test'): Promise<{ bin: string; store: string; calls: () => Promise<string[]> }> {
+export async function writeFakeHelper(
+  dir: string,
+  name = 'test',
+): Promise<{ bin: string; store: string; calls: () => Promise<string[]> }> {
   await mkdir(dir, { recursive: true });
   const store = path.join(dir, `${name}-store.json`);
   const log = path.join(dir, `${name}-calls.log`);
@@ -212,7 +272,14 @@ export interface FaultProxy {
   /** Requests seen: "METHOD path". */
   log: string[];
   /** Decides per request: pass, answer with a status, or cut the connection after n body bytes. */
-  rule: (req: http.IncomingMessage, index: number) => { kind: 'pass' } | { kind: 'status'; status: number } | { kind: 'cut-request'; after: number } | { kind: 'cut-response'; after: number };
+  rule: (
+    req: http.IncomingMessage,
+    index: number,
+  ) =>
+    | { kind: 'pass' }
+    | { kind: 'status'; status: number }
+    | { kind: 'cut-request'; after: number }
+    | { kind: 'cut-response'; after: number };
   stop(): Promise<void>;
 }
 
@@ -241,27 +308,30 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'injected failure' }] }));
       return;
     }
-    const upstream = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (ures) => {
-      const headers = { ...ures.headers };
-      if (decision.kind === 'cut-response') {
+    const upstream = http.request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (ures) => {
+        const headers = { ...ures.headers };
+        if (decision.kind === 'cut-response') {
+          res.writeHead(ures.statusCode ?? 502, headers);
+          let sent = 0;
+          ures.on('data', (chunk: Buffer) => {
+            if (sent >= decision.after) return;
+            const part = chunk.subarray(0, decision.after - sent);
+            sent += part.length;
+            res.write(part);
+            if (sent >= decision.after) {
+              ures.destroy();
+              res.socket?.destroy();
+            }
+          });
+          ures.on('end', () => res.end());
+          return;
+        }
         res.writeHead(ures.statusCode ?? 502, headers);
-        let sent = 0;
-        ures.on('data', (chunk: Buffer) => {
-          if (sent >= decision.after) return;
-          const part = chunk.subarray(0, decision.after - sent);
-          sent += part.length;
-          res.write(part);
-          if (sent >= decision.after) {
-            ures.destroy();
-            res.socket?.destroy();
-          }
-        });
-        ures.on('end', () => res.end());
-        return;
-      }
-      res.writeHead(ures.statusCode ?? 502, headers);
-      ures.pipe(res);
-    });
+        ures.pipe(res);
+      },
+    );
     upstream.on('error', () => res.socket?.destroy());
     if (decision.kind === 'cut-request') {
       let seen = 0;
@@ -291,6 +361,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 // ---------------------------------------------------------------------------------
 // The CLI
 
-export function stowage(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return run(process.execPath, [CLI, ...args], { allowFailure: true, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.env ? { env: opts.env } : {}), ...(opts.input !== undefined ? { input: opts.input } : {}) });
+export function stowage(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return run(process.execPath, [CLI, ...args], {
+    allowFailure: true,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+  });
 }

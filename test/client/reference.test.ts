@@ -23,28 +23,73 @@ function fails(input: string, pattern: RegExp, opts?: Parameters<typeof parseRef
 
 describe('references', () => {
   it('reads host:port, path, tag and digest in the plain form', () => {
-    assert.deepEqual(parseReference('localhost:5000/team/app:v1'), { registry: 'localhost:5000', repository: 'team/app', tag: 'v1' });
+    assert.deepEqual(parseReference('localhost:5000/team/app:v1'), {
+      registry: 'localhost:5000',
+      repository: 'team/app',
+      tag: 'v1',
+    });
     assert.deepEqual(parseReference(`ghcr.io/org/a/b@${D}`), { registry: 'ghcr.io', repository: 'org/a/b', digest: D });
-    assert.deepEqual(parseReference(`reg.example.com:443/x:1.0@${D}`), { registry: 'reg.example.com:443', repository: 'x', tag: '1.0', digest: D });
-    assert.deepEqual(parseReference('127.0.0.1:5000/app'), { registry: '127.0.0.1:5000', repository: 'app', tag: 'latest' });
+    assert.deepEqual(parseReference(`reg.example.com:443/x:1.0@${D}`), {
+      registry: 'reg.example.com:443',
+      repository: 'x',
+      tag: '1.0',
+      digest: D,
+    });
+    assert.deepEqual(parseReference('127.0.0.1:5000/app'), {
+      registry: '127.0.0.1:5000',
+      repository: 'app',
+      tag: 'latest',
+    });
     assert.deepEqual(parseReference('[::1]:5000/app:v2'), { registry: '[::1]:5000', repository: 'app', tag: 'v2' });
   });
 
   it('reads the oci:// form, where the first component is always the host', () => {
-    assert.deepEqual(parseReference('oci://localhost:5000/charts/nginx:1.2.3'), { registry: 'localhost:5000', repository: 'charts/nginx', tag: '1.2.3' });
-    assert.deepEqual(parseReference('oci://myregistry/charts'), { registry: 'myregistry', repository: 'charts', tag: 'latest' });
-    assert.deepEqual(parseReference('OCI://Registry.Example.com/a'), { registry: 'registry.example.com', repository: 'a', tag: 'latest' });
+    assert.deepEqual(parseReference('oci://localhost:5000/charts/nginx:1.2.3'), {
+      registry: 'localhost:5000',
+      repository: 'charts/nginx',
+      tag: '1.2.3',
+    });
+    assert.deepEqual(parseReference('oci://myregistry/charts'), {
+      registry: 'myregistry',
+      repository: 'charts',
+      tag: 'latest',
+    });
+    assert.deepEqual(parseReference('OCI://Registry.Example.com/a'), {
+      registry: 'registry.example.com',
+      repository: 'a',
+      tag: 'latest',
+    });
     fails('oci://localhost:5000', /no repository/);
     fails('https://localhost:5000/app', /unknown scheme/);
   });
 
   it('applies docker’s defaults: Docker Hub, library/, latest', () => {
     assert.deepEqual(parseReference('alpine'), { registry: 'docker.io', repository: 'library/alpine', tag: 'latest' });
-    assert.deepEqual(parseReference('alpine:3.19'), { registry: 'docker.io', repository: 'library/alpine', tag: '3.19' });
-    assert.deepEqual(parseReference('bitnami/nginx'), { registry: 'docker.io', repository: 'bitnami/nginx', tag: 'latest' });
-    assert.deepEqual(parseReference('docker.io/alpine'), { registry: 'docker.io', repository: 'library/alpine', tag: 'latest' });
-    assert.deepEqual(parseReference('index.docker.io/library/alpine'), { registry: 'docker.io', repository: 'library/alpine', tag: 'latest' });
-    assert.deepEqual(parseReference('registry-1.docker.io/user/app:v1'), { registry: 'docker.io', repository: 'user/app', tag: 'v1' });
+    assert.deepEqual(parseReference('alpine:3.19'), {
+      registry: 'docker.io',
+      repository: 'library/alpine',
+      tag: '3.19',
+    });
+    assert.deepEqual(parseReference('bitnami/nginx'), {
+      registry: 'docker.io',
+      repository: 'bitnami/nginx',
+      tag: 'latest',
+    });
+    assert.deepEqual(parseReference('docker.io/alpine'), {
+      registry: 'docker.io',
+      repository: 'library/alpine',
+      tag: 'latest',
+    });
+    assert.deepEqual(parseReference('index.docker.io/library/alpine'), {
+      registry: 'docker.io',
+      repository: 'library/alpine',
+      tag: 'latest',
+    });
+    assert.deepEqual(parseReference('registry-1.docker.io/user/app:v1'), {
+      registry: 'docker.io',
+      repository: 'user/app',
+      tag: 'v1',
+    });
     assert.deepEqual(parseReference(`alpine@${D}`), { registry: 'docker.io', repository: 'library/alpine', digest: D });
     assert.equal(apiHost('docker.io'), 'registry-1.docker.io');
     assert.equal(apiHost('localhost:5000'), 'localhost:5000');
@@ -59,8 +104,14 @@ describe('references', () => {
   });
 
   it('leaves the tag unset on request (copy destinations, tags listings)', () => {
-    assert.deepEqual(parseReference('localhost:5000/app', { defaultTag: null }), { registry: 'localhost:5000', repository: 'app' });
-    assert.deepEqual(parseRepository('localhost:5000/team/app'), { registry: 'localhost:5000', repository: 'team/app' });
+    assert.deepEqual(parseReference('localhost:5000/app', { defaultTag: null }), {
+      registry: 'localhost:5000',
+      repository: 'app',
+    });
+    assert.deepEqual(parseRepository('localhost:5000/team/app'), {
+      registry: 'localhost:5000',
+      repository: 'team/app',
+    });
     assert.throws(() => parseRepository('localhost:5000/team/app:v1'), /without :tag/);
   });
 
@@ -89,11 +140,23 @@ describe('references', () => {
     assert.equal(parseRegistryHost('https://ghcr.io/'), 'ghcr.io');
     assert.equal(parseRegistryHost('https://index.docker.io/v1/'), 'docker.io');
     assert.equal(parseRegistryHost('Registry.Example.com:8443'), 'registry.example.com:8443');
-    assert.throws(() => parseRegistryHost('not a host'), (e: ClientError) => e.usage);
+    assert.throws(
+      () => parseRegistryHost('not a host'),
+      (e: ClientError) => e.usage,
+    );
   });
 
   it('knows which hosts get plain HTTP without being asked', () => {
-    for (const h of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000', 'registry.localhost:80']) assert.equal(isLoopback(h), true, h);
-    for (const h of ['ghcr.io', '10.0.0.1:5000', '128.0.0.1', 'localhost.example.com', 'docker.io']) assert.equal(isLoopback(h), false, h);
+    for (const h of [
+      'localhost',
+      'localhost:5000',
+      '127.0.0.1:5000',
+      '127.1.2.3',
+      '[::1]:5000',
+      'registry.localhost:80',
+    ])
+      assert.equal(isLoopback(h), true, h);
+    for (const h of ['ghcr.io', '10.0.0.1:5000', '128.0.0.1', 'localhost.example.com', 'docker.io'])
+      assert.equal(isLoopback(h), false, h);
   });
 });

@@ -47,7 +47,8 @@ for (const targetName of ['stowage', 'distribution'] as const) {
       const { layout, image } = await bigImage('cut-patch');
       let patches = 0;
       proxy.log.length = 0;
-      proxy.rule = (req) => (req.method === 'PATCH' && ++patches === 3 ? { kind: 'cut-request', after: 10_000 } : { kind: 'pass' });
+      proxy.rule = (req) =>
+        req.method === 'PATCH' && ++patches === 3 ? { kind: 'cut-request', after: 10_000 } : { kind: 'pass' };
       const r = await pushImage(client(), layout.dir, parseReference(`${proxy.host}/resume/patch:v1`));
       assert.equal(r.digest, image.digest);
       const statusChecks = proxy.log.filter((l) => /^GET \/v2\/resume\/patch\/blobs\/uploads\//.test(l));
@@ -62,7 +63,10 @@ for (const targetName of ['stowage', 'distribution'] as const) {
     it('retries 5xx on starting uploads and on manifests', async () => {
       const { layout, image } = await bigImage('five-hundred');
       let failed = 0;
-      proxy.rule = (req) => ((req.method === 'POST' || req.method === 'PUT') && failed++ < 2 ? { kind: 'status', status: 503 } : { kind: 'pass' });
+      proxy.rule = (req) =>
+        (req.method === 'POST' || req.method === 'PUT') && failed++ < 2
+          ? { kind: 'status', status: 503 }
+          : { kind: 'pass' };
       const r = await pushImage(client(), layout.dir, parseReference(`${proxy.host}/resume/five:v1`));
       assert.equal(r.digest, image.digest);
       assert.equal(failed >= 2, true);
@@ -72,7 +76,10 @@ for (const targetName of ['stowage', 'distribution'] as const) {
       const layout = await OciLayout.create(path.join(work, 'small'));
       const image = await layout.addImage({ layers: [randomLayer('small', 2000)], tag: 'v1' });
       let cut = 0;
-      proxy.rule = (req) => (req.method === 'PUT' && req.url!.includes('/blobs/uploads/') && cut++ === 0 ? { kind: 'cut-request', after: 500 } : { kind: 'pass' });
+      proxy.rule = (req) =>
+        req.method === 'PUT' && req.url!.includes('/blobs/uploads/') && cut++ === 0
+          ? { kind: 'cut-request', after: 500 }
+          : { kind: 'pass' };
       const r = await pushImage(client(), layout.dir, parseReference(`${proxy.host}/resume/small:v1`));
       assert.equal(r.digest, image.digest);
     });
@@ -84,7 +91,10 @@ for (const targetName of ['stowage', 'distribution'] as const) {
       const layer = image.layers[0]!;
       let cuts = 0;
       proxy.log.length = 0;
-      proxy.rule = (req) => (req.method === 'GET' && req.url!.endsWith(layer.digest) && cuts++ === 0 ? { kind: 'cut-response', after: 100_000 } : { kind: 'pass' });
+      proxy.rule = (req) =>
+        req.method === 'GET' && req.url!.endsWith(layer.digest) && cuts++ === 0
+          ? { kind: 'cut-response', after: 100_000 }
+          : { kind: 'pass' };
       const out = path.join(work, 'pulled.tar');
       await pullImage(client(), parseReference(`${proxy.host}/resume/get:v1`), { file: out }, { format: 'oci' });
       assert.equal(proxy.log.filter((l) => l.endsWith(layer.digest)).length, 2, 'one cut, one resumed request');

@@ -13,7 +13,12 @@
  *     send `Content-Length: 0`;
  *   - redirects are followed (Go's default, e.g. a blob GET answered with 307).
  */
-import { request as httpRequest, Agent as HttpAgent, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import {
+  request as httpRequest,
+  Agent as HttpAgent,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 
 export interface ClientConfig {
@@ -79,7 +84,8 @@ export class Response {
   /** reggie's Errors(): the OCI error array; throws when the body is not one. */
   errors(): ErrorInfo[] {
     const parsed = JSON.parse(this.text()) as { errors?: ErrorInfo[] };
-    if (!Array.isArray(parsed.errors) || parsed.errors.length === 0) throw new Error('body was valid json but could not be parsed');
+    if (!Array.isArray(parsed.errors) || parsed.errors.length === 0)
+      throw new Error('body was valid json but could not be parsed');
     return parsed.errors;
   }
 }
@@ -94,7 +100,10 @@ function escapePath(path: string): string {
 
 export class Client {
   private readonly root: string;
-  private readonly agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, rejectUnauthorized: false }) };
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true }),
+    https: new HttpsAgent({ keepAlive: true, rejectUnauthorized: false }),
+  };
 
   constructor(readonly config: ClientConfig) {
     this.root = config.rootUrl.replace(/\/+$/, '');
@@ -153,7 +162,13 @@ export class Client {
     return token ? `Bearer ${token}` : undefined;
   }
 
-  private async send(method: string, url: URL, headers: Record<string, string>, body?: Buffer, hops = 0): Promise<Response> {
+  private async send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body?: Buffer,
+    hops = 0,
+  ): Promise<Response> {
     const res = await this.once(method, url, headers, body);
     const location = res.header('Location');
     if ([301, 302, 303, 307, 308].includes(res.status) && location && hops < MAX_REDIRECTS) {
@@ -175,7 +190,9 @@ export class Client {
     else if (method === 'POST' || method === 'PUT' || method === 'PATCH') out['Content-Length'] = 0;
     const https = url.protocol === 'https:';
     const send = https ? httpsRequest : httpRequest;
-    this.config.debug?.(`> ${method} ${url.pathname}${url.search} ${JSON.stringify(redact(out))}${body?.length ? ` (${body.length} bytes)` : ''}`);
+    this.config.debug?.(
+      `> ${method} ${url.pathname}${url.search} ${JSON.stringify(redact(out))}${body?.length ? ` (${body.length} bytes)` : ''}`,
+    );
     return new Promise<Response>((resolve, reject) => {
       const req = send(url, { method, headers: out, agent: https ? this.agents.https : this.agents.http }, (res) => {
         const chunks: Buffer[] = [];
@@ -183,7 +200,9 @@ export class Client {
         res.on('error', reject);
         res.on('end', () => {
           const r = new Response(res.statusCode ?? 0, res.headers, Buffer.concat(chunks));
-          this.config.debug?.(`< ${r.status} ${JSON.stringify(res.headers)} ${r.body.length > 0 && r.body.length < 2048 ? r.text() : `(${r.body.length} bytes)`}`);
+          this.config.debug?.(
+            `< ${r.status} ${JSON.stringify(res.headers)} ${r.body.length > 0 && r.body.length < 2048 ? r.text() : `(${r.body.length} bytes)`}`,
+          );
           resolve(r);
         });
       });

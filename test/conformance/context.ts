@@ -23,7 +23,10 @@ export class Context {
   /** Warn() of setup.go: what the registry does not support but the suite tolerates. */
   readonly warnings: string[] = [];
 
-  constructor(rootUrl: string, readonly options: ConformanceOptions) {
+  constructor(
+    rootUrl: string,
+    readonly options: ConformanceOptions,
+  ) {
     this.client = new Client({
       rootUrl,
       namespace: options.namespace,
@@ -61,7 +64,10 @@ export class Context {
   }
 
   /** Pushes by tag when given (else by digest); records the tag and the digest for teardown. */
-  async pushManifest(m: { index?: boolean; tag?: string; digest: string; content: Buffer; subject?: string }, refs: string[]): Promise<string[]> {
+  async pushManifest(
+    m: { index?: boolean; tag?: string; digest: string; content: Buffer; subject?: string },
+    refs: string[],
+  ): Promise<string[]> {
     const reference = m.tag || m.digest;
     const resp = await this.client.do('PUT', '/v2/<name>/manifests/<reference>', {
       reference,
@@ -71,7 +77,10 @@ export class Context {
     expectStatus(resp, 201);
     assert.notEqual(resp.header('Location'), '', 'Location header is empty');
     // OCI-Subject is empty when the registry has no referrers API.
-    assert.ok([m.subject ?? '', ''].includes(resp.header('OCI-Subject')), `OCI-Subject is ${resp.header('OCI-Subject')}, want ${m.subject ?? ''} or none`);
+    assert.ok(
+      [m.subject ?? '', ''].includes(resp.header('OCI-Subject')),
+      `OCI-Subject is ${resp.header('OCI-Subject')}, want ${m.subject ?? ''} or none`,
+    );
     const out = [...refs, reference];
     if (m.tag) out.push(m.digest);
     return out;
@@ -96,9 +105,13 @@ export class Context {
   /** A ref "repo/digest" names a blob outside the default repository. */
   async deleteBlob(ref: string): Promise<number> {
     const slash = ref.lastIndexOf('/');
-    const resp = slash >= 0
-      ? await this.client.do('DELETE', '/v2/<name>/blobs/<reference>', { name: ref.slice(0, slash), reference: ref.slice(slash + 1) })
-      : await this.client.do('DELETE', '/v2/<name>/blobs/<reference>', { reference: ref });
+    const resp =
+      slash >= 0
+        ? await this.client.do('DELETE', '/v2/<name>/blobs/<reference>', {
+            name: ref.slice(0, slash),
+            reference: ref.slice(slash + 1),
+          })
+        : await this.client.do('DELETE', '/v2/<name>/blobs/<reference>', { reference: ref });
     expectStatus(resp, 202, 404, 400, 405);
     return resp.status;
   }
@@ -128,5 +141,7 @@ export function expectStatus(resp: Response, ...allowed: number[]): void {
 /** `SatisfyAll(BeNumerically(">=", 200), BeNumerically("<", 300))`, optionally or one of `also`. */
 export function expect2xx(resp: Response, ...also: number[]): void {
   if ((resp.status >= 200 && resp.status < 300) || also.includes(resp.status)) return;
-  assert.fail(`status ${resp.status}, want 2xx${also.length ? ` or ${also.join(' or ')}` : ''}: ${resp.text().slice(0, 300)}`);
+  assert.fail(
+    `status ${resp.status}, want 2xx${also.length ? ` or ${also.join(' or ')}` : ''}: ${resp.text().slice(0, 300)}`,
+  );
 }

@@ -25,7 +25,11 @@ export function discoveryWorkflow(t: SpecTree, c: Context): void {
   const checkAnnotations = (manifests: NonNullable<IndexBody['manifests']>) => {
     for (const m of manifests) {
       assert.equal(Object.keys(m.annotations ?? {}).length, 1, `annotations of ${m.digest}`);
-      assert.equal(m.annotations?.[ANNOTATION_KEY], fx.annotationValues.get(m.digest) ?? '', `annotation of ${m.digest}`);
+      assert.equal(
+        m.annotations?.[ANNOTATION_KEY],
+        fx.annotationValues.get(m.digest) ?? '',
+        `annotation of ${m.digest}`,
+      );
     }
   };
 
@@ -57,7 +61,10 @@ export function discoveryWorkflow(t: SpecTree, c: Context): void {
       t.specify('References setup', async () => {
         runOnlyIf(c.runContentDiscoverySetup, 'OCI_TAG_LIST is set, so content discovery lists existing tags');
         // validate expected empty JSON blob digest
-        assert.equal(fx.emptyJsonBlob.digest, 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
+        assert.equal(
+          fx.emptyJsonBlob.digest,
+          'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+        );
         blobRefs = await c.pushBlob(fx.emptyJsonBlob, blobRefs);
         // reference blob before the image manifest is pushed
         blobRefs = await c.pushBlob(fx.refBlobA, blobRefs);
@@ -73,7 +80,10 @@ export function discoveryWorkflow(t: SpecTree, c: Context): void {
         manifestRefs = await c.pushManifest({ ...fx.refsManifestBConfigArtifact, subject }, manifestRefs);
         manifestRefs = await c.pushManifest({ ...fx.refsManifestBLayerArtifact, subject }, manifestRefs);
         // a referrer whose subject does not exist
-        manifestRefs = await c.pushManifest({ ...fx.refsManifestCLayerArtifact, subject: fx.manifests[3]!.digest }, manifestRefs);
+        manifestRefs = await c.pushManifest(
+          { ...fx.refsManifestCLayerArtifact, subject: fx.manifests[3]!.digest },
+          manifestRefs,
+        );
       });
     });
 
@@ -86,10 +96,7 @@ export function discoveryWorkflow(t: SpecTree, c: Context): void {
         // lexical (case-insensitive) order, or historically plain byte order
         const lexical = [...tagList].sort((a, b) => cmp(a.toLowerCase(), b.toLowerCase()));
         const asciibetical = [...tagList].sort(cmp);
-        assert.ok(
-          same(tagList, lexical) || same(tagList, asciibetical),
-          `tags not sorted: ${JSON.stringify(tagList)}`,
-        );
+        assert.ok(same(tagList, lexical) || same(tagList, asciibetical), `tags not sorted: ${JSON.stringify(tagList)}`);
       });
       t.specify('GET number of tags should be limitable by `n` query parameter', async () => {
         const numResults = Math.trunc(numTags / 2);

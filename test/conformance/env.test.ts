@@ -18,7 +18,12 @@ describe('conformance options from OCI_* variables', () => {
   it('reads them as setup.go does', () => {
     assert.throws(() => optionsFromEnv({}), /OCI_ROOT_URL/);
     const none = optionsFromEnv({ OCI_ROOT_URL: 'http://r', OCI_NAMESPACE: 'a/b' });
-    assert.deepEqual(none.options.workflows, { pull: false, push: false, contentDiscovery: false, contentManagement: false });
+    assert.deepEqual(none.options.workflows, {
+      pull: false,
+      push: false,
+      contentDiscovery: false,
+      contentManagement: false,
+    });
     assert.equal(none.options.deleteManifestBeforeBlobs, true);
     assert.equal(none.options.automaticCrossmount, undefined, 'unset: the automatic-mount specs do not run');
     const all = optionsFromEnv({
@@ -36,7 +41,12 @@ describe('conformance options from OCI_* variables', () => {
       OCI_TAG_LIST: 'a,b',
     });
     assert.equal(all.rootUrl, 'http://r');
-    assert.deepEqual(all.options.workflows, { pull: true, push: true, contentDiscovery: true, contentManagement: false });
+    assert.deepEqual(all.options.workflows, {
+      pull: true,
+      push: true,
+      contentDiscovery: true,
+      contentManagement: false,
+    });
     assert.equal(all.options.crossmountNamespace, 'a/c');
     assert.equal(all.options.username, 'u');
     assert.equal(all.options.password, 'p');

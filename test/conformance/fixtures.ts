@@ -121,10 +121,26 @@ export const ARTIFACT_TYPE_FILTER = 'artifactType';
  * are empty strings; `ContainElement` checks run against the same list.
  */
 export const ERROR_CODES: readonly string[] = [
-  '', '', '', '', '',
-  'BLOB_UNKNOWN', 'BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN', 'DIGEST_INVALID', 'MANIFEST_BLOB_UNKNOWN',
-  'MANIFEST_INVALID', 'MANIFEST_UNKNOWN', 'MANIFEST_UNVERIFIED', 'NAME_INVALID', 'NAME_UNKNOWN', 'SIZE_INVALID',
-  'TAG_INVALID', 'UNAUTHORIZED', 'DENIED', 'UNSUPPORTED',
+  '',
+  '',
+  '',
+  '',
+  '',
+  'BLOB_UNKNOWN',
+  'BLOB_UPLOAD_INVALID',
+  'BLOB_UPLOAD_UNKNOWN',
+  'DIGEST_INVALID',
+  'MANIFEST_BLOB_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_UNKNOWN',
+  'MANIFEST_UNVERIFIED',
+  'NAME_INVALID',
+  'NAME_UNKNOWN',
+  'SIZE_INVALID',
+  'TAG_INVALID',
+  'UNAUTHORIZED',
+  'DENIED',
+  'UNSUPPORTED',
 ];
 
 export interface ChunkedBlob {
@@ -184,7 +200,11 @@ export function makeFixtures(overrides: { blobDigest?: string; manifestDigest?: 
   const configs: TestBlob[] = [];
   for (let i = 0; i < NUM_SLOTS; i++) {
     const content = Buffer.from(
-      JSON.stringify({ author: randomString(16), architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, null, '\t'),
+      JSON.stringify(
+        { author: randomString(16), architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+        null,
+        '\t',
+      ),
     );
     const b = blob(content);
     if (overrides.blobDigest) b.digest = overrides.blobDigest;
@@ -199,7 +219,13 @@ export function makeFixtures(overrides: { blobDigest?: string; manifestDigest?: 
     const c = configs[i]!;
     const content = goManifest({
       mediaType: MT.manifest,
-      config: { mediaType: MT.config, digest: c.digest, size: c.content.length, data: c.content, newUnspecifiedField: Buffer.from('hello world') },
+      config: {
+        mediaType: MT.config,
+        digest: c.digest,
+        size: c.content.length,
+        data: c.content,
+        newUnspecifiedField: Buffer.from('hello world'),
+      },
       layers,
     });
     const m = blob(content);
@@ -207,13 +233,23 @@ export function makeFixtures(overrides: { blobDigest?: string; manifestDigest?: 
     manifests.push(m);
   }
   const m = (i: number) => manifests[i]!;
-  const subject = (i: number): Descriptor => ({ mediaType: MT.manifest, size: m(i).content.length, digest: sha256(m(i).content) });
+  const subject = (i: number): Descriptor => ({
+    mediaType: MT.manifest,
+    size: m(i).content.length,
+    digest: sha256(m(i).content),
+  });
 
   // No mediaType and no layers (the push workflow's "no layers" spec).
   const c1 = configs[1]!;
   const emptyLayerManifest = blob(
     goManifest({
-      config: { mediaType: MT.config, digest: c1.digest, size: c1.content.length, data: c1.content, newUnspecifiedField: Buffer.from('hello world') },
+      config: {
+        mediaType: MT.config,
+        digest: c1.digest,
+        size: c1.content.length,
+        data: c1.content,
+        newUnspecifiedField: Buffer.from('hello world'),
+      },
       layers: [],
     }),
   );
@@ -229,35 +265,76 @@ export function makeFixtures(overrides: { blobDigest?: string; manifestDigest?: 
   const refA: Descriptor = { mediaType: refArtifactTypeA, size: refBlobA.content.length, digest: refBlobA.digest };
   const refB: Descriptor = { mediaType: refArtifactTypeB, size: refBlobB.content.length, digest: refBlobB.digest };
   /** An artifact with a subject; its annotation value is remembered for the referrers checks. */
-  const referrer = (o: { artifactType?: string; config: Descriptor; layer: Descriptor; subjectSlot: number; annotation?: string }): TestBlob => {
-    const b = blob(goManifest({
-      mediaType: MT.manifest,
-      ...(o.artifactType ? { artifactType: o.artifactType } : {}),
-      config: o.config,
-      subject: subject(o.subjectSlot),
-      layers: [o.layer],
-      ...(o.annotation ? { annotations: { [ANNOTATION_KEY]: o.annotation } } : {}),
-    }));
+  const referrer = (o: {
+    artifactType?: string;
+    config: Descriptor;
+    layer: Descriptor;
+    subjectSlot: number;
+    annotation?: string;
+  }): TestBlob => {
+    const b = blob(
+      goManifest({
+        mediaType: MT.manifest,
+        ...(o.artifactType ? { artifactType: o.artifactType } : {}),
+        config: o.config,
+        subject: subject(o.subjectSlot),
+        layers: [o.layer],
+        ...(o.annotation ? { annotations: { [ANNOTATION_KEY]: o.annotation } } : {}),
+      }),
+    );
     if (o.annotation) annotationValues.set(b.digest, o.annotation);
     return b;
   };
 
   // artifactType given by config.mediaType
-  const refsManifestAConfigArtifact = referrer({ config: refA, layer: emptyJson, subjectSlot: 4, annotation: 'test config a' });
-  const refsManifestBConfigArtifact = referrer({ config: refB, layer: emptyJson, subjectSlot: 4, annotation: 'test config b' });
+  const refsManifestAConfigArtifact = referrer({
+    config: refA,
+    layer: emptyJson,
+    subjectSlot: 4,
+    annotation: 'test config a',
+  });
+  const refsManifestBConfigArtifact = referrer({
+    config: refB,
+    layer: emptyJson,
+    subjectSlot: 4,
+    annotation: 'test config b',
+  });
   // artifactType field, config.mediaType = empty JSON
-  const refsManifestALayerArtifact = referrer({ artifactType: refArtifactTypeA, config: emptyJson, layer: refA, subjectSlot: 4, annotation: 'test layer a' });
-  const refsManifestBLayerArtifact = referrer({ artifactType: refArtifactTypeB, config: emptyJson, layer: refB, subjectSlot: 4, annotation: 'test layer b' });
+  const refsManifestALayerArtifact = referrer({
+    artifactType: refArtifactTypeA,
+    config: emptyJson,
+    layer: refA,
+    subjectSlot: 4,
+    annotation: 'test layer a',
+  });
+  const refsManifestBLayerArtifact = referrer({
+    artifactType: refArtifactTypeB,
+    config: emptyJson,
+    layer: refB,
+    subjectSlot: 4,
+    annotation: 'test layer b',
+  });
   // Like B, but its subject (manifests[3]) is never pushed.
-  const refsManifestCLayerArtifact = referrer({ artifactType: refArtifactTypeB, config: emptyJson, layer: refB, subjectSlot: 3 });
+  const refsManifestCLayerArtifact = referrer({
+    artifactType: refArtifactTypeB,
+    config: emptyJson,
+    layer: refB,
+    subjectSlot: 3,
+  });
   const refArtifactTypeIndex = 'application/vnd.food.stand';
-  const refsIndexArtifact = blob(goIndex({
-    mediaType: MT.index,
-    artifactType: refArtifactTypeIndex,
-    manifests: [refsManifestAConfigArtifact, refsManifestALayerArtifact].map((b) => ({ mediaType: MT.manifest, size: b.content.length, digest: b.digest })),
-    subject: subject(4),
-    annotations: { [ANNOTATION_KEY]: 'test index' },
-  }));
+  const refsIndexArtifact = blob(
+    goIndex({
+      mediaType: MT.index,
+      artifactType: refArtifactTypeIndex,
+      manifests: [refsManifestAConfigArtifact, refsManifestALayerArtifact].map((b) => ({
+        mediaType: MT.manifest,
+        size: b.content.length,
+        digest: b.digest,
+      })),
+      subject: subject(4),
+      annotations: { [ANNOTATION_KEY]: 'test index' },
+    }),
+  );
   annotationValues.set(refsIndexArtifact.digest, 'test index');
 
   return {

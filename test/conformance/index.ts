@@ -61,7 +61,11 @@ function skipReport(enabled: Partial<Record<Workflow, boolean>>): string {
 }
 
 /** Runs the four workflows in order (Pull, Push, Content Discovery, Content Management). */
-export async function runConformance(baseUrl: string, options: ConformanceOptions, hooks: RunHooks = {}): Promise<ConformanceReport> {
+export async function runConformance(
+  baseUrl: string,
+  options: ConformanceOptions,
+  hooks: RunHooks = {},
+): Promise<ConformanceReport> {
   if (!options.namespace) throw new Error('a namespace (OCI_NAMESPACE) is required');
   const enabled: Partial<Record<Workflow, boolean>> = {};
   for (const w of WORKFLOWS) enabled[w] = options.workflows?.[w] ?? true;

@@ -60,24 +60,30 @@ export function managementWorkflow(t: SpecTree, c: Context): void {
     });
 
     t.context('Manifest delete', () => {
-      t.specify('DELETE request to manifest tag should return 202, unless tag deletion is disallowed (400/405)', async () => {
-        const resp = await client.do('DELETE', '/v2/<name>/manifests/<reference>', { reference: tagToDelete });
-        expectStatus(resp, 400, 202, 405);
-        if (resp.status === 400) {
-          const errors = resp.errors();
-          assert.ok(errors.length > 0, 'no errors in the body');
-          assert.equal(errors[0]!.code, ERROR_CODES[UNSUPPORTED]);
-        }
-      });
+      t.specify(
+        'DELETE request to manifest tag should return 202, unless tag deletion is disallowed (400/405)',
+        async () => {
+          const resp = await client.do('DELETE', '/v2/<name>/manifests/<reference>', { reference: tagToDelete });
+          expectStatus(resp, 400, 202, 405);
+          if (resp.status === 400) {
+            const errors = resp.errors();
+            assert.ok(errors.length > 0, 'no errors in the body');
+            assert.equal(errors[0]!.code, ERROR_CODES[UNSUPPORTED]);
+          }
+        },
+      );
       t.specify('DELETE request to manifest (digest) should yield 202 response unless already deleted', async () => {
         const resp = await client.do('DELETE', '/v2/<name>/manifests/<digest>', { digest: manifest.digest });
         // In the case that the previous request was accepted, this may or may not fail (which is ok)
         expectStatus(resp, 202, 404);
       });
-      t.specify('GET request to deleted manifest URL should yield 404 response, unless delete is disallowed', async () => {
-        const resp = await client.do('GET', '/v2/<name>/manifests/<digest>', { digest: manifest.digest });
-        expectStatus(resp, 404, 200);
-      });
+      t.specify(
+        'GET request to deleted manifest URL should yield 404 response, unless delete is disallowed',
+        async () => {
+          const resp = await client.do('GET', '/v2/<name>/manifests/<digest>', { digest: manifest.digest });
+          expectStatus(resp, 404, 200);
+        },
+      );
       t.specify('GET request to tags list should reflect manifest deletion', async () => {
         const n = await countTags();
         assert.ok(n < numTags, `${n} tags after the delete, ${numTags} before`);

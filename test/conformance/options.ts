@@ -56,7 +56,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): { rootUrl:
   const options: ConformanceOptions = {
     namespace: env.OCI_NAMESPACE ?? '',
     workflows,
-    deleteManifestBeforeBlobs: 'OCI_DELETE_MANIFEST_BEFORE_BLOBS' in env ? parseBool(env.OCI_DELETE_MANIFEST_BEFORE_BLOBS) === true : true,
+    deleteManifestBeforeBlobs:
+      'OCI_DELETE_MANIFEST_BEFORE_BLOBS' in env ? parseBool(env.OCI_DELETE_MANIFEST_BEFORE_BLOBS) === true : true,
   };
   if (env.OCI_CROSSMOUNT_NAMESPACE) options.crossmountNamespace = env.OCI_CROSSMOUNT_NAMESPACE;
   if (env.OCI_USERNAME) options.username = env.OCI_USERNAME;

@@ -14,28 +14,46 @@ export function pullWorkflow(t: SpecTree, c: Context): void {
   t.context('Pull', () => {
     t.context('Setup', () => {
       t.specify('Populate registry with test blob', async () => {
-        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
+        runOnlyIf(
+          c.runPullSetup,
+          'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content',
+        );
         blobRefs = await c.pushBlob(fx.configs[0]!, blobRefs);
       });
       t.specify('Populate registry with test blob', async () => {
-        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
+        runOnlyIf(
+          c.runPullSetup,
+          'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content',
+        );
         blobRefs = await c.pushBlob(fx.configs[1]!, blobRefs);
       });
       t.specify('Populate registry with test layer', async () => {
-        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
+        runOnlyIf(
+          c.runPullSetup,
+          'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content',
+        );
         blobRefs = await c.pushBlob(fx.layer, blobRefs);
       });
       t.specify('Populate registry with test manifest', async () => {
-        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
+        runOnlyIf(
+          c.runPullSetup,
+          'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content',
+        );
         tag = TEST_TAG_NAME;
         manifestRefs = await c.pushManifest({ tag, ...fx.manifests[0]! }, manifestRefs);
       });
       t.specify('Populate registry with test manifest', async () => {
-        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
+        runOnlyIf(
+          c.runPullSetup,
+          'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content',
+        );
         manifestRefs = await c.pushManifest({ ...fx.manifests[1]! }, manifestRefs);
       });
       t.specify('Get tag name from environment', () => {
-        runOnlyIfNot(c.runPullSetup, 'pull pushes its own content (OCI_TAG_NAME, OCI_MANIFEST_DIGEST, OCI_BLOB_DIGEST not all set)');
+        runOnlyIfNot(
+          c.runPullSetup,
+          'pull pushes its own content (OCI_TAG_NAME, OCI_MANIFEST_DIGEST, OCI_BLOB_DIGEST not all set)',
+        );
         if (c.options.tagName) tag = c.options.tagName;
       });
     });
@@ -68,7 +86,10 @@ export function pullWorkflow(t: SpecTree, c: Context): void {
       });
       for (const i of [0, 1]) {
         t.specify(`HEAD request to manifest[${i}] path (digest) should yield 200 response`, async () => {
-          const resp = await client.do('HEAD', '/v2/<name>/manifests/<digest>', { digest: fx.manifests[i]!.digest, headers: accept });
+          const resp = await client.do('HEAD', '/v2/<name>/manifests/<digest>', {
+            digest: fx.manifests[i]!.digest,
+            headers: accept,
+          });
           expectStatus(resp, 200);
           const h = resp.header('Docker-Content-Digest');
           if (h) assert.equal(h, fx.manifests[i]!.digest);
@@ -87,7 +108,10 @@ export function pullWorkflow(t: SpecTree, c: Context): void {
       });
       for (const i of [0, 1]) {
         t.specify(`GET request to manifest[${i}] path (digest) should yield 200 response`, async () => {
-          const resp = await client.do('GET', '/v2/<name>/manifests/<digest>', { digest: fx.manifests[i]!.digest, headers: accept });
+          const resp = await client.do('GET', '/v2/<name>/manifests/<digest>', {
+            digest: fx.manifests[i]!.digest,
+            headers: accept,
+          });
           expectStatus(resp, 200);
         });
       }
@@ -117,12 +141,18 @@ export function pullWorkflow(t: SpecTree, c: Context): void {
     t.context('Teardown', () => {
       const deleteManifests = () =>
         t.specify('Delete manifests created in setup', async () => {
-          runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
+          runOnlyIf(
+            c.runPullSetup,
+            'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content',
+          );
           await c.deleteManifests(manifestRefs);
         });
       if (c.deleteManifestBeforeBlobs) deleteManifests();
       t.specify('Delete blobs created in setup', async () => {
-        runOnlyIf(c.runPullSetup, 'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content');
+        runOnlyIf(
+          c.runPullSetup,
+          'OCI_TAG_NAME, OCI_MANIFEST_DIGEST and OCI_BLOB_DIGEST are set, so pull reads existing content',
+        );
         await c.deleteBlobs(blobRefs);
       });
       if (!c.deleteManifestBeforeBlobs) deleteManifests();

@@ -54,11 +54,14 @@ export function pushWorkflow(t: SpecTree, c: Context): void {
         expectStatus(resp, 201, 202);
         lastResponse = resp;
       });
-      t.specify('GET request to blob URL from prior request should yield 200 or 404 based on response code', async () => {
-        assert.ok(lastResponse, 'no previous response');
-        const resp = await client.do('GET', '/v2/<name>/blobs/<digest>', { digest: config.digest });
-        expectStatus(resp, lastResponse.status === 202 ? 404 : 200);
-      });
+      t.specify(
+        'GET request to blob URL from prior request should yield 200 or 404 based on response code',
+        async () => {
+          assert.ok(lastResponse, 'no previous response');
+          const resp = await client.do('GET', '/v2/<name>/blobs/<digest>', { digest: config.digest });
+          expectStatus(resp, lastResponse.status === 202 ? 404 : 200);
+        },
+      );
       t.specify('POST request should yield a session ID', async () => {
         const resp = await client.do('POST', '/v2/<name>/blobs/uploads/');
         expectStatus(resp, 202);
@@ -182,22 +185,37 @@ export function pushWorkflow(t: SpecTree, c: Context): void {
       });
       t.specify('Cross-mounting of nonexistent blob should yield session id', () => {
         runOnlyIf(lastResponse!.status === 202, `the mount answered ${lastResponse!.status}, not 202 (it mounted)`);
-        assert.ok(lastResponse!.relativeLocation().startsWith(`/v2/${name}/blobs/uploads/`), `Location ${lastResponse!.relativeLocation()}`);
+        assert.ok(
+          lastResponse!.relativeLocation().startsWith(`/v2/${name}/blobs/uploads/`),
+          `Location ${lastResponse!.relativeLocation()}`,
+        );
       });
-      t.specify('Cross-mounting without from, and automatic content discovery enabled should return a 201', async () => {
-        runOnlyIf(c.runAutomaticCrossmountTest, 'OCI_AUTOMATIC_CROSSMOUNT is not set');
-        runOnlyIf(lastResponse!.status === 201, `the mount answered ${lastResponse!.status}, not 201`);
-        runOnlyIf(c.automaticCrossmountEnabled, 'OCI_AUTOMATIC_CROSSMOUNT is false');
-        const resp = await client.do('POST', '/v2/<name>/blobs/uploads/', { name, query: { mount: fx.blobA.digest } });
-        expectStatus(resp, 201);
-      });
-      t.specify('Cross-mounting without from, and automatic content discovery disabled should return a 202', async () => {
-        runOnlyIf(c.runAutomaticCrossmountTest, 'OCI_AUTOMATIC_CROSSMOUNT is not set');
-        runOnlyIf(lastResponse!.status === 201, `the mount answered ${lastResponse!.status}, not 201`);
-        runOnlyIfNot(c.automaticCrossmountEnabled, 'OCI_AUTOMATIC_CROSSMOUNT is true');
-        const resp = await client.do('POST', '/v2/<name>/blobs/uploads/', { name, query: { mount: fx.blobA.digest } });
-        expectStatus(resp, 202);
-      });
+      t.specify(
+        'Cross-mounting without from, and automatic content discovery enabled should return a 201',
+        async () => {
+          runOnlyIf(c.runAutomaticCrossmountTest, 'OCI_AUTOMATIC_CROSSMOUNT is not set');
+          runOnlyIf(lastResponse!.status === 201, `the mount answered ${lastResponse!.status}, not 201`);
+          runOnlyIf(c.automaticCrossmountEnabled, 'OCI_AUTOMATIC_CROSSMOUNT is false');
+          const resp = await client.do('POST', '/v2/<name>/blobs/uploads/', {
+            name,
+            query: { mount: fx.blobA.digest },
+          });
+          expectStatus(resp, 201);
+        },
+      );
+      t.specify(
+        'Cross-mounting without from, and automatic content discovery disabled should return a 202',
+        async () => {
+          runOnlyIf(c.runAutomaticCrossmountTest, 'OCI_AUTOMATIC_CROSSMOUNT is not set');
+          runOnlyIf(lastResponse!.status === 201, `the mount answered ${lastResponse!.status}, not 201`);
+          runOnlyIfNot(c.automaticCrossmountEnabled, 'OCI_AUTOMATIC_CROSSMOUNT is true');
+          const resp = await client.do('POST', '/v2/<name>/blobs/uploads/', {
+            name,
+            query: { mount: fx.blobA.digest },
+          });
+          expectStatus(resp, 202);
+        },
+      );
     });
 
     t.context('Manifest Upload', () => {
@@ -230,7 +248,10 @@ export function pushWorkflow(t: SpecTree, c: Context): void {
         }
       });
       t.specify('GET request to manifest URL (digest) should yield 200 response', async () => {
-        const resp = await client.do('GET', '/v2/<name>/manifests/<digest>', { digest: fx.manifests[1]!.digest, headers: { Accept: MT.manifest } });
+        const resp = await client.do('GET', '/v2/<name>/manifests/<digest>', {
+          digest: fx.manifests[1]!.digest,
+          headers: { Accept: MT.manifest },
+        });
         expectStatus(resp, 200);
       });
     });
@@ -242,7 +263,9 @@ export function pushWorkflow(t: SpecTree, c: Context): void {
           let resp = await client.do('DELETE', '/v2/<name>/manifests/<digest>', { digest: fx.manifests[1]!.digest });
           expect2xx(resp, 405);
           if (emptyLayerManifestRef) {
-            resp = await client.do('DELETE', '/v2/<name>/manifests/<reference>', { reference: fx.emptyLayerManifest.digest });
+            resp = await client.do('DELETE', '/v2/<name>/manifests/<reference>', {
+              reference: fx.emptyLayerManifest.digest,
+            });
             expect2xx(resp, 405);
           }
         });

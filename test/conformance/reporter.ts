@@ -23,10 +23,14 @@ export function specTitle(r: SpecResult): string {
 
 export function textReport(results: readonly SpecResult[], warnings: readonly string[] = []): string {
   const mark = { passed: 'ok  ', failed: 'FAIL', skipped: 'skip' } as const;
-  const lines = results.map((r) => `${mark[r.status]} ${specTitle(r)}${r.status === 'failed' ? `\n       ${r.message}` : ''}`);
+  const lines = results.map(
+    (r) => `${mark[r.status]} ${specTitle(r)}${r.status === 'failed' ? `\n       ${r.message}` : ''}`,
+  );
   for (const w of warnings) lines.push(`WARNING: ${w}`);
   const c = countResults(results);
-  lines.push(`${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped (${c.passed + c.failed} run of ${results.length} specs)`);
+  lines.push(
+    `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped (${c.passed + c.failed} run of ${results.length} specs)`,
+  );
   return lines.join('\n');
 }
 
@@ -38,8 +42,10 @@ export function junitReport(results: readonly SpecResult[], suiteName = 'OCI Dis
   const c = countResults(results);
   const cases = results.map((r) => {
     const open = `    <testcase name="${xml(specTitle(r))}" classname="${xml(r.path[0] ?? '')}">`;
-    if (r.status === 'failed') return `${open}\n      <failure message="${xml(r.message ?? '')}"></failure>\n    </testcase>`;
-    if (r.status === 'skipped') return `${open}\n      <skipped message="${xml(r.message ?? '')}"></skipped>\n    </testcase>`;
+    if (r.status === 'failed')
+      return `${open}\n      <failure message="${xml(r.message ?? '')}"></failure>\n    </testcase>`;
+    if (r.status === 'skipped')
+      return `${open}\n      <skipped message="${xml(r.message ?? '')}"></skipped>\n    </testcase>`;
     return `${open}</testcase>`;
   });
   return [

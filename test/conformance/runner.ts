@@ -71,9 +71,10 @@ export class SpecTree {
           await s.fn();
           r = { path: s.path, name: s.name, status: 'passed' };
         } catch (e) {
-          r = e instanceof Skip
-            ? { path: s.path, name: s.name, status: 'skipped', message: e.message }
-            : { path: s.path, name: s.name, status: 'failed', message: describe(e) };
+          r =
+            e instanceof Skip
+              ? { path: s.path, name: s.name, status: 'skipped', message: e.message }
+              : { path: s.path, name: s.name, status: 'failed', message: describe(e) };
         }
       }
       results.push(r);

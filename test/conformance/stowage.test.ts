@@ -20,7 +20,10 @@ describe('OCI conformance v1.1 (pull, push, content discovery, content managemen
   it('embedded default: every spec passes', async (t) => {
     const s = await startStowage();
     try {
-      const report = await runConformance(s.url, { namespace: 'conformance/repo', crossmountNamespace: 'conformance/cross' });
+      const report = await runConformance(s.url, {
+        namespace: 'conformance/repo',
+        crossmountNamespace: 'conformance/cross',
+      });
       await reportSpecs(t, report);
       assert.equal(report.results.length, TOTAL_SPECS);
       // Skipped by the suite itself: the two "from the environment" setups, the mount of a
@@ -37,7 +40,11 @@ describe('OCI conformance v1.1 (pull, push, content discovery, content managemen
     // refusing a blob DELETE only with 400 or 405, and the suite's teardown takes 405.
     const s = await startStowage();
     try {
-      const report = await runConformance(s.url, { namespace: 'conformance/blobs-first', crossmountNamespace: 'conformance/cross', deleteManifestBeforeBlobs: false });
+      const report = await runConformance(s.url, {
+        namespace: 'conformance/blobs-first',
+        crossmountNamespace: 'conformance/cross',
+        deleteManifestBeforeBlobs: false,
+      });
       await reportSpecs(t, report);
       assert.deepEqual(report.counts, { passed: 69, failed: 0, skipped: 5 });
     } finally {
@@ -48,7 +55,20 @@ describe('OCI conformance v1.1 (pull, push, content discovery, content managemen
   it('token auth with a personal access token: every spec passes', async (t) => {
     const s = await startAuthProcess({ mode: 'token' });
     try {
-      const created = await stowage(['token', 'create', '--config', s.configPath, '--data', s.dataDir, '--user', 'alice', '--scope', 'alice/**:pull,push,delete', '--expires', '1d']);
+      const created = await stowage([
+        'token',
+        'create',
+        '--config',
+        s.configPath,
+        '--data',
+        s.dataDir,
+        '--user',
+        'alice',
+        '--scope',
+        'alice/**:pull,push,delete',
+        '--expires',
+        '1d',
+      ]);
       assert.equal(created.code, 0, created.stderr);
       const pat = created.stdout.trim();
       assert.match(pat, /^stw_/);

@@ -9,7 +9,11 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { specTitle, type ConformanceReport } from './index.js';
 
-export async function reportSpecs(t: TestContext, report: ConformanceReport, expectedFailures: ReadonlyMap<string, string> = new Map()): Promise<void> {
+export async function reportSpecs(
+  t: TestContext,
+  report: ConformanceReport,
+  expectedFailures: ReadonlyMap<string, string> = new Map(),
+): Promise<void> {
   const titles = new Set(report.results.map(specTitle));
   for (const title of expectedFailures.keys()) assert.ok(titles.has(title), `expected failure names no spec: ${title}`);
   for (const r of report.results) {

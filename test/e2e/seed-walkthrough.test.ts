@@ -56,17 +56,33 @@ test('the seed walkthrough with stowage alone, auth on', async (t) => {
   const config = join(dir, 'stowage.yaml');
 
   // 1. A personal access token, and a login with it (as `docker login --password <TOKEN>`).
-  const created = await stowage(['token', 'create', '--config', config, '--user', 'alice', '--scope', 'alice/**:pull,push', '--expires', '1d']);
+  const created = await stowage([
+    'token',
+    'create',
+    '--config',
+    config,
+    '--user',
+    'alice',
+    '--scope',
+    'alice/**:pull,push',
+    '--expires',
+    '1d',
+  ]);
   const token = created.stdout.trim().split('\n')[0]!;
   assert.match(token, /^stw_/);
   const login = await stowage(['login', host, '-u', 'alice', '--password-stdin'], `${token}\n`);
   assert.match(login.stdout + login.stderr, /Login Succeeded/i);
-  const dockerConfig = JSON.parse(await readFile(join(dir, 'docker', 'config.json'), 'utf8')) as { auths: Record<string, unknown> };
+  const dockerConfig = JSON.parse(await readFile(join(dir, 'docker', 'config.json'), 'utf8')) as {
+    auths: Record<string, unknown>;
+  };
   assert.ok(dockerConfig.auths[host], 'credentials saved where docker reads them');
 
   await t.test('a container image from a docker save archive', async () => {
     const archive = join(dir, 'app.tar');
-    const saved = await writeDockerArchive(archive, { layers: [randomLayer('app/bin', 8192), randomLayer('app/etc', 2048)], repoTags: ['app:v1'] });
+    const saved = await writeDockerArchive(archive, {
+      layers: [randomLayer('app/bin', 8192), randomLayer('app/etc', 2048)],
+      repoTags: ['app:v1'],
+    });
     const push = await stowage(['image', 'push', archive, `${host}/alice/app:v1`, '--output', 'json']);
     const pushed = JSON.parse(push.stdout) as { digest: string };
     assert.match(pushed.digest, /^sha256:/);
@@ -74,7 +90,10 @@ test('the seed walkthrough with stowage alone, auth on', async (t) => {
     await stowage(['image', 'pull', `${host}/alice/app:v1`, '-o', back]);
     const pulled = await readDockerArchive(back);
     assert.equal(pulled.configDigest, saved.configDigest, 'same image ID after the round trip');
-    assert.deepEqual(pulled.layerTars.map((l) => l.toString('base64')), saved.layers.map((l) => l.tar.toString('base64')));
+    assert.deepEqual(
+      pulled.layerTars.map((l) => l.toString('base64')),
+      saved.layers.map((l) => l.tar.toString('base64')),
+    );
   });
 
   await t.test('a Helm chart: create, package, push, pull', async () => {
@@ -93,9 +112,21 @@ test('the seed walkthrough with stowage alone, auth on', async (t) => {
   await t.test('manifests as a Flux artifact, with source and revision from git', async () => {
     const repo = join(dir, 'gitops');
     await mkdir(join(repo, 'deploy'), { recursive: true });
-    await writeFile(join(repo, 'deploy', 'deployment.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n');
+    await writeFile(
+      join(repo, 'deploy', 'deployment.yaml'),
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n',
+    );
     await writeFile(join(repo, 'deploy', 'kustomization.yaml'), 'resources:\n  - deployment.yaml\n');
-    const git = (args: string[]) => run('git', args, { cwd: repo, env: { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@example.com', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@example.com' } });
+    const git = (args: string[]) =>
+      run('git', args, {
+        cwd: repo,
+        env: {
+          GIT_AUTHOR_NAME: 'a',
+          GIT_AUTHOR_EMAIL: 'a@example.com',
+          GIT_COMMITTER_NAME: 'a',
+          GIT_COMMITTER_EMAIL: 'a@example.com',
+        },
+      });
     await git(['init', '-q', '-b', 'main']);
     await git(['add', '.']);
     await git(['commit', '-q', '-m', 'deploy']);
@@ -104,8 +135,21 @@ test('the seed walkthrough with stowage alone, auth on', async (t) => {
     const source = (await git(['remote', 'get-url', 'origin'])).stdout.trim();
     const branch = (await git(['rev-parse', '--abbrev-ref', 'HEAD'])).stdout.trim();
 
-    const push = await stowage(['artifact', 'push', `oci://${host}/alice/manifests:v1`, '--path', join(repo, 'deploy'), '--source', source, '--revision', `${branch}@sha1:${sha}`]);
-    assert.match(push.stdout, new RegExp(`artifact successfully pushed to ${host.replace(/\./g, '\\.')}/alice/manifests@sha256:[a-f0-9]{64}`));
+    const push = await stowage([
+      'artifact',
+      'push',
+      `oci://${host}/alice/manifests:v1`,
+      '--path',
+      join(repo, 'deploy'),
+      '--source',
+      source,
+      '--revision',
+      `${branch}@sha1:${sha}`,
+    ]);
+    assert.match(
+      push.stdout,
+      new RegExp(`artifact successfully pushed to ${host.replace(/\./g, '\\.')}/alice/manifests@sha256:[a-f0-9]{64}`),
+    );
     const list = await stowage(['artifact', 'list', `oci://${host}/alice/manifests`, '--output', 'json']);
     const entries = JSON.parse(list.stdout) as { tag?: string; source_url?: string; source_revision?: string }[];
     const v1 = entries.find((e) => e.tag === 'v1');
@@ -118,7 +162,11 @@ test('the seed walkthrough with stowage alone, auth on', async (t) => {
 
   await t.test("nothing of alice's is readable anonymously", async () => {
     const anonymous = { ...env, DOCKER_CONFIG: join(dir, 'nobody') };
-    const r = await run(process.execPath, [CLI, 'tags', `${host}/alice/app`], { env: anonymous, cwd: dir, allowFailure: true });
+    const r = await run(process.execPath, [CLI, 'tags', `${host}/alice/app`], {
+      env: anonymous,
+      cwd: dir,
+      allowFailure: true,
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /log in|login|unauthorized|denied/i);
   });

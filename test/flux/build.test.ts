@@ -17,7 +17,9 @@ import { DEFAULT_IGNORE_PATHS, IgnoreMatcher, goMatch, splitIgnorePaths } from '
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { TREES, materialize } from './fixtures.js';
 
-const golden = JSON.parse(readFileSync(new URL('../../../test/flux/fixtures/golden.json', import.meta.url), 'utf8')) as {
+const golden = JSON.parse(
+  readFileSync(new URL('../../../test/flux/fixtures/golden.json', import.meta.url), 'utf8'),
+) as {
   trees: Record<string, { size: number; digest: string; diffId: string; base64?: string }>;
 };
 
@@ -39,13 +41,25 @@ interface Header {
 function headers(tar: Buffer): Header[] {
   const out: Header[] = [];
   const str = (b: Buffer, o: number, l: number) => b.subarray(o, o + l).toString('latin1');
-  for (let pos = 0; pos + 512 <= tar.length; ) {
+  for (let pos = 0; pos + 512 <= tar.length;) {
     const h = tar.subarray(pos, pos + 512);
     if (h.every((x) => x === 0)) break;
     const size = parseInt(str(h, 124, 11), 8);
     const prefix = str(h, 345, 155).replace(/\0+$/, '');
     const name = str(h, 0, 100).replace(/\0+$/, '');
-    out.push({ name: prefix ? `${prefix}/${name}` : name, mode: str(h, 100, 8), uid: str(h, 108, 8), gid: str(h, 116, 8), size, mtime: str(h, 136, 12), typeflag: str(h, 156, 1), magic: str(h, 257, 8), uname: str(h, 265, 32), gname: str(h, 297, 32), devmajor: str(h, 329, 8) });
+    out.push({
+      name: prefix ? `${prefix}/${name}` : name,
+      mode: str(h, 100, 8),
+      uid: str(h, 108, 8),
+      gid: str(h, 116, 8),
+      size,
+      mtime: str(h, 136, 12),
+      typeflag: str(h, 156, 1),
+      magic: str(h, 257, 8),
+      uname: str(h, 265, 32),
+      gname: str(h, 297, 32),
+      devmajor: str(h, 329, 8),
+    });
     pos += 512 + Math.ceil(size / 512) * 512;
   }
   return out;
@@ -81,7 +95,23 @@ describe('flux artifact tarball', () => {
     const hs = headers(tar);
     assert.deepEqual(
       hs.map((h) => h.name),
-      ['.', 'README.md', 'deploy', 'deploy/base', 'deploy/base/deployment.yaml', 'deploy/base/kustomization.yaml', 'deploy/base/service.yaml', 'deploy/overlays', 'deploy/overlays/prod', 'deploy/overlays/prod/kustomization.yaml', 'deploy/overlays/prod/patch.yaml', 'docs', 'docs/index.md', 'scripts', 'scripts/render.sh'],
+      [
+        '.',
+        'README.md',
+        'deploy',
+        'deploy/base',
+        'deploy/base/deployment.yaml',
+        'deploy/base/kustomization.yaml',
+        'deploy/base/service.yaml',
+        'deploy/overlays',
+        'deploy/overlays/prod',
+        'deploy/overlays/prod/kustomization.yaml',
+        'deploy/overlays/prod/patch.yaml',
+        'docs',
+        'docs/index.md',
+        'scripts',
+        'scripts/render.sh',
+      ],
     );
     const by = new Map(hs.map((h) => [h.name, h]));
     assert.equal(by.get('.')!.mode, '0000755\0');
@@ -113,12 +143,25 @@ describe('flux artifact tarball', () => {
     assert.equal(by.get('setgid/tool')!.mode, '0004755\0');
     assert.ok(by.has(`${'d'.repeat(70)}/${'f'.repeat(60)}.yaml`), 'split into prefix + name');
     const pax = hs.filter((h) => h.typeflag === 'x').map((h) => h.name);
-    assert.deepEqual(pax, ['PaxHeaders.0/café', 'café/PaxHeaders.0/naïve.yaml', `PaxHeaders.0/${'n'.repeat(120)}.yaml`].map((n) => [...n].filter((c) => c.charCodeAt(0) < 0x80).join('').slice(0, 100)));
+    assert.deepEqual(
+      pax,
+      ['PaxHeaders.0/café', 'café/PaxHeaders.0/naïve.yaml', `PaxHeaders.0/${'n'.repeat(120)}.yaml`].map((n) =>
+        [...n]
+          .filter((c) => c.charCodeAt(0) < 0x80)
+          .join('')
+          .slice(0, 100),
+      ),
+    );
     // Byte order of names: "B.yaml" < "a-b.yaml" < "a.yaml"; symlinks and FIFOs are left out.
     const names = hs.filter((h) => h.typeflag !== 'x').map((h) => h.name);
-    assert.ok(names.indexOf('B.yaml') < names.indexOf('a-b.yaml') && names.indexOf('a-b.yaml') < names.indexOf('a.yaml'));
+    assert.ok(
+      names.indexOf('B.yaml') < names.indexOf('a-b.yaml') && names.indexOf('a-b.yaml') < names.indexOf('a.yaml'),
+    );
     assert.ok(!names.includes('link.yaml') && !names.includes('pipe'));
-    assert.deepEqual(splitUSTARPath(`${'a'.repeat(50)}/${'b'.repeat(50)}/${'c'.repeat(50)}`), { prefix: `${'a'.repeat(50)}/${'b'.repeat(50)}`, suffix: 'c'.repeat(50) });
+    assert.deepEqual(splitUSTARPath(`${'a'.repeat(50)}/${'b'.repeat(50)}/${'c'.repeat(50)}`), {
+      prefix: `${'a'.repeat(50)}/${'b'.repeat(50)}`,
+      suffix: 'c'.repeat(50),
+    });
     assert.equal(goTarHeader({ name: 'x', type: 'file', mode: 0o644, size: 0 }).length, 512);
   });
 
@@ -145,7 +188,11 @@ describe('flux artifact tarball', () => {
     );
     const png = path.join(work, 'pic.png');
     await writeFile(png, 'x');
-    assert.deepEqual((await collectEntries(png)).map((e) => e.name), ['.'], 'the default ignore patterns apply to the file too');
+    assert.deepEqual(
+      (await collectEntries(png)).map((e) => e.name),
+      ['.'],
+      'the default ignore patterns apply to the file too',
+    );
   });
 
   it('a --path that is a symlink to a directory archives the directory', async () => {
@@ -165,7 +212,16 @@ describe('ignore patterns (fluxcd/pkg sourceignore, go-git matcher)', () => {
 
   it('defaults exclude VCS files and binaries at any depth', () => {
     const d = m(DEFAULT_IGNORE_PATHS);
-    for (const [p, dir] of [['.git', true], ['.git/config', false], ['sub/.git/HEAD', false], ['.gitignore', false], ['a/b/logo.PNG', false], ['a/b/logo.png', false], ['x.tar.gz', false], ['y.zip', false]] as const) {
+    for (const [p, dir] of [
+      ['.git', true],
+      ['.git/config', false],
+      ['sub/.git/HEAD', false],
+      ['.gitignore', false],
+      ['a/b/logo.PNG', false],
+      ['a/b/logo.png', false],
+      ['x.tar.gz', false],
+      ['y.zip', false],
+    ] as const) {
       assert.equal(d.excludes(p, dir), p !== 'a/b/logo.PNG', p);
     }
     assert.equal(d.excludes('.git', false), false, '.git/ only matches directories');

@@ -27,7 +27,17 @@ export interface TreeSpec {
 export function fixtureBytes(n: number, seed: number, text = false): Buffer {
   const b = Buffer.alloc(n);
   let x = seed >>> 0;
-  const words = ['apiVersion: v1\n', 'kind: ConfigMap\n', 'metadata:\n', '  name: app-', 'data:\n', '  key: value-', '\n---\n', '  replicas: ', 'spec:\n'];
+  const words = [
+    'apiVersion: v1\n',
+    'kind: ConfigMap\n',
+    'metadata:\n',
+    '  name: app-',
+    'data:\n',
+    '  key: value-',
+    '\n---\n',
+    '  replicas: ',
+    'spec:\n',
+  ];
   let i = 0;
   while (i < n) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -49,16 +59,36 @@ export const TREES: TreeSpec[] = [
     nodes: [
       { path: 'deploy', type: 'dir', mode: 0o755 },
       { path: 'deploy/base', type: 'dir', mode: 0o755 },
-      { path: 'deploy/base/kustomization.yaml', type: 'file', mode: 0o644, content: 'resources:\n  - deployment.yaml\n  - service.yaml\n' },
+      {
+        path: 'deploy/base/kustomization.yaml',
+        type: 'file',
+        mode: 0o644,
+        content: 'resources:\n  - deployment.yaml\n  - service.yaml\n',
+      },
       { path: 'deploy/base/deployment.yaml', type: 'file', mode: 0o644, content: yaml('Deployment', 'app') },
       { path: 'deploy/base/service.yaml', type: 'file', mode: 0o644, content: yaml('Service', 'app') },
       { path: 'deploy/overlays', type: 'dir', mode: 0o755 },
       { path: 'deploy/overlays/prod', type: 'dir', mode: 0o750 },
-      { path: 'deploy/overlays/prod/kustomization.yaml', type: 'file', mode: 0o644, content: 'resources:\n  - ../../base\npatches:\n  - path: patch.yaml\n' },
-      { path: 'deploy/overlays/prod/patch.yaml', type: 'file', mode: 0o600, content: { bytes: 3000, seed: 7, text: true } },
+      {
+        path: 'deploy/overlays/prod/kustomization.yaml',
+        type: 'file',
+        mode: 0o644,
+        content: 'resources:\n  - ../../base\npatches:\n  - path: patch.yaml\n',
+      },
+      {
+        path: 'deploy/overlays/prod/patch.yaml',
+        type: 'file',
+        mode: 0o600,
+        content: { bytes: 3000, seed: 7, text: true },
+      },
       { path: 'README.md', type: 'file', mode: 0o644, content: '# app <config> & overlays\n' },
       { path: 'scripts', type: 'dir', mode: 0o755 },
-      { path: 'scripts/render.sh', type: 'file', mode: 0o755, content: '#!/bin/sh\nkustomize build deploy/overlays/prod\n' },
+      {
+        path: 'scripts/render.sh',
+        type: 'file',
+        mode: 0o755,
+        content: '#!/bin/sh\nkustomize build deploy/overlays/prod\n',
+      },
       { path: '.gitignore', type: 'file', mode: 0o644, content: '*.tmp\n' },
       { path: '.git', type: 'dir', mode: 0o755 },
       { path: '.git/HEAD', type: 'file', mode: 0o644, content: 'ref: refs/heads/main\n' },
@@ -121,5 +151,11 @@ export const GZIP_INPUTS: Record<string, () => Buffer> = {
   'random-70000': () => fixtureBytes(70_000, 3),
   'text-5000': () => fixtureBytes(5000, 4, true),
   'text-300000': () => fixtureBytes(300_000, 6, true),
-  mixed: () => Buffer.concat([fixtureBytes(40_000, 8, true), fixtureBytes(20_000, 9), Buffer.alloc(10_000, 0x61), fixtureBytes(90_000, 10, true)]),
+  mixed: () =>
+    Buffer.concat([
+      fixtureBytes(40_000, 8, true),
+      fixtureBytes(20_000, 9),
+      Buffer.alloc(10_000, 0x61),
+      fixtureBytes(90_000, 10, true),
+    ]),
 };

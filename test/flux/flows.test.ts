@@ -18,11 +18,23 @@ import { startTarget, stowage, type TargetRegistry } from '../client/helpers.js'
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { TREES, materialize } from './fixtures.js';
 
-const golden = JSON.parse(await readFile(new URL('../../../test/flux/fixtures/golden.json', import.meta.url), 'utf8')) as { trees: Record<string, { digest: string; diffId: string }> };
+const golden = JSON.parse(
+  await readFile(new URL('../../../test/flux/fixtures/golden.json', import.meta.url), 'utf8'),
+) as { trees: Record<string, { digest: string; diffId: string }> };
 const kustomize = TREES.find((t) => t.name === 'kustomize')!;
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_GLOBAL: '/dev/null' } })
+  return execFileSync('git', args, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    },
+  })
     .toString()
     .trim();
 }
@@ -40,11 +52,18 @@ async function listTree(dir: string, rel = ''): Promise<Map<string, string>> {
 }
 
 /** A hand-made tarball (gzip) with whatever names — for the safety tests. */
-function evilTarball(entries: { name: string; type?: 'file' | 'dir' | 'symlink'; data?: string; link?: string }[]): Buffer {
+function evilTarball(
+  entries: { name: string; type?: 'file' | 'dir' | 'symlink'; data?: string; link?: string }[],
+): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
     const data = Buffer.from(e.data ?? '');
-    const h = goTarHeader({ name: e.name, type: e.type === 'dir' ? 'dir' : 'file', mode: 0o644, size: e.type === 'file' || !e.type ? data.length : 0 });
+    const h = goTarHeader({
+      name: e.name,
+      type: e.type === 'dir' ? 'dir' : 'file',
+      mode: 0o644,
+      size: e.type === 'file' || !e.type ? data.length : 0,
+    });
     if (e.type === 'symlink') {
       h[156] = 0x32;
       h.write(e.link!, 157, 'latin1');
@@ -102,7 +121,18 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
 
       it('push --reproducible writes flux’s bytes: Go-identical layer, ggcr config, annotations', async () => {
         const url = `oci://${reg.host}/team/app-config:v1.0.0`;
-        const r = await run('artifact', 'push', url, '--path', path.join(repoDir, 'config'), '--source', source, '--revision', revision, '--reproducible');
+        const r = await run(
+          'artifact',
+          'push',
+          url,
+          '--path',
+          path.join(repoDir, 'config'),
+          '--source',
+          source,
+          '--revision',
+          revision,
+          '--reproducible',
+        );
         assert.equal(r.code, 0, r.stderr);
         const m = /^artifact successfully pushed to (\S+)@(sha256:[0-9a-f]{64})$/m.exec(r.stdout);
         assert.ok(m, r.stdout);
@@ -111,21 +141,58 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
         const repo = client.repository(parseReference(`${reg.host}/team/app-config`));
         const { bytes, descriptor } = await repo.fetchManifest('v1.0.0');
         assert.equal(descriptor.digest, m[2]);
-        const man = JSON.parse(bytes.toString()) as { config: { mediaType: string; digest: string; size: number }; layers: { mediaType: string; digest: string }[]; annotations: Record<string, string> };
+        const man = JSON.parse(bytes.toString()) as {
+          config: { mediaType: string; digest: string; size: number };
+          layers: { mediaType: string; digest: string }[];
+          annotations: Record<string, string>;
+        };
         assert.equal(man.layers.length, 1);
         assert.equal(man.layers[0]!.mediaType, FLUX_CONTENT_MEDIA_TYPE);
-        assert.equal(man.layers[0]!.digest, golden.trees['kustomize/default-ignore']!.digest, 'the layer flux builds for this tree');
+        assert.equal(
+          man.layers[0]!.digest,
+          golden.trees['kustomize/default-ignore']!.digest,
+          'the layer flux builds for this tree',
+        );
         assert.equal(man.config.mediaType, FLUX_CONFIG_MEDIA_TYPE);
         const cfg = await repo.read(man.config);
         assert.ok(cfg.equals(fluxConfigBytes(golden.trees['kustomize/default-ignore']!.diffId)));
-        assert.deepEqual(man.annotations, { 'org.opencontainers.image.created': '1970-01-01T00:00:00Z', 'org.opencontainers.image.revision': revision, 'org.opencontainers.image.source': source });
-        assert.ok(bytes.toString().startsWith('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.cncf.flux.config.v1+json","size":233,"digest":'));
+        assert.deepEqual(man.annotations, {
+          'org.opencontainers.image.created': '1970-01-01T00:00:00Z',
+          'org.opencontainers.image.revision': revision,
+          'org.opencontainers.image.source': source,
+        });
+        assert.ok(
+          bytes
+            .toString()
+            .startsWith(
+              '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.cncf.flux.config.v1+json","size":233,"digest":',
+            ),
+        );
       });
 
       it('push again: same digest (reproducible), nothing uploaded; --output json like flux’s', async () => {
-        const r = await run('artifact', 'push', `oci://${reg.host}/team/app-config:v1.0.0`, '--path', path.join(repoDir, 'config'), '--source', source, '--revision', revision, '--reproducible', '--output', 'json');
+        const r = await run(
+          'artifact',
+          'push',
+          `oci://${reg.host}/team/app-config:v1.0.0`,
+          '--path',
+          path.join(repoDir, 'config'),
+          '--source',
+          source,
+          '--revision',
+          revision,
+          '--reproducible',
+          '--output',
+          'json',
+        );
         assert.equal(r.code, 0, r.stderr);
-        const doc = JSON.parse(r.stdout) as { url: string; repository: string; tag: string; digest: string; stats: { uploaded: number } };
+        const doc = JSON.parse(r.stdout) as {
+          url: string;
+          repository: string;
+          tag: string;
+          digest: string;
+          stats: { uploaded: number };
+        };
         assert.equal(doc.digest, reproducibleDigests[name]);
         assert.equal(doc.url, `oci://${reg.host}/team/app-config@${doc.digest}`);
         assert.equal(doc.repository, `${reg.host}/team/app-config`);
@@ -135,26 +202,93 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
 
       it('list: newest tag names first, cosign .sig/.att/.sbom tags left out, semver and regex filters, -o yaml', async () => {
         // flux's short flags: -f PATH, -a KEY=VALUE; --tag takes a comma-separated list as flux's does.
-        const later = await run('artifact', 'push', `oci://${reg.host}/team/app-config:v1.1.0`, '-f', path.join(repoDir, 'config'), '--source', source, '--revision', 'main@sha1:0000000000000000000000000000000000000001', '-a', 'team=platform');
+        const later = await run(
+          'artifact',
+          'push',
+          `oci://${reg.host}/team/app-config:v1.1.0`,
+          '-f',
+          path.join(repoDir, 'config'),
+          '--source',
+          source,
+          '--revision',
+          'main@sha1:0000000000000000000000000000000000000001',
+          '-a',
+          'team=platform',
+        );
         assert.equal(later.code, 0, later.stderr);
-        const tagged = await run('artifact', 'tag', `oci://${reg.host}/team/app-config:v1.0.0`, '--tag', 'sha256-abc.sig,sha256-abc.att', '--tag', 'sha256-abc.sbom', '--tag', 'v2.0.0-rc.1');
+        const tagged = await run(
+          'artifact',
+          'tag',
+          `oci://${reg.host}/team/app-config:v1.0.0`,
+          '--tag',
+          'sha256-abc.sig,sha256-abc.att',
+          '--tag',
+          'sha256-abc.sbom',
+          '--tag',
+          'v2.0.0-rc.1',
+        );
         assert.equal(tagged.code, 0, tagged.stderr);
         assert.equal(tagged.stdout.split('\n').filter((l) => l.startsWith('artifact tagged as')).length, 4);
-        const yamlList = parseYaml((await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '-o', 'yaml')).stdout) as { tag: string }[];
-        assert.deepEqual(yamlList.map((a) => a.tag), ['v2.0.0-rc.1', 'v1.1.0', 'v1.0.0']);
-        const all = JSON.parse((await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '--output', 'json')).stdout) as { url: string; tag: string; digest: string; source_url: string; source_revision: string }[];
-        assert.deepEqual(all.map((a) => a.tag), ['v2.0.0-rc.1', 'v1.1.0', 'v1.0.0']);
+        const yamlList = parseYaml(
+          (await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '-o', 'yaml')).stdout,
+        ) as { tag: string }[];
+        assert.deepEqual(
+          yamlList.map((a) => a.tag),
+          ['v2.0.0-rc.1', 'v1.1.0', 'v1.0.0'],
+        );
+        const all = JSON.parse(
+          (await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '--output', 'json')).stdout,
+        ) as { url: string; tag: string; digest: string; source_url: string; source_revision: string }[];
+        assert.deepEqual(
+          all.map((a) => a.tag),
+          ['v2.0.0-rc.1', 'v1.1.0', 'v1.0.0'],
+        );
         assert.equal(all[2]!.source_revision, revision);
         assert.equal(all[2]!.source_url, source);
         assert.equal(all[2]!.url, `${reg.host}/team/app-config:v1.0.0`);
         assert.equal(all[2]!.digest, reproducibleDigests[name]);
-        const semver = JSON.parse((await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '--filter-semver', '>=1.0.0 <2.0.0', '--output', 'json')).stdout) as { tag: string }[];
-        assert.deepEqual(semver.map((a) => a.tag), ['v1.1.0', 'v1.0.0']);
-        const regex = JSON.parse((await run('artifact', 'list', `oci://${reg.host}/team/app-config`, '--filter-regex', 'rc', '--output', 'json')).stdout) as { tag: string }[];
-        assert.deepEqual(regex.map((a) => a.tag), ['v2.0.0-rc.1']);
+        const semver = JSON.parse(
+          (
+            await run(
+              'artifact',
+              'list',
+              `oci://${reg.host}/team/app-config`,
+              '--filter-semver',
+              '>=1.0.0 <2.0.0',
+              '--output',
+              'json',
+            )
+          ).stdout,
+        ) as { tag: string }[];
+        assert.deepEqual(
+          semver.map((a) => a.tag),
+          ['v1.1.0', 'v1.0.0'],
+        );
+        const regex = JSON.parse(
+          (
+            await run(
+              'artifact',
+              'list',
+              `oci://${reg.host}/team/app-config`,
+              '--filter-regex',
+              'rc',
+              '--output',
+              'json',
+            )
+          ).stdout,
+        ) as { tag: string }[];
+        assert.deepEqual(
+          regex.map((a) => a.tag),
+          ['v2.0.0-rc.1'],
+        );
         const table = await run('artifact', 'list', `oci://${reg.host}/team/app-config`);
         assert.match(table.stdout.split('\n')[0]!, /^ARTIFACT\s+\tDIGEST\s+\tSOURCE\s+\tREVISION$/);
-        assert.match(table.stdout, new RegExp(`${reg.host}/team/app-config:v1.0.0\\s+\\tsha256:[0-9a-f]{64}\\s+\\t${source.replace(/[.]/g, '\\.')}\\s+\\t${revision}`));
+        assert.match(
+          table.stdout,
+          new RegExp(
+            `${reg.host}/team/app-config:v1.0.0\\s+\\tsha256:[0-9a-f]{64}\\s+\\t${source.replace(/[.]/g, '\\.')}\\s+\\t${revision}`,
+          ),
+        );
       });
 
       it('pull -o DIR extracts the tree (ignored files absent, permissions kept); --output DIR as flux, --out DIR deprecated', async () => {
@@ -164,18 +298,53 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
         assert.match(r.stdout, new RegExp(`revision ${revision}`));
         assert.match(r.stdout, new RegExp(`source ${source.replace(/[.]/g, '\\.')}`));
         const tree = await listTree(out);
-        assert.deepEqual([...tree.keys()], ['README.md', 'deploy', 'deploy/base', 'deploy/base/deployment.yaml', 'deploy/base/kustomization.yaml', 'deploy/base/service.yaml', 'deploy/overlays', 'deploy/overlays/prod', 'deploy/overlays/prod/kustomization.yaml', 'deploy/overlays/prod/patch.yaml', 'docs', 'docs/index.md', 'scripts', 'scripts/render.sh']);
+        assert.deepEqual(
+          [...tree.keys()],
+          [
+            'README.md',
+            'deploy',
+            'deploy/base',
+            'deploy/base/deployment.yaml',
+            'deploy/base/kustomization.yaml',
+            'deploy/base/service.yaml',
+            'deploy/overlays',
+            'deploy/overlays/prod',
+            'deploy/overlays/prod/kustomization.yaml',
+            'deploy/overlays/prod/patch.yaml',
+            'docs',
+            'docs/index.md',
+            'scripts',
+            'scripts/render.sh',
+          ],
+        );
         assert.equal(tree.get('scripts/render.sh'), 'f755');
         assert.equal(tree.get('deploy/overlays/prod/patch.yaml'), 'f600');
-        assert.equal(await readFile(path.join(out, 'deploy/base/deployment.yaml'), 'utf8'), await readFile(path.join(repoDir, 'config/deploy/base/deployment.yaml'), 'utf8'));
+        assert.equal(
+          await readFile(path.join(out, 'deploy/base/deployment.yaml'), 'utf8'),
+          await readFile(path.join(repoDir, 'config/deploy/base/deployment.yaml'), 'utf8'),
+        );
         // `flux pull artifact URL --output DIR`: the long spelling names the directory too.
-        const long = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v1.0.0`, '--output', `${out}-long`);
+        const long = await run(
+          'artifact',
+          'pull',
+          `oci://${reg.host}/team/app-config:v1.0.0`,
+          '--output',
+          `${out}-long`,
+        );
         assert.equal(long.code, 0, long.stderr);
         assert.equal(long.stderr, '');
         assert.deepEqual([...(await listTree(`${out}-long`)).keys()], [...tree.keys()]);
         // Stowage's old spelling keeps working, with a warning on stderr; so does the old
         // format flag next to it.
-        const old = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v1.0.0`, '--out', `${out}-old`, '--output', 'json');
+        const old = await run(
+          'artifact',
+          'pull',
+          `oci://${reg.host}/team/app-config:v1.0.0`,
+          '--out',
+          `${out}-old`,
+          '--output',
+          'json',
+        );
         assert.equal(old.code, 0, old.stderr);
         assert.match(old.stderr, /warning: --out is deprecated; use -o\/--output/);
         assert.match(old.stderr, /warning: --output json \(the output format\) is deprecated/);
@@ -186,18 +355,43 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
       });
 
       it('diff: exit 0 for the same tree, exit 1 with the changed names (contents, not gzip bytes)', async () => {
-        const same = await run('artifact', 'diff', `oci://${reg.host}/team/app-config:v1.0.0`, '--path', path.join(repoDir, 'config'));
+        const same = await run(
+          'artifact',
+          'diff',
+          `oci://${reg.host}/team/app-config:v1.0.0`,
+          '--path',
+          path.join(repoDir, 'config'),
+        );
         assert.equal(same.code, 0, same.stdout + same.stderr);
         assert.match(same.stdout, /no changes.*identical layer/);
         const copy = path.join(work, `pulled-${name}`);
         await writeFile(path.join(copy, 'deploy/base/service.yaml'), 'changed\n');
         await writeFile(path.join(copy, 'extra.yaml'), 'new\n');
-        const changed = await run('artifact', 'diff', `oci://${reg.host}/team/app-config:v1.0.0`, '--path', copy, '--output', 'json');
+        const changed = await run(
+          'artifact',
+          'diff',
+          `oci://${reg.host}/team/app-config:v1.0.0`,
+          '--path',
+          copy,
+          '--output',
+          'json',
+        );
         assert.equal(changed.code, 1);
-        const doc = JSON.parse(changed.stdout) as { identical: boolean; added: string[]; removed: string[]; modified: string[] };
-        assert.deepEqual([doc.identical, doc.added, doc.removed, doc.modified], [false, ['extra.yaml'], [], ['deploy/base/service.yaml']]);
+        const doc = JSON.parse(changed.stdout) as {
+          identical: boolean;
+          added: string[];
+          removed: string[];
+          modified: string[];
+        };
+        assert.deepEqual(
+          [doc.identical, doc.added, doc.removed, doc.modified],
+          [false, ['extra.yaml'], [], ['deploy/base/service.yaml']],
+        );
         // Same names and bytes but other permissions: the contents are the same (flux's gzip compare would differ).
-        await writeFile(path.join(copy, 'deploy/base/service.yaml'), await readFile(path.join(repoDir, 'config/deploy/base/service.yaml')));
+        await writeFile(
+          path.join(copy, 'deploy/base/service.yaml'),
+          await readFile(path.join(repoDir, 'config/deploy/base/service.yaml')),
+        );
         execFileSync('rm', [path.join(copy, 'extra.yaml')]);
         execFileSync('chmod', ['0640', path.join(copy, 'README.md')]);
         const modes = await run('artifact', 'diff', `oci://${reg.host}/team/app-config:v1.0.0`, '--path', copy);
@@ -206,7 +400,15 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
       });
 
       it('tag: more tags for the same manifest', async () => {
-        const r = await run('artifact', 'tag', `oci://${reg.host}/team/app-config:v1.0.0`, '--tag', 'latest', '--tag', 'stable');
+        const r = await run(
+          'artifact',
+          'tag',
+          `oci://${reg.host}/team/app-config:v1.0.0`,
+          '--tag',
+          'latest',
+          '--tag',
+          'stable',
+        );
         assert.equal(r.code, 0, r.stderr);
         const repo = client.repository(parseReference(`${reg.host}/team/app-config`));
         for (const t of ['latest', 'stable']) assert.equal((await repo.resolve(t)).digest, reproducibleDigests[name]);
@@ -218,8 +420,20 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
             config: { mediaType: FLUX_CONFIG_MEDIA_TYPE, bytes: Buffer.from('{}') },
             layers: [{ mediaType: FLUX_CONTENT_MEDIA_TYPE, bytes: tgz }],
           });
-        await push('climb', evilTarball([{ name: 'ok.yaml', data: 'ok' }, { name: 'a/../../escaped.yaml', data: 'x' }]));
-        await push('link', evilTarball([{ name: 'link', type: 'symlink', link: '/etc' }, { name: 'fine.yaml', data: 'fine' }]));
+        await push(
+          'climb',
+          evilTarball([
+            { name: 'ok.yaml', data: 'ok' },
+            { name: 'a/../../escaped.yaml', data: 'x' },
+          ]),
+        );
+        await push(
+          'link',
+          evilTarball([
+            { name: 'link', type: 'symlink', link: '/etc' },
+            { name: 'fine.yaml', data: 'fine' },
+          ]),
+        );
         const target = path.join(work, `evil-${name}`, 'out');
         const climb = await run('artifact', 'pull', `oci://${reg.host}/team/evil:climb`, '-o', target);
         assert.equal(climb.code, 1);
@@ -233,13 +447,39 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
       });
 
       it('errors: missing flags are usage errors (2), a missing artifact exits 1 with the tags that exist', async () => {
-        const noSource = await run('artifact', 'push', `oci://${reg.host}/team/x:v1`, '--path', repoDir, '--revision', 'r');
+        const noSource = await run(
+          'artifact',
+          'push',
+          `oci://${reg.host}/team/x:v1`,
+          '--path',
+          repoDir,
+          '--revision',
+          'r',
+        );
         assert.equal(noSource.code, 2);
         assert.match(noSource.stderr, /--source/);
-        const badAnn = await run('artifact', 'push', `oci://${reg.host}/team/x:v1`, '--path', repoDir, '--source', 's', '--revision', 'r', '--annotations', 'a=b=c');
+        const badAnn = await run(
+          'artifact',
+          'push',
+          `oci://${reg.host}/team/x:v1`,
+          '--path',
+          repoDir,
+          '--source',
+          's',
+          '--revision',
+          'r',
+          '--annotations',
+          'a=b=c',
+        );
         assert.equal(badAnn.code, 2);
         assert.match(badAnn.stderr, /key=value/);
-        const missing = await run('artifact', 'pull', `oci://${reg.host}/team/app-config:v9`, '-o', path.join(work, 'none'));
+        const missing = await run(
+          'artifact',
+          'pull',
+          `oci://${reg.host}/team/app-config:v9`,
+          '-o',
+          path.join(work, 'none'),
+        );
         assert.equal(missing.code, 1);
         assert.match(missing.stderr, /not found/);
         assert.match(missing.stderr, /hint: .*v1\.0\.0/);
@@ -258,9 +498,15 @@ describe('stowage artifact (flux artifacts)', { timeout: 240_000 }, () => {
     assert.match(r.stdout, new RegExp(golden.trees['kustomize/default-ignore']!.digest));
     assert.equal((await stat(file)).mode & 0o777, 0o640);
     // The old `-o FILE --output json` (file and format) still works, with a warning.
-    const old = await stowage(['artifact', 'build', '--path', path.join(repoDir, 'config'), '-o', `${file}.2`, '--output', 'json'], { env });
+    const old = await stowage(
+      ['artifact', 'build', '--path', path.join(repoDir, 'config'), '-o', `${file}.2`, '--output', 'json'],
+      { env },
+    );
     assert.equal(old.code, 0, old.stderr);
-    assert.equal((JSON.parse(old.stdout) as { digest: string }).digest, golden.trees['kustomize/default-ignore']!.digest);
+    assert.equal(
+      (JSON.parse(old.stdout) as { digest: string }).digest,
+      golden.trees['kustomize/default-ignore']!.digest,
+    );
     assert.match(old.stderr, /deprecated/);
   });
 });

@@ -10,7 +10,9 @@ import { describe, it } from 'node:test';
 import { GoGzipWriter, goGzip } from '../../src/gocompat/gzip.js';
 import { GZIP_INPUTS, fixtureBytes } from '../flux/fixtures.js';
 
-const golden = JSON.parse(readFileSync(new URL('../../../test/flux/fixtures/golden.json', import.meta.url), 'utf8')) as {
+const golden = JSON.parse(
+  readFileSync(new URL('../../../test/flux/fixtures/golden.json', import.meta.url), 'utf8'),
+) as {
   gzip: Record<string, { size: number; sha256: string; base64?: string }>;
 };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -48,7 +50,12 @@ describe('Go gzip port', () => {
   });
 
   it('round-trips through zlib for awkward inputs', () => {
-    for (const input of [Buffer.alloc(1), Buffer.alloc(258 * 300, 7), fixtureBytes(1 << 17, 5), Buffer.from('ab'.repeat(70_000))]) {
+    for (const input of [
+      Buffer.alloc(1),
+      Buffer.alloc(258 * 300, 7),
+      fixtureBytes(1 << 17, 5),
+      Buffer.from('ab'.repeat(70_000)),
+    ]) {
       assert.ok(gunzipSync(goGzip(input)).equals(input));
     }
   });

@@ -12,7 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { BLOCK, formatOctal, formatString, parseString, setUstarFormat } from '../../src/gocompat/tar/format.js';
 import { TarError, TarReader, looksLikeTar, type TarEntry } from '../../src/gocompat/tar/reader.js';
-import { TAR_TRAILER, TarHeaderError, goTarEntry, goTarHeader, tarPadding, type TarHeader } from '../../src/gocompat/tar/writer.js';
+import {
+  TAR_TRAILER,
+  TarHeaderError,
+  goTarEntry,
+  goTarHeader,
+  tarPadding,
+  type TarHeader,
+} from '../../src/gocompat/tar/writer.js';
 import { vector } from '../chart/helpers.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 
@@ -22,7 +29,12 @@ async function readAll(tar: TarReader): Promise<(TarEntry & { data: Buffer })[]>
   return out;
 }
 
-const fromBytes = (b: Buffer, chunk = 700) => TarReader.fromStream(Readable.from(Array.from({ length: Math.ceil(b.length / chunk) }, (_, i) => b.subarray(i * chunk, (i + 1) * chunk))));
+const fromBytes = (b: Buffer, chunk = 700) =>
+  TarReader.fromStream(
+    Readable.from(
+      Array.from({ length: Math.ceil(b.length / chunk) }, (_, i) => b.subarray(i * chunk, (i + 1) * chunk)),
+    ),
+  );
 
 /** A raw header block, for the forms Go's writer never produces (GNU, sparse). */
 function rawBlock(name: string, typeflag: string, size: number): Buffer {
@@ -45,7 +57,10 @@ describe('Go tar writer', () => {
     it(`writes the tar Go wrote for ${name}, header for header`, async () => {
       const real = gunzipSync(vector(name));
       const entries = await readAll(fromBytes(real));
-      const mine = Buffer.concat([...entries.map((e) => goTarEntry({ name: e.name, type: 'file', mode: e.mode, mtime: e.mtime }, e.data)), TAR_TRAILER]);
+      const mine = Buffer.concat([
+        ...entries.map((e) => goTarEntry({ name: e.name, type: 'file', mode: e.mode, mtime: e.mtime }, e.data)),
+        TAR_TRAILER,
+      ]);
       assert.ok(mine.equals(real));
     });
   }
@@ -57,7 +72,13 @@ describe('Go tar writer', () => {
     assert.equal(parseString(u, 'prefix'), 'd'.repeat(120));
     assert.equal(parseString(u, 'name'), 'f.yaml');
 
-    const p = goTarHeader({ name: 'dir/ünïcode', type: 'symlink', mode: 0o777, linkname: 'l'.repeat(101), mtime: 8 ** 11 });
+    const p = goTarHeader({
+      name: 'dir/ünïcode',
+      type: 'symlink',
+      mode: 0o777,
+      linkname: 'l'.repeat(101),
+      mtime: 8 ** 11,
+    });
     assert.equal(String.fromCharCode(p[156]!), 'x');
     assert.equal(parseString(p, 'name'), 'dir/PaxHeaders.0/ncode');
     const records = p.subarray(BLOCK, BLOCK + parseInt(parseString(p, 'size'), 8)).toString('utf8');
@@ -69,7 +90,10 @@ describe('Go tar writer', () => {
   });
 
   it('rounds ModTime to the second and writes a zero ModTime as 0', () => {
-    assert.equal(parseString(goTarHeader({ name: 'a', type: 'file', mode: 0o644, mtime: 1700000000.5 }), 'mtime'), (1700000001).toString(8));
+    assert.equal(
+      parseString(goTarHeader({ name: 'a', type: 'file', mode: 0o644, mtime: 1700000000.5 }), 'mtime'),
+      (1700000001).toString(8),
+    );
     assert.equal(parseString(goTarHeader({ name: 'a', type: 'file', mode: 0o644 }), 'mtime'), '00000000000');
   });
 
@@ -153,13 +177,27 @@ describe('tar reader', () => {
   });
 
   it('refuses sparse files, malformed and oversized records, bad checksums and truncation', async () => {
-    const refuse = async (b: Buffer, re: RegExp) => assert.rejects(readAll(fromBytes(b)), (e: Error) => e instanceof TarError && re.test(e.message));
+    const refuse = async (b: Buffer, re: RegExp) =>
+      assert.rejects(readAll(fromBytes(b)), (e: Error) => e instanceof TarError && re.test(e.message));
     await refuse(Buffer.concat([rawBlock('sparse', 'S', 0), TAR_TRAILER]), /sparse/);
     const paxSparse = Buffer.from('22 GNU.sparse.major=1\n');
-    await refuse(Buffer.concat([withBody(rawBlock('PaxHeaders.0/x', 'x', paxSparse.length), paxSparse), rawBlock('x', '0', 0), TAR_TRAILER]), /sparse/);
+    await refuse(
+      Buffer.concat([
+        withBody(rawBlock('PaxHeaders.0/x', 'x', paxSparse.length), paxSparse),
+        rawBlock('x', '0', 0),
+        TAR_TRAILER,
+      ]),
+      /sparse/,
+    );
     const bad = Buffer.from('99 path=x\n');
-    await refuse(Buffer.concat([withBody(rawBlock('PaxHeaders.0/x', 'x', bad.length), bad), rawBlock('x', '0', 0), TAR_TRAILER]), /malformed PAX/);
-    await refuse(Buffer.concat([rawBlock('PaxHeaders.0/x', 'x', (1 << 20) + 1), Buffer.alloc((1 << 20) + 512)]), /oversized/);
+    await refuse(
+      Buffer.concat([withBody(rawBlock('PaxHeaders.0/x', 'x', bad.length), bad), rawBlock('x', '0', 0), TAR_TRAILER]),
+      /malformed PAX/,
+    );
+    await refuse(
+      Buffer.concat([rawBlock('PaxHeaders.0/x', 'x', (1 << 20) + 1), Buffer.alloc((1 << 20) + 512)]),
+      /oversized/,
+    );
     const damaged = sample();
     damaged[10] = 0x41;
     await refuse(damaged, /checksum/);

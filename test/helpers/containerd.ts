@@ -15,7 +15,11 @@ export interface Containerd {
 /** The daemon scripts/test.sh started (STOWAGE_TEST_CONTAINERD_ADDRESS), or one of this process (stopped when it exits). */
 export async function startContainerd(): Promise<Containerd> {
   requireTools('containerd', 'ctr');
-  const env = await serviceEnv('containerd', ['STOWAGE_TEST_CONTAINERD_ADDRESS', 'STOWAGE_TEST_CONTAINERD_DIR'], 'STOWAGE_TEST_CONTAINERD_DIR');
+  const env = await serviceEnv(
+    'containerd',
+    ['STOWAGE_TEST_CONTAINERD_ADDRESS', 'STOWAGE_TEST_CONTAINERD_DIR'],
+    'STOWAGE_TEST_CONTAINERD_DIR',
+  );
   return { address: env.STOWAGE_TEST_CONTAINERD_ADDRESS! };
 }
 
@@ -39,10 +43,13 @@ export function ctrClient(cd: Containerd, name: string): CtrClient {
   const namespace = `${name}-${randomUUID().slice(0, 8)}`;
   const bin = requireTool('ctr');
   const ctr = (args: readonly string[], opts: RunOptions = {}) =>
-    run(bin, ['--address', cd.address, '--namespace', namespace, ...args], { ...opts, env: { CONTAINERD_SNAPSHOTTER: 'native', ...opts.env } });
+    run(bin, ['--address', cd.address, '--namespace', namespace, ...args], {
+      ...opts,
+      env: { CONTAINERD_SNAPSHOTTER: 'native', ...opts.env },
+    });
   const list = async () =>
-    (await ctr(['images', 'ls']))
-      .stdout.split('\n')
+    (await ctr(['images', 'ls'])).stdout
+      .split('\n')
       .slice(1)
       .map((l) => l.trim().split(/\s+/))
       .filter((cols) => cols.length >= 3);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { serviceEnv } from './services.js';
 import { requireTools, run, type RunOptions, type RunResult } from './tools.js';
 
+const DEBIAN_CLI = '/usr/bin/docker';
+
 /**
  * The CLI: the Debian one (/usr/bin/docker, same generation as the daemon) unless
  * STOWAGE_TEST_DOCKER_CLI names another (a newer CLI talks to the 20.10 daemon too).
@@ -19,12 +21,12 @@ export function dockerCli(): string {
   try {
     accessSync(cli, fsConstants.X_OK);
   } catch {
-    throw new Error(`docker CLI ${cli} not found: install the Debian package "docker.io" (apt-get install -y docker.io) or set STOWAGE_TEST_DOCKER_CLI`);
+    throw new Error(
+      `docker CLI ${cli} not found: install the Debian package "docker.io" (apt-get install -y docker.io) or set STOWAGE_TEST_DOCKER_CLI`,
+    );
   }
   return cli;
 }
-
-const DEBIAN_CLI = '/usr/bin/docker';
 
 export interface DockerEngine {
   /** unix://…/docker.sock */
@@ -34,7 +36,11 @@ export interface DockerEngine {
 /** The daemon scripts/test.sh started (STOWAGE_TEST_DOCKER_HOST), or one of this process (stopped when it exits). */
 export async function startDockerEngine(): Promise<DockerEngine> {
   requireTools('dockerd');
-  const env = await serviceEnv('docker', ['STOWAGE_TEST_DOCKER_HOST', 'STOWAGE_TEST_DOCKER_DIR'], 'STOWAGE_TEST_DOCKER_DIR');
+  const env = await serviceEnv(
+    'docker',
+    ['STOWAGE_TEST_DOCKER_HOST', 'STOWAGE_TEST_DOCKER_DIR'],
+    'STOWAGE_TEST_DOCKER_DIR',
+  );
   return { host: env.STOWAGE_TEST_DOCKER_HOST! };
 }
 
@@ -59,7 +65,8 @@ export async function dockerClient(engine: DockerEngine, dir: string): Promise<D
   await writeFile(join(configDir, 'config.json'), '{"auths":{}}\n');
   const env = { DOCKER_HOST: engine.host, DOCKER_CONFIG: configDir };
   const cli = dockerCli();
-  const docker = (args: readonly string[], opts: RunOptions = {}) => run(cli, args, { ...opts, env: { ...env, ...opts.env } });
+  const docker = (args: readonly string[], opts: RunOptions = {}) =>
+    run(cli, args, { ...opts, env: { ...env, ...opts.env } });
   const dockerFails = async (args: readonly string[], opts: RunOptions = {}) => {
     const r = await docker(args, { ...opts, allowFailure: true });
     if (r.code === 0) throw new Error(`expected failure, but succeeded: ${r.command}\n${r.stdout.slice(-2000)}`);
@@ -70,7 +77,8 @@ export async function dockerClient(engine: DockerEngine, dir: string): Promise<D
     env,
     docker,
     dockerFails,
-    login: (registry, user, secret, opts = {}) => docker(['login', '-u', user, '--password-stdin', registry], { ...opts, input: `${secret}\n` }),
+    login: (registry, user, secret, opts = {}) =>
+      docker(['login', '-u', user, '--password-stdin', registry], { ...opts, input: `${secret}\n` }),
     async imageId(ref) {
       const r = await docker(['image', 'inspect', '--format', '{{.Id}}', ref], { allowFailure: true });
       if (r.code !== 0) {

@@ -4,7 +4,6 @@
  * admin's view of what it holds and of the requests it logged, so each test can
  * check the registry side of what the client claims.
  */
-import { join } from 'node:path';
 import { PASSWORDS, bearer, call, fetchToken, startAuthProcess, type TestUser } from '../auth/helpers.js';
 import { CLI, loggedRequests, startStowage, type LoggedRequest, type StowageProcess } from './server.js';
 import { run } from './tools.js';
@@ -57,7 +56,9 @@ export async function startEngineRegistry(mode: AuthMode): Promise<EngineRegistr
     proc,
     creds: (user) => (auth ? { user, secret: PASSWORDS[user] } : undefined),
     async manifest(repo, ref) {
-      const res = await call(url, 'GET', `/v2/${repo}/manifests/${ref}`, { headers: { Accept: ACCEPT, ...(await adminHeaders(`repository:${repo}:pull`)) } });
+      const res = await call(url, 'GET', `/v2/${repo}/manifests/${ref}`, {
+        headers: { Accept: ACCEPT, ...(await adminHeaders(`repository:${repo}:pull`)) },
+      });
       return {
         status: res.status,
         contentType: String(res.headers['content-type'] ?? ''),
@@ -66,7 +67,9 @@ export async function startEngineRegistry(mode: AuthMode): Promise<EngineRegistr
       };
     },
     async tags(repo) {
-      const res = await call(url, 'GET', `/v2/${repo}/tags/list`, { headers: await adminHeaders(`repository:${repo}:pull`) });
+      const res = await call(url, 'GET', `/v2/${repo}/tags/list`, {
+        headers: await adminHeaders(`repository:${repo}:pull`),
+      });
       if (res.status !== 200) throw new Error(`GET /v2/${repo}/tags/list → ${res.status}: ${res.text}`);
       return [...(res.json<{ tags: string[] }>().tags ?? [])].sort();
     },
@@ -74,14 +77,23 @@ export async function startEngineRegistry(mode: AuthMode): Promise<EngineRegistr
     requests: (from = 0) => loggedRequests(proc, from),
     async createPat(user, scope) {
       if (!auth) throw new Error('createPat: the registry has no auth');
-      const r = await run(process.execPath, [CLI, 'token', 'create', '--config', auth.configPath, '--data', auth.dataDir, '--user', user, '--scope', scope, '--expires', '1d']);
+      const r = await run(process.execPath, [
+        CLI,
+        'token',
+        'create',
+        '--config',
+        auth.configPath,
+        '--data',
+        auth.dataDir,
+        '--user',
+        user,
+        '--scope',
+        scope,
+        '--expires',
+        '1d',
+      ]);
       return r.stdout.trim();
     },
     stop: () => (auth ? auth.stop() : proc.stop()),
   };
-}
-
-/** Where test files put their scratch files for one registry. */
-export function scratch(work: string, mode: AuthMode, name: string): string {
-  return join(work, mode, name);
 }

@@ -58,7 +58,8 @@ export function setupInterop(opts: { tools: ToolName[]; distribution?: boolean; 
   });
 
   const need = <T>(v: T | undefined, what: string): T => {
-    if (v === undefined) throw new Error(`interop setup did not complete (${what} missing) — see the before hook error`);
+    if (v === undefined)
+      throw new Error(`interop setup did not complete (${what} missing) — see the before hook error`);
     return v;
   };
 
@@ -135,8 +136,19 @@ export async function readDigestFile(file: string): Promise<string> {
 }
 
 /** `skopeo inspect --raw [--config]`: the exact bytes served by the registry. */
-export async function inspectRaw(sb: ContainersSandbox, ref: string, opts: { config?: boolean; args?: string[] } = {}): Promise<Buffer> {
-  const res = await sb.skopeo([...(opts.args ?? []), 'inspect', '--tls-verify=false', '--raw', ...(opts.config ? ['--config'] : []), ref]);
+export async function inspectRaw(
+  sb: ContainersSandbox,
+  ref: string,
+  opts: { config?: boolean; args?: string[] } = {},
+): Promise<Buffer> {
+  const res = await sb.skopeo([
+    ...(opts.args ?? []),
+    'inspect',
+    '--tls-verify=false',
+    '--raw',
+    ...(opts.config ? ['--config'] : []),
+    ref,
+  ]);
   return res.stdoutBytes;
 }
 
@@ -153,7 +165,11 @@ export interface SkopeoInspect {
 }
 
 /** `skopeo inspect` (parsed); `globalArgs` go before the subcommand (e.g. --override-arch). */
-export async function skopeoInspect(sb: ContainersSandbox, ref: string, globalArgs: string[] = []): Promise<SkopeoInspect> {
+export async function skopeoInspect(
+  sb: ContainersSandbox,
+  ref: string,
+  globalArgs: string[] = [],
+): Promise<SkopeoInspect> {
   const res = await sb.skopeo([...globalArgs, 'inspect', '--tls-verify=false', ref]);
   return parseJson<SkopeoInspect>(res.stdout, `skopeo inspect ${ref}`);
 }
@@ -204,13 +220,21 @@ export const MANIFEST_ACCEPT = [
 ].join(', ');
 
 /** PUTs manifest bytes under a reference (used to create many tags quickly). */
-export async function putManifest(baseUrl: string, repo: string, ref: string, body: Buffer, mediaType: string): Promise<void> {
+export async function putManifest(
+  baseUrl: string,
+  repo: string,
+  ref: string,
+  body: Buffer,
+  mediaType: string,
+): Promise<void> {
   const res = await http(baseUrl, 'PUT', `/v2/${repo}/manifests/${ref}`, {
     headers: { 'Content-Type': mediaType },
     body,
   });
   if (res.status !== 201) {
-    throw new Error(`PUT /v2/${repo}/manifests/${ref} → ${res.status} (expected 201): ${res.body.toString('utf8').slice(0, 500)}`);
+    throw new Error(
+      `PUT /v2/${repo}/manifests/${ref} → ${res.status} (expected 201): ${res.body.toString('utf8').slice(0, 500)}`,
+    );
   }
 }
 

@@ -196,7 +196,13 @@ export function readTar(buf: Buffer): TarMember[] {
             : typeflag === '1'
               ? 'hardlink'
               : 'other';
-    members.push({ path: name.replace(/^\.\//, ''), type, mode: readOctal(h, 100, 8), linkname, data: Buffer.from(data) });
+    members.push({
+      path: name.replace(/^\.\//, ''),
+      type,
+      mode: readOctal(h, 100, 8),
+      linkname,
+      data: Buffer.from(data),
+    });
     pax = {};
     longName = undefined;
     longLink = undefined;
@@ -282,7 +288,15 @@ export interface Platform {
   variant?: string;
 }
 
-const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const GOARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 /** The machine's platform in OCI terms (what podman/buildah expect by default). */
 export function hostPlatform(): Platform {
@@ -457,13 +471,23 @@ export class OciLayout {
       await this.putBlob(l.blob);
       layerDescs.push({ mediaType: l.mediaType, digest: l.digest, size: l.size });
     }
-    return this.finishImage(layerDescs, opts.layers.map((l) => l.diffId), { ...opts, platform });
+    return this.finishImage(
+      layerDescs,
+      opts.layers.map((l) => l.diffId),
+      { ...opts, platform },
+    );
   }
 
   private async finishImage(
     layers: Descriptor[],
     diffIds: string[],
-    opts: { config?: ConfigOptions; annotations?: Record<string, string>; tag?: string; style?: JsonStyle; platform: Platform },
+    opts: {
+      config?: ConfigOptions;
+      annotations?: Record<string, string>;
+      tag?: string;
+      style?: JsonStyle;
+      platform: Platform;
+    },
   ): Promise<BuiltImage> {
     const config = makeConfig(diffIds, { ...opts.config, platform: opts.platform });
     const cfg = await this.putBlob(config);
@@ -476,7 +500,12 @@ export class OciLayout {
     };
     const manifest = encodeJson(manifestJson, opts.style ?? 'compact');
     const m = await this.putBlob(manifest);
-    const descriptor: Descriptor = { mediaType: MediaTypes.ociManifest, digest: m.digest, size: m.size, platform: opts.platform };
+    const descriptor: Descriptor = {
+      mediaType: MediaTypes.ociManifest,
+      digest: m.digest,
+      size: m.size,
+      platform: opts.platform,
+    };
     if (opts.tag) await this.tag({ mediaType: MediaTypes.ociManifest, digest: m.digest, size: m.size }, opts.tag);
     return {
       manifest,
@@ -688,7 +717,8 @@ export async function readDockerArchive(file: string): Promise<ReadDockerArchive
     const m = byPath.get(p);
     if (!m) throw new Error(`${file}: member ${p} missing (have: ${[...byPath.keys()].join(', ')})`);
     if ((m.type === 'symlink' || m.type === 'hardlink') && depth < 8) {
-      const target = m.type === 'symlink' ? path.posix.normalize(path.posix.join(path.posix.dirname(p), m.linkname)) : m.linkname;
+      const target =
+        m.type === 'symlink' ? path.posix.normalize(path.posix.join(path.posix.dirname(p), m.linkname)) : m.linkname;
       return get(target, depth + 1);
     }
     return m.data;

@@ -19,7 +19,11 @@ export function throwsCode(fn: () => unknown, code: ErrorCode, extra?: (e: Regis
   assert.throws(fn, registryError(code, extra));
 }
 
-export async function rejectsCode(p: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode, extra?: (e: RegistryError) => void): Promise<RegistryError> {
+export async function rejectsCode(
+  p: Promise<unknown> | (() => Promise<unknown>),
+  code: ErrorCode,
+  extra?: (e: RegistryError) => void,
+): Promise<RegistryError> {
   let caught: RegistryError | undefined;
   await assert.rejects(p, (e: unknown) => {
     registryError(code, extra)(e);

@@ -26,7 +26,13 @@ export async function startRegistryUnderTest(): Promise<RegistryUnderTest> {
   const target = process.env.STOWAGE_INTEROP_TARGET ?? 'stowage';
   if (target === 'distribution') {
     const d = await startDistribution();
-    return { kind: 'distribution', url: d.url, host: d.host, logs: () => d.logs().slice(-20_000), stop: () => d.stop() };
+    return {
+      kind: 'distribution',
+      url: d.url,
+      host: d.host,
+      logs: () => d.logs().slice(-20_000),
+      stop: () => d.stop(),
+    };
   }
   if (target === 'external') {
     const raw = process.env.STOWAGE_INTEROP_URL;

@@ -72,7 +72,11 @@ export function startService(service: string, dirKey: string): Promise<Record<st
  * The variables `keys` of a service: the instance scripts/test.sh started for the
  * whole run when they are all set, otherwise this process's own.
  */
-export async function serviceEnv(service: string, keys: readonly string[], dirKey: string): Promise<Record<string, string>> {
+export async function serviceEnv(
+  service: string,
+  keys: readonly string[],
+  dirKey: string,
+): Promise<Record<string, string>> {
   const given = Object.fromEntries(keys.map((k) => [k, process.env[k] ?? '']));
   const vars = Object.values(given).every((v) => v !== '') ? given : await startService(service, dirKey);
   const missing = keys.filter((k) => !vars[k]);
@@ -82,7 +86,8 @@ export async function serviceEnv(service: string, keys: readonly string[], dirKe
 
 /** The URL of a PostgreSQL server to use (superuser, database `postgres`). */
 export async function postgresUrl(): Promise<string> {
-  const url = process.env.STOWAGE_TEST_PG_URL ?? (await startService('postgres', 'STOWAGE_TEST_PG_DIR')).STOWAGE_TEST_PG_URL;
+  const url =
+    process.env.STOWAGE_TEST_PG_URL ?? (await startService('postgres', 'STOWAGE_TEST_PG_DIR')).STOWAGE_TEST_PG_URL;
   if (!url) throw new Error('scripts/services/postgres.sh printed no STOWAGE_TEST_PG_URL');
   return url;
 }
@@ -116,7 +121,13 @@ export async function s3Settings(): Promise<S3Settings> {
     if (!v) throw new Error(`STOWAGE_TEST_S3_${k} is not set (scripts/services/rgw.sh prints it)`);
     return v;
   };
-  return { endpoint: get('ENDPOINT'), region: get('REGION'), bucket: get('BUCKET'), accessKeyId: get('ACCESS_KEY'), secretAccessKey: get('SECRET_KEY') };
+  return {
+    endpoint: get('ENDPOINT'),
+    region: get('REGION'),
+    bucket: get('BUCKET'),
+    accessKeyId: get('ACCESS_KEY'),
+    secretAccessKey: get('SECRET_KEY'),
+  };
 }
 
 /** A key prefix no other test uses, so tests share one bucket without seeing each other. */
@@ -148,7 +159,9 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
  * database and a new key prefix, so replicas given the same env share them and
  * nothing else does.
  */
-export async function scaleOutEnv(options: { redirect?: boolean } = {}): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+export async function scaleOutEnv(
+  options: { redirect?: boolean } = {},
+): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
   const s3 = await s3Settings();
   const db = await freshDatabase();
   return {
@@ -171,7 +184,9 @@ export async function scaleOutEnv(options: { redirect?: boolean } = {}): Promise
 }
 
 /** nginx, round robin without stickiness, in front of `backends` (HOST:PORT each). */
-export async function startLoadBalancer(backends: string[]): Promise<{ url: string; host: string; stop(): Promise<void> }> {
+export async function startLoadBalancer(
+  backends: string[],
+): Promise<{ url: string; host: string; stop(): Promise<void> }> {
   let stdout: string;
   try {
     ({ stdout } = await run('bash', [`${SCRIPTS}/nginx.sh`, 'start', ...backends], { timeout: 30_000 }));
@@ -182,5 +197,9 @@ export async function startLoadBalancer(backends: string[]): Promise<{ url: stri
   const url = /^STOWAGE_TEST_LB_URL=(.*)$/m.exec(stdout)?.[1];
   const dir = /^STOWAGE_TEST_LB_DIR=(.*)$/m.exec(stdout)?.[1];
   if (!url || !dir) throw new Error(`nginx.sh printed no URL: ${stdout}`);
-  return { url, host: new URL(url).host, stop: async () => void (await run('bash', [`${SCRIPTS}/nginx.sh`, 'stop', dir])) };
+  return {
+    url,
+    host: new URL(url).host,
+    stop: async () => void (await run('bash', [`${SCRIPTS}/nginx.sh`, 'stop', dir])),
+  };
 }

@@ -315,7 +315,17 @@ export async function createContainersSandbox(name = 'containers'): Promise<Cont
   const p = (...parts: string[]) => path.join(dir, ...parts);
   const graphroot = p('storage', 'root');
   const runroot = p('storage', 'run');
-  for (const d of [graphroot, runroot, p('tmp'), p('libpod-tmp'), p('static'), p('volumes'), p('net'), p('home'), p('registries.d')]) {
+  for (const d of [
+    graphroot,
+    runroot,
+    p('tmp'),
+    p('libpod-tmp'),
+    p('static'),
+    p('volumes'),
+    p('net'),
+    p('home'),
+    p('registries.d'),
+  ]) {
     await mkdir(d, { recursive: true });
   }
   const toml = (s: string) => JSON.stringify(s); // JSON strings are valid TOML basic strings
@@ -361,7 +371,11 @@ export async function createContainersSandbox(name = 'containers'): Promise<Cont
     env,
     policyPath,
     skopeo: (args, opts) =>
-      run(requireTool('skopeo'), ['--policy', policyPath, '--registries.d', p('registries.d'), '--tmpdir', p('tmp'), ...args], withEnv(opts)),
+      run(
+        requireTool('skopeo'),
+        ['--policy', policyPath, '--registries.d', p('registries.d'), '--tmpdir', p('tmp'), ...args],
+        withEnv(opts),
+      ),
     podman: (args, opts) => run(requireTool('podman'), [...storageFlags, ...args], withEnv(opts)),
     buildah: (args, opts) => run(requireTool('buildah'), [...storageFlags, ...args], withEnv(opts)),
     cleanup: () => removeDir(dir),

@@ -53,7 +53,18 @@ describe('base endpoints', () => {
     assert.notEqual(a.headers['x-request-id'], b.headers['x-request-id']);
   });
 
-  for (const path of ['/', '/v1/', '/v2/foo', '/v2/foo/bar', '/v2/foo/tags', '/v2/foo/manifests/', '/v2/foo/blobs/', '/v3/', '/healthz/x', '/v2/_oci/ext/discover']) {
+  for (const path of [
+    '/',
+    '/v1/',
+    '/v2/foo',
+    '/v2/foo/bar',
+    '/v2/foo/tags',
+    '/v2/foo/manifests/',
+    '/v2/foo/blobs/',
+    '/v3/',
+    '/healthz/x',
+    '/v2/_oci/ext/discover',
+  ]) {
     it(`unknown route ${path} → 404 JSON error (UNSUPPORTED)`, async () => {
       const res = await req(s.url, 'GET', path);
       const body = assertError(res, 404, 'UNSUPPORTED');

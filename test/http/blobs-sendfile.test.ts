@@ -30,10 +30,16 @@ describe('blobs: sendfile', () => {
     await s.stop();
   });
 
-  it('the addon is built and loaded on Linux', () => {
-    if (process.platform !== 'linux') return;
-    assert.ok(sendFileAvailable(), `native/build/Release/stowage_sendfile.node did not load (${sendFileProblem()}): run \`npm run build:native\``);
-  });
+  it(
+    'the addon is built and loaded on Linux',
+    { skip: process.platform !== 'linux' && 'sendfile(2) is used on Linux only' },
+    () => {
+      assert.ok(
+        sendFileAvailable(),
+        `native/build/Release/stowage_sendfile.node did not load (${sendFileProblem()}): run \`npm run build:native\``,
+      );
+    },
+  );
 
   it('a whole blob and a range come from sendfile, byte for byte', async () => {
     const before = { ...sendFileStats };
@@ -52,7 +58,8 @@ describe('blobs: sendfile', () => {
 
   it('pipelined requests on one connection each get their whole body, in order', async () => {
     const path = `/v2/${repo}/blobs/${digest}`;
-    const head = (range?: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n${range ? `Range: bytes=${range}\r\n` : ''}\r\n`;
+    const head = (range?: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: x\r\n${range ? `Range: bytes=${range}\r\n` : ''}\r\n`;
     const responses = await exchange(s.host, head() + head('0-999999') + head() + head('23000000-'), 4);
     assert.deepEqual(
       responses.map((r) => r.status),
@@ -123,13 +130,17 @@ describe('blobs: without sendfile (STOWAGE_SENDFILE=off)', () => {
   it('streams the same bytes, whole and ranged, and says so when it starts', async () => {
     const server = await startStowage({ env: { STOWAGE_SENDFILE: 'off' } });
     try {
-      const listening = server.logs.map((l) => JSON.parse(l) as { msg?: string; sendfile?: boolean }).find((e) => e.msg === 'listening');
+      const listening = server.logs
+        .map((l) => JSON.parse(l) as { msg?: string; sendfile?: boolean })
+        .find((e) => e.msg === 'listening');
       assert.equal(listening?.sendfile, false);
       const data = randomBytes(3 * MiB);
       const { digest } = await pushBlob(server.url, 'plain/stream', data);
       const whole = await req(server.url, 'GET', `/v2/plain/stream/blobs/${digest}`);
       assert.equal(sha256(whole.body), digest);
-      const part = await req(server.url, 'GET', `/v2/plain/stream/blobs/${digest}`, { headers: { Range: 'bytes=5-2000004' } });
+      const part = await req(server.url, 'GET', `/v2/plain/stream/blobs/${digest}`, {
+        headers: { Range: 'bytes=5-2000004' },
+      });
       assert.ok(part.body.equals(data.subarray(5, 2_000_005)));
     } finally {
       await server.stop();
@@ -139,8 +150,13 @@ describe('blobs: without sendfile (STOWAGE_SENDFILE=off)', () => {
 
 /** This process's open sockets, and the blob files it has open. */
 async function descriptors(): Promise<{ sockets: number; blobFiles: string[] }> {
-  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-  return { sockets: targets.filter((t) => t.startsWith('socket:')).length, blobFiles: targets.filter((t) => t.includes('/blobs/sha256/')) };
+  const targets = await Promise.all(
+    (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+  );
+  return {
+    sockets: targets.filter((t) => t.startsWith('socket:')).length,
+    blobFiles: targets.filter((t) => t.includes('/blobs/sha256/')),
+  };
 }
 
 /** Waits until no transfer runs (a client can have every byte before the server's callback). */
@@ -159,25 +175,32 @@ describe('sendFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('rejects with EIO, after what the file had, when the file is shorter than asked', { skip: process.platform !== 'linux' && 'sendfile is Linux-only' }, async () => {
-    const path = join(dir, 'short');
-    await writeFile(path, Buffer.alloc(300_000, 7));
-    const file = await open(path, 'r');
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const received = new Promise<number>((resolve) => {
-      const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-      let n = 0;
-      client.on('data', (c: Buffer) => (n += c.length));
-      client.on('close', () => resolve(n));
-    });
-    const [socket] = (await new Promise((r) => server.once('connection', (c) => r([c])))) as [net.Socket];
-    await assert.rejects(sendFile(socket, file.fd, 100_000, 500_000), (e: NodeJS.ErrnoException) => e.code === 'EIO' && /200000 of 500000/.test(e.message));
-    socket.destroy();
-    assert.equal(await received, 200_000);
-    await file.close();
-    server.close();
-  });
+  it(
+    'rejects with EIO, after what the file had, when the file is shorter than asked',
+    { skip: process.platform !== 'linux' && 'sendfile is Linux-only' },
+    async () => {
+      const path = join(dir, 'short');
+      await writeFile(path, Buffer.alloc(300_000, 7));
+      const file = await open(path, 'r');
+      const server = net.createServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const received = new Promise<number>((resolve) => {
+        const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+        let n = 0;
+        client.on('data', (c: Buffer) => (n += c.length));
+        client.on('close', () => resolve(n));
+      });
+      const [socket] = (await new Promise((r) => server.once('connection', (c) => r([c])))) as [net.Socket];
+      await assert.rejects(
+        sendFile(socket, file.fd, 100_000, 500_000),
+        (e: NodeJS.ErrnoException) => e.code === 'EIO' && /200000 of 500000/.test(e.message),
+      );
+      socket.destroy();
+      assert.equal(await received, 200_000);
+      await file.close();
+      server.close();
+    },
+  );
 });
 
 /** A raw connection to "127.0.0.1:PORT". */

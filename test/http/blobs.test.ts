@@ -169,7 +169,15 @@ describe('blobs: GET / HEAD', () => {
     assert.equal(get.headers['docker-content-digest'], d);
   });
 
-  for (const bad of ['sha256:abc', `sha256:${'A'.repeat(64)}`, `md5:${'a'.repeat(32)}`, 'latest', `sha256:${'a'.repeat(63)}g`, 'sha256%3Azz', '%ZZ']) {
+  for (const bad of [
+    'sha256:abc',
+    `sha256:${'A'.repeat(64)}`,
+    `md5:${'a'.repeat(32)}`,
+    'latest',
+    `sha256:${'a'.repeat(63)}g`,
+    'sha256%3Azz',
+    '%ZZ',
+  ]) {
     it(`malformed digest in path ${bad} → 400 DIGEST_INVALID`, async () => {
       assertError(await req(s.url, 'GET', `/v2/${repo}/blobs/${bad}`), 400, 'DIGEST_INVALID');
       assertError(await req(s.url, 'HEAD', `/v2/${repo}/blobs/${bad}`), 400, 'DIGEST_INVALID', 'HEAD');

@@ -5,7 +5,18 @@ import { startInProcess, type InProcessStowage } from '../helpers/server.js';
 import { assertApiVersion, assertError, pushBlob, pushImage, rawHeader, req, startUpload } from './helpers.js';
 
 // Byte order: '-' (0x2d) < '.' < '/' < digits < '_' < letters.
-const REPOS = ['zeta', 'alpha', 'alpha/beta', 'alpha-beta', 'alpha.beta', 'alpha_beta', 'team/app/web', 'team/app', '9lives', 'b'];
+const REPOS = [
+  'zeta',
+  'alpha',
+  'alpha/beta',
+  'alpha-beta',
+  'alpha.beta',
+  'alpha_beta',
+  'team/app/web',
+  'team/app',
+  '9lives',
+  'b',
+];
 const SORTED = [...REPOS].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 
 describe('catalog', () => {
@@ -79,7 +90,10 @@ describe('catalog', () => {
 
   it('last alone, last with a slash (raw or encoded)', async () => {
     let res = await req(s.url, 'GET', '/v2/_catalog?last=alpha');
-    assert.deepEqual(res.json().repositories, SORTED.filter((r) => r > 'alpha'));
+    assert.deepEqual(
+      res.json().repositories,
+      SORTED.filter((r) => r > 'alpha'),
+    );
     res = await req(s.url, 'GET', '/v2/_catalog?last=team/app');
     assert.deepEqual(res.json().repositories, ['team/app/web', 'zeta']);
     res = await req(s.url, 'GET', '/v2/_catalog?last=team%2Fapp&n=1');

@@ -33,7 +33,11 @@ const NAME_ENDPOINTS: Array<[string, string, string?]> = [
   ['HEAD', '/tags/list'],
   ['GET', '/manifests/latest'],
   ['HEAD', '/manifests/latest'],
-  ['PUT', '/manifests/latest', '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'],
+  [
+    'PUT',
+    '/manifests/latest',
+    '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}',
+  ],
   ['DELETE', '/manifests/latest'],
   ['GET', `/blobs/${SOME_DIGEST}`],
   ['HEAD', `/blobs/${SOME_DIGEST}`],
@@ -112,7 +116,12 @@ describe('bad input changes nothing', () => {
       it(`${what}: ${name.length > 40 ? `${name.slice(0, 20)}…(${name.length})` : name}`, async () => {
         const uploads = await uploadFiles();
         for (const [method, suffix, body] of NAME_ENDPOINTS) {
-          const res = await req(s.url, method, `/v2/${name}${suffix}`, body === undefined ? {} : { body, headers: { 'Content-Type': MT.ociIndex } });
+          const res = await req(
+            s.url,
+            method,
+            `/v2/${name}${suffix}`,
+            body === undefined ? {} : { body, headers: { 'Content-Type': MT.ociIndex } },
+          );
           assertError(res, 400, 'NAME_INVALID', method);
         }
         await assertUnchanged(uploads);
@@ -130,7 +139,11 @@ describe('bad input changes nothing', () => {
     it('?from= with a malformed name → 400 NAME_INVALID, nothing linked', async () => {
       const uploads = await uploadFiles();
       for (const from of ['UPPER', 'a/../b', 'a%2Fb', '-x']) {
-        const res = await req(s.url, 'POST', `/v2/${repo}/blobs/uploads/?mount=${sha256('mount')}&from=${encodeURIComponent(from)}`);
+        const res = await req(
+          s.url,
+          'POST',
+          `/v2/${repo}/blobs/uploads/?mount=${sha256('mount')}&from=${encodeURIComponent(from)}`,
+        );
         assertError(res, 400, 'NAME_INVALID');
       }
       await assertUnchanged(uploads);
@@ -167,11 +180,20 @@ describe('bad input changes nothing', () => {
           ['POST', `/v2/${repo}/blobs/uploads/?from=${repo}&mount=${enc}`],
         ];
         if (bad.includes(':')) {
-          checks.push(['GET', `/v2/${repo}/manifests/${bad}`], ['HEAD', `/v2/${repo}/manifests/${bad}`], ['DELETE', `/v2/${repo}/manifests/${bad}`]);
+          checks.push(
+            ['GET', `/v2/${repo}/manifests/${bad}`],
+            ['HEAD', `/v2/${repo}/manifests/${bad}`],
+            ['DELETE', `/v2/${repo}/manifests/${bad}`],
+          );
           checks.push(['PUT', `/v2/${repo}/manifests/${bad}`, image.bytes.toString()]);
         }
         for (const [method, path, body] of checks) {
-          const res = await req(s.url, method, path, body === undefined ? {} : { body, headers: { 'Content-Type': MT.ociManifest } });
+          const res = await req(
+            s.url,
+            method,
+            path,
+            body === undefined ? {} : { body, headers: { 'Content-Type': MT.ociManifest } },
+          );
           assertError(res, 400, 'DIGEST_INVALID', method);
         }
         // PUT ?digest= on a real session: refused, and no blob appears.
@@ -213,7 +235,18 @@ describe('bad input changes nothing', () => {
   });
 
   describe('malformed tags: GET/HEAD → 404 MANIFEST_UNKNOWN (as distribution and zot), PUT/DELETE → 400 TAG_INVALID', () => {
-    const BAD_TAGS = ['-latest', '.latest', '.INVALID_MANIFEST_NAME', `a${'b'.repeat(128)}`, 'tag%20space', 'tag!', 'tag%00', 'caf%C3%A9', 'tag+1', 'a%2Fb'];
+    const BAD_TAGS = [
+      '-latest',
+      '.latest',
+      '.INVALID_MANIFEST_NAME',
+      `a${'b'.repeat(128)}`,
+      'tag%20space',
+      'tag!',
+      'tag%00',
+      'caf%C3%A9',
+      'tag+1',
+      'a%2Fb',
+    ];
     for (const tag of BAD_TAGS) {
       it(`${tag.length > 30 ? `${tag.slice(0, 10)}…(${tag.length})` : tag}`, async () => {
         const uploads = await uploadFiles();
@@ -238,8 +271,17 @@ describe('bad input changes nothing', () => {
         await req(s.url, 'POST', `/v2/${fresh}/blobs/uploads/?mount=sha256:bad&from=${repo}`),
       ];
       for (const a of attempts) assertError(a, 400, 'DIGEST_INVALID');
-      const doc = { schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, digest: sha256('nope'), size: 4 }, layers: [] };
-      assertError(await putManifest(s.url, fresh, 'v1', JSON.stringify(doc), MT.ociManifest), 400, 'MANIFEST_BLOB_UNKNOWN');
+      const doc = {
+        schemaVersion: 2,
+        mediaType: MT.ociManifest,
+        config: { mediaType: MT.ociConfig, digest: sha256('nope'), size: 4 },
+        layers: [],
+      };
+      assertError(
+        await putManifest(s.url, fresh, 'v1', JSON.stringify(doc), MT.ociManifest),
+        400,
+        'MANIFEST_BLOB_UNKNOWN',
+      );
       assertError(await putManifest(s.url, fresh, 'v1', '{bad json', MT.ociManifest), 400, 'MANIFEST_INVALID');
       assertError(await req(s.url, 'GET', `/v2/${fresh}/tags/list`), 404, 'NAME_UNKNOWN');
       assertError(await req(s.url, 'GET', `/v2/${fresh}/manifests/v1`), 404, 'NAME_UNKNOWN');
@@ -265,7 +307,11 @@ describe('bad input changes nothing', () => {
       assertError(await putManifest(s.url, repo, 'v1', JSON.stringify(doc), MT.ociManifest), 400, 'MANIFEST_INVALID');
       doc.layers[0].size -= 1;
       doc.layers.push({ mediaType: MT.ociLayer, digest: sha256('absent'), size: 6 });
-      assertError(await putManifest(s.url, repo, 'v1', JSON.stringify(doc), MT.ociManifest), 400, 'MANIFEST_BLOB_UNKNOWN');
+      assertError(
+        await putManifest(s.url, repo, 'v1', JSON.stringify(doc), MT.ociManifest),
+        400,
+        'MANIFEST_BLOB_UNKNOWN',
+      );
       await assertUnchanged(uploads);
     });
   });

@@ -49,30 +49,32 @@ export function req(base: string, method: string, path: string, opts: ReqOptions
   const url = new URL(base);
   const body = opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body);
   const headers: OutgoingHttpHeaders = { ...opts.headers };
-  if (body !== undefined && !opts.chunked && headers['content-length'] === undefined && headers['Content-Length'] === undefined) {
+  if (
+    body !== undefined &&
+    !opts.chunked &&
+    headers['content-length'] === undefined &&
+    headers['Content-Length'] === undefined
+  ) {
     headers['Content-Length'] = body.length;
   }
   return new Promise<Res>((resolve, reject) => {
-    const r = request(
-      { host: url.hostname, port: url.port, method, path, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const buf = Buffer.concat(chunks);
-          const text = buf.toString('utf8');
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            rawHeaders: res.rawHeaders,
-            body: buf,
-            text,
-            json: () => JSON.parse(text),
-          });
+    const r = request({ host: url.hostname, port: url.port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        const text = buf.toString('utf8');
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: buf,
+          text,
+          json: () => JSON.parse(text),
         });
-      },
-    );
+      });
+    });
     r.on('error', reject);
     if (body !== undefined) {
       if (opts.chunked) {
@@ -108,7 +110,11 @@ export function sha512(data: Buffer | string): string {
 
 /** Every response carries the API version header. */
 export function assertApiVersion(res: Res): void {
-  assert.equal(res.headers['docker-distribution-api-version'], 'registry/2.0', 'Docker-Distribution-API-Version header');
+  assert.equal(
+    res.headers['docker-distribution-api-version'],
+    'registry/2.0',
+    'Docker-Distribution-API-Version header',
+  );
 }
 
 /**
@@ -140,7 +146,11 @@ export function assertError(res: Res, status: number, code: string | string[], m
 }
 
 /** Monolithic POST ?digest= upload of a blob; returns its digest. */
-export async function pushBlob(base: string, repo: string, data: Buffer | string): Promise<{ digest: string; size: number }> {
+export async function pushBlob(
+  base: string,
+  repo: string,
+  data: Buffer | string,
+): Promise<{ digest: string; size: number }> {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
   const digest = sha256(buf);
   const res = await req(base, 'POST', `/v2/${repo}/blobs/uploads/?digest=${encodeURIComponent(digest)}`, {
@@ -172,7 +182,13 @@ export interface Pushed {
   mediaType: string;
 }
 
-export async function putManifest(base: string, repo: string, ref: string, bytes: Buffer | string, contentType?: string): Promise<Res> {
+export async function putManifest(
+  base: string,
+  repo: string,
+  ref: string,
+  bytes: Buffer | string,
+  contentType?: string,
+): Promise<Res> {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
   return req(base, 'PUT', `/v2/${repo}/manifests/${ref}`, {
     headers: contentType === undefined ? {} : { 'Content-Type': contentType },
@@ -181,7 +197,13 @@ export async function putManifest(base: string, repo: string, ref: string, bytes
 }
 
 /** PUTs a manifest and asserts 201; returns its digest and bytes. */
-export async function pushManifest(base: string, repo: string, ref: string, doc: unknown, contentType: string): Promise<Pushed> {
+export async function pushManifest(
+  base: string,
+  repo: string,
+  ref: string,
+  doc: unknown,
+  contentType: string,
+): Promise<Pushed> {
   const bytes = Buffer.isBuffer(doc) ? doc : Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc));
   const res = await putManifest(base, repo, ref, bytes, contentType);
   assert.equal(res.status, 201, `push manifest ${repo}:${ref}: ${res.text}`);
@@ -202,7 +224,11 @@ export async function imageManifest(
   opts: { docker?: boolean; layers?: number; extra?: Record<string, unknown> } = {},
 ): Promise<Record<string, unknown>> {
   const n = ++counter;
-  const config = await pushBlob(base, repo, JSON.stringify({ architecture: 'amd64', os: 'linux', n, salt: Math.random() }));
+  const config = await pushBlob(
+    base,
+    repo,
+    JSON.stringify({ architecture: 'amd64', os: 'linux', n, salt: Math.random() }),
+  );
   const layers = [];
   for (let i = 0; i < (opts.layers ?? 1); i++) {
     const layer = await pushBlob(base, repo, `layer ${n}.${i} ${Math.random()}`);
@@ -218,7 +244,12 @@ export async function imageManifest(
 }
 
 /** Pushes a fresh image manifest under `ref` (tag or "digest" to push by digest). */
-export async function pushImage(base: string, repo: string, ref: string, opts: { docker?: boolean; extra?: Record<string, unknown> } = {}): Promise<Pushed> {
+export async function pushImage(
+  base: string,
+  repo: string,
+  ref: string,
+  opts: { docker?: boolean; extra?: Record<string, unknown> } = {},
+): Promise<Pushed> {
   const doc = await imageManifest(base, repo, opts);
   const bytes = Buffer.from(JSON.stringify(doc));
   const type = opts.docker ? MT.dockerManifest : MT.ociManifest;
@@ -262,7 +293,8 @@ export function rawRequest(base: string, head: string, body: Buffer | string = '
     sock.on('close', () => {
       let all = Buffer.concat(chunks);
       // Skip interim responses (100 Continue).
-      while (/^HTTP\/1\.[01] 1\d\d /.test(all.subarray(0, 16).toString('latin1'))) all = all.subarray(all.indexOf('\r\n\r\n') + 4);
+      while (/^HTTP\/1\.[01] 1\d\d /.test(all.subarray(0, 16).toString('latin1')))
+        all = all.subarray(all.indexOf('\r\n\r\n') + 4);
       const sep = all.indexOf('\r\n\r\n');
       if (sep === -1) return reject(new Error(`no HTTP response: ${all.toString().slice(0, 200)}`));
       const lines = all.subarray(0, sep).toString('latin1').split('\r\n');

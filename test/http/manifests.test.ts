@@ -37,7 +37,9 @@ function assertPutCreated(res: Res, repo: string, bytes: Buffer): string {
 /** GET and HEAD agree, bytes are exact, Content-Type is the bare stored type. */
 async function assertServed(base: string, repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<void> {
   const digest = sha256(bytes);
-  const get = await req(base, 'GET', `/v2/${repo}/manifests/${ref}`, { headers: { Accept: '*/*', 'Accept-Encoding': 'gzip' } });
+  const get = await req(base, 'GET', `/v2/${repo}/manifests/${ref}`, {
+    headers: { Accept: '*/*', 'Accept-Encoding': 'gzip' },
+  });
   assert.equal(get.status, 200, get.text);
   assertApiVersion(get);
   assert.deepEqual(rawHeader(get, 'content-type'), [mediaType], 'raw Content-Type, no parameters');
@@ -69,7 +71,14 @@ function declareOnly(base: string, path: string, headers: Record<string, string 
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString(), json: () => JSON.parse(body.toString()) });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body,
+          text: body.toString(),
+          json: () => JSON.parse(body.toString()),
+        });
         r.destroy();
       });
     });
@@ -83,15 +92,32 @@ function streamLarge(base: string, path: string, contentType: string, total: num
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     let done = false;
-    const r = request({ host: url.hostname, port: url.port, method: 'PUT', path, headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        done = true;
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString(), json: () => JSON.parse(body.toString()) });
-      });
-    });
+    const r = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'PUT',
+        path,
+        headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          done = true;
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body,
+            text: body.toString(),
+            json: () => JSON.parse(body.toString()),
+          });
+        });
+      },
+    );
     r.on('error', (e) => {
       if (!done) setTimeout(() => (done ? undefined : reject(e)), 200);
     });
@@ -165,9 +191,25 @@ describe('manifests', () => {
         schemaVersion: 2,
         mediaType: MT.ociIndex,
         manifests: [
-          { mediaType: MT.ociManifest, digest: a.digest, size: a.size, platform: { architecture: 'amd64', os: 'linux' } },
-          { mediaType: MT.ociManifest, digest: b.digest, size: b.size, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
-          { mediaType: MT.ociManifest, digest: b.digest, size: b.size, platform: { architecture: 'unknown', os: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } },
+          {
+            mediaType: MT.ociManifest,
+            digest: a.digest,
+            size: a.size,
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
+          {
+            mediaType: MT.ociManifest,
+            digest: b.digest,
+            size: b.size,
+            platform: { architecture: 'arm64', os: 'linux', variant: 'v8' },
+          },
+          {
+            mediaType: MT.ociManifest,
+            digest: b.digest,
+            size: b.size,
+            platform: { architecture: 'unknown', os: 'unknown' },
+            annotations: { 'vnd.docker.reference.type': 'attestation-manifest' },
+          },
         ],
         annotations: { 'com.example': 'x' },
       };
@@ -205,7 +247,11 @@ describe('manifests', () => {
 
     it('helm-style manifest: no mediaType field, Content-Type decides', async () => {
       const repo = `charts/${repoName('helm')}`;
-      const config = await pushBlob(s.url, repo, '{"name":"signtest","version":"0.1.0","description":"A Helm chart for Kubernetes","apiVersion":"v1"}');
+      const config = await pushBlob(
+        s.url,
+        repo,
+        '{"name":"signtest","version":"0.1.0","description":"A Helm chart for Kubernetes","apiVersion":"v1"}',
+      );
       const prov = await pushBlob(s.url, repo, '-----BEGIN PGP SIGNED MESSAGE-----\nfake\n');
       const chart = await pushBlob(s.url, repo, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]));
       const doc = {
@@ -391,7 +437,9 @@ describe('manifests', () => {
 
     it('a malformed subject descriptor → 400 MANIFEST_INVALID', async () => {
       const repo = repoName('badsubject');
-      const doc = await imageManifest(s.url, repo, { extra: { subject: { mediaType: MT.ociManifest, digest: 'sha256:nope', size: 1 } } });
+      const doc = await imageManifest(s.url, repo, {
+        extra: { subject: { mediaType: MT.ociManifest, digest: 'sha256:nope', size: 1 } },
+      });
       assertError(await putManifest(s.url, repo, 'x', JSON.stringify(doc), MT.ociManifest), 400, 'MANIFEST_INVALID');
     });
   });
@@ -412,7 +460,7 @@ describe('manifests', () => {
 
     it('missing config and layers → 400 with one MANIFEST_BLOB_UNKNOWN per missing digest', async () => {
       const missing = [sha256('missing config'), sha256('missing layer 1'), sha256('missing layer 2')];
-      const present = (await pushBlob(s.url, repo, 'present layer'));
+      const present = await pushBlob(s.url, repo, 'present layer');
       const doc = {
         schemaVersion: 2,
         mediaType: MT.ociManifest,
@@ -450,7 +498,11 @@ describe('manifests', () => {
           { mediaType: MT.ociManifest, digest: missing, size: 100 },
         ],
       };
-      const body = assertError(await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.ociIndex), 400, 'MANIFEST_BLOB_UNKNOWN');
+      const body = assertError(
+        await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.ociIndex),
+        400,
+        'MANIFEST_BLOB_UNKNOWN',
+      );
       assert.equal(body.errors.length, 1);
       assert.equal(body.errors[0].detail, missing);
       await unchanged();
@@ -459,8 +511,23 @@ describe('manifests', () => {
     it('Docker list with a child manifest from another repository → 400 MANIFEST_BLOB_UNKNOWN', async () => {
       const other = repoName('listother');
       const child = await pushImage(s.url, other, 'digest', { docker: true });
-      const doc = { schemaVersion: 2, mediaType: MT.dockerList, manifests: [{ mediaType: MT.dockerManifest, digest: child.digest, size: child.size, platform: { architecture: 'amd64', os: 'linux' } }] };
-      assertError(await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.dockerList), 400, 'MANIFEST_BLOB_UNKNOWN');
+      const doc = {
+        schemaVersion: 2,
+        mediaType: MT.dockerList,
+        manifests: [
+          {
+            mediaType: MT.dockerManifest,
+            digest: child.digest,
+            size: child.size,
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
+        ],
+      };
+      assertError(
+        await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.dockerList),
+        400,
+        'MANIFEST_BLOB_UNKNOWN',
+      );
       await unchanged();
     });
 
@@ -473,7 +540,12 @@ describe('manifests', () => {
         schemaVersion: 2,
         mediaType: MT.ociIndex,
         manifests: [
-          { mediaType: MT.ociLayer, digest: l1.digest, size: l1.size, annotations: { 'buildkit/createdat': '2024-01-01T00:00:00Z' } },
+          {
+            mediaType: MT.ociLayer,
+            digest: l1.digest,
+            size: l1.size,
+            annotations: { 'buildkit/createdat': '2024-01-01T00:00:00Z' },
+          },
           { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: l2.digest, size: l2.size },
           { mediaType: 'application/vnd.buildkit.cacheconfig.v0', digest: cfg.digest, size: cfg.size },
         ],
@@ -488,19 +560,31 @@ describe('manifests', () => {
     it('config size mismatch → 400 MANIFEST_INVALID', async () => {
       const doc = await imageManifest(s.url, repo);
       (doc.config as { size: number }).size += 1;
-      assertError(await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.ociManifest), 400, 'MANIFEST_INVALID');
+      assertError(
+        await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.ociManifest),
+        400,
+        'MANIFEST_INVALID',
+      );
       await unchanged();
     });
 
     it('layer size mismatch → 400 MANIFEST_INVALID', async () => {
       const doc = await imageManifest(s.url, repo);
       (doc.layers as Array<{ size: number }>)[0]!.size = 1;
-      assertError(await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.ociManifest), 400, 'MANIFEST_INVALID');
+      assertError(
+        await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.ociManifest),
+        400,
+        'MANIFEST_INVALID',
+      );
       await unchanged();
     });
 
     it('index child size mismatch → 400 MANIFEST_INVALID', async () => {
-      const doc = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: existing.digest, size: existing.size + 5 }] };
+      const doc = {
+        schemaVersion: 2,
+        mediaType: MT.ociIndex,
+        manifests: [{ mediaType: MT.ociManifest, digest: existing.digest, size: existing.size + 5 }],
+      };
       assertError(await putManifest(s.url, repo, 'stable', JSON.stringify(doc), MT.ociIndex), 400, 'MANIFEST_INVALID');
       await unchanged();
     });
@@ -518,80 +602,171 @@ describe('manifests', () => {
       ['empty body', async () => ({ body: '', type: MT.ociManifest })],
       ['JSON array', async () => ({ body: '[]', type: MT.ociManifest })],
       ['JSON string', async () => ({ body: '"manifest"', type: MT.ociManifest })],
-      ['non-UTF-8 bytes', async () => {
-        const doc = await imageManifest(s.url, repo);
-        doc.annotations = { a: 'XX' };
-        const buf = Buffer.from(JSON.stringify(doc));
-        const i = buf.indexOf('XX');
-        buf[i] = 0xff;
-        buf[i + 1] = 0xfe;
-        return { body: buf, type: MT.ociManifest };
-      }],
-      ['schemaVersion 1 body', async () => ({ body: JSON.stringify({ schemaVersion: 1, name: repo, tag: 'stable', fsLayers: [], history: [] }), type: 'application/json' })],
-      ['schema1 Content-Type', async () => ({ body: JSON.stringify({ schemaVersion: 1, name: repo, tag: 'stable', fsLayers: [] }), type: 'application/vnd.docker.distribution.manifest.v1+prettyjws' })],
-      ['schemaVersion 3', async () => {
-        const doc = await imageManifest(s.url, repo);
-        doc.schemaVersion = 3;
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['schemaVersion missing', async () => {
-        const doc = await imageManifest(s.url, repo);
-        delete doc.schemaVersion;
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['unknown Content-Type', async () => ({ body: JSON.stringify(await imageManifest(s.url, repo)), type: 'application/vnd.example.unknown+json' })],
-      ['OCI artifact manifest Content-Type (1.1 RC, removed)', async () => ({ body: JSON.stringify({ mediaType: 'application/vnd.oci.artifact.manifest.v1+json', artifactType: 'a/b', blobs: [] }), type: 'application/vnd.oci.artifact.manifest.v1+json' })],
-      ['header/body mediaType mismatch', async () => ({ body: JSON.stringify(await imageManifest(s.url, repo)), type: MT.dockerManifest })],
-      ['index body sent as image manifest', async () => ({ body: JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [] }), type: MT.ociManifest })],
-      ['unknown body mediaType with generic Content-Type', async () => ({ body: JSON.stringify({ schemaVersion: 2, mediaType: 'text/html', config: {} }), type: 'application/json' })],
-      ['non-string mediaType', async () => ({ body: JSON.stringify({ schemaVersion: 2, mediaType: 5, manifests: [] }), type: MT.ociIndex })],
-      ['missing config', async () => {
-        const doc = await imageManifest(s.url, repo);
-        delete doc.config;
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['layers not an array', async () => {
-        const doc = await imageManifest(s.url, repo);
-        doc.layers = { 0: 'x' };
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['image manifest with a manifests key', async () => {
-        const doc = await imageManifest(s.url, repo);
-        doc.manifests = [];
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['index with config/layers', async () => ({ body: JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [], layers: [] }), type: MT.ociIndex })],
-      ['index without manifests', async () => ({ body: JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex }), type: MT.ociIndex })],
-      ['descriptor with a malformed digest', async () => {
-        const doc = await imageManifest(s.url, repo);
-        (doc.config as { digest: string }).digest = 'sha256:1234';
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['descriptor with a negative size', async () => {
-        const doc = await imageManifest(s.url, repo);
-        (doc.config as { size: number }).size = -1;
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['descriptor with a string size', async () => {
-        const doc = await imageManifest(s.url, repo);
-        (doc.layers as Array<{ size: unknown }>)[0]!.size = '12';
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['descriptor without mediaType', async () => {
-        const doc = await imageManifest(s.url, repo);
-        delete (doc.layers as Array<{ mediaType?: string }>)[0]!.mediaType;
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['annotations not a string map', async () => {
-        const doc = await imageManifest(s.url, repo);
-        doc.annotations = { a: 1 };
-        return { body: JSON.stringify(doc), type: MT.ociManifest };
-      }],
-      ['Docker schema2 without layers', async () => {
-        const doc = await imageManifest(s.url, repo, { docker: true });
-        delete doc.layers;
-        return { body: JSON.stringify(doc), type: MT.dockerManifest };
-      }],
+      [
+        'non-UTF-8 bytes',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          doc.annotations = { a: 'XX' };
+          const buf = Buffer.from(JSON.stringify(doc));
+          const i = buf.indexOf('XX');
+          buf[i] = 0xff;
+          buf[i + 1] = 0xfe;
+          return { body: buf, type: MT.ociManifest };
+        },
+      ],
+      [
+        'schemaVersion 1 body',
+        async () => ({
+          body: JSON.stringify({ schemaVersion: 1, name: repo, tag: 'stable', fsLayers: [], history: [] }),
+          type: 'application/json',
+        }),
+      ],
+      [
+        'schema1 Content-Type',
+        async () => ({
+          body: JSON.stringify({ schemaVersion: 1, name: repo, tag: 'stable', fsLayers: [] }),
+          type: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+        }),
+      ],
+      [
+        'schemaVersion 3',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          doc.schemaVersion = 3;
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'schemaVersion missing',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          delete doc.schemaVersion;
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'unknown Content-Type',
+        async () => ({
+          body: JSON.stringify(await imageManifest(s.url, repo)),
+          type: 'application/vnd.example.unknown+json',
+        }),
+      ],
+      [
+        'OCI artifact manifest Content-Type (1.1 RC, removed)',
+        async () => ({
+          body: JSON.stringify({
+            mediaType: 'application/vnd.oci.artifact.manifest.v1+json',
+            artifactType: 'a/b',
+            blobs: [],
+          }),
+          type: 'application/vnd.oci.artifact.manifest.v1+json',
+        }),
+      ],
+      [
+        'header/body mediaType mismatch',
+        async () => ({ body: JSON.stringify(await imageManifest(s.url, repo)), type: MT.dockerManifest }),
+      ],
+      [
+        'index body sent as image manifest',
+        async () => ({
+          body: JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [] }),
+          type: MT.ociManifest,
+        }),
+      ],
+      [
+        'unknown body mediaType with generic Content-Type',
+        async () => ({
+          body: JSON.stringify({ schemaVersion: 2, mediaType: 'text/html', config: {} }),
+          type: 'application/json',
+        }),
+      ],
+      [
+        'non-string mediaType',
+        async () => ({ body: JSON.stringify({ schemaVersion: 2, mediaType: 5, manifests: [] }), type: MT.ociIndex }),
+      ],
+      [
+        'missing config',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          delete doc.config;
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'layers not an array',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          doc.layers = { 0: 'x' };
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'image manifest with a manifests key',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          doc.manifests = [];
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'index with config/layers',
+        async () => ({
+          body: JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [], layers: [] }),
+          type: MT.ociIndex,
+        }),
+      ],
+      [
+        'index without manifests',
+        async () => ({ body: JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex }), type: MT.ociIndex }),
+      ],
+      [
+        'descriptor with a malformed digest',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          (doc.config as { digest: string }).digest = 'sha256:1234';
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'descriptor with a negative size',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          (doc.config as { size: number }).size = -1;
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'descriptor with a string size',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          (doc.layers as Array<{ size: unknown }>)[0]!.size = '12';
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'descriptor without mediaType',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          delete (doc.layers as Array<{ mediaType?: string }>)[0]!.mediaType;
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'annotations not a string map',
+        async () => {
+          const doc = await imageManifest(s.url, repo);
+          doc.annotations = { a: 1 };
+          return { body: JSON.stringify(doc), type: MT.ociManifest };
+        },
+      ],
+      [
+        'Docker schema2 without layers',
+        async () => {
+          const doc = await imageManifest(s.url, repo, { docker: true });
+          delete doc.layers;
+          return { body: JSON.stringify(doc), type: MT.dockerManifest };
+        },
+      ],
     ];
     for (const [what, make] of invalidBodies) {
       it(`${what} → 400 MANIFEST_INVALID`, async () => {
@@ -603,7 +778,10 @@ describe('manifests', () => {
     }
 
     it('> 4 MiB declared in Content-Length → 413 before the body is read', async () => {
-      const res = await declareOnly(s.url, `/v2/${repo}/manifests/stable`, { 'Content-Type': MT.ociManifest, 'Content-Length': 4 * MiB + 1 });
+      const res = await declareOnly(s.url, `/v2/${repo}/manifests/stable`, {
+        'Content-Type': MT.ociManifest,
+        'Content-Length': 4 * MiB + 1,
+      });
       assertError(res, 413, 'MANIFEST_INVALID');
       await unchanged();
     });
@@ -697,14 +875,21 @@ describe('manifests', () => {
         s.url,
         repo,
         'index',
-        { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: image.digest, size: image.size }] },
+        {
+          schemaVersion: 2,
+          mediaType: MT.ociIndex,
+          manifests: [{ mediaType: MT.ociManifest, digest: image.digest, size: image.size }],
+        },
         MT.ociIndex,
       );
     });
 
     async function both(ref: string, accept: string | string[] | undefined): Promise<[Res, Res]> {
       const headers = accept === undefined ? {} : { Accept: accept };
-      return [await req(s.url, 'GET', `/v2/${repo}/manifests/${ref}`, { headers }), await req(s.url, 'HEAD', `/v2/${repo}/manifests/${ref}`, { headers })];
+      return [
+        await req(s.url, 'GET', `/v2/${repo}/manifests/${ref}`, { headers }),
+        await req(s.url, 'HEAD', `/v2/${repo}/manifests/${ref}`, { headers }),
+      ];
     }
 
     it('docker-style repeated Accept lines (one type per line)', async () => {
@@ -752,7 +937,11 @@ describe('manifests', () => {
     });
 
     it('a client listing unknown types plus the stored one gets it', async () => {
-      const [get] = await both('image', ['application/vnd.docker.distribution.manifest.v1+prettyjws', 'application/vnd.oci.artifact.manifest.v1+json', MT.ociManifest]);
+      const [get] = await both('image', [
+        'application/vnd.docker.distribution.manifest.v1+prettyjws',
+        'application/vnd.oci.artifact.manifest.v1+json',
+        MT.ociManifest,
+      ]);
       assert.equal(get.status, 200);
       assert.equal(get.headers['docker-content-digest'], image.digest);
     });
@@ -763,7 +952,9 @@ describe('manifests', () => {
       const repo = repoName('etag');
       const m = await pushImage(s.url, repo, 'v1');
       for (const method of ['GET', 'HEAD']) {
-        const res = await req(s.url, method, `/v2/${repo}/manifests/v1`, { headers: { 'If-None-Match': `"${m.digest}"` } });
+        const res = await req(s.url, method, `/v2/${repo}/manifests/v1`, {
+          headers: { 'If-None-Match': `"${m.digest}"` },
+        });
         assert.equal(res.status, 304, method);
         assertApiVersion(res);
         assert.equal(res.body.length, 0);
@@ -771,9 +962,14 @@ describe('manifests', () => {
         assert.equal(res.headers.etag, `"${m.digest}"`);
         // RFC 9110 §8.6: a 304 carries no Content-Length, or the length the 200 would have had.
         const len = res.headers['content-length'];
-        assert.ok(len === undefined || len === String(m.size), `304 Content-Length ${len} (manifest is ${m.size} bytes)`);
+        assert.ok(
+          len === undefined || len === String(m.size),
+          `304 Content-Length ${len} (manifest is ${m.size} bytes)`,
+        );
       }
-      const other = await req(s.url, 'GET', `/v2/${repo}/manifests/v1`, { headers: { 'If-None-Match': `"${sha256('x')}"` } });
+      const other = await req(s.url, 'GET', `/v2/${repo}/manifests/v1`, {
+        headers: { 'If-None-Match': `"${sha256('x')}"` },
+      });
       assert.equal(other.status, 200);
       assert.ok(other.body.equals(m.bytes));
     });
@@ -821,7 +1017,8 @@ describe('manifests', () => {
       await pushManifest(s.url, a, 'v1', bytes, MT.ociManifest);
       const cfg = doc.config as { digest: string };
       const layer = (doc.layers as Array<{ digest: string }>)[0]!;
-      for (const d of [cfg.digest, layer.digest]) assert.equal((await req(s.url, 'POST', `/v2/${b}/blobs/uploads/?mount=${d}&from=${a}`)).status, 201);
+      for (const d of [cfg.digest, layer.digest])
+        assert.equal((await req(s.url, 'POST', `/v2/${b}/blobs/uploads/?mount=${d}&from=${a}`)).status, 201);
       await pushManifest(s.url, b, 'v1', bytes, MT.ociManifest);
       assert.equal((await req(s.url, 'DELETE', `/v2/${a}/manifests/${sha256(bytes)}`)).status, 202);
       assert.equal((await req(s.url, 'GET', `/v2/${b}/manifests/v1`)).status, 200);
@@ -841,7 +1038,17 @@ describe('manifests', () => {
     it('deleting a child manifest by digest does not delete the index', async () => {
       const repo = repoName('delchild');
       const child = await pushImage(s.url, repo, 'digest');
-      const idx = await pushManifest(s.url, repo, 'idx', { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: child.digest, size: child.size }] }, MT.ociIndex);
+      const idx = await pushManifest(
+        s.url,
+        repo,
+        'idx',
+        {
+          schemaVersion: 2,
+          mediaType: MT.ociIndex,
+          manifests: [{ mediaType: MT.ociManifest, digest: child.digest, size: child.size }],
+        },
+        MT.ociIndex,
+      );
       const del = await req(s.url, 'DELETE', `/v2/${repo}/manifests/${child.digest}`);
       assert.ok([202, 409].includes(del.status), `status ${del.status}`);
       assert.equal((await req(s.url, 'GET', `/v2/${repo}/manifests/idx`)).headers['docker-content-digest'], idx.digest);

@@ -68,9 +68,18 @@ describe('referrers', () => {
           mediaType: MT.ociManifest,
           artifactType: 'application/vnd.dev.cosign.simplesigning.v1+json',
           config: empty,
-          layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: sigLayer.digest, size: sigLayer.size }],
+          layers: [
+            {
+              mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+              digest: sigLayer.digest,
+              size: sigLayer.size,
+            },
+          ],
           subject: subj,
-          annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z', 'dev.sigstore.cosign/signature': 'MEUC' },
+          annotations: {
+            'org.opencontainers.image.created': '2024-01-01T00:00:00Z',
+            'dev.sigstore.cosign/signature': 'MEUC',
+          },
         }),
       ),
       MT.ociManifest,
@@ -114,14 +123,30 @@ describe('referrers', () => {
       s.url,
       repo,
       'digest-idx',
-      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [], subject: subj, annotations: { k: 'v' } })),
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MT.ociIndex,
+          manifests: [],
+          subject: subj,
+          annotations: { k: 'v' },
+        }),
+      ),
       MT.ociIndex,
     );
     typedIdx = await pushManifest(
       s.url,
       repo,
       'digest-typed',
-      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, artifactType: 'application/spdx+json', manifests: [], subject: subj })),
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MT.ociIndex,
+          artifactType: 'application/spdx+json',
+          manifests: [],
+          subject: subj,
+        }),
+      ),
       MT.ociIndex,
     );
   });
@@ -138,17 +163,35 @@ describe('referrers', () => {
       digest: sig.digest,
       size: sig.size,
       artifactType: 'application/vnd.dev.cosign.simplesigning.v1+json',
-      annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z', 'dev.sigstore.cosign/signature': 'MEUC' },
+      annotations: {
+        'org.opencontainers.image.created': '2024-01-01T00:00:00Z',
+        'dev.sigstore.cosign/signature': 'MEUC',
+      },
     });
-    assert.deepEqual(byDigest.get(sbom.digest), { mediaType: MT.ociManifest, digest: sbom.digest, size: sbom.size, artifactType: 'application/spdx+json' });
+    assert.deepEqual(byDigest.get(sbom.digest), {
+      mediaType: MT.ociManifest,
+      digest: sbom.digest,
+      size: sbom.size,
+      artifactType: 'application/spdx+json',
+    });
     assert.deepEqual(byDigest.get(legacy.digest), {
       mediaType: MT.ociManifest,
       digest: legacy.digest,
       size: legacy.size,
       artifactType: 'application/vnd.example.legacy.config.v1+json',
     });
-    assert.deepEqual(byDigest.get(idxRef.digest), { mediaType: MT.ociIndex, digest: idxRef.digest, size: idxRef.size, annotations: { k: 'v' } });
-    assert.deepEqual(byDigest.get(typedIdx.digest), { mediaType: MT.ociIndex, digest: typedIdx.digest, size: typedIdx.size, artifactType: 'application/spdx+json' });
+    assert.deepEqual(byDigest.get(idxRef.digest), {
+      mediaType: MT.ociIndex,
+      digest: idxRef.digest,
+      size: idxRef.size,
+      annotations: { k: 'v' },
+    });
+    assert.deepEqual(byDigest.get(typedIdx.digest), {
+      mediaType: MT.ociIndex,
+      digest: typedIdx.digest,
+      size: typedIdx.size,
+      artifactType: 'application/spdx+json',
+    });
     assert.ok(!list.some((d) => d.digest === subject.digest), 'the subject is not its own referrer');
   });
 
@@ -160,17 +203,28 @@ describe('referrers', () => {
   });
 
   it('artifactType filter → only matching, OCI-Filters-Applied: artifactType', async () => {
-    const res = await req(s.url, 'GET', `/v2/${repo}/referrers/${subject.digest}?artifactType=${encodeURIComponent('application/spdx+json')}`);
+    const res = await req(
+      s.url,
+      'GET',
+      `/v2/${repo}/referrers/${subject.digest}?artifactType=${encodeURIComponent('application/spdx+json')}`,
+    );
     const list = assertIndex(res);
     assert.equal(res.headers['oci-filters-applied'], 'artifactType');
     assert.deepEqual(list.map((d) => d.digest).sort(), [sbom.digest, typedIdx.digest].sort());
   });
 
   it('artifactType filter matches the config-type fallback too', async () => {
-    const res = await req(s.url, 'GET', `/v2/${repo}/referrers/${subject.digest}?artifactType=application/vnd.example.legacy.config.v1%2Bjson`);
+    const res = await req(
+      s.url,
+      'GET',
+      `/v2/${repo}/referrers/${subject.digest}?artifactType=application/vnd.example.legacy.config.v1%2Bjson`,
+    );
     const list = assertIndex(res);
     assert.equal(res.headers['oci-filters-applied'], 'artifactType');
-    assert.deepEqual(list.map((d) => d.digest), [legacy.digest]);
+    assert.deepEqual(
+      list.map((d) => d.digest),
+      [legacy.digest],
+    );
   });
 
   it('artifactType filter with no match → 200 empty, header still set', async () => {
@@ -206,10 +260,17 @@ describe('referrers', () => {
   it('a subject that does not exist yet still lists its referrers', async () => {
     const r = repoName('dangling');
     const ghost = sha256('future subject');
-    const doc = await imageManifest(s.url, r, { extra: { artifactType: 'application/vnd.example.x', subject: { mediaType: MT.ociManifest, digest: ghost, size: 3 } } });
+    const doc = await imageManifest(s.url, r, {
+      extra: {
+        artifactType: 'application/vnd.example.x',
+        subject: { mediaType: MT.ociManifest, digest: ghost, size: 3 },
+      },
+    });
     const m = await pushManifest(s.url, r, 'sig', doc, MT.ociManifest);
     const list = assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${ghost}`));
-    assert.deepEqual(list, [{ mediaType: MT.ociManifest, digest: m.digest, size: m.size, artifactType: 'application/vnd.example.x' }]);
+    assert.deepEqual(list, [
+      { mediaType: MT.ociManifest, digest: m.digest, size: m.size, artifactType: 'application/vnd.example.x' },
+    ]);
   });
 
   it('the subject digest may be percent-encoded', async () => {
@@ -227,25 +288,54 @@ describe('referrers', () => {
     const r = repoName('refdel');
     const subj = await pushImage(s.url, r, 'app');
     const sd = { mediaType: MT.ociManifest, digest: subj.digest, size: subj.size };
-    const a = await pushManifest(s.url, r, 'a', await imageManifest(s.url, r, { extra: { subject: sd, artifactType: 'application/a' } }), MT.ociManifest);
-    const b = await pushManifest(s.url, r, 'b', await imageManifest(s.url, r, { extra: { subject: sd, artifactType: 'application/b' } }), MT.ociManifest);
+    const a = await pushManifest(
+      s.url,
+      r,
+      'a',
+      await imageManifest(s.url, r, { extra: { subject: sd, artifactType: 'application/a' } }),
+      MT.ociManifest,
+    );
+    const b = await pushManifest(
+      s.url,
+      r,
+      'b',
+      await imageManifest(s.url, r, { extra: { subject: sd, artifactType: 'application/b' } }),
+      MT.ociManifest,
+    );
     assert.equal(assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`)).length, 2);
     assert.equal((await req(s.url, 'DELETE', `/v2/${r}/manifests/${a.digest}`)).status, 202);
-    assert.deepEqual(assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`)).map((d) => d.digest), [b.digest]);
+    assert.deepEqual(
+      assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`)).map((d) => d.digest),
+      [b.digest],
+    );
     // Deleting only the tag of a referrer keeps it listed.
     assert.equal((await req(s.url, 'DELETE', `/v2/${r}/manifests/b`)).status, 202);
-    assert.deepEqual(assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`)).map((d) => d.digest), [b.digest]);
+    assert.deepEqual(
+      assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`)).map((d) => d.digest),
+      [b.digest],
+    );
     // The subject going away leaves its referrers (orphans are allowed).
     assert.equal((await req(s.url, 'DELETE', `/v2/${r}/manifests/${subj.digest}`)).status, 202);
-    assert.deepEqual(assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`)).map((d) => d.digest), [b.digest]);
+    assert.deepEqual(
+      assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`)).map((d) => d.digest),
+      [b.digest],
+    );
   });
 
   it('empty annotations ({}) are omitted from the descriptor', async () => {
     const r = repoName('noannot');
     const ghost = sha256('annotated subject');
-    const doc = await imageManifest(s.url, r, { extra: { artifactType: 'application/a', annotations: {}, subject: { mediaType: MT.ociManifest, digest: ghost, size: 1 } } });
+    const doc = await imageManifest(s.url, r, {
+      extra: {
+        artifactType: 'application/a',
+        annotations: {},
+        subject: { mediaType: MT.ociManifest, digest: ghost, size: 1 },
+      },
+    });
     const m = await pushManifest(s.url, r, 'x', doc, MT.ociManifest);
-    assert.deepEqual(assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${ghost}`)), [{ mediaType: MT.ociManifest, digest: m.digest, size: m.size, artifactType: 'application/a' }]);
+    assert.deepEqual(assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${ghost}`)), [
+      { mediaType: MT.ociManifest, digest: m.digest, size: m.size, artifactType: 'application/a' },
+    ]);
   });
 
   it('an empty artifactType is accepted: manifests fall back to the config type, indexes omit it', async () => {
@@ -258,7 +348,13 @@ describe('referrers', () => {
     const put = await putManifest(s.url, r, 'm', JSON.stringify(doc), MT.ociManifest);
     assert.equal(put.status, 201, put.text);
     assert.equal(put.headers['oci-subject'], ghost);
-    const idx = await putManifest(s.url, r, 'i', JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, artifactType: '', manifests: [], subject: subj }), MT.ociIndex);
+    const idx = await putManifest(
+      s.url,
+      r,
+      'i',
+      JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, artifactType: '', manifests: [], subject: subj }),
+      MT.ociIndex,
+    );
     assert.equal(idx.status, 201, idx.text);
     const list = assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${ghost}`));
     const byType = new Map(list.map((d) => [d.mediaType, d]));
@@ -272,11 +368,20 @@ describe('referrers', () => {
     const sd = { mediaType: MT.ociManifest, digest: subj.digest, size: subj.size };
     const pushed: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const m = await pushManifest(s.url, r, `r${i}`, await imageManifest(s.url, r, { extra: { subject: sd, artifactType: `application/n${i}` } }), MT.ociManifest);
+      const m = await pushManifest(
+        s.url,
+        r,
+        `r${i}`,
+        await imageManifest(s.url, r, { extra: { subject: sd, artifactType: `application/n${i}` } }),
+        MT.ociManifest,
+      );
       pushed.push(m.digest);
       await new Promise((res) => setTimeout(res, 5));
     }
     const list = assertIndex(await req(s.url, 'GET', `/v2/${r}/referrers/${subj.digest}`));
-    assert.deepEqual(list.map((d) => d.digest), [...pushed].reverse());
+    assert.deepEqual(
+      list.map((d) => d.digest),
+      [...pushed].reverse(),
+    );
   });
 });

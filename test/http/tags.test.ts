@@ -2,11 +2,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startInProcess, type InProcessStowage } from '../helpers/server.js';
-import { MT, assertApiVersion, assertError, pushBlob, pushImage, pushManifest, rawHeader, repoName, req } from './helpers.js';
+import {
+  MT,
+  assertApiVersion,
+  assertError,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  rawHeader,
+  repoName,
+  req,
+} from './helpers.js';
 
 // Byte order: digits < uppercase < '_' < lowercase; '-' and '.' before digits.
 const TAGS = ['v1.10', 'v1.9', 'V2', 'latest', '1.0', '_x', 'a-b', 'a.b', 'a_b', 'Latest', '0', 'z'];
-const SORTED = [...TAGS].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+const SORTED = [...TAGS].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 
 function parseLink(link: string | undefined): string | undefined {
   if (link === undefined) return undefined;
@@ -95,7 +105,10 @@ describe('tags list', () => {
 
   it('last that is not a tag → strictly after it in byte order', async () => {
     const res = await req(s.url, 'GET', `/v2/${repo}/tags/list?last=b`);
-    assert.deepEqual(res.json().tags, SORTED.filter((t) => t > 'b'));
+    assert.deepEqual(
+      res.json().tags,
+      SORTED.filter((t) => t > 'b'),
+    );
   });
 
   it('last after every tag → []', async () => {
@@ -120,7 +133,11 @@ describe('tags list', () => {
 
   for (const n of ['-1', 'abc', '1.5', '1e3', '0x10', '99999999999999999999']) {
     it(`bad n=${n} → 400 PAGINATION_NUMBER_INVALID`, async () => {
-      assertError(await req(s.url, 'GET', `/v2/${repo}/tags/list?n=${encodeURIComponent(n)}`), 400, 'PAGINATION_NUMBER_INVALID');
+      assertError(
+        await req(s.url, 'GET', `/v2/${repo}/tags/list?n=${encodeURIComponent(n)}`),
+        400,
+        'PAGINATION_NUMBER_INVALID',
+      );
     });
   }
 

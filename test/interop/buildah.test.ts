@@ -9,7 +9,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe } from 'node:test';
 import { dockerRef, inspectRaw, setupInterop, skopeoCopy } from '../helpers/interop.js';
-import { MediaTypes, OciLayout, hostPlatform, layerFiles, sha256, type OciManifestJson } from '../helpers/oci-fixtures.js';
+import {
+  MediaTypes,
+  OciLayout,
+  hostPlatform,
+  layerFiles,
+  sha256,
+  type OciManifestJson,
+} from '../helpers/oci-fixtures.js';
 import { createContainersSandbox, parseJson } from '../helpers/tools.js';
 
 describe('buildah', () => {
@@ -26,11 +33,24 @@ describe('buildah', () => {
     // Layer 1
     const c1 = (await sb.buildah(['from', '--signature-policy', sb.policyPath, 'scratch'])).stdout.trim();
     await sb.buildah(['add', c1, env.path('greeting.txt'), '/app/greeting.txt']);
-    await sb.buildah(['config', '--label', 'org.example.step=base', '--env', 'GREETING=/app/greeting.txt', '--arch', arch, '--os', 'linux', c1]);
+    await sb.buildah([
+      'config',
+      '--label',
+      'org.example.step=base',
+      '--env',
+      'GREETING=/app/greeting.txt',
+      '--arch',
+      arch,
+      '--os',
+      'linux',
+      c1,
+    ]);
     await sb.buildah(['commit', '--signature-policy', sb.policyPath, '-q', c1, 'localhost/interop/base:v1']);
     await sb.buildah(['rm', c1]);
     // Layer 2 on top
-    const c2 = (await sb.buildah(['from', '--signature-policy', sb.policyPath, 'localhost/interop/base:v1'])).stdout.trim();
+    const c2 = (
+      await sb.buildah(['from', '--signature-policy', sb.policyPath, 'localhost/interop/base:v1'])
+    ).stdout.trim();
     await sb.buildah(['add', c2, env.path('payload.bin'), '/app/data/payload.bin']);
     await sb.buildah(['config', '--label', 'org.example.step=app', c2]);
     await sb.buildah(['commit', '--signature-policy', sb.policyPath, '-q', c2, 'localhost/interop/app:v1']);
@@ -54,7 +74,9 @@ describe('buildah', () => {
     const manifest = JSON.parse(raw.toString('utf8')) as OciManifestJson;
     assert.equal(manifest.mediaType, MediaTypes.ociManifest);
     assert.equal(manifest.layers.length, 2, 'two commits → two layers');
-    const config = JSON.parse((await inspectRaw(sb, dockerRef(reg.host, 'interop/buildah', 'v1'), { config: true })).toString('utf8')) as {
+    const config = JSON.parse(
+      (await inspectRaw(sb, dockerRef(reg.host, 'interop/buildah', 'v1'), { config: true })).toString('utf8'),
+    ) as {
       config: { Labels: Record<string, string>; Env: string[] };
       architecture: string;
     };
@@ -75,12 +97,21 @@ describe('buildah', () => {
     const fresh = await createContainersSandbox('buildah-fresh');
     try {
       const c3 = (
-        await fresh.buildah(['from', '--tls-verify=false', '--signature-policy', fresh.policyPath, dockerRef(reg.host, 'interop/buildah', 'v1')])
+        await fresh.buildah([
+          'from',
+          '--tls-verify=false',
+          '--signature-policy',
+          fresh.policyPath,
+          dockerRef(reg.host, 'interop/buildah', 'v1'),
+        ])
       ).stdout.trim();
       const mountpoint = (await fresh.buildah(['mount', c3])).stdout.trim();
       assert.equal(await readFile(path.join(mountpoint, 'app/greeting.txt'), 'utf8'), greeting);
       assert.ok((await readFile(path.join(mountpoint, 'app/data/payload.bin'))).equals(payload));
-      const images = parseJson<{ names?: string[]; digest?: string }[]>((await fresh.buildah(['images', '--json'])).stdout, 'buildah images');
+      const images = parseJson<{ names?: string[]; digest?: string }[]>(
+        (await fresh.buildah(['images', '--json'])).stdout,
+        'buildah images',
+      );
       assert.ok(
         images.some((i) => i.digest === pushed),
         `buildah images should list the pulled image with digest ${pushed}: ${JSON.stringify(images)}`,
@@ -98,7 +129,9 @@ describe('buildah', () => {
     const other = host === 'arm64' ? 'amd64' : 'arm64';
     for (const arch of [host, other]) {
       await writeFile(env.path(`${arch}.txt`), `built for ${arch} ${randomUUID()}\n`);
-      const c = (await sb.buildah(['from', '--arch', arch, '--signature-policy', sb.policyPath, 'scratch'])).stdout.trim();
+      const c = (
+        await sb.buildah(['from', '--arch', arch, '--signature-policy', sb.policyPath, 'scratch'])
+      ).stdout.trim();
       await sb.buildah(['add', c, env.path(`${arch}.txt`), '/arch.txt']);
       await sb.buildah(['config', '--arch', arch, '--os', 'linux', c]);
       await sb.buildah(['commit', '--signature-policy', sb.policyPath, '-q', c, `localhost/interop/arch:${arch}`]);
@@ -106,7 +139,12 @@ describe('buildah', () => {
     }
     await sb.buildah(['manifest', 'create', 'localhost/interop/list:v1']);
     for (const arch of [host, other]) {
-      await sb.buildah(['manifest', 'add', 'localhost/interop/list:v1', `containers-storage:localhost/interop/arch:${arch}`]);
+      await sb.buildah([
+        'manifest',
+        'add',
+        'localhost/interop/list:v1',
+        `containers-storage:localhost/interop/arch:${arch}`,
+      ]);
     }
     const digestFile = env.path('list.digest');
     await sb.buildah([
@@ -127,7 +165,10 @@ describe('buildah', () => {
 
     const raw = await inspectRaw(sb, dockerRef(reg.host, 'interop/buildah-list', 'v1'));
     assert.equal(sha256(raw), pushed, 'registry serves the list buildah pushed');
-    const list = JSON.parse(raw.toString('utf8')) as { mediaType: string; manifests: { mediaType: string; digest: string; platform: { architecture: string } }[] };
+    const list = JSON.parse(raw.toString('utf8')) as {
+      mediaType: string;
+      manifests: { mediaType: string; digest: string; platform: { architecture: string } }[];
+    };
     assert.equal(list.mediaType, MediaTypes.dockerManifestList);
     assert.equal(list.manifests.length, 2);
     for (const entry of list.manifests) {
@@ -135,7 +176,9 @@ describe('buildah', () => {
       const child = await inspectRaw(sb, dockerRef(reg.host, 'interop/buildah-list', entry.digest));
       assert.equal(sha256(child), entry.digest);
       const config = JSON.parse(
-        (await inspectRaw(sb, dockerRef(reg.host, 'interop/buildah-list', entry.digest), { config: true })).toString('utf8'),
+        (await inspectRaw(sb, dockerRef(reg.host, 'interop/buildah-list', entry.digest), { config: true })).toString(
+          'utf8',
+        ),
       ) as { architecture: string };
       assert.equal(config.architecture, entry.platform.architecture);
     }

@@ -14,8 +14,20 @@ import { after, before, describe, it } from 'node:test';
 import { ctrClient, startContainerd, type Containerd, type CtrClient } from '../helpers/containerd.js';
 import { startEngineRegistry, type AuthMode, type EngineRegistry } from '../helpers/engine-registry.js';
 import { skopeoCopy } from '../helpers/interop.js';
-import { createMultiArchLayout, randomLayer, writeDockerArchive, type BuiltIndex, type DockerArchiveImage } from '../helpers/oci-fixtures.js';
-import { createContainersSandbox, makeTempDir, removeDir, requireTools, type ContainersSandbox } from '../helpers/tools.js';
+import {
+  createMultiArchLayout,
+  randomLayer,
+  writeDockerArchive,
+  type BuiltIndex,
+  type DockerArchiveImage,
+} from '../helpers/oci-fixtures.js';
+import {
+  createContainersSandbox,
+  makeTempDir,
+  removeDir,
+  requireTools,
+  type ContainersSandbox,
+} from '../helpers/tools.js';
 
 const T = { timeout: 120_000 };
 
@@ -55,7 +67,10 @@ describe('containerd 1.6 (ctr)', { concurrency: 2 }, () => {
         c = ctrClient(containerd, `stowage-${mode}`);
         sb = await createContainersSandbox(`containerd-${mode}`);
         const archive = join(work, `${mode}-app.tar`);
-        app = await writeDockerArchive(archive, { layers: [randomLayer('base'), randomLayer('lib'), randomLayer('app')], repoTags: [ref('alice/app')] });
+        app = await writeDockerArchive(archive, {
+          layers: [randomLayer('base'), randomLayer('lib'), randomLayer('app')],
+          repoTags: [ref('alice/app')],
+        });
         await c.ctr(['images', 'import', archive]);
         ({ index: multi } = await createMultiArchLayout(join(work, `${mode}-multi`), [
           { os: 'linux', architecture: 'amd64' },
@@ -74,7 +89,11 @@ describe('containerd 1.6 (ctr)', { concurrency: 2 }, () => {
         const stored = await reg.manifest('alice/app', 'v1');
         assert.equal(stored.status, 200);
         appDigest = stored.digest;
-        assert.equal(appDigest, await c.imageDigest(ref('alice/app')), 'the registry holds the manifest containerd has');
+        assert.equal(
+          appDigest,
+          await c.imageDigest(ref('alice/app')),
+          'the registry holds the manifest containerd has',
+        );
         const m = JSON.parse(stored.body.toString('utf8'));
         assert.equal(m.config.digest, app.configDigest);
         assert.equal(m.layers.length, 3);
@@ -122,7 +141,11 @@ describe('containerd 1.6 (ctr)', { concurrency: 2 }, () => {
         await c.ctr(['images', 'pull', '--all-platforms', ...remote(), ref('alice/multi', 'idx')]);
         assert.equal(await c.imageDigest(ref('alice/multi', 'idx')), multi.digest);
         for (const image of multi.images) {
-          assert.deepEqual((await c.ctr(['content', 'get', image.digest])).stdoutBytes, image.manifest, `manifest of ${image.platform.architecture}`);
+          assert.deepEqual(
+            (await c.ctr(['content', 'get', image.digest])).stdoutBytes,
+            image.manifest,
+            `manifest of ${image.platform.architecture}`,
+          );
         }
         await c.ctr(['images', 'tag', ref('alice/multi', 'idx'), ref('alice/multi-copy', 'idx')]);
         await c.ctr(['images', 'push', ...remote(), ref('alice/multi-copy', 'idx')]);
@@ -150,7 +173,14 @@ describe('containerd 1.6 (ctr)', { concurrency: 2 }, () => {
         await c.clear();
         const anonymous = await c.ctrFails(['images', 'pull', '--plain-http', ref('alice/app')]);
         assert.match(anonymous.stderr, /401|403|unauthorized|denied|authorization/i);
-        const wrong = await c.ctrFails(['images', 'pull', '--plain-http', '--user', 'alice:not-her-password', ref('alice/app')]);
+        const wrong = await c.ctrFails([
+          'images',
+          'pull',
+          '--plain-http',
+          '--user',
+          'alice:not-her-password',
+          ref('alice/app'),
+        ]);
         assert.match(wrong.stderr, /401|403|unauthorized|denied|authorization/i);
         assert.equal(await c.imageDigest(ref('alice/app')), undefined);
       });
@@ -165,7 +195,14 @@ describe('containerd 1.6 (ctr)', { concurrency: 2 }, () => {
 
         const readOnly = await reg.createPat('alice', 'alice/**:pull');
         await c.ctr(['images', 'tag', ref('alice/app'), ref('alice/readonly')]);
-        const denied = await c.ctrFails(['images', 'push', '--plain-http', '--user', `alice:${readOnly}`, ref('alice/readonly')]);
+        const denied = await c.ctrFails([
+          'images',
+          'push',
+          '--plain-http',
+          '--user',
+          `alice:${readOnly}`,
+          ref('alice/readonly'),
+        ]);
         assert.match(denied.stderr, /401|403|unauthorized|denied|authorization/i);
         assert.equal((await reg.manifest('alice/readonly', 'v1')).status, 404);
       });

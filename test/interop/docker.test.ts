@@ -27,7 +27,14 @@ import {
   type Platform,
 } from '../helpers/oci-fixtures.js';
 import { CLI } from '../helpers/server.js';
-import { createContainersSandbox, makeTempDir, removeDir, requireTools, run, type ContainersSandbox } from '../helpers/tools.js';
+import {
+  createContainersSandbox,
+  makeTempDir,
+  removeDir,
+  requireTools,
+  run,
+  type ContainersSandbox,
+} from '../helpers/tools.js';
 
 const T = { timeout: 120_000 };
 const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -71,7 +78,9 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
       const client = async (name: string) => dockerClient(engine, join(dir, name));
       /** Layer blobs GET from the registry since mark (what a pull really downloaded). */
       const blobGets = (mark: number, repo: string) =>
-        reg.requests(mark).filter((r) => r.method === 'GET' && r.status === 200 && r.path.startsWith(`/v2/${repo}/blobs/`));
+        reg
+          .requests(mark)
+          .filter((r) => r.method === 'GET' && r.status === 200 && r.path.startsWith(`/v2/${repo}/blobs/`));
 
       before(async () => {
         dir = join(work, mode);
@@ -80,9 +89,17 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         sb = await createContainersSandbox(`docker-${mode}`);
         const layers = [randomLayer('base'), randomLayer('lib'), randomLayer('app')];
         const archive = join(work, `${mode}-app.tar`);
-        app = await writeDockerArchive(archive, { layers, repoTags: [ref('alice/app')], config: { env: ['STOWAGE_TEST=docker'] } });
+        app = await writeDockerArchive(archive, {
+          layers,
+          repoTags: [ref('alice/app')],
+          config: { env: ['STOWAGE_TEST=docker'] },
+        });
         await alice.docker(['load', '-i', archive]);
-        assert.equal(await alice.imageId(ref('alice/app')), app.configDigest, 'docker load kept the config (image ID = its digest)');
+        assert.equal(
+          await alice.imageId(ref('alice/app')),
+          app.configDigest,
+          'docker load kept the config (image ID = its digest)',
+        );
         ({ index: multi } = await createMultiArchLayout(join(work, `${mode}-multi`), PLATFORMS, { tag: 'idx' }));
       });
       after(async () => {
@@ -125,13 +142,20 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         assert.equal(blobGets(mark, 'alice/app').length, 4, 'config and three layers downloaded');
         if (mode === 'token') {
           // With the identity token from login, docker gets access tokens by OAuth2 refresh.
-          assert.ok(reg.requests(mark).some((q) => q.method === 'POST' && q.path.startsWith('/token') && q.status === 200), 'POST /token');
+          assert.ok(
+            reg.requests(mark).some((q) => q.method === 'POST' && q.path.startsWith('/token') && q.status === 200),
+            'POST /token',
+          );
         }
         const saved = join(dir, 'saved.tar');
         await alice.docker(['save', '-o', saved, ref('alice/app')]);
         const back = await readDockerArchive(saved);
         assert.equal(back.configDigest, app.configDigest);
-        assert.deepEqual(back.layerTars, app.layers.map((l) => l.tar), 'layer contents as loaded');
+        assert.deepEqual(
+          back.layerTars,
+          app.layers.map((l) => l.tar),
+          'layer contents as loaded',
+        );
       });
 
       it('pull by digest', T, async () => {
@@ -140,7 +164,9 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         await alice.docker(['pull', ref('alice/app', appDigest)]);
         assert.equal(await alice.imageId(ref('alice/app', appDigest)), app.configDigest);
         assert.ok(blobGets(mark, 'alice/app').length >= 3, 'the layers came from the registry again');
-        const digests = (await alice.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', app.configDigest])).stdout;
+        const digests = (
+          await alice.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', app.configDigest])
+        ).stdout;
         assert.ok(JSON.parse(digests).includes(ref('alice/app', appDigest)), digests);
         await alice.docker(['tag', app.configDigest, ref('alice/app')]);
       });
@@ -152,7 +178,9 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         assert.equal(pushedDigest(r.stdout, 'v1'), appDigest);
         assert.equal((r.stdout.match(/Mounted from alice\/app/g) ?? []).length, 3, r.stdout);
         // A POST to the uploads endpoint answered 201 is a mount (docker never posts a whole blob).
-        const mounts = reg.requests(mark).filter((q) => q.method === 'POST' && q.path === '/v2/alice/copy/blobs/uploads/' && q.status === 201);
+        const mounts = reg
+          .requests(mark)
+          .filter((q) => q.method === 'POST' && q.path === '/v2/alice/copy/blobs/uploads/' && q.status === 201);
         assert.equal(mounts.length, 3, `the registry mounted each layer: ${JSON.stringify(reg.requests(mark))}`);
         assert.equal((await reg.manifest('alice/copy', 'v1')).digest, appDigest);
       });
@@ -171,11 +199,17 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
       });
 
       /** `docker pull --platform` of each platform of ref; checks the image ID and platform docker got. */
-      const pullEachPlatform = async (cli: DockerClient, target: string, images: readonly { platform: Platform; configDigest: string }[]) => {
+      const pullEachPlatform = async (
+        cli: DockerClient,
+        target: string,
+        images: readonly { platform: Platform; configDigest: string }[],
+      ) => {
         for (const { platform: p, configDigest } of images) {
           const platform = [p.os, p.architecture, p.variant].filter(Boolean).join('/');
           await cli.docker(['pull', '--platform', platform, target]);
-          const got = (await cli.docker(['image', 'inspect', '--format', '{{.Id}} {{.Os}}/{{.Architecture}}', target])).stdout.trim();
+          const got = (
+            await cli.docker(['image', 'inspect', '--format', '{{.Id}} {{.Os}}/{{.Architecture}}', target])
+          ).stdout.trim();
           assert.equal(got, `${configDigest} ${p.os}/${p.architecture}`, `pull --platform ${platform}`);
         }
       };
@@ -191,37 +225,57 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         await pullEachPlatform(alice, ref('alice/multi', 'idx'), multi.images);
       });
 
-      it('a manifest list made with docker manifest create/annotate/push, inspected and pulled per platform', T, async () => {
-        const images: { platform: Platform; configDigest: string; digest: string }[] = [];
-        for (const platform of PLATFORMS) {
-          const name = ['list', platform.architecture, platform.variant].filter(Boolean).join('-');
-          const archive = join(work, `${mode}-${name}.tar`);
-          const image = await writeDockerArchive(archive, { layers: [randomLayer(name)], repoTags: [ref(`alice/${name}`)], config: { platform } });
-          await alice.docker(['load', '-i', archive]);
-          const digest = pushedDigest((await alice.docker(['push', ref(`alice/${name}`)])).stdout, 'v1');
-          images.push({ platform, configDigest: image.configDigest, digest });
-        }
-        const list = ref('alice/list');
-        const members = PLATFORMS.map((p) => ref(`alice/${['list', p.architecture, p.variant].filter(Boolean).join('-')}`));
-        await alice.docker(['manifest', 'create', '--insecure', list, ...members]);
-        // The CLI reads os/architecture from each config but not the variant.
-        await alice.docker(['manifest', 'annotate', '--variant', 'v7', list, members[2]!]);
-        // It pushes each member manifest into the list's repository, then the list; the last line is the list's digest.
-        const pushed = (await alice.docker(['manifest', 'push', '--insecure', list])).stdout.trim().split('\n').at(-1);
-        const stored = await reg.manifest('alice/list', 'v1');
-        assert.equal(stored.digest, pushed, 'manifest push printed the digest the registry holds');
-        assert.equal(stored.contentType, 'application/vnd.docker.distribution.manifest.list.v2+json');
-        const inspected = JSON.parse((await alice.docker(['manifest', 'inspect', '--insecure', list])).stdout);
-        assert.deepEqual(inspected, JSON.parse(stored.body.toString('utf8')));
-        // The CLI does not keep the order of the members it was given.
-        const entries = (list: [string, string, string | undefined][]) => list.sort((a, b) => a[0].localeCompare(b[0]));
-        assert.deepEqual(
-          entries(inspected.manifests.map((m: { digest: string; platform: Platform }) => [m.digest, m.platform.architecture, m.platform.variant])),
-          entries(images.map((i) => [i.digest, i.platform.architecture, i.platform.variant])),
-        );
-        for (const member of members) await alice.docker(['rmi', member]);
-        await pullEachPlatform(alice, list, images);
-      });
+      it(
+        'a manifest list made with docker manifest create/annotate/push, inspected and pulled per platform',
+        T,
+        async () => {
+          const images: { platform: Platform; configDigest: string; digest: string }[] = [];
+          for (const platform of PLATFORMS) {
+            const name = ['list', platform.architecture, platform.variant].filter(Boolean).join('-');
+            const archive = join(work, `${mode}-${name}.tar`);
+            const image = await writeDockerArchive(archive, {
+              layers: [randomLayer(name)],
+              repoTags: [ref(`alice/${name}`)],
+              config: { platform },
+            });
+            await alice.docker(['load', '-i', archive]);
+            const digest = pushedDigest((await alice.docker(['push', ref(`alice/${name}`)])).stdout, 'v1');
+            images.push({ platform, configDigest: image.configDigest, digest });
+          }
+          const list = ref('alice/list');
+          const members = PLATFORMS.map((p) =>
+            ref(`alice/${['list', p.architecture, p.variant].filter(Boolean).join('-')}`),
+          );
+          await alice.docker(['manifest', 'create', '--insecure', list, ...members]);
+          // The CLI reads os/architecture from each config but not the variant.
+          await alice.docker(['manifest', 'annotate', '--variant', 'v7', list, members[2]!]);
+          // It pushes each member manifest into the list's repository, then the list; the last line is the list's digest.
+          const pushed = (await alice.docker(['manifest', 'push', '--insecure', list])).stdout
+            .trim()
+            .split('\n')
+            .at(-1);
+          const stored = await reg.manifest('alice/list', 'v1');
+          assert.equal(stored.digest, pushed, 'manifest push printed the digest the registry holds');
+          assert.equal(stored.contentType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+          const inspected = JSON.parse((await alice.docker(['manifest', 'inspect', '--insecure', list])).stdout);
+          assert.deepEqual(inspected, JSON.parse(stored.body.toString('utf8')));
+          // The CLI does not keep the order of the members it was given.
+          const entries = (list: [string, string, string | undefined][]) =>
+            list.sort((a, b) => a[0].localeCompare(b[0]));
+          assert.deepEqual(
+            entries(
+              inspected.manifests.map((m: { digest: string; platform: Platform }) => [
+                m.digest,
+                m.platform.architecture,
+                m.platform.variant,
+              ]),
+            ),
+            entries(images.map((i) => [i.digest, i.platform.architecture, i.platform.variant])),
+          );
+          for (const member of members) await alice.docker(['rmi', member]);
+          await pullEachPlatform(alice, list, images);
+        },
+      );
 
       if (mode !== 'token') return;
 
@@ -235,7 +289,10 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         assert.ok((await reg.tags('alice/app')).includes('pat'));
 
         const ro = await client('alice-readonly');
-        assert.match((await ro.login(reg.host, 'alice', await reg.createPat('alice', 'alice/**:pull'))).stdout, /Login Succeeded/);
+        assert.match(
+          (await ro.login(reg.host, 'alice', await reg.createPat('alice', 'alice/**:pull'))).stdout,
+          /Login Succeeded/,
+        );
         await ro.docker(['pull', ref('alice/copy')]);
         await ro.docker(['tag', app.configDigest, ref('alice/readonly')]);
         const denied = await ro.dockerFails(['push', ref('alice/readonly')]);
@@ -258,7 +315,10 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         const admin = await client('admin');
         await admin.login(reg.host, 'admin', reg.creds('admin')!.secret);
         const archive = join(work, 'public.tar');
-        const image = await writeDockerArchive(archive, { layers: [randomLayer('public')], repoTags: [ref('public/tool')] });
+        const image = await writeDockerArchive(archive, {
+          layers: [randomLayer('public')],
+          repoTags: [ref('public/tool')],
+        });
         await admin.docker(['load', '-i', archive]);
         await admin.docker(['push', ref('public/tool')]);
         await admin.docker(['rmi', ref('public/tool')]);
@@ -274,7 +334,10 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
 
       it('stowage login, then docker pull with the same DOCKER_CONFIG', T, async () => {
         const shared = await client('stowage-then-docker');
-        await run(process.execPath, [CLI, 'login', reg.host, '-u', 'alice', '--password-stdin'], { env: shared.env, input: `${reg.creds('alice')!.secret}\n` });
+        await run(process.execPath, [CLI, 'login', reg.host, '-u', 'alice', '--password-stdin'], {
+          env: shared.env,
+          input: `${reg.creds('alice')!.secret}\n`,
+        });
         const config = JSON.parse(await readFile(join(shared.configDir, 'config.json'), 'utf8'));
         assert.ok(config.auths?.[reg.host], `stowage saved credentials for ${reg.host}: ${JSON.stringify(config)}`);
         await shared.docker(['pull', ref('alice/app')]);
@@ -288,10 +351,17 @@ describe('docker engine 20.10', { concurrency: 2 }, () => {
         await run(process.execPath, [CLI, 'image', 'pull', ref('alice/app'), '-o', out], { env: shared.env });
         const pulled = await readDockerArchive(out);
         assert.equal(pulled.configDigest, app.configDigest);
-        assert.deepEqual(pulled.layerTars, app.layers.map((l) => l.tar));
+        assert.deepEqual(
+          pulled.layerTars,
+          app.layers.map((l) => l.tar),
+        );
         // And without the login, stowage is refused like docker was.
         const anonymous = await client('stowage-anonymous');
-        const denied = await run(process.execPath, [CLI, 'image', 'pull', ref('alice/app'), '-o', join(dir, 'denied.tar')], { env: anonymous.env, allowFailure: true });
+        const denied = await run(
+          process.execPath,
+          [CLI, 'image', 'pull', ref('alice/app'), '-o', join(dir, 'denied.tar')],
+          { env: anonymous.env, allowFailure: true },
+        );
         assert.notEqual(denied.code, 0, denied.stdout);
       });
     });

@@ -25,7 +25,9 @@ describe('large blob', () => {
       t.diagnostic(`generated ${layer.size} byte layer in ${Date.now() - started} ms`);
 
       started = Date.now();
-      const pushed = await skopeoCopyDigest(sb, layout.ref('v1'), dockerRef(reg.host, 'interop/large', 'v1'), ['--preserve-digests']);
+      const pushed = await skopeoCopyDigest(sb, layout.ref('v1'), dockerRef(reg.host, 'interop/large', 'v1'), [
+        '--preserve-digests',
+      ]);
       t.diagnostic(`push took ${Date.now() - started} ms`);
       assert.equal(pushed, image.digest);
       assert.ok((await inspectRaw(sb, dockerRef(reg.host, 'interop/large', 'v1'))).equals(image.manifest));

@@ -4,8 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { dockerRef, http, inspectRaw, setupInterop, skopeoCopy, skopeoCopyDigest, skopeoInspect } from '../helpers/interop.js';
-import { MediaTypes, OciLayout, createMultiArchLayout, type OciIndexJson, type Platform } from '../helpers/oci-fixtures.js';
+import {
+  dockerRef,
+  http,
+  inspectRaw,
+  setupInterop,
+  skopeoCopy,
+  skopeoCopyDigest,
+  skopeoInspect,
+} from '../helpers/interop.js';
+import {
+  MediaTypes,
+  OciLayout,
+  createMultiArchLayout,
+  type OciIndexJson,
+  type Platform,
+} from '../helpers/oci-fixtures.js';
 
 const PLATFORMS: Platform[] = [
   { os: 'linux', architecture: 'amd64' },
@@ -21,7 +35,10 @@ describe('skopeo multi-arch', () => {
     const { layout, index } = await createMultiArchLayout(env.path('src'), PLATFORMS, { tag: 'multi' });
     const repo = 'interop/multi';
 
-    const pushed = await skopeoCopyDigest(sb, layout.ref('multi'), dockerRef(reg.host, repo, 'v1'), ['--all', '--preserve-digests']);
+    const pushed = await skopeoCopyDigest(sb, layout.ref('multi'), dockerRef(reg.host, repo, 'v1'), [
+      '--all',
+      '--preserve-digests',
+    ]);
     assert.equal(pushed, index.digest);
 
     // The index, byte for byte (it is 3-space indented JSON on purpose).
@@ -49,10 +66,20 @@ describe('skopeo multi-arch', () => {
     // Platform selection through the index (what `podman pull --arch` does).
     for (const image of index.images) {
       const p = image.platform;
-      const override = ['--override-os', p.os, '--override-arch', p.architecture, ...(p.variant ? ['--override-variant', p.variant] : [])];
+      const override = [
+        '--override-os',
+        p.os,
+        '--override-arch',
+        p.architecture,
+        ...(p.variant ? ['--override-variant', p.variant] : []),
+      ];
       const info = await skopeoInspect(sb, dockerRef(reg.host, repo, 'v1'), override);
       assert.equal(info.Architecture, p.architecture);
-      assert.deepEqual(info.Layers, image.layers.map((l) => l.digest), `layers selected for ${p.architecture}`);
+      assert.deepEqual(
+        info.Layers,
+        image.layers.map((l) => l.digest),
+        `layers selected for ${p.architecture}`,
+      );
     }
 
     // Pull everything back into a fresh layout.
@@ -71,8 +98,14 @@ describe('skopeo multi-arch', () => {
 
   env.test('copy --all of an index by digest into a second repository', async () => {
     const { reg, sb } = env;
-    const { layout, index } = await createMultiArchLayout(env.path('src2'), PLATFORMS.slice(0, 2), { tag: 'multi', style: 'compact' });
-    await skopeoCopy(sb, layout.ref('multi'), dockerRef(reg.host, 'interop/multi-a', 'v1'), ['--all', '--preserve-digests']);
+    const { layout, index } = await createMultiArchLayout(env.path('src2'), PLATFORMS.slice(0, 2), {
+      tag: 'multi',
+      style: 'compact',
+    });
+    await skopeoCopy(sb, layout.ref('multi'), dockerRef(reg.host, 'interop/multi-a', 'v1'), [
+      '--all',
+      '--preserve-digests',
+    ]);
     const copied = await skopeoCopyDigest(
       sb,
       dockerRef(reg.host, 'interop/multi-a', index.digest),

@@ -32,7 +32,12 @@ describe('podman', () => {
 
   env.test('pull a 4-layer image from the registry, push it to another repository, pull that back', async () => {
     const { reg, sb } = env;
-    const layers = [randomLayer('etc', 50_000), randomLayer('usr', 20_000), randomLayer('app'), randomLayer('data', 10)];
+    const layers = [
+      randomLayer('etc', 50_000),
+      randomLayer('usr', 20_000),
+      randomLayer('app'),
+      randomLayer('data', 10),
+    ];
     const layout = await OciLayout.create(env.path('src'));
     const image = await layout.addImage({ layers, tag: 'v1', config: { labels: { purpose: 'podman-interop' } } });
     const src = `${reg.host}/interop/podman-src:v1`;
@@ -41,7 +46,10 @@ describe('podman', () => {
     // podman pull
     const pulled = await sb.podman(['pull', '--tls-verify=false', '--signature-policy', sb.policyPath, '-q', src]);
     assert.equal(pulled.stdout.trim(), hexOf(image.configDigest), 'podman pull prints the image ID (config digest)');
-    const [info] = parseJson<PodmanImageInspect[]>((await sb.podman(['image', 'inspect', src])).stdout, 'podman image inspect');
+    const [info] = parseJson<PodmanImageInspect[]>(
+      (await sb.podman(['image', 'inspect', src])).stdout,
+      'podman image inspect',
+    );
     assert.ok(info);
     assert.equal(info.Digest, image.digest, 'podman records the manifest digest it pulled');
     assert.deepEqual(info.RootFS.Layers, image.diffIds);
@@ -49,11 +57,32 @@ describe('podman', () => {
     // podman push to a different repository (OCI, as pulled) and as Docker schema 2.
     const digestFile = env.path('podman-push.digest');
     const dst = `${reg.host}/interop/podman-dst`;
-    await sb.podman(['push', '--tls-verify=false', '--signature-policy', sb.policyPath, '--digestfile', digestFile, src, `docker://${dst}:v1`]);
-    await sb.podman(['push', '--tls-verify=false', '--signature-policy', sb.policyPath, '--format', 'v2s2', src, `docker://${dst}:docker`]);
+    await sb.podman([
+      'push',
+      '--tls-verify=false',
+      '--signature-policy',
+      sb.policyPath,
+      '--digestfile',
+      digestFile,
+      src,
+      `docker://${dst}:v1`,
+    ]);
+    await sb.podman([
+      'push',
+      '--tls-verify=false',
+      '--signature-policy',
+      sb.policyPath,
+      '--format',
+      'v2s2',
+      src,
+      `docker://${dst}:docker`,
+    ]);
     const pushedDigest = (await readFile(digestFile, 'utf8')).trim();
 
-    for (const [tag, mediaType] of [['v1', MediaTypes.ociManifest], ['docker', MediaTypes.dockerManifest]] as const) {
+    for (const [tag, mediaType] of [
+      ['v1', MediaTypes.ociManifest],
+      ['docker', MediaTypes.dockerManifest],
+    ] as const) {
       const raw = await inspectRaw(sb, dockerRef(reg.host, 'interop/podman-dst', tag));
       if (tag === 'v1') assert.equal(sha256(raw), pushedDigest, 'registry serves the manifest podman pushed');
       const m = JSON.parse(raw.toString('utf8')) as OciManifestJson;
@@ -74,9 +103,19 @@ describe('podman', () => {
 
     // Drop everything locally and pull the podman-pushed copy.
     await sb.podman(['rmi', '-a', '-f']);
-    const again = await sb.podman(['pull', '--tls-verify=false', '--signature-policy', sb.policyPath, '-q', `${dst}:v1`]);
+    const again = await sb.podman([
+      'pull',
+      '--tls-verify=false',
+      '--signature-policy',
+      sb.policyPath,
+      '-q',
+      `${dst}:v1`,
+    ]);
     assert.equal(again.stdout.trim(), hexOf(image.configDigest));
-    const [info2] = parseJson<PodmanImageInspect[]>((await sb.podman(['image', 'inspect', `${dst}:v1`])).stdout, 'podman image inspect');
+    const [info2] = parseJson<PodmanImageInspect[]>(
+      (await sb.podman(['image', 'inspect', `${dst}:v1`])).stdout,
+      'podman image inspect',
+    );
     assert.equal(info2?.Digest, pushedDigest);
     assert.deepEqual(info2?.RootFS.Layers, image.diffIds);
   });
@@ -108,7 +147,10 @@ describe('podman', () => {
         ])
       ).stdout.trim();
       assert.equal(id, hexOf(image.configDigest), `podman pull --arch ${tag} must select ${image.digest}`);
-      const [info] = parseJson<(PodmanImageInspect & { Os: string })[]>((await sb.podman(['image', 'inspect', id])).stdout, 'podman image inspect');
+      const [info] = parseJson<(PodmanImageInspect & { Os: string })[]>(
+        (await sb.podman(['image', 'inspect', id])).stdout,
+        'podman image inspect',
+      );
       assert.equal(info?.Architecture, p.architecture);
       assert.deepEqual(info?.RootFS.Layers, image.diffIds);
     }
@@ -120,7 +162,10 @@ describe('podman', () => {
     const layout = await OciLayout.create(env.path('zstd-src'));
     const image = await layout.addImage({ layers, tag: 'v1' });
     const ref = `${reg.host}/interop/zstd`;
-    const pushed = await skopeoCopyDigest(sb, layout.ref('v1'), `docker://${ref}:v1`, ['--dest-compress-format', 'zstd']);
+    const pushed = await skopeoCopyDigest(sb, layout.ref('v1'), `docker://${ref}:v1`, [
+      '--dest-compress-format',
+      'zstd',
+    ]);
 
     const raw = await inspectRaw(sb, `docker://${ref}:v1`);
     assert.equal(sha256(raw), pushed);
@@ -134,9 +179,14 @@ describe('podman', () => {
       assert.equal(blob.headers.get('content-encoding'), null, 'blobs must not be served with Content-Encoding');
     }
 
-    const id = (await sb.podman(['pull', '--tls-verify=false', '--signature-policy', sb.policyPath, '-q', `${ref}:v1`])).stdout.trim();
+    const id = (
+      await sb.podman(['pull', '--tls-verify=false', '--signature-policy', sb.policyPath, '-q', `${ref}:v1`])
+    ).stdout.trim();
     assert.equal(id, hexOf(image.configDigest));
-    const [info] = parseJson<PodmanImageInspect[]>((await sb.podman(['image', 'inspect', id])).stdout, 'podman image inspect');
+    const [info] = parseJson<PodmanImageInspect[]>(
+      (await sb.podman(['image', 'inspect', id])).stdout,
+      'podman image inspect',
+    );
     assert.deepEqual(info?.RootFS.Layers, image.diffIds, 'zstd layers decompress to the original diff IDs');
   });
 });

@@ -46,7 +46,9 @@ describe('registry ↔ registry (docker-registry)', () => {
     );
     assert.equal(copied, image.digest);
     assert.ok((await inspectRaw(sb, dockerRef(dist.host, 'mirror/single', 'v1'))).equals(image.manifest));
-    assert.ok((await inspectRaw(sb, dockerRef(dist.host, 'mirror/single', 'v1'), { config: true })).equals(image.config));
+    assert.ok(
+      (await inspectRaw(sb, dockerRef(dist.host, 'mirror/single', 'v1'), { config: true })).equals(image.config),
+    );
 
     const { layout: ml, index } = await createMultiArchLayout(env.path('multi'), [
       { os: 'linux', architecture: 'amd64' },
@@ -60,7 +62,12 @@ describe('registry ↔ registry (docker-registry)', () => {
       ['--all', '--preserve-digests'],
     );
     assert.equal(copiedIndex, index.digest);
-    await assertSameIndex(sb, dockerRef(reg.host, 'interop/r2r-multi', 'v1'), dockerRef(dist.host, 'mirror/multi', 'v1'), index);
+    await assertSameIndex(
+      sb,
+      dockerRef(reg.host, 'interop/r2r-multi', 'v1'),
+      dockerRef(dist.host, 'mirror/multi', 'v1'),
+      index,
+    );
   });
 
   env.test('docker-registry → registry under test', async () => {
@@ -91,14 +98,23 @@ describe('registry ↔ registry (docker-registry)', () => {
       ['--all', '--preserve-digests'],
     );
     assert.equal(copiedIndex, index.digest);
-    await assertSameIndex(sb, dockerRef(dist.host, 'upstream/multi', 'v1'), dockerRef(reg.host, 'interop/from-dist-multi', 'v1'), index);
+    await assertSameIndex(
+      sb,
+      dockerRef(dist.host, 'upstream/multi', 'v1'),
+      dockerRef(reg.host, 'interop/from-dist-multi', 'v1'),
+      index,
+    );
 
     // …and a Docker schema 2 image (from a docker-save archive), with a second tag.
     await writeDockerArchive(env.path('docker.tar'), {
       layers: [randomLayer('d1'), randomLayer('d2')],
       repoTags: ['example.test/docker:v1'],
     });
-    const dockerDigest = await skopeoCopyDigest(sb, `docker-archive:${env.path('docker.tar')}`, dockerRef(dist.host, 'upstream/docker', 'v1'));
+    const dockerDigest = await skopeoCopyDigest(
+      sb,
+      `docker-archive:${env.path('docker.tar')}`,
+      dockerRef(dist.host, 'upstream/docker', 'v1'),
+    );
     await skopeoCopy(sb, dockerRef(dist.host, 'upstream/docker', 'v1'), dockerRef(dist.host, 'upstream/docker', 'v2'));
     const distRaw = await inspectRaw(sb, dockerRef(dist.host, 'upstream/docker', 'v1'));
     assert.equal((JSON.parse(distRaw.toString('utf8')) as OciManifestJson).mediaType, MediaTypes.dockerManifest);
@@ -134,13 +150,29 @@ describe('registry ↔ registry (docker-registry)', () => {
       { os: 'linux', architecture: 'arm64', variant: 'v8' },
     ]);
     const { layout, image } = await createSimpleLayout(env.path('sync-single'), { layerCount: 2 });
-    const expected: Record<string, string> = { multi: index.digest, 'single-1': image.digest, 'single-2': image.digest };
+    const expected: Record<string, string> = {
+      multi: index.digest,
+      'single-1': image.digest,
+      'single-2': image.digest,
+    };
     await skopeoCopy(sb, ml.ref('multi'), dockerRef(reg.host, 'interop/syncme', 'multi'), ['--all']);
     await skopeoCopy(sb, layout.ref('v1'), dockerRef(reg.host, 'interop/syncme', 'single-1'));
     await skopeoCopy(sb, layout.ref('v1'), dockerRef(reg.host, 'interop/syncme', 'single-2'));
 
     const sync = (src: string, dest: string) =>
-      sb.skopeo(['sync', '--all', '--preserve-digests', '--src', 'docker', '--dest', 'docker', '--src-tls-verify=false', '--dest-tls-verify=false', src, dest]);
+      sb.skopeo([
+        'sync',
+        '--all',
+        '--preserve-digests',
+        '--src',
+        'docker',
+        '--dest',
+        'docker',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        src,
+        dest,
+      ]);
 
     // Stowage repo → docker-registry (lands in <dest>/<last path component>)
     await sync(`${reg.host}/interop/syncme`, `${dist.host}/synced`);
@@ -156,7 +188,10 @@ describe('registry ↔ registry (docker-registry)', () => {
         assert.equal(sha256(await inspectRaw(sb, dockerRef(host, repo, tag))), digest, `${host}/${repo}:${tag}`);
       }
       for (const child of index.images) {
-        assert.ok((await inspectRaw(sb, dockerRef(host, repo, child.digest))).equals(child.manifest), `${host}/${repo}@${child.digest}`);
+        assert.ok(
+          (await inspectRaw(sb, dockerRef(host, repo, child.digest))).equals(child.manifest),
+          `${host}/${repo}@${child.digest}`,
+        );
       }
     }
   });

@@ -37,7 +37,10 @@ describe('skopeo', () => {
   env.test('docker-archive (docker save format) → registry → docker-archive, digests checked', async () => {
     const { reg, sb } = env;
     const layers = [randomLayer('base', 20_000), randomLayer('mid'), randomLayer('top', 100)];
-    const archive = await writeDockerArchive(env.path('in.tar'), { layers, repoTags: ['example.test/interop/archive:v1'] });
+    const archive = await writeDockerArchive(env.path('in.tar'), {
+      layers,
+      repoTags: ['example.test/interop/archive:v1'],
+    });
     const repo = 'interop/archive';
 
     const pushed = await skopeoCopyDigest(sb, `docker-archive:${env.path('in.tar')}`, dockerRef(reg.host, repo, 'v1'));
@@ -56,7 +59,10 @@ describe('skopeo', () => {
     // Layers were gzip-compressed by skopeo on push; they must decompress to the diff IDs.
     const byDigest = await skopeoInspect(sb, dockerRef(reg.host, repo, pushed));
     assert.equal(byDigest.Digest, pushed);
-    assert.deepEqual(byDigest.Layers, manifest.layers.map((l) => l.digest));
+    assert.deepEqual(
+      byDigest.Layers,
+      manifest.layers.map((l) => l.digest),
+    );
     for (const [i, l] of manifest.layers.entries()) {
       const blob = await http(reg.url, 'GET', `/v2/${repo}/blobs/${l.digest}`);
       assert.equal(blob.status, 200, `GET blob ${l.digest}`);
@@ -82,7 +88,9 @@ describe('skopeo', () => {
     const { layout, image, layers } = await createSimpleLayout(env.path('oci-src'), { layerCount: 3, style: 'pretty' });
     const repo = 'interop/oci';
 
-    const pushed = await skopeoCopyDigest(sb, layout.ref('v1'), dockerRef(reg.host, repo, 'v1'), ['--preserve-digests']);
+    const pushed = await skopeoCopyDigest(sb, layout.ref('v1'), dockerRef(reg.host, repo, 'v1'), [
+      '--preserve-digests',
+    ]);
     assert.equal(pushed, image.digest);
 
     const raw = await inspectRaw(sb, dockerRef(reg.host, repo, 'v1'));
@@ -99,7 +107,10 @@ describe('skopeo', () => {
     assert.equal(inspected.Digest, image.digest);
     assert.equal(inspected.Architecture, hostPlatform().architecture);
     assert.equal(inspected.Os, 'linux');
-    assert.deepEqual(inspected.Layers, layers.map((l) => l.digest));
+    assert.deepEqual(
+      inspected.Layers,
+      layers.map((l) => l.digest),
+    );
     assert.equal(inspected.Labels?.['org.example.fixture'], 'stowage-interop');
 
     const outLayout = OciLayout.open(env.path('oci-out'));
@@ -141,9 +152,17 @@ describe('skopeo', () => {
     await sb.skopeo(['delete', '--tls-verify=false', dockerRef(reg.host, repo, 'v2')]);
     const goneTag = await skopeoFails(sb, ['inspect', '--tls-verify=false', '--raw', dockerRef(reg.host, repo, 'v2')]);
     assert.match(goneTag, /manifest unknown/i, goneTag);
-    const goneDigest = await skopeoFails(sb, ['inspect', '--tls-verify=false', '--raw', dockerRef(reg.host, repo, b.digest)]);
+    const goneDigest = await skopeoFails(sb, [
+      'inspect',
+      '--tls-verify=false',
+      '--raw',
+      dockerRef(reg.host, repo, b.digest),
+    ]);
     assert.match(goneDigest, /manifest unknown/i, goneDigest);
-    assert.deepEqual([...(await listTags(sb, reg.host, repo))].sort(), expected.filter((t) => t !== 'v2'));
+    assert.deepEqual(
+      [...(await listTags(sb, reg.host, repo))].sort(),
+      expected.filter((t) => t !== 'v2'),
+    );
 
     // Delete by digest: every tag pointing at it goes too.
     await sb.skopeo(['delete', '--tls-verify=false', dockerRef(reg.host, repo, a.digest)]);
@@ -156,7 +175,11 @@ describe('skopeo', () => {
     assert.ok((await inspectRaw(sb, dockerRef(reg.host, repo, 'v3'))).equals(c.manifest));
 
     // Unknown repository / tag.
-    const noRepo = await skopeoFails(sb, ['inspect', '--tls-verify=false', dockerRef(reg.host, 'interop/does-not-exist', 'v1')]);
+    const noRepo = await skopeoFails(sb, [
+      'inspect',
+      '--tls-verify=false',
+      dockerRef(reg.host, 'interop/does-not-exist', 'v1'),
+    ]);
     assert.match(noRepo, /manifest unknown|name unknown/i, noRepo);
   });
 
@@ -171,7 +194,9 @@ describe('skopeo', () => {
     // Two images into the same repo and two into other repos, all at once.
     const targets = ['interop/conc-a', 'interop/conc-a', 'interop/conc-b', 'interop/conc-c'];
     await Promise.all(
-      images.map((img, i) => skopeoCopy(sb, layout.ref(`i${i}`), dockerRef(reg.host, targets[i]!, `i${i}`), ['--preserve-digests'])),
+      images.map((img, i) =>
+        skopeoCopy(sb, layout.ref(`i${i}`), dockerRef(reg.host, targets[i]!, `i${i}`), ['--preserve-digests']),
+      ),
     );
     for (const [i, img] of images.entries()) {
       assert.ok((await inspectRaw(sb, dockerRef(reg.host, targets[i]!, `i${i}`))).equals(img.manifest), `image ${i}`);
@@ -220,6 +245,10 @@ describe('skopeo', () => {
     }
     const mounted = (log.match(/\.\.\. mount OK/g) ?? []).length;
     t.diagnostic(`layers mounted by the registry: ${mounted}/${layers.length}`);
-    assert.equal(mounted, layers.length, `registry should answer the mount POSTs with 201; skopeo --debug said:\n${log.slice(-6000)}`);
+    assert.equal(
+      mounted,
+      layers.length,
+      `registry should answer the mount POSTs with 201; skopeo --debug said:\n${log.slice(-6000)}`,
+    );
   });
 });

@@ -68,12 +68,19 @@ describe('umoci', () => {
     const desc = await layout.resolve('v2');
     const manifest = await layout.readJsonBlob<OciManifestJson>(desc.digest);
     assert.equal(manifest.layers.length, 2);
-    assert.ok(layerFiles(await layout.readBlob(manifest.layers[1]!.digest)).has('opt/app/.wh.remove-me.txt'), 'repack wrote a whiteout');
+    assert.ok(
+      layerFiles(await layout.readBlob(manifest.layers[1]!.digest)).has('opt/app/.wh.remove-me.txt'),
+      'repack wrote a whiteout',
+    );
 
     // Push with skopeo, digest unchanged.
-    const pushed = await skopeoCopyDigest(sb, layout.ref('v2'), dockerRef(reg.host, 'interop/umoci', 'v2'), ['--preserve-digests']);
+    const pushed = await skopeoCopyDigest(sb, layout.ref('v2'), dockerRef(reg.host, 'interop/umoci', 'v2'), [
+      '--preserve-digests',
+    ]);
     assert.equal(pushed, desc.digest);
-    assert.ok((await inspectRaw(sb, dockerRef(reg.host, 'interop/umoci', 'v2'))).equals(await layout.readBlob(desc.digest)));
+    assert.ok(
+      (await inspectRaw(sb, dockerRef(reg.host, 'interop/umoci', 'v2'))).equals(await layout.readBlob(desc.digest)),
+    );
 
     // Pull into a new layout and unpack with umoci.
     const pulledDir = env.path('pulled');
@@ -85,7 +92,11 @@ describe('umoci', () => {
     assert.equal(await readFile(path.join(rootfs, 'opt/app/keep.txt'), 'utf8'), keep);
     assert.equal(await readFile(path.join(rootfs, 'opt/app/added.txt'), 'utf8'), added);
     assert.ok((await readFile(path.join(rootfs, 'opt/app/blob.bin'))).equals(blob));
-    assert.equal(await exists(path.join(rootfs, 'opt/app/remove-me.txt')), false, 'whiteout must hide the deleted file');
+    assert.equal(
+      await exists(path.join(rootfs, 'opt/app/remove-me.txt')),
+      false,
+      'whiteout must hide the deleted file',
+    );
     const runtime = JSON.parse(await readFile(path.join(bundle2, 'config.json'), 'utf8')) as {
       process: { env: string[] };
       annotations?: Record<string, string>;

@@ -15,7 +15,9 @@ const run = promisify(execFile);
 
 async function gcCommand(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'gc', ...args], { env: { ...process.env, STOWAGE_LOG_LEVEL: 'info' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'gc', ...args], {
+      env: { ...process.env, STOWAGE_LOG_LEVEL: 'info' },
+    });
     return { stdout, stderr, code: 0 };
   } catch (e) {
     const x = e as { stdout: string; stderr: string; code: number };
@@ -29,7 +31,13 @@ describe('stowage gc beside stowage serve', () => {
     const config = join(dir, 'stowage.yaml');
     await writeFile(
       config,
-      ['gc: { interval: 0, grace_period: 1h }', 'retention:', '  - repositories: "team/**"', '    keep: [{ matching: "^v" }]', ''].join('\n'),
+      [
+        'gc: { interval: 0, grace_period: 1h }',
+        'retention:',
+        '  - repositories: "team/**"',
+        '    keep: [{ matching: "^v" }]',
+        '',
+      ].join('\n'),
     );
     const server = await startStowage({ dataDir: join(dir, 'data'), args: ['--config', config] });
     try {
@@ -47,12 +55,19 @@ describe('stowage gc beside stowage serve', () => {
       assert.match(dry.stdout, /^drop team\/app:pr-7 .* — no keep rule matched$/m);
       assert.match(dry.stdout, /^would remove tag team\/app:pr-7 \(no keep rule matched\)$/m);
       assert.match(dry.stdout, /^dry run: 0 expired uploads, 1 tags, 1 manifests, 2 blob links, 0 blobs would remove/m);
-      assert.equal((await http(base, '/v2/team/app/manifests/pr-7', { method: 'HEAD' })).status, 200, 'the dry run removed nothing');
+      assert.equal(
+        (await http(base, '/v2/team/app/manifests/pr-7', { method: 'HEAD' })).status,
+        200,
+        'the dry run removed nothing',
+      );
 
       const real = await gcCommand(common);
       assert.equal(real.code, 0, real.stderr);
       assert.match(real.stdout, /^removed tag team\/app:pr-7/m);
-      assert.match(real.stdout, /^0 expired uploads, 1 tags, 1 manifests, 2 blob links, 1 blobs removed; .* reclaimed in/m);
+      assert.match(
+        real.stdout,
+        /^0 expired uploads, 1 tags, 1 manifests, 2 blob links, 1 blobs removed; .* reclaimed in/m,
+      );
       assert.match(real.stderr, /"msg":"garbage collection finished"/, 'totals in the log');
       assert.match(real.stderr, /"msg":"garbage collection progress"/);
       // (The image config is the same bytes in every repository, so only the layer goes.) The manifest
@@ -61,7 +76,9 @@ describe('stowage gc beside stowage serve', () => {
       assert.match(second.stdout, /0 tags, 0 manifests, 1 blob links, 1 blobs removed/);
 
       // The server never stopped: what is tagged is whole, and pushes go on.
-      const manifest = await http(base, '/v2/team/app/manifests/v1', { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      const manifest = await http(base, '/v2/team/app/manifests/v1', {
+        headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
       assert.equal(manifest.status, 200);
       assert.equal(sha256(manifest.body), kept);
       for (const d of (JSON.parse(manifest.body.toString()) as { layers: { digest: string }[] }).layers) {
@@ -69,6 +86,43 @@ describe('stowage gc beside stowage serve', () => {
       }
       assert.equal((await http(base, '/v2/team/app/manifests/pr-7', { method: 'HEAD' })).status, 404);
       await pushImage(base, 'other/app', 'again', [layer('deleted by hand')]);
+    } finally {
+      await server.stop();
+      await removeDir(dir);
+    }
+  });
+
+  it('stowage usage shows each namespace against its quota', async () => {
+    const dir = await tempDir();
+    const config = join(dir, 'stowage.yaml');
+    await writeFile(config, 'quotas:\n  - namespaces: "team"\n    bytes: 1MiB\n');
+    const server = await startStowage({ dataDir: join(dir, 'data'), args: ['--config', config] });
+    try {
+      await pushImage(server.url, 'team/a', 'v1', [Buffer.from('a'.repeat(2000))]);
+      await pushImage(server.url, 'team/b', 'v1', [Buffer.from('a'.repeat(2000))]);
+      await pushImage(server.url, 'solo', 'v1', [Buffer.from('b'.repeat(100))]);
+      const { stdout } = await run(process.execPath, [
+        CLI,
+        'usage',
+        '--config',
+        config,
+        '--data',
+        server.dataDir,
+        '--output',
+        'json',
+      ]);
+      const rows = JSON.parse(stdout) as { namespace: string; blobs: number; repositories: number; limit?: number }[];
+      const team = rows.find((r) => r.namespace === 'team');
+      assert.equal(team?.blobs, 2, 'config and layer, each once');
+      assert.equal(team?.repositories, 2);
+      assert.equal(team?.limit, 1024 * 1024);
+      assert.equal(rows.find((r) => r.namespace === 'solo')?.limit, undefined);
+      const text = await run(process.execPath, [CLI, 'usage', 'team', '--config', config, '--data', server.dataDir]);
+      assert.match(
+        text.stdout,
+        /^team: .* of 1\.0 MiB \(1048576 bytes\) \(\d+\.\d%\); 2 blobs, 1 manifests, 2 repositories$/m,
+        'the same manifest in two repositories counts once',
+      );
     } finally {
       await server.stop();
       await removeDir(dir);
@@ -89,11 +143,13 @@ describe('stowage gc beside stowage serve', () => {
     try {
       const digest = await pushImage(server.url, 'app', 'latest', [Buffer.from('scheduled '.repeat(100))]);
       assert.equal((await http(server.url, `/v2/app/manifests/${digest}`, { method: 'DELETE' })).status, 202);
-      await waitFor('a scheduled collection that removed the blobs', () =>
-        server.logs.some((l) => {
-          const e = JSON.parse(l) as { msg?: string; blobsRemoved?: number };
-          return e.msg === 'garbage collection finished' && (e.blobsRemoved ?? 0) >= 2;
-        }),
+      await waitFor(
+        'a scheduled collection that removed the blobs',
+        () =>
+          server.logs.some((l) => {
+            const e = JSON.parse(l) as { msg?: string; blobsRemoved?: number };
+            return e.msg === 'garbage collection finished' && (e.blobsRemoved ?? 0) >= 2;
+          }),
         15_000,
       );
     } finally {

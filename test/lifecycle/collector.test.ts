@@ -7,7 +7,17 @@ import { Readable } from 'node:stream';
 import { collectGarbage, type CollectOptions } from '../../src/lifecycle/collector.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { DiskLayout } from '../../src/storage/disk/layout.js';
-import { assertBlobPresent, enc, lifecycleEnv, pushBlob, pushImage, pushIndex, pushSignature, storedDigests, type LifecycleEnv } from './helpers.js';
+import {
+  assertBlobPresent,
+  enc,
+  lifecycleEnv,
+  pushBlob,
+  pushImage,
+  pushIndex,
+  pushSignature,
+  storedDigests,
+  type LifecycleEnv,
+} from './helpers.js';
 
 /** No grace and a clock a minute ahead: everything counts as old. */
 const NOW: CollectOptions = { gracePeriodMs: 0, now: () => Date.now() + 60_000 };
@@ -64,7 +74,10 @@ describe('garbage collection', () => {
     const sigGone = await pushSignature(env.registry, 'app', gone, 'signature of v2');
     await env.registry.deleteManifest('app', gone.digest);
     const first = await gc(env);
-    assert.deepEqual(first.manifestsRemoved.map((m) => [m.digest, m.reason]), [[sigGone.digest, 'its subject is gone']]);
+    assert.deepEqual(
+      first.manifestsRemoved.map((m) => [m.digest, m.reason]),
+      [[sigGone.digest, 'its subject is gone']],
+    );
     assert.ok(await env.meta.getManifest('app', sigKept.digest));
     // The signature's links were released just now; the next run (a grace period later) takes its bytes.
     await gc(env);
@@ -79,8 +92,8 @@ describe('garbage collection', () => {
     await env.meta.claimBlob(digest, bytes.length, 0);
     const [marked] = await env.meta.markBlobsForDeletion(Date.now() + 1000, 0, 10, Date.now());
     assert.equal(marked?.digest, digest);
-    const { id } = await env.registry.startUpload('app');
-    const commit = env.registry.completeUpload('app', id, digest, Readable.from([bytes]));
+    const { id } = await env.registry.startUpload('app', undefined);
+    const commit = env.registry.completeUpload('app', id, undefined, digest, Readable.from([bytes]));
     // The collector finishes its sweep (bytes, then the record) while the commit waits.
     await new Promise((r) => setTimeout(r, 150));
     await env.blobs.delete(digest);
@@ -95,10 +108,13 @@ describe('garbage collection', () => {
     const body = (await env.meta.getManifest('app', a.digest))!.content;
     await env.registry.deleteManifest('app', a.digest);
     await gc(env);
-    await assert.rejects(env.registry.putManifest('app', 'v1', 'application/vnd.oci.image.manifest.v1+json', body), (e: Error & { errors?: { code: string }[] }) => {
-      assert.ok(e.errors?.every((x) => x.code === 'MANIFEST_BLOB_UNKNOWN'));
-      return true;
-    });
+    await assert.rejects(
+      env.registry.putManifest('app', 'v1', 'application/vnd.oci.image.manifest.v1+json', body),
+      (e: Error & { errors?: { code: string }[] }) => {
+        assert.ok(e.errors?.every((x) => x.code === 'MANIFEST_BLOB_UNKNOWN'));
+        return true;
+      },
+    );
     assert.equal(await env.meta.getManifest('app', a.digest), undefined);
     assert.equal(await env.meta.resolveTag('app', 'v1'), undefined);
   });
@@ -147,8 +163,8 @@ describe('garbage collection', () => {
   it('expired upload sessions go with the collection', async (t) => {
     let clock = Date.now();
     const env = await lifecycleEnv(t, { uploadTtlMs: 1000, now: () => clock });
-    const { id } = await env.registry.startUpload('app');
-    await env.registry.appendUpload('app', id, Readable.from([enc('partial')]));
+    const { id } = await env.registry.startUpload('app', undefined);
+    await env.registry.appendUpload('app', id, undefined, Readable.from([enc('partial')]));
     clock += 5000;
     const report = await collectGarbage(env.registry, { gracePeriodMs: 0, now: () => clock });
     assert.equal(report.uploadsExpired, 1);
@@ -177,11 +193,21 @@ describe('garbage collection with retention rules', () => {
     );
     assert.ok(await env.meta.resolveTag('team/app', 'build-1'), 'dry run removed nothing');
     const report = await gc(env, { retention });
-    assert.deepEqual(report.tagsRemoved.map((x) => x.tag), ['build-1']);
-    assert.deepEqual(report.manifestsRemoved.map((x) => x.digest), [old.digest]);
+    assert.deepEqual(
+      report.tagsRemoved.map((x) => x.tag),
+      ['build-1'],
+    );
+    assert.deepEqual(
+      report.manifestsRemoved.map((x) => x.digest),
+      [old.digest],
+    );
     await gc(env, { retention });
     assert.equal(await env.blobs.stat(old.blobs[1]!), undefined, 'layer 1 bytes are gone');
-    assert.equal(await env.meta.blobLink('team/app', old.blobs[2]!), undefined, 'team/app no longer links the shared layer…');
+    assert.equal(
+      await env.meta.blobLink('team/app', old.blobs[2]!),
+      undefined,
+      'team/app no longer links the shared layer…',
+    );
     for (const b of untouched.blobs) await assertBlobPresent(env, 'other/app', b);
     for (const m of [signedOld, sig, newest]) for (const b of m.blobs) await assertBlobPresent(env, 'team/app', b);
   });
@@ -194,7 +220,10 @@ describe('garbage collection with retention rules', () => {
     await env.registry.pulls.flush();
     const retention = [{ repositories: 'team/**', keep: [{ kind: 'pulled_within' as const, ms: 86_400_000 }] }];
     const report = await gc(env, { retention });
-    assert.deepEqual(report.tagsRemoved.map((x) => x.tag), ['idle']);
+    assert.deepEqual(
+      report.tagsRemoved.map((x) => x.tag),
+      ['idle'],
+    );
     assert.ok(await env.meta.resolveTag('team/app', 'pulled'));
   });
 });

@@ -35,9 +35,13 @@ export async function lifecycleEnv(t: TestContext, options: RegistryOptions = {}
   return { dir, registry, blobs, meta };
 }
 
-export async function pushBlob(registry: Registry, repo: string, bytes: Buffer): Promise<{ digest: string; size: number }> {
-  const { id } = await registry.startUpload(repo);
-  return registry.completeUpload(repo, id, digestBytes(bytes).value, Readable.from([bytes]));
+export async function pushBlob(
+  registry: Registry,
+  repo: string,
+  bytes: Buffer,
+): Promise<{ digest: string; size: number }> {
+  const { id } = await registry.startUpload(repo, undefined);
+  return registry.completeUpload(repo, id, undefined, digestBytes(bytes).value, Readable.from([bytes]));
 }
 
 export interface Pushed {
@@ -49,7 +53,13 @@ export interface Pushed {
 }
 
 /** An OCI image with a config and the given layer contents; tagged when `tag` is given. */
-export async function pushImage(registry: Registry, repo: string, tag: string | undefined, layers: string[], extra: Record<string, unknown> = {}): Promise<Pushed> {
+export async function pushImage(
+  registry: Registry,
+  repo: string,
+  tag: string | undefined,
+  layers: string[],
+  extra: Record<string, unknown> = {},
+): Promise<Pushed> {
   const config = await pushBlob(registry, repo, enc(JSON.stringify({ architecture: 'amd64', os: 'linux', layers })));
   const ls = [];
   for (const l of layers) ls.push(await pushBlob(registry, repo, enc(l)));
@@ -66,14 +76,30 @@ export async function pushImage(registry: Registry, repo: string, tag: string | 
   return { digest, size: body.length, mediaType: MT.ociManifest, blobs: [config.digest, ...ls.map((l) => l.digest)] };
 }
 
-export async function pushIndex(registry: Registry, repo: string, tag: string | undefined, children: Pushed[]): Promise<Pushed> {
-  const body = enc(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: children.map((c) => ({ mediaType: c.mediaType, digest: c.digest, size: c.size })) }));
+export async function pushIndex(
+  registry: Registry,
+  repo: string,
+  tag: string | undefined,
+  children: Pushed[],
+): Promise<Pushed> {
+  const body = enc(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MT.ociIndex,
+      manifests: children.map((c) => ({ mediaType: c.mediaType, digest: c.digest, size: c.size })),
+    }),
+  );
   const { digest } = await registry.putManifest(repo, tag ?? digestBytes(body).value, MT.ociIndex, body);
   return { digest, size: body.length, mediaType: MT.ociIndex, blobs: [] };
 }
 
 /** A cosign-style signature referrer of `subject` (by digest, no tag). */
-export async function pushSignature(registry: Registry, repo: string, subject: Pushed, payload: string): Promise<Pushed> {
+export async function pushSignature(
+  registry: Registry,
+  repo: string,
+  subject: Pushed,
+  payload: string,
+): Promise<Pushed> {
   const empty = await pushBlob(registry, repo, enc('{}'));
   const layer = await pushBlob(registry, repo, enc(payload));
   const body = enc(

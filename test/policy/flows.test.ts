@@ -14,8 +14,14 @@ import { startTarget, stowage, type TargetRegistry } from '../client/helpers.js'
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { PEOPLEFINDER, writePolicyDir } from './fixtures.js';
 
-function signedVector(): { config: { mediaType: string; digest: string; size: number }; layers: { mediaType: string; annotations: Record<string, string> }[] } {
-  for (const base of [new URL('../../../../shared/reference/vectors/opa/', import.meta.url).pathname, '/work/shared/reference/vectors/opa/']) {
+function signedVector(): {
+  config: { mediaType: string; digest: string; size: number };
+  layers: { mediaType: string; annotations: Record<string, string> }[];
+} {
+  for (const base of [
+    new URL('../../../../shared/reference/vectors/opa/', import.meta.url).pathname,
+    '/work/shared/reference/vectors/opa/',
+  ]) {
     const p = path.join(base, 'download-testdata-signed.manifest.json');
     if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
   }
@@ -60,12 +66,36 @@ describe('stowage policy (OPA bundles)', { timeout: 60_000 }, () => {
       });
 
       it('push: the manifest OPA loads — {} config, one tar+gzip layer titled bundle.tar.gz, created annotation', async () => {
-        const r = await run('policy', 'push', `oci://${reg.host}/policies/peoplefinder:1.0.0`, '--path', dir, '--revision', 'v1.0.0', '--output', 'json');
+        const r = await run(
+          'policy',
+          'push',
+          `oci://${reg.host}/policies/peoplefinder:1.0.0`,
+          '--path',
+          dir,
+          '--revision',
+          'v1.0.0',
+          '--output',
+          'json',
+        );
         assert.equal(r.code, 0, r.stderr);
         const doc = JSON.parse(r.stdout) as { digest: string; files: string[]; modules: { package: string }[] };
-        assert.deepEqual(doc.files, ['/data.json', '/peoplefinder/roles/data.json', '/peoplefinder/authz.rego', '/peoplefinder/util.rego', '/.manifest']);
-        const { bytes } = await client.repository(parseReference(`${reg.host}/policies/peoplefinder`)).fetchManifest('1.0.0');
-        const m = JSON.parse(bytes.toString()) as { mediaType: string; artifactType?: string; config: { mediaType: string; digest: string; size: number }; layers: { mediaType: string; annotations: Record<string, string> }[]; annotations: Record<string, string> };
+        assert.deepEqual(doc.files, [
+          '/data.json',
+          '/peoplefinder/roles/data.json',
+          '/peoplefinder/authz.rego',
+          '/peoplefinder/util.rego',
+          '/.manifest',
+        ]);
+        const { bytes } = await client
+          .repository(parseReference(`${reg.host}/policies/peoplefinder`))
+          .fetchManifest('1.0.0');
+        const m = JSON.parse(bytes.toString()) as {
+          mediaType: string;
+          artifactType?: string;
+          config: { mediaType: string; digest: string; size: number };
+          layers: { mediaType: string; annotations: Record<string, string> }[];
+          annotations: Record<string, string>;
+        };
         const v = signedVector();
         assert.deepEqual(m.config, v.config, 'the config of OPA’s own test manifest');
         assert.equal(m.config.mediaType, OPA_CONFIG_MEDIA_TYPE);
@@ -80,18 +110,48 @@ describe('stowage policy (OPA bundles)', { timeout: 60_000 }, () => {
       it('pull: saves the tarball and extracts it; the bundle round-trips', async () => {
         const out = path.join(work, `out-${name}`);
         const file = path.join(work, `bundle-${name}.tar.gz`);
-        const r = await run('policy', 'pull', `oci://${reg.host}/policies/peoplefinder:1.0.0`, '-o', out, '--bundle-file', file);
+        const r = await run(
+          'policy',
+          'pull',
+          `oci://${reg.host}/policies/peoplefinder:1.0.0`,
+          '-o',
+          out,
+          '--bundle-file',
+          file,
+        );
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /revision: v1\.0\.0/);
-        assert.deepEqual(await walk(out), ['.manifest', 'data.json', 'peoplefinder/authz.rego', 'peoplefinder/roles/data.json', 'peoplefinder/util.rego']);
-        assert.equal(await readFile(path.join(out, 'peoplefinder/authz.rego'), 'utf8'), PEOPLEFINDER['peoplefinder/authz.rego']);
-        assert.equal(await readFile(path.join(out, '.manifest'), 'utf8'), '{"revision":"v1.0.0","roots":["peoplefinder"]}\n');
+        assert.deepEqual(await walk(out), [
+          '.manifest',
+          'data.json',
+          'peoplefinder/authz.rego',
+          'peoplefinder/roles/data.json',
+          'peoplefinder/util.rego',
+        ]);
+        assert.equal(
+          await readFile(path.join(out, 'peoplefinder/authz.rego'), 'utf8'),
+          PEOPLEFINDER['peoplefinder/authz.rego'],
+        );
+        assert.equal(
+          await readFile(path.join(out, '.manifest'), 'utf8'),
+          '{"revision":"v1.0.0","roots":["peoplefinder"]}\n',
+        );
         // An `opa build` tarball pushes as it is, with the same layer digest.
-        const again = await run('policy', 'push', `oci://${reg.host}/policies/peoplefinder:tarball`, '--path', file, '--output', 'json');
+        const again = await run(
+          'policy',
+          'push',
+          `oci://${reg.host}/policies/peoplefinder:tarball`,
+          '--path',
+          file,
+          '--output',
+          'json',
+        );
         assert.equal(again.code, 0, again.stderr);
         const pushed = JSON.parse(again.stdout) as { layer: { digest: string }; source: string };
         assert.equal(pushed.source, 'tarball');
-        const first = JSON.parse((await run('inspect', `${reg.host}/policies/peoplefinder:1.0.0`, '--raw')).stdout) as { layers: { digest: string }[] };
+        const first = JSON.parse((await run('inspect', `${reg.host}/policies/peoplefinder:1.0.0`, '--raw')).stdout) as {
+          layers: { digest: string }[];
+        };
         assert.equal(pushed.layer.digest, first.layers[0]!.digest);
       });
 
@@ -101,9 +161,22 @@ describe('stowage policy (OPA bundles)', { timeout: 60_000 }, () => {
         const r = await run('policy', 'push', `oci://${reg.host}/policies/bad:1`, '--path', bad);
         assert.equal(r.code, 2);
         assert.match(r.stderr, /do not permit 'y'/);
-        const tags = await client.repository(parseReference(`${reg.host}/policies/bad`)).tags().catch(() => []);
+        const tags = await client
+          .repository(parseReference(`${reg.host}/policies/bad`))
+          .tags()
+          .catch(() => []);
         assert.deepEqual(tags, []);
-        const flux = await run('artifact', 'push', `oci://${reg.host}/policies/flux:1`, '--path', dir, '--source', 's', '--revision', 'r');
+        const flux = await run(
+          'artifact',
+          'push',
+          `oci://${reg.host}/policies/flux:1`,
+          '--path',
+          dir,
+          '--source',
+          's',
+          '--revision',
+          'r',
+        );
         assert.equal(flux.code, 0, flux.stderr);
         const pull = await run('policy', 'pull', `oci://${reg.host}/policies/flux:1`, '-o', path.join(work, 'x'));
         assert.equal(pull.code, 1);

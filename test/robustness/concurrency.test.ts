@@ -51,7 +51,9 @@ test('16 parallel uploads of the same 8 MiB blob (mixed flows) all get 201 and t
   const blob = randomBytesSeeded(40, 8 * MiB);
   const digest = sha256(blob);
   const results = await Promise.all(
-    Array.from({ length: 16 }, (_, i) => pushBlob(server.url, repo, blob, UPLOAD_METHODS[i % UPLOAD_METHODS.length]!, (1 + (i % 3)) * MiB)),
+    Array.from({ length: 16 }, (_, i) =>
+      pushBlob(server.url, repo, blob, UPLOAD_METHODS[i % UPLOAD_METHODS.length]!, (1 + (i % 3)) * MiB),
+    ),
   );
   results.forEach((res, i) => {
     assert.equal(res.status, 201, `upload ${i} (${UPLOAD_METHODS[i % UPLOAD_METHODS.length]}): ${describe(res)}`);
@@ -67,8 +69,15 @@ test('16 parallel uploads of the same 8 MiB blob (mixed flows) all get 201 and t
 
   assert.equal(await hashFile(blobFile(dataDir, digest)), digest.slice(7), 'the file on disk is the blob');
   const db = readDb(dataDir);
-  assert.deepEqual(db.blobLinks.filter((l) => l.repo === repo), [{ repo, digest, size: blob.length }]);
-  assert.deepEqual(db.uploads.filter((u) => u.repository === repo), [], 'no session left open');
+  assert.deepEqual(
+    db.blobLinks.filter((l) => l.repo === repo),
+    [{ repo, digest, size: blob.length }],
+  );
+  assert.deepEqual(
+    db.uploads.filter((u) => u.repository === repo),
+    [],
+    'no session left open',
+  );
   assert.deepEqual(await listFiles(join(dataDir, 'uploads')), [], 'no session bytes left behind');
 });
 
@@ -76,7 +85,12 @@ test('the same blob pushed in parallel into different repositories is linked in 
   const blob = randomBytesSeeded(41, 2 * MiB);
   const digest = sha256(blob);
   const repos = Array.from({ length: 8 }, (_, i) => `conc/spread-${i}`);
-  const results = await Promise.all(repos.flatMap((repo, i) => [pushBlob(server.url, repo, blob, UPLOAD_METHODS[i % 4]!), pushBlob(server.url, repo, blob, UPLOAD_METHODS[(i + 1) % 4]!)]));
+  const results = await Promise.all(
+    repos.flatMap((repo, i) => [
+      pushBlob(server.url, repo, blob, UPLOAD_METHODS[i % 4]!),
+      pushBlob(server.url, repo, blob, UPLOAD_METHODS[(i + 1) % 4]!),
+    ]),
+  );
   for (const res of results) assert.equal(res.status, 201, describe(res));
   for (const repo of repos) {
     const get = await http(server.url, `/v2/${repo}/blobs/${digest}`, { hashBody: true });
@@ -93,7 +107,10 @@ test('concurrent PUTs of different manifests to one tag all succeed and the tag 
 
   for (let round = 0; round < 4; round++) {
     const bodies = Array.from({ length: 16 }, (_, i) =>
-      imageManifest(descriptor(OCI_CONFIG, config), [descriptor(OCI_LAYER, layer)], { 'test.round': String(round), 'test.i': String(i) }),
+      imageManifest(descriptor(OCI_CONFIG, config), [descriptor(OCI_LAYER, layer)], {
+        'test.round': String(round),
+        'test.i': String(i),
+      }),
     );
     const digests = bodies.map((b) => sha256(b));
     const results = await Promise.all(bodies.map((b) => putManifest(server.url, repo, 'race', b)));
@@ -110,17 +127,27 @@ test('concurrent PUTs of different manifests to one tag all succeed and the tag 
       assert.equal(get.status, 200);
       assert.equal(sha256(get.body), get.headers['docker-content-digest'], 'body and digest header agree');
       seen.add(sha256(get.body));
-      const head = await http(server.url, `/v2/${repo}/manifests/race`, { method: 'HEAD', headers: { Accept: ACCEPT_ALL_MANIFESTS } });
+      const head = await http(server.url, `/v2/${repo}/manifests/race`, {
+        method: 'HEAD',
+        headers: { Accept: ACCEPT_ALL_MANIFESTS },
+      });
       seen.add(String(head.headers['docker-content-digest']));
     }
     assert.equal(seen.size, 1, `GET/HEAD of the tag disagree: ${[...seen].join(', ')}`);
     const winner = [...seen][0]!;
     assert.ok(digests.includes(winner), 'the tag points at one of the pushed manifests');
     const dbTag = readDb(dataDir).tags.filter((t) => t.repo === repo);
-    assert.deepEqual(dbTag.map((t) => [t.name, t.digest]), [['race', winner]], 'database agrees with the API');
+    assert.deepEqual(
+      dbTag.map((t) => [t.name, t.digest]),
+      [['race', winner]],
+      'database agrees with the API',
+    );
     // Every one of the 16 manifests is stored and reachable by digest.
     for (const d of digests) {
-      const byDigest = await http(server.url, `/v2/${repo}/manifests/${d}`, { method: 'HEAD', headers: { Accept: ACCEPT_ALL_MANIFESTS } });
+      const byDigest = await http(server.url, `/v2/${repo}/manifests/${d}`, {
+        method: 'HEAD',
+        headers: { Accept: ACCEPT_ALL_MANIFESTS },
+      });
       assert.equal(byDigest.status, 200, `manifest ${d} reachable by digest`);
     }
   }
@@ -133,7 +160,10 @@ test('concurrent PUTs of the same manifest bytes to many tags all succeed', asyn
   assert.equal((await pushBlob(server.url, repo, config)).status, 201);
   const body = imageManifest(descriptor(OCI_CONFIG, config), []);
   const tags = Array.from({ length: 24 }, (_, i) => `t${String(i).padStart(2, '0')}`);
-  const results = await Promise.all([...tags.map((tag) => putManifest(server.url, repo, tag, body)), putManifest(server.url, repo, sha256(body), body)]);
+  const results = await Promise.all([
+    ...tags.map((tag) => putManifest(server.url, repo, tag, body)),
+    putManifest(server.url, repo, sha256(body), body),
+  ]);
   for (const res of results) assert.equal(res.status, 201, describe(res));
   const listed = json<{ tags: string[] }>(await http(server.url, `/v2/${repo}/tags/list`)).tags;
   assert.deepEqual(listed, tags);

@@ -43,7 +43,9 @@ const TAGS = ['latest', 'v1', 'v2', 'stable', 'edge'];
 /** A pool of layer contents shared by all workers, so the same blob is often pushed concurrently. */
 function layerPool(seed: number): Buffer[] {
   const rnd = prng(seed);
-  return Array.from({ length: 24 }, (_, i) => randomBytesSeeded(seed * 1000 + i, 1 + Math.floor(rnd() * (i % 4 === 0 ? 1_500_000 : 200_000))));
+  return Array.from({ length: 24 }, (_, i) =>
+    randomBytesSeeded(seed * 1000 + i, 1 + Math.floor(rnd() * (i % 4 === 0 ? 1_500_000 : 200_000))),
+  );
 }
 
 interface WorkerState {
@@ -54,7 +56,14 @@ interface WorkerState {
 }
 
 /** Runs random registry operations until `stop()` says so or the server dies. */
-async function worker(base: string, id: number, seed: number, pool: Buffer[], stop: () => boolean, stats: Record<string, number>): Promise<void> {
+async function worker(
+  base: string,
+  id: number,
+  seed: number,
+  pool: Buffer[],
+  stop: () => boolean,
+  stats: Record<string, number>,
+): Promise<void> {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const state: WorkerState = { children: new Map(), leaves: new Map() };
@@ -70,7 +79,13 @@ async function worker(base: string, id: number, seed: number, pool: Buffer[], st
         const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', worker: id, n, seed }));
         const layers = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => pick(pool));
         for (const blob of [config, ...layers]) {
-          const res = await pushBlob(base, repo, blob, pick(UPLOAD_METHODS), 64 * 1024 + Math.floor(rnd() * 256 * 1024));
+          const res = await pushBlob(
+            base,
+            repo,
+            blob,
+            pick(UPLOAD_METHODS),
+            64 * 1024 + Math.floor(rnd() * 256 * 1024),
+          );
           if (res.status !== 201) throw new Error(`blob push ${res.status}`);
         }
         const body = imageManifest(
@@ -94,7 +109,10 @@ async function worker(base: string, id: number, seed: number, pool: Buffer[], st
         if (kids.length === 0) continue;
         const chosen = kids.filter(() => rnd() < 0.6).slice(0, 3);
         if (chosen.length === 0) chosen.push(kids[0]!);
-        const body = indexManifest(chosen.map((k) => ({ mediaType: OCI_MANIFEST, digest: k.digest, size: k.size })), { 'test.index': `${id}-${n}` });
+        const body = indexManifest(
+          chosen.map((k) => ({ mediaType: OCI_MANIFEST, digest: k.digest, size: k.size })),
+          { 'test.index': `${id}-${n}` },
+        );
         const res = await putManifest(base, repo, pick(TAGS), body, OCI_INDEX);
         count(res.status === 201 ? 'index' : `index-${res.status}`);
       } else if (op < 0.75) {
@@ -140,54 +158,69 @@ function errorLines(server: StowageProcess): string[] {
 
 test('SIGKILL at random moments never breaks tags, manifests or blobs', { timeout: 120_000 }, async (t) => {
   const seed = Number(process.env.STOWAGE_CRASH_SEED ?? Date.now() % 100_000);
+  assert.ok(
+    Number.isSafeInteger(seed) && seed >= 0,
+    `STOWAGE_CRASH_SEED must be a non-negative integer, got ${process.env.STOWAGE_CRASH_SEED}`,
+  );
   t.diagnostic(`seed ${seed} (replay with STOWAGE_CRASH_SEED=${seed})`);
-  const rnd = prng(seed);
-  const pool = layerPool(seed);
-  const dataDir = await tempDir();
-  let server = await startStowage({ dataDir });
-  t.after(async () => {
-    await server.kill('SIGKILL');
-    await removeDir(dataDir);
-  });
+  try {
+    const rnd = prng(seed);
+    const pool = layerPool(seed);
+    const dataDir = await tempDir();
+    let server = await startStowage({ dataDir });
+    t.after(async () => {
+      await server.kill('SIGKILL');
+      await removeDir(dataDir);
+    });
 
-  const stats: Record<string, number> = {};
-  let tagsChecked = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    let killed = false;
-    const workers = Array.from({ length: WORKERS }, (_, w) => worker(server.url, w, seed * 100 + round * 10 + w, pool, () => killed, stats));
-    const delay = 150 + Math.floor(rnd() * 1600);
-    await sleep(delay);
-    killed = true;
-    const code = await server.kill('SIGKILL');
-    assert.equal(code, null, 'killed by a signal');
-    await Promise.all(workers);
+    const stats: Record<string, number> = {};
+    let tagsChecked = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      let killed = false;
+      const workers = Array.from({ length: WORKERS }, (_, w) =>
+        worker(server.url, w, seed * 100 + round * 10 + w, pool, () => killed, stats),
+      );
+      const delay = 150 + Math.floor(rnd() * 1600);
+      await sleep(delay);
+      killed = true;
+      const code = await server.kill('SIGKILL');
+      assert.equal(code, null, 'killed by a signal');
+      await Promise.all(workers);
 
-    // Restart on the same data: must come up cleanly (startStowage waits for "listening").
-    server = await startStowage({ dataDir });
-    assert.deepEqual(errorLines(server), [], `round ${round}: errors at start`);
+      // Restart on the same data: must come up cleanly (startStowage waits for "listening").
+      server = await startStowage({ dataDir });
+      assert.deepEqual(errorLines(server), [], `round ${round}: errors at start`);
 
-    const api = await checkApiInvariants(server.url);
-    assert.deepEqual(api.problems, [], `round ${round} (killed after ${delay} ms, seed ${seed}): API invariants`);
-    tagsChecked += api.tags;
-    const disk = await checkStorageInvariants(dataDir);
-    assert.deepEqual(disk, [], `round ${round} (killed after ${delay} ms, seed ${seed}): storage invariants`);
+      const api = await checkApiInvariants(server.url);
+      assert.deepEqual(api.problems, [], `round ${round} (killed after ${delay} ms, seed ${seed}): API invariants`);
+      tagsChecked += api.tags;
+      const disk = await checkStorageInvariants(dataDir);
+      assert.deepEqual(disk, [], `round ${round} (killed after ${delay} ms, seed ${seed}): storage invariants`);
 
-    // Start-up expiry removed session files no record owns.
-    const db = readDb(dataDir);
-    const owned = new Set(db.uploads.map((u) => u.id));
-    const orphans = (await listFiles(join(dataDir, 'uploads'))).filter((f) => !owned.has(f));
-    assert.deepEqual(orphans, [], `round ${round}: upload files without a session after restart`);
+      // Start-up expiry removed session files no record owns.
+      const db = readDb(dataDir);
+      const owned = new Set(db.uploads.map((u) => u.id));
+      const orphans = (await listFiles(join(dataDir, 'uploads'))).filter((f) => !owned.has(f));
+      assert.deepEqual(orphans, [], `round ${round}: upload files without a session after restart`);
+    }
+
+    // The registry is fully usable after all that: a fresh push and pull.
+    const blob = randomBytesSeeded(seed, 300_000);
+    const push = await pushBlob(server.url, 'crash/after', blob, 'chunked-range', 100_000);
+    assert.equal(push.status, 201);
+    const get = await http(server.url, `/v2/crash/after/blobs/${sha256(blob)}`, { hashBody: true });
+    assert.equal(get.digest, sha256(blob));
+    const final = readDb(dataDir);
+    t.diagnostic(
+      `ops ${JSON.stringify(stats)}; final: ${final.manifests.length} manifests, ${final.tags.length} tags, ${final.blobLinks.length} blob links, ${tagsChecked} tag checks`,
+    );
+    assert.ok((stats.manifest ?? 0) > ROUNDS, 'the workload actually pushed manifests');
+    assert.ok(final.tags.length > 0, 'some tags survived to be checked');
+    assert.deepEqual(errorLines(server), []);
+  } catch (e) {
+    // The seed fixes the workload and the kill delays: say how to run this again.
+    if (e instanceof Error)
+      e.message += `\n(seed ${seed}: replay with STOWAGE_CRASH_SEED=${seed} node --test dist/test/robustness/crash.test.js)`;
+    throw e;
   }
-
-  // The registry is fully usable after all that: a fresh push and pull.
-  const blob = randomBytesSeeded(seed, 300_000);
-  const push = await pushBlob(server.url, 'crash/after', blob, 'chunked-range', 100_000);
-  assert.equal(push.status, 201);
-  const get = await http(server.url, `/v2/crash/after/blobs/${sha256(blob)}`, { hashBody: true });
-  assert.equal(get.digest, sha256(blob));
-  const final = readDb(dataDir);
-  t.diagnostic(`ops ${JSON.stringify(stats)}; final: ${final.manifests.length} manifests, ${final.tags.length} tags, ${final.blobLinks.length} blob links, ${tagsChecked} tag checks`);
-  assert.ok((stats.manifest ?? 0) > ROUNDS, 'the workload actually pushed manifests');
-  assert.ok(final.tags.length > 0, 'some tags survived to be checked');
-  assert.deepEqual(errorLines(server), []);
 });

@@ -52,7 +52,13 @@ after(async () => {
 const sessionFile = (loc: string) => sessionFileOf(dataDir, loc);
 
 /** Sends `sent` bytes of a body then destroys the socket; waits until the server has seen them. */
-async function abortHalfway(path: string, method: string, headers: Record<string, string | number>, body: Buffer, watch?: { file: string; above: number }): Promise<void> {
+async function abortHalfway(
+  path: string,
+  method: string,
+  headers: Record<string, string | number>,
+  body: Buffer,
+  watch?: { file: string; above: number },
+): Promise<void> {
   const r = manualRequest(server.url, path, { method, headers });
   await r.write(body);
   if (watch) {
@@ -82,7 +88,11 @@ async function assertNotCommitted(repo: string, digest: string): Promise<void> {
 /** Waits for the server to notice and roll back: the session reports `size` and its file is that long. */
 async function assertRolledBack(loc: string, size: number): Promise<void> {
   let seen = -1;
-  await waitFor(`session rolled back to ${size}`, async () => (seen = (await stat(sessionFile(loc))).size) === size, 5000).catch((e: Error) => {
+  await waitFor(
+    `session rolled back to ${size}`,
+    async () => (seen = (await stat(sessionFile(loc))).size) === size,
+    5000,
+  ).catch((e: Error) => {
     throw new Error(`${e.message}: session file holds ${seen} bytes`);
   });
   // And stays there (no late write lands after the rollback).
@@ -103,7 +113,10 @@ async function finishFrom(repo: string, loc: string, content: PatternContent, of
   });
   assert.equal(patch.status, 202, describe(patch));
   const digest = await content.digest();
-  const put = await http(server.url, withDigest(uploadPath(patch.headers.location), digest), { method: 'PUT', headers: { 'Content-Length': 0 } });
+  const put = await http(server.url, withDigest(uploadPath(patch.headers.location), digest), {
+    method: 'PUT',
+    headers: { 'Content-Length': 0 },
+  });
   assert.equal(put.status, 201, `finishing after the abort: ${describe(put)}`);
   const get = await http(server.url, `/v2/${repo}/blobs/${digest}`, { hashBody: true });
   assert.equal(get.status, 200);
@@ -114,7 +127,11 @@ test('PATCH with Content-Length aborted halfway rolls back to the last complete 
   const repo = 'abort/patch-length';
   const content = new PatternContent(10, 12 * MiB);
   const loc = await startUpload(server.url, repo);
-  const first = await http(server.url, loc, { method: 'PATCH', headers: { 'Content-Range': `0-${4 * MiB - 1}` }, body: content.bytes(0, 4 * MiB) });
+  const first = await http(server.url, loc, {
+    method: 'PATCH',
+    headers: { 'Content-Range': `0-${4 * MiB - 1}` },
+    body: content.bytes(0, 4 * MiB),
+  });
   assert.equal(first.status, 202, describe(first));
   await assertRolledBack(loc, 4 * MiB);
 
@@ -122,7 +139,11 @@ test('PATCH with Content-Length aborted halfway rolls back to the last complete 
   await abortHalfway(
     loc,
     'PATCH',
-    { 'Content-Type': 'application/octet-stream', 'Content-Range': `${4 * MiB}-${12 * MiB - 1}`, 'Content-Length': 8 * MiB },
+    {
+      'Content-Type': 'application/octet-stream',
+      'Content-Range': `${4 * MiB}-${12 * MiB - 1}`,
+      'Content-Length': 8 * MiB,
+    },
     content.bytes(4 * MiB, 8 * MiB),
     { file: sessionFile(loc), above: 4 * MiB },
   );
@@ -140,7 +161,10 @@ test('streamed PATCH (chunked transfer-encoding) aborted halfway rolls back', as
   assert.equal(first.status, 202, describe(first));
 
   // No Content-Length: Node sends Transfer-Encoding: chunked.
-  await abortHalfway(loc, 'PATCH', { 'Content-Type': 'application/octet-stream' }, content.bytes(2 * MiB, 6 * MiB), { file: sessionFile(loc), above: 2 * MiB });
+  await abortHalfway(loc, 'PATCH', { 'Content-Type': 'application/octet-stream' }, content.bytes(2 * MiB, 6 * MiB), {
+    file: sessionFile(loc),
+    above: 2 * MiB,
+  });
   await assertRolledBack(loc, 2 * MiB);
   await assertNotCommitted(repo, await content.digest());
   await assertServing();
@@ -151,7 +175,11 @@ test('repeated aborts on one session never leave stray bytes', async () => {
   const repo = 'abort/repeated';
   const content = new PatternContent(12, 8 * MiB);
   const loc = await startUpload(server.url, repo);
-  const first = await http(server.url, loc, { method: 'PATCH', headers: { 'Content-Range': `0-${MiB - 1}` }, body: content.bytes(0, MiB) });
+  const first = await http(server.url, loc, {
+    method: 'PATCH',
+    headers: { 'Content-Range': `0-${MiB - 1}` },
+    body: content.bytes(0, MiB),
+  });
   assert.equal(first.status, 202);
   for (let i = 0; i < 5; i++) {
     const half = content.bytes(MiB, MiB + (i + 1) * 512 * 1024);
@@ -180,7 +208,11 @@ test('many concurrent aborted PATCHes: every session rolls back exactly and stay
   async function worker(w: number): Promise<void> {
     for (let k = 0; k < 6; k++) {
       const loc = await startUpload(server.url, repo);
-      const first = await http(server.url, loc, { method: 'PATCH', headers: { 'Content-Range': `0-${MiB - 1}` }, body: content.bytes(0, MiB) });
+      const first = await http(server.url, loc, {
+        method: 'PATCH',
+        headers: { 'Content-Range': `0-${MiB - 1}` },
+        body: content.bytes(0, MiB),
+      });
       assert.equal(first.status, 202, describe(first));
       const r = manualRequest(server.url, loc, {
         method: 'PATCH',
@@ -188,15 +220,23 @@ test('many concurrent aborted PATCHes: every session rolls back exactly and stay
       });
       await r.write(content.bytes(MiB, MiB + 512 * 1024 + Math.floor(rnd() * 4 * MiB)));
       r.req.destroy();
-      await r.response.then((res) => assert.fail(`answered: ${describe(res)}`), () => undefined);
+      await r.response.then(
+        (res) => assert.fail(`answered: ${describe(res)}`),
+        () => undefined,
+      );
       // Let this session settle before the next abort (back at 1 MiB, or unchanged for 1 s).
       let seen = -1;
-      await waitFor('settled', async () => {
-        const size = (await stat(sessionFile(loc))).size;
-        const settled = size === MiB || size === seen;
-        seen = size;
-        return settled;
-      }, 10_000, 250);
+      await waitFor(
+        'settled',
+        async () => {
+          const size = (await stat(sessionFile(loc))).size;
+          const settled = size === MiB || size === seen;
+          seen = size;
+          return settled;
+        },
+        10_000,
+        250,
+      );
       outcomes.push({ loc, size: -1 });
     }
   }
@@ -221,7 +261,8 @@ test('many concurrent aborted PATCHes: every session rolls back exactly and stay
   const wrong: string[] = [];
   for (const o of outcomes) {
     const st = await uploadedSize(server.url, o.loc);
-    if (o.size !== MiB || st.size !== MiB) wrong.push(`${sessionIdOf(o.loc)}: file ${o.size} bytes, GET Range ${st.range}`);
+    if (o.size !== MiB || st.size !== MiB)
+      wrong.push(`${sessionIdOf(o.loc)}: file ${o.size} bytes, GET Range ${st.range}`);
   }
   // Every session must resume from the offset the server reports (GET Range) and verify.
   const resumeFailures: string[] = [];
@@ -233,7 +274,13 @@ test('many concurrent aborted PATCHes: every session rolls back exactly and stay
       headers: { 'Content-Range': `${offset}-${content.size - 1}` },
       body: content.bytes(offset),
     });
-    const put = patch.status === 202 ? await http(server.url, withDigest(uploadPath(patch.headers.location), digest), { method: 'PUT', headers: { 'Content-Length': 0 } }) : patch;
+    const put =
+      patch.status === 202
+        ? await http(server.url, withDigest(uploadPath(patch.headers.location), digest), {
+            method: 'PUT',
+            headers: { 'Content-Length': 0 },
+          })
+        : patch;
     if (put.status !== 201) resumeFailures.push(`resume at ${offset}: ${describe(put).slice(0, 120)}`);
   }
   assert.deepEqual(
@@ -271,7 +318,11 @@ test('the rollback of a failed append waits for the write in flight (determinist
     const onDisk = (await stat(join(root, 'uploads', id))).size;
     if (reported !== MiB || onDisk !== MiB) results.push(`attempt ${i}: uploadSize ${reported}, file ${onDisk}`);
   }
-  assert.deepEqual(results, [], `after a failed append the session must be back at ${MiB} bytes, in memory and on disk`);
+  assert.deepEqual(
+    results,
+    [],
+    `after a failed append the session must be back at ${MiB} bytes, in memory and on disk`,
+  );
 });
 
 test('monolithic PUT aborted halfway commits nothing and keeps the session at its last chunk', async () => {
@@ -290,7 +341,11 @@ test('monolithic PUT aborted halfway commits nothing and keeps the session at it
   await assertRolledBack(loc, 0);
   await assertServing();
   // The session is still usable: the whole blob in one go now.
-  const put = await http(server.url, withDigest(loc, digest), { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: content.bytes() });
+  const put = await http(server.url, withDigest(loc, digest), {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: content.bytes(),
+  });
   assert.equal(put.status, 201, describe(put));
 });
 
@@ -305,27 +360,42 @@ test('POST ?digest= aborted halfway commits nothing and leaves no partial bytes'
   });
   await r.write(content.bytes(0, 8 * MiB));
   // Wait until the server has created the session and written some of it.
-  const id = (await waitFor<string | undefined>('session created', async () => {
-    const fresh = readDb(dataDir).uploads.filter((u) => !before.includes(u.id) && u.repository === repo);
-    if (fresh.length !== 1) return undefined;
-    const s = await stat(join(dataDir, 'uploads', fresh[0]!.id)).catch(() => undefined);
-    return s && s.size > 0 ? fresh[0]!.id : undefined;
-  }, 5000, 10))!;
+  const id = (await waitFor<string | undefined>(
+    'session created',
+    async () => {
+      const fresh = readDb(dataDir).uploads.filter((u) => !before.includes(u.id) && u.repository === repo);
+      if (fresh.length !== 1) return undefined;
+      const s = await stat(join(dataDir, 'uploads', fresh[0]!.id)).catch(() => undefined);
+      return s && s.size > 0 ? fresh[0]!.id : undefined;
+    },
+    5000,
+    10,
+  ))!;
   r.req.destroy();
-  await r.response.then((res) => assert.fail(`answered: ${describe(res)}`), () => undefined);
+  await r.response.then(
+    (res) => assert.fail(`answered: ${describe(res)}`),
+    () => undefined,
+  );
 
   await assertNotCommitted(repo, digest);
   // The implicit session is either gone or empty: never a partial blob.
-  await waitFor('implicit session emptied', async () => {
-    const s = await stat(join(dataDir, 'uploads', id)).catch(() => undefined);
-    return s === undefined || s.size === 0;
-  }, 5000);
+  await waitFor(
+    'implicit session emptied',
+    async () => {
+      const s = await stat(join(dataDir, 'uploads', id)).catch(() => undefined);
+      return s === undefined || s.size === 0;
+    },
+    5000,
+  );
   await sleep(300);
   const s = await stat(join(dataDir, 'uploads', id)).catch(() => undefined);
   assert.ok(s === undefined || s.size === 0, `session file holds ${s?.size} bytes after the abort`);
   await assertServing();
   // And the same blob pushes fine afterwards.
-  const again = await http(server.url, `/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: content.bytes() });
+  const again = await http(server.url, `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: 'POST',
+    body: content.bytes(),
+  });
   assert.equal(again.status, 201, describe(again));
 });
 

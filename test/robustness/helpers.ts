@@ -62,7 +62,12 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with the last value). */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let lastErr: unknown;
@@ -75,7 +80,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, time
     }
     await sleep(everyMs);
   }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)}${lastErr ? `, error: ${String(lastErr)}` : ''})`);
+  throw new Error(
+    `timed out waiting for ${what} (last: ${JSON.stringify(last)}${lastErr ? `, error: ${String(lastErr)}` : ''})`,
+  );
 }
 
 /** Seeded PRNG (mulberry32), so random workloads can be replayed from the seed in the failure message. */
@@ -237,7 +244,8 @@ export function http(base: string, path: string, opts: RequestOptions = {}): Pro
       );
     });
     req.on('error', reject);
-    if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`request timed out after ${opts.timeoutMs} ms`)));
+    if (opts.timeoutMs)
+      req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`request timed out after ${opts.timeoutMs} ms`)));
     if (body === undefined) req.end();
     else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
     else pipeline(body, req).catch(reject);
@@ -265,7 +273,11 @@ export function describe(res: HttpResponse): string {
  * Starts a request whose body the caller writes by hand (to pause, stall or
  * abort halfway). `response` settles when the server answers or the request dies.
  */
-export function manualRequest(base: string, path: string, opts: { method: string; headers?: Record<string, string | number>; agent?: Agent | false }): {
+export function manualRequest(
+  base: string,
+  path: string,
+  opts: { method: string; headers?: Record<string, string | number>; agent?: Agent | false },
+): {
   req: ClientRequest;
   response: Promise<HttpResponse>;
   write(chunk: Buffer): Promise<void>;
@@ -277,7 +289,14 @@ export function manualRequest(base: string, path: string, opts: { method: string
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), reusedSocket: req.reusedSocket }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          reusedSocket: req.reusedSocket,
+        }),
+      );
     });
     req.on('error', reject);
   });
@@ -319,7 +338,10 @@ export async function startUpload(base: string, repo: string): Promise<string> {
 }
 
 /** The size an upload session reports (from GET's Range), or undefined on 404. */
-export async function uploadedSize(base: string, location: string): Promise<{ status: number; size?: number; range?: string; codes: string[] }> {
+export async function uploadedSize(
+  base: string,
+  location: string,
+): Promise<{ status: number; size?: number; range?: string; codes: string[] }> {
   const res = await http(base, location);
   if (res.status !== 204) return { status: res.status, codes: errorCodes(res) };
   const range = String(res.headers.range);
@@ -334,7 +356,13 @@ export type UploadMethod = 'post-digest' | 'post-put' | 'chunked-range' | 'strea
 export const UPLOAD_METHODS: readonly UploadMethod[] = ['post-digest', 'post-put', 'chunked-range', 'streamed-patch'];
 
 /** Pushes a blob held in memory with one of the upload flows; returns the final response. */
-export async function pushBlob(base: string, repo: string, data: Buffer, method: UploadMethod = 'post-put', chunkSize = MiB): Promise<HttpResponse> {
+export async function pushBlob(
+  base: string,
+  repo: string,
+  data: Buffer,
+  method: UploadMethod = 'post-put',
+  chunkSize = MiB,
+): Promise<HttpResponse> {
   const digest = sha256(data);
   const octet = { 'Content-Type': 'application/octet-stream' };
   switch (method) {
@@ -361,7 +389,11 @@ export async function pushBlob(base: string, repo: string, data: Buffer, method:
     case 'streamed-patch': {
       let loc = await startUpload(base, repo);
       // No Content-Length: the body goes out with Transfer-Encoding: chunked.
-      const res = await http(base, loc, { method: 'PATCH', headers: octet, body: Readable.from(chunks(data, chunkSize)) });
+      const res = await http(base, loc, {
+        method: 'PATCH',
+        headers: octet,
+        body: Readable.from(chunks(data, chunkSize)),
+      });
       if (res.status !== 202) return res;
       loc = uploadPath(res.headers.location);
       return http(base, withDigest(loc, digest), { method: 'PUT', headers: { 'Content-Length': 0 } });
@@ -385,26 +417,52 @@ export function descriptor(mediaType: string, data: Buffer): Descriptor {
 
 export function imageManifest(config: Descriptor, layers: Descriptor[], annotations?: Record<string, string>): Buffer {
   return Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers, ...(annotations ? { annotations } : {}) }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config,
+      layers,
+      ...(annotations ? { annotations } : {}),
+    }),
   );
 }
 
 export function indexManifest(manifests: Descriptor[], annotations?: Record<string, string>): Buffer {
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests, ...(annotations ? { annotations } : {}) }));
+  return Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests, ...(annotations ? { annotations } : {}) }),
+  );
 }
 
-export async function putManifest(base: string, repo: string, ref: string, body: Buffer, mediaType = OCI_MANIFEST): Promise<HttpResponse> {
+export async function putManifest(
+  base: string,
+  repo: string,
+  ref: string,
+  body: Buffer,
+  mediaType = OCI_MANIFEST,
+): Promise<HttpResponse> {
   return http(base, `/v2/${repo}/manifests/${ref}`, { method: 'PUT', headers: { 'Content-Type': mediaType }, body });
 }
 
 /** Pushes a config + layers + manifest under `ref`; returns the manifest digest. */
-export async function pushImage(base: string, repo: string, ref: string, layers: Buffer[], annotations?: Record<string, string>): Promise<string> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n: annotations }));
+export async function pushImage(
+  base: string,
+  repo: string,
+  ref: string,
+  layers: Buffer[],
+  annotations?: Record<string, string>,
+): Promise<string> {
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n: annotations }),
+  );
   for (const blob of [config, ...layers]) {
     const res = await pushBlob(base, repo, blob);
     if (res.status !== 201) throw new Error(`push blob: ${describe(res)}`);
   }
-  const body = imageManifest(descriptor(OCI_CONFIG, config), layers.map((l) => descriptor(OCI_LAYER, l)), annotations);
+  const body = imageManifest(
+    descriptor(OCI_CONFIG, config),
+    layers.map((l) => descriptor(OCI_LAYER, l)),
+    annotations,
+  );
   const res = await putManifest(base, repo, ref, body);
   if (res.status !== 201) throw new Error(`push manifest: ${describe(res)}`);
   return sha256(body);
@@ -448,7 +506,15 @@ export async function checkBlobFiles(dataDir: string): Promise<{ files: string[]
   for (const f of files) {
     const parts = f.split('/');
     const [alg, prefix, hex] = parts;
-    if (parts.length !== 3 || !alg || !prefix || !hex || !/^(sha256|sha512)$/.test(alg) || !/^[0-9a-f]+$/.test(hex) || hex.slice(0, 2) !== prefix) {
+    if (
+      parts.length !== 3 ||
+      !alg ||
+      !prefix ||
+      !hex ||
+      !/^(sha256|sha512)$/.test(alg) ||
+      !/^[0-9a-f]+$/.test(hex) ||
+      hex.slice(0, 2) !== prefix
+    ) {
       problems.push(`unexpected file under blobs/: ${f}`);
       continue;
     }
@@ -474,16 +540,24 @@ export function readDb(dataDir: string): DbSnapshot {
     return {
       repositories: db.prepare('SELECT id, name FROM repositories ORDER BY name').all() as DbSnapshot['repositories'],
       blobLinks: db
-        .prepare('SELECT r.name AS repo, b.digest, b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id ORDER BY r.name, b.digest')
+        .prepare(
+          'SELECT r.name AS repo, b.digest, b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id ORDER BY r.name, b.digest',
+        )
         .all() as DbSnapshot['blobLinks'],
       manifests: db
-        .prepare('SELECT r.name AS repo, m.digest, m.size, m.media_type, m.content FROM manifests m JOIN repositories r ON r.id = m.repo_id ORDER BY r.name, m.digest')
+        .prepare(
+          'SELECT r.name AS repo, m.digest, m.size, m.media_type, m.content FROM manifests m JOIN repositories r ON r.id = m.repo_id ORDER BY r.name, m.digest',
+        )
         .all() as DbSnapshot['manifests'],
       refs: db
-        .prepare('SELECT r.name AS repo, x.manifest_digest, x.ref_digest FROM manifest_refs x JOIN repositories r ON r.id = x.repo_id ORDER BY 1, 2, 3')
+        .prepare(
+          'SELECT r.name AS repo, x.manifest_digest, x.ref_digest FROM manifest_refs x JOIN repositories r ON r.id = x.repo_id ORDER BY 1, 2, 3',
+        )
         .all() as DbSnapshot['refs'],
       tags: db
-        .prepare('SELECT r.name AS repo, t.name, t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id ORDER BY r.name, t.name')
+        .prepare(
+          'SELECT r.name AS repo, t.name, t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id ORDER BY r.name, t.name',
+        )
         .all() as DbSnapshot['tags'],
       uploads: db.prepare('SELECT * FROM uploads ORDER BY id').all() as DbSnapshot['uploads'],
     };
@@ -516,23 +590,30 @@ export async function checkStorageInvariants(dataDir: string): Promise<string[]>
     }
     if (actual === null) problems.push(`blob_links ${link.repo} ${link.digest}: no file`);
     else {
-      if (actual.size !== link.size) problems.push(`blob_links ${link.repo} ${link.digest}: size ${link.size} in DB, ${actual.size} on disk`);
-      if (`${alg}:${actual.hex}` !== link.digest) problems.push(`blob_links ${link.repo} ${link.digest}: file hashes to ${actual.hex}`);
+      if (actual.size !== link.size)
+        problems.push(`blob_links ${link.repo} ${link.digest}: size ${link.size} in DB, ${actual.size} on disk`);
+      if (`${alg}:${actual.hex}` !== link.digest)
+        problems.push(`blob_links ${link.repo} ${link.digest}: file hashes to ${actual.hex}`);
     }
   }
   const links = new Set(db.blobLinks.map((l) => `${l.repo} ${l.digest}`));
   const manifests = new Set(db.manifests.map((m) => `${m.repo} ${m.digest}`));
   for (const m of db.manifests) {
-    if (sha256(m.content) !== m.digest) problems.push(`manifest ${m.repo} ${m.digest}: content hashes to ${sha256(m.content)}`);
-    if (m.content.length !== m.size) problems.push(`manifest ${m.repo} ${m.digest}: size ${m.size} vs ${m.content.length} bytes`);
+    if (sha256(m.content) !== m.digest)
+      problems.push(`manifest ${m.repo} ${m.digest}: content hashes to ${sha256(m.content)}`);
+    if (m.content.length !== m.size)
+      problems.push(`manifest ${m.repo} ${m.digest}: size ${m.size} vs ${m.content.length} bytes`);
   }
   for (const r of db.refs) {
     const key = `${r.repo} ${r.ref_digest}`;
-    if (!manifests.has(`${r.repo} ${r.manifest_digest}`)) problems.push(`manifest_refs row for missing manifest ${r.repo} ${r.manifest_digest}`);
-    else if (!links.has(key) && !manifests.has(key)) problems.push(`manifest ${r.repo} ${r.manifest_digest} references missing ${r.ref_digest}`);
+    if (!manifests.has(`${r.repo} ${r.manifest_digest}`))
+      problems.push(`manifest_refs row for missing manifest ${r.repo} ${r.manifest_digest}`);
+    else if (!links.has(key) && !manifests.has(key))
+      problems.push(`manifest ${r.repo} ${r.manifest_digest} references missing ${r.ref_digest}`);
   }
   for (const t of db.tags) {
-    if (!manifests.has(`${t.repo} ${t.digest}`)) problems.push(`tag ${t.repo}:${t.name} points at missing manifest ${t.digest}`);
+    if (!manifests.has(`${t.repo} ${t.digest}`))
+      problems.push(`tag ${t.repo}:${t.name} points at missing manifest ${t.digest}`);
   }
   problems.push(...(await checkBlobFiles(dataDir)).problems);
   return problems;
@@ -564,20 +645,38 @@ export async function checkApiInvariants(base: string): Promise<{ problems: stri
   return { problems, repos: repos.length, tags: tagCount };
 }
 
-async function checkManifest(base: string, repo: string, ref: string, expected: Descriptor | undefined, problems: string[], depth: number): Promise<void> {
+async function checkManifest(
+  base: string,
+  repo: string,
+  ref: string,
+  expected: Descriptor | undefined,
+  problems: string[],
+  depth: number,
+): Promise<void> {
   const res = await http(base, `/v2/${repo}/manifests/${ref}`, { headers: { Accept: ACCEPT_ALL_MANIFESTS } });
   if (res.status !== 200) {
     problems.push(`GET ${repo}/manifests/${ref}: ${describe(res)}`);
     return;
   }
   const digest = sha256(res.body);
-  if (res.headers['docker-content-digest'] !== digest) problems.push(`${repo}/manifests/${ref}: Docker-Content-Digest ${String(res.headers['docker-content-digest'])} but body is ${digest}`);
-  if (expected && (expected.digest !== digest || expected.size !== res.body.length)) problems.push(`${repo}/manifests/${ref}: expected ${expected.digest}/${expected.size}`);
-  const doc = JSON.parse(res.body.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
+  if (res.headers['docker-content-digest'] !== digest)
+    problems.push(
+      `${repo}/manifests/${ref}: Docker-Content-Digest ${String(res.headers['docker-content-digest'])} but body is ${digest}`,
+    );
+  if (expected && (expected.digest !== digest || expected.size !== res.body.length))
+    problems.push(`${repo}/manifests/${ref}: expected ${expected.digest}/${expected.size}`);
+  const doc = JSON.parse(res.body.toString('utf8')) as {
+    config?: Descriptor;
+    layers?: Descriptor[];
+    manifests?: Descriptor[];
+  };
   for (const d of [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]) {
     const head = await http(base, `/v2/${repo}/blobs/${d.digest}`, { method: 'HEAD' });
     if (head.status !== 200) problems.push(`${repo}@${ref}: blob ${d.digest} HEAD ${head.status}`);
-    else if (Number(head.headers['content-length']) !== d.size) problems.push(`${repo}@${ref}: blob ${d.digest} is ${String(head.headers['content-length'])} bytes, manifest says ${d.size}`);
+    else if (Number(head.headers['content-length']) !== d.size)
+      problems.push(
+        `${repo}@${ref}: blob ${d.digest} is ${String(head.headers['content-length'])} bytes, manifest says ${d.size}`,
+      );
   }
   for (const child of doc.manifests ?? []) {
     if (depth > 3) break;

@@ -35,7 +35,10 @@ describe('stowage migrate', () => {
     try {
       const before = await stowage(['migrate', '--check', '--data', data]);
       assert.equal(before.code, 1);
-      assert.equal(before.stdout, `sqlite: pending migrations: ${Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1).join(', ')}\n`);
+      assert.equal(
+        before.stdout,
+        `sqlite: pending migrations: ${Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1).join(', ')}\n`,
+      );
       assert.equal((await stowage(['migrate', '--data', data])).code, 0);
       const after = await stowage(['migrate', '--check', '--data', data]);
       assert.deepEqual([after.code, after.stdout], [0, 'sqlite: schema up to date\n']);

@@ -17,7 +17,13 @@ import { startStowage, type StowageProcess } from '../helpers/server.js';
 import { scaleOutEnv, startLoadBalancer } from '../helpers/services.js';
 import { dockerRef, skopeoCopy, skopeoCopyDigest, inspectRaw } from '../helpers/interop.js';
 import { randomLayer, sha256, writeDockerArchive } from '../helpers/oci-fixtures.js';
-import { createContainersSandbox, makeTempDir, removeDir, requireTool, type ContainersSandbox } from '../helpers/tools.js';
+import {
+  createContainersSandbox,
+  makeTempDir,
+  removeDir,
+  requireTool,
+  type ContainersSandbox,
+} from '../helpers/tools.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -47,7 +53,10 @@ describe('two replicas over PostgreSQL + S3 behind nginx', () => {
   });
 
   it('passes the OCI conformance suite through the load balancer', async (t) => {
-    const report = await runConformance(lb.url, { namespace: 'conformance/repo', crossmountNamespace: 'conformance/cross' });
+    const report = await runConformance(lb.url, {
+      namespace: 'conformance/repo',
+      crossmountNamespace: 'conformance/cross',
+    });
     await reportSpecs(t, report);
     assert.deepEqual(report.counts, { passed: 69, failed: 0, skipped: 5 });
   });
@@ -55,9 +64,14 @@ describe('two replicas over PostgreSQL + S3 behind nginx', () => {
   it('skopeo and podman push and pull through it', async () => {
     const layers = [randomLayer('base', 200_000), randomLayer('top', 3000)];
     await writeDockerArchive(join(work, 'in.tar'), { layers, repoTags: ['example.test/replicas/app:v1'] });
-    const pushed = await skopeoCopyDigest(sb, `docker-archive:${join(work, 'in.tar')}`, dockerRef(lb.host, 'team/app', 'v1'));
+    const pushed = await skopeoCopyDigest(
+      sb,
+      `docker-archive:${join(work, 'in.tar')}`,
+      dockerRef(lb.host, 'team/app', 'v1'),
+    );
     // Each replica serves the same bytes.
-    for (const host of [a.host, b.host, lb.host]) assert.equal(sha256(await inspectRaw(sb, dockerRef(host, 'team/app', 'v1'))), pushed);
+    for (const host of [a.host, b.host, lb.host])
+      assert.equal(sha256(await inspectRaw(sb, dockerRef(host, 'team/app', 'v1'))), pushed);
     await skopeoCopy(sb, dockerRef(lb.host, 'team/app', 'v1'), `oci:${join(work, 'out')}:v1`);
 
     await sb.podman(['pull', '--tls-verify=false', `${lb.host}/team/app:v1`]);
@@ -105,7 +119,11 @@ describe('two replicas over PostgreSQL + S3 behind nginx', () => {
       const first = randomBytes(6 * 1024 * 1024);
       const post = await fetch(`${victim.url}/v2/killed/app/blobs/uploads/`, { method: 'POST' });
       const path = new URL(post.headers.get('location')!, victim.url).pathname;
-      const ok = await fetch(`${victim.url}${path}`, { method: 'PATCH', body: new Uint8Array(first), headers: { 'Content-Range': `0-${first.length - 1}` } });
+      const ok = await fetch(`${victim.url}${path}`, {
+        method: 'PATCH',
+        body: new Uint8Array(first),
+        headers: { 'Content-Range': `0-${first.length - 1}` },
+      });
       assert.equal(ok.status, 202);
       // The next chunk is streaming when the process dies.
       let sent = 0;
@@ -116,7 +134,11 @@ describe('two replicas over PostgreSQL + S3 behind nginx', () => {
           this.push(randomBytes(256 * 1024));
         },
       });
-      const inflight = fetch(`${victim.url}${path}`, { method: 'PATCH', body: Readable.toWeb(slow) as ReadableStream, duplex: 'half' } as RequestInit).catch((e: unknown) => e);
+      const inflight = fetch(`${victim.url}${path}`, {
+        method: 'PATCH',
+        body: Readable.toWeb(slow) as ReadableStream,
+        duplex: 'half',
+      } as RequestInit).catch((e: unknown) => e);
       while (sent < 4 * 1024 * 1024) await new Promise((r) => setTimeout(r, 20));
       await victim.kill('SIGKILL');
       assert.ok((await inflight) instanceof Error, 'the request in flight fails with the replica');
@@ -128,7 +150,11 @@ describe('two replicas over PostgreSQL + S3 behind nginx', () => {
       const rest = randomBytes(1234);
       const all = Buffer.concat([first, rest]);
       const digest = digestBytes(all).value;
-      const put = await fetch(`${a.url}${path}?digest=${digest}`, { method: 'PUT', body: new Uint8Array(rest), headers: { 'Content-Range': `${first.length}-${all.length - 1}` } });
+      const put = await fetch(`${a.url}${path}?digest=${digest}`, {
+        method: 'PUT',
+        body: new Uint8Array(rest),
+        headers: { 'Content-Range': `${first.length}-${all.length - 1}` },
+      });
       assert.equal(put.status, 201, await put.text());
       const got = await fetch(`${b.url}/v2/killed/app/blobs/${digest}`);
       assert.ok(Buffer.from(await got.arrayBuffer()).equals(all));
@@ -149,21 +175,38 @@ describe('two replicas over PostgreSQL + S3 behind nginx', () => {
         const config = Buffer.from(JSON.stringify({ worker, i }));
         const configDigest = digestBytes(config).value;
         try {
-          for (const [bytes, d] of [[layer, layerDigest], [config, configDigest]] as const) {
-            const r = await fetch(`${victim.url}/v2/${repo}/blobs/uploads/?digest=${d}`, { method: 'POST', body: new Uint8Array(bytes) });
+          for (const [bytes, d] of [
+            [layer, layerDigest],
+            [config, configDigest],
+          ] as const) {
+            const r = await fetch(`${victim.url}/v2/${repo}/blobs/uploads/?digest=${d}`, {
+              method: 'POST',
+              body: new Uint8Array(bytes),
+            });
             if (r.status !== 201) return;
           }
           const manifest = Buffer.from(
             JSON.stringify({
               schemaVersion: 2,
               mediaType: OCI_MANIFEST,
-              config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-              layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+              config: {
+                mediaType: 'application/vnd.oci.image.config.v1+json',
+                digest: configDigest,
+                size: config.length,
+              },
+              layers: [
+                { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length },
+              ],
             }),
           );
           const tag = `t${i}`;
-          const r = await fetch(`${victim.url}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: new Uint8Array(manifest), headers: { 'Content-Type': OCI_MANIFEST } });
-          if (r.status === 201) acknowledged.push({ repo, tag, manifest: digestBytes(manifest).value, layer: layerDigest });
+          const r = await fetch(`${victim.url}/v2/${repo}/manifests/${tag}`, {
+            method: 'PUT',
+            body: new Uint8Array(manifest),
+            headers: { 'Content-Type': OCI_MANIFEST },
+          });
+          if (r.status === 201)
+            acknowledged.push({ repo, tag, manifest: digestBytes(manifest).value, layer: layerDigest });
         } catch {
           return; // the replica died under this request
         }

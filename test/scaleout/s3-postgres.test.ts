@@ -12,10 +12,15 @@ import { runConformance } from '../conformance/index.js';
 import { reportSpecs } from '../conformance/subtests.js';
 import { startStowage } from '../helpers/server.js';
 import { scaleOutEnv } from '../helpers/services.js';
+import { cuttableProxy } from '../helpers/tcp-proxy.js';
 
 async function pushBlob(url: string, repo: string, bytes: Buffer): Promise<string> {
   const digest = digestBytes(bytes).value;
-  const post = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: new Uint8Array(bytes), headers: { 'Content-Type': 'application/octet-stream' } });
+  const post = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: 'POST',
+    body: new Uint8Array(bytes),
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   assert.equal(post.status, 201, await post.text());
   return digest;
 }
@@ -25,7 +30,10 @@ describe('stowage serve over PostgreSQL and S3', () => {
     const { env, drop } = await scaleOutEnv();
     const s = await startStowage({ env });
     try {
-      const report = await runConformance(s.url, { namespace: 'conformance/repo', crossmountNamespace: 'conformance/cross' });
+      const report = await runConformance(s.url, {
+        namespace: 'conformance/repo',
+        crossmountNamespace: 'conformance/cross',
+      });
       await reportSpecs(t, report);
       assert.deepEqual(report.counts, { passed: 69, failed: 0, skipped: 5 });
 
@@ -72,6 +80,39 @@ describe('stowage serve over PostgreSQL and S3', () => {
       assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(1000, 3_000_000)));
     } finally {
       await s.stop();
+      await drop();
+    }
+  });
+});
+
+describe('stowage serve when PostgreSQL goes away', () => {
+  it('answers 503 UNAVAILABLE with Retry-After, /readyz says so, and it recovers without a restart', async () => {
+    const { env, drop } = await scaleOutEnv();
+    const proxy = await cuttableProxy(new URL(env.STOWAGE_POSTGRES_URL!));
+    const s = await startStowage({ env: { ...env, STOWAGE_POSTGRES_URL: proxy.url } });
+    try {
+      const digest = await pushBlob(s.url, 'app', randomBytes(1000));
+      await proxy.cut();
+      for (const [method, path] of [
+        ['GET', '/v2/app/tags/list'],
+        ['HEAD', `/v2/app/blobs/${digest}`],
+        ['POST', '/v2/app/blobs/uploads/'],
+      ] as const) {
+        const r = await fetch(`${s.url}${path}`, { method });
+        assert.equal(r.status, 503, `${method} ${path}`);
+        assert.equal(r.headers.get('retry-after'), '5');
+        if (method !== 'HEAD')
+          assert.equal(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code, 'UNAVAILABLE');
+      }
+      const notReady = await fetch(`${s.url}/readyz`);
+      assert.equal(notReady.status, 503);
+      assert.equal(((await notReady.json()) as { blobs: string }).blobs, 'ok');
+      await proxy.restore();
+      assert.equal((await fetch(`${s.url}/readyz`)).status, 200);
+      assert.equal((await fetch(`${s.url}/v2/app/blobs/${digest}`, { method: 'HEAD' })).status, 200);
+    } finally {
+      await s.stop();
+      await proxy.close();
       await drop();
     }
   });

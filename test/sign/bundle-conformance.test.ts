@@ -16,20 +16,31 @@ import { sigstoreVectors } from './sigstore-vectors.js';
 
 const base = sigstoreVectors();
 const cases = join(base, 'conformance/bundle-verify');
-const DEFAULT_IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+const DEFAULT_IDENTITY =
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com';
 
 /** Runs one case as the conformance client would; returns why it was refused, or undefined. */
 export function runCase(dir: string): string | undefined {
   const file = (name: string) => join(dir, name);
-  const text = (name: string, fallback: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').trim() : fallback);
+  const text = (name: string, fallback: string) =>
+    existsSync(file(name)) ? readFileSync(file(name), 'utf8').trim() : fallback;
   try {
     const bundle = parseBundle(readFileSync(file('bundle.sigstore.json')));
-    const trustedRoot = parseTrustedRoot(readFileSync(existsSync(file('trusted_root.json')) ? file('trusted_root.json') : join(base, 'public-good/trusted_root.json')));
-    const artifact = artifactFromBytes(readFileSync(existsSync(file('artifact')) ? file('artifact') : join(cases, 'a.txt')));
+    const trustedRoot = parseTrustedRoot(
+      readFileSync(
+        existsSync(file('trusted_root.json')) ? file('trusted_root.json') : join(base, 'public-good/trusted_root.json'),
+      ),
+    );
+    const artifact = artifactFromBytes(
+      readFileSync(existsSync(file('artifact')) ? file('artifact') : join(cases, 'a.txt')),
+    );
     const policy = existsSync(file('key.pub'))
       ? { trustedRoot, keys: [parsePublicKey(readFileSync(file('key.pub'), 'utf8'), 'key.pub')] }
-      : { trustedRoot, identity: { identity: text('identity', DEFAULT_IDENTITY), issuer: text('issuer', DEFAULT_ISSUER) } };
+      : {
+          trustedRoot,
+          identity: { identity: text('identity', DEFAULT_IDENTITY), issuer: text('issuer', DEFAULT_ISSUER) },
+        };
     verifyBundle(bundle, artifact, policy);
     return undefined;
   } catch (e) {
@@ -37,7 +48,10 @@ export function runCase(dir: string): string | undefined {
   }
 }
 
-const names = readdirSync(cases, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const names = readdirSync(cases, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 test('the conformance suite has its 70 cases', () => {
   assert.equal(names.length, 70);

@@ -15,7 +15,14 @@ import { stowage } from '../client/helpers.js';
 import { dockerRef, inspectRaw, skopeoCopy, skopeoCopyDigest } from '../helpers/interop.js';
 import { createMultiArchLayout, createSimpleLayout } from '../helpers/oci-fixtures.js';
 import { startStowage, type StowageProcess } from '../helpers/server.js';
-import { createContainersSandbox, makeTempDir, removeDir, requireTools, type ContainersSandbox, type RunResult } from '../helpers/tools.js';
+import {
+  createContainersSandbox,
+  makeTempDir,
+  removeDir,
+  requireTools,
+  type ContainersSandbox,
+  type RunResult,
+} from '../helpers/tools.js';
 
 describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
   let reg: StowageProcess;
@@ -25,7 +32,10 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
   let client: RegistryClient;
   const file = (name: string) => path.join(work, name);
   const ok = (r: RunResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}\n${r.stdout}`);
-  const sign = (target: string, key: string) => stowage(['sign', `${reg.host}/${target}`, '--key', file(`${key}.key`)], { env: { ...env, COSIGN_PASSWORD: `${key}-pw` } });
+  const sign = (target: string, key: string) =>
+    stowage(['sign', `${reg.host}/${target}`, '--key', file(`${key}.key`)], {
+      env: { ...env, COSIGN_PASSWORD: `${key}-pw` },
+    });
   let layouts = 0;
   /** Pushes a fresh single image with skopeo (pushes are never refused); returns its digest. */
   const pushImage = async (repo: string, tag: string) => {
@@ -33,7 +43,8 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
     await createSimpleLayout(dir, { tag: 'v1', layerCount: 1 });
     return skopeoCopyDigest(sb, `oci:${dir}:v1`, dockerRef(reg.host, repo, tag));
   };
-  const pull = (repo: string, ref: string, args: string[] = []) => skopeoCopy(sb, dockerRef(reg.host, repo, ref), `oci:${file(`out-${++layouts}`)}:x`, args, { allowFailure: true });
+  const pull = (repo: string, ref: string, args: string[] = []) =>
+    skopeoCopy(sb, dockerRef(reg.host, repo, ref), `oci:${file(`out-${++layouts}`)}:x`, args, { allowFailure: true });
   const refused = (r: RunResult) => {
     assert.notEqual(r.code, 0, `expected a refusal:\n${r.stdout}`);
     assert.match(r.stderr, /denied|not signed/i);
@@ -45,9 +56,18 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
     sb = await createContainersSandbox('sign-enforce');
     await mkdir(file('docker'));
     env = { DOCKER_CONFIG: file('docker'), HOME: work };
-    for (const name of ['alice', 'bob']) await writeKeyPair(file(name), await generateKeyPair(Buffer.from(`${name}-pw`)));
+    for (const name of ['alice', 'bob'])
+      await writeKeyPair(file(name), await generateKeyPair(Buffer.from(`${name}-pw`)));
     const config = file('config.yaml');
-    await writeFile(config, ['require_signatures:', `  "prod/**": ${JSON.stringify(file('alice.pub'))}`, `  "team/app": [${JSON.stringify(file('bob.pub'))}, ${JSON.stringify(file('alice.pub'))}]`, ''].join('\n'));
+    await writeFile(
+      config,
+      [
+        'require_signatures:',
+        `  "prod/**": ${JSON.stringify(file('alice.pub'))}`,
+        `  "team/app": [${JSON.stringify(file('bob.pub'))}, ${JSON.stringify(file('alice.pub'))}]`,
+        '',
+      ].join('\n'),
+    );
     reg = await startStowage({ args: ['--config', config] });
     client = new RegistryClient({ credentials: { get: async () => undefined } });
   });
@@ -64,9 +84,17 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
     refused(await pull('prod/app', digest));
     const s = await stowage(['image', 'pull', `${reg.host}/prod/app:v1`, '-o', file('never.tar')], { env });
     assert.equal(s.code, 1);
-    assert.match(s.stderr, new RegExp(`denied .*prod/app@${digest} is not signed by a key this registry trusts for prod/\\*\\* \\(.*alice\\.pub\\): no cosign signature found`));
+    assert.match(
+      s.stderr,
+      new RegExp(
+        `denied .*prod/app@${digest} is not signed by a signer this registry trusts for prod/\\*\\* \\(.*alice\\.pub\\): no signature found`,
+      ),
+    );
 
-    const head = await fetch(`${reg.url}/v2/prod/app/manifests/v1`, { method: 'HEAD', headers: { Accept: MT.ociManifest } });
+    const head = await fetch(`${reg.url}/v2/prod/app/manifests/v1`, {
+      method: 'HEAD',
+      headers: { Accept: MT.ociManifest },
+    });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('docker-content-digest'), digest);
     const get = await fetch(`${reg.url}/v2/prod/app/manifests/v1`, { headers: { Accept: MT.ociManifest } });
@@ -77,7 +105,10 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
 
     const devDigest = await pushImage('dev/app', 'v1');
     ok(await pull('dev/app', 'v1'));
-    assert.equal((await fetch(`${reg.url}/v2/dev/app/manifests/${devDigest}`, { headers: { Accept: MT.ociManifest } })).status, 200);
+    assert.equal(
+      (await fetch(`${reg.url}/v2/dev/app/manifests/${devDigest}`, { headers: { Accept: MT.ociManifest } })).status,
+      200,
+    );
   });
 
   it('serves it once signed; signatures and referrers stay readable', async () => {
@@ -86,13 +117,27 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
     ok(await sign('prod/signed:v1', 'alice'));
     ok(await pull('prod/signed', 'v1'));
     ok(await pull('prod/signed', digest));
-    ok(await stowage(['image', 'pull', `${reg.host}/prod/signed:v1`, '--verify-key', file('alice.pub'), '-o', file('signed.tar')], { env }));
+    ok(
+      await stowage(
+        ['image', 'pull', `${reg.host}/prod/signed:v1`, '--verify-key', file('alice.pub'), '-o', file('signed.tar')],
+        { env },
+      ),
+    );
     // What verifiers read: the .sig image, its payload, the referrers.
     const sig = await inspectRaw(sb, dockerRef(reg.host, 'prod/signed', signatureTag(digest)));
     assert.match(sig.toString(), /dev\.cosignproject\.cosign\/signature/);
-    const referrers = (await (await fetch(`${reg.url}/v2/prod/signed/referrers/${digest}`)).json()) as { manifests: { digest: string }[] };
+    const referrers = (await (await fetch(`${reg.url}/v2/prod/signed/referrers/${digest}`)).json()) as {
+      manifests: { digest: string }[];
+    };
     assert.equal(referrers.manifests.length, 1);
-    assert.equal((await fetch(`${reg.url}/v2/prod/signed/manifests/${referrers.manifests[0]!.digest}`, { headers: { Accept: MT.ociManifest } })).status, 200);
+    assert.equal(
+      (
+        await fetch(`${reg.url}/v2/prod/signed/manifests/${referrers.manifests[0]!.digest}`, {
+          headers: { Accept: MT.ociManifest },
+        })
+      ).status,
+      200,
+    );
   });
 
   it('refuses wrongly signed content: another key, a moved signature, a deleted signature', async () => {
@@ -108,7 +153,11 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
 
     // A valid signature of one image, tagged for another.
     const signed = await pushImage('prod/moved', 'signed');
-    ok(await stowage(['sign', `${reg.host}/prod/moved:signed`, '--key', file('alice.key'), '--no-referrer'], { env: { ...env, COSIGN_PASSWORD: 'alice-pw' } }));
+    ok(
+      await stowage(['sign', `${reg.host}/prod/moved:signed`, '--key', file('alice.key'), '--no-referrer'], {
+        env: { ...env, COSIGN_PASSWORD: 'alice-pw' },
+      }),
+    );
     const other = await pushImage('prod/moved', 'other');
     const repo = client.repository(parseReference(`${reg.host}/prod/moved`));
     const sigBytes = (await repo.fetchManifest(signatureTag(signed))).bytes;
@@ -127,12 +176,22 @@ describe('stowage serve with require_signatures', { timeout: 120_000 }, () => {
       { os: 'linux', architecture: 'arm64' },
     ];
     const { index } = await createMultiArchLayout(file('multi'), platforms, { tag: 'v1' });
-    ok(await skopeoCopy(sb, `oci:${file('multi')}:v1`, dockerRef(reg.host, 'prod/multi', 'v1'), ['--all'], { allowFailure: true }));
+    ok(
+      await skopeoCopy(sb, `oci:${file('multi')}:v1`, dockerRef(reg.host, 'prod/multi', 'v1'), ['--all'], {
+        allowFailure: true,
+      }),
+    );
     refused(await pull('prod/multi', 'v1', ['--all']));
     const child = index.images[0]!.digest;
-    assert.equal((await fetch(`${reg.url}/v2/prod/multi/manifests/${child}`, { headers: { Accept: MT.ociManifest } })).status, 403);
+    assert.equal(
+      (await fetch(`${reg.url}/v2/prod/multi/manifests/${child}`, { headers: { Accept: MT.ociManifest } })).status,
+      403,
+    );
     ok(await sign('prod/multi:v1', 'alice'));
     ok(await pull('prod/multi', 'v1', ['--all']));
-    assert.equal((await fetch(`${reg.url}/v2/prod/multi/manifests/${child}`, { headers: { Accept: MT.ociManifest } })).status, 200);
+    assert.equal(
+      (await fetch(`${reg.url}/v2/prod/multi/manifests/${child}`, { headers: { Accept: MT.ociManifest } })).status,
+      200,
+    );
   });
 });

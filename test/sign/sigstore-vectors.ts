@@ -6,7 +6,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function sigstoreVectors(): string {
-  for (const base of [new URL('../../../../shared/reference/vectors/sigstore/', import.meta.url).pathname, '/work/shared/reference/vectors/sigstore/']) {
+  for (const base of [
+    new URL('../../../../shared/reference/vectors/sigstore/', import.meta.url).pathname,
+    '/work/shared/reference/vectors/sigstore/',
+  ]) {
     if (existsSync(join(base, 'README.md'))) return base;
   }
   throw new Error('Sigstore vectors not found (expected shared/reference/vectors/sigstore beside the repository)');

@@ -1,18 +1,18 @@
 /**
  * The BlobStore contract, as one driver-agnostic suite (like CNCF Distribution's
- * registry/storage/driver/testsuites). Every driver — disk today, S3 tomorrow —
- * runs it unchanged:
- *
- *   blobStoreSuite('disk', async () => ({ store, cleanup, reopen }));
- *
- * Each test gets a fresh, empty store from the factory.
+ * registry/storage/driver/testsuites). Every driver runs it unchanged; the list of
+ * drivers is test/storage/drivers.ts. Each test gets a fresh, empty store from the
+ * driver's factory.
  */
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { read as readFd } from 'node:fs';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { digestBytes, parseDigest, type Algorithm, type Digest } from '../../src/core/digest.js';
-import type { BlobStore } from '../../src/storage/blob-store.js';
+import type { ByteRange } from '../../src/core/ranges.js';
+import type { BlobBody, BlobStore } from '../../src/storage/blob-store.js';
 import { rejectsCode } from '../helpers/registry-error.js';
 
 export interface BlobStoreFixture {
@@ -60,6 +60,37 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/**
+ * The bytes a body delivers for `range` (or all `size` bytes), whichever way the
+ * driver chose to serve them, read the way the HTTP layer (or the client) would.
+ */
+async function bodyBytes(b: BlobBody, size: number, range?: ByteRange): Promise<Buffer> {
+  const start = range?.start ?? 0;
+  const length = (range ? range.end + 1 : size) - start;
+  switch (b.kind) {
+    case 'stream':
+      return readAll(b.stream);
+    case 'file': {
+      try {
+        const out = Buffer.alloc(length);
+        for (let done = 0; done < length;) {
+          const { bytesRead: n } = await promisify(readFd)(b.fd, out, done, length - done, start + done);
+          assert.ok(n > 0, 'the file ends before the blob does');
+          done += n;
+        }
+        return out;
+      } finally {
+        await b.close();
+      }
+    }
+    case 'redirect': {
+      const res = await fetch(b.url, range ? { headers: { Range: `bytes=${range.start}-${range.end}` } } : {});
+      assert.equal(res.status, range ? 206 : 200, `GET ${b.url}`);
+      return Buffer.from(await res.arrayBuffer());
+    }
+  }
+}
+
 /** Uploads `bytes` in one session (in `chunks` appends) and commits it. */
 async function push(store: BlobStore, bytes: Buffer, chunks = 1, algorithm: Algorithm = 'sha256'): Promise<Digest> {
   const id = randomUUID();
@@ -75,7 +106,11 @@ async function push(store: BlobStore, bytes: Buffer, chunks = 1, algorithm: Algo
   return d;
 }
 
-async function withStore(factory: BlobStoreFactory, t: TestContext, fn: (f: BlobStoreFixture) => Promise<void>): Promise<void> {
+async function withStore(
+  factory: BlobStoreFactory,
+  t: TestContext,
+  fn: (f: BlobStoreFixture) => Promise<void>,
+): Promise<void> {
   const fixture = await factory(t);
   try {
     await fn(fixture);
@@ -113,11 +148,15 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         assert.deepEqual(await readAll(await store.read(d.value)), enc('hello world'));
       });
 
-      test('append at the wrong offset is RANGE_INVALID with the resync Range, and changes nothing', async ({ store }) => {
+      test('append at the wrong offset is RANGE_INVALID with the resync Range, and changes nothing', async ({
+        store,
+      }) => {
         const id = randomUUID();
         await store.createUpload(id);
         // The HTTP layer forwards this header on the 416 so clients can resync.
-        await rejectsCode(store.appendUpload(id, 1, body(enc('x'))), 'RANGE_INVALID', (e) => assert.equal(e.headers.Range, '0-0'));
+        await rejectsCode(store.appendUpload(id, 1, body(enc('x'))), 'RANGE_INVALID', (e) =>
+          assert.equal(e.headers.Range, '0-0'),
+        );
         await store.appendUpload(id, 0, body(enc('12345')));
         for (const offset of [0, 4, 6, 100]) {
           await rejectsCode(store.appendUpload(id, offset, body(enc('junk'))), 'RANGE_INVALID', (e) => {
@@ -162,12 +201,17 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         assert.deepEqual(await store.commitUpload(id, digestOfBytes(enc('ok'))), { size: 2 });
       });
 
-      test('concurrent appends to one session are serialized: one wins, the other gets RANGE_INVALID', async ({ store }) => {
+      test('concurrent appends to one session are serialized: one wins, the other gets RANGE_INVALID', async ({
+        store,
+      }) => {
         const id = randomUUID();
         await store.createUpload(id);
         const a = Buffer.alloc(256 * 1024, 0x61);
         const b = Buffer.alloc(256 * 1024, 0x62);
-        const results = await Promise.allSettled([store.appendUpload(id, 0, body(a)), store.appendUpload(id, 0, body(b))]);
+        const results = await Promise.allSettled([
+          store.appendUpload(id, 0, body(a)),
+          store.appendUpload(id, 0, body(b)),
+        ]);
         const ok = results.filter((r) => r.status === 'fulfilled');
         const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
         assert.equal(ok.length, 1);
@@ -241,8 +285,18 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         const d = await push(store, bytes, 3);
         assert.deepEqual(await store.stat(d.value), { size: 1000 });
         assert.deepEqual(await readAll(await store.read(d.value)), bytes);
-        for (const [start, end] of [[0, 0], [10, 19], [999, 999], [0, 999], [500, 998]] as const) {
-          assert.deepEqual(await readAll(await store.read(d.value, { start, end })), bytes.subarray(start, end + 1), `${start}-${end}`);
+        for (const [start, end] of [
+          [0, 0],
+          [10, 19],
+          [999, 999],
+          [0, 999],
+          [500, 998],
+        ] as const) {
+          assert.deepEqual(
+            await readAll(await store.read(d.value, { start, end })),
+            bytes.subarray(start, end + 1),
+            `${start}-${end}`,
+          );
         }
       });
 
@@ -275,7 +329,10 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
           await store.appendUpload(id, 1000, body(bytes.subarray(1000)));
         }
         const results = await Promise.all(ids.map((id) => store.commitUpload(id, d)));
-        assert.deepEqual(results, ids.map(() => ({ size: bytes.length })));
+        assert.deepEqual(
+          results,
+          ids.map(() => ({ size: bytes.length })),
+        );
         assert.deepEqual(await readAll(await store.read(d.value)), bytes);
         assert.deepEqual(await store.listUploads(), []);
       });
@@ -325,6 +382,60 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         await rejectsCode(store.read(d, { start: 0, end: 0 }), 'BLOB_UNKNOWN');
       });
 
+      test('body() serves the whole blob and ranges, and a local file only to a caller that takes one', async ({
+        store,
+      }) => {
+        const bytes = randomBytes(300_000);
+        const d = await push(store, bytes, 2);
+        for (const localFile of [false, true]) {
+          for (const range of [
+            undefined,
+            { start: 0, end: 0 },
+            { start: 1000, end: 199_999 },
+            { start: 299_999, end: 299_999 },
+          ]) {
+            const b = await store.body(d.value, { ...(range ? { range } : {}), localFile });
+            if (!localFile) assert.notEqual(b.kind, 'file', 'a file only when the caller can send one');
+            const want = range ? bytes.subarray(range.start, range.end + 1) : bytes;
+            assert.ok((await bodyBytes(b, bytes.length, range)).equals(want), `${b.kind} ${JSON.stringify(range)}`);
+          }
+        }
+        assert.ok(
+          (await bodyBytes(await store.body(d.value), bytes.length)).equals(bytes),
+          'no request: the whole blob',
+        );
+      });
+
+      test('body() of a missing blob is BLOB_UNKNOWN (or a redirect to a 404), however it is asked for', async ({
+        store,
+      }) => {
+        const d = digestOfBytes(enc('never pushed')).value;
+        for (const localFile of [false, true]) {
+          for (const range of [undefined, { start: 0, end: 3 }]) {
+            const answer = store.body(d, { localFile, ...(range ? { range } : {}) });
+            const redirect = await answer.then(
+              (b) => b,
+              () => undefined,
+            );
+            if (redirect?.kind === 'redirect') assert.equal((await fetch(redirect.url)).status, 404, redirect.url);
+            else await rejectsCode(answer, 'BLOB_UNKNOWN', (e) => assert.equal(e.status, 404));
+          }
+        }
+      });
+
+      test('a body handed out before the blob is deleted still delivers every byte', async ({ store }) => {
+        const bytes = randomBytes(64 * 1024);
+        const d = await push(store, bytes);
+        const bodies = [await store.body(d.value, { localFile: true }), await store.body(d.value)];
+        await store.delete(d.value);
+        for (const b of bodies) {
+          // A redirect is the object store's to honour; files and streams are the driver's.
+          if (b.kind === 'redirect') continue;
+          assert.ok((await bodyBytes(b, bytes.length)).equals(bytes), b.kind);
+        }
+        assert.equal(await store.stat(d.value), undefined);
+      });
+
       test('delete removes the bytes; deleting again (or a missing blob) is harmless', async ({ store }) => {
         const d = await push(store, enc('to be collected'));
         await store.delete(d.value);
@@ -347,7 +458,10 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         listed.sort((x, y) => (x.digest < y.digest ? -1 : 1));
         assert.deepEqual(
           listed.map((x) => ({ digest: x.digest, size: x.size })),
-          [{ digest: a.value, size: 5 }, { digest: b.value, size: 11 }].sort((x, y) => (x.digest < y.digest ? -1 : 1)),
+          [
+            { digest: a.value, size: 5 },
+            { digest: b.value, size: 11 },
+          ].sort((x, y) => (x.digest < y.digest ? -1 : 1)),
         );
         assert.ok(listed.every((x) => x.modifiedAt >= before && x.modifiedAt <= Date.now() + 1000));
         await store.delete(a.value);

@@ -8,23 +8,16 @@ import { Readable } from 'node:stream';
 import { digestBytes } from '../../src/core/digest.js';
 import { DiskBlobStore } from '../../src/storage/disk/disk-blob-store.js';
 import { DiskLayout } from '../../src/storage/disk/layout.js';
-import { blobStoreSuite, type BlobStoreFactory } from './blob-store-suite.js';
-import { reopenable } from './reopenable.js';
 
-function diskFactory(fsync: boolean): BlobStoreFactory {
-  return async () => {
-    const root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
-    return reopenable(() => DiskBlobStore.open(root, { fsync }), () => rm(root, { recursive: true, force: true }));
-  };
-}
-
-// The production configuration (fsync on) runs the whole contract.
-blobStoreSuite('disk', diskFactory(true));
-
+// The BlobStore contract runs in contracts.test.ts; these are the disk layout's own rules.
 describe('disk blob store specifics', () => {
   async function fresh() {
     const root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
-    return { root, store: await DiskBlobStore.open(root, { fsync: false }), done: () => rm(root, { recursive: true, force: true }) };
+    return {
+      root,
+      store: await DiskBlobStore.open(root, { fsync: false }),
+      done: () => rm(root, { recursive: true, force: true }),
+    };
   }
 
   it('lays blobs out as blobs/<alg>/<first two hex>/<hex> and leaves no session file behind', async () => {

@@ -1,10 +1,7 @@
 /**
- * The MetadataStore contract, as one driver-agnostic suite. SQLite runs it today;
- * a PostgreSQL driver must pass it unchanged:
- *
- *   metadataStoreSuite('postgres', async () => ({ store, cleanup, reopen }));
- *
- * Each test gets a fresh, empty store from the factory.
+ * The MetadataStore contract, as one driver-agnostic suite. Every driver runs it
+ * unchanged; the list of drivers is test/storage/drivers.ts. Each test gets a
+ * fresh, empty store from the driver's factory.
  */
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +10,12 @@ import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
 import type { ManifestReference, ReferenceRole } from '../../src/core/manifest.js';
 import type { Page } from '../../src/core/pagination.js';
-import type { ManifestRecord, MetadataStore, UploadRecord } from '../../src/storage/metadata-store.js';
+import type {
+  AccessTokenRecord,
+  ManifestRecord,
+  MetadataStore,
+  UploadRecord,
+} from '../../src/storage/metadata-store.js';
 
 export interface MetadataStoreFixture {
   store: MetadataStore;
@@ -37,13 +39,24 @@ function blob(content: string): { digest: string; size: number } {
   return { digest: digestBytes(enc(content)).value, size: Buffer.byteLength(content) };
 }
 
-function ref(b: { digest: string; size: number }, role: ReferenceRole = 'layer', mediaType = 'application/vnd.oci.image.layer.v1.tar+gzip'): ManifestReference {
+function ref(
+  b: { digest: string; size: number },
+  role: ReferenceRole = 'layer',
+  mediaType = 'application/vnd.oci.image.layer.v1.tar+gzip',
+): ManifestReference {
   return { digest: b.digest, size: b.size, mediaType, role };
 }
 
 function manifest(content: string, extra: Partial<ManifestRecord> = {}): ManifestRecord {
   const bytes = enc(content);
-  return { digest: digestBytes(bytes).value, mediaType: MT.ociManifest, size: bytes.length, content: bytes, createdAt: 1_000, ...extra };
+  return {
+    digest: digestBytes(bytes).value,
+    mediaType: MT.ociManifest,
+    size: bytes.length,
+    content: bytes,
+    createdAt: 1_000,
+    ...extra,
+  };
 }
 
 /** A manifest as an index child reference. */
@@ -51,12 +64,27 @@ function child(m: ManifestRecord): ManifestReference {
   return { digest: m.digest, size: m.size, mediaType: m.mediaType, role: 'manifest' };
 }
 
-function upload(repository: string, at: number): UploadRecord {
-  return { id: randomUUID(), repository, createdAt: at, updatedAt: at };
+function token(user: string, createdAt: number, extra: Partial<AccessTokenRecord> = {}): AccessTokenRecord {
+  return {
+    id: randomUUID().replace(/-/g, '').slice(0, 16),
+    user,
+    note: '',
+    scopes: [{ glob: `${user}/**`, actions: ['pull', 'push'] }],
+    secretHash: Buffer.from(digestBytes(enc(`secret of ${user} at ${createdAt}`)).hex, 'hex'),
+    createdAt,
+    ...extra,
+  };
+}
+
+function upload(repository: string, at: number, owner?: string): UploadRecord {
+  return { id: randomUUID(), repository, ...(owner === undefined ? {} : { owner }), createdAt: at, updatedAt: at };
 }
 
 /** Pages through a listing with `n` per page and checks the cursor protocol on the way. */
-async function pageAll(list: (page: { n?: number; last?: string }) => Promise<Page<string> | undefined>, n: number): Promise<string[][]> {
+async function pageAll(
+  list: (page: { n?: number; last?: string }) => Promise<Page<string> | undefined>,
+  n: number,
+): Promise<string[][]> {
   const pages: string[][] = [];
   let last: string | undefined;
   for (let i = 0; i < 1000; i++) {
@@ -74,7 +102,11 @@ async function pageAll(list: (page: { n?: number; last?: string }) => Promise<Pa
 
 const byteOrder = (xs: string[]) => [...xs].sort((a, b) => Buffer.compare(enc(a), enc(b)));
 
-async function withStore(factory: MetadataStoreFactory, t: TestContext, fn: (f: MetadataStoreFixture) => Promise<void>): Promise<void> {
+async function withStore(
+  factory: MetadataStoreFactory,
+  t: TestContext,
+  fn: (f: MetadataStoreFixture) => Promise<void>,
+): Promise<void> {
   const fixture = await factory(t);
   try {
     await fn(fixture);
@@ -104,6 +136,43 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         await store.deleteUpload(u.id);
         await store.touchUpload(randomUUID(), 1);
         assert.equal(await store.getUpload(randomUUID()), undefined);
+      });
+
+      test('a session keeps its owner (none for anonymous sessions)', async ({ store }) => {
+        const mine = upload('app', 1, 'alice');
+        const anonymous = upload('app', 1);
+        for (const u of [mine, anonymous]) await store.createUpload(u);
+        assert.deepEqual(await store.getUpload(mine.id), mine);
+        assert.equal((await store.getUpload(mine.id))?.owner, 'alice');
+        assert.deepEqual(await store.getUpload(anonymous.id), anonymous);
+        assert.equal('owner' in (await store.getUpload(anonymous.id))!, false);
+        assert.deepEqual(
+          (await store.staleUploads(2)).find((u) => u.id === mine.id),
+          mine,
+        );
+      });
+
+      test('countUploads counts open sessions in all, per repository and per owner', async ({ store }) => {
+        assert.equal(await store.countUploads({ all: true }), 0);
+        const sessions = [
+          upload('a', 1, 'alice'),
+          upload('a', 1, 'bob'),
+          upload('b', 1, 'alice'),
+          upload('a', 1),
+          upload('b/c', 1),
+        ];
+        for (const u of sessions) await store.createUpload(u);
+        assert.equal(await store.countUploads({ all: true }), 5);
+        assert.equal(await store.countUploads({ repository: 'a' }), 3);
+        assert.equal(await store.countUploads({ repository: 'b' }), 1, 'b/c is another repository');
+        assert.equal(await store.countUploads({ repository: 'none' }), 0);
+        assert.equal(await store.countUploads({ owner: 'alice' }), 2);
+        assert.equal(await store.countUploads({ owner: 'bob' }), 1);
+        assert.equal(await store.countUploads({ owner: 'carol' }), 0);
+        await store.deleteUpload(sessions[0]!.id);
+        assert.equal(await store.countUploads({ owner: 'alice' }), 1);
+        assert.equal(await store.countUploads({ repository: 'a' }), 2);
+        assert.equal(await store.countUploads({ all: true }), 4);
       });
 
       test('staleUploads returns sessions not touched since `before` (strictly)', async ({ store }) => {
@@ -208,7 +277,11 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         await store.linkBlob('app', present.digest, present.size);
         await store.linkBlob('app', wrongSize.digest, wrongSize.size);
         const m = manifest('needs three blobs');
-        const refs = [ref(present, 'config'), ref(missing), ref({ digest: wrongSize.digest, size: wrongSize.size + 1 })];
+        const refs = [
+          ref(present, 'config'),
+          ref(missing),
+          ref({ digest: wrongSize.digest, size: wrongSize.size + 1 }),
+        ];
         const unmet = await store.putManifest('app', m, refs, 'v1');
         assert.deepEqual(unmet, [
           { reference: refs[1], problem: 'missing' },
@@ -222,7 +295,9 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.unlinkBlob('app', present.digest), 'removed');
       });
 
-      test('a manifest push into a repository that does not exist yet creates nothing when it fails', async ({ store }) => {
+      test('a manifest push into a repository that does not exist yet creates nothing when it fails', async ({
+        store,
+      }) => {
         const unmet = await store.putManifest('ghost', manifest('x'), [ref(blob('nope'), 'config')], 'latest');
         assert.equal(unmet.length, 1);
         assert.equal(await store.repositoryExists('ghost'), false);
@@ -251,7 +326,9 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(missing, [{ reference: child(arm64), problem: 'missing' }]);
 
         const wrong = { ...child(amd64), size: amd64.size + 10 };
-        assert.deepEqual(await store.putManifest('app', index, [wrong]), [{ reference: wrong, problem: 'size-mismatch', actualSize: amd64.size }]);
+        assert.deepEqual(await store.putManifest('app', index, [wrong]), [
+          { reference: wrong, problem: 'size-mismatch', actualSize: amd64.size },
+        ]);
 
         assert.deepEqual(await store.putManifest('app', arm64, []), []);
         assert.deepEqual(await store.putManifest('app', index, [child(amd64), child(arm64)], 'multi'), []);
@@ -339,7 +416,23 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
 
     describe('listings', () => {
       // Upper case, digits, '.', '-', '_' in byte order: '-' < '.' < digits < upper < '_' < lower.
-      const TAGS = ['latest', 'v1.0', 'v1.0-rc1', 'v10', 'v2', 'V2', 'A', 'Z', '_x', '1.0', '1-0', 'a', 'sha256-abc.sig', 'b__c', 'latest-debug'];
+      const TAGS = [
+        'latest',
+        'v1.0',
+        'v1.0-rc1',
+        'v10',
+        'v2',
+        'V2',
+        'A',
+        'Z',
+        '_x',
+        '1.0',
+        '1-0',
+        'a',
+        'sha256-abc.sig',
+        'b__c',
+        'latest-debug',
+      ];
 
       test('listTags is in byte order and pages with a next cursor', async ({ store }) => {
         const m = manifest('tagged many times');
@@ -356,9 +449,14 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(await store.listTags('app', { n: 0 }), { items: [] });
         // last is a value, not an index, and need not exist.
         assert.deepEqual(await store.listTags('app', { last: 'v1.0-rc1' }), { items: ['v10', 'v2'] });
-        assert.deepEqual(await store.listTags('app', { last: 'm' }), { items: all.filter((t) => Buffer.compare(enc(t), enc('m')) > 0) });
+        assert.deepEqual(await store.listTags('app', { last: 'm' }), {
+          items: all.filter((t) => Buffer.compare(enc(t), enc('m')) > 0),
+        });
         assert.deepEqual(await store.listTags('app', { last: 'zzz' }), { items: [] });
-        assert.deepEqual(await store.listTags('app', { n: 2, last: 'a' }), { items: ['b__c', 'latest'], next: 'latest' });
+        assert.deepEqual(await store.listTags('app', { n: 2, last: 'a' }), {
+          items: ['b__c', 'latest'],
+          next: 'latest',
+        });
       });
 
       test('listTags: undefined for an unknown repository', async ({ store }) => {
@@ -367,7 +465,20 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
 
       test('listRepositories: repositories holding a manifest, in byte order, paged', async ({ store }) => {
-        const names = ['b', 'a', 'a-b', 'a.b', 'a/b', 'a0', 'a_b', 'a__b', 'ab', 'library/alpine', 'library/alpine-3', 'z/z/z'];
+        const names = [
+          'b',
+          'a',
+          'a-b',
+          'a.b',
+          'a/b',
+          'a0',
+          'a_b',
+          'a__b',
+          'ab',
+          'library/alpine',
+          'library/alpine-3',
+          'z/z/z',
+        ];
         const m = manifest('shared');
         for (const name of names) await store.putManifest(name, m, [], 'latest');
         // A repository with only blobs (or only an upload) is not listed.
@@ -420,17 +531,38 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       test('lists manifests whose subject matches, newest first, filtered by artifactType', async ({ store }) => {
         const subject = manifest('the image');
         await store.putManifest('app', subject, [], 'v1');
-        const sbomOld = manifest('sbom old', { subject: subject.digest, artifactType: 'application/spdx+json', createdAt: 100, annotations: { 'org.opencontainers.image.created': 'old' } });
-        const sig = manifest('signature', { subject: subject.digest, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json', createdAt: 300 });
-        const sbomNew = manifest('sbom new', { subject: subject.digest, artifactType: 'application/spdx+json', createdAt: 200 });
+        const sbomOld = manifest('sbom old', {
+          subject: subject.digest,
+          artifactType: 'application/spdx+json',
+          createdAt: 100,
+          annotations: { 'org.opencontainers.image.created': 'old' },
+        });
+        const sig = manifest('signature', {
+          subject: subject.digest,
+          artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+          createdAt: 300,
+        });
+        const sbomNew = manifest('sbom new', {
+          subject: subject.digest,
+          artifactType: 'application/spdx+json',
+          createdAt: 200,
+        });
         const bundle = manifest('index referrer', { mediaType: MT.ociIndex, subject: subject.digest, createdAt: 250 });
         const unrelated = manifest('unrelated', { artifactType: 'application/spdx+json', createdAt: 400 });
-        for (const m of [sbomOld, sig, sbomNew, bundle, unrelated]) assert.deepEqual(await store.putManifest('app', m, []), []);
+        for (const m of [sbomOld, sig, sbomNew, bundle, unrelated])
+          assert.deepEqual(await store.putManifest('app', m, []), []);
         // Same subject digest in another repository: not ours.
-        await store.putManifest('other', manifest('foreign sbom', { subject: subject.digest, artifactType: 'application/spdx+json', createdAt: 999 }), []);
+        await store.putManifest(
+          'other',
+          manifest('foreign sbom', { subject: subject.digest, artifactType: 'application/spdx+json', createdAt: 999 }),
+          [],
+        );
 
         const all = await store.referrers('app', subject.digest);
-        assert.deepEqual(all.map((r) => r.digest), [sig.digest, bundle.digest, sbomNew.digest, sbomOld.digest]);
+        assert.deepEqual(
+          all.map((r) => r.digest),
+          [sig.digest, bundle.digest, sbomNew.digest, sbomOld.digest],
+        );
         const first = all[3]!;
         assert.equal(first.mediaType, MT.ociManifest);
         assert.equal(first.size, sbomOld.size);
@@ -441,7 +573,10 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(all[1]!.artifactType, undefined);
         assert.equal(all[1]!.mediaType, MT.ociIndex);
 
-        assert.deepEqual((await store.referrers('app', subject.digest, 'application/spdx+json')).map((r) => r.digest), [sbomNew.digest, sbomOld.digest]);
+        assert.deepEqual(
+          (await store.referrers('app', subject.digest, 'application/spdx+json')).map((r) => r.digest),
+          [sbomNew.digest, sbomOld.digest],
+        );
         assert.deepEqual(await store.referrers('app', subject.digest, 'application/unknown'), []);
         assert.deepEqual(await store.referrers('app', blob('no such subject').digest), []);
         assert.deepEqual(await store.referrers('nowhere', subject.digest), []);
@@ -453,10 +588,16 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         const sbom = manifest('sbom', { subject, artifactType: 'application/vnd.example.sbom', createdAt: 2 });
         await store.putManifest('app', sig, []);
         await store.putManifest('app', sbom, []);
-        assert.deepEqual((await store.referrers('app', subject)).map((r) => r.digest), [sbom.digest, sig.digest]);
+        assert.deepEqual(
+          (await store.referrers('app', subject)).map((r) => r.digest),
+          [sbom.digest, sig.digest],
+        );
         // Deleting a referrer removes it from the list.
         await store.deleteManifest('app', sbom.digest);
-        assert.deepEqual((await store.referrers('app', subject)).map((r) => r.digest), [sig.digest]);
+        assert.deepEqual(
+          (await store.referrers('app', subject)).map((r) => r.digest),
+          [sig.digest],
+        );
       });
 
       test('deleting the subject keeps its referrers', async ({ store }) => {
@@ -465,7 +606,67 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         const sig = manifest('sig', { subject: subject.digest, artifactType: 'application/vnd.example.sig' });
         await store.putManifest('app', sig, []);
         await store.deleteManifest('app', subject.digest);
-        assert.deepEqual((await store.referrers('app', subject.digest)).map((r) => r.digest), [sig.digest]);
+        assert.deepEqual(
+          (await store.referrers('app', subject.digest)).map((r) => r.digest),
+          [sig.digest],
+        );
+      });
+    });
+
+    describe('access tokens', () => {
+      test('a token reads back exactly as created, optional times absent', async ({ store }) => {
+        const t = token('alice', 1_000, {
+          note: 'ci',
+          scopes: [
+            { glob: 'alice/**', actions: ['pull'] },
+            { glob: 'team/*', actions: ['pull', 'push', 'delete'] },
+          ],
+        });
+        assert.equal(await store.getToken(t.id), undefined);
+        await store.createToken(t);
+        const got = await store.getToken(t.id);
+        assert.deepEqual(got, t);
+        assert.ok(Buffer.isBuffer(got?.secretHash));
+        const expiring = token('alice', 2_000, { expiresAt: 9_000 });
+        await store.createToken(expiring);
+        assert.deepEqual(await store.getToken(expiring.id), expiring);
+        await assert.rejects(store.createToken({ ...t, note: 'again' }), 'an id is never reused');
+        assert.deepEqual(await store.getToken(t.id), t);
+      });
+
+      test('listTokens: by user, then creation time; or one user', async ({ store }) => {
+        const tokens = [token('bob', 3), token('alice', 2), token('bob', 1), token('alice', 5)];
+        for (const t of tokens) await store.createToken(t);
+        assert.deepEqual(
+          (await store.listTokens()).map((t) => [t.user, t.createdAt]),
+          [
+            ['alice', 2],
+            ['alice', 5],
+            ['bob', 1],
+            ['bob', 3],
+          ],
+        );
+        assert.deepEqual(
+          (await store.listTokens('bob')).map((t) => t.createdAt),
+          [1, 3],
+        );
+        assert.deepEqual(await store.listTokens('carol'), []);
+      });
+
+      test('revoke once; touch records the last use', async ({ store }) => {
+        const t = token('alice', 1_000);
+        await store.createToken(t);
+        await store.touchToken(t.id, 1_500);
+        assert.deepEqual(await store.getToken(t.id), { ...t, lastUsedAt: 1_500 });
+        assert.equal(await store.revokeToken(t.id, 2_000), true);
+        assert.equal(await store.revokeToken(t.id, 3_000), false, 'already revoked: the first time stays');
+        assert.deepEqual(await store.getToken(t.id), { ...t, lastUsedAt: 1_500, revokedAt: 2_000 });
+        assert.equal(await store.revokeToken('0123456789abcdef', 1), false);
+        await store.touchToken('0123456789abcdef', 1); // unknown: not an error
+        assert.deepEqual(
+          (await store.listTokens()).map((x) => x.id),
+          [t.id],
+        );
       });
     });
 
@@ -477,13 +678,19 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         const claim = await store.claimBlob(b.digest, b.size, 1);
         assert.equal(typeof claim, 'number');
         assert.equal(await store.claimBlob(b.digest, b.size, 2), claim, 'claiming again refreshes the same record');
-        assert.equal(await store.linkBlob('app', b.digest, b.size, claim! + 1000), false, 'a claim that is not the record’s links nothing');
+        assert.equal(
+          await store.linkBlob('app', b.digest, b.size, claim! + 1000),
+          false,
+          'a claim that is not the record’s links nothing',
+        );
         assert.equal(await store.blobLink('app', b.digest), undefined);
         assert.equal(await store.linkBlob('app', b.digest, b.size, claim), true);
         assert.deepEqual(await store.blobLink('app', b.digest), { size: b.size });
       });
 
-      test('a blob marked for deletion refuses claims, links and mounts until it is forgotten; then a new claim differs', async ({ store }) => {
+      test('a blob marked for deletion refuses claims, links and mounts until it is forgotten; then a new claim differs', async ({
+        store,
+      }) => {
         const b = blob('layer');
         const claim = await store.claimBlob(b.digest, b.size, 1);
         const marked = await store.markBlobsForDeletion(FUTURE(), 0, 100, 5);
@@ -500,7 +707,9 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.linkBlob('app', b.digest, b.size, again), true);
       });
 
-      test('markBlobsForDeletion takes only unlinked blobs claimed before the cutoff, and abandoned marks', async ({ store }) => {
+      test('markBlobsForDeletion takes only unlinked blobs claimed before the cutoff, and abandoned marks', async ({
+        store,
+      }) => {
         const linked = blob('linked');
         const fresh = blob('fresh');
         const old = blob('old');
@@ -510,7 +719,11 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(await store.unlinkedBlobs(500, 10), [{ digest: old.digest, size: old.size }]);
         assert.deepEqual(await store.markBlobsForDeletion(500, 0, 10, 600), [{ digest: old.digest, size: old.size }]);
         assert.deepEqual(await store.markBlobsForDeletion(500, 0, 10, 601), [], 'already marked and not abandoned');
-        assert.deepEqual(await store.markBlobsForDeletion(500, 700, 10, 800), [{ digest: old.digest, size: old.size }], 'a mark older than abandonedBefore is taken over');
+        assert.deepEqual(
+          await store.markBlobsForDeletion(500, 700, 10, 800),
+          [{ digest: old.digest, size: old.size }],
+          'a mark older than abandonedBefore is taken over',
+        );
         const states = Object.fromEntries((await store.blobRecords(10)).map((r) => [r.digest, r.state]));
         assert.deepEqual(states, { [linked.digest]: 'live', [fresh.digest]: 'live', [old.digest]: 'deleting' });
       });
@@ -523,7 +736,9 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(await store.blobLink('dst', b.digest), { size: b.size });
       });
 
-      test('markOrphanBlob records bytes without a record as deleting, never one that has a record', async ({ store }) => {
+      test('markOrphanBlob records bytes without a record as deleting, never one that has a record', async ({
+        store,
+      }) => {
         const known = blob('known');
         const orphan = blob('orphan');
         await store.linkBlob('app', known.digest, known.size);
@@ -531,12 +746,17 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.markOrphanBlob(orphan.digest, orphan.size, 1), true);
         assert.equal(await store.claimBlob(orphan.digest, orphan.size, 2), undefined);
         await store.forgetBlob(orphan.digest);
-        assert.deepEqual((await store.blobRecords(10)).map((r) => r.digest), [known.digest]);
+        assert.deepEqual(
+          (await store.blobRecords(10)).map((r) => r.digest),
+          [known.digest],
+        );
       });
     });
 
     describe('garbage collection of links and manifests', () => {
-      test('unusedBlobLinks lists links no manifest of their repository uses, in (repository, digest) order, paged', async ({ store }) => {
+      test('unusedBlobLinks lists links no manifest of their repository uses, in (repository, digest) order, paged', async ({
+        store,
+      }) => {
         const used = blob('used');
         const a = blob('a');
         const b = blob('b');
@@ -548,10 +768,16 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
           ...[a, b].map((x) => ({ repository: 'app', digest: x.digest })),
           ...[used, a, b].map((x) => ({ repository: 'fork', digest: x.digest })),
         ].sort((x, y) => (x.repository + x.digest < y.repository + y.digest ? -1 : 1));
-        assert.deepEqual(all.map((l) => ({ repository: l.repository, digest: l.digest })), expected);
+        assert.deepEqual(
+          all.map((l) => ({ repository: l.repository, digest: l.digest })),
+          expected,
+        );
         const first = await store.unusedBlobLinks(before, 2);
         const rest = await store.unusedBlobLinks(before, 100, first[1]);
-        assert.deepEqual([...first, ...rest].map((l) => l.digest), all.map((l) => l.digest));
+        assert.deepEqual(
+          [...first, ...rest].map((l) => l.digest),
+          all.map((l) => l.digest),
+        );
         assert.deepEqual(await store.unusedBlobLinks(0, 100), [], 'nothing is older than the epoch');
       });
 
@@ -566,13 +792,20 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.removeUnusedBlobLink('app', layer.digest, 0), false, 'too recent');
       });
 
-      test('a manifest PUT after the link was removed fails with the blob unmet; the blob then has no links', async ({ store }) => {
+      test('a manifest PUT after the link was removed fails with the blob unmet; the blob then has no links', async ({
+        store,
+      }) => {
         const layer = blob('layer');
         await store.linkBlob('app', layer.digest, layer.size);
         assert.equal(await store.removeUnusedBlobLink('app', layer.digest, Date.now() + 60_000), true);
         const unmet = await store.putManifest('app', manifest('image'), [ref(layer)], 'v1');
-        assert.deepEqual(unmet.map((u) => u.problem), ['missing']);
-        assert.deepEqual(await store.unlinkedBlobs(Date.now() + 60_000, 10), [{ digest: layer.digest, size: layer.size }]);
+        assert.deepEqual(
+          unmet.map((u) => u.problem),
+          ['missing'],
+        );
+        assert.deepEqual(await store.unlinkedBlobs(Date.now() + 60_000, 10), [
+          { digest: layer.digest, size: layer.size },
+        ]);
       });
 
       test('deleting a manifest releases its links: their grace period starts again', async ({ store }) => {
@@ -590,22 +823,40 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.ok(link && link.linkedAt > beforeDelete);
       });
 
-      test('repositoryInventory: tags with push times, manifests with subject, artifact type, pulls and references', async ({ store }) => {
+      test('repositoryInventory: tags with push times, manifests with subject, artifact type, pulls and references', async ({
+        store,
+      }) => {
         const layer = blob('layer');
         await store.linkBlob('app', layer.digest, layer.size);
         const img = manifest('image', { createdAt: 10 });
         await store.putManifest('app', img, [ref(layer)], 'v1');
         const idx = manifest('index', { mediaType: MT.ociIndex, createdAt: 11 });
         await store.putManifest('app', idx, [child(img)], 'multi');
-        const sig = manifest('sig', { subject: img.digest, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json', createdAt: 12 });
+        const sig = manifest('sig', {
+          subject: img.digest,
+          artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+          createdAt: 12,
+        });
         await store.putManifest('app', sig, []);
-        await store.recordPulls([{ repository: 'app', digest: img.digest, at: 500 }, { repository: 'app', digest: idx.digest, at: 400 }]);
+        await store.recordPulls([
+          { repository: 'app', digest: img.digest, at: 500 },
+          { repository: 'app', digest: idx.digest, at: 400 },
+        ]);
         await store.recordPulls([{ repository: 'app', digest: img.digest, at: 300 }]);
         const inv = await store.repositoryInventory('app');
-        assert.deepEqual(inv.tags.map((t) => [t.name, t.digest]).sort(), [['multi', idx.digest], ['v1', img.digest]]);
+        assert.deepEqual(inv.tags.map((t) => [t.name, t.digest]).sort(), [
+          ['multi', idx.digest],
+          ['v1', img.digest],
+        ]);
         assert.ok(inv.tags.every((t) => typeof t.pushedAt === 'number' && t.pushedAt > 0));
         const byDigest = new Map(inv.manifests.map((m) => [m.digest, m]));
-        assert.deepEqual(byDigest.get(img.digest), { digest: img.digest, mediaType: MT.ociManifest, createdAt: 10, pulledAt: 500, references: [layer.digest] });
+        assert.deepEqual(byDigest.get(img.digest), {
+          digest: img.digest,
+          mediaType: MT.ociManifest,
+          createdAt: 10,
+          pulledAt: 500,
+          references: [layer.digest],
+        });
         assert.deepEqual(byDigest.get(idx.digest)?.references, [img.digest]);
         assert.equal(byDigest.get(idx.digest)?.pulledAt, 400);
         assert.deepEqual(byDigest.get(sig.digest), {
@@ -661,8 +912,40 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('immutable tags', () => {
+      test('putManifest with keepTag never moves an existing tag (DENIED, nothing written); the same manifest and new tags are fine', async ({
+        store,
+      }) => {
+        const a = manifest('a');
+        const b = manifest('b');
+        assert.deepEqual(await store.putManifest('app', a, [], 'v1', { keepTag: true }), [], 'a new tag');
+        assert.deepEqual(
+          await store.putManifest('app', a, [], 'v1', { keepTag: true }),
+          [],
+          'the identical manifest again',
+        );
+        await assert.rejects(
+          store.putManifest('app', b, [], 'v1', { keepTag: true }),
+          (e: Error & { code?: string }) => e.code === 'DENIED',
+        );
+        assert.equal(await store.resolveTag('app', 'v1'), a.digest);
+        assert.equal(await store.getManifest('app', b.digest), undefined, 'the refused manifest was not stored');
+        const both = await Promise.allSettled([
+          store.putManifest('app', a, [], 'v2', { keepTag: true }),
+          store.putManifest('app', b, [], 'v2', { keepTag: true }),
+        ]);
+        assert.equal(
+          both.filter((r) => r.status === 'fulfilled').length,
+          1,
+          'two first pushes of one immutable tag: exactly one wins',
+        );
+      });
+    });
+
     describe('usage', () => {
-      test('namespaceUsage counts each blob once per namespace, plus manifests; repositoryCounts', async ({ store }) => {
+      test('namespaceUsage counts each blob once per namespace, plus manifests; repositoryCounts', async ({
+        store,
+      }) => {
         const shared = blob('shared layer');
         const own = blob('own');
         for (const repo of ['team/a', 'team/b/deep', 'teamx/c']) await store.linkBlob(repo, shared.digest, shared.size);
@@ -671,11 +954,24 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         await store.putManifest('team/a', m, [ref(shared)], 'v1');
         await store.putManifest('team/b/deep', m, [ref(shared)], 'v1');
         await store.putManifest('team/b/deep', m, [ref(shared)], 'v2');
-        assert.deepEqual(await store.namespaceUsage('team'), { bytes: shared.size + own.size + m.size, blobs: 2, manifests: 1, repositories: 2 });
-        assert.deepEqual(await store.namespaceUsage('teamx'), { bytes: shared.size, blobs: 1, manifests: 0, repositories: 0 });
+        assert.deepEqual(await store.namespaceUsage('team'), {
+          bytes: shared.size + own.size + m.size,
+          blobs: 2,
+          manifests: 1,
+          repositories: 2,
+        });
+        assert.deepEqual(await store.namespaceUsage('teamx'), {
+          bytes: shared.size,
+          blobs: 1,
+          manifests: 0,
+          repositories: 0,
+        });
         assert.deepEqual(await store.namespaceUsage('none'), { bytes: 0, blobs: 0, manifests: 0, repositories: 0 });
         assert.deepEqual(await store.repositoryCounts('team/b/deep'), { tags: 2, manifests: 1 });
         assert.deepEqual(await store.repositoryCounts('nowhere'), { tags: 0, manifests: 0 });
+        assert.equal(await store.namespaceLinks('team', own.digest), true);
+        assert.equal(await store.namespaceLinks('teamx', own.digest), false);
+        assert.equal(await store.namespaceLinks('teamx', shared.digest), true);
       });
     });
 
@@ -704,7 +1000,10 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.runExclusive('expiry', async () => void runs++), true);
         assert.equal(runs, 2);
         // A job that throws is released too.
-        await assert.rejects(store.runExclusive('expiry', async () => Promise.reject(new Error('boom'))), /boom/);
+        await assert.rejects(
+          store.runExclusive('expiry', async () => Promise.reject(new Error('boom'))),
+          /boom/,
+        );
         assert.equal(await store.runExclusive('expiry', async () => void runs++), true);
       });
     });
@@ -713,7 +1012,7 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       test('a reopened store holds everything', async (f, t) => {
         if (!f.reopen) return t.skip(`${driver} has no persistence`);
         const { store } = f;
-        const u = upload('app', 42);
+        const u = upload('app', 42, 'alice');
         await store.createUpload(u);
         const layer = blob('layer');
         await store.linkBlob('app', layer.digest, layer.size);
@@ -721,12 +1020,18 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         await store.putManifest('app', img, [ref(layer)], 'v1');
         const sig = manifest('sig', { subject: img.digest, artifactType: 'application/vnd.example.sig', createdAt: 8 });
         await store.putManifest('app', sig, [], 'sig');
+        const pat = token('alice', 9, { expiresAt: 99 });
+        await store.createToken(pat);
+        await store.revokeToken(pat.id, 50);
         await store.close();
 
         const again = await f.reopen();
         try {
           assert.deepEqual(await again.getUpload(u.id), u);
-          assert.deepEqual((await again.staleUploads(100)).map((x) => x.id), [u.id]);
+          assert.deepEqual(
+            (await again.staleUploads(100)).map((x) => x.id),
+            [u.id],
+          );
           assert.deepEqual(await again.blobLink('app', layer.digest), { size: layer.size });
           const got = await again.getManifest('app', img.digest);
           assert.ok(got?.content.equals(img.content));
@@ -735,9 +1040,13 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
           assert.equal(await again.resolveTag('app', 'v1'), img.digest);
           assert.deepEqual(await again.listTags('app', {}), { items: ['sig', 'v1'] });
           assert.deepEqual(await again.listRepositories({}), { items: ['app'] });
-          assert.deepEqual((await again.referrers('app', img.digest)).map((r) => r.digest), [sig.digest]);
+          assert.deepEqual(
+            (await again.referrers('app', img.digest)).map((r) => r.digest),
+            [sig.digest],
+          );
           assert.equal(await again.unlinkBlob('app', layer.digest), 'referenced', 'references survive too');
           assert.equal(await again.repositoryExists('app'), true);
+          assert.deepEqual(await again.getToken(pat.id), { ...pat, revokedAt: 50 });
         } finally {
           await again.close();
         }

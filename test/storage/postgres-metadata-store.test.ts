@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
@@ -10,17 +9,19 @@ import { Database } from '../../src/storage/postgres/database.js';
 import { PG_MIGRATIONS } from '../../src/storage/postgres/schema.js';
 import { RegistryError } from '../../src/core/errors.js';
 import { freshPostgres } from '../helpers/services.js';
-import { metadataStoreSuite } from './metadata-store-suite.js';
-import { reopenable } from './reopenable.js';
+import { cuttableProxy } from '../helpers/tcp-proxy.js';
 
-metadataStoreSuite('postgres', async () => {
-  const { options, drop } = await freshPostgres();
-  return reopenable(() => PostgresMetadataStore.open(options), drop);
-});
+// The MetadataStore contract runs in contracts.test.ts; these are PostgreSQL's own rules.
 
 function manifest(content: string): ManifestRecord {
   const bytes = Buffer.from(content);
-  return { digest: digestBytes(bytes).value, mediaType: MT.ociManifest, size: bytes.length, content: bytes, createdAt: Date.now() };
+  return {
+    digest: digestBytes(bytes).value,
+    mediaType: MT.ociManifest,
+    size: bytes.length,
+    content: bytes,
+    createdAt: Date.now(),
+  };
 }
 
 const layer = (s: string) => ({ digest: digestBytes(Buffer.from(s)).value, size: Buffer.byteLength(s) });
@@ -87,7 +88,19 @@ describe('postgres metadata store: several replicas', () => {
         await a.linkBlob('app', l.digest, l.size);
         const m = manifest(`uses layer ${i}`);
         const [unmet, unlinked] = await Promise.all([
-          a.putManifest('app', m, [{ digest: l.digest, size: l.size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', role: 'layer' }], `v${i}`),
+          a.putManifest(
+            'app',
+            m,
+            [
+              {
+                digest: l.digest,
+                size: l.size,
+                mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+                role: 'layer',
+              },
+            ],
+            `v${i}`,
+          ),
           b.unlinkBlob('app', l.digest),
         ]);
         if (unmet.length === 0) {
@@ -109,8 +122,13 @@ describe('postgres metadata store: several replicas', () => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresMetadataStore.open(options)));
       const db = new Database(options);
       try {
-        const rows = (await db.query<{ version: number }>('SELECT version FROM stowage_schema ORDER BY version')).rows.map((r) => r.version);
-        assert.deepEqual(rows, PG_MIGRATIONS.map((_, i) => i + 1));
+        const rows = (
+          await db.query<{ version: number }>('SELECT version FROM stowage_schema ORDER BY version')
+        ).rows.map((r) => r.version);
+        assert.deepEqual(
+          rows,
+          PG_MIGRATIONS.map((_, i) => i + 1),
+        );
         assert.deepEqual(await db.pendingMigrations(), []);
       } finally {
         await db.close();
@@ -126,8 +144,14 @@ describe('postgres metadata store: several replicas', () => {
     const db = new Database(options);
     try {
       await db.query(`CREATE SCHEMA ${options.schema}`);
-      assert.deepEqual(await db.pendingMigrations(), PG_MIGRATIONS.map((_, i) => i + 1));
-      assert.deepEqual(await db.migrate(), PG_MIGRATIONS.map((_, i) => i + 1));
+      assert.deepEqual(
+        await db.pendingMigrations(),
+        PG_MIGRATIONS.map((_, i) => i + 1),
+      );
+      assert.deepEqual(
+        await db.migrate(),
+        PG_MIGRATIONS.map((_, i) => i + 1),
+      );
       assert.deepEqual(await db.pendingMigrations(), []);
       assert.deepEqual(await db.migrate(), []);
     } finally {
@@ -156,43 +180,6 @@ describe('postgres metadata store: several replicas', () => {
   });
 });
 
-/** A TCP proxy in front of PostgreSQL that the test can cut and restore. */
-async function cuttableProxy(target: URL): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port), target.hostname);
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-          sockets.delete(client);
-          sockets.delete(upstream);
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const stop = async () => {
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = undefined;
-  };
-  await listen();
-  const url = new URL(target.href);
-  url.port = String(port);
-  return { url: url.href, cut: stop, restore: listen, close: stop };
-}
-
 describe('postgres metadata store: when the database goes away', () => {
   it('fails fast with UNAVAILABLE and a Retry-After, and recovers without a restart', async () => {
     const { options, drop } = await freshPostgres();
@@ -202,7 +189,11 @@ describe('postgres metadata store: when the database goes away', () => {
       const m = manifest('before the outage');
       assert.deepEqual(await store.putManifest('app', m, [], 'v1'), []);
       await proxy.cut();
-      for (const op of [() => store.resolveTag('app', 'v1'), () => store.putManifest('app', manifest('during'), [], 'v2'), () => store.createUpload({ id: randomUUID(), repository: 'app', createdAt: 1, updatedAt: 1 })]) {
+      for (const op of [
+        () => store.resolveTag('app', 'v1'),
+        () => store.putManifest('app', manifest('during'), [], 'v2'),
+        () => store.createUpload({ id: randomUUID(), repository: 'app', createdAt: 1, updatedAt: 1 }),
+      ]) {
         await assert.rejects(op(), (e: unknown) => {
           assert.ok(e instanceof RegistryError, String(e));
           assert.equal(e.code, 'UNAVAILABLE');

@@ -5,18 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_PAGE, SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
-import { SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
-import { metadataStoreSuite } from './metadata-store-suite.js';
-import { reopenable } from './reopenable.js';
 
-metadataStoreSuite('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));
-  const path = join(dir, 'meta.db');
-  return reopenable(async () => new SqliteMetadataStore(path), () => rm(dir, { recursive: true, force: true }));
-});
-
+// The MetadataStore contract runs in contracts.test.ts; these are SQLite's own rules.
 describe('sqlite metadata store specifics', () => {
   async function fresh() {
     const dir = await mkdtemp(join(tmpdir(), 'stowage-sqlite-'));
@@ -34,6 +27,36 @@ describe('sqlite metadata store specifics', () => {
       db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
       db.close();
       assert.throws(() => new SqliteMetadataStore(path), /newer than this Stowage/);
+    } finally {
+      await done();
+    }
+  });
+
+  it('upgrades a schema-2 database: open upload sessions survive, without an owner', async () => {
+    const { path, done } = await fresh();
+    try {
+      const db = new Database(path);
+      for (const m of MIGRATIONS.slice(0, 2)) db.exec(m);
+      db.pragma('user_version = 2');
+      db.prepare('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES (?, ?, ?, ?)').run(
+        '11111111-2222-4333-8444-555555555555',
+        'app',
+        1,
+        2,
+      );
+      db.close();
+      const store = new SqliteMetadataStore(path);
+      try {
+        assert.deepEqual(await store.getUpload('11111111-2222-4333-8444-555555555555'), {
+          id: '11111111-2222-4333-8444-555555555555',
+          repository: 'app',
+          createdAt: 1,
+          updatedAt: 2,
+        });
+        assert.equal(await store.countUploads({ repository: 'app' }), 1);
+      } finally {
+        await store.close();
+      }
     } finally {
       await done();
     }

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEFAULTS, isLoopback, parseAddr, readConfigFile, readEnv, resolveConfig } from '../../src/config/config.js';
+import {
+  ConfigError,
+  DEFAULTS,
+  isLoopback,
+  parseAddr,
+  readConfigFile,
+  readEnv,
+  resolveConfig,
+} from '../../src/config/config.js';
 
 let dir: string;
 before(async () => {
@@ -41,6 +49,11 @@ describe('config resolution order', () => {
       shutdownGraceSeconds: 30,
       gc: { intervalMs: 6 * 3_600_000, gracePeriodMs: 3_600_000 },
       storage: { blobs: { driver: 'disk' }, metadata: { driver: 'sqlite' } },
+      allowedHosts: [],
+      // Limits (README "Security"): timeouts in seconds, then connection, file and session caps.
+      ...{ bodyTimeoutSeconds: 60, headersTimeoutSeconds: 30, keepAliveTimeoutSeconds: 65 },
+      ...{ maxConnections: 1024, maxConnectionsPerAddress: 256, maxOpenUploadFiles: 256 },
+      ...{ maxUploads: 10_000, maxUploadsPerRepository: 1_000, maxUploadsPerUser: 1_000 },
     });
   });
 
@@ -67,7 +80,7 @@ describe('config resolution order', () => {
       STOWAGE_SHUTDOWN_GRACE_SECONDS: '0',
     });
     assert.deepEqual(resolveConfig({}, env, {}), {
-      gc: DEFAULTS.gc,
+      ...DEFAULTS,
       addr: '0.0.0.0:5000',
       data: '/var/lib/stowage',
       logLevel: 'warn',
@@ -80,6 +93,51 @@ describe('config resolution order', () => {
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '0' }), {}).fsync, false);
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: '1' }), {}).fsync, true);
     assert.equal(resolveConfig({}, readEnv({ STOWAGE_FSYNC: 'true' }), {}).fsync, true);
+  });
+
+  it('reads every limit from env and from YAML (snake_case), refusing values below their minimum', async () => {
+    const env = readEnv({
+      STOWAGE_PUBLIC_URL: 'https://registry.example.com',
+      STOWAGE_ALLOWED_HOSTS: 'a.example,b.example:5000',
+      STOWAGE_BODY_TIMEOUT_SECONDS: '5',
+      STOWAGE_HEADERS_TIMEOUT_SECONDS: '6',
+      STOWAGE_KEEP_ALIVE_TIMEOUT_SECONDS: '7',
+      STOWAGE_MAX_CONNECTIONS: '8',
+      STOWAGE_MAX_CONNECTIONS_PER_ADDRESS: '9',
+      STOWAGE_MAX_OPEN_UPLOAD_FILES: '10',
+      STOWAGE_MAX_UPLOADS: '11',
+      STOWAGE_MAX_UPLOADS_PER_REPOSITORY: '12',
+      STOWAGE_MAX_UPLOADS_PER_USER: '13',
+    });
+    const limits = {
+      publicUrl: 'https://registry.example.com',
+      allowedHosts: ['a.example', 'b.example:5000'],
+      bodyTimeoutSeconds: 5,
+      headersTimeoutSeconds: 6,
+      keepAliveTimeoutSeconds: 7,
+      maxConnections: 8,
+      maxConnectionsPerAddress: 9,
+      maxOpenUploadFiles: 10,
+      maxUploads: 11,
+      maxUploadsPerRepository: 12,
+      maxUploadsPerUser: 13,
+    };
+    assert.deepEqual(resolveConfig({}, env, {}), { ...DEFAULTS, ...limits });
+    const yaml = await yamlFile(
+      'public_url: https://registry.example.com\nallowed_hosts: [a.example, "b.example:5000"]\nbody_timeout_seconds: 5\nheaders_timeout_seconds: 6\n' +
+        'keep_alive_timeout_seconds: 7\nmax_connections: 8\nmax_connections_per_address: 9\nmax_open_upload_files: 10\nmax_uploads: 11\n' +
+        'max_uploads_per_repository: 12\nmax_uploads_per_user: 13\n',
+    );
+    assert.deepEqual(resolveConfig(readConfigFile(yaml), {}, {}), { ...DEFAULTS, ...limits });
+    for (const k of [
+      'bodyTimeoutSeconds',
+      'maxConnections',
+      'maxConnectionsPerAddress',
+      'maxOpenUploadFiles',
+      'maxUploadsPerUser',
+    ]) {
+      configError(() => resolveConfig({ [k]: 0 }, {}, {}), new RegExp(k));
+    }
   });
 
   it('ignores empty and unrelated environment variables', () => {
@@ -119,6 +177,7 @@ describe('YAML config file', () => {
     );
     const file = readConfigFile(path);
     assert.deepEqual(resolveConfig(file, {}, {}), {
+      ...DEFAULTS,
       gc: { intervalMs: 30 * 60_000, gracePeriodMs: 90 * 60_000 },
       addr: '127.0.0.1:5000',
       data: '/srv/stowage',
@@ -132,8 +191,15 @@ describe('YAML config file', () => {
   });
 
   it('reads camelCase keys', async () => {
-    const path = await yamlFile('logLevel: error\nmaxManifestBytes: 2048\nuploadTtlSeconds: 10\nshutdownGraceSeconds: 1\n');
-    assert.deepEqual(readConfigFile(path), { logLevel: 'error', maxManifestBytes: 2048, uploadTtlSeconds: 10, shutdownGraceSeconds: 1 });
+    const path = await yamlFile(
+      'logLevel: error\nmaxManifestBytes: 2048\nuploadTtlSeconds: 10\nshutdownGraceSeconds: 1\n',
+    );
+    assert.deepEqual(readConfigFile(path), {
+      logLevel: 'error',
+      maxManifestBytes: 2048,
+      uploadTtlSeconds: 10,
+      shutdownGraceSeconds: 1,
+    });
   });
 
   it('keeps a quoted IPv6 address a string, and env/flags still win over the file', async () => {
@@ -141,7 +207,10 @@ describe('YAML config file', () => {
     const file = readConfigFile(path);
     assert.equal(resolveConfig(file, {}, {}).addr, '[::1]:5000');
     assert.equal(resolveConfig(file, readEnv({ STOWAGE_DATA: '/from-env' }), {}).data, '/from-env');
-    assert.equal(resolveConfig(file, readEnv({ STOWAGE_DATA: '/from-env' }), { data: '/from-flag' }).data, '/from-flag');
+    assert.equal(
+      resolveConfig(file, readEnv({ STOWAGE_DATA: '/from-env' }), { data: '/from-flag' }).data,
+      '/from-flag',
+    );
   });
 
   it('treats an empty file as no settings', async () => {
@@ -181,14 +250,29 @@ describe('listen address', () => {
   });
 
   it('refuses addresses without a usable port, bare IPv6 and URLs', () => {
-    for (const bad of ['localhost', 'localhost:', ':', '[::1]', '::1:5000', '::1', 'host:65536', 'host:123456', 'host:-1', 'host:http', 'http://host:5000', '[::1:5000', '']) {
+    for (const bad of [
+      'localhost',
+      'localhost:',
+      ':',
+      '[::1]',
+      '::1:5000',
+      '::1',
+      'host:65536',
+      'host:123456',
+      'host:-1',
+      'host:http',
+      'http://host:5000',
+      '[::1:5000',
+      '',
+    ]) {
       assert.throws(() => parseAddr(bad), ConfigError, bad);
     }
   });
 
   it('knows which hosts are loopback', () => {
     for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1']) assert.equal(isLoopback(h), true, h);
-    for (const h of ['', '0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1', 'localhost.example.com']) assert.equal(isLoopback(h), false, h);
+    for (const h of ['', '0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1', 'localhost.example.com'])
+      assert.equal(isLoopback(h), false, h);
   });
 });
 
@@ -202,14 +286,26 @@ describe('storage section', () => {
       await yamlFile(
         [
           'storage:',
-          '  blobs: { driver: s3, endpoint: "http://127.0.0.1:7480", bucket: reg, access_key_id: AK, secret_access_key_file: ' + secretFile + ', path_style: true }',
+          '  blobs: { driver: s3, endpoint: "http://127.0.0.1:7480", bucket: reg, access_key_id: AK, secret_access_key_file: ' +
+            secretFile +
+            ', path_style: true }',
           '  metadata: { driver: postgres, url_file: ' + urlFile + ', pool: 5 }',
         ].join('\n'),
       ),
     );
     const env = readEnv({ STOWAGE_S3_PREFIX: 'a/', STOWAGE_S3_REDIRECT: 'false', STOWAGE_POSTGRES_POOL: '7' });
     assert.deepEqual(resolveConfig(file, env, {}).storage, {
-      blobs: { driver: 's3', endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', bucket: 'reg', accessKeyId: 'AK', secretAccessKey: 'from-a-file', pathStyle: true, prefix: 'a/', redirect: false },
+      blobs: {
+        driver: 's3',
+        endpoint: 'http://127.0.0.1:7480',
+        region: 'us-east-1',
+        bucket: 'reg',
+        accessKeyId: 'AK',
+        secretAccessKey: 'from-a-file',
+        pathStyle: true,
+        prefix: 'a/',
+        redirect: false,
+      },
       metadata: { driver: 'postgres', url: 'postgres://stowage:pw@db.internal/stowage', pool: 7 },
     });
   });
@@ -232,11 +328,25 @@ describe('storage section', () => {
       [{ blobs: { driver: 's3' } }, /storage.blobs.bucket is required/],
       [{ blobs: { driver: 's3', bucket: 'b', access_key_id: 'x' } }, /both access_key_id and secret_access_key/],
       [{ blobs: { driver: 's3', bucket: 'b', prefix: 'noslash' } }, /prefix must be empty or end with/],
-      [{ blobs: { driver: 's3', bucket: 'b', secret_access_key: 'a', secret_access_key_file: '/x', access_key_id: 'k' } }, /not both/],
+      [
+        {
+          blobs: {
+            driver: 's3',
+            bucket: 'b',
+            secret_access_key: 'a',
+            secret_access_key_file: '/x',
+            access_key_id: 'k',
+          },
+        },
+        /not both/,
+      ],
       [{ metadata: { driver: 'postgres' } }, /needs url/],
       [{ metadata: { driver: 'postgres', url: 'postgres://h/d', pool: 0 } }, /pool must be an integer/],
       [{ metadata: { driver: 'sqlite', url: 'x' } }, /unknown setting "url"/],
-      [{ blobs: { driver: 's3', bucket: 'b', secret_access_key_file: '/nonexistent/secret', access_key_id: 'k' } }, /secret_access_key_file/],
+      [
+        { blobs: { driver: 's3', bucket: 'b', secret_access_key_file: '/nonexistent/secret', access_key_id: 'k' } },
+        /secret_access_key_file/,
+      ],
     ];
     for (const [storage, message] of bad) configError(() => resolveConfig({ storage }, {}, {}), message);
   });

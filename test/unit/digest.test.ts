@@ -36,7 +36,12 @@ describe('digest grammar', () => {
   });
 
   it('rejects non-hex characters that the generic grammar allows', () => {
-    for (const bad of [`sha256:${HEX64.slice(0, 63)}g`, `sha256:${HEX64.slice(0, 63)}=`, `sha256:${HEX64.slice(0, 63)}_`, `sha256:${HEX64.slice(0, 63)}-`]) {
+    for (const bad of [
+      `sha256:${HEX64.slice(0, 63)}g`,
+      `sha256:${HEX64.slice(0, 63)}=`,
+      `sha256:${HEX64.slice(0, 63)}_`,
+      `sha256:${HEX64.slice(0, 63)}-`,
+    ]) {
       assert.equal(isDigestLike(bad), true, bad);
       throwsCode(() => parseDigest(bad), 'DIGEST_INVALID');
     }
@@ -51,7 +56,11 @@ describe('digest grammar', () => {
       `multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8`,
     ]) {
       assert.equal(isDigestLike(unknown), true, unknown);
-      throwsCode(() => parseDigest(unknown), 'DIGEST_INVALID', (e) => assert.match(e.message, /unsupported digest algorithm/));
+      throwsCode(
+        () => parseDigest(unknown),
+        'DIGEST_INVALID',
+        (e) => assert.match(e.message, /unsupported digest algorithm/),
+      );
     }
   });
 
@@ -84,16 +93,24 @@ describe('digest grammar', () => {
 
   it('caps what it echoes back for absurdly long input', () => {
     const long = `sha256:${'a'.repeat(5000)}`;
-    throwsCode(() => parseDigest(long), 'DIGEST_INVALID', (e) => {
-      assert.equal((e.detail as { digest: string }).digest.length, 200);
-    });
+    throwsCode(
+      () => parseDigest(long),
+      'DIGEST_INVALID',
+      (e) => {
+        assert.equal((e.detail as { digest: string }).digest.length, 200);
+      },
+    );
   });
 
   it('is a 400 on the wire', () => {
-    throwsCode(() => parseDigest('nope'), 'DIGEST_INVALID', (e) => {
-      assert.equal(e.status, 400);
-      assert.equal(e.wireCode, 'DIGEST_INVALID');
-    });
+    throwsCode(
+      () => parseDigest('nope'),
+      'DIGEST_INVALID',
+      (e) => {
+        assert.equal(e.status, 400);
+        assert.equal(e.wireCode, 'DIGEST_INVALID');
+      },
+    );
   });
 
   it('tryParseDigest returns the digest or undefined, never throws', () => {

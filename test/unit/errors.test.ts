@@ -62,7 +62,10 @@ describe('error catalog', () => {
   });
 
   it('several errors answer with the first one\u2019s status', () => {
-    const many = new RegistryErrors([new RegistryError('MANIFEST_BLOB_UNKNOWN', 'a'), new RegistryError('MANIFEST_INVALID', 'b')]);
+    const many = new RegistryErrors([
+      new RegistryError('MANIFEST_BLOB_UNKNOWN', 'a'),
+      new RegistryError('MANIFEST_INVALID', 'b'),
+    ]);
     assert.equal(many.status, 400);
     assert.equal(many.message, 'a; b');
     assert.equal(new RegistryErrors([]).status, 500);

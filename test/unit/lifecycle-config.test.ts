@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GC_DEFAULTS, LifecycleConfigError, parseDurationMs, parseGc, parseRetention } from '../../src/config/lifecycle-config.js';
+import {
+  GC_DEFAULTS,
+  LifecycleConfigError,
+  parseDurationMs,
+  parseGc,
+  parseRetention,
+} from '../../src/config/lifecycle-config.js';
 
 describe('lifecycle config', () => {
   it('durations', () => {
@@ -10,7 +16,8 @@ describe('lifecycle config', () => {
     assert.equal(parseDurationMs(0, 'x'), 0);
     assert.equal(parseDurationMs('500ms', 'x'), 500);
     assert.equal(parseDurationMs('2w', 'x'), 14 * 86_400_000);
-    for (const bad of ['', '6', 'h', '1.5h', '-1h', 6, null, '1 h']) assert.throws(() => parseDurationMs(bad, 'gc.interval'), /gc\.interval must be a duration/);
+    for (const bad of ['', '6', 'h', '1.5h', '-1h', 6, null, '1 h'])
+      assert.throws(() => parseDurationMs(bad, 'gc.interval'), /gc\.interval must be a duration/);
   });
 
   it('gc: defaults 6h / 1h, each key optional, unknown keys refused', () => {
@@ -25,7 +32,15 @@ describe('lifecycle config', () => {
     const parsed = parseRetention([
       {
         repositories: 'team/**',
-        keep: [{ latest: 10 }, { semver: 5 }, { semver_range: '>=1.0.0, <2' }, { matching: '^main$' }, { not_matching: '^pr-' }, { pulled_within: '30d' }, { pushed_within: '7d' }],
+        keep: [
+          { latest: 10 },
+          { semver: 5 },
+          { semver_range: '>=1.0.0, <2' },
+          { matching: '^main$' },
+          { not_matching: '^pr-' },
+          { pulled_within: '30d' },
+          { pushed_within: '7d' },
+        ],
         untagged_older_than: '7d',
       },
       { repositories: 'scratch/*' },
@@ -58,6 +73,10 @@ describe('lifecycle config', () => {
       [[{ repositories: 'a', keep: 'all' }], /keep must be a list/],
       [[{ repositories: 'a', untagged: '1d' }], /unknown setting "untagged"/],
     ];
-    for (const [raw, re] of bad) assert.throws(() => parseRetention(raw), (e: Error) => e instanceof LifecycleConfigError && re.test(e.message));
+    for (const [raw, re] of bad)
+      assert.throws(
+        () => parseRetention(raw),
+        (e: Error) => e instanceof LifecycleConfigError && re.test(e.message),
+      );
   });
 });

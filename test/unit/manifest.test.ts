@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseManifest, resolveManifestMediaType, type ParsedManifest } from '../../src/core/manifest.js';
-import { MT, bareMediaType, isIndexType, isImageManifestType, isManifestType, isValidMediaType } from '../../src/core/media-types.js';
+import {
+  MT,
+  bareMediaType,
+  isIndexType,
+  isImageManifestType,
+  isManifestType,
+  isValidMediaType,
+} from '../../src/core/media-types.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { registryError, throwsCode } from '../helpers/registry-error.js';
 import { ALPINE_AMD64, EMPTY_JSON_SHA256, HELM_SIGNTEST, OPA_SIGNED } from './vectors.js';
@@ -47,7 +54,12 @@ describe('manifest parsing: real-world bytes', () => {
       assert.equal(p.mediaType, MT.dockerManifest);
       assert.deepEqual(p.references, [
         { digest: ALPINE_AMD64.configDigest, size: 1509, mediaType: MT.dockerConfig, role: 'config' },
-        { digest: ALPINE_AMD64.layerDigest, size: 2797541, mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', role: 'layer' },
+        {
+          digest: ALPINE_AMD64.layerDigest,
+          size: 2797541,
+          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+          role: 'layer',
+        },
       ]);
       assert.equal(p.subject, undefined);
       // Referrers fall back to the config type for images.
@@ -60,8 +72,15 @@ describe('manifest parsing: real-world bytes', () => {
     for (const ct of [MT.ociManifest, undefined, MT.octetStream]) {
       const p = parseManifest(bytes, ct);
       assert.equal(p.mediaType, MT.ociManifest);
-      assert.deepEqual(refDigests(p), [HELM_SIGNTEST.configDigest, HELM_SIGNTEST.provDigest, HELM_SIGNTEST.chartDigest]);
-      assert.deepEqual(p.references.map((r) => r.role), ['config', 'layer', 'layer']);
+      assert.deepEqual(refDigests(p), [
+        HELM_SIGNTEST.configDigest,
+        HELM_SIGNTEST.provDigest,
+        HELM_SIGNTEST.chartDigest,
+      ]);
+      assert.deepEqual(
+        p.references.map((r) => r.role),
+        ['config', 'layer', 'layer'],
+      );
       assert.equal(p.artifactType, HELM_SIGNTEST.configMediaType);
       assert.equal(p.annotations?.['org.opencontainers.image.title'], 'signtest');
       assert.equal(p.annotations?.['org.opencontainers.image.version'], '0.1.0');
@@ -71,10 +90,13 @@ describe('manifest parsing: real-world bytes', () => {
   it('OPA policy bundle manifest (no mediaType, `{}` config, layer annotations)', () => {
     const p = parseManifest(utf8(OPA_SIGNED.text), undefined);
     assert.equal(p.mediaType, MT.ociManifest);
-    assert.deepEqual(p.references.map((r) => [r.digest, r.size, r.role]), [
-      [EMPTY_JSON_SHA256, 2, 'config'],
-      ['sha256:7fccf82798e6e627afd04144889570d966583788473db2888f0d0d325904d273', 764, 'layer'],
-    ]);
+    assert.deepEqual(
+      p.references.map((r) => [r.digest, r.size, r.role]),
+      [
+        [EMPTY_JSON_SHA256, 2, 'config'],
+        ['sha256:7fccf82798e6e627afd04144889570d966583788473db2888f0d0d325904d273', 764, 'layer'],
+      ],
+    );
   });
 
   it('Docker manifest list with escaped slashes and non-Go key order', () => {
@@ -85,10 +107,18 @@ describe('manifest parsing: real-world bytes', () => {
     for (const ct of [MT.dockerList, undefined]) {
       const p = parseManifest(utf8(text), ct);
       assert.equal(p.mediaType, MT.dockerList);
-      assert.deepEqual(p.references.map((r) => [r.digest, r.size, r.mediaType, r.role]), [
-        [ALPINE_AMD64.digest, 528, MT.dockerManifest, 'manifest'],
-        ['sha256:71465c7d45a086a2181ce33bb47f7eaef5c233eace65704da0c5e5454a79cee5', 528, MT.dockerManifest, 'manifest'],
-      ]);
+      assert.deepEqual(
+        p.references.map((r) => [r.digest, r.size, r.mediaType, r.role]),
+        [
+          [ALPINE_AMD64.digest, 528, MT.dockerManifest, 'manifest'],
+          [
+            'sha256:71465c7d45a086a2181ce33bb47f7eaef5c233eace65704da0c5e5454a79cee5',
+            528,
+            MT.dockerManifest,
+            'manifest',
+          ],
+        ],
+      );
       assert.equal(p.artifactType, undefined);
     }
   });
@@ -113,12 +143,23 @@ describe('manifest parsing: OCI image manifest and artifacts', () => {
   });
 
   it('requires `layers` for Docker schema 2', () => {
-    expectInvalid(json({ schemaVersion: 2, mediaType: MT.dockerManifest, config: { ...config, mediaType: MT.dockerConfig } }), MT.dockerManifest, /layers/);
+    expectInvalid(
+      json({ schemaVersion: 2, mediaType: MT.dockerManifest, config: { ...config, mediaType: MT.dockerConfig } }),
+      MT.dockerManifest,
+      /layers/,
+    );
   });
 
   it('artifact: artifactType with the empty config wins over the config type', () => {
     const sbom = desc('application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
-    const body = { schemaVersion: 2, mediaType: MT.ociManifest, artifactType: 'application/vnd.example.sbom.v1', config: emptyDesc, layers: [sbom], annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z' } };
+    const body = {
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      artifactType: 'application/vnd.example.sbom.v1',
+      config: emptyDesc,
+      layers: [sbom],
+      annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z' },
+    };
     const p = parseManifest(json(body), MT.ociManifest);
     assert.equal(p.artifactType, 'application/vnd.example.sbom.v1');
     assert.deepEqual(refDigests(p), [EMPTY_JSON_SHA256, sbom.digest]);
@@ -126,14 +167,30 @@ describe('manifest parsing: OCI image manifest and artifacts', () => {
   });
 
   it('artifact with no content: empty config and empty layer both listed (the registry dedupes)', () => {
-    const body = { schemaVersion: 2, mediaType: MT.ociManifest, artifactType: 'application/vnd.example.note', config: emptyDesc, layers: [emptyDesc], annotations: { note: 'hi' } };
+    const body = {
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      artifactType: 'application/vnd.example.note',
+      config: emptyDesc,
+      layers: [emptyDesc],
+      annotations: { note: 'hi' },
+    };
     const p = parseManifest(json(body), undefined);
-    assert.deepEqual(p.references.map((r) => [r.digest, r.role]), [[EMPTY_JSON_SHA256, 'config'], [EMPTY_JSON_SHA256, 'layer']]);
+    assert.deepEqual(
+      p.references.map((r) => [r.digest, r.role]),
+      [
+        [EMPTY_JSON_SHA256, 'config'],
+        [EMPTY_JSON_SHA256, 'layer'],
+      ],
+    );
   });
 
   it('an unknown config type is accepted as opaque (BuildKit cache with image-manifest=true)', () => {
     const cacheConfig = desc('application/vnd.buildkit.cacheconfig.v0', '{"layers":[]}');
-    const p = parseManifest(json({ schemaVersion: 2, mediaType: MT.ociManifest, config: cacheConfig, layers: [layer] }), MT.ociManifest);
+    const p = parseManifest(
+      json({ schemaVersion: 2, mediaType: MT.ociManifest, config: cacheConfig, layers: [layer] }),
+      MT.ociManifest,
+    );
     assert.equal(p.artifactType, 'application/vnd.buildkit.cacheconfig.v0');
   });
 
@@ -148,7 +205,14 @@ describe('manifest parsing: OCI image manifest and artifacts', () => {
   it('keeps the subject out of the references (it is never existence-checked)', () => {
     const subject = { mediaType: MT.ociManifest, digest: ALPINE_AMD64.digest, size: 528 };
     const sig = desc('application/vnd.dev.cosign.simplesigning.v1+json', '{"critical":{}}');
-    const body = { schemaVersion: 2, mediaType: MT.ociManifest, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', config: emptyDesc, layers: [sig], subject };
+    const body = {
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      config: emptyDesc,
+      layers: [sig],
+      subject,
+    };
     const p = parseManifest(json(body), MT.ociManifest);
     assert.deepEqual(p.subject, subject);
     assert.ok(!refDigests(p).includes(ALPINE_AMD64.digest));
@@ -159,7 +223,9 @@ describe('manifest parsing: OCI image manifest and artifacts', () => {
       mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
       size: 1_433_335_462,
       digest: 'sha256:8a2f4f8c0a4c2e6d11a53a3b5bbc53b1a0d41bc5ab30d4e3f1fa95cf4f0f1d5e',
-      urls: ['https://mcr.microsoft.com/v2/windows/servercore/blobs/sha256:8a2f4f8c0a4c2e6d11a53a3b5bbc53b1a0d41bc5ab30d4e3f1fa95cf4f0f1d5e'],
+      urls: [
+        'https://mcr.microsoft.com/v2/windows/servercore/blobs/sha256:8a2f4f8c0a4c2e6d11a53a3b5bbc53b1a0d41bc5ab30d4e3f1fa95cf4f0f1d5e',
+      ],
     };
     const local = desc('application/vnd.docker.image.rootfs.diff.tar.gzip', 'app layer');
     const dockerConfig = { ...config, mediaType: MT.dockerConfig };
@@ -179,15 +245,30 @@ describe('manifest parsing: OCI image manifest and artifacts', () => {
   });
 
   it('preserves unknown descriptor fields and platform/data without complaint', () => {
-    const l = { ...layer, data: Buffer.from('layer-bytes').toString('base64'), 'x-vendor': { any: ['thing'] }, annotations: { 'org.opencontainers.image.title': 'a.txt' } };
+    const l = {
+      ...layer,
+      data: Buffer.from('layer-bytes').toString('base64'),
+      'x-vendor': { any: ['thing'] },
+      annotations: { 'org.opencontainers.image.title': 'a.txt' },
+    };
     const p = parseManifest(json(ociManifest({ layers: [l], 'x-top': 1 })), MT.ociManifest);
     assert.equal(p.references.length, 2);
   });
 });
 
 describe('manifest parsing: OCI index and Docker list', () => {
-  const amd64 = { mediaType: MT.ociManifest, digest: digestBytes(utf8('amd64')).value, size: 5, platform: { architecture: 'amd64', os: 'linux' } };
-  const arm64 = { mediaType: MT.ociManifest, digest: digestBytes(utf8('arm64')).value, size: 5, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } };
+  const amd64 = {
+    mediaType: MT.ociManifest,
+    digest: digestBytes(utf8('amd64')).value,
+    size: 5,
+    platform: { architecture: 'amd64', os: 'linux' },
+  };
+  const arm64 = {
+    mediaType: MT.ociManifest,
+    digest: digestBytes(utf8('arm64')).value,
+    size: 5,
+    platform: { architecture: 'arm64', os: 'linux', variant: 'v8' },
+  };
   const attestation = {
     mediaType: MT.ociManifest,
     digest: digestBytes(utf8('att')).value,
@@ -197,19 +278,43 @@ describe('manifest parsing: OCI index and Docker list', () => {
   };
 
   it('lists every child as a manifest reference', () => {
-    const p = parseManifest(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd64, arm64, attestation] }), MT.ociIndex);
+    const p = parseManifest(
+      json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd64, arm64, attestation] }),
+      MT.ociIndex,
+    );
     assert.equal(p.mediaType, MT.ociIndex);
-    assert.deepEqual(p.references.map((r) => [r.digest, r.role]), [[amd64.digest, 'manifest'], [arm64.digest, 'manifest'], [attestation.digest, 'manifest']]);
+    assert.deepEqual(
+      p.references.map((r) => [r.digest, r.role]),
+      [
+        [amd64.digest, 'manifest'],
+        [arm64.digest, 'manifest'],
+        [attestation.digest, 'manifest'],
+      ],
+    );
     assert.equal(p.artifactType, undefined, 'an index without artifactType has none (no config fallback)');
   });
 
   it('accepts nested indexes, Docker children, empty `manifests` and an artifactType', () => {
     const nested = { mediaType: MT.ociIndex, digest: digestBytes(utf8('nested')).value, size: 6 };
     const docker = { mediaType: MT.dockerManifest, digest: ALPINE_AMD64.digest, size: 528 };
-    const p = parseManifest(json({ schemaVersion: 2, mediaType: MT.ociIndex, artifactType: 'application/vnd.example.bundle', manifests: [nested, docker] }), MT.ociIndex);
-    assert.deepEqual(p.references.map((r) => r.role), ['manifest', 'manifest']);
+    const p = parseManifest(
+      json({
+        schemaVersion: 2,
+        mediaType: MT.ociIndex,
+        artifactType: 'application/vnd.example.bundle',
+        manifests: [nested, docker],
+      }),
+      MT.ociIndex,
+    );
+    assert.deepEqual(
+      p.references.map((r) => r.role),
+      ['manifest', 'manifest'],
+    );
     assert.equal(p.artifactType, 'application/vnd.example.bundle');
-    assert.deepEqual(parseManifest(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [] }), undefined).references, []);
+    assert.deepEqual(
+      parseManifest(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [] }), undefined).references,
+      [],
+    );
   });
 
   it('sniffs an index without mediaType from `manifests`', () => {
@@ -218,10 +323,24 @@ describe('manifest parsing: OCI index and Docker list', () => {
   });
 
   it('BuildKit registry cache index: layer and cache-config blobs as children are blob references', () => {
-    const cacheLayer = desc(LAYER_GZ, 'cached layer', { annotations: { 'buildkit/createdat': '2024-05-01T10:00:00Z', 'containerd.io/uncompressed': digestBytes(utf8('x')).value } });
+    const cacheLayer = desc(LAYER_GZ, 'cached layer', {
+      annotations: {
+        'buildkit/createdat': '2024-05-01T10:00:00Z',
+        'containerd.io/uncompressed': digestBytes(utf8('x')).value,
+      },
+    });
     const cacheConfig = desc('application/vnd.buildkit.cacheconfig.v0', '{"layers":[{"blob":"x"}],"records":[]}');
-    const p = parseManifest(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [cacheLayer, cacheConfig] }), MT.ociIndex);
-    assert.deepEqual(p.references.map((r) => [r.digest, r.role]), [[cacheLayer.digest, 'layer'], [cacheConfig.digest, 'layer']]);
+    const p = parseManifest(
+      json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [cacheLayer, cacheConfig] }),
+      MT.ociIndex,
+    );
+    assert.deepEqual(
+      p.references.map((r) => [r.digest, r.role]),
+      [
+        [cacheLayer.digest, 'layer'],
+        [cacheConfig.digest, 'layer'],
+      ],
+    );
   });
 
   it('an index with a subject is a referrer too', () => {
@@ -231,8 +350,16 @@ describe('manifest parsing: OCI index and Docker list', () => {
   });
 
   it('refuses `config` or `layers` in an index and a non-array `manifests`', () => {
-    expectInvalid(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd64], config }), MT.ociIndex, /config/);
-    expectInvalid(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd64], layers: [layer] }), MT.ociIndex, /layers/);
+    expectInvalid(
+      json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd64], config }),
+      MT.ociIndex,
+      /config/,
+    );
+    expectInvalid(
+      json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd64], layers: [layer] }),
+      MT.ociIndex,
+      /layers/,
+    );
     expectInvalid(json({ schemaVersion: 2, mediaType: MT.dockerList, manifests: [amd64], config }), undefined);
     expectInvalid(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: {} }), MT.ociIndex, /manifests/);
     expectInvalid(json({ schemaVersion: 2, mediaType: MT.ociIndex }), MT.ociIndex, /manifests/);
@@ -246,11 +373,20 @@ describe('manifest parsing: media type resolution', () => {
     assert.equal(resolveManifestMediaType(MT.ociIndex, { manifests: [] }), MT.ociIndex);
     assert.equal(resolveManifestMediaType(undefined, { mediaType: MT.dockerList }), MT.dockerList);
     assert.equal(resolveManifestMediaType(MT.json, { mediaType: MT.ociIndex }), MT.ociIndex);
-    assert.equal(resolveManifestMediaType(MT.octetStream, { config: { mediaType: MT.dockerConfig } }), MT.dockerManifest);
+    assert.equal(
+      resolveManifestMediaType(MT.octetStream, { config: { mediaType: MT.dockerConfig } }),
+      MT.dockerManifest,
+    );
     assert.equal(resolveManifestMediaType('text/plain', { config: { mediaType: MT.ociConfig } }), MT.ociManifest);
-    assert.equal(resolveManifestMediaType(undefined, { config: { mediaType: 'application/vnd.cncf.flux.config.v1+json' } }), MT.ociManifest);
+    assert.equal(
+      resolveManifestMediaType(undefined, { config: { mediaType: 'application/vnd.cncf.flux.config.v1+json' } }),
+      MT.ociManifest,
+    );
     assert.equal(resolveManifestMediaType(undefined, { manifests: [] }), MT.ociIndex);
-    assert.equal(resolveManifestMediaType('Application/VND.OCI.Image.Manifest.v1+JSON ; charset=utf-8', {}), MT.ociManifest);
+    assert.equal(
+      resolveManifestMediaType('Application/VND.OCI.Image.Manifest.v1+JSON ; charset=utf-8', {}),
+      MT.ociManifest,
+    );
   });
 
   it('refuses a header and a body mediaType that disagree', () => {
@@ -284,7 +420,11 @@ describe('manifest parsing: media type resolution', () => {
     expectInvalid(artifact, MT.ociArtifactManifest, /unsupported manifest media type/);
     expectInvalid(artifact, undefined, /unsupported manifest media type/);
     expectInvalid(json(ociManifest()), 'application/vnd.example.thing', /unsupported manifest media type/);
-    expectInvalid(json({ ...ociManifest(), mediaType: 'application/vnd.example.thing' }), undefined, /unsupported manifest media type/);
+    expectInvalid(
+      json({ ...ociManifest(), mediaType: 'application/vnd.example.thing' }),
+      undefined,
+      /unsupported manifest media type/,
+    );
   });
 
   it('refuses a body whose type cannot be determined', () => {
@@ -319,7 +459,11 @@ describe('manifest parsing: malformed documents', () => {
     // No mediaType, no header, both shapes present: sniffed as an image, then refused.
     const { mediaType: _m, ...ambiguous } = ociManifest({ manifests: [] });
     expectInvalid(json(ambiguous), undefined, /manifests/);
-    expectInvalid(json({ schemaVersion: 2, mediaType: MT.dockerManifest, config, layers: [], manifests: [] }), MT.dockerManifest, /manifests/);
+    expectInvalid(
+      json({ schemaVersion: 2, mediaType: MT.dockerManifest, config, layers: [], manifests: [] }),
+      MT.dockerManifest,
+      /manifests/,
+    );
   });
 
   it('refuses bad descriptors, naming where they are', () => {
@@ -354,11 +498,23 @@ describe('manifest parsing: malformed documents', () => {
     expectInvalid(json(ociManifest({ config: { ...config, size: -2 } })), MT.ociManifest, /config/);
     expectInvalid(json(ociManifest({ config: undefined })), MT.ociManifest, /config/);
     expectInvalid(json(ociManifest({ layers: 'x' })), MT.ociManifest, /layers/);
-    expectInvalid(json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: 'sha256:x', size: 1 }] }), MT.ociIndex, /manifests\[0\]/);
+    expectInvalid(
+      json({
+        schemaVersion: 2,
+        mediaType: MT.ociIndex,
+        manifests: [{ mediaType: MT.ociManifest, digest: 'sha256:x', size: 1 }],
+      }),
+      MT.ociIndex,
+      /manifests\[0\]/,
+    );
   });
 
   it('refuses a malformed subject, artifactType or annotations', () => {
-    expectInvalid(json(ociManifest({ subject: { mediaType: MT.ociManifest, digest: 'sha256:abc', size: 1 } })), MT.ociManifest, /subject/);
+    expectInvalid(
+      json(ociManifest({ subject: { mediaType: MT.ociManifest, digest: 'sha256:abc', size: 1 } })),
+      MT.ociManifest,
+      /subject/,
+    );
     expectInvalid(json(ociManifest({ subject: 'sha256:abc' })), MT.ociManifest, /subject/);
     expectInvalid(json(ociManifest({ artifactType: 5 })), MT.ociManifest, /artifactType/);
     expectInvalid(json(ociManifest({ artifactType: 'not a media type' })), MT.ociManifest, /artifactType/);
@@ -367,9 +523,17 @@ describe('manifest parsing: malformed documents', () => {
   });
 
   it('keeps the echoed digest short in error messages', () => {
-    throwsCode(() => parseManifest(json(ociManifest({ layers: [{ ...layer, digest: `sha256:${'z'.repeat(10_000)}` }] })), MT.ociManifest), 'MANIFEST_INVALID', (e) => {
-      assert.ok(e.message.length < 300, `message is ${e.message.length} chars`);
-    });
+    throwsCode(
+      () =>
+        parseManifest(
+          json(ociManifest({ layers: [{ ...layer, digest: `sha256:${'z'.repeat(10_000)}` }] })),
+          MT.ociManifest,
+        ),
+      'MANIFEST_INVALID',
+      (e) => {
+        assert.ok(e.message.length < 300, `message is ${e.message.length} chars`);
+      },
+    );
   });
 });
 
@@ -390,10 +554,25 @@ describe('media types', () => {
   });
 
   it('isValidMediaType follows RFC 6838 names', () => {
-    for (const ok of ['application/vnd.oci.image.layer.v1.tar+gzip', 'application/vnd.cncf.helm.chart.provenance.v1.prov', 'text/plain', 'application/vnd.dev.sigstore.bundle.v0.3+json', 'application/spdx+json']) {
+    for (const ok of [
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+      'application/vnd.cncf.helm.chart.provenance.v1.prov',
+      'text/plain',
+      'application/vnd.dev.sigstore.bundle.v0.3+json',
+      'application/spdx+json',
+    ]) {
       assert.equal(isValidMediaType(ok), true, ok);
     }
-    for (const bad of ['', 'application', '/json', 'application/', 'application/json; charset=utf-8', 'a/b/c', 'application/x y', `application/${'x'.repeat(128)}`]) {
+    for (const bad of [
+      '',
+      'application',
+      '/json',
+      'application/',
+      'application/json; charset=utf-8',
+      'a/b/c',
+      'application/x y',
+      `application/${'x'.repeat(128)}`,
+    ]) {
       assert.equal(isValidMediaType(bad), false, bad);
     }
   });

@@ -6,8 +6,22 @@ import { MT } from '../../src/core/media-types.js';
 // What real clients send (reference/clients.md §1, manifests.md §7).
 const DOCKER_CLASSIC_LINES = [MT.ociIndex, MT.dockerManifest, MT.ociManifest, MT.dockerList];
 const CONTAINERD = `${MT.dockerManifest}, ${MT.dockerList}, ${MT.ociManifest}, ${MT.ociIndex}, */*`;
-const PODMAN_LINES = [MT.ociManifest, MT.ociIndex, MT.dockerManifest, MT.dockerList, MT.dockerSchema1Signed, MT.dockerSchema1];
-const GGCR = [MT.ociManifest, MT.ociIndex, MT.dockerSchema1, MT.dockerSchema1Signed, MT.dockerManifest, MT.dockerList].join(',');
+const PODMAN_LINES = [
+  MT.ociManifest,
+  MT.ociIndex,
+  MT.dockerManifest,
+  MT.dockerList,
+  MT.dockerSchema1Signed,
+  MT.dockerSchema1,
+];
+const GGCR = [
+  MT.ociManifest,
+  MT.ociIndex,
+  MT.dockerSchema1,
+  MT.dockerSchema1Signed,
+  MT.dockerManifest,
+  MT.dockerList,
+].join(',');
 const ORAS = [MT.ociManifest, MT.ociIndex, MT.dockerManifest, MT.dockerList, MT.ociArtifactManifest].join(', ');
 const ALL_STORED = [MT.ociManifest, MT.ociIndex, MT.dockerManifest, MT.dockerList];
 
@@ -25,7 +39,10 @@ describe('Accept parsing', () => {
   });
 
   it('splits comma-joined lists with or without spaces (containerd, ggcr, oras)', () => {
-    assert.deepEqual(acceptedTypes(CONTAINERD), new Set([MT.dockerManifest, MT.dockerList, MT.ociManifest, MT.ociIndex, '*/*']));
+    assert.deepEqual(
+      acceptedTypes(CONTAINERD),
+      new Set([MT.dockerManifest, MT.dockerList, MT.ociManifest, MT.ociIndex, '*/*']),
+    );
     assert.equal(acceptedTypes(GGCR).size, 6);
     assert.ok(acceptedTypes(ORAS).has(MT.ociArtifactManifest));
   });
@@ -36,7 +53,9 @@ describe('Accept parsing', () => {
   });
 
   it('drops parameters and quality values, lowercases, trims', () => {
-    const set = acceptedTypes(`  Application/VND.OCI.image.manifest.v1+JSON ;q=0.9 , application/json; charset=utf-8,*/*;q=0.1`);
+    const set = acceptedTypes(
+      `  Application/VND.OCI.image.manifest.v1+JSON ;q=0.9 , application/json; charset=utf-8,*/*;q=0.1`,
+    );
     assert.deepEqual(set, new Set([MT.ociManifest, MT.json, '*/*']));
   });
 });

@@ -24,11 +24,28 @@ describe('pagination query (n, last)', () => {
   });
 
   it('answers a bad n with PAGINATION_NUMBER_INVALID (400)', () => {
-    for (const n of ['-1', 'abc', '1.5', '1e3', ' 1', '1 ', '+1', '0x10', 'NaN', 'Infinity', '99999999999999999999', '１']) {
-      throwsCode(() => parsePageRequest(n, null), 'PAGINATION_NUMBER_INVALID', (e) => {
-        assert.equal(e.status, 400);
-        assert.deepEqual(e.detail, { n });
-      });
+    for (const n of [
+      '-1',
+      'abc',
+      '1.5',
+      '1e3',
+      ' 1',
+      '1 ',
+      '+1',
+      '0x10',
+      'NaN',
+      'Infinity',
+      '99999999999999999999',
+      '１',
+    ]) {
+      throwsCode(
+        () => parsePageRequest(n, null),
+        'PAGINATION_NUMBER_INVALID',
+        (e) => {
+          assert.equal(e.status, 400);
+          assert.deepEqual(e.detail, { n });
+        },
+      );
     }
   });
 });

@@ -4,10 +4,14 @@ import { parseContentRange, parseRangeHeader, uploadRangeHeader } from '../../sr
 import { throwsCode } from '../helpers/registry-error.js';
 
 function unsatisfiable(header: string, size: number): void {
-  throwsCode(() => parseRangeHeader(header, size), 'RANGE_INVALID', (e) => {
-    assert.equal(e.status, 416);
-    assert.deepEqual(e.headers, { 'Content-Range': `bytes */${size}` });
-  });
+  throwsCode(
+    () => parseRangeHeader(header, size),
+    'RANGE_INVALID',
+    (e) => {
+      assert.equal(e.status, 416);
+      assert.deepEqual(e.headers, { 'Content-Range': `bytes */${size}` });
+    },
+  );
 }
 
 describe('Range request header (blob GET)', () => {
@@ -51,7 +55,19 @@ describe('Range request header (blob GET)', () => {
   });
 
   it('ignores the header (whole blob, 200) when it is absent, foreign, multi-range or malformed', () => {
-    for (const h of [undefined, '', 'bytes=', 'bytes=-', 'items=0-5', 'bytes=0-1,3-4', 'bytes=a-b', 'bytes 0-5', 'bytes=5-2', 'bytes=1-2-3', '0-5']) {
+    for (const h of [
+      undefined,
+      '',
+      'bytes=',
+      'bytes=-',
+      'items=0-5',
+      'bytes=0-1,3-4',
+      'bytes=a-b',
+      'bytes 0-5',
+      'bytes=5-2',
+      'bytes=1-2-3',
+      '0-5',
+    ]) {
       assert.equal(parseRangeHeader(h, 100), undefined, JSON.stringify(h));
     }
   });
@@ -67,20 +83,48 @@ describe('Content-Range on upload chunks', () => {
   it('refuses the forms the spec does not write (bytes prefix, /total suffix)', () => {
     assert.deepEqual(parseContentRange(' 5-9 '), { start: 5, end: 9 });
     for (const h of ['bytes 0-9/10', 'bytes=0-9', 'BYTES 10-19/*', '10-19/20', 'bytes 0-1023/1024']) {
-      throwsCode(() => parseContentRange(h), 'RANGE_INVALID', (e) => assert.equal(e.status, 416));
+      throwsCode(
+        () => parseContentRange(h),
+        'RANGE_INVALID',
+        (e) => assert.equal(e.status, 416),
+      );
     }
   });
 
   it('refuses malformed, reversed and absurd ranges with RANGE_INVALID', () => {
-    for (const h of ['', '5', '5-', '-5', '9-5', 'a-b', '0x1-2', '1.5-2', '0-9/x', '0-9/', '0--1', '0-9-10', 'bytes=-5', '1 - 2', '99999999999999999999-99999999999999999999']) {
-      throwsCode(() => parseContentRange(h), 'RANGE_INVALID', (e) => assert.equal(e.status, 416));
+    for (const h of [
+      '',
+      '5',
+      '5-',
+      '-5',
+      '9-5',
+      'a-b',
+      '0x1-2',
+      '1.5-2',
+      '0-9/x',
+      '0-9/',
+      '0--1',
+      '0-9-10',
+      'bytes=-5',
+      '1 - 2',
+      '99999999999999999999-99999999999999999999',
+    ]) {
+      throwsCode(
+        () => parseContentRange(h),
+        'RANGE_INVALID',
+        (e) => assert.equal(e.status, 416),
+      );
     }
   });
 
   it('does not echo huge headers back', () => {
-    throwsCode(() => parseContentRange('x'.repeat(10_000)), 'RANGE_INVALID', (e) => {
-      assert.ok((e.detail as { contentRange: string }).contentRange.length <= 100);
-    });
+    throwsCode(
+      () => parseContentRange('x'.repeat(10_000)),
+      'RANGE_INVALID',
+      (e) => {
+        assert.ok((e.detail as { contentRange: string }).contentRange.length <= 100);
+      },
+    );
   });
 });
 

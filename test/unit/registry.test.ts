@@ -33,12 +33,20 @@ interface Env {
   advance(ms: number): void;
 }
 
-async function setup(t: TestContext, options: RegistryOptions = {}, wrapMeta?: (m: MetadataStore) => MetadataStore): Promise<Env> {
+async function setup(
+  t: TestContext,
+  options: RegistryOptions = {},
+  wrapMeta?: (m: MetadataStore) => MetadataStore,
+): Promise<Env> {
   const dir = await mkdtemp(join(tmpdir(), 'stowage-registry-'));
   const blobs = await DiskBlobStore.open(join(dir, 'storage'), { fsync: false });
   const meta = new SqliteMetadataStore(join(dir, 'meta.db'), { fsync: false });
   let clock = T0;
-  const registry = new Registry(blobs, wrapMeta ? wrapMeta(meta) : meta, { now: () => clock, uploadTtlMs: TTL, ...options });
+  const registry = new Registry(blobs, wrapMeta ? wrapMeta(meta) : meta, {
+    now: () => clock,
+    uploadTtlMs: TTL,
+    ...options,
+  });
   t.after(async () => {
     await registry.close();
     await rm(dir, { recursive: true, force: true });
@@ -54,9 +62,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 /** POST + PUT with the whole body (containerd, oras, helm). */
 async function pushBlob(registry: Registry, repo: string, bytes: Buffer): Promise<{ digest: string; size: number }> {
-  const { id } = await registry.startUpload(repo);
+  const { id } = await registry.startUpload(repo, undefined);
   const d = digestBytes(bytes).value;
-  const done = await registry.completeUpload(repo, id, d, Readable.from([bytes]));
+  const done = await registry.completeUpload(repo, id, undefined, d, Readable.from([bytes]));
   assert.deepEqual(done, { digest: d, size: bytes.length });
   return done;
 }
@@ -71,7 +79,12 @@ async function pushImage(registry: Registry, repo: string, name: string, tag?: s
   const layer = enc(`layer of ${name}`);
   await pushBlob(registry, repo, config);
   await pushBlob(registry, repo, layer);
-  const body = json({ schemaVersion: 2, mediaType: MT.ociManifest, config: desc(MT.ociConfig, config), layers: [desc('application/vnd.oci.image.layer.v1.tar+gzip', layer)] });
+  const body = json({
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: desc(MT.ociConfig, config),
+    layers: [desc('application/vnd.oci.image.layer.v1.tar+gzip', layer)],
+  });
   const { digest } = await registry.putManifest(repo, tag ?? digestBytes(body).value, MT.ociManifest, body);
   return { digest, body, config, layer, descriptor: { mediaType: MT.ociManifest, digest, size: body.length } };
 }
@@ -88,30 +101,56 @@ describe('Registry: blob push', () => {
     assert.equal((await pushBlob(registry, repo, enc(HELM_SIGNTEST.config))).digest, HELM_SIGNTEST.configDigest);
 
     // Provenance: streamed PATCH without Content-Range, then an empty PUT.
-    const s1 = await registry.startUpload(repo);
+    const s1 = await registry.startUpload(repo, undefined);
     assert.deepEqual(s1, { id: s1.id, repository: repo, size: 0 });
-    assert.deepEqual(await registry.appendUpload(repo, s1.id, Readable.from([prov])), { id: s1.id, repository: repo, size: 695 });
-    assert.deepEqual(await registry.completeUpload(repo, s1.id, HELM_SIGNTEST.provDigest), { digest: HELM_SIGNTEST.provDigest, size: 695 });
+    assert.deepEqual(await registry.appendUpload(repo, s1.id, undefined, Readable.from([prov])), {
+      id: s1.id,
+      repository: repo,
+      size: 695,
+    });
+    assert.deepEqual(await registry.completeUpload(repo, s1.id, undefined, HELM_SIGNTEST.provDigest), {
+      digest: HELM_SIGNTEST.provDigest,
+      size: 695,
+    });
 
     // Chart: two chunked PATCHes with Content-Range and Content-Length, a status check, then PUT.
-    const s2 = await registry.startUpload(repo);
-    assert.equal((await registry.appendUpload(repo, s2.id, Readable.from([chart.subarray(0, 500)]), '0-499', 500)).size, 500);
-    assert.equal((await registry.uploadStatus(repo, s2.id)).size, 500);
-    assert.equal((await registry.appendUpload(repo, s2.id, Readable.from([chart.subarray(500)]), '500-972', 473)).size, 973);
-    assert.deepEqual(await registry.completeUpload(repo, s2.id, HELM_SIGNTEST.chartDigest), { digest: HELM_SIGNTEST.chartDigest, size: 973 });
+    const s2 = await registry.startUpload(repo, undefined);
+    assert.equal(
+      (await registry.appendUpload(repo, s2.id, undefined, Readable.from([chart.subarray(0, 500)]), '0-499', 500)).size,
+      500,
+    );
+    assert.equal((await registry.uploadStatus(repo, s2.id, undefined)).size, 500);
+    assert.equal(
+      (await registry.appendUpload(repo, s2.id, undefined, Readable.from([chart.subarray(500)]), '500-972', 473)).size,
+      973,
+    );
+    assert.deepEqual(await registry.completeUpload(repo, s2.id, undefined, HELM_SIGNTEST.chartDigest), {
+      digest: HELM_SIGNTEST.chartDigest,
+      size: 973,
+    });
 
-    for (const [d, size] of [[HELM_SIGNTEST.configDigest, 99], [HELM_SIGNTEST.provDigest, 695], [HELM_SIGNTEST.chartDigest, 973]] as const) {
+    for (const [d, size] of [
+      [HELM_SIGNTEST.configDigest, 99],
+      [HELM_SIGNTEST.provDigest, 695],
+      [HELM_SIGNTEST.chartDigest, 973],
+    ] as const) {
       assert.deepEqual(await registry.statBlob(repo, d), { digest: d, size });
     }
     assert.ok((await readAll(await registry.readBlob(repo, HELM_SIGNTEST.chartDigest))).equals(chart));
-    assert.ok((await readAll(await registry.readBlob(repo, HELM_SIGNTEST.chartDigest, { start: 0, end: 1 }))).equals(Buffer.from([0x1f, 0x8b])));
+    assert.ok(
+      (await readAll(await registry.readBlob(repo, HELM_SIGNTEST.chartDigest, { start: 0, end: 1 }))).equals(
+        Buffer.from([0x1f, 0x8b]),
+      ),
+    );
 
     // Helm pushes the manifest without a mediaType field, Content-Type set.
     const manifest = enc(HELM_SIGNTEST.manifest);
     const put = await registry.putManifest(repo, '0.1.0', MT.ociManifest, manifest);
     assert.deepEqual(put, { digest: HELM_SIGNTEST.manifestDigest, subject: undefined });
 
-    const orasAccept = acceptedTypes([MT.ociManifest, MT.ociIndex, MT.dockerManifest, MT.dockerList, MT.ociArtifactManifest].join(', '));
+    const orasAccept = acceptedTypes(
+      [MT.ociManifest, MT.ociIndex, MT.dockerManifest, MT.dockerList, MT.ociArtifactManifest].join(', '),
+    );
     for (const ref of ['0.1.0', HELM_SIGNTEST.manifestDigest]) {
       const got = await registry.getManifest(repo, ref, orasAccept);
       assert.equal(got.digest, HELM_SIGNTEST.manifestDigest);
@@ -127,8 +166,11 @@ describe('Registry: blob push', () => {
 
   it('the zero-length blob via an empty PUT', async (t) => {
     const { registry } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    assert.deepEqual(await registry.completeUpload('app', id, EMPTY_SHA256), { digest: EMPTY_SHA256, size: 0 });
+    const { id } = await registry.startUpload('app', undefined);
+    assert.deepEqual(await registry.completeUpload('app', id, undefined, EMPTY_SHA256), {
+      digest: EMPTY_SHA256,
+      size: 0,
+    });
     assert.deepEqual(await registry.statBlob('app', EMPTY_SHA256), { digest: EMPTY_SHA256, size: 0 });
     assert.equal((await readAll(await registry.readBlob('app', EMPTY_SHA256))).length, 0);
   });
@@ -136,10 +178,13 @@ describe('Registry: blob push', () => {
   it('final chunk on the PUT, with a Content-Range', async (t) => {
     const { registry } = await setup(t);
     const bytes = enc('first|last');
-    const { id } = await registry.startUpload('app');
-    await registry.appendUpload('app', id, Readable.from([bytes.subarray(0, 6)]));
+    const { id } = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', id, undefined, Readable.from([bytes.subarray(0, 6)]));
     const d = digestBytes(bytes).value;
-    assert.deepEqual(await registry.completeUpload('app', id, d, Readable.from([bytes.subarray(6)]), '6-9', 4), { digest: d, size: 10 });
+    assert.deepEqual(
+      await registry.completeUpload('app', id, undefined, d, Readable.from([bytes.subarray(6)]), '6-9', 4),
+      { digest: d, size: 10 },
+    );
   });
 
   it('blobs are visible per repository only', async (t) => {
@@ -162,10 +207,13 @@ describe('Registry: blob push', () => {
   it('a missing digest on the final PUT is DIGEST_INVALID and cancels the session', async (t) => {
     const { registry, blobs, meta } = await setup(t);
     for (const digest of [undefined, '', 'sha256:nothex', `md5:${'0'.repeat(32)}`]) {
-      const { id } = await registry.startUpload('app');
-      await registry.appendUpload('app', id, Readable.from([enc('data')]));
-      await rejectsCode(registry.completeUpload('app', id, digest, Readable.from([enc('more')])), 'DIGEST_INVALID');
-      await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
+      const { id } = await registry.startUpload('app', undefined);
+      await registry.appendUpload('app', id, undefined, Readable.from([enc('data')]));
+      await rejectsCode(
+        registry.completeUpload('app', id, undefined, digest, Readable.from([enc('more')])),
+        'DIGEST_INVALID',
+      );
+      await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
       assert.equal(await meta.getUpload(id), undefined);
       assert.equal(await blobs.uploadSize(id), undefined);
     }
@@ -173,53 +221,71 @@ describe('Registry: blob push', () => {
 
   it('a digest that does not match is DIGEST_INVALID; the session is gone and nothing is linked', async (t) => {
     const { registry, blobs, meta } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    await registry.appendUpload('app', id, Readable.from([enc('actual')]));
+    const { id } = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', id, undefined, Readable.from([enc('actual')]));
     const claimed = digestBytes(enc('claimed')).value;
-    await rejectsCode(registry.completeUpload('app', id, claimed), 'DIGEST_INVALID', (e) => assert.equal(e.status, 400));
+    await rejectsCode(registry.completeUpload('app', id, undefined, claimed), 'DIGEST_INVALID', (e) =>
+      assert.equal(e.status, 400),
+    );
     assert.equal(await meta.getUpload(id), undefined);
     assert.equal(await blobs.uploadSize(id), undefined);
     await rejectsCode(registry.statBlob('app', claimed), 'BLOB_UNKNOWN');
     await rejectsCode(registry.statBlob('app', digestBytes(enc('actual')).value), 'BLOB_UNKNOWN');
-    await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   it('chunk errors: out of order is RANGE_INVALID with a resync Range, a length mismatch is SIZE_INVALID', async (t) => {
     const { registry } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    await registry.appendUpload('app', id, Readable.from([enc('0123456789')]), '0-9', 10);
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('x')]), '0-0', 1), 'RANGE_INVALID', (e) => {
-      assert.equal(e.status, 416);
-      assert.equal(e.headers.Range, '0-9');
-    });
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('x')]), '11-11', 1), 'RANGE_INVALID');
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('xy')]), '10-11', 3), 'SIZE_INVALID');
-    await rejectsCode(registry.appendUpload('app', id, Readable.from([enc('x')]), 'ten-eleven'), 'RANGE_INVALID');
-    assert.equal((await registry.uploadStatus('app', id)).size, 10);
+    const { id } = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', id, undefined, Readable.from([enc('0123456789')]), '0-9', 10);
+    await rejectsCode(
+      registry.appendUpload('app', id, undefined, Readable.from([enc('x')]), '0-0', 1),
+      'RANGE_INVALID',
+      (e) => {
+        assert.equal(e.status, 416);
+        assert.equal(e.headers.Range, '0-9');
+      },
+    );
+    await rejectsCode(
+      registry.appendUpload('app', id, undefined, Readable.from([enc('x')]), '11-11', 1),
+      'RANGE_INVALID',
+    );
+    await rejectsCode(
+      registry.appendUpload('app', id, undefined, Readable.from([enc('xy')]), '10-11', 3),
+      'SIZE_INVALID',
+    );
+    await rejectsCode(
+      registry.appendUpload('app', id, undefined, Readable.from([enc('x')]), 'ten-eleven'),
+      'RANGE_INVALID',
+    );
+    assert.equal((await registry.uploadStatus('app', id, undefined)).size, 10);
     // The session is still good.
     const d = digestBytes(enc('0123456789ab')).value;
-    assert.equal((await registry.completeUpload('app', id, d, Readable.from([enc('ab')]), '10-11', 2)).size, 12);
+    assert.equal(
+      (await registry.completeUpload('app', id, undefined, d, Readable.from([enc('ab')]), '10-11', 2)).size,
+      12,
+    );
   });
 
   it('sessions belong to their repository; unknown and malformed ids are BLOB_UPLOAD_UNKNOWN', async (t) => {
     const { registry } = await setup(t);
-    const { id } = await registry.startUpload('app');
-    await rejectsCode(registry.uploadStatus('other', id), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.appendUpload('other', id, Readable.from([enc('x')])), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.completeUpload('other', id, EMPTY_SHA256), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.cancelUpload('other', id), 'BLOB_UPLOAD_UNKNOWN');
+    const { id } = await registry.startUpload('app', undefined);
+    await rejectsCode(registry.uploadStatus('other', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.appendUpload('other', id, undefined, Readable.from([enc('x')])), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.completeUpload('other', id, undefined, EMPTY_SHA256), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.cancelUpload('other', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
     for (const bad of [randomUUID(), '../../etc/passwd', 'x', '', id.toUpperCase()]) {
-      await rejectsCode(registry.uploadStatus('app', bad), 'BLOB_UPLOAD_UNKNOWN');
+      await rejectsCode(registry.uploadStatus('app', bad, undefined), 'BLOB_UPLOAD_UNKNOWN');
     }
-    assert.equal((await registry.uploadStatus('app', id)).size, 0);
-    await registry.cancelUpload('app', id);
-    await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
-    await rejectsCode(registry.cancelUpload('app', id), 'BLOB_UPLOAD_UNKNOWN');
+    assert.equal((await registry.uploadStatus('app', id, undefined)).size, 0);
+    await registry.cancelUpload('app', id, undefined);
+    await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.cancelUpload('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   it('validates names and digests before touching storage', async (t) => {
     const { registry } = await setup(t);
-    await rejectsCode(registry.startUpload('Bad/Name'), 'NAME_INVALID');
+    await rejectsCode(registry.startUpload('Bad/Name', undefined), 'NAME_INVALID');
     await rejectsCode(registry.statBlob('app', 'sha256:short'), 'DIGEST_INVALID');
     await rejectsCode(registry.statBlob('UPPER', EMPTY_SHA256), 'NAME_INVALID');
     await rejectsCode(registry.deleteBlob('app', 'nope'), 'DIGEST_INVALID');
@@ -251,7 +317,11 @@ describe('Registry: cross-repository mount', () => {
     assert.equal(await registry.mountBlob('dst', digest, undefined, yes), undefined, 'no from');
     assert.equal(await registry.mountBlob('dst', digest, 'src', async () => false), undefined, 'may not read from');
     assert.equal(await registry.mountBlob('dst', digest, 'nowhere', yes), undefined, 'unknown repository');
-    assert.equal(await registry.mountBlob('dst', digestBytes(enc('other')).value, 'src', yes), undefined, 'blob not in from');
+    assert.equal(
+      await registry.mountBlob('dst', digestBytes(enc('other')).value, 'src', yes),
+      undefined,
+      'blob not in from',
+    );
     await rejectsCode(registry.statBlob('dst', digest), 'BLOB_UNKNOWN');
     // A link whose bytes were collected is not mounted.
     await blobs.delete(digest);
@@ -260,20 +330,34 @@ describe('Registry: cross-repository mount', () => {
 
   it('refuses malformed names and digests', async (t) => {
     const { registry } = await setup(t);
-    await rejectsCode(registry.mountBlob('dst', 'sha256:x', 'src', async () => true), 'DIGEST_INVALID');
-    await rejectsCode(registry.mountBlob('dst', EMPTY_SHA256, 'Src', async () => true), 'NAME_INVALID');
-    await rejectsCode(registry.mountBlob('-dst', EMPTY_SHA256, 'src', async () => true), 'NAME_INVALID');
+    await rejectsCode(
+      registry.mountBlob('dst', 'sha256:x', 'src', async () => true),
+      'DIGEST_INVALID',
+    );
+    await rejectsCode(
+      registry.mountBlob('dst', EMPTY_SHA256, 'Src', async () => true),
+      'NAME_INVALID',
+    );
+    await rejectsCode(
+      registry.mountBlob('-dst', EMPTY_SHA256, 'src', async () => true),
+      'NAME_INVALID',
+    );
   });
 });
 
 describe('Registry: manifest push checks', () => {
   it('one MANIFEST_BLOB_UNKNOWN per missing digest (Docker Hub alpine into an empty repository)', async (t) => {
     const { registry } = await setup(t);
-    const errors = await rejectsMany(registry.putManifest('library/alpine', 'latest', MT.dockerManifest, enc(ALPINE_AMD64.text)));
-    assert.deepEqual(errors.map((e) => [e.code, e.status, e.detail]), [
-      ['MANIFEST_BLOB_UNKNOWN', 400, ALPINE_AMD64.configDigest],
-      ['MANIFEST_BLOB_UNKNOWN', 400, ALPINE_AMD64.layerDigest],
-    ]);
+    const errors = await rejectsMany(
+      registry.putManifest('library/alpine', 'latest', MT.dockerManifest, enc(ALPINE_AMD64.text)),
+    );
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.status, e.detail]),
+      [
+        ['MANIFEST_BLOB_UNKNOWN', 400, ALPINE_AMD64.configDigest],
+        ['MANIFEST_BLOB_UNKNOWN', 400, ALPINE_AMD64.layerDigest],
+      ],
+    );
     await rejectsCode(registry.getManifest('library/alpine', ALPINE_AMD64.digest, ALL), 'MANIFEST_UNKNOWN');
     await rejectsCode(registry.getManifest('library/alpine', 'latest', ALL), 'NAME_UNKNOWN');
     assert.deepEqual(await registry.catalog({}), { items: [] });
@@ -293,20 +377,42 @@ describe('Registry: manifest push checks', () => {
       schemaVersion: 2,
       mediaType: MT.ociManifest,
       config: desc(MT.ociConfig, config),
-      layers: [missing1, desc('application/vnd.oci.image.layer.v1.tar+gzip', present), missing2, missing1, { ...desc('application/vnd.oci.image.layer.v1.tar+gzip', wrong), size: wrong.length + 1 }],
+      layers: [
+        missing1,
+        desc('application/vnd.oci.image.layer.v1.tar+gzip', present),
+        missing2,
+        missing1,
+        { ...desc('application/vnd.oci.image.layer.v1.tar+gzip', wrong), size: wrong.length + 1 },
+      ],
     });
     const errors = await rejectsMany(registry.putManifest('app', 'v1', MT.ociManifest, body));
-    assert.deepEqual(errors.map((e) => e.code), ['MANIFEST_BLOB_UNKNOWN', 'MANIFEST_BLOB_UNKNOWN', 'MANIFEST_INVALID']);
-    assert.deepEqual(errors.slice(0, 2).map((e) => e.detail), [missing1.digest, missing2.digest]);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['MANIFEST_BLOB_UNKNOWN', 'MANIFEST_BLOB_UNKNOWN', 'MANIFEST_INVALID'],
+    );
+    assert.deepEqual(
+      errors.slice(0, 2).map((e) => e.detail),
+      [missing1.digest, missing2.digest],
+    );
     await rejectsCode(registry.getManifest('app', 'v1', ALL), 'MANIFEST_UNKNOWN');
   });
 
   it('an artifact using the empty blob as config and layer needs it once', async (t) => {
     const { registry } = await setup(t);
     const empty = { mediaType: MT.ociEmpty, digest: EMPTY_JSON_SHA256, size: 2 };
-    const body = json({ schemaVersion: 2, mediaType: MT.ociManifest, artifactType: 'application/vnd.example.note', config: empty, layers: [empty], annotations: { note: 'hello' } });
+    const body = json({
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      artifactType: 'application/vnd.example.note',
+      config: empty,
+      layers: [empty],
+      annotations: { note: 'hello' },
+    });
     const errors = await rejectsMany(registry.putManifest('notes', 'hello', MT.ociManifest, body));
-    assert.deepEqual(errors.map((e) => e.detail), [EMPTY_JSON_SHA256]);
+    assert.deepEqual(
+      errors.map((e) => e.detail),
+      [EMPTY_JSON_SHA256],
+    );
     await pushBlob(registry, 'notes', enc('{}'));
     assert.equal((await registry.putManifest('notes', 'hello', MT.ociManifest, body)).digest, digestBytes(body).value);
   });
@@ -319,7 +425,14 @@ describe('Registry: manifest push checks', () => {
       schemaVersion: 2,
       mediaType: MT.dockerManifest,
       config: desc(MT.dockerConfig, config),
-      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: digestBytes(enc('servercore')).value, size: 1_000_000_000, urls: ['https://mcr.microsoft.com/v2/windows/servercore/blobs/x'] }],
+      layers: [
+        {
+          mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+          digest: digestBytes(enc('servercore')).value,
+          size: 1_000_000_000,
+          urls: ['https://mcr.microsoft.com/v2/windows/servercore/blobs/x'],
+        },
+      ],
     });
     await registry.putManifest('win', 'ltsc2022', MT.dockerManifest, body);
   });
@@ -328,12 +441,29 @@ describe('Registry: manifest push checks', () => {
     const { registry } = await setup(t);
     const amd64 = await pushImage(registry, 'multi', 'amd64');
     const arm64Config = enc('{"architecture":"arm64"}');
-    const arm64Body = json({ schemaVersion: 2, mediaType: MT.ociManifest, config: desc(MT.ociConfig, arm64Config), layers: [] });
-    const arm64 = { mediaType: MT.ociManifest, digest: digestBytes(arm64Body).value, size: arm64Body.length, platform: { architecture: 'arm64', os: 'linux' } };
-    const index = json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ ...amd64.descriptor, platform: { architecture: 'amd64', os: 'linux' } }, arm64] });
+    const arm64Body = json({
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      config: desc(MT.ociConfig, arm64Config),
+      layers: [],
+    });
+    const arm64 = {
+      mediaType: MT.ociManifest,
+      digest: digestBytes(arm64Body).value,
+      size: arm64Body.length,
+      platform: { architecture: 'arm64', os: 'linux' },
+    };
+    const index = json({
+      schemaVersion: 2,
+      mediaType: MT.ociIndex,
+      manifests: [{ ...amd64.descriptor, platform: { architecture: 'amd64', os: 'linux' } }, arm64],
+    });
 
     const errors = await rejectsMany(registry.putManifest('multi', 'latest', MT.ociIndex, index));
-    assert.deepEqual(errors.map((e) => [e.code, e.detail]), [['MANIFEST_BLOB_UNKNOWN', arm64.digest]]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.detail]),
+      [['MANIFEST_BLOB_UNKNOWN', arm64.digest]],
+    );
     // Children pushed by digest (as every client does), then the index by tag.
     await pushBlob(registry, 'multi', arm64Config);
     await registry.putManifest('multi', arm64.digest, MT.ociManifest, arm64Body);
@@ -341,7 +471,10 @@ describe('Registry: manifest push checks', () => {
     assert.equal((await registry.getManifest('multi', 'latest', ALL)).digest, digest);
     // Strict refusal only for a client that names other current types and no wildcard.
     await rejectsCode(registry.getManifest('multi', 'latest', acceptedTypes([MT.dockerManifest])), 'MANIFEST_UNKNOWN');
-    assert.equal((await registry.getManifest('multi', 'latest', acceptedTypes(`${MT.dockerManifest}, */*`))).mediaType, MT.ociIndex);
+    assert.equal(
+      (await registry.getManifest('multi', 'latest', acceptedTypes(`${MT.dockerManifest}, */*`))).mediaType,
+      MT.ociIndex,
+    );
 
     // BuildKit `--cache-to type=registry` (no image-manifest=true).
     const layer = enc('cached layer');
@@ -350,7 +483,10 @@ describe('Registry: manifest push checks', () => {
       schemaVersion: 2,
       mediaType: MT.ociIndex,
       manifests: [
-        { ...desc('application/vnd.oci.image.layer.v1.tar+gzip', layer), annotations: { 'buildkit/createdat': '2024-05-01T10:00:00Z' } },
+        {
+          ...desc('application/vnd.oci.image.layer.v1.tar+gzip', layer),
+          annotations: { 'buildkit/createdat': '2024-05-01T10:00:00Z' },
+        },
         desc('application/vnd.buildkit.cacheconfig.v0', cacheConfig),
       ],
     });
@@ -363,7 +499,10 @@ describe('Registry: manifest push checks', () => {
   it('by digest: the reference must be the body\u2019s digest (sha256 or sha512); no tag is made', async (t) => {
     const { registry } = await setup(t);
     const img = await pushImage(registry, 'app', 'x');
-    await rejectsCode(registry.putManifest('app', digestBytes(enc('other')).value, MT.ociManifest, img.body), 'DIGEST_INVALID');
+    await rejectsCode(
+      registry.putManifest('app', digestBytes(enc('other')).value, MT.ociManifest, img.body),
+      'DIGEST_INVALID',
+    );
     await rejectsCode(registry.putManifest('app', 'sha256:abc', MT.ociManifest, img.body), 'DIGEST_INVALID');
     const d512 = digestBytes(img.body, 'sha512').value;
     assert.equal((await registry.putManifest('app', d512, MT.ociManifest, img.body)).digest, d512);
@@ -377,8 +516,16 @@ describe('Registry: manifest push checks', () => {
     await rejectsCode(registry.putManifest('app', '-bad', MT.ociManifest, img), 'TAG_INVALID');
     await rejectsCode(registry.putManifest('App', 'v1', MT.ociManifest, img), 'NAME_INVALID');
     await rejectsCode(registry.putManifest('app', 'v1', MT.ociManifest, enc('{')), 'MANIFEST_INVALID');
-    await rejectsCode(registry.putManifest('app', 'v1', MT.dockerSchema1Signed, json({ schemaVersion: 1 })), 'MANIFEST_INVALID');
-    const big = json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [], annotations: { pad: 'x'.repeat(1024) } });
+    await rejectsCode(
+      registry.putManifest('app', 'v1', MT.dockerSchema1Signed, json({ schemaVersion: 1 })),
+      'MANIFEST_INVALID',
+    );
+    const big = json({
+      schemaVersion: 2,
+      mediaType: MT.ociIndex,
+      manifests: [],
+      annotations: { pad: 'x'.repeat(1024) },
+    });
     await rejectsCode(registry.putManifest('app', 'v1', MT.ociIndex, big), 'MANIFEST_TOO_LARGE', (e) => {
       assert.equal(e.status, 413);
       assert.equal(e.wireCode, 'MANIFEST_INVALID');
@@ -391,7 +538,11 @@ describe('Registry: manifest push checks', () => {
     const img = await pushImage(registry, 'app', 'x', 'v1');
     assert.deepEqual(await registry.statBlob('app', img.digest), { digest: img.digest, size: img.body.length });
     assert.ok((await readAll(await registry.readBlob('app', img.digest))).equals(img.body));
-    assert.ok((await readAll(await registry.readBlob('app', img.digest, { start: 2, end: 16 }))).equals(img.body.subarray(2, 17)));
+    assert.ok(
+      (await readAll(await registry.readBlob('app', img.digest, { start: 2, end: 16 }))).equals(
+        img.body.subarray(2, 17),
+      ),
+    );
   });
 });
 
@@ -429,14 +580,28 @@ describe('Registry: manifest reads and discovery', () => {
     await pushBlob(registry, 'app', sigLayer);
     const empty = { mediaType: MT.ociEmpty, digest: EMPTY_JSON_SHA256, size: 2 };
 
-    const sig = json({ schemaVersion: 2, mediaType: MT.ociManifest, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', config: empty, layers: [desc('application/vnd.dev.sigstore.bundle.v0.3+json', sigLayer)], subject, annotations: { 'dev.sigstore.bundle.predicateType': 'x' } });
+    const sig = json({
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      config: empty,
+      layers: [desc('application/vnd.dev.sigstore.bundle.v0.3+json', sigLayer)],
+      subject,
+      annotations: { 'dev.sigstore.bundle.predicateType': 'x' },
+    });
     const put = await registry.putManifest('app', digestBytes(sig).value, MT.ociManifest, sig);
     assert.equal(put.subject, subjectDigest);
     advance(1000);
     // An old-style artifact without artifactType: the config type stands in.
     const cfg = enc('{"sbom":true}');
     await pushBlob(registry, 'app', cfg);
-    const sbom = json({ schemaVersion: 2, mediaType: MT.ociManifest, config: desc('application/vnd.example.sbom.config', cfg), layers: [], subject });
+    const sbom = json({
+      schemaVersion: 2,
+      mediaType: MT.ociManifest,
+      config: desc('application/vnd.example.sbom.config', cfg),
+      layers: [],
+      subject,
+    });
     await registry.putManifest('app', digestBytes(sbom).value, MT.ociManifest, sbom);
     advance(1000);
     const idx = json({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [], subject });
@@ -445,10 +610,24 @@ describe('Registry: manifest reads and discovery', () => {
     const all = await registry.referrers('app', subjectDigest);
     assert.deepEqual(all, [
       { mediaType: MT.ociIndex, digest: digestBytes(idx).value, size: idx.length },
-      { mediaType: MT.ociManifest, digest: digestBytes(sbom).value, size: sbom.length, artifactType: 'application/vnd.example.sbom.config' },
-      { mediaType: MT.ociManifest, digest: put.digest, size: sig.length, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', annotations: { 'dev.sigstore.bundle.predicateType': 'x' } },
+      {
+        mediaType: MT.ociManifest,
+        digest: digestBytes(sbom).value,
+        size: sbom.length,
+        artifactType: 'application/vnd.example.sbom.config',
+      },
+      {
+        mediaType: MT.ociManifest,
+        digest: put.digest,
+        size: sig.length,
+        artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        annotations: { 'dev.sigstore.bundle.predicateType': 'x' },
+      },
     ]);
-    assert.deepEqual((await registry.referrers('app', subjectDigest, 'application/vnd.example.sbom.config')).map((d) => d.digest), [digestBytes(sbom).value]);
+    assert.deepEqual(
+      (await registry.referrers('app', subjectDigest, 'application/vnd.example.sbom.config')).map((d) => d.digest),
+      [digestBytes(sbom).value],
+    );
     assert.deepEqual(await registry.referrers('app', EMPTY_SHA256), []);
     assert.deepEqual(await registry.referrers('nowhere', subjectDigest), []);
     await rejectsCode(registry.referrers('app', 'sha256:bad'), 'DIGEST_INVALID');
@@ -468,7 +647,8 @@ describe('Registry: deletes', () => {
     await rejectsCode(registry.deleteManifest('app', 'stable'), 'MANIFEST_UNKNOWN');
 
     await registry.deleteManifest('app', img.digest);
-    for (const ref of ['v1', 'latest', img.digest]) await rejectsCode(registry.getManifest('app', ref, ALL), 'MANIFEST_UNKNOWN');
+    for (const ref of ['v1', 'latest', img.digest])
+      await rejectsCode(registry.getManifest('app', ref, ALL), 'MANIFEST_UNKNOWN');
     assert.deepEqual(await registry.listTags('app', {}), { items: [] });
     await rejectsCode(registry.deleteManifest('app', img.digest), 'MANIFEST_UNKNOWN');
     await rejectsCode(registry.deleteManifest('app', '-x'), 'TAG_INVALID');
@@ -498,26 +678,40 @@ describe('Registry: deletes', () => {
     const img = await pushImage(registry, 'app', 'x', 'v1');
     await pushBlob(registry, 'app', enc('{}'));
     const empty = { mediaType: MT.ociEmpty, digest: EMPTY_JSON_SHA256, size: 2 };
-    const mk = (n: string) => json({ schemaVersion: 2, mediaType: MT.ociManifest, artifactType: `application/vnd.example.${n}`, config: empty, layers: [empty], subject: img.descriptor });
+    const mk = (n: string) =>
+      json({
+        schemaVersion: 2,
+        mediaType: MT.ociManifest,
+        artifactType: `application/vnd.example.${n}`,
+        config: empty,
+        layers: [empty],
+        subject: img.descriptor,
+      });
     const a = mk('a');
     const b = mk('b');
     const da = (await registry.putManifest('app', digestBytes(a).value, MT.ociManifest, a)).digest;
     const db = (await registry.putManifest('app', digestBytes(b).value, MT.ociManifest, b)).digest;
     await registry.deleteManifest('app', da);
-    assert.deepEqual((await registry.referrers('app', img.digest)).map((r) => r.digest), [db]);
+    assert.deepEqual(
+      (await registry.referrers('app', img.digest)).map((r) => r.digest),
+      [db],
+    );
     await registry.deleteManifest('app', img.digest);
-    assert.deepEqual((await registry.referrers('app', img.digest)).map((r) => r.digest), [db]);
+    assert.deepEqual(
+      (await registry.referrers('app', img.digest)).map((r) => r.digest),
+      [db],
+    );
   });
 });
 
 describe('Registry: upload expiry', () => {
   it('removes sessions idle past the TTL and session files no record owns', async (t) => {
     const { registry, blobs, meta, advance } = await setup(t);
-    const idle = await registry.startUpload('app');
-    const active = await registry.startUpload('app');
-    await registry.appendUpload('app', idle.id, Readable.from([enc('abandoned')]));
+    const idle = await registry.startUpload('app', undefined);
+    const active = await registry.startUpload('app', undefined);
+    await registry.appendUpload('app', idle.id, undefined, Readable.from([enc('abandoned')]));
     advance(50_000);
-    await registry.appendUpload('app', active.id, Readable.from([enc('still going')]));
+    await registry.appendUpload('app', active.id, undefined, Readable.from([enc('still going')]));
     // A session file whose record never made it (crash between the two writes).
     const orphan = randomUUID();
     await blobs.createUpload(orphan);
@@ -527,25 +721,25 @@ describe('Registry: upload expiry', () => {
 
     advance(20_000); // idle: 70 s since last touch; active: 20 s.
     assert.equal(await registry.expireUploads(), 3);
-    await rejectsCode(registry.uploadStatus('app', idle.id), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.uploadStatus('app', idle.id, undefined), 'BLOB_UPLOAD_UNKNOWN');
     assert.equal(await meta.getUpload(idle.id), undefined);
     assert.equal(await meta.getUpload(hollow), undefined);
     assert.deepEqual(await blobs.listUploads(), [active.id]);
-    assert.equal((await registry.uploadStatus('app', active.id)).size, 11);
+    assert.equal((await registry.uploadStatus('app', active.id, undefined)).size, 11);
     // Nothing left to do; the survivor still completes.
     assert.equal(await registry.expireUploads(), 0);
     const d = digestBytes(enc('still going')).value;
-    assert.deepEqual(await registry.completeUpload('app', active.id, d), { digest: d, size: 11 });
+    assert.deepEqual(await registry.completeUpload('app', active.id, undefined, d), { digest: d, size: 11 });
   });
 
   it('a session exactly at the TTL survives; one millisecond later it is gone', async (t) => {
     const { registry, advance } = await setup(t);
-    const { id } = await registry.startUpload('app');
+    const { id } = await registry.startUpload('app', undefined);
     advance(TTL);
     assert.equal(await registry.expireUploads(), 0);
     advance(1);
     assert.equal(await registry.expireUploads(), 1);
-    await rejectsCode(registry.uploadStatus('app', id), 'BLOB_UPLOAD_UNKNOWN');
+    await rejectsCode(registry.uploadStatus('app', id, undefined), 'BLOB_UPLOAD_UNKNOWN');
   });
 
   it('does not sweep a session that is still being created (metadata write in flight)', async (t) => {
@@ -572,11 +766,11 @@ describe('Registry: upload expiry', () => {
         },
       });
     const { registry } = await setup(t, {}, slowCreate);
-    const starting = registry.startUpload('app');
+    const starting = registry.startUpload('app', undefined);
     await started;
     await registry.expireUploads();
     release();
     const { id } = await starting;
-    assert.equal((await registry.uploadStatus('app', id)).size, 0);
+    assert.equal((await registry.uploadStatus('app', id, undefined)).size, 0);
   });
 });

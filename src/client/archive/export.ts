@@ -65,7 +65,10 @@ export class LayoutDir implements ContentSink {
   /** Writes `oci-layout` and an `index.json` listing `entries`. */
   async writeIndex(entries: Descriptor[]): Promise<void> {
     await writeFile(path.join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(path.join(this.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: entries }));
+    await writeFile(
+      path.join(this.dir, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: entries }),
+    );
   }
 }
 
@@ -107,9 +110,16 @@ function dirHeader(name: string): TarHeader {
 export async function writeOciArchive(out: Writable, c: OciArchiveContent): Promise<void> {
   const tar = new TarWriter(out);
   await tar.add(fileHeader('oci-layout'), Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-  await tar.add(fileHeader('index.json'), Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: c.index })));
+  await tar.add(
+    fileHeader('index.json'),
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: c.index })),
+  );
   if (c.docker) {
-    const entry: DockerArchiveEntry = { Config: blobMember(c.docker.config.digest), RepoTags: c.docker.repoTags, Layers: c.docker.layers.map((l) => blobMember(l.digest)) };
+    const entry: DockerArchiveEntry = {
+      Config: blobMember(c.docker.config.digest),
+      RepoTags: c.docker.repoTags,
+      Layers: c.docker.layers.map((l) => blobMember(l.digest)),
+    };
     await tar.add(fileHeader('manifest.json'), Buffer.from(JSON.stringify([entry])));
   }
   await tar.add(dirHeader('blobs'));
@@ -119,7 +129,10 @@ export async function writeOciArchive(out: Writable, c: OciArchiveContent): Prom
   for (const b of [...c.blobs].sort((x, y) => (x.digest < y.digest ? -1 : 1))) {
     if (seen.has(b.digest)) continue;
     seen.add(b.digest);
-    await tar.add(fileHeader(blobMember(b.digest), b.size), createReadStream(c.layout.blobPath(b.digest), { highWaterMark: 1 << 20 }));
+    await tar.add(
+      fileHeader(blobMember(b.digest), b.size),
+      createReadStream(c.layout.blobPath(b.digest), { highWaterMark: 1 << 20 }),
+    );
   }
   await tar.finish();
 }
@@ -143,7 +156,11 @@ export async function writeDockerArchive(out: Writable, c: DockerArchiveContent)
     written.add(name);
     await tar.add(fileHeader(name, l.size), createReadStream(l.file, { highWaterMark: 1 << 20 }));
   }
-  const entry: DockerArchiveEntry = { Config: configName, RepoTags: c.repoTags, Layers: c.layers.map((l) => `${hex(l.diffId)}.tar`) };
+  const entry: DockerArchiveEntry = {
+    Config: configName,
+    RepoTags: c.repoTags,
+    Layers: c.layers.map((l) => `${hex(l.diffId)}.tar`),
+  };
   await tar.add(fileHeader('manifest.json'), Buffer.from(JSON.stringify([entry])));
   const top = c.layers.at(-1);
   if (top && c.repoTags.length > 0) {

@@ -56,12 +56,21 @@ export function decompressor(kind: Exclude<Compression, 'none'>, label: string):
   child.on('error', (e: NodeJS.ErrnoException) => {
     d.destroy(
       e.code === 'ENOENT'
-        ? clientError('ARCHIVE_INVALID', { path: label, detail: `it is ${kind}-compressed and the \`${kind}\` program is not installed: install it or decompress the file first` })
+        ? clientError('ARCHIVE_INVALID', {
+            path: label,
+            detail: `it is ${kind}-compressed and the \`${kind}\` program is not installed: install it or decompress the file first`,
+          })
         : e,
     );
   });
   child.on('close', (code) => {
-    if (code !== 0 && code !== null) d.destroy(clientError('ARCHIVE_INVALID', { path: label, detail: `${kind} -dc failed: ${stderr.trim() || `exit ${code}`}` }));
+    if (code !== 0 && code !== null)
+      d.destroy(
+        clientError('ARCHIVE_INVALID', {
+          path: label,
+          detail: `${kind} -dc failed: ${stderr.trim() || `exit ${code}`}`,
+        }),
+      );
   });
   return d as unknown as NodeJS.ReadWriteStream;
 }
@@ -101,7 +110,14 @@ class DirFiles implements ArchiveFiles {
 
   async list(): Promise<string[]> {
     const entries = await readdir(this.dir, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => path.relative(this.dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split(path.sep).join('/'));
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) =>
+        path
+          .relative(this.dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+          .split(path.sep)
+          .join('/'),
+      );
   }
 
   async close(): Promise<void> {}
@@ -136,7 +152,9 @@ class TarFiles implements ArchiveFiles {
   }
 
   async list(): Promise<string[]> {
-    return [...this.members.values()].filter((m) => m.type === 'file' || m.type === 'symlink' || m.type === 'hardlink').map((m) => m.path);
+    return [...this.members.values()]
+      .filter((m) => m.type === 'file' || m.type === 'symlink' || m.type === 'hardlink')
+      .map((m) => m.path);
   }
 
   async close(): Promise<void> {
@@ -150,7 +168,10 @@ export async function openArchiveFiles(file: string): Promise<ArchiveFiles> {
   try {
     info = await stat(file);
   } catch (e) {
-    throw clientError('ARCHIVE_INVALID', { path: file, detail: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message });
+    throw clientError('ARCHIVE_INVALID', {
+      path: file,
+      detail: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message,
+    });
   }
   if (info.isDirectory()) return new DirFiles(file, file);
 
@@ -172,7 +193,11 @@ export async function openArchiveFiles(file: string): Promise<ArchiveFiles> {
     if (compression !== 'none') {
       tmp = await mkdtemp(path.join(tmpdir(), 'stowage-archive-'));
       tarFile = path.join(tmp, 'archive.tar');
-      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), decompressor(compression, file), createWriteStream(tarFile));
+      await pipeline(
+        createReadStream(file, { highWaterMark: 1 << 20 }),
+        decompressor(compression, file),
+        createWriteStream(tarFile),
+      );
     } else if (!looksLikeTar(head.subarray(0, n))) {
       throw clientError('ARCHIVE_INVALID', { path: file, detail: 'it is neither a tar archive nor a directory' });
     }
@@ -182,7 +207,10 @@ export async function openArchiveFiles(file: string): Promise<ArchiveFiles> {
     await cleanup();
     if (e instanceof TarError) throw clientError('ARCHIVE_INVALID', { path: file, detail: e.message });
     if ((e as { code?: string }).code === 'Z_DATA_ERROR' || (e as { code?: string }).code === 'Z_BUF_ERROR') {
-      throw clientError('ARCHIVE_INVALID', { path: file, detail: `corrupt ${compression} data (${(e as Error).message})` });
+      throw clientError('ARCHIVE_INVALID', {
+        path: file,
+        detail: `corrupt ${compression} data (${(e as Error).message})`,
+      });
     }
     throw e;
   }

@@ -23,7 +23,14 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { isDigestLike } from '../../core/digest.js';
 import { MT, isImageManifestType, isIndexType, isManifestType } from '../../core/media-types.js';
-import { LocalContent, MAX_MANIFEST_BYTES, readAll, verifyBytes, type ContentSource, type Descriptor } from '../content.js';
+import {
+  LocalContent,
+  MAX_MANIFEST_BYTES,
+  readAll,
+  verifyBytes,
+  type ContentSource,
+  type Descriptor,
+} from '../content.js';
 import { clientError, isClientError } from '../errors.js';
 import { manifestChildren } from '../graph.js';
 import { emitter, type ProgressListener } from '../progress.js';
@@ -81,7 +88,11 @@ class ArchiveContent implements ContentSource {
 
   async read(desc: Descriptor, limit = MAX_MANIFEST_BYTES): Promise<Buffer> {
     if (this.local.has(desc.digest)) return this.local.read(desc, limit);
-    return verifyBytes(await readAll(await this.open(desc), limit, desc.digest), desc, `${this.files.label}: ${desc.digest}`);
+    return verifyBytes(
+      await readAll(await this.open(desc), limit, desc.digest),
+      desc,
+      `${this.files.label}: ${desc.digest}`,
+    );
   }
 
   async present(desc: Descriptor): Promise<boolean> {
@@ -129,7 +140,10 @@ export class ImageArchive {
       return JSON.parse((await files.read(name, MAX_MANIFEST_BYTES * 4)).toString('utf8')) as T;
     } catch (e) {
       if (isClientError(e)) throw e;
-      throw clientError('ARCHIVE_INVALID', { path: files.label, detail: `${name} is not valid JSON (${(e as Error).message})` });
+      throw clientError('ARCHIVE_INVALID', {
+        path: files.label,
+        detail: `${name} is not valid JSON (${(e as Error).message})`,
+      });
     }
   }
 
@@ -141,7 +155,9 @@ export class ImageArchive {
       const byDigest = new Map<string, ArchiveImage>();
       for (const d of index.manifests ?? []) {
         if (!d || typeof d.digest !== 'string' || !isManifestType(d.mediaType ?? '')) continue;
-        const names = [d.annotations?.[ANNOTATION_CONTAINERD_NAME], d.annotations?.[ANNOTATION_REF_NAME]].filter((n): n is string => typeof n === 'string' && n !== '');
+        const names = [d.annotations?.[ANNOTATION_CONTAINERD_NAME], d.annotations?.[ANNOTATION_REF_NAME]].filter(
+          (n): n is string => typeof n === 'string' && n !== '',
+        );
         const seen = byDigest.get(d.digest);
         if (seen) {
           for (const n of names) if (!seen.names.includes(n)) seen.names.push(n);
@@ -152,14 +168,21 @@ export class ImageArchive {
         byDigest.set(d.digest, { names, label: '', id: d.digest, entry: { kind: 'oci', descriptor } });
       }
       const images = [...byDigest.values()].map((i) => ({ ...i, label: i.names[0] ?? i.id }));
-      if (images.length > 0) return new ImageArchive(file, hasManifestJson ? 'docker-save-oci' : 'oci-layout', images, files);
-      if (!hasManifestJson) throw clientError('ARCHIVE_INVALID', { path: file, detail: 'its index.json lists no images' });
+      if (images.length > 0)
+        return new ImageArchive(file, hasManifestJson ? 'docker-save-oci' : 'oci-layout', images, files);
+      if (!hasManifestJson)
+        throw clientError('ARCHIVE_INVALID', { path: file, detail: 'its index.json lists no images' });
     }
     if (hasManifestJson) {
       const entries = await ImageArchive.readJson<DockerManifestEntry[] | null>(files, 'manifest.json');
-      if (!Array.isArray(entries) || entries.length === 0) throw clientError('ARCHIVE_INVALID', { path: file, detail: 'its manifest.json lists no images' });
+      if (!Array.isArray(entries) || entries.length === 0)
+        throw clientError('ARCHIVE_INVALID', { path: file, detail: 'its manifest.json lists no images' });
       const images = entries.map((m, i): ArchiveImage => {
-        if (typeof m?.Config !== 'string' || !Array.isArray(m.Layers)) throw clientError('ARCHIVE_INVALID', { path: file, detail: `manifest.json entry ${i} lacks Config or Layers` });
+        if (typeof m?.Config !== 'string' || !Array.isArray(m.Layers))
+          throw clientError('ARCHIVE_INVALID', {
+            path: file,
+            detail: `manifest.json entry ${i} lacks Config or Layers`,
+          });
         const id = `sha256:${path.posix.basename(m.Config).replace(/\.json$/, '')}`;
         const names = (m.RepoTags ?? []).filter((t) => typeof t === 'string');
         return { names, label: names[0] ?? id, id, entry: { kind: 'legacy', manifest: m } };
@@ -167,9 +190,16 @@ export class ImageArchive {
       return new ImageArchive(file, hasIndex ? 'docker-save-oci' : 'docker-save-legacy', images, files);
     }
     if ((await files.size('repositories')) !== undefined) {
-      throw clientError('ARCHIVE_INVALID', { path: file, detail: 'it is a pre-Docker-1.10 save (a repositories file but no manifest.json), which current docker cannot load either' });
+      throw clientError('ARCHIVE_INVALID', {
+        path: file,
+        detail:
+          'it is a pre-Docker-1.10 save (a repositories file but no manifest.json), which current docker cannot load either',
+      });
     }
-    throw clientError('ARCHIVE_INVALID', { path: file, detail: 'it has neither index.json (OCI layout) nor manifest.json (docker save)' });
+    throw clientError('ARCHIVE_INVALID', {
+      path: file,
+      detail: 'it has neither index.json (OCI layout) nor manifest.json (docker save)',
+    });
   }
 
   /** The image named `name` (a reference, a tag, or an ID/digest), or the only one. */
@@ -178,7 +208,12 @@ export class ImageArchive {
       if (this.images.length === 1) return this.images[0]!;
       throw clientError('ARCHIVE_AMBIGUOUS', { path: this.path, names: this.images.map((i) => i.label) });
     }
-    const found = this.images.filter((i) => i.id === name || (isDigestLike(name) && i.entry.kind === 'oci' && i.entry.descriptor.digest === name) || i.names.some((n) => sameName(n, name)));
+    const found = this.images.filter(
+      (i) =>
+        i.id === name ||
+        (isDigestLike(name) && i.entry.kind === 'oci' && i.entry.descriptor.digest === name) ||
+        i.names.some((n) => sameName(n, name)),
+    );
     if (found.length === 1) return found[0]!;
     if (found.length > 1) throw clientError('ARCHIVE_AMBIGUOUS', { path: this.path, names: found.map((i) => i.label) });
     throw clientError('ARCHIVE_IMAGE_NOT_FOUND', { path: this.path, name, names: this.images.flatMap((i) => i.names) });
@@ -208,22 +243,38 @@ export class ImageArchive {
   }
 
   private async prepareOci(content: ArchiveContent, root: Descriptor): Promise<PreparedImage> {
-    if (!(await content.present(root))) throw clientError('ARCHIVE_INVALID', { path: this.path, detail: `the manifest ${root.digest} its index.json names is missing or has the wrong size` });
+    if (!(await content.present(root)))
+      throw clientError('ARCHIVE_INVALID', {
+        path: this.path,
+        detail: `the manifest ${root.digest} its index.json names is missing or has the wrong size`,
+      });
     const notes: string[] = [];
     const bytes = await content.read(root);
     if (isImageManifestType(root.mediaType) || !isIndexType(root.mediaType)) {
       for (const c of manifestChildren(root, bytes)) {
-        if (!(await this.complete(content, c))) throw clientError('ARCHIVE_INVALID', { path: this.path, detail: `blob ${c.digest} (${c.mediaType}) of manifest ${root.digest} is missing` });
+        if (!(await this.complete(content, c)))
+          throw clientError('ARCHIVE_INVALID', {
+            path: this.path,
+            detail: `blob ${c.digest} (${c.mediaType}) of manifest ${root.digest} is missing`,
+          });
       }
       return { source: content, root, notes };
     }
-    const doc = JSON.parse(bytes.toString('utf8')) as { manifests: (Descriptor & { platform?: { os?: string; architecture?: string; variant?: string } })[] };
+    const doc = JSON.parse(bytes.toString('utf8')) as {
+      manifests: (Descriptor & { platform?: { os?: string; architecture?: string; variant?: string } })[];
+    };
     const present: typeof doc.manifests = [];
     const missing: typeof doc.manifests = [];
     for (const m of doc.manifests) ((await this.complete(content, m)) ? present : missing).push(m);
     if (missing.length === 0) return { source: content, root, notes };
-    if (present.length === 0) throw clientError('ARCHIVE_INVALID', { path: this.path, detail: `none of the ${doc.manifests.length} manifests of index ${root.digest} is complete in the archive` });
-    const platform = (m: (typeof present)[number]) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/') || m.digest.slice(0, 19);
+    if (present.length === 0)
+      throw clientError('ARCHIVE_INVALID', {
+        path: this.path,
+        detail: `none of the ${doc.manifests.length} manifests of index ${root.digest} is complete in the archive`,
+      });
+    const platform = (m: (typeof present)[number]) =>
+      [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/') ||
+      m.digest.slice(0, 19);
     const rebuilt = Buffer.from(JSON.stringify({ ...doc, manifests: present }));
     const newRoot = content.local.addBytes(rebuilt, root.mediaType);
     notes.push(
@@ -234,9 +285,15 @@ export class ImageArchive {
 
   // --- legacy docker save ---------------------------------------------------------------
 
-  private async prepareLegacy(content: ArchiveContent, m: DockerManifestEntry, emit: ProgressListener): Promise<PreparedImage> {
+  private async prepareLegacy(
+    content: ArchiveContent,
+    m: DockerManifestEntry,
+    emit: ProgressListener,
+  ): Promise<PreparedImage> {
     const configBytes = await this.files.read(m.Config, 16 * 1024 * 1024).catch((e: unknown) => {
-      throw isClientError(e) ? e : clientError('ARCHIVE_INVALID', { path: this.path, detail: `cannot read the config ${m.Config}` });
+      throw isClientError(e)
+        ? e
+        : clientError('ARCHIVE_INVALID', { path: this.path, detail: `cannot read the config ${m.Config}` });
     });
     let config: { rootfs?: { diff_ids?: string[] } };
     try {
@@ -246,7 +303,10 @@ export class ImageArchive {
     }
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== m.Layers.length) {
-      throw clientError('ARCHIVE_INVALID', { path: this.path, detail: `the config lists ${diffIds.length} layers (rootfs.diff_ids) but manifest.json ${m.Layers.length}` });
+      throw clientError('ARCHIVE_INVALID', {
+        path: this.path,
+        detail: `the config lists ${diffIds.length} layers (rootfs.diff_ids) but manifest.json ${m.Layers.length}`,
+      });
     }
     const configDesc = content.local.addBytes(configBytes, MT.dockerConfig);
     const work = await mkdtemp(path.join(tmpdir(), 'stowage-layers-'));
@@ -258,7 +318,13 @@ export class ImageArchive {
       const diffId = diffIds[i]!;
       const foreign = m.LayerSources?.[diffId];
       if (foreign && Array.isArray(foreign.urls) && foreign.urls.length > 0) {
-        layers.push({ mediaType: foreign.mediaType, digest: foreign.digest, size: foreign.size, urls: foreign.urls, ...(foreign.annotations ? { annotations: foreign.annotations } : {}) });
+        layers.push({
+          mediaType: foreign.mediaType,
+          digest: foreign.digest,
+          size: foreign.size,
+          urls: foreign.urls,
+          ...(foreign.annotations ? { annotations: foreign.annotations } : {}),
+        });
         continue;
       }
       const reused = done.get(diffId);
@@ -267,20 +333,38 @@ export class ImageArchive {
         continue;
       }
       const size = await this.files.size(member);
-      if (size === undefined) throw clientError('ARCHIVE_INVALID', { path: this.path, detail: `layer ${member} is missing` });
+      if (size === undefined)
+        throw clientError('ARCHIVE_INVALID', { path: this.path, detail: `layer ${member} is missing` });
       const desc = await this.gzipLayer(content, member, size, diffId, work, i, emit);
       converted++;
       done.set(diffId, desc);
       layers.push(desc);
     }
-    const manifest = { schemaVersion: 2, mediaType: MT.dockerManifest, config: { mediaType: configDesc.mediaType, size: configDesc.size, digest: configDesc.digest }, layers };
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MT.dockerManifest,
+      config: { mediaType: configDesc.mediaType, size: configDesc.size, digest: configDesc.digest },
+      layers,
+    };
     const root = content.local.addBytes(Buffer.from(JSON.stringify(manifest, null, 3)), MT.dockerManifest);
-    const notes = converted ? [`converted the docker save image: ${converted} layer${converted === 1 ? '' : 's'} gzip-compressed, Docker schema 2 manifest ${root.digest}`] : [];
+    const notes = converted
+      ? [
+          `converted the docker save image: ${converted} layer${converted === 1 ? '' : 's'} gzip-compressed, Docker schema 2 manifest ${root.digest}`,
+        ]
+      : [];
     return { source: content, root, notes };
   }
 
   /** Layer member → gzip file; checks the uncompressed digest against the config's diff_id. */
-  private async gzipLayer(content: ArchiveContent, member: string, size: number, diffId: string, work: string, index: number, emit: ProgressListener): Promise<Descriptor> {
+  private async gzipLayer(
+    content: ArchiveContent,
+    member: string,
+    size: number,
+    diffId: string,
+    work: string,
+    index: number,
+    emit: ProgressListener,
+  ): Promise<Descriptor> {
     const head = await readAll(Readable.from(await firstBytes(this.files.open(member), 8)), 8, member);
     const compression = head.length >= 6 ? sniffCompression(head) : 'none';
     const diffHash = createHash('sha256');
@@ -332,9 +416,20 @@ export class ImageArchive {
     }
     const actual = `sha256:${diffHash.digest('hex')}`;
     if (actual !== diffId) {
-      throw clientError('ARCHIVE_INVALID', { path: this.path, detail: `layer ${member} has diff_id ${actual}, but the config expects ${diffId}` });
+      throw clientError('ARCHIVE_INVALID', {
+        path: this.path,
+        detail: `layer ${member} has diff_id ${actual}, but the config expects ${diffId}`,
+      });
     }
-    emit({ type: 'blob', action: 'prepare', state: 'done', digest: diffId, size, transferred: size, result: 'prepared' });
+    emit({
+      type: 'blob',
+      action: 'prepare',
+      state: 'done',
+      digest: diffId,
+      size,
+      transferred: size,
+      result: 'prepared',
+    });
     return desc;
   }
 }

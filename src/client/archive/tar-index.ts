@@ -33,7 +33,8 @@ export async function indexTar(file: string): Promise<Map<string, TarMemberInfo>
   try {
     for (let e = await tar.next(); e; e = await tar.next()) {
       const p = normalizeMemberPath(e.name);
-      if (p !== undefined && p !== '') members.set(p, { path: p, type: e.type, offset: e.offset, size: e.size, linkname: e.linkname });
+      if (p !== undefined && p !== '')
+        members.set(p, { path: p, type: e.type, offset: e.offset, size: e.size, linkname: e.linkname });
     }
   } finally {
     await tar.close();
@@ -48,7 +49,9 @@ export function resolveMember(members: Map<string, TarMemberInfo>, p: string): T
     if (current.type === 'file') return current;
     if (current.type === 'symlink') {
       const link = current.linkname;
-      const target = normalizeMemberPath(link.startsWith('/') ? link : path.posix.join(path.posix.dirname(current.path), link));
+      const target = normalizeMemberPath(
+        link.startsWith('/') ? link : path.posix.join(path.posix.dirname(current.path), link),
+      );
       current = target === undefined ? undefined : members.get(target);
     } else if (current.type === 'hardlink') {
       const target = normalizeMemberPath(current.linkname);

@@ -51,7 +51,11 @@ export interface PushArtifactResult {
 }
 
 /** Builds an OCI manifest for the artifact and pushes it with its blobs. */
-export async function pushArtifact(client: RegistryClient, ref: Reference, opts: PushArtifactOptions): Promise<PushArtifactResult> {
+export async function pushArtifact(
+  client: RegistryClient,
+  ref: Reference,
+  opts: PushArtifactOptions,
+): Promise<PushArtifactResult> {
   const content = new LocalContent();
   const config = opts.config ?? EMPTY_CONFIG;
   const configDesc = content.addBytes(config.bytes, config.mediaType);
@@ -77,12 +81,15 @@ export async function pushArtifact(client: RegistryClient, ref: Reference, opts:
     ...(opts.artifactType ? { artifactType: opts.artifactType } : {}),
     config: { mediaType: configDesc.mediaType, digest: configDesc.digest, size: configDesc.size },
     layers,
-    ...(opts.subject ? { subject: { mediaType: opts.subject.mediaType, digest: opts.subject.digest, size: opts.subject.size } } : {}),
+    ...(opts.subject
+      ? { subject: { mediaType: opts.subject.mediaType, digest: opts.subject.digest, size: opts.subject.size } }
+      : {}),
     ...(opts.annotations && Object.keys(opts.annotations).length ? { annotations: opts.annotations } : {}),
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
   const root = content.addBytes(bytes, MT.ociManifest);
-  if (ref.digest && ref.digest !== root.digest) throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(ref), actual: root.digest });
+  if (ref.digest && ref.digest !== root.digest)
+    throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(ref), actual: root.digest });
   const repo = client.repository(ref);
   const tags = [...(ref.tag ? [ref.tag] : []), ...(opts.tags ?? [])];
   const result = await pushGraph(content, repo, root, { tags });
@@ -95,13 +102,22 @@ export async function pushArtifact(client: RegistryClient, ref: Reference, opts:
       ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
     });
   }
-  return { reference: formatReference({ ...ref, digest: root.digest }), descriptor: root, manifest: bytes, stats: result.stats };
+  return {
+    reference: formatReference({ ...ref, digest: root.digest }),
+    descriptor: root,
+    manifest: bytes,
+    stats: result.stats,
+  };
 }
 
 /** Adds a referrer to the subject's `sha256-<hex>` index tag (registries without the referrers API). */
 export async function addToReferrersTag(repo: Repository, subject: string, referrer: Descriptor): Promise<void> {
   const tag = referrersTag(subject);
-  let index: { schemaVersion: number; mediaType: string; manifests: Descriptor[] } = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [] };
+  let index: { schemaVersion: number; mediaType: string; manifests: Descriptor[] } = {
+    schemaVersion: 2,
+    mediaType: MT.ociIndex,
+    manifests: [],
+  };
   try {
     index = JSON.parse((await repo.fetchManifest(tag, { accept: MT.ociIndex })).bytes.toString('utf8')) as typeof index;
     index.manifests ??= [];
@@ -116,7 +132,13 @@ export async function addToReferrersTag(repo: Repository, subject: string, refer
 export interface PulledArtifact {
   reference: string;
   descriptor: Descriptor;
-  manifest: { artifactType?: string; config: Descriptor; layers: Descriptor[]; annotations?: Record<string, string>; subject?: Descriptor };
+  manifest: {
+    artifactType?: string;
+    config: Descriptor;
+    layers: Descriptor[];
+    annotations?: Record<string, string>;
+    subject?: Descriptor;
+  };
   config: Buffer;
   /** Each layer, and the file it was written to when `outDir` was given. */
   layers: { descriptor: Descriptor; file?: string }[];
@@ -130,10 +152,15 @@ export function layerFileName(d: Descriptor): string {
 }
 
 /** Fetches an artifact's manifest and config; with `outDir`, downloads its layers there (verified). */
-export async function pullArtifact(client: RegistryClient, ref: Reference, opts: { outDir?: string } = {}): Promise<PulledArtifact> {
+export async function pullArtifact(
+  client: RegistryClient,
+  ref: Reference,
+  opts: { outDir?: string } = {},
+): Promise<PulledArtifact> {
   const repo = client.repository(ref);
   const { descriptor, bytes } = await repo.fetchManifest(manifestRef(ref));
-  if (!isImageManifestType(descriptor.mediaType)) throw clientError('UNSUPPORTED_MANIFEST', { reference: formatReference(ref), mediaType: descriptor.mediaType });
+  if (!isImageManifestType(descriptor.mediaType))
+    throw clientError('UNSUPPORTED_MANIFEST', { reference: formatReference(ref), mediaType: descriptor.mediaType });
   const manifest = JSON.parse(bytes.toString('utf8')) as PulledArtifact['manifest'];
   const config = await repo.read(manifest.config, MAX_MANIFEST_BYTES);
   const layers: PulledArtifact['layers'] = [];

@@ -16,6 +16,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MT, isImageManifestType, isIndexType } from '../../core/media-types.js';
+import { formatRFC3339 } from '../../gocompat/time.js';
 import { isValidRepositoryName, isValidTag } from '../../core/names.js';
 import {
   GoStruct,
@@ -73,14 +74,6 @@ export function tagVersion(tag: string): string {
   return tag.replace(/_/g, '+');
 }
 
-/** time.Time.Format(time.RFC3339) in the local zone. */
-export function rfc3339Local(d: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const off = -d.getTimezoneOffset();
-  const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
-  return `${p(d.getFullYear(), 4)}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${zone}`;
-}
-
 /** The manifest annotations Helm (≥ 3.12) derives from Chart.yaml. */
 export function helmAnnotations(md: ChartMetadata, created: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -128,12 +121,16 @@ export function helmManifest(config: Descriptor, layers: Descriptor[], annotatio
 export function parseChartRemote(input: string): { registry: string; namespace: string } {
   const text = input.trim().replace(/\/+$/, '');
   const withoutScheme = text.replace(/^oci:\/\//i, '');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(withoutScheme)) throw clientError('INVALID_REFERENCE', { input, reason: 'charts are pushed to oci://HOST/NAMESPACE' });
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(withoutScheme))
+    throw clientError('INVALID_REFERENCE', { input, reason: 'charts are pushed to oci://HOST/NAMESPACE' });
   const slash = withoutScheme.indexOf('/');
   const host = slash === -1 ? withoutScheme : withoutScheme.slice(0, slash);
   const namespace = slash === -1 ? '' : withoutScheme.slice(slash + 1);
   if (/[:@]/.test(namespace)) {
-    throw clientError('INVALID_REFERENCE', { input, reason: 'name only the namespace (oci://HOST/NAMESPACE): the chart name and version come from Chart.yaml' });
+    throw clientError('INVALID_REFERENCE', {
+      input,
+      reason: 'name only the namespace (oci://HOST/NAMESPACE): the chart name and version come from Chart.yaml',
+    });
   }
   // Let the reference grammar check host and namespace.
   const ref = parseReference(`oci://${host}/${namespace || 'x'}`, { defaultTag: null });
@@ -166,10 +163,15 @@ async function readChartFile(file: string): Promise<Buffer> {
   try {
     st = await stat(file);
   } catch (e) {
-    throw clientError('CHART_LOAD_FAILED', { chart: file, detail: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message }, { cause: e });
+    throw clientError(
+      'CHART_LOAD_FAILED',
+      { chart: file, detail: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message },
+      { cause: e },
+    );
   }
   if (st.isDirectory()) throw clientError('CHART_NOT_PACKAGED', { path: file });
-  if (st.size > MAX_CHART_BYTES) throw clientError('CHART_LOAD_FAILED', { chart: file, detail: `it is larger than ${MAX_CHART_BYTES} bytes` });
+  if (st.size > MAX_CHART_BYTES)
+    throw clientError('CHART_LOAD_FAILED', { chart: file, detail: `it is larger than ${MAX_CHART_BYTES} bytes` });
   return readFile(file);
 }
 
@@ -182,7 +184,12 @@ async function loadArchive(bytes: Buffer, label: string): Promise<Chart> {
 }
 
 /** `helm push CHART.tgz oci://HOST/NAMESPACE`. */
-export async function pushChart(client: RegistryClient, chartFile: string, remote: string, opts: PushChartOptions = {}): Promise<PushChartResult> {
+export async function pushChart(
+  client: RegistryClient,
+  chartFile: string,
+  remote: string,
+  opts: PushChartOptions = {},
+): Promise<PushChartResult> {
   const target = parseChartRemote(remote);
   const bytes = await readChartFile(chartFile);
   const md = (await loadArchive(bytes, chartFile)).metadata;
@@ -190,11 +197,18 @@ export async function pushChart(client: RegistryClient, chartFile: string, remot
   if (!isValidRepositoryName(repository)) {
     throw clientError('INVALID_REFERENCE', {
       input: `${target.registry}/${repository}`,
-      reason: md.name !== md.name.toLowerCase() ? `the chart name "${md.name}" is not lowercase, and OCI repository names must be` : `"${repository}" is not a valid repository name`,
+      reason:
+        md.name !== md.name.toLowerCase()
+          ? `the chart name "${md.name}" is not lowercase, and OCI repository names must be`
+          : `"${repository}" is not a valid repository name`,
     });
   }
   const tag = chartTag(md.version);
-  if (!isValidTag(tag)) throw clientError('INVALID_REFERENCE', { input: `${target.registry}/${repository}:${tag}`, reason: `the chart version "${md.version}" does not make a valid tag` });
+  if (!isValidTag(tag))
+    throw clientError('INVALID_REFERENCE', {
+      input: `${target.registry}/${repository}:${tag}`,
+      reason: `the chart version "${md.version}" does not make a valid tag`,
+    });
 
   let provPath: string | undefined;
   if (typeof opts.prov === 'string') provPath = opts.prov;
@@ -206,7 +220,7 @@ export async function pushChart(client: RegistryClient, chartFile: string, remot
       /* no provenance file */
     }
   }
-  const created = opts.created ?? rfc3339Local((await stat(chartFile)).mtime);
+  const created = opts.created ?? formatRFC3339((await stat(chartFile)).mtime, 'local');
 
   const content = new LocalContent();
   const chartDesc = content.addBytes(bytes, HELM_MEDIA_TYPES.chart);
@@ -252,7 +266,8 @@ export function parseChartReference(input: string): Reference {
   const digest = at === -1 ? '' : text.slice(at);
   let rest = at === -1 ? text : text.slice(0, at);
   const colon = rest.lastIndexOf(':');
-  if (colon !== -1 && !rest.slice(colon + 1).includes('/')) rest = `${rest.slice(0, colon + 1)}${chartTag(rest.slice(colon + 1))}`;
+  if (colon !== -1 && !rest.slice(colon + 1).includes('/'))
+    rest = `${rest.slice(0, colon + 1)}${chartTag(rest.slice(colon + 1))}`;
   text = rest + digest;
   if (!/^oci:\/\//i.test(text)) text = `oci://${text}`;
   return parseReference(text, { defaultTag: null });
@@ -304,20 +319,33 @@ export interface ResolvedChart {
 }
 
 /** Which tag (or digest) `helm pull REF [--version V]` fetches. */
-export async function resolveChartVersion(client: RegistryClient, refInput: string, version?: string): Promise<ResolvedChart> {
+export async function resolveChartVersion(
+  client: RegistryClient,
+  refInput: string,
+  version?: string,
+): Promise<ResolvedChart> {
   const ref = parseChartReference(refInput);
   const repo = client.repository(ref);
   const base = { registry: ref.registry, repository: ref.repository };
   let wanted = version ?? '';
   if (wanted === '' && ref.tag) wanted = tagVersion(ref.tag);
   else if (wanted !== '' && ref.tag && chartTag(wanted) !== ref.tag) {
-    throw clientError('CHART_VERSION_MISMATCH', { reference: formatReference(ref), tag: tagVersion(ref.tag), version: wanted });
+    throw clientError('CHART_VERSION_MISMATCH', {
+      reference: formatReference(ref),
+      tag: tagVersion(ref.tag),
+      version: wanted,
+    });
   }
   if (ref.digest) {
     if (wanted === '') return { ref: { ...base, digest: ref.digest } };
     // The tag, when it exists, must point at the digest.
     const at = await repo.manifestExists(chartTag(wanted));
-    if (at && at.digest !== ref.digest) throw clientError('DIGEST_MISMATCH', { what: `${formatReference({ ...base, tag: chartTag(wanted) })}`, expected: ref.digest, actual: at.digest });
+    if (at && at.digest !== ref.digest)
+      throw clientError('DIGEST_MISMATCH', {
+        what: `${formatReference({ ...base, tag: chartTag(wanted) })}`,
+        expected: ref.digest,
+        actual: at.digest,
+      });
     return { ref: { ...base, digest: ref.digest }, tag: chartTag(wanted) };
   }
   if (wanted !== '' && isVersion(wanted)) return { ref: { ...base, tag: chartTag(wanted) }, tag: chartTag(wanted) };
@@ -329,7 +357,8 @@ export async function resolveChartVersion(client: RegistryClient, refInput: stri
     else throw e;
   }
   const match = versions.length ? matchVersion(versions, wanted) : undefined;
-  if (match === undefined) throw clientError('CHART_VERSION_NOT_FOUND', { repository: formatReference(base), constraint: wanted, versions });
+  if (match === undefined)
+    throw clientError('CHART_VERSION_NOT_FOUND', { repository: formatReference(base), constraint: wanted, versions });
   return { ref: { ...base, tag: chartTag(match) }, tag: chartTag(match), candidates: versions };
 }
 
@@ -358,15 +387,26 @@ export async function fetchChartManifest(client: RegistryClient, ref: Reference)
     if (!first) throw clientError('NOT_A_CHART', { reference: label, detail: 'it is an index without manifests' });
     ({ descriptor, bytes } = await repo.fetchManifest(first.digest));
   }
-  if (!isImageManifestType(descriptor.mediaType)) throw clientError('NOT_A_CHART', { reference: label, detail: `it is a ${descriptor.mediaType}` });
+  if (!isImageManifestType(descriptor.mediaType))
+    throw clientError('NOT_A_CHART', { reference: label, detail: `it is a ${descriptor.mediaType}` });
   const doc = JSON.parse(bytes.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[] };
   if (doc.config?.mediaType !== HELM_MEDIA_TYPES.config) {
-    throw clientError('NOT_A_CHART', { reference: label, detail: `its config is ${doc.config?.mediaType ?? 'missing'}, not ${HELM_MEDIA_TYPES.config}` });
+    throw clientError('NOT_A_CHART', {
+      reference: label,
+      detail: `its config is ${doc.config?.mediaType ?? 'missing'}, not ${HELM_MEDIA_TYPES.config}`,
+    });
   }
   const layers = doc.layers ?? [];
-  const charts = layers.filter((l) => l.mediaType === HELM_MEDIA_TYPES.chart || l.mediaType === HELM_MEDIA_TYPES.legacyChart);
+  const charts = layers.filter(
+    (l) => l.mediaType === HELM_MEDIA_TYPES.chart || l.mediaType === HELM_MEDIA_TYPES.legacyChart,
+  );
   if (charts.length !== 1) {
-    throw clientError('NOT_A_CHART', { reference: label, detail: charts.length ? `it has ${charts.length} chart layers` : `no layer has media type ${HELM_MEDIA_TYPES.chart}` });
+    throw clientError('NOT_A_CHART', {
+      reference: label,
+      detail: charts.length
+        ? `it has ${charts.length} chart layers`
+        : `no layer has media type ${HELM_MEDIA_TYPES.chart}`,
+    });
   }
   const prov = layers.find((l) => l.mediaType === HELM_MEDIA_TYPES.prov);
   const configBytes = await repo.read(doc.config, MAX_MANIFEST_BYTES);
@@ -378,7 +418,12 @@ export async function fetchChartManifest(client: RegistryClient, ref: Reference)
   }
   const chart = charts[0]!;
   return {
-    reference: formatReference({ registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), digest: descriptor.digest }),
+    reference: formatReference({
+      registry: ref.registry,
+      repository: ref.repository,
+      ...(ref.tag ? { tag: ref.tag } : {}),
+      digest: descriptor.digest,
+    }),
     manifest: descriptor,
     config: doc.config,
     chart: { mediaType: chart.mediaType, digest: chart.digest, size: chart.size },
@@ -452,7 +497,8 @@ export async function expandChart(tgz: Buffer, dir: string, label: string): Prom
   }
   for (const f of files) {
     const out = path.join(target, ...f.name.split('/'));
-    if (!out.startsWith(target + path.sep)) throw clientError('CHART_LOAD_FAILED', { chart: label, detail: `illegal path ${f.name}` });
+    if (!out.startsWith(target + path.sep))
+      throw clientError('CHART_LOAD_FAILED', { chart: label, detail: `illegal path ${f.name}` });
     await mkdir(path.dirname(out), { recursive: true, mode: 0o755 });
     await writeFile(out, f.data, { mode: 0o644 });
   }
@@ -460,20 +506,37 @@ export async function expandChart(tgz: Buffer, dir: string, label: string): Prom
 }
 
 /** `helm pull oci://HOST/NS/NAME [--version V] [--untar] [-d DIR] [--prov]`. */
-export async function pullChart(client: RegistryClient, refInput: string, opts: PullChartOptions = {}): Promise<PullChartResult> {
+export async function pullChart(
+  client: RegistryClient,
+  refInput: string,
+  opts: PullChartOptions = {},
+): Promise<PullChartResult> {
   const resolved = await resolveChartVersion(client, refInput, opts.version);
   const fetched = await fetchChartManifest(client, opts.verify ? await opts.verify(resolved.ref) : resolved.ref);
   const repo = client.repository(resolved.ref);
-  if (opts.prov && !fetched.prov) throw clientError('NOT_A_CHART', { reference: fetched.reference, detail: `no layer has media type ${HELM_MEDIA_TYPES.prov} (it was pushed without a .prov)` });
+  if (opts.prov && !fetched.prov)
+    throw clientError('NOT_A_CHART', {
+      reference: fetched.reference,
+      detail: `no layer has media type ${HELM_MEDIA_TYPES.prov} (it was pushed without a .prov)`,
+    });
   const name = resolved.ref.repository.slice(resolved.ref.repository.lastIndexOf('/') + 1);
   const version = resolved.tag ? tagVersion(resolved.tag) : fetched.metadata.version;
   const warnings = fetched.deprecatedMediaType ? [`chart media type ${fetched.deprecatedMediaType} is deprecated`] : [];
   const dest = path.resolve(opts.destination ?? '.');
   const base = {
-    ref: formatReference({ registry: resolved.ref.registry, repository: resolved.ref.repository, ...(resolved.tag ? { tag: resolved.tag } : { digest: fetched.manifest.digest }) }),
+    ref: formatReference({
+      registry: resolved.ref.registry,
+      repository: resolved.ref.repository,
+      ...(resolved.tag ? { tag: resolved.tag } : { digest: fetched.manifest.digest }),
+    }),
     reference: fetched.reference,
     digest: fetched.manifest.digest,
-    chart: { name: fetched.metadata.name, version: fetched.metadata.version, digest: fetched.chart.digest, size: fetched.chart.size },
+    chart: {
+      name: fetched.metadata.name,
+      version: fetched.metadata.version,
+      digest: fetched.chart.digest,
+      size: fetched.chart.size,
+    },
     ...(resolved.candidates ? { candidates: resolved.candidates } : {}),
     warnings,
   };
@@ -483,7 +546,11 @@ export async function pullChart(client: RegistryClient, refInput: string, opts: 
     throw clientError('OUTPUT_FAILED', { path: dest, detail: (e as Error).message }, { cause: e });
   }
   if (opts.untar) {
-    if (fetched.chart.size > MAX_CHART_BYTES) throw clientError('CHART_LOAD_FAILED', { chart: base.ref, detail: `the chart layer is larger than ${MAX_CHART_BYTES} bytes` });
+    if (fetched.chart.size > MAX_CHART_BYTES)
+      throw clientError('CHART_LOAD_FAILED', {
+        chart: base.ref,
+        detail: `the chart layer is larger than ${MAX_CHART_BYTES} bytes`,
+      });
     const tgz = await repo.read(fetched.chart, MAX_CHART_BYTES);
     const dir = await expandChart(tgz, dest, base.ref);
     let prov: string | undefined;
@@ -525,10 +592,18 @@ function crdsOf(chart: Chart, prefix = ''): { name: string; text: string }[] {
 }
 
 /** What `helm show` reads from a chart in a registry. */
-export async function showChart(client: RegistryClient, refInput: string, opts: { version?: string } = {}): Promise<ShowChartResult> {
+export async function showChart(
+  client: RegistryClient,
+  refInput: string,
+  opts: { version?: string } = {},
+): Promise<ShowChartResult> {
   const resolved = await resolveChartVersion(client, refInput, opts.version);
   const fetched = await fetchChartManifest(client, resolved.ref);
-  if (fetched.chart.size > MAX_CHART_BYTES) throw clientError('CHART_LOAD_FAILED', { chart: fetched.reference, detail: `the chart layer is larger than ${MAX_CHART_BYTES} bytes` });
+  if (fetched.chart.size > MAX_CHART_BYTES)
+    throw clientError('CHART_LOAD_FAILED', {
+      chart: fetched.reference,
+      detail: `the chart layer is larger than ${MAX_CHART_BYTES} bytes`,
+    });
   const tgz = await client.repository(resolved.ref).read(fetched.chart, MAX_CHART_BYTES);
   const chart = await loadArchive(tgz, fetched.reference);
   validateMetadata(chart.metadata);
@@ -564,4 +639,3 @@ export function formatShow(r: ShowChartResult, what: 'all' | 'chart' | 'values' 
   }
   return out;
 }
-

@@ -1,6 +1,8 @@
 /** Registry to registry: copy (every platform, byte for byte) and tag. */
-import type { RegistryClient } from '../client.js';
+import type { RegistryClient, Repository } from '../client.js';
+import type { Descriptor } from '../content.js';
 import { clientError } from '../errors.js';
+import { addToReferrersTag } from './artifact.js';
 import { pushGraph, type PushStats } from '../graph.js';
 import { formatReference, manifestRef, type Reference } from '../reference.js';
 
@@ -12,6 +14,62 @@ export interface CopyResult {
   size: number;
   tag?: string;
   stats: PushStats;
+  /** What travelled with it: referrers (signatures, attestations, SBOMs) and cosign's tags. */
+  attached?: { referrers: string[]; tags: string[] };
+}
+
+/** Referrers copied at most per subject. */
+const MAX_REFERRERS = 100;
+/** cosign's legacy tags beside a digest: signatures, attestations, SBOMs. */
+const COSIGN_TAG_SUFFIXES = ['.sig', '.att', '.sbom'];
+
+/**
+ * Copies what refers to `subject` — its OCI referrers (listed through the API or the
+ * referrers tag, pushed by digest; the destination's referrers tag kept when it has no
+ * API) and cosign's `sha256-<hex>.sig|.att|.sbom` tags — so signatures verify there too.
+ */
+async function copyAttached(
+  from: Repository,
+  to: Repository,
+  subject: Descriptor,
+  stats: PushStats,
+): Promise<{ referrers: string[]; tags: string[] }> {
+  const referrers: string[] = [];
+  for (const r of (await from.referrers(subject.digest)).manifests.slice(0, MAX_REFERRERS)) {
+    const d = { mediaType: r.mediaType, digest: r.digest, size: r.size };
+    const pushed = await pushGraph(from, to, d);
+    add(stats, pushed.stats);
+    if (!pushed.subjectHandled) {
+      const listed = await to.referrers(subject.digest);
+      if (listed.via !== 'api' || !listed.manifests.some((m) => m.digest === r.digest)) {
+        await addToReferrersTag(to, subject.digest, {
+          mediaType: r.mediaType,
+          size: r.size,
+          digest: r.digest,
+          ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        });
+      }
+    }
+    referrers.push(r.digest);
+  }
+  const tags: string[] = [];
+  const base = subject.digest.replace(':', '-');
+  for (const suffix of COSIGN_TAG_SUFFIXES) {
+    const t = `${base}${suffix}`;
+    const d = await from.manifestExists(t);
+    if (!d) continue;
+    add(stats, (await pushGraph(from, to, d, { tags: [t] })).stats);
+    tags.push(t);
+  }
+  return { referrers, tags };
+}
+
+function add(total: PushStats, more: PushStats): void {
+  total.uploaded += more.uploaded;
+  total.mounted += more.mounted;
+  total.existed += more.existed;
+  total.uploadedBytes += more.uploadedBytes;
+  total.manifests += more.manifests;
 }
 
 /**
@@ -19,22 +77,37 @@ export interface CopyResult {
  * to `dst`. Manifests keep their bytes (so digests are equal on both sides); on the
  * same registry blobs are mounted rather than transferred, across registries they
  * stream from one to the other without touching the disk. `dst` without tag or digest
- * takes `src`'s tag.
+ * takes `src`'s tag. Signatures, attestations and SBOMs that refer to it travel with it
+ * unless `referrers: false`.
  */
-export async function copy(client: RegistryClient, src: Reference, dst: Reference): Promise<CopyResult> {
+export async function copy(
+  client: RegistryClient,
+  src: Reference,
+  dst: Reference,
+  opts: { referrers?: boolean } = {},
+): Promise<CopyResult> {
   const from = client.repository(src);
   const root = await from.resolve(manifestRef(src));
-  if (dst.digest && dst.digest !== root.digest) throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(dst), actual: root.digest });
+  if (dst.digest && dst.digest !== root.digest)
+    throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(dst), actual: root.digest });
   const tag = dst.tag ?? (dst.digest ? undefined : src.tag);
-  const result = await pushGraph(from, client.repository(dst), root, { tags: tag ? [tag] : [] });
+  const to = client.repository(dst);
+  const result = await pushGraph(from, to, root, { tags: tag ? [tag] : [] });
+  const attached = opts.referrers === false ? undefined : await copyAttached(from, to, root, result.stats);
   return {
     source: formatReference({ ...src, digest: root.digest }),
-    destination: formatReference({ registry: dst.registry, repository: dst.repository, ...(tag ? { tag } : {}), digest: root.digest }),
+    destination: formatReference({
+      registry: dst.registry,
+      repository: dst.repository,
+      ...(tag ? { tag } : {}),
+      digest: root.digest,
+    }),
     digest: root.digest,
     mediaType: root.mediaType,
     size: root.size,
     ...(tag ? { tag } : {}),
     stats: result.stats,
+    ...(attached ? { attached } : {}),
   };
 }
 
@@ -52,7 +125,12 @@ export async function tag(client: RegistryClient, ref: Reference, newTag: string
   await repo.pushManifest(bytes, descriptor.mediaType, newTag);
   return {
     source: formatReference(ref),
-    reference: formatReference({ registry: ref.registry, repository: ref.repository, tag: newTag, digest: descriptor.digest }),
+    reference: formatReference({
+      registry: ref.registry,
+      repository: ref.repository,
+      tag: newTag,
+      digest: descriptor.digest,
+    }),
     digest: descriptor.digest,
     mediaType: descriptor.mediaType,
   };

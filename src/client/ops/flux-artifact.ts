@@ -25,10 +25,11 @@ import {
   fluxConfigBytes,
   fluxManifestBytes,
   isCosignTag,
+  parseTagVersion,
   sortTagsDescending,
 } from '../../flux/artifact.js';
 import { BuildError, buildArtifact, collectEntries, streamArtifact, type ArchiveEntry } from '../../flux/build.js';
-import { ConstraintError, parseConstraint, parseTagVersion } from '../../flux/semver.js';
+import { SemverError, parseConstraint, type Constraint } from '../../gocompat/semver.js';
 import { TarError, extractTar, tarContents, type ContentEntry, type ExtractResult } from '../../flux/untar.js';
 import type { RegistryClient, Repository } from '../client.js';
 import { LocalContent, type Descriptor } from '../content.js';
@@ -69,7 +70,8 @@ export interface FluxPushResult {
 }
 
 function buildFailure(e: unknown): never {
-  if (e instanceof BuildError) throw clientError('INVALID_ARGUMENT', { message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+  if (e instanceof BuildError)
+    throw clientError('INVALID_ARGUMENT', { message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
   throw e;
 }
 
@@ -83,13 +85,30 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /** `flux push artifact`: builds the tarball, pushes config, layer and manifest, tags it. */
-export async function pushFluxArtifact(client: RegistryClient, ref: Reference, opts: FluxPushOptions): Promise<FluxPushResult> {
-  if (!opts.source) throw clientError('INVALID_ARGUMENT', { message: '--source is required', hint: 'the source address, e.g. --source="$(git config --get remote.origin.url)"' });
-  if (!opts.revision) throw clientError('INVALID_ARGUMENT', { message: '--revision is required', hint: 'e.g. --revision="$(git branch --show-current)@sha1:$(git rev-parse HEAD)"' });
+export async function pushFluxArtifact(
+  client: RegistryClient,
+  ref: Reference,
+  opts: FluxPushOptions,
+): Promise<FluxPushResult> {
+  if (!opts.source)
+    throw clientError('INVALID_ARGUMENT', {
+      message: '--source is required',
+      hint: 'the source address, e.g. --source="$(git config --get remote.origin.url)"',
+    });
+  if (!opts.revision)
+    throw clientError('INVALID_ARGUMENT', {
+      message: '--revision is required',
+      hint: 'e.g. --revision="$(git branch --show-current)@sha1:$(git rev-parse HEAD)"',
+    });
   let annotations: Record<string, string>;
   try {
     annotations = fluxAnnotations(
-      { source: opts.source, revision: opts.revision, ...(opts.reproducible ? { created: REPRODUCIBLE_CREATED } : {}), ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+      {
+        source: opts.source,
+        revision: opts.revision,
+        ...(opts.reproducible ? { created: REPRODUCIBLE_CREATED } : {}),
+        ...(opts.annotations ? { annotations: opts.annotations } : {}),
+      },
       opts.now,
     );
   } catch (e) {
@@ -98,14 +117,17 @@ export async function pushFluxArtifact(client: RegistryClient, ref: Reference, o
   }
   return withTempDir(async (dir) => {
     const file = path.join(dir, 'artifact.tgz');
-    const built = await buildArtifact(opts.path, file, opts.ignorePaths ? { ignorePaths: opts.ignorePaths } : {}).catch(buildFailure);
+    const built = await buildArtifact(opts.path, file, opts.ignorePaths ? { ignorePaths: opts.ignorePaths } : {}).catch(
+      buildFailure,
+    );
     const content = new LocalContent();
     const config = content.addBytes(fluxConfigBytes(built.diffId), FLUX_CONFIG_MEDIA_TYPE);
     const layer: Descriptor = { mediaType: FLUX_CONTENT_MEDIA_TYPE, size: built.size, digest: built.digest };
     content.addFile(layer.digest, file);
     const manifest = fluxManifestBytes(config, layer, annotations);
     const root = content.addBytes(manifest, MT.ociManifest);
-    if (ref.digest && ref.digest !== root.digest) throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(ref), actual: root.digest });
+    if (ref.digest && ref.digest !== root.digest)
+      throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(ref), actual: root.digest });
     const repo = client.repository(ref);
     const pushed = await pushGraph(content, repo, root, { tags: ref.tag ? [ref.tag] : [] });
     const repository = `${ref.registry}/${ref.repository}`;
@@ -134,7 +156,11 @@ export interface FluxBuildResult {
 }
 
 /** `flux build artifact`: the tarball only. */
-export async function buildFluxArtifact(opts: { path: string; output: string; ignorePaths?: readonly string[] }): Promise<FluxBuildResult> {
+export async function buildFluxArtifact(opts: {
+  path: string;
+  output: string;
+  ignorePaths?: readonly string[];
+}): Promise<FluxBuildResult> {
   try {
     const b = await buildArtifact(opts.path, opts.output, opts.ignorePaths ? { ignorePaths: opts.ignorePaths } : {});
     return { file: opts.output, digest: b.digest, size: b.size, diffId: b.diffId, entries: b.entries.length };
@@ -158,7 +184,11 @@ async function fetchFlux(client: RegistryClient, ref: Reference): Promise<Fetche
   const { descriptor, bytes } = await repo.fetchManifest(manifestRef(ref));
   const label = formatReference(ref);
   if (!isImageManifestType(descriptor.mediaType)) {
-    throw clientError('ARTIFACT_INVALID', { reference: label, detail: `it is a ${descriptor.mediaType}, not an artifact manifest`, hint: 'flux artifacts are single OCI manifests; give the reference of one (not of an index)' });
+    throw clientError('ARTIFACT_INVALID', {
+      reference: label,
+      detail: `it is a ${descriptor.mediaType}, not an artifact manifest`,
+      hint: 'flux artifacts are single OCI manifests; give the reference of one (not of an index)',
+    });
   }
   const manifest = JSON.parse(bytes.toString('utf8')) as FetchedFlux['manifest'];
   const layer = manifest.layers?.[0];
@@ -201,7 +231,11 @@ export interface FluxPullResult {
 }
 
 /** `flux pull artifact`: layer 0, untarred safely into `outDir` (or written as is when it is not gzip). */
-export async function pullFluxArtifact(client: RegistryClient, ref: Reference, outDir: string): Promise<FluxPullResult> {
+export async function pullFluxArtifact(
+  client: RegistryClient,
+  ref: Reference,
+  outDir: string,
+): Promise<FluxPullResult> {
   const f = await fetchFlux(client, ref);
   const label = formatReference({ ...ref, digest: f.descriptor.digest });
   const ann = f.manifest.annotations ?? {};
@@ -229,9 +263,15 @@ export async function pullFluxArtifact(client: RegistryClient, ref: Reference, o
   try {
     r = await extractTar(stream, outDir);
   } catch (e) {
-    if (e instanceof TarError) throw clientError('ARTIFACT_INVALID', { reference: label, detail: e.message, hint: 'nothing outside the output directory was touched; the artifact itself is damaged or unsafe' });
+    if (e instanceof TarError)
+      throw clientError('ARTIFACT_INVALID', {
+        reference: label,
+        detail: e.message,
+        hint: 'nothing outside the output directory was touched; the artifact itself is damaged or unsafe',
+      });
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') throw clientError('ARTIFACT_INVALID', { reference: label, detail: `layer 0 is not valid gzip: ${err.message}` });
+    if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR')
+      throw clientError('ARTIFACT_INVALID', { reference: label, detail: `layer 0 is not valid gzip: ${err.message}` });
     if (err.syscall && !isClientError(e)) throw clientError('OUTPUT_FAILED', { path: outDir, detail: err.message });
     throw e;
   }
@@ -249,13 +289,21 @@ export interface FluxListEntry {
 }
 
 /** `flux list artifacts`: tags (descending as strings, cosign tags left out, filtered) with digest and metadata. */
-export async function listFluxArtifacts(client: RegistryClient, ref: Reference, opts: { semver?: string; regex?: string; concurrency?: number } = {}): Promise<FluxListEntry[]> {
-  let constraint: ReturnType<typeof parseConstraint> | undefined;
+export async function listFluxArtifacts(
+  client: RegistryClient,
+  ref: Reference,
+  opts: { semver?: string; regex?: string; concurrency?: number } = {},
+): Promise<FluxListEntry[]> {
+  let constraint: Constraint | undefined;
   if (opts.semver) {
     try {
       constraint = parseConstraint(opts.semver);
     } catch (e) {
-      if (e instanceof ConstraintError) throw clientError('INVALID_ARGUMENT', { message: `semver '${opts.semver}' parse error: ${e.message}`, hint: 'write a constraint such as ">=1.0.0 <2.0.0", "~1.2" or "^1"' });
+      if (e instanceof SemverError)
+        throw clientError('INVALID_ARGUMENT', {
+          message: `semver '${opts.semver}' parse error: ${e.message}`,
+          hint: 'write a constraint such as ">=1.0.0 <2.0.0", "~1.2" or "^1"',
+        });
       throw e;
     }
   }
@@ -272,7 +320,7 @@ export async function listFluxArtifacts(client: RegistryClient, ref: Reference, 
     if (isCosignTag(t)) return false;
     if (constraint) {
       const v = parseTagVersion(t);
-      if (!v || !constraint.test(v)) return false;
+      if (!v || !constraint.check(v)) return false;
     }
     return !re || re.test(t);
   });
@@ -301,7 +349,11 @@ export async function listFluxArtifacts(client: RegistryClient, ref: Reference, 
 }
 
 /** `flux tag artifact`: the same manifest bytes under each new tag. */
-export async function tagFluxArtifact(client: RegistryClient, ref: Reference, tags: readonly string[]): Promise<{ source: string; digest: string; tagged: string[] }> {
+export async function tagFluxArtifact(
+  client: RegistryClient,
+  ref: Reference,
+  tags: readonly string[],
+): Promise<{ source: string; digest: string; tagged: string[] }> {
   const tagged: string[] = [];
   let digest = '';
   for (const t of tags) {
@@ -349,8 +401,14 @@ async function localContents(entries: ArchiveEntry[]): Promise<Map<string, Conte
 }
 
 /** Compares the contents of `dir` (built with the ignore rules) with layer 0 of the artifact. */
-export async function diffFluxArtifact(client: RegistryClient, ref: Reference, opts: { path: string; ignorePaths?: readonly string[] }): Promise<FluxDiffResult> {
-  const entries = await collectEntries(opts.path, opts.ignorePaths ? { ignorePaths: opts.ignorePaths } : {}).catch(buildFailure);
+export async function diffFluxArtifact(
+  client: RegistryClient,
+  ref: Reference,
+  opts: { path: string; ignorePaths?: readonly string[] },
+): Promise<FluxDiffResult> {
+  const entries = await collectEntries(opts.path, opts.ignorePaths ? { ignorePaths: opts.ignorePaths } : {}).catch(
+    buildFailure,
+  );
   const local = await streamArtifact(entries, nullSink());
   const f = await fetchFlux(client, ref);
   const label = formatReference({ ...ref, digest: f.descriptor.digest });
@@ -359,7 +417,11 @@ export async function diffFluxArtifact(client: RegistryClient, ref: Reference, o
     remote = await tarContents(f.repo.fetchBlob(f.layer));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (e instanceof TarError || code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') throw clientError('ARTIFACT_INVALID', { reference: label, detail: `layer 0 is not a gzipped tarball: ${(e as Error).message}` });
+    if (e instanceof TarError || code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR')
+      throw clientError('ARTIFACT_INVALID', {
+        reference: label,
+        detail: `layer 0 is not a gzipped tarball: ${(e as Error).message}`,
+      });
     throw e;
   }
   const mine = await localContents(entries);

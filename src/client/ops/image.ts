@@ -12,7 +12,12 @@ import { finished, pipeline } from 'node:stream/promises';
 import { MT, isImageManifestType, isIndexType } from '../../core/media-types.js';
 import { LayoutDir, writeDockerArchive, writeOciArchive } from '../archive/export.js';
 import { decompressor, sniffCompression } from '../archive/files.js';
-import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, ImageArchive, type ArchiveFormat } from '../archive/import.js';
+import {
+  ANNOTATION_CONTAINERD_NAME,
+  ANNOTATION_REF_NAME,
+  ImageArchive,
+  type ArchiveFormat,
+} from '../archive/import.js';
 import type { RegistryClient, Repository } from '../client.js';
 import { verifyBytes, type Descriptor } from '../content.js';
 import { clientError, isClientError } from '../errors.js';
@@ -34,13 +39,21 @@ export interface PushImageResult {
 }
 
 /** Pushes an image from an archive (any `docker save` generation) or OCI layout (directory or tar). */
-export async function pushImage(client: RegistryClient, archivePath: string, target: Reference, opts: { image?: string } = {}): Promise<PushImageResult> {
+export async function pushImage(
+  client: RegistryClient,
+  archivePath: string,
+  target: Reference,
+  opts: { image?: string } = {},
+): Promise<PushImageResult> {
   const archive = await ImageArchive.open(archivePath);
   try {
     const image = archive.select(opts.image);
     const prepared = await archive.prepare(image, { onProgress: client.emit });
     if (target.digest && target.digest !== prepared.root.digest) {
-      throw clientError('DIGEST_REFERENCE_MISMATCH', { reference: formatReference(target), actual: prepared.root.digest });
+      throw clientError('DIGEST_REFERENCE_MISMATCH', {
+        reference: formatReference(target),
+        actual: prepared.root.digest,
+      });
     }
     const repo = client.repository(target);
     const result = await pushGraph(prepared.source, repo, prepared.root, { tags: target.tag ? [target.tag] : [] });
@@ -64,12 +77,18 @@ type IndexDoc = { manifests?: (Descriptor & { platform?: Partial<Platform> })[] 
 /** The image manifest of an index for a platform (default: this machine's), as docker picks it. */
 export function selectPlatform(indexBytes: Buffer, reference: string, want?: Platform): Descriptor {
   const doc = JSON.parse(indexBytes.toString('utf8')) as IndexDoc;
-  const images = (doc.manifests ?? []).filter((m) => isImageManifestType(m.mediaType) && isRunnablePlatform(m.platform));
+  const images = (doc.manifests ?? []).filter(
+    (m) => isImageManifestType(m.mediaType) && isRunnablePlatform(m.platform),
+  );
   const target = want ?? hostPlatform();
   const found = images.find((m) => platformMatches(target, m.platform as Platform));
   if (found) return found;
   if (!want && images.length === 1) return images[0]!;
-  throw clientError('PLATFORM_NOT_FOUND', { reference, platform: formatPlatform(target), available: images.map((m) => formatPlatform(m.platform)) });
+  throw clientError('PLATFORM_NOT_FOUND', {
+    reference,
+    platform: formatPlatform(target),
+    available: images.map((m) => formatPlatform(m.platform)),
+  });
 }
 
 export interface PullImageOptions {
@@ -100,7 +119,12 @@ function repoTags(ref: Reference): string[] {
 }
 
 /** Pulls an image into an archive file (written to a temporary name, then renamed) or a stream. */
-export async function pullImage(client: RegistryClient, ref: Reference, target: PullTarget, opts: PullImageOptions = {}): Promise<PullImageResult> {
+export async function pullImage(
+  client: RegistryClient,
+  ref: Reference,
+  target: PullTarget,
+  opts: PullImageOptions = {},
+): Promise<PullImageResult> {
   const format = opts.format ?? 'docker';
   const repo = client.repository(ref);
   const label = formatReference(ref);
@@ -122,19 +146,30 @@ export async function pullImage(client: RegistryClient, ref: Reference, target: 
     let out: Writable;
     if (partial) {
       out = createWriteStream(partial);
-      await new Promise<void>((resolve, reject) => out.once('open', () => resolve()).once('error', (e) => reject(clientError('OUTPUT_FAILED', { path: file!, detail: e.message }, { cause: e }))));
+      await new Promise<void>((resolve, reject) =>
+        out
+          .once('open', () => resolve())
+          .once('error', (e) => reject(clientError('OUTPUT_FAILED', { path: file!, detail: e.message }, { cause: e }))),
+      );
     } else {
       out = (target as { stream: Writable }).stream;
     }
     let result: Omit<PullImageResult, 'bytes' | 'file' | 'reference' | 'format'> & { bytes: () => number };
-    if (format === 'docker') result = await pullDocker(client, repo, ref, label, root, rootBytes, layout, staging, out, opts.platform);
+    if (format === 'docker')
+      result = await pullDocker(client, repo, ref, label, root, rootBytes, layout, staging, out, opts.platform);
     else result = await pullOci(client, repo, ref, label, root, rootBytes, layout, out, opts.platform);
     if (partial && file) {
       out.end();
       await finished(out);
       await rename(partial, file);
     }
-    return { reference: formatReference({ ...ref, digest: result.digest }), format, ...(file ? { file } : {}), ...result, bytes: result.bytes() };
+    return {
+      reference: formatReference({ ...ref, digest: result.digest }),
+      format,
+      ...(file ? { file } : {}),
+      ...result,
+      bytes: result.bytes(),
+    };
   } catch (e) {
     if (partial) await rm(partial, { force: true });
     throw e;
@@ -143,9 +178,13 @@ export async function pullImage(client: RegistryClient, ref: Reference, target: 
   }
 }
 
-async function imageConfigOf(manifestBytes: Buffer, reference: string): Promise<{ config: Descriptor; layers: Descriptor[] }> {
+async function imageConfigOf(
+  manifestBytes: Buffer,
+  reference: string,
+): Promise<{ config: Descriptor; layers: Descriptor[] }> {
   const doc = JSON.parse(manifestBytes.toString('utf8')) as { config: Descriptor; layers?: Descriptor[] };
-  if (!IMAGE_CONFIG_TYPES.includes(doc.config.mediaType)) throw clientError('NOT_AN_IMAGE', { reference, type: doc.config.mediaType });
+  if (!IMAGE_CONFIG_TYPES.includes(doc.config.mediaType))
+    throw clientError('NOT_AN_IMAGE', { reference, type: doc.config.mediaType });
   return { config: doc.config, layers: doc.layers ?? [] };
 }
 
@@ -173,11 +212,20 @@ async function pullDocker(
     throw clientError('UNSUPPORTED_MANIFEST', { reference: label, mediaType: root.mediaType });
   }
   const { config, layers } = await imageConfigOf(imageBytes, label);
-  if (layers.some((l) => l.urls?.length)) throw clientError('UNSUPPORTED_MANIFEST', { reference: `${label} (it has foreign layers; pull it with --format oci)`, mediaType: image.mediaType });
+  if (layers.some((l) => l.urls?.length))
+    throw clientError('UNSUPPORTED_MANIFEST', {
+      reference: `${label} (it has foreign layers; pull it with --format oci)`,
+      mediaType: image.mediaType,
+    });
   const written = await fetchGraph(repo, image, layout, { concurrency: client.concurrency, onProgress: client.emit });
   const configBytes = verifyBytes(await layoutRead(layout, config), config, `${label}: config`);
-  const diffIds = (JSON.parse(configBytes.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? [];
-  if (diffIds.length !== layers.length) throw clientError('NOT_AN_IMAGE', { reference: label, type: `${config.mediaType} with ${diffIds.length} diff_ids for ${layers.length} layers` });
+  const diffIds =
+    (JSON.parse(configBytes.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? [];
+  if (diffIds.length !== layers.length)
+    throw clientError('NOT_AN_IMAGE', {
+      reference: label,
+      type: `${config.mediaType} with ${diffIds.length} diff_ids for ${layers.length} layers`,
+    });
   const layerFiles: { diffId: string; file: string; size: number }[] = [];
   const dir = path.join(staging, 'layers');
   await mkdir(dir, { recursive: true });
@@ -185,14 +233,28 @@ async function pullDocker(
     const fileName = path.join(dir, `${i}.tar`);
     const { diffId, size } = await decompressLayer(client, layout.blobPath(layer.digest), fileName, layer, label);
     if (diffId !== diffIds[i]) {
-      throw clientError('DIGEST_MISMATCH', { what: `${label}: uncompressed layer ${i} (${layer.digest})`, expected: diffIds[i]!, actual: diffId });
+      throw clientError('DIGEST_MISMATCH', {
+        what: `${label}: uncompressed layer ${i} (${layer.digest})`,
+        expected: diffIds[i]!,
+        actual: diffId,
+      });
     }
     layerFiles.push({ diffId, file: fileName, size });
   }
   const counter = countBytes(out);
-  await writeDockerArchive(counter.stream, { config: { bytes: configBytes, digest: config.digest }, layers: layerFiles, repoTags: repoTags(ref) });
+  await writeDockerArchive(counter.stream, {
+    config: { bytes: configBytes, digest: config.digest },
+    layers: layerFiles,
+    repoTags: repoTags(ref),
+  });
   await counter.done();
-  return { digest: image.digest, mediaType: image.mediaType, ...(chosen ? { platform: chosen } : {}), blobs: written.length, bytes: counter.count };
+  return {
+    digest: image.digest,
+    mediaType: image.mediaType,
+    ...(chosen ? { platform: chosen } : {}),
+    blobs: written.length,
+    bytes: counter.count,
+  };
 }
 
 function layoutRead(layout: LayoutDir, desc: Descriptor): Promise<Buffer> {
@@ -200,7 +262,13 @@ function layoutRead(layout: LayoutDir, desc: Descriptor): Promise<Buffer> {
 }
 
 /** Decompresses a downloaded layer into `dest`, returning its diff_id. */
-async function decompressLayer(client: RegistryClient, src: string, dest: string, layer: Descriptor, label: string): Promise<{ diffId: string; size: number }> {
+async function decompressLayer(
+  client: RegistryClient,
+  src: string,
+  dest: string,
+  layer: Descriptor,
+  label: string,
+): Promise<{ diffId: string; size: number }> {
   const head = Buffer.alloc(8);
   const fd = openSync(src, 'r');
   let n: number;
@@ -219,17 +287,38 @@ async function decompressLayer(client: RegistryClient, src: string, dest: string
       cb(null, chunk);
     },
   });
-  client.emit({ type: 'blob', action: 'prepare', state: 'start', digest: layer.digest, size: layer.size, transferred: 0 });
+  client.emit({
+    type: 'blob',
+    action: 'prepare',
+    state: 'start',
+    digest: layer.digest,
+    size: layer.size,
+    transferred: 0,
+  });
   try {
-    const stages: (NodeJS.ReadableStream | NodeJS.ReadWriteStream | NodeJS.WritableStream)[] = [createReadStream(src, { highWaterMark: 1 << 20 })];
+    const stages: (NodeJS.ReadableStream | NodeJS.ReadWriteStream | NodeJS.WritableStream)[] = [
+      createReadStream(src, { highWaterMark: 1 << 20 }),
+    ];
     if (compression !== 'none') stages.push(decompressor(compression, `${label} layer ${layer.digest}`));
     stages.push(hashing, createWriteStream(dest));
     await pipeline(stages);
   } catch (e) {
     if (isClientError(e)) throw e;
-    throw clientError('DIGEST_MISMATCH', { what: `${label}: layer ${layer.digest} does not decompress (${(e as Error).message})`, expected: 'a tar stream', actual: compression });
+    throw clientError('DIGEST_MISMATCH', {
+      what: `${label}: layer ${layer.digest} does not decompress (${(e as Error).message})`,
+      expected: 'a tar stream',
+      actual: compression,
+    });
   }
-  client.emit({ type: 'blob', action: 'prepare', state: 'done', digest: layer.digest, size: layer.size, transferred: layer.size, result: 'prepared' });
+  client.emit({
+    type: 'blob',
+    action: 'prepare',
+    state: 'done',
+    digest: layer.digest,
+    size: layer.size,
+    transferred: layer.size,
+    result: 'prepared',
+  });
   return { diffId: `sha256:${hash.digest('hex')}`, size: (await stat(dest)).size };
 }
 
@@ -271,12 +360,27 @@ async function pullOci(
   } catch (e) {
     if (!isClientError(e)) throw e; // not an image, or no image for this machine: no manifest.json
   }
-  const annotations: Record<string, string> = { [ANNOTATION_CONTAINERD_NAME]: formatReference(ref.tag ? { registry: ref.registry, repository: ref.repository, tag: ref.tag } : { ...ref, digest: top.digest }) };
+  const annotations: Record<string, string> = {
+    [ANNOTATION_CONTAINERD_NAME]: formatReference(
+      ref.tag ? { registry: ref.registry, repository: ref.repository, tag: ref.tag } : { ...ref, digest: top.digest },
+    ),
+  };
   if (ref.tag) annotations[ANNOTATION_REF_NAME] = ref.tag;
   const counter = countBytes(out);
-  await writeOciArchive(counter.stream, { layout, index: [{ mediaType: top.mediaType, digest: top.digest, size: top.size, annotations }], blobs: written, ...(docker ? { docker } : {}) });
+  await writeOciArchive(counter.stream, {
+    layout,
+    index: [{ mediaType: top.mediaType, digest: top.digest, size: top.size, annotations }],
+    blobs: written,
+    ...(docker ? { docker } : {}),
+  });
   await counter.done();
-  return { digest: top.digest, mediaType: top.mediaType, ...(chosen ? { platform: chosen } : {}), blobs: written.length, bytes: counter.count };
+  return {
+    digest: top.digest,
+    mediaType: top.mediaType,
+    ...(chosen ? { platform: chosen } : {}),
+    blobs: written.length,
+    bytes: counter.count,
+  };
 }
 
 /** Wraps a writable to count what goes through, without ending it. */
@@ -290,7 +394,9 @@ function countBytes(out: Writable): { stream: Writable; count: () => number; don
   });
   stream.pipe(out, { end: false });
   // A broken output (a closed pipe, a full disk) must fail the writer, not stall it.
-  out.once('error', (e) => stream.destroy(clientError('OUTPUT_FAILED', { path: 'the output', detail: e.message }, { cause: e })));
+  out.once('error', (e) =>
+    stream.destroy(clientError('OUTPUT_FAILED', { path: 'the output', detail: e.message }, { cause: e })),
+  );
   return {
     stream,
     count: () => n,

@@ -24,7 +24,13 @@ export interface InspectResult {
   configDescriptor?: Descriptor;
   layers?: Descriptor[];
   /** The entries of an index, with their platforms. */
-  platforms?: { platform: string; digest: string; mediaType: string; size: number; annotations?: Record<string, string> }[];
+  platforms?: {
+    platform: string;
+    digest: string;
+    mediaType: string;
+    size: number;
+    annotations?: Record<string, string>;
+  }[];
   subject?: Descriptor;
   referrers: Descriptor[];
   /** How the referrers were found: the referrers API or the `sha256-<hex>` tag. */
@@ -33,7 +39,11 @@ export interface InspectResult {
   raw: Buffer;
 }
 
-export async function inspect(client: RegistryClient, ref: Reference, opts: { platform?: Platform } = {}): Promise<InspectResult> {
+export async function inspect(
+  client: RegistryClient,
+  ref: Reference,
+  opts: { platform?: Platform } = {},
+): Promise<InspectResult> {
   const repo = client.repository(ref);
   let { descriptor, bytes } = await repo.fetchManifest(manifestRef(ref));
   let reference = formatReference({ ...ref, digest: descriptor.digest });
@@ -70,7 +80,13 @@ export async function inspect(client: RegistryClient, ref: Reference, opts: { pl
     result.configDescriptor = doc.config;
     result.layers = doc.layers ?? [];
     const c = doc.config;
-    if ((c.mediaType === MT.ociConfig || c.mediaType === MT.dockerConfig || c.mediaType.endsWith('+json') || c.mediaType === MT.json) && c.size <= 1024 * 1024) {
+    if (
+      (c.mediaType === MT.ociConfig ||
+        c.mediaType === MT.dockerConfig ||
+        c.mediaType.endsWith('+json') ||
+        c.mediaType === MT.json) &&
+      c.size <= 1024 * 1024
+    ) {
       try {
         result.config = JSON.parse((await repo.read(c)).toString('utf8'));
       } catch (e) {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isImageManifestType } from '../../core/media-types.js';
-import { rfc3339 } from '../../flux/artifact.js';
+import { formatRFC3339 } from '../../gocompat/time.js';
 import { TarError, cleanName, extractTar, openTarStream } from '../../flux/untar.js';
 import {
   BundleError,
@@ -38,7 +38,12 @@ const OPA_MAX_FILE_BYTES = 1024 * 1024 * 1024;
 
 function bundleFailure(e: unknown, label?: string): never {
   if (e instanceof BundleError) {
-    if (label) throw clientError('ARTIFACT_INVALID', { reference: label, detail: `not a loadable OPA bundle: ${e.message}`, ...(e.hint ? { hint: e.hint } : {}) });
+    if (label)
+      throw clientError('ARTIFACT_INVALID', {
+        reference: label,
+        detail: `not a loadable OPA bundle: ${e.message}`,
+        ...(e.hint ? { hint: e.hint } : {}),
+      });
     throw clientError('INVALID_ARGUMENT', { message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
   }
   throw e;
@@ -50,11 +55,16 @@ async function tarballFiles(stream: Readable, label: string): Promise<BundleFile
   try {
     const tar = openTarStream(stream);
     for (let m = await tar.next(); m; m = await tar.next()) {
-      if (m.type === 'file') files.push({ path: cleanName(m.name.replace(/^\/+/, '')), bytes: await tar.readBody(OPA_MAX_FILE_BYTES) });
+      if (m.type === 'file')
+        files.push({ path: cleanName(m.name.replace(/^\/+/, '')), bytes: await tar.readBody(OPA_MAX_FILE_BYTES) });
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (e instanceof TarError || code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') throw clientError('ARTIFACT_INVALID', { reference: label, detail: `not a gzipped tar bundle: ${(e as Error).message}` });
+    if (e instanceof TarError || code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR')
+      throw clientError('ARTIFACT_INVALID', {
+        reference: label,
+        detail: `not a gzipped tar bundle: ${(e as Error).message}`,
+      });
     throw e;
   }
   return files;
@@ -81,22 +91,35 @@ export interface PolicyPushResult {
   stats: PushStats;
 }
 
-export async function pushPolicy(client: RegistryClient, ref: Reference, opts: PolicyPushOptions): Promise<PolicyPushResult> {
+export async function pushPolicy(
+  client: RegistryClient,
+  ref: Reference,
+  opts: PolicyPushOptions,
+): Promise<PolicyPushResult> {
   let st;
   try {
     st = await stat(opts.path);
   } catch {
-    throw clientError('INVALID_ARGUMENT', { message: `${opts.path} does not exist`, hint: 'give --path a bundle directory (with .rego files) or an `opa build` bundle.tar.gz' });
+    throw clientError('INVALID_ARGUMENT', {
+      message: `${opts.path} does not exist`,
+      hint: 'give --path a bundle directory (with .rego files) or an `opa build` bundle.tar.gz',
+    });
   }
   let tarball: Buffer;
   let files: BundleFile[];
   let bundle;
   if (st.isDirectory()) {
-    bundle = await readPolicyDir(opts.path, opts.revision !== undefined ? { revision: opts.revision } : {}).catch((e) => bundleFailure(e));
+    bundle = await readPolicyDir(opts.path, opts.revision !== undefined ? { revision: opts.revision } : {}).catch((e) =>
+      bundleFailure(e),
+    );
     files = bundle.files;
     tarball = bundleTarball(files);
   } else {
-    if (opts.revision !== undefined) throw clientError('OPTIONS_CONFLICT', { options: ['--revision', 'a bundle tarball'], why: 'the revision of a built bundle is in its .manifest; rebuild it with `opa build --revision`' });
+    if (opts.revision !== undefined)
+      throw clientError('OPTIONS_CONFLICT', {
+        options: ['--revision', 'a bundle tarball'],
+        why: 'the revision of a built bundle is in its .manifest; rebuild it with `opa build --revision`',
+      });
     tarball = await readFile(opts.path);
     files = await tarballFiles(Readable.from([tarball]), opts.path);
     try {
@@ -107,8 +130,10 @@ export async function pushPolicy(client: RegistryClient, ref: Reference, opts: P
   }
   const r = await pushArtifact(client, ref, {
     config: { mediaType: OPA_CONFIG_MEDIA_TYPE, bytes: Buffer.from('{}') },
-    layers: [{ mediaType: OPA_BUNDLE_LAYER_MEDIA_TYPE, bytes: tarball, annotations: { [ANNOTATION_TITLE]: 'bundle.tar.gz' } }],
-    annotations: { [ANNOTATION_CREATED]: rfc3339(opts.now ?? new Date()), ...(opts.annotations ?? {}) },
+    layers: [
+      { mediaType: OPA_BUNDLE_LAYER_MEDIA_TYPE, bytes: tarball, annotations: { [ANNOTATION_TITLE]: 'bundle.tar.gz' } },
+    ],
+    annotations: { [ANNOTATION_CREATED]: formatRFC3339(opts.now ?? new Date()), ...(opts.annotations ?? {}) },
   });
   const layer = JSON.parse(r.manifest.toString('utf8')).layers[0] as Descriptor;
   return {
@@ -137,11 +162,19 @@ export interface PolicyPullResult {
 }
 
 /** Pulls the bundle OPA would load (first tar+gzip layer), checks it, writes the tarball and/or extracts it. */
-export async function pullPolicy(client: RegistryClient, ref: Reference, opts: { outDir?: string; bundleFile?: string }): Promise<PolicyPullResult> {
+export async function pullPolicy(
+  client: RegistryClient,
+  ref: Reference,
+  opts: { outDir?: string; bundleFile?: string },
+): Promise<PolicyPullResult> {
   const repo = client.repository(ref);
   const { descriptor, bytes } = await repo.fetchManifest(manifestRef(ref));
   const label = formatReference({ ...ref, digest: descriptor.digest });
-  if (!isImageManifestType(descriptor.mediaType)) throw clientError('ARTIFACT_INVALID', { reference: label, detail: `it is a ${descriptor.mediaType}; OPA loads bundles from image manifests only (“no layers in manifest”)` });
+  if (!isImageManifestType(descriptor.mediaType))
+    throw clientError('ARTIFACT_INVALID', {
+      reference: label,
+      detail: `it is a ${descriptor.mediaType}; OPA loads bundles from image manifests only (“no layers in manifest”)`,
+    });
   const manifest = JSON.parse(bytes.toString('utf8')) as { layers?: Descriptor[] };
   const layer = (manifest.layers ?? []).find((l) => l.mediaType === OPA_BUNDLE_LAYER_MEDIA_TYPE);
   if (!layer) {

@@ -62,8 +62,10 @@ export class GoDeflater {
         const delta = this.hashOffset - 1;
         this.hashOffset -= delta;
         this.chainHead -= delta;
-        for (let i = 0; i < this.hashPrev.length; i++) this.hashPrev[i] = this.hashPrev[i]! > delta ? this.hashPrev[i]! - delta : 0;
-        for (let i = 0; i < this.hashHead.length; i++) this.hashHead[i] = this.hashHead[i]! > delta ? this.hashHead[i]! - delta : 0;
+        for (let i = 0; i < this.hashPrev.length; i++)
+          this.hashPrev[i] = this.hashPrev[i]! > delta ? this.hashPrev[i]! - delta : 0;
+        for (let i = 0; i < this.hashHead.length; i++)
+          this.hashHead[i] = this.hashHead[i]! > delta ? this.hashHead[i]! - delta : 0;
       }
     }
     const n = Math.min(b.length, this.window.length - this.windowEnd);
@@ -87,7 +89,12 @@ export class GoDeflater {
     return Math.imul(v, hashmul) >>> (32 - hashBits);
   }
 
-  private findMatch(pos: number, prevHead: number, prevLength: number, lookahead: number): { length: number; offset: number; ok: boolean } {
+  private findMatch(
+    pos: number,
+    prevHead: number,
+    prevLength: number,
+    lookahead: number,
+  ): { length: number; offset: number; ok: boolean } {
     const win = this.window;
     const minMatchLook = Math.min(maxMatchLength, lookahead);
     const winLen = pos + minMatchLook;
@@ -154,7 +161,8 @@ export class GoDeflater {
         }
       }
       if (prevLength >= minMatchLength && this.length <= prevLength) {
-        this.tokens[this.ntokens++] = (matchType + ((prevLength - baseMatchLength) << lengthShift) + (prevOffset - baseMatchOffset)) >>> 0;
+        this.tokens[this.ntokens++] =
+          (matchType + ((prevLength - baseMatchLength) << lengthShift) + (prevOffset - baseMatchOffset)) >>> 0;
         const newIndex = this.index + prevLength - 1;
         let index = this.index;
         for (index++; index < newIndex; index++) {

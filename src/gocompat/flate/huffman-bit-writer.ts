@@ -11,11 +11,16 @@ export const codegenCodeCount = 19;
 export const badCode = 255;
 
 export const lengthExtraBits = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-export const lengthBase = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 255];
-export const offsetExtraBits = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+export const lengthBase = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 255,
+];
+export const offsetExtraBits = [
+  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+];
 export const offsetBase = [
-  0x000000, 0x000001, 0x000002, 0x000003, 0x000004, 0x000006, 0x000008, 0x00000c, 0x000010, 0x000018, 0x000020, 0x000030, 0x000040, 0x000060, 0x000080, 0x0000c0,
-  0x000100, 0x000180, 0x000200, 0x000300, 0x000400, 0x000600, 0x000800, 0x000c00, 0x001000, 0x001800, 0x002000, 0x003000, 0x004000, 0x006000,
+  0x000000, 0x000001, 0x000002, 0x000003, 0x000004, 0x000006, 0x000008, 0x00000c, 0x000010, 0x000018, 0x000020,
+  0x000030, 0x000040, 0x000060, 0x000080, 0x0000c0, 0x000100, 0x000180, 0x000200, 0x000300, 0x000400, 0x000600,
+  0x000800, 0x000c00, 0x001000, 0x001800, 0x002000, 0x003000, 0x004000, 0x006000,
 ];
 export const codegenOrder = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
@@ -86,7 +91,12 @@ export class HuffmanBitWriter {
     this.writeBits(~length & 0xffff, 16);
   }
 
-  private generateCodegen(numLiterals: number, numOffsets: number, litEnc: HuffmanEncoder, offEnc: HuffmanEncoder): void {
+  private generateCodegen(
+    numLiterals: number,
+    numOffsets: number,
+    litEnc: HuffmanEncoder,
+    offEnc: HuffmanEncoder,
+  ): void {
     const freq = this.codegenFreq;
     freq.fill(0);
     const codegen = this.codegen;
@@ -143,7 +153,15 @@ export class HuffmanBitWriter {
     let numCodegens = codegenCodeCount;
     while (numCodegens > 4 && this.codegenFreq[codegenOrder[numCodegens - 1]!] === 0) numCodegens--;
     const header =
-      3 + 5 + 5 + 4 + 3 * numCodegens + this.codegenEncoding.bitLength(this.codegenFreq) + this.codegenFreq[16]! * 2 + this.codegenFreq[17]! * 3 + this.codegenFreq[18]! * 7;
+      3 +
+      5 +
+      5 +
+      4 +
+      3 * numCodegens +
+      this.codegenEncoding.bitLength(this.codegenFreq) +
+      this.codegenFreq[16]! * 2 +
+      this.codegenFreq[17]! * 3 +
+      this.codegenFreq[18]! * 7;
     return [header + litEnc.bitLength(this.literalFreq) + offEnc.bitLength(this.offsetFreq) + extraBits, numCodegens];
   }
 
@@ -226,7 +244,8 @@ export class HuffmanBitWriter {
     const storable = input !== null && input.length <= maxStoreBlockSize;
     const storedSize = storable ? (input.length + 5) * 8 : 0;
     if (storable) {
-      for (let lc = lengthCodesStart + 8; lc < numLiterals; lc++) extraBits += this.literalFreq[lc]! * lengthExtraBits[lc - lengthCodesStart]!;
+      for (let lc = lengthCodesStart + 8; lc < numLiterals; lc++)
+        extraBits += this.literalFreq[lc]! * lengthExtraBits[lc - lengthCodesStart]!;
       for (let oc = 4; oc < numOffsets; oc++) extraBits += this.offsetFreq[oc]! * offsetExtraBits[oc]!;
     }
     let lit = FIXED_LIT;
@@ -250,4 +269,3 @@ export class HuffmanBitWriter {
     this.writeTokens(tokens, n, lit, off);
   }
 }
-

@@ -19,7 +19,6 @@ interface LiteralNode {
   freq: number;
 }
 
-
 /** huffman_code.go: a length-limited canonical Huffman code, built exactly as Go builds it. */
 export class HuffmanEncoder {
   readonly code: Uint16Array;
@@ -42,10 +41,22 @@ export class HuffmanEncoder {
     const l = [...list, { literal: 0xffff, freq: MAX_INT32 }];
     let maxBits = maxBitsIn;
     if (maxBits > n - 1) maxBits = n - 1;
-    const levels = Array.from({ length: 16 }, () => ({ level: 0, lastFreq: 0, nextCharFreq: 0, nextPairFreq: 0, needed: 0 }));
+    const levels = Array.from({ length: 16 }, () => ({
+      level: 0,
+      lastFreq: 0,
+      nextCharFreq: 0,
+      nextPairFreq: 0,
+      needed: 0,
+    }));
     const leafCounts = Array.from({ length: 16 }, () => new Int32Array(16));
     for (let level = 1; level <= maxBits; level++) {
-      levels[level] = { level, lastFreq: l[1]!.freq, nextCharFreq: l[2]!.freq, nextPairFreq: l[0]!.freq + l[1]!.freq, needed: 0 };
+      levels[level] = {
+        level,
+        lastFreq: l[1]!.freq,
+        nextCharFreq: l[2]!.freq,
+        nextPairFreq: l[0]!.freq + l[1]!.freq,
+        needed: 0,
+      };
       leafCounts[level]![level] = 2;
       if (level === 1) levels[level]!.nextPairFreq = MAX_INT32;
     }
@@ -150,4 +161,3 @@ function fixedOffsetEncoding(): HuffmanEncoder {
 
 export const FIXED_LIT = fixedLiteralEncoding();
 export const FIXED_OFF = fixedOffsetEncoding();
-

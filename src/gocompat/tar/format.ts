@@ -127,7 +127,10 @@ export function parseNumeric(h: Buffer, field: Field): number {
     for (let i = 1; i < size; i++) n = n * 256 + h[offset + i]!;
     return n;
   }
-  const s = h.subarray(offset, offset + size).toString('latin1').replace(/^[ \0]+|[ \0]+$/g, '');
+  const s = h
+    .subarray(offset, offset + size)
+    .toString('latin1')
+    .replace(/^[ \0]+|[ \0]+$/g, '');
   if (s === '') return 0;
   if (!/^[0-7]+$/.test(s)) return NaN;
   return parseInt(s, 8);
@@ -165,7 +168,8 @@ export function parsePaxRecords(data: Buffer): Map<string, string> | undefined {
     if (sp === -1) return undefined;
     const lenText = data.subarray(i, sp).toString('latin1');
     const len = /^[0-9]+$/.test(lenText) ? parseInt(lenText, 10) : NaN;
-    if (!Number.isFinite(len) || len <= sp - i + 1 || i + len > data.length || data[i + len - 1] !== 0x0a) return undefined;
+    if (!Number.isFinite(len) || len <= sp - i + 1 || i + len > data.length || data[i + len - 1] !== 0x0a)
+      return undefined;
     const record = data.subarray(sp + 1, i + len - 1).toString('utf8');
     const eq = record.indexOf('=');
     if (eq <= 0) return undefined;

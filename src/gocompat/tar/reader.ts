@@ -12,7 +12,17 @@
  * symlinks) is each caller's policy.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { BLOCK, MAX_SPECIAL_FILE_SIZE, TYPE, checksumOk, isZeroBlock, padding, parseNumeric, parsePaxRecords, parseString } from './format.js';
+import {
+  BLOCK,
+  MAX_SPECIAL_FILE_SIZE,
+  TYPE,
+  checksumOk,
+  isZeroBlock,
+  padding,
+  parseNumeric,
+  parsePaxRecords,
+  parseString,
+} from './format.js';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 
@@ -76,7 +86,7 @@ export function streamSource(stream: AsyncIterable<Buffer>): TarSource {
     },
     readSome,
     async skip(n) {
-      for (let left = n; left > 0; ) {
+      for (let left = n; left > 0;) {
         const c = await readSome(left);
         if (c.length === 0) return false;
         left -= c.length;
@@ -166,7 +176,8 @@ export class TarReader {
   private async skipPending(): Promise<void> {
     if (this.pending === 0) return;
     const at = this.pos;
-    if (!(await this.source.skip(this.pending))) throw new TarError(`the tar member at byte ${at - BLOCK} runs past the end of the archive (truncated?)`);
+    if (!(await this.source.skip(this.pending)))
+      throw new TarError(`the tar member at byte ${at - BLOCK} runs past the end of the archive (truncated?)`);
     this.pos += this.pending;
     this.pending = 0;
   }
@@ -175,7 +186,8 @@ export class TarReader {
     if (size > MAX_SPECIAL_FILE_SIZE) throw new TarError(`oversized tar metadata record (${size} bytes) at byte ${at}`);
     const data = await this.source.read(size + padding(size));
     this.pos += data.length;
-    if (data.length < size + padding(size)) throw new TarError('the archive ends in the middle of a member (truncated?)');
+    if (data.length < size + padding(size))
+      throw new TarError('the archive ends in the middle of a member (truncated?)');
     return data.subarray(0, size);
   }
 
@@ -192,10 +204,12 @@ export class TarReader {
       const h = await this.block('a header');
       if (!h || isZeroBlock(h)) {
         this.ended = true;
-        if (pax.size || longName !== undefined || longLink !== undefined) throw new TarError('the archive ends after an extended header');
+        if (pax.size || longName !== undefined || longLink !== undefined)
+          throw new TarError('the archive ends after an extended header');
         return undefined;
       }
-      if (!checksumOk(h)) throw new TarError(`bad tar header checksum at byte ${at}: not a tar archive, or a damaged one`);
+      if (!checksumOk(h))
+        throw new TarError(`bad tar header checksum at byte ${at}: not a tar archive, or a damaged one`);
       const typeflag = String.fromCharCode(h[156]!);
       let size = parseNumeric(h, 'size');
       if (!Number.isFinite(size) || size < 0) throw new TarError(`bad size field in the tar header at byte ${at}`);
@@ -219,7 +233,8 @@ export class TarReader {
         if (!Number.isSafeInteger(size) || size < 0) throw new TarError(`bad PAX size at byte ${at}`);
       }
       const prefix = parseString(h, 'prefix');
-      const headerName = prefix && parseString(h, 'magic') === 'ustar' ? `${prefix}/${parseString(h, 'name')}` : parseString(h, 'name');
+      const headerName =
+        prefix && parseString(h, 'magic') === 'ustar' ? `${prefix}/${parseString(h, 'name')}` : parseString(h, 'name');
       const name = pax.get('path') ?? longName ?? headerName;
       const type = entryType(typeflag, name);
       const mtime = pax.has('mtime') ? Math.floor(Number(pax.get('mtime'))) : parseNumeric(h, 'mtime');

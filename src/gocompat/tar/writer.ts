@@ -17,7 +17,20 @@
  */
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { BLOCK, MAX_SPECIAL_FILE_SIZE, TYPE, fitsOctal, formatOctal, formatPaxRecord, formatString, isASCII, padding, setUstarFormat, splitUSTARPath, toASCII } from './format.js';
+import {
+  BLOCK,
+  MAX_SPECIAL_FILE_SIZE,
+  TYPE,
+  fitsOctal,
+  formatOctal,
+  formatPaxRecord,
+  formatString,
+  isASCII,
+  padding,
+  setUstarFormat,
+  splitUSTARPath,
+  toASCII,
+} from './format.js';
 
 export interface TarHeader {
   /** Slash-separated, written as given (Go's FileInfoHeader adds "/" to directories; flux does not). */
@@ -32,7 +45,12 @@ export interface TarHeader {
   linkname?: string;
 }
 
-const TYPEFLAG: Record<TarHeader['type'], string> = { file: TYPE.reg, dir: TYPE.dir, symlink: TYPE.symlink, hardlink: TYPE.link };
+const TYPEFLAG: Record<TarHeader['type'], string> = {
+  file: TYPE.reg,
+  dir: TYPE.dir,
+  symlink: TYPE.symlink,
+  hardlink: TYPE.link,
+};
 
 export class TarHeaderError extends Error {}
 
@@ -82,8 +100,10 @@ function splitPath(p: string): { dir: string; base: string } {
 export function goTarHeader(h: TarHeader): Buffer {
   const size = h.type === 'file' ? (h.size ?? 0) : 0;
   const linkname = h.linkname ?? '';
-  if (h.name.includes('\0') || linkname.includes('\0')) throw new TarHeaderError(`tar name ${JSON.stringify(h.name)}: NUL is not allowed`);
-  if (h.type === 'file' && h.name.endsWith('/')) throw new TarHeaderError(`tar name ${JSON.stringify(h.name)}: a file name may not end in "/"`);
+  if (h.name.includes('\0') || linkname.includes('\0'))
+    throw new TarHeaderError(`tar name ${JSON.stringify(h.name)}: NUL is not allowed`);
+  if (h.type === 'file' && h.name.endsWith('/'))
+    throw new TarHeaderError(`tar name ${JSON.stringify(h.name)}: a file name may not end in "/"`);
   if (!Number.isSafeInteger(size) || size < 0) throw new TarHeaderError(`tar member ${h.name}: bad size ${size}`);
   const mtime = h.mtime === undefined ? 0 : Math.round(h.mtime);
 

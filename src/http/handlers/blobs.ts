@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseRangeHeader } from '../../core/ranges.js';
 import type { Handler } from '../context.js';
 import { sendEmpty } from '../respond.js';
-import { responseSocket, sendFile, sendFileAvailable, sendFileTarget } from '../send-file.js';
+import { responseSocket, sendFileAvailable, sendFileBody, sendFileTarget } from '../send-file.js';
 
 /**
  * Smaller bodies take the stream: one read and one write, where sendfile costs a
@@ -34,32 +34,26 @@ export const getBlob: Handler = async (ctx) => {
     res.end();
     return;
   }
-  // Object stores hand the bytes out themselves (like Distribution's `redirect`); the
-  // client repeats its Range there.
-  const location = await registry.blobUrl(name, digest);
-  if (location) {
-    res.writeHead(307, { Location: location, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
-    res.end();
-    return;
-  }
   const socket = length >= SENDFILE_MIN_BYTES && sendFileAvailable() ? await responseSocket(res) : undefined;
-  if (socket && sendFileTarget(socket) !== undefined) {
-    const file = await registry.openBlobFile(name, digest);
-    if (file) {
-      try {
-        res.writeHead(status, headers);
-        res.flushHeaders();
-        await sendFile(socket, file.fd, start, length);
-      } finally {
-        await file.close();
-      }
+  const localFile = socket !== undefined && sendFileTarget(socket) !== undefined;
+  const body = await registry.blobBody(name, digest, { ...(range ? { range } : {}), localFile });
+  switch (body.kind) {
+    case 'redirect':
+      // Object stores hand the bytes out themselves (like Distribution's `redirect`);
+      // the client repeats its Range there.
+      res.writeHead(307, { Location: body.url, 'Docker-Content-Digest': digest, 'Content-Length': 0 });
       res.end();
       return;
-    }
+    case 'file':
+      res.writeHead(status, headers);
+      res.flushHeaders();
+      await sendFileBody(socket, body, start, length);
+      res.end();
+      return;
+    case 'stream':
+      res.writeHead(status, headers);
+      await pipeline(body.stream, res);
   }
-  const stream = await registry.readBlob(name, digest, range);
-  res.writeHead(status, headers);
-  await pipeline(stream, res);
 };
 
 /** `DELETE /v2/<name>/blobs/<digest>`: unlinks the blob from this repository. */

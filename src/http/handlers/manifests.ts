@@ -29,7 +29,9 @@ export const putManifest: Handler = async (ctx) => {
   const { req, registry } = ctx;
   const name = ctx.params.name!;
   const body = await readLimitedBody(req, registry.maxManifestBytes);
-  const result = await registry.putManifest(name, ctx.params.ref!, req.headers['content-type'], body);
+  const result = await registry.putManifest(name, ctx.params.ref!, req.headers['content-type'], body, {
+    admin: ctx.isAdmin(),
+  });
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,
@@ -40,6 +42,6 @@ export const putManifest: Handler = async (ctx) => {
 
 /** `DELETE /v2/<name>/manifests/<ref>`: by digest removes the manifest, by tag the tag. */
 export const deleteManifest: Handler = async (ctx) => {
-  await ctx.registry.deleteManifest(ctx.params.name!, ctx.params.ref!);
+  await ctx.registry.deleteManifest(ctx.params.name!, ctx.params.ref!, { admin: ctx.isAdmin() });
   sendEmpty(ctx.res, 202);
 };

@@ -9,6 +9,7 @@ export const listTags: Handler = async (ctx) => {
   const page = parsePageRequest(ctx.query.get('n'), ctx.query.get('last'));
   const result = await ctx.registry.listTags(name, page);
   const headers: Record<string, string> = {};
-  if (result.next !== undefined) headers.Link = nextLink(`/v2/${name}/tags/list`, result.next, page.n ?? result.items.length);
+  if (result.next !== undefined)
+    headers.Link = nextLink(`/v2/${name}/tags/list`, result.next, page.n ?? result.items.length);
   sendJson(ctx.res, 200, { name, tags: result.items }, 'application/json', headers);
 };

@@ -40,10 +40,17 @@ export const startUpload: Handler = async (ctx) => {
       return;
     }
   }
-  const upload = await registry.startUpload(name);
+  const owner = ctx.principal();
+  const upload = await registry.startUpload(name, owner);
   const digest = query.get('digest');
   if (digest !== null && mount === null) {
-    const done = await registry.completeUpload(name, upload.id, digest, req, undefined, contentLength(req));
+    // A failed monolithic push leaves nothing behind: the client never learnt the session.
+    const done = await registry
+      .completeUpload(name, upload.id, owner, digest, req, undefined, contentLength(req))
+      .catch(async (e: unknown) => {
+        await registry.cancelUpload(name, upload.id, owner).catch(() => undefined);
+        throw e;
+      });
     sendCreated(ctx, done.digest);
     return;
   }
@@ -52,7 +59,7 @@ export const startUpload: Handler = async (ctx) => {
 
 /** `GET /v2/<name>/blobs/uploads/<id>`: how much the session holds. */
 export const uploadStatus: Handler = async (ctx) => {
-  const state = await ctx.registry.uploadStatus(ctx.params.name!, ctx.params.id!);
+  const state = await ctx.registry.uploadStatus(ctx.params.name!, ctx.params.id!, ctx.principal());
   sendProgress(ctx, 204, state.id, state.size);
 };
 
@@ -60,7 +67,14 @@ export const uploadStatus: Handler = async (ctx) => {
 export const patchUpload: Handler = async (ctx) => {
   const { req } = ctx;
   const range = req.headers['content-range'];
-  const state = await ctx.registry.appendUpload(ctx.params.name!, ctx.params.id!, req, range, range === undefined ? undefined : contentLength(req));
+  const state = await ctx.registry.appendUpload(
+    ctx.params.name!,
+    ctx.params.id!,
+    ctx.principal(),
+    req,
+    range,
+    range === undefined ? undefined : contentLength(req),
+  );
   sendProgress(ctx, 202, state.id, state.size);
 };
 
@@ -72,6 +86,7 @@ export const finishUpload: Handler = async (ctx) => {
   const done = await ctx.registry.completeUpload(
     ctx.params.name!,
     ctx.params.id!,
+    ctx.principal(),
     ctx.query.get('digest') ?? undefined,
     body,
     range,
@@ -82,6 +97,6 @@ export const finishUpload: Handler = async (ctx) => {
 
 /** `DELETE`: cancels the session. */
 export const cancelUpload: Handler = async (ctx) => {
-  await ctx.registry.cancelUpload(ctx.params.name!, ctx.params.id!);
+  await ctx.registry.cancelUpload(ctx.params.name!, ctx.params.id!, ctx.principal());
   sendEmpty(ctx.res, 204);
 };

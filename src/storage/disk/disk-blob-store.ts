@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import type { ByteRange } from '../../core/ranges.js';
-import type { BlobStore } from '../blob-store.js';
+import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
+import { wrongOffset } from '../wrong-offset.js';
 import { DiskLayout } from './layout.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 
@@ -73,7 +74,7 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  openFile(digest: string): Promise<FileHandle> {
+  private openBlob(digest: string): Promise<FileHandle> {
     return open(this.layout.blobPath(digest), 'r').catch((e: unknown) => {
       if (isNotFound(e)) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
       throw e;
@@ -82,7 +83,7 @@ export class DiskBlobStore implements BlobStore {
 
   async read(digest: string, range?: ByteRange): Promise<Readable> {
     // Open first so a missing blob is an error here, not on the response stream.
-    const handle = await this.openFile(digest);
+    const handle = await this.openBlob(digest);
     const start = range?.start ?? 0;
     const end = range?.end ?? (await handle.stat()).size - 1;
     if (end < start) {
@@ -91,7 +92,17 @@ export class DiskBlobStore implements BlobStore {
     }
     // Large reads mean fewer turns of the event loop per layer; sized to the blob so
     // a small one does not allocate a whole read buffer.
-    return handle.createReadStream({ start, end, highWaterMark: Math.max(1, Math.min(READ_CHUNK_BYTES, end - start + 1)) });
+    return handle.createReadStream({
+      start,
+      end,
+      highWaterMark: Math.max(1, Math.min(READ_CHUNK_BYTES, end - start + 1)),
+    });
+  }
+
+  async body(digest: string, request: BodyRequest = {}): Promise<BlobBody> {
+    if (!request.localFile) return { kind: 'stream', stream: await this.read(digest, request.range) };
+    const handle = await this.openBlob(digest);
+    return { kind: 'file', fd: handle.fd, close: () => handle.close() };
   }
 
   async delete(digest: string): Promise<void> {
@@ -148,8 +159,7 @@ export class DiskBlobStore implements BlobStore {
     return this.locks.run(id, async () => {
       const s = await this.session(id);
       if (offset !== s.size) {
-        data.resume(); // drain so the connection can answer
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${s.size} bytes`, { size: s.size }, { Range: `0-${Math.max(0, s.size - 1)}` });
+        throw wrongOffset(data, offset, s.size);
       }
       const start = s.size;
       const before = s.hash?.copy();

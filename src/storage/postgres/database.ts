@@ -132,7 +132,9 @@ export class Database implements Queryable {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
         if (this.options.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${checkIdent(this.options.schema)}`);
-        await client.query('CREATE TABLE IF NOT EXISTS stowage_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS stowage_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+        );
         const current = await this.appliedVersion(client);
         if (current > PG_MIGRATIONS.length) {
           throw new Error(`database schema ${current} is newer than this Stowage (${PG_MIGRATIONS.length})`);
@@ -181,7 +183,8 @@ export class Database implements Queryable {
 
 /** Schema names go into SQL and connection options as they are: only plain identifiers. */
 function checkIdent(name: string): string {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid schema name "${name}" (lower-case letters, digits, _)`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(name))
+    throw new Error(`invalid schema name "${name}" (lower-case letters, digits, _)`);
   return name;
 }
 
@@ -199,10 +202,14 @@ export function isConnectionError(e: unknown): boolean {
   if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true;
   // 08xxx connection exceptions, 57P01-03 shutdown/cannot connect now, 53300 too many connections.
   if (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(err.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection timeout/i.test(
+    err.message ?? '',
+  );
 }
 
 function translate(e: unknown): unknown {
   if (e instanceof RegistryError || !isConnectionError(e)) return e;
-  return new RegistryError('UNAVAILABLE', 'the metadata database is unavailable; retry later', undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+  return new RegistryError('UNAVAILABLE', 'the metadata database is unavailable; retry later', undefined, {
+    'Retry-After': String(RETRY_AFTER_SECONDS),
+  });
 }

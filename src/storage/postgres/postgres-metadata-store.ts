@@ -2,6 +2,7 @@ import { paginate, type Page, type PageRequest } from '../../core/pagination.js'
 import type { ManifestReference } from '../../core/manifest.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type {
+  AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
   ManifestRecord,
@@ -9,17 +10,13 @@ import type {
   MetadataStore,
   RepositoryInventory,
   UnmetReference,
+  UploadCount,
   UploadRecord,
 } from '../metadata-store.js';
+import { toUpload, type UploadRow } from '../upload-row.js';
+import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
-
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  created_at: number;
-  updated_at: number;
-}
+import { RegistryError } from '../../core/errors.js';
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
 
@@ -47,7 +44,10 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async createUpload(r: UploadRecord): Promise<void> {
-    await this.db.query('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES ($1, $2, $3, $4)', [r.id, r.repository, r.createdAt, r.updatedAt]);
+    await this.db.query(
+      'INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)',
+      [r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt],
+    );
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -64,7 +64,20 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
-    return (await this.db.query<UploadRow>('SELECT * FROM uploads WHERE updated_at < $1 ORDER BY updated_at, id', [before])).rows.map(toUpload);
+    return (
+      await this.db.query<UploadRow>('SELECT * FROM uploads WHERE updated_at < $1 ORDER BY updated_at, id', [before])
+    ).rows.map(toUpload);
+  }
+
+  async countUploads(which: UploadCount): Promise<number> {
+    const [where, params] =
+      'repository' in which
+        ? ['WHERE repository = $1', [which.repository]]
+        : 'owner' in which
+          ? ['WHERE owner = $1', [which.owner]]
+          : ['', []];
+    const row = (await this.db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM uploads ${where}`, params)).rows[0]!;
+    return Number(row.n);
   }
 
   async claimBlob(digest: string, size: number, at: number): Promise<number | undefined> {
@@ -81,10 +94,21 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.db.tx(async (c) => {
       const now = Date.now();
       // A share lock on the record: a collector marking it waits for our commit, then sees the link.
-      let row = (await c.query<{ id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = $1 FOR SHARE', [digest])).rows[0];
+      let row = (
+        await c.query<{ id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = $1 FOR SHARE', [
+          digest,
+        ])
+      ).rows[0];
       if (!row && claim === undefined) {
-        await c.query('INSERT INTO blobs (digest, size, claimed_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING', [digest, size, now]);
-        row = (await c.query<{ id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = $1 FOR SHARE', [digest])).rows[0];
+        await c.query(
+          'INSERT INTO blobs (digest, size, claimed_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING',
+          [digest, size, now],
+        );
+        row = (
+          await c.query<{ id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = $1 FOR SHARE', [
+            digest,
+          ])
+        ).rows[0];
       }
       if (!row || row.state !== 'live' || (claim !== undefined && row.id !== claim)) return false;
       await insertLink(c, await ensureRepo(c, repository), digest, size, now);
@@ -96,7 +120,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.db.tx(async (c) => {
       // The source link's share lock keeps it (and so, by the fence, the bytes) until we commit.
       const source = (
-        await c.query<{ size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2 FOR SHARE OF b', [from, digest])
+        await c.query<{ size: number }>(
+          'SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2 FOR SHARE OF b',
+          [from, digest],
+        )
       ).rows[0];
       if (!source) return undefined;
       await insertLink(c, await ensureRepo(c, repository), digest, source.size, Date.now());
@@ -105,7 +132,10 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async blobLink(repository: string, digest: string): Promise<{ size: number } | undefined> {
-    const r = await this.db.query<{ size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2', [repository, digest]);
+    const r = await this.db.query<{ size: number }>(
+      'SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2',
+      [repository, digest],
+    );
     return r.rows[0] && { size: r.rows[0].size };
   }
 
@@ -119,17 +149,40 @@ export class PostgresMetadataStore implements MetadataStore {
       );
       const repoId = (link.rows[0] as { repo_id: number } | undefined)?.repo_id;
       if (repoId === undefined) return 'absent';
-      const used = await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [repoId, digest]);
+      const used = await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [
+        repoId,
+        digest,
+      ]);
       if (used.rowCount) return 'referenced';
       await c.query('DELETE FROM blob_links WHERE repo_id = $1 AND digest = $2', [repoId, digest]);
       return 'removed';
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(
+    repository: string,
+    m: ManifestRecord,
+    references: ManifestReference[],
+    tag?: string,
+    options: { keepTag?: boolean } = {},
+  ): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
       let repoId = await repoIdOf(c, repository);
-      const unmet = repoId === undefined ? references.map((reference) => ({ reference, problem: 'missing' as const })) : await checkReferences(c, repoId, references);
+      if (options.keepTag && tag !== undefined && repoId !== undefined) {
+        // The tag row's lock: a concurrent first push of the same tag commits before we look.
+        const current = (
+          await c.query<{ digest: string }>('SELECT digest FROM tags WHERE repo_id = $1 AND name = $2 FOR UPDATE', [
+            repoId,
+            tag,
+          ])
+        ).rows[0];
+        if (current && current.digest !== m.digest)
+          throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
+      const unmet =
+        repoId === undefined
+          ? references.map((reference) => ({ reference, problem: 'missing' as const }))
+          : await checkReferences(c, repoId, references);
       if (unmet.length > 0) return unmet;
       repoId ??= await ensureRepo(c, repository);
       // Insert, or lock the row that is there so a concurrent delete waits for us;
@@ -138,39 +191,59 @@ export class PostgresMetadataStore implements MetadataStore {
         const inserted = await c.query(
           `INSERT INTO manifests (repo_id, digest, media_type, size, content, subject, artifact_type, annotations, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-          [repoId, m.digest, m.mediaType, m.size, m.content, m.subject ?? null, m.artifactType ?? null, m.annotations ? JSON.stringify(m.annotations) : null, m.createdAt],
+          [
+            repoId,
+            m.digest,
+            m.mediaType,
+            m.size,
+            m.content,
+            m.subject ?? null,
+            m.artifactType ?? null,
+            m.annotations ? JSON.stringify(m.annotations) : null,
+            m.createdAt,
+          ],
         );
         if (inserted.rowCount) {
           if (references.length > 0) {
-            await c.query('INSERT INTO manifest_refs (repo_id, manifest_digest, ref_digest) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING', [
-              repoId,
-              m.digest,
-              references.map((r) => r.digest),
-            ]);
+            await c.query(
+              'INSERT INTO manifest_refs (repo_id, manifest_digest, ref_digest) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING',
+              [repoId, m.digest, references.map((r) => r.digest)],
+            );
           }
           break;
         }
-        const held = await c.query('SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2 FOR SHARE', [repoId, m.digest]);
+        const held = await c.query('SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2 FOR SHARE', [
+          repoId,
+          m.digest,
+        ]);
         if (held.rowCount || attempt >= 3) break;
       }
       if (tag !== undefined) {
-        await c.query(
-          'INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at',
+        // Immutable: a tag that appeared meanwhile naming another manifest is not moved (the row conflict is the fence).
+        const set = await c.query(
+          `INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at${options.keepTag ? ' WHERE tags.digest = excluded.digest' : ''}`,
           [repoId, tag, m.digest, Date.now()],
         );
+        if (!set.rowCount) throw new RegistryError('DENIED', 'tag is immutable', { tag });
       }
       return [];
     });
   }
 
   async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    const r = await this.db.query<ManifestRow>('SELECT m.* FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE r.name = $1 AND m.digest = $2', [repository, digest]);
+    const r = await this.db.query<ManifestRow>(
+      'SELECT m.* FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE r.name = $1 AND m.digest = $2',
+      [repository, digest],
+    );
     const row = r.rows[0];
     return row && { ...toSummary(row), content: row.content };
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    const r = await this.db.query<{ digest: string }>('SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id WHERE r.name = $1 AND t.name = $2', [repository, tag]);
+    const r = await this.db.query<{ digest: string }>(
+      'SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id WHERE r.name = $1 AND t.name = $2',
+      [repository, tag],
+    );
     return r.rows[0]?.digest;
   }
 
@@ -183,7 +256,10 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const r = await this.db.query('DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2', [repository, tag]);
+    const r = await this.db.query(
+      'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2',
+      [repository, tag],
+    );
     return (r.rowCount ?? 0) > 0;
   }
 
@@ -192,7 +268,12 @@ export class PostgresMetadataStore implements MetadataStore {
     if (repoId === undefined) return undefined;
     // The primary key (repo_id, name) is the index this walks: no sort, no offset.
     return paginate(page, async (after, limit) =>
-      (await this.db.query<{ name: string }>('SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3', [repoId, after, limit])).rows.map((r) => r.name),
+      (
+        await this.db.query<{ name: string }>(
+          'SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3',
+          [repoId, after, limit],
+        )
+      ).rows.map((r) => r.name),
     );
   }
 
@@ -229,9 +310,48 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await repoIdOf(this.db, repository)) !== undefined;
   }
 
+  async createToken(t: AccessTokenRecord): Promise<void> {
+    await this.db.query(
+      'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      tokenValues(t),
+    );
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = (await this.db.query<TokenRow>('SELECT * FROM access_tokens WHERE id = $1', [id])).rows[0];
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    // Byte order of user names, as SQLite sorts them.
+    const r =
+      user === undefined
+        ? await this.db.query<TokenRow>('SELECT * FROM access_tokens ORDER BY username COLLATE "C", created_at, id')
+        : await this.db.query<TokenRow>('SELECT * FROM access_tokens WHERE username = $1 ORDER BY created_at, id', [
+            user,
+          ]);
+    return r.rows.map(toToken);
+  }
+
+  async revokeToken(id: string, at: number): Promise<boolean> {
+    const r = await this.db.query('UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [
+      at,
+      id,
+    ]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async touchToken(id: string, at: number): Promise<void> {
+    await this.db.query('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [at, id]);
+  }
+
   // ---- lifecycle (docs/gc.md: lock the row, then re-check in a new statement) ----
 
-  async unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+  async unusedBlobLinks(
+    before: number,
+    limit: number,
+    after?: { repository: string; digest: string },
+  ): Promise<BlobLinkRecord[]> {
     const a = after ?? { repository: '', digest: '' };
     const r = await this.db.query<{ repository: string; digest: string; size: number; linked_at: number }>(
       `SELECT r.name AS repository, b.digest, b.size, b.linked_at FROM blob_links b JOIN repositories r ON r.id = b.repo_id
@@ -252,14 +372,21 @@ export class PostgresMetadataStore implements MetadataStore {
         )
       ).rows[0];
       if (!link) return false;
-      const used = await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [link.repo_id, digest]);
+      const used = await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [
+        link.repo_id,
+        digest,
+      ]);
       if (used.rowCount) return false;
       await c.query('DELETE FROM blob_links WHERE repo_id = $1 AND digest = $2', [link.repo_id, digest]);
       return true;
     });
   }
 
-  async unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]> {
+  async unlinkedBlobs(
+    claimedBefore: number,
+    limit: number,
+    after?: string,
+  ): Promise<{ digest: string; size: number }[]> {
     const r = await this.db.query<{ digest: string; size: number }>(
       `SELECT digest, size FROM blobs o WHERE state = 'live' AND claimed_at < $1 AND digest > $2
          AND NOT EXISTS (SELECT 1 FROM blob_links b WHERE b.digest = o.digest) ORDER BY digest LIMIT $3`,
@@ -268,7 +395,12 @@ export class PostgresMetadataStore implements MetadataStore {
     return r.rows;
   }
 
-  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]> {
+  markBlobsForDeletion(
+    claimedBefore: number,
+    abandonedBefore: number,
+    limit: number,
+    at: number,
+  ): Promise<{ digest: string; size: number }[]> {
     return this.db.tx(async (c) => {
       const abandoned = await c.query<{ digest: string; size: number }>(
         "SELECT digest, size FROM blobs WHERE state = 'deleting' AND marked_at < $1 ORDER BY digest LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -281,25 +413,31 @@ export class PostgresMetadataStore implements MetadataStore {
         [claimedBefore, limit],
       );
       const linked = new Set(
-        (await c.query<{ digest: string }>('SELECT DISTINCT digest FROM blob_links WHERE digest = ANY($1::text[])', [candidates.rows.map((x) => x.digest)])).rows.map((x) => x.digest),
+        (
+          await c.query<{ digest: string }>('SELECT DISTINCT digest FROM blob_links WHERE digest = ANY($1::text[])', [
+            candidates.rows.map((x) => x.digest),
+          ])
+        ).rows.map((x) => x.digest),
       );
       const marked = [...abandoned.rows, ...candidates.rows.filter((x) => !linked.has(x.digest))].slice(0, limit);
       // Re-read claimed_at under the lock: a claim that committed before we locked refreshed it.
-      await c.query("UPDATE blobs SET state = 'deleting', marked_at = $1 WHERE digest = ANY($2::text[]) AND (state = 'deleting' OR claimed_at < $3)", [
-        at,
-        marked.map((x) => x.digest),
-        claimedBefore,
-      ]);
-      const now = await c.query<{ digest: string; size: number }>("SELECT digest, size FROM blobs WHERE digest = ANY($1::text[]) AND state = 'deleting' AND marked_at = $2 ORDER BY digest", [
-        marked.map((x) => x.digest),
-        at,
-      ]);
+      await c.query(
+        "UPDATE blobs SET state = 'deleting', marked_at = $1 WHERE digest = ANY($2::text[]) AND (state = 'deleting' OR claimed_at < $3)",
+        [at, marked.map((x) => x.digest), claimedBefore],
+      );
+      const now = await c.query<{ digest: string; size: number }>(
+        "SELECT digest, size FROM blobs WHERE digest = ANY($1::text[]) AND state = 'deleting' AND marked_at = $2 ORDER BY digest",
+        [marked.map((x) => x.digest), at],
+      );
       return now.rows;
     });
   }
 
   async markOrphanBlob(digest: string, size: number, at: number): Promise<boolean> {
-    const r = await this.db.query("INSERT INTO blobs (digest, size, state, claimed_at, marked_at) VALUES ($1, $2, 'deleting', $3, $3) ON CONFLICT (digest) DO NOTHING", [digest, size, at]);
+    const r = await this.db.query(
+      "INSERT INTO blobs (digest, size, state, claimed_at, marked_at) VALUES ($1, $2, 'deleting', $3, $3) ON CONFLICT (digest) DO NOTHING",
+      [digest, size, at],
+    );
     return (r.rowCount ?? 0) > 0;
   }
 
@@ -307,8 +445,16 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.db.query("DELETE FROM blobs WHERE digest = $1 AND state = 'deleting'", [digest]);
   }
 
-  async blobRecords(limit: number, after?: string): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
-    return (await this.db.query<{ digest: string; size: number; state: 'live' | 'deleting' }>('SELECT digest, size, state FROM blobs WHERE digest > $1 ORDER BY digest LIMIT $2', [after ?? '', limit])).rows;
+  async blobRecords(
+    limit: number,
+    after?: string,
+  ): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
+    return (
+      await this.db.query<{ digest: string; size: number; state: 'live' | 'deleting' }>(
+        'SELECT digest, size, state FROM blobs WHERE digest > $1 ORDER BY digest LIMIT $2',
+        [after ?? '', limit],
+      )
+    ).rows;
   }
 
   repositoryInventory(repository: string): Promise<RepositoryInventory> {
@@ -317,13 +463,27 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.db.tx(async (c) => {
       const repoId = await repoIdOf(c, repository);
       if (repoId === undefined) return { tags: [], manifests: [] };
-      const tags = await c.query<{ name: string; digest: string; updated_at: number }>('SELECT name, digest, updated_at FROM tags WHERE repo_id = $1', [repoId]);
-      const ms = await c.query<{ digest: string; media_type: string; subject: string | null; artifact_type: string | null; created_at: number; pulled_at: number | null }>(
-        'SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = $1',
+      const tags = await c.query<{ name: string; digest: string; updated_at: number }>(
+        'SELECT name, digest, updated_at FROM tags WHERE repo_id = $1',
         [repoId],
       );
+      const ms = await c.query<{
+        digest: string;
+        media_type: string;
+        subject: string | null;
+        artifact_type: string | null;
+        created_at: number;
+        pulled_at: number | null;
+      }>('SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = $1', [
+        repoId,
+      ]);
       const refs = new Map<string, string[]>();
-      for (const r of (await c.query<{ manifest_digest: string; ref_digest: string }>('SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = $1', [repoId])).rows) {
+      for (const r of (
+        await c.query<{ manifest_digest: string; ref_digest: string }>(
+          'SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = $1',
+          [repoId],
+        )
+      ).rows) {
         refs.set(r.manifest_digest, [...(refs.get(r.manifest_digest) ?? []), r.ref_digest]);
       }
       return {
@@ -342,7 +502,10 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
-    const r = await this.db.query('DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2 AND t.digest = $3', [repository, tag, digest]);
+    const r = await this.db.query(
+      'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2 AND t.digest = $3',
+      [repository, tag, digest],
+    );
     return (r.rowCount ?? 0) > 0;
   }
 
@@ -351,11 +514,21 @@ export class PostgresMetadataStore implements MetadataStore {
       const repoId = await repoIdOf(c, repository);
       if (repoId === undefined) return 'absent';
       // The row lock first: an index PUT holding a share lock on it commits before we re-check.
-      const m = (await c.query<{ created_at: number }>('SELECT created_at FROM manifests WHERE repo_id = $1 AND digest = $2 FOR UPDATE', [repoId, digest])).rows[0];
+      const m = (
+        await c.query<{ created_at: number }>(
+          'SELECT created_at FROM manifests WHERE repo_id = $1 AND digest = $2 FOR UPDATE',
+          [repoId, digest],
+        )
+      ).rows[0];
       if (!m) return 'absent';
       if (m.created_at >= createdBefore) return 'recent';
-      if ((await c.query('SELECT 1 FROM tags WHERE repo_id = $1 AND digest = $2 LIMIT 1', [repoId, digest])).rowCount) return 'tagged';
-      if ((await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [repoId, digest])).rowCount) return 'referenced';
+      if ((await c.query('SELECT 1 FROM tags WHERE repo_id = $1 AND digest = $2 LIMIT 1', [repoId, digest])).rowCount)
+        return 'tagged';
+      if (
+        (await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [repoId, digest]))
+          .rowCount
+      )
+        return 'referenced';
       await removeManifest(c, repoId, digest);
       return 'deleted';
     });
@@ -383,10 +556,18 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.db.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
   }
 
-  async namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
+  async namespaceUsage(
+    namespace: string,
+  ): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
     const inNamespace = `(r.name = $1 OR (r.name >= $2 AND r.name < $3))`;
     const args = [namespace, `${namespace}/`, `${namespace}0`];
-    const r = await this.db.query<{ blob_bytes: number | null; blobs: number; manifest_bytes: number | null; manifests: number; repositories: number }>(
+    const r = await this.db.query<{
+      blob_bytes: number | null;
+      blobs: number;
+      manifest_bytes: number | null;
+      manifests: number;
+      repositories: number;
+    }>(
       `SELECT
          (SELECT SUM(size) FROM (SELECT b.digest, MAX(b.size) AS size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE ${inNamespace} GROUP BY b.digest) x) AS blob_bytes,
          (SELECT COUNT(DISTINCT b.digest) FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE ${inNamespace})::int AS blobs,
@@ -396,7 +577,20 @@ export class PostgresMetadataStore implements MetadataStore {
       args,
     );
     const x = r.rows[0]!;
-    return { bytes: Number(x.blob_bytes ?? 0) + Number(x.manifest_bytes ?? 0), blobs: x.blobs, manifests: x.manifests, repositories: x.repositories };
+    return {
+      bytes: Number(x.blob_bytes ?? 0) + Number(x.manifest_bytes ?? 0),
+      blobs: x.blobs,
+      manifests: x.manifests,
+      repositories: x.repositories,
+    };
+  }
+
+  async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
+    const r = await this.db.query(
+      'SELECT 1 FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = $1 OR (r.name >= $2 AND r.name < $3)) AND b.digest = $4 LIMIT 1',
+      [namespace, `${namespace}/`, `${namespace}0`, digest],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
@@ -424,13 +618,14 @@ export class PostgresMetadataStore implements MetadataStore {
 
 /** Inserts or refreshes a link, and the blob record's claim time with it. */
 async function insertLink(c: Queryable, repoId: number, digest: string, size: number, at: number): Promise<void> {
-  await c.query('INSERT INTO blob_links (repo_id, digest, size, linked_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at', [
-    repoId,
-    digest,
-    size,
+  await c.query(
+    'INSERT INTO blob_links (repo_id, digest, size, linked_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at',
+    [repoId, digest, size, at],
+  );
+  await c.query("UPDATE blobs SET claimed_at = GREATEST(claimed_at, $1) WHERE digest = $2 AND state = 'live'", [
     at,
+    digest,
   ]);
-  await c.query("UPDATE blobs SET claimed_at = GREATEST(claimed_at, $1) WHERE digest = $2 AND state = 'live'", [at, digest]);
 }
 
 /** The manifest, its references and tags; the links it used start their grace period now. */
@@ -452,7 +647,10 @@ async function repoIdOf(c: Queryable, name: string): Promise<number | undefined>
 }
 
 async function ensureRepo(c: Queryable, name: string): Promise<number> {
-  const inserted = await c.query<{ id: number }>('INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id', [name, Date.now()]);
+  const inserted = await c.query<{ id: number }>(
+    'INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id',
+    [name, Date.now()],
+  );
   return inserted.rows[0]?.id ?? (await repoIdOf(c, name))!;
 }
 
@@ -461,23 +659,31 @@ async function ensureRepo(c: Queryable, name: string): Promise<number> {
  * manifests as manifests first, everything else as blobs first), taking share
  * locks on what it finds so nothing it relies on disappears before the commit.
  */
-async function checkReferences(c: Queryable, repoId: number, references: ManifestReference[]): Promise<UnmetReference[]> {
+async function checkReferences(
+  c: Queryable,
+  repoId: number,
+  references: ManifestReference[],
+): Promise<UnmetReference[]> {
   if (references.length === 0) return [];
   const digests = [...new Set(references.map((r) => r.digest))].sort();
-  const blobs = await c.query<{ digest: string; size: number }>('SELECT digest, size FROM blob_links WHERE repo_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR SHARE', [repoId, digests]);
-  const manifests = await c.query<{ digest: string; size: number }>('SELECT digest, size FROM manifests WHERE repo_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR SHARE', [repoId, digests]);
+  const blobs = await c.query<{ digest: string; size: number }>(
+    'SELECT digest, size FROM blob_links WHERE repo_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR SHARE',
+    [repoId, digests],
+  );
+  const manifests = await c.query<{ digest: string; size: number }>(
+    'SELECT digest, size FROM manifests WHERE repo_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR SHARE',
+    [repoId, digests],
+  );
   const blobSize = new Map(blobs.rows.map((r) => [r.digest, r.size]));
   const manifestSize = new Map(manifests.rows.map((r) => [r.digest, r.size]));
   const unmet: UnmetReference[] = [];
   for (const reference of references) {
     const size =
-      reference.role === 'manifest' ? (manifestSize.get(reference.digest) ?? blobSize.get(reference.digest)) : (blobSize.get(reference.digest) ?? manifestSize.get(reference.digest));
+      reference.role === 'manifest'
+        ? (manifestSize.get(reference.digest) ?? blobSize.get(reference.digest))
+        : (blobSize.get(reference.digest) ?? manifestSize.get(reference.digest));
     if (size === undefined) unmet.push({ reference, problem: 'missing' });
     else if (size !== reference.size) unmet.push({ reference, problem: 'size-mismatch', actualSize: size });
   }
   return unmet;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
 }

@@ -15,6 +15,7 @@
  * manifest_refs   which blobs/child manifests each manifest references
  * tags            tag → manifest digest
  * uploads         open upload sessions (their bytes and hash state live in the blob store)
+ *                 and who opened them (owner; NULL for anonymous sessions)
  * leases          named leases (the collector's: one collection at a time)
  * access_tokens   personal access tokens: owner, scopes, SHA-256 of the secret, expiry, revocation
  */
@@ -99,5 +100,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     holder     TEXT NOT NULL,
     expires_at BIGINT NOT NULL
   );
+  `,
+  `
+  ALTER TABLE uploads ADD COLUMN owner TEXT;
+  CREATE INDEX uploads_by_repository ON uploads(repository);
+  CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
   `,
 ];

@@ -20,7 +20,8 @@ export class S3Layout {
 
   blobKey(digest: string): string {
     const [alg, hex] = digest.split(':');
-    if (!alg || !hex || !/^[a-z0-9]+$/.test(alg) || !/^[a-f0-9]+$/.test(hex)) throw new Error(`invalid digest "${digest}"`);
+    if (!alg || !hex || !/^[a-z0-9]+$/.test(alg) || !/^[a-f0-9]+$/.test(hex))
+      throw new Error(`invalid digest "${digest}"`);
     return `${this.prefix}blobs/${alg}/${hex.slice(0, 2)}/${hex}`;
   }
 

@@ -22,7 +22,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { RegistryError } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import type { ByteRange } from '../../core/ranges.js';
-import type { BlobStore } from '../blob-store.js';
+import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
+import { wrongOffset } from '../wrong-offset.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { S3Layout } from './layout.js';
 import { initialState, parseState, resumeSha256, saveSha256, type UploadState } from './upload-state.js';
@@ -86,7 +87,9 @@ export class S3BlobStore implements BlobStore {
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       forcePathStyle: options.pathStyle ?? false,
-      ...(options.accessKeyId && options.secretAccessKey ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
+      ...(options.accessKeyId && options.secretAccessKey
+        ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
+        : {}),
       // radosgw 16 does not understand aws-chunked trailing checksums: without these,
       // streamed PutObject/UploadPart get 411 MissingContentLength.
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -102,7 +105,9 @@ export class S3BlobStore implements BlobStore {
 
   async stat(digest: string): Promise<{ size: number } | undefined> {
     try {
-      const head = await this.s3(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) })));
+      const head = await this.s3(() =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) })),
+      );
       return { size: head.ContentLength ?? 0 };
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -117,7 +122,13 @@ export class S3BlobStore implements BlobStore {
     }
     try {
       const got = await this.s3(() =>
-        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })),
+        this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: this.layout.blobKey(digest),
+            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+          }),
+        ),
       );
       return got.Body as Readable;
     } catch (e) {
@@ -128,14 +139,25 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** A short-lived presigned GET of the blob, for clients that fetch it from S3 themselves. */
-  async readUrl(digest: string): Promise<string | undefined> {
-    if (!this.redirect) return undefined;
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }), { expiresIn: this.presignSeconds });
+  /**
+   * With `redirect`, a short-lived presigned GET the client fetches itself, made
+   * locally without asking S3 whether the blob is there: the metadata store vouches
+   * for it, and the URL of a missing one answers 404. Without, a stream.
+   */
+  async body(digest: string, request: BodyRequest = {}): Promise<BlobBody> {
+    if (!this.redirect) return { kind: 'stream', stream: await this.read(digest, request.range) };
+    const url = await getSignedUrl(
+      this.client,
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) }),
+      { expiresIn: this.presignSeconds },
+    );
+    return { kind: 'redirect', url };
   }
 
   async delete(digest: string): Promise<void> {
-    await this.s3(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) })));
+    await this.s3(() =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) })),
+    );
   }
 
   // ---- upload sessions ------------------------------------------------------
@@ -156,8 +178,7 @@ export class S3BlobStore implements BlobStore {
         throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
       }
       if (offset !== state.size) {
-        data.resume(); // drain so the connection can answer
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${offset}, upload has ${state.size} bytes`, { size: state.size }, { Range: `0-${Math.max(0, state.size - 1)}` });
+        throw wrongOffset(data, offset, state.size);
       }
       return (await this.append(id, state, data)).size;
     });
@@ -176,7 +197,8 @@ export class S3BlobStore implements BlobStore {
     const sendPart = async (bytes: Buffer) => {
       // Parts in flight while the next one fills: memory stays at PARTS_IN_FLIGHT + 1 parts.
       if (sending.length >= PARTS_IN_FLIGHT) await sending.shift();
-      if (next.parts.length >= MAX_PARTS) throw new RegistryError('BLOB_UPLOAD_INVALID', `upload exceeds ${MAX_PARTS} parts of ${this.partSize} bytes`);
+      if (next.parts.length >= MAX_PARTS)
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `upload exceeds ${MAX_PARTS} parts of ${this.partSize} bytes`);
       next.multipartId ??= await this.createMultipart(id);
       const n = (next.parts[next.parts.length - 1]?.n ?? 0) + 1;
       next.parts.push({ n, etag: '', size: bytes.length });
@@ -209,7 +231,11 @@ export class S3BlobStore implements BlobStore {
         next.tailKey = rest.length > 0 ? this.layout.tailKey(id, next.size) : undefined;
         if (next.tailKey) {
           newTail = next.tailKey;
-          await this.s3(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: newTail, Body: rest, ContentLength: rest.length })));
+          await this.s3(() =>
+            this.client.send(
+              new PutObjectCommand({ Bucket: this.bucket, Key: newTail, Body: rest, ContentLength: rest.length }),
+            ),
+          );
         }
       }
       await allSent();
@@ -233,7 +259,10 @@ export class S3BlobStore implements BlobStore {
       if (!state) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
       const mismatch = async (actual: string) => {
         await this.discard(id, state);
-        return new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', { digest: digest.value, actual: `${digest.algorithm}:${actual}` });
+        return new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+          digest: digest.value,
+          actual: `${digest.algorithm}:${actual}`,
+        });
       };
       if (digest.algorithm === 'sha256') {
         const actual = (await resumeSha256(state.sha256)).digest('hex');
@@ -248,7 +277,11 @@ export class S3BlobStore implements BlobStore {
       if (state.parts.length === 0 && digest.algorithm === 'sha256') {
         // Small blob: the tail is the whole blob, written straight to its address.
         const bytes = state.tailSize > 0 ? await this.getBytes(state.tailKey!) : Buffer.alloc(0);
-        await this.s3(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: target, Body: bytes, ContentLength: bytes.length })));
+        await this.s3(() =>
+          this.client.send(
+            new PutObjectCommand({ Bucket: this.bucket, Key: target, Body: bytes, ContentLength: bytes.length }),
+          ),
+        );
       } else {
         const data = await this.assemble(id, state);
         if (digest.algorithm !== 'sha256') {
@@ -289,7 +322,15 @@ export class S3BlobStore implements BlobStore {
   private async *listObjects(prefix: string): AsyncIterable<{ Key?: string; Size?: number; LastModified?: Date }> {
     let token: string | undefined;
     do {
-      const page = await this.s3(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })));
+      const page = await this.s3(() =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
+      );
       yield* page.Contents ?? [];
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -312,7 +353,17 @@ export class S3BlobStore implements BlobStore {
 
   private async putState(id: string, state: UploadState): Promise<void> {
     const body = Buffer.from(JSON.stringify(state));
-    await this.s3(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.layout.stateKey(id), Body: body, ContentLength: body.length, ContentType: 'application/json' })));
+    await this.s3(() =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.layout.stateKey(id),
+          Body: body,
+          ContentLength: body.length,
+          ContentType: 'application/json',
+        }),
+      ),
+    );
   }
 
   private async getStream(key: string): Promise<Readable> {
@@ -327,19 +378,34 @@ export class S3BlobStore implements BlobStore {
   }
 
   private async createMultipart(id: string): Promise<string> {
-    const r = await this.s3(() => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.layout.dataKey(id) })));
+    const r = await this.s3(() =>
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.layout.dataKey(id) })),
+    );
     return r.UploadId!;
   }
 
   private async uploadPart(id: string, multipartId: string, n: number, bytes: Buffer): Promise<string> {
     const r = await this.s3(() =>
-      this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.layout.dataKey(id), UploadId: multipartId, PartNumber: n, Body: bytes, ContentLength: bytes.length })),
+      this.client.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: this.layout.dataKey(id),
+          UploadId: multipartId,
+          PartNumber: n,
+          Body: bytes,
+          ContentLength: bytes.length,
+        }),
+      ),
     );
     return r.ETag!;
   }
 
   private async abortMultipart(id: string, multipartId: string): Promise<void> {
-    await this.s3(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.layout.dataKey(id), UploadId: multipartId })));
+    await this.s3(() =>
+      this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.layout.dataKey(id), UploadId: multipartId }),
+      ),
+    );
   }
 
   /** Puts every byte of the session into its data object; returns that key. */
@@ -348,7 +414,11 @@ export class S3BlobStore implements BlobStore {
     const tail = state.tailSize > 0 ? await this.getBytes(state.tailKey!) : undefined;
     if (state.multipartId === undefined) {
       const body = tail ?? Buffer.alloc(0);
-      await this.s3(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length })));
+      await this.s3(() =>
+        this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length }),
+        ),
+      );
       return key;
     }
     const parts = state.parts.map((p) => ({ PartNumber: p.n, ETag: p.etag }));
@@ -358,7 +428,16 @@ export class S3BlobStore implements BlobStore {
       parts.push({ PartNumber: n, ETag: await this.uploadPart(id, state.multipartId, n, tail) });
     }
     const multipartId = state.multipartId;
-    await this.s3(() => this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: multipartId, MultipartUpload: { Parts: parts } })));
+    await this.s3(() =>
+      this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: multipartId,
+          MultipartUpload: { Parts: parts },
+        }),
+      ),
+    );
     return key;
   }
 
@@ -366,22 +445,46 @@ export class S3BlobStore implements BlobStore {
   private async copy(from: string, to: string, size: number): Promise<void> {
     const source = `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
     if (size <= MAX_COPY_BYTES) {
-      await this.s3(() => this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source })));
+      await this.s3(() =>
+        this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source })),
+      );
       return;
     }
-    const { UploadId } = await this.s3(() => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to })));
+    const { UploadId } = await this.s3(() =>
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to })),
+    );
     try {
       const parts: Array<{ PartNumber: number; ETag: string }> = [];
       for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
         const end = Math.min(size, start + COPY_PART_BYTES) - 1;
         const r = await this.s3(() =>
-          this.client.send(new UploadPartCopyCommand({ Bucket: this.bucket, Key: to, UploadId, PartNumber: n, CopySource: source, CopySourceRange: `bytes=${start}-${end}` })),
+          this.client.send(
+            new UploadPartCopyCommand({
+              Bucket: this.bucket,
+              Key: to,
+              UploadId,
+              PartNumber: n,
+              CopySource: source,
+              CopySourceRange: `bytes=${start}-${end}`,
+            }),
+          ),
         );
         parts.push({ PartNumber: n, ETag: r.CopyPartResult!.ETag! });
       }
-      await this.s3(() => this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } })));
+      await this.s3(() =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: to,
+            UploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        ),
+      );
     } catch (e) {
-      await this.s3(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId }))).catch(() => undefined);
+      await this.s3(() =>
+        this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId })),
+      ).catch(() => undefined);
       throw e;
     }
   }
@@ -389,11 +492,16 @@ export class S3BlobStore implements BlobStore {
   /** Removes everything a session wrote: its multipart uploads and its objects (state last). */
   private async discard(id: string, state: UploadState | undefined): Promise<void> {
     const prefix = this.layout.uploadPrefix(id);
-    const multipart = await this.s3(() => this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix })));
+    const multipart = await this.s3(() =>
+      this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix })),
+    );
     const ids = new Set((multipart.Uploads ?? []).map((u) => u.UploadId!));
     if (state?.multipartId) ids.add(state.multipartId);
-    for (const m of ids) await this.abortMultipart(id, m).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    const listed = await this.s3(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix })));
+    for (const m of ids)
+      await this.abortMultipart(id, m).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    const listed = await this.s3(() =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix })),
+    );
     const keys = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k !== this.layout.stateKey(id));
     await this.deleteKeys(keys);
     await this.deleteKeys([this.layout.stateKey(id)]);
@@ -405,7 +513,14 @@ export class S3BlobStore implements BlobStore {
       await this.s3(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: keys[0] })));
       return;
     }
-    await this.s3(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })));
+    await this.s3(() =>
+      this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      ),
+    );
   }
 
   /** S3 unreachable is a state to wait out: 503 UNAVAILABLE with a Retry-After. */
@@ -413,7 +528,10 @@ export class S3BlobStore implements BlobStore {
     try {
       return await call();
     } catch (e) {
-      if (isUnreachable(e)) throw new RegistryError('UNAVAILABLE', 'the blob store is unavailable; retry later', undefined, { 'Retry-After': '5' });
+      if (isUnreachable(e))
+        throw new RegistryError('UNAVAILABLE', 'the blob store is unavailable; retry later', undefined, {
+          'Retry-After': '5',
+        });
       throw e;
     }
   }

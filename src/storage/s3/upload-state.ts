@@ -39,6 +39,7 @@ export function saveSha256(h: IHasher): string {
 
 export function parseState(text: string): UploadState {
   const s = JSON.parse(text) as UploadState;
-  if (s.v !== 1 || typeof s.size !== 'number' || !Array.isArray(s.parts) || typeof s.sha256 !== 'string') throw new Error('unrecognised upload state');
+  if (s.v !== 1 || typeof s.size !== 'number' || !Array.isArray(s.parts) || typeof s.sha256 !== 'string')
+    throw new Error('unrecognised upload state');
   return s;
 }

@@ -44,16 +44,18 @@ export class GroupCommit {
     try {
       // IMMEDIATE: take the write lock up front (waiting busy_timeout for another
       // process, e.g. `stowage gc`), so a read inside cannot go stale before the write.
-      this.db.transaction(() => {
-        for (const w of batch) {
-          try {
-            // A nested better-sqlite3 transaction is a savepoint.
-            outcomes.push({ ok: true, value: this.db.transaction(w.run)() });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
+      this.db
+        .transaction(() => {
+          for (const w of batch) {
+            try {
+              // A nested better-sqlite3 transaction is a savepoint.
+              outcomes.push({ ok: true, value: this.db.transaction(w.run)() });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
           }
-        }
-      }).immediate();
+        })
+        .immediate();
     } catch (error) {
       for (const w of batch) w.reject(error);
       this.markIdle();

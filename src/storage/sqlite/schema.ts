@@ -13,12 +13,13 @@
  * manifest_refs  which blobs/child manifests each manifest references (existence
  *                checks, delete protection, garbage collection)
  * tags           tag → manifest digest
- * uploads        open upload sessions (their bytes live in the blob store)
+ * uploads        open upload sessions (their bytes live in the blob store) and who
+ *                opened them (owner; NULL for anonymous sessions)
  * leases         named leases (the collector's: one collection at a time)
- * access_tokens  personal access tokens (src/auth/pat-store.ts): owner, scopes,
+ * access_tokens  personal access tokens (meaning in src/auth/pat-store.ts): owner, scopes,
  *                SHA-256 of the secret (never the secret), expiry, revocation
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -103,5 +104,10 @@ export const MIGRATIONS: readonly string[] = [
     holder     TEXT    NOT NULL,
     expires_at INTEGER NOT NULL
   );
+  `,
+  `
+  ALTER TABLE uploads ADD COLUMN owner TEXT;
+  CREATE INDEX uploads_by_repository ON uploads(repository);
+  CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
   `,
 ];

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import type {
+  AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
   ManifestRecord,
@@ -9,15 +10,18 @@ import type {
   MetadataStore,
   RepositoryInventory,
   UnmetReference,
+  UploadCount,
   UploadRecord,
 } from '../metadata-store.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
+import { tokenValues, toToken, type TokenRow } from '../token-row.js';
+import { toUpload, type UploadRow } from '../upload-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
 import { LocalJobs } from '../local-jobs.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
-
 
 export interface SqliteMetadataStoreOptions {
   /** fsync the WAL on every commit (default true). */
@@ -48,21 +52,33 @@ export class SqliteMetadataStore implements MetadataStore {
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
       insertRepo: db.prepare<[string, number]>('INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)'),
-      insertUpload: db.prepare<[string, string, number, number]>('INSERT INTO uploads (id, repository, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      getUpload: db.prepare<[string], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE id = ?'),
+      insertUpload: db.prepare<[string, string, string | null, number, number]>(
+        'INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getUpload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
       touchUpload: db.prepare<[number, string]>('UPDATE uploads SET updated_at = ? WHERE id = ?'),
       deleteUpload: db.prepare<[string]>('DELETE FROM uploads WHERE id = ?'),
-      staleUploads: db.prepare<[number], { id: string; repository: string; created_at: number; updated_at: number }>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
+      staleUploads: db.prepare<[number], UploadRow>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
+      countUploads: db.prepare<[], number>('SELECT COUNT(*) FROM uploads').pluck(),
+      countUploadsIn: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE repository = ?').pluck(),
+      countUploadsOf: db.prepare<[string], number>('SELECT COUNT(*) FROM uploads WHERE owner = ?').pluck(),
       linkBlob: db.prepare<[number, string, number, number]>(
         'INSERT INTO blob_links (repo_id, digest, size, linked_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at',
       ),
       blobRecord: db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM blobs WHERE digest = ?'),
-      insertBlobRecord: db.prepare<[string, number, number], { id: number }>('INSERT INTO blobs (digest, size, claimed_at) VALUES (?, ?, ?) RETURNING id'),
-      touchBlobRecord: db.prepare<[number, string]>("UPDATE blobs SET claimed_at = MAX(claimed_at, ?) WHERE digest = ? AND state = 'live'"),
+      insertBlobRecord: db.prepare<[string, number, number], { id: number }>(
+        'INSERT INTO blobs (digest, size, claimed_at) VALUES (?, ?, ?) RETURNING id',
+      ),
+      touchBlobRecord: db.prepare<[number, string]>(
+        "UPDATE blobs SET claimed_at = MAX(claimed_at, ?) WHERE digest = ? AND state = 'live'",
+      ),
       releaseLinks: db.prepare<[number, number, string]>(
         'UPDATE blob_links SET linked_at = ? WHERE repo_id = ? AND digest IN (SELECT ref_digest FROM manifest_refs WHERE repo_id = blob_links.repo_id AND manifest_digest = ?)',
       ),
-      unusedLinks: db.prepare<[number, string, string, string, number], { repository: string; digest: string; size: number; linked_at: number }>(
+      unusedLinks: db.prepare<
+        [number, string, string, string, number],
+        { repository: string; digest: string; size: number; linked_at: number }
+      >(
         `SELECT r.name AS repository, b.digest, b.size, b.linked_at FROM blob_links b JOIN repositories r ON r.id = b.repo_id
          WHERE b.linked_at < ? AND (r.name > ? OR (r.name = ? AND b.digest > ?))
            AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)
@@ -78,21 +94,45 @@ export class SqliteMetadataStore implements MetadataStore {
         "SELECT digest, size FROM blobs WHERE state = 'deleting' AND marked_at < ? ORDER BY digest LIMIT ?",
       ),
       markDeleting: db.prepare<[number, string]>("UPDATE blobs SET state = 'deleting', marked_at = ? WHERE digest = ?"),
-      insertOrphan: db.prepare<[string, number, number, number]>("INSERT OR IGNORE INTO blobs (digest, size, state, claimed_at, marked_at) VALUES (?, ?, 'deleting', ?, ?)"),
-      forgetBlob: db.prepare<[string]>("DELETE FROM blobs WHERE digest = ? AND state = 'deleting'"),
-      blobRecords: db.prepare<[string, number], { digest: string; size: number; state: 'live' | 'deleting' }>('SELECT digest, size, state FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?'),
-      inventoryTags: db.prepare<[number], { name: string; digest: string; updated_at: number }>('SELECT name, digest, updated_at FROM tags WHERE repo_id = ?'),
-      inventoryManifests: db.prepare<[number], { digest: string; media_type: string; subject: string | null; artifact_type: string | null; created_at: number; pulled_at: number | null }>(
-        'SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = ?',
+      insertOrphan: db.prepare<[string, number, number, number]>(
+        "INSERT OR IGNORE INTO blobs (digest, size, state, claimed_at, marked_at) VALUES (?, ?, 'deleting', ?, ?)",
       ),
-      inventoryRefs: db.prepare<[number], { manifest_digest: string; ref_digest: string }>('SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = ?'),
-      deleteTagIf: db.prepare<[number, string, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ? AND digest = ?'),
-      manifestCreated: db.prepare<[number, string], { created_at: number }>('SELECT created_at FROM manifests WHERE repo_id = ? AND digest = ?'),
-      isTagged: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM tags WHERE repo_id = ? AND digest = ? LIMIT 1'),
+      forgetBlob: db.prepare<[string]>("DELETE FROM blobs WHERE digest = ? AND state = 'deleting'"),
+      blobRecords: db.prepare<[string, number], { digest: string; size: number; state: 'live' | 'deleting' }>(
+        'SELECT digest, size, state FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?',
+      ),
+      inventoryTags: db.prepare<[number], { name: string; digest: string; updated_at: number }>(
+        'SELECT name, digest, updated_at FROM tags WHERE repo_id = ?',
+      ),
+      inventoryManifests: db.prepare<
+        [number],
+        {
+          digest: string;
+          media_type: string;
+          subject: string | null;
+          artifact_type: string | null;
+          created_at: number;
+          pulled_at: number | null;
+        }
+      >('SELECT digest, media_type, subject, artifact_type, created_at, pulled_at FROM manifests WHERE repo_id = ?'),
+      inventoryRefs: db.prepare<[number], { manifest_digest: string; ref_digest: string }>(
+        'SELECT manifest_digest, ref_digest FROM manifest_refs WHERE repo_id = ?',
+      ),
+      deleteTagIf: db.prepare<[number, string, string]>(
+        'DELETE FROM tags WHERE repo_id = ? AND name = ? AND digest = ?',
+      ),
+      manifestCreated: db.prepare<[number, string], { created_at: number }>(
+        'SELECT created_at FROM manifests WHERE repo_id = ? AND digest = ?',
+      ),
+      isTagged: db.prepare<[number, string], { one: number }>(
+        'SELECT 1 AS one FROM tags WHERE repo_id = ? AND digest = ? LIMIT 1',
+      ),
       recordPull: db.prepare<[number, string, string, number]>(
         'UPDATE manifests SET pulled_at = ? WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ? AND (pulled_at IS NULL OR pulled_at < ?)',
       ),
-      lease: db.prepare<[string], { holder: string; expires_at: number }>('SELECT holder, expires_at FROM leases WHERE name = ?'),
+      lease: db.prepare<[string], { holder: string; expires_at: number }>(
+        'SELECT holder, expires_at FROM leases WHERE name = ?',
+      ),
       setLease: db.prepare<[string, string, number]>(
         'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at',
       ),
@@ -109,20 +149,37 @@ export class SqliteMetadataStore implements MetadataStore {
       namespaceRepos: db.prepare<[string, string, string], { n: number }>(
         'SELECT COUNT(*) AS n FROM repositories r WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)',
       ),
+      namespaceLinks: db.prepare<[string, string, string, string], { one: number }>(
+        'SELECT 1 AS one FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND b.digest = ? LIMIT 1',
+      ),
       countTags: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repo_id = ?'),
       countManifests: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repo_id = ?'),
-      blobLink: db.prepare<[string, string], { size: number }>('SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?'),
-      blobLinkById: db.prepare<[number, string], { size: number }>('SELECT size FROM blob_links WHERE repo_id = ? AND digest = ?'),
+      blobLink: db.prepare<[string, string], { size: number }>(
+        'SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ? AND b.digest = ?',
+      ),
+      blobLinkById: db.prepare<[number, string], { size: number }>(
+        'SELECT size FROM blob_links WHERE repo_id = ? AND digest = ?',
+      ),
       unlinkBlob: db.prepare<[number, string]>('DELETE FROM blob_links WHERE repo_id = ? AND digest = ?'),
       referencedBy: db
-        .prepare<[string, string], string>('SELECT f.manifest_digest FROM manifest_refs f JOIN repositories r ON r.id = f.repo_id WHERE r.name = ? AND f.ref_digest = ? ORDER BY f.manifest_digest')
+        .prepare<[string, string], string>(
+          'SELECT f.manifest_digest FROM manifest_refs f JOIN repositories r ON r.id = f.repo_id WHERE r.name = ? AND f.ref_digest = ? ORDER BY f.manifest_digest',
+        )
         .pluck(),
-      isReferenced: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifest_refs WHERE repo_id = ? AND ref_digest = ? LIMIT 1'),
-      manifestSize: db.prepare<[number, string], { size: number }>('SELECT size FROM manifests WHERE repo_id = ? AND digest = ?'),
-      insertManifest: db.prepare<[number, string, string, number, Buffer, string | null, string | null, string | null, number]>(
+      isReferenced: db.prepare<[number, string], { one: number }>(
+        'SELECT 1 AS one FROM manifest_refs WHERE repo_id = ? AND ref_digest = ? LIMIT 1',
+      ),
+      manifestSize: db.prepare<[number, string], { size: number }>(
+        'SELECT size FROM manifests WHERE repo_id = ? AND digest = ?',
+      ),
+      insertManifest: db.prepare<
+        [number, string, string, number, Buffer, string | null, string | null, string | null, number]
+      >(
         'INSERT OR IGNORE INTO manifests (repo_id, digest, media_type, size, content, subject, artifact_type, annotations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      insertRef: db.prepare<[number, string, string]>('INSERT OR IGNORE INTO manifest_refs (repo_id, manifest_digest, ref_digest) VALUES (?, ?, ?)'),
+      insertRef: db.prepare<[number, string, string]>(
+        'INSERT OR IGNORE INTO manifest_refs (repo_id, manifest_digest, ref_digest) VALUES (?, ?, ?)',
+      ),
       setTag: db.prepare<[number, string, string, number]>(
         'INSERT INTO tags (repo_id, name, digest, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at',
       ),
@@ -135,9 +192,16 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteManifest: db.prepare<[number, string]>('DELETE FROM manifests WHERE repo_id = ? AND digest = ?'),
       deleteRefs: db.prepare<[number, string]>('DELETE FROM manifest_refs WHERE repo_id = ? AND manifest_digest = ?'),
       deleteTagsOf: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?'),
+      resolveTagById: db.prepare<[number, string], { digest: string }>(
+        'SELECT digest FROM tags WHERE repo_id = ? AND name = ?',
+      ),
       deleteTag: db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND name = ?'),
       // pluck(): plain strings, not one object per row (tag lists are the hot path).
-      listTags: db.prepare<[number, string, number], string>('SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
+      listTags: db
+        .prepare<[number, string, number], string>(
+          'SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?',
+        )
+        .pluck(),
       referrers: db.prepare<[string, string], ManifestRow>(
         'SELECT m.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE r.name = ? AND m.subject = ? ORDER BY m.created_at DESC, m.digest',
       ),
@@ -146,20 +210,37 @@ export class SqliteMetadataStore implements MetadataStore {
           'SELECT r.name FROM repositories r WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id) ORDER BY r.name LIMIT ?',
         )
         .pluck(),
+      insertToken: db.prepare<
+        [string, string, string, string, Buffer, number, number | null, number | null, number | null]
+      >(
+        'INSERT INTO access_tokens (id, username, note, scopes, secret_hash, created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      getToken: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE id = ?'),
+      allTokens: db.prepare<[], TokenRow>('SELECT * FROM access_tokens ORDER BY username, created_at'),
+      userTokens: db.prepare<[string], TokenRow>('SELECT * FROM access_tokens WHERE username = ? ORDER BY created_at'),
+      revokeToken: db.prepare<[number, string]>(
+        'UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+      ),
+      touchToken: db.prepare<[number, string]>('UPDATE access_tokens SET last_used_at = ? WHERE id = ?'),
     };
   }
 
+  /**
+   * Brings the database up to SCHEMA_VERSION. The server and the `stowage token`
+   * commands open the same file; the IMMEDIATE transaction makes two processes
+   * starting together take turns instead of both running a migration.
+   */
   private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    this.db
+      .transaction(() => {
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        if (current > SCHEMA_VERSION) {
+          throw new Error(`database schema ${current} is newer than this Stowage (${SCHEMA_VERSION})`);
+        }
+        for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+        if (current < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
   }
 
   private ensureRepo(name: string): number {
@@ -172,13 +253,13 @@ export class SqliteMetadataStore implements MetadataStore {
   createUpload(r: UploadRecord): Promise<void> {
     // No repository row yet: an upload that never completes must not create one.
     return this.commits.write(() => {
-      this.q.insertUpload.run(r.id, r.repository, r.createdAt, r.updatedAt);
+      this.q.insertUpload.run(r.id, r.repository, r.owner ?? null, r.createdAt, r.updatedAt);
     });
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
     const row = this.q.getUpload.get(id);
-    return row && { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at };
+    return row && toUpload(row);
   }
 
   touchUpload(id: string, at: number): Promise<void> {
@@ -194,7 +275,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async staleUploads(before: number): Promise<UploadRecord[]> {
-    return this.q.staleUploads.all(before).map((row) => ({ id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at }));
+    return this.q.staleUploads.all(before).map(toUpload);
+  }
+
+  async countUploads(which: UploadCount): Promise<number> {
+    if ('repository' in which) return this.q.countUploadsIn.get(which.repository)!;
+    if ('owner' in which) return this.q.countUploadsOf.get(which.owner)!;
+    return this.q.countUploads.get()!;
   }
 
   claimBlob(digest: string, size: number, at: number): Promise<number | undefined> {
@@ -247,14 +334,26 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  putManifest(repository: string, m: ManifestRecord, references: ManifestReference[], tag?: string): Promise<UnmetReference[]> {
+  putManifest(
+    repository: string,
+    m: ManifestRecord,
+    references: ManifestReference[],
+    tag?: string,
+    options: { keepTag?: boolean } = {},
+  ): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
+      if (options.keepTag && tag !== undefined && repo) {
+        const current = this.q.resolveTagById.get(repo.id, tag);
+        if (current && current.digest !== m.digest)
+          throw new RegistryError('DENIED', 'tag is immutable', { tag, digest: current.digest });
+      }
       const unmet: UnmetReference[] = [];
       for (const ref of references) {
         const found = repo ? this.lookupReference(repo.id, ref) : undefined;
         if (!found) unmet.push({ reference: ref, problem: 'missing' });
-        else if (found.size !== ref.size) unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found.size });
+        else if (found.size !== ref.size)
+          unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found.size });
       }
       if (unmet.length > 0) return unmet;
       const repoId = repo?.id ?? this.ensureRepo(repository);
@@ -343,11 +442,42 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.q.repoId.get(repository) !== undefined;
   }
 
+  createToken(t: AccessTokenRecord): Promise<void> {
+    return this.commits.write(() => {
+      this.q.insertToken.run(...tokenValues(t));
+    });
+  }
+
+  async getToken(id: string): Promise<AccessTokenRecord | undefined> {
+    const row = this.q.getToken.get(id);
+    return row && toToken(row);
+  }
+
+  async listTokens(user?: string): Promise<AccessTokenRecord[]> {
+    return (user === undefined ? this.q.allTokens.all() : this.q.userTokens.all(user)).map(toToken);
+  }
+
+  revokeToken(id: string, at: number): Promise<boolean> {
+    return this.commits.write(() => this.q.revokeToken.run(at, id).changes > 0);
+  }
+
+  touchToken(id: string, at: number): Promise<void> {
+    return this.commits.write(() => {
+      this.q.touchToken.run(at, id);
+    });
+  }
+
   // ---- lifecycle ------------------------------------------------------------
 
-  async unusedBlobLinks(before: number, limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+  async unusedBlobLinks(
+    before: number,
+    limit: number,
+    after?: { repository: string; digest: string },
+  ): Promise<BlobLinkRecord[]> {
     const a = after ?? { repository: '', digest: '' };
-    return this.q.unusedLinks.all(before, a.repository, a.repository, a.digest, limit).map((r) => ({ repository: r.repository, digest: r.digest, size: r.size, linkedAt: r.linked_at }));
+    return this.q.unusedLinks
+      .all(before, a.repository, a.repository, a.digest, limit)
+      .map((r) => ({ repository: r.repository, digest: r.digest, size: r.size, linkedAt: r.linked_at }));
   }
 
   removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean> {
@@ -358,11 +488,20 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]> {
+  async unlinkedBlobs(
+    claimedBefore: number,
+    limit: number,
+    after?: string,
+  ): Promise<{ digest: string; size: number }[]> {
     return this.q.unlinkedBlobs.all(claimedBefore, after ?? '', limit);
   }
 
-  markBlobsForDeletion(claimedBefore: number, abandonedBefore: number, limit: number, at: number): Promise<{ digest: string; size: number }[]> {
+  markBlobsForDeletion(
+    claimedBefore: number,
+    abandonedBefore: number,
+    limit: number,
+    at: number,
+  ): Promise<{ digest: string; size: number }[]> {
     return this.commits.write(() => {
       const rows = [...this.q.abandonedBlobs.all(abandonedBefore, limit)];
       if (rows.length < limit) rows.push(...this.q.unlinkedBlobs.all(claimedBefore, '', limit - rows.length));
@@ -381,7 +520,10 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async blobRecords(limit: number, after?: string): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
+  async blobRecords(
+    limit: number,
+    after?: string,
+  ): Promise<{ digest: string; size: number; state: 'live' | 'deleting' }[]> {
     return this.q.blobRecords.all(after ?? '', limit);
   }
 
@@ -397,7 +539,9 @@ export class SqliteMetadataStore implements MetadataStore {
         else refs.set(r.manifest_digest, [r.ref_digest]);
       }
       return {
-        tags: this.q.inventoryTags.all(repo.id).map((t) => ({ name: t.name, digest: t.digest, pushedAt: t.updated_at })),
+        tags: this.q.inventoryTags
+          .all(repo.id)
+          .map((t) => ({ name: t.name, digest: t.digest, pushedAt: t.updated_at })),
         manifests: this.q.inventoryManifests.all(repo.id).map((m) => ({
           digest: m.digest,
           mediaType: m.media_type,
@@ -452,13 +596,24 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
+  async namespaceUsage(
+    namespace: string,
+  ): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
     const args: [string, string, string] = [namespace, `${namespace}/`, `${namespace}0`];
     return this.db.transaction(() => {
       const b = this.q.namespaceBlobs.get(...args)!;
       const m = this.q.namespaceManifests.get(...args)!;
-      return { bytes: (b.bytes ?? 0) + (m.bytes ?? 0), blobs: b.blobs, manifests: m.manifests, repositories: this.q.namespaceRepos.get(...args)!.n };
+      return {
+        bytes: (b.bytes ?? 0) + (m.bytes ?? 0),
+        blobs: b.blobs,
+        manifests: m.manifests,
+        repositories: this.q.namespaceRepos.get(...args)!.n,
+      };
     })();
+  }
+
+  async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
+    return this.q.namespaceLinks.get(namespace, `${namespace}/`, `${namespace}0`, digest) !== undefined;
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {

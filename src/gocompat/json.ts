@@ -127,8 +127,15 @@ function encode(v: unknown, mode: Mode): string {
   if (v instanceof GoMap) return `{${v.entries.map(member).join(',')}}`;
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    if (mode.plainObject === 'map') return `{${Object.keys(o).sort(compareUtf8).map((k) => member([k, o[k]])).join(',')}}`;
-    return `{${Object.entries(o).filter(([, x]) => x !== undefined).map(member).join(',')}}`;
+    if (mode.plainObject === 'map')
+      return `{${Object.keys(o)
+        .sort(compareUtf8)
+        .map((k) => member([k, o[k]]))
+        .join(',')}}`;
+    return `{${Object.entries(o)
+      .filter(([, x]) => x !== undefined)
+      .map(member)
+      .join(',')}}`;
   }
   throw new Error(`json: unsupported type ${typeof v}`);
 }

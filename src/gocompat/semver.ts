@@ -18,7 +18,8 @@ export interface Version {
   original: string;
 }
 
-const LOOSE = /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$/;
+const LOOSE =
+  /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$/;
 const NUM = /^[0-9]+$/;
 const ALLOWED = /^[0-9A-Za-z-]+$/;
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -174,7 +175,8 @@ const VALID = new RegExp(String.raw`^(\s*(${OPS})\s*(${CV})\s*\,?)+$`);
 const isX = (s: string | undefined) => s === 'x' || s === 'X' || s === '*';
 
 function parseComparator(c: string): Comparator {
-  if (c.length === 0) return { op: '', con: parseStrictVersion('0.0.0'), orig: c, dirty: true, minorDirty: false, patchDirty: false };
+  if (c.length === 0)
+    return { op: '', con: parseStrictVersion('0.0.0'), orig: c, dirty: true, minorDirty: false, patchDirty: false };
   const m = CONSTRAINT.exec(c);
   if (!m) throw new SemverError(`improper constraint: ${c}`);
   // Groups: 1 op, 2 version, 3 major, 4 .minor, 5 .patch, 6 -pre
