@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DiskBlobStore } from '../../src/storage/disk/disk-blob-store.js';
 import { MemoryBlobStore } from '../../src/storage/memory/memory-blob-store.js';
+import { MemoryMetadataStore } from '../../src/storage/memory/memory-metadata-store.js';
 import { PostgresMetadataStore } from '../../src/storage/postgres/postgres-metadata-store.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/s3/s3-blob-store.js';
 import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
@@ -100,4 +101,5 @@ export const metadataStoreDrivers: Record<string, MetadataStoreFactory> = {
     const fixture = await reopenable(() => PostgresMetadataStore.open(options), drop);
     return { ...fixture, damage: async (sql: string) => void (await fixture.store.db.query(sql)) };
   },
+  memory: inMemory(() => new MemoryMetadataStore()),
 };
