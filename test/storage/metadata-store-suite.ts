@@ -976,8 +976,10 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
     });
 
     describe('operations', () => {
-      test('check resolves while the store is usable', async ({ store }) => {
+      test('check resolves while the store is usable, rejects once it is closed', async ({ store }) => {
         await store.check();
+        await store.close();
+        await assert.rejects(store.check());
       });
 
       test('runExclusive runs a job once at a time and says whether it ran', async ({ store }) => {
