@@ -78,19 +78,13 @@ export type {
 } from './ops/flux-artifact.js';
 export { pushPolicy, pullPolicy } from './ops/policy.js';
 export type { PolicyPushOptions, PolicyPushResult, PolicyPullResult } from './ops/policy.js';
-export {
-  pushChart,
-  pullChart,
-  showChart,
-  resolveChartVersion,
-  fetchChartManifest,
-  HELM_MEDIA_TYPES,
-} from './ops/chart.js';
-export type {
-  PushChartOptions,
-  PushChartResult,
-  PullChartOptions,
-  PullChartResult,
-  ShowChartResult,
-  ResolvedChart,
-} from './ops/chart.js';
+export { pushChart } from './ops/chart-push.js';
+export type { PushChartOptions, PushChartResult } from './ops/chart-push.js';
+export { pullChart } from './ops/chart-pull.js';
+export type { PullChartOptions, PullChartResult } from './ops/chart-pull.js';
+export { showChart } from './ops/chart-show.js';
+export type { ShowChartResult } from './ops/chart-show.js';
+export { resolveChartVersion } from './ops/chart-version.js';
+export type { ResolvedChart } from './ops/chart-version.js';
+export { fetchChartManifest } from './ops/chart-fetch.js';
+export { HELM_MEDIA_TYPES } from '../chart/index.js';
