@@ -27,7 +27,9 @@ export interface RunningRegistry {
 export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metrics): Promise<Registry> {
   // Key files are read before anything opens: an unusable key fails the start.
   const pullCheck = config.requireSignatures ? await SignaturePolicy.load(config.requireSignatures) : undefined;
-  const { blobs, meta } = await openStores(config.storage, config.data, config.fsync);
+  const { blobs, meta } = await openStores(config.storage, config.data, config.fsync, {
+    maxOpenUploadFiles: config.maxOpenUploadFiles,
+  });
   return new Registry(blobs, metrics ? timedMetadataStore(meta, metrics) : meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
@@ -63,7 +65,8 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000),
   );
   sweep.unref();
-  const gc = scheduleGarbageCollection(registry, config, log);
+  const gc = scheduleGarbageCollection(registry, config, log, metricsEndpoint?.metrics);
+  metricsEndpoint?.metrics.watchStorage(() => registry.meta.storageStats());
 
   // TLS files and auth are read before listening: a bad key or policy fails the start, not a request.
   let tls: { cert: Buffer; key: Buffer } | undefined;

@@ -15,6 +15,7 @@ import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
 import { registerStorage } from './storage.js';
 import { registerToken } from './token.js';
+import { registerTree } from './tree.js';
 import { registerUser } from './user.js';
 
 const program = new Command();
@@ -43,6 +44,7 @@ registerLogin(program);
 registerImage(program);
 registerCopy(program);
 registerInspect(program);
+registerTree(program);
 registerKey(program);
 registerSign(program);
 registerArtifact(program);

@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/config.js';
 import type { Registry } from '../registry/registry.js';
 import { collectGarbage, type CollectReport } from './collector.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** `stowage serve` collects on the `gc.interval` schedule; stop() waits for a run in progress. */
 export function scheduleGarbageCollection(
   registry: Registry,
   config: Pick<ServeConfig, 'gc' | 'retention'>,
   log: Logger,
+  metrics?: Metrics,
 ): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
@@ -17,8 +19,14 @@ export function scheduleGarbageCollection(
       ...(config.retention ? { retention: config.retention } : {}),
       onProgress: (step, counts) => log.info({ step, ...counts }, 'garbage collection progress'),
     }).then(
-      (report) => logReport(log, report),
-      (err: unknown) => log.error({ err }, 'garbage collection failed'),
+      (report) => {
+        metrics?.recordGc(report);
+        logReport(log, report);
+      },
+      (err: unknown) => {
+        metrics?.recordGc(undefined);
+        log.error({ err }, 'garbage collection failed');
+      },
     );
   };
   const timer = config.gc.intervalMs > 0 ? setInterval(() => !stopped && run(), config.gc.intervalMs) : undefined;

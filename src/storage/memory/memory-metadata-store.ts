@@ -12,6 +12,7 @@ import type {
   RepositoryInventory,
   UnmetReference,
   UploadCount,
+  StorageStats,
   UploadRecord,
 } from '../metadata-store.js';
 
@@ -499,6 +500,33 @@ export class MemoryMetadataStore implements MetadataStore {
     this.open();
     for (const [name, r] of this.repos) if (inNamespace(name, namespace) && r.links.has(digest)) return true;
     return false;
+  }
+
+  // Summed from the maps at each call: the SQL drivers keep these totals by triggers,
+  // here a scrape walks process memory, which costs what a trigger would per write.
+  async storageStats(): Promise<StorageStats> {
+    this.open();
+    const namespaces = new Map<string, StorageStats['namespaces'][number]>();
+    for (const [name, r] of this.repos) {
+      const ns = name.split('/', 1)[0]!;
+      let n = namespaces.get(ns);
+      if (!n) namespaces.set(ns, (n = { namespace: ns, blobLinks: 0, blobBytes: 0, manifests: 0, manifestBytes: 0 }));
+      for (const l of r.links.values()) {
+        n.blobLinks++;
+        n.blobBytes += l.size;
+      }
+      for (const m of r.manifests.values()) {
+        n.manifests++;
+        n.manifestBytes += m.record.size;
+      }
+    }
+    let blobBytes = 0;
+    for (const b of this.blobs.values()) blobBytes += b.size;
+    return {
+      namespaces: [...namespaces.values()].sort((a, b) => byteOrder(a.namespace, b.namespace)),
+      blobs: this.blobs.size,
+      blobBytes,
+    };
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
