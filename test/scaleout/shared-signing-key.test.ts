@@ -17,20 +17,17 @@ import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { bearer, fetchToken, PASSWORDS, POLICY, pushTinyImage, writeUsers } from '../auth/helpers.js';
 
 describe('replicas verify each other’s tokens with a signing key from env', () => {
-  let work: string;
-  let drop: () => Promise<void>;
-  let a: StowageProcess;
-  let b: StowageProcess;
-  let loner: StowageProcess;
-  let pem: string;
+  const state: { work?: string; drop?: () => Promise<void>; pem?: string } = {};
+  // Two replicas sharing the key, and one with a key of its own.
+  let [a, b, loner] = [] as unknown as [StowageProcess, StowageProcess, StowageProcess];
 
   before(async () => {
-    work = await makeTempDir('shared-key');
+    const work = (state.work = await makeTempDir('shared-key'));
     const scaled = await scaleOutEnv();
-    drop = scaled.drop;
-    pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    state.drop = scaled.drop;
+    const pem = (state.pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
-      .toString();
+      .toString());
     const keyFile = join(work, 'signing-key.pem');
     await writeFile(keyFile, pem, { mode: 0o600 });
     await writeUsers(join(work, 'htpasswd'), ['alice', 'bob']);
@@ -50,8 +47,8 @@ describe('replicas verify each other’s tokens with a signing key from env', ()
 
   after(async () => {
     await Promise.allSettled([a?.stop(), b?.stop(), loner?.stop()]);
-    await drop?.();
-    if (work) await removeDir(work);
+    await state.drop?.();
+    if (state.work) await removeDir(state.work);
   });
 
   const alice = { user: 'alice', secret: PASSWORDS.alice };
@@ -82,7 +79,7 @@ describe('replicas verify each other’s tokens with a signing key from env', ()
   });
 
   it('never logs the key', () => {
-    const body = pem.split('\n')[1]!;
+    const body = state.pem!.split('\n')[1]!;
     for (const p of [a, b]) assert.ok(!p.logs.some((l) => l.includes(body) || l.includes('PRIVATE KEY')));
   });
 });
