@@ -56,6 +56,8 @@ export { pushImage, pullImage, pullToLayout, selectPlatform } from './ops/image.
 export type { PushImageResult, PullImageResult, PullImageOptions, PullTarget } from './ops/image.js';
 export { copy, tag } from './ops/copy.js';
 export type { CopyResult, TagResult } from './ops/copy.js';
+export { attachedTree, attachedNodes, COSIGN_TAG_SUFFIXES } from './ops/attached.js';
+export type { AttachedNode, AttachedOptions } from './ops/attached.js';
 export { inspect } from './ops/inspect.js';
 export type { InspectResult } from './ops/inspect.js';
 export { pushArtifact, pullArtifact, addToReferrersTag, EMPTY_CONFIG, ANNOTATION_TITLE } from './ops/artifact.js';
