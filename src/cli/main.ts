@@ -14,7 +14,9 @@ import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
+import { registerStorage } from './storage.js';
 import { registerToken } from './token.js';
+import { registerTree } from './tree.js';
 import { registerUser } from './user.js';
 
 const program = new Command();
@@ -34,6 +36,7 @@ program
 
 registerServe(program);
 registerMigrate(program);
+registerStorage(program);
 registerGc(program);
 registerUsage(program);
 registerFsck(program);
@@ -43,6 +46,7 @@ registerLogin(program);
 registerImage(program);
 registerCopy(program);
 registerInspect(program);
+registerTree(program);
 registerKey(program);
 registerSign(program);
 registerArtifact(program);
