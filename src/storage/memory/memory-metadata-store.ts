@@ -3,6 +3,7 @@ import type { ManifestReference } from '../../core/manifest.js';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import { LocalJobs } from '../local-jobs.js';
 import type {
+  Held,
   AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
@@ -542,6 +543,11 @@ export class MemoryMetadataStore implements MetadataStore {
   async runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     this.open();
     return this.jobs.runExclusive(job, fn);
+  }
+
+  async holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>> {
+    this.open();
+    return this.jobs.hold(`upload:${id}`, fn);
   }
 
   async close(): Promise<void> {
