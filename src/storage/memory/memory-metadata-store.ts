@@ -218,6 +218,8 @@ export class MemoryMetadataStore implements MetadataStore {
       else if (found !== ref.size) unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found });
     }
     if (unmet.length > 0) return unmet;
+    // A repository exists for clients once it holds a manifest (the catalog's rule).
+    const firstManifest = !existing || existing.manifests.size === 0;
     const r = this.repo(repository);
     // A manifest pushed again keeps its first record and references (same bytes, same digest).
     if (!r.manifests.has(m.digest))

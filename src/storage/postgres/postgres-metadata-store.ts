@@ -173,7 +173,10 @@ export class PostgresMetadataStore implements MetadataStore {
   ): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
       let repoId = await repoIdOf(c, repository);
-      const repositoryCreated = repoId === undefined;
+      // A repository exists for clients once it holds a manifest (the catalog's rule).
+      const repositoryCreated =
+        repoId === undefined ||
+        (await c.query('SELECT 1 FROM manifests WHERE repo_id = $1 LIMIT 1', [repoId])).rowCount === 0;
       if (options.keepTag && tag !== undefined && repoId !== undefined) {
         // The tag row's lock: a concurrent first push of the same tag commits before we look.
         const current = (

@@ -386,6 +386,8 @@ export class SqliteMetadataStore implements MetadataStore {
           unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found.size });
       }
       if (unmet.length > 0) return unmet;
+      // A repository exists for clients once it holds a manifest (the catalog's rule).
+      const firstManifest = !repo || this.q.countManifests.get(repo.id)!.n === 0;
       const repoId = repo?.id ?? this.ensureRepo(repository);
       const inserted = this.q.insertManifest.run(
         repoId,
@@ -405,7 +407,10 @@ export class SqliteMetadataStore implements MetadataStore {
       if (tag !== undefined) this.q.setTag.run(repoId, tag, m.digest, Date.now());
       if (options.events)
         this.appendEvents(
-          options.events({ repositoryCreated: !repo, ...(previous !== undefined ? { previousDigest: previous } : {}) }),
+          options.events({
+            repositoryCreated: firstManifest,
+            ...(previous !== undefined ? { previousDigest: previous } : {}),
+          }),
         );
       return [];
     });
