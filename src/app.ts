@@ -28,7 +28,9 @@ export interface RunningRegistry {
 export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metrics): Promise<Registry> {
   // Key files are read before anything opens: an unusable key fails the start.
   const pullCheck = config.requireSignatures ? await SignaturePolicy.load(config.requireSignatures) : undefined;
-  const { blobs, meta } = await openStores(config.storage, config.data, config.fsync);
+  const { blobs, meta } = await openStores(config.storage, config.data, config.fsync, {
+    maxOpenUploadFiles: config.maxOpenUploadFiles,
+  });
   return new Registry(blobs, metrics ? timedMetadataStore(meta, metrics) : meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,

@@ -13,7 +13,9 @@ import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
+import { registerStorage } from './storage.js';
 import { registerToken } from './token.js';
+import { registerTree } from './tree.js';
 import { registerUser } from './user.js';
 
 const program = new Command();
@@ -33,6 +35,7 @@ program
 
 registerServe(program);
 registerMigrate(program);
+registerStorage(program);
 registerGc(program);
 registerUsage(program);
 registerUser(program);
@@ -41,6 +44,7 @@ registerLogin(program);
 registerImage(program);
 registerCopy(program);
 registerInspect(program);
+registerTree(program);
 registerKey(program);
 registerSign(program);
 registerArtifact(program);

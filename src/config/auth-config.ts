@@ -42,8 +42,13 @@ export interface AuthConfig {
   service: string;
   /** token: the `iss` of tokens Stowage issues. */
   issuer: string;
-  /** token: PEM private key the token endpoint signs with (created on first start if missing). */
+  /** token: PEM private key file the token endpoint signs with (created on first start if missing). */
   signingKey: string;
+  /**
+   * token: the PEM private key itself (STOWAGE_AUTH_SIGNING_KEY, or `signing_key_pem`), which wins
+   * over the file, so replicas share a key from a secret without a shared disk. Never logged.
+   */
+  signingKeyPem?: string;
   tokenTtlSeconds: number;
   /** 0 turns refresh tokens (docker's identity tokens) off. */
   refreshTokenTtlSeconds: number;
@@ -106,6 +111,7 @@ const AUTH_KEYS = [
   'service',
   'issuer',
   'signingKey',
+  'signingKeyPem',
   'tokenTtlSeconds',
   'refreshTokenTtlSeconds',
   'trustedIssuers',
@@ -160,6 +166,7 @@ export function parseAuth(raw: unknown, data: string): AuthConfig | undefined {
     service: str(r, 'service', 'auth', 'stowage'),
     issuer,
     signingKey: str(r, 'signingKey', 'auth', join(data, 'auth', 'token-signing-key.pem')),
+    ...(r.signingKeyPem === undefined ? {} : { signingKeyPem: pem(r.signingKeyPem) }),
     tokenTtlSeconds,
     refreshTokenTtlSeconds: int(r, 'refreshTokenTtlSeconds', 'auth', 30 * 24 * 3600, 0),
     trustedIssuers,
@@ -171,6 +178,13 @@ export function parseAuth(raw: unknown, data: string): AuthConfig | undefined {
     credentialCacheSeconds: int(r, 'credentialCacheSeconds', 'auth', 30, 0),
     policy,
   };
+}
+
+function pem(v: unknown): string {
+  // The message names the setting, never its content.
+  if (typeof v !== 'string' || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v))
+    throw new AuthConfigError('auth.signing_key_pem (STOWAGE_AUTH_SIGNING_KEY) must be a PEM private key');
+  return v;
 }
 
 function parsePolicy(raw: unknown): PolicySpec {

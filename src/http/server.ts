@@ -3,7 +3,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { RegistryError } from '../core/errors.js';
+import { RegistryError, exhaustionError } from '../core/errors.js';
 import { isValidRepositoryName } from '../core/names.js';
 import type { Registry } from '../registry/registry.js';
 import type { AccessControl } from './access.js';
@@ -11,6 +11,7 @@ import { OpenAccess } from './access.js';
 import type { RequestContext } from './context.js';
 import { API_VERSION_HEADER, sendError, toRegistryErrors } from './respond.js';
 import { logRequest } from './request-log.js';
+import { markBodyStalled } from './request-body.js';
 import { methodLabel, type Metrics } from '../metrics/metrics.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
 import { matchRoute } from './routes.js';
@@ -83,6 +84,11 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
   // it anyway (Node would otherwise abort the request when the read side ends).
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.maxConnections = limits.maxConnections;
+  // Out of descriptors, libuv drops the connections it cannot accept; if even that
+  // fails, accept()'s error arrives here, and unheard it would end the process.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.syscall === 'accept') log.warn({ err }, 'could not accept a connection');
+  });
   limitPerAddress(server, limits.maxConnectionsPerAddress, options.tls !== undefined);
   // Requests Node itself cannot parse still get an OCI error body and the API version header.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -146,6 +152,8 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       if (!(e instanceof RegistryError) && !isRegistryErrors(e)) {
         if (isClientGone(req, e)) {
           reqLog.info({ err: e }, 'client went away');
+        } else if (exhaustionError(e)) {
+          reqLog.warn({ err: e }, 'out of a system resource: answered 503');
         } else {
           reqLog.error({ err: e }, 'request failed');
         }
@@ -199,15 +207,24 @@ function countRefusal(metrics: Metrics, req: IncomingMessage, route: string, e: 
 }
 
 /**
- * Cuts a request whose body stops arriving for `ms` (the connection closes; an
- * upload keeps what it had before this request and can be resumed). The watch
- * ends with the body, so responses and server-side work are never timed.
+ * Cuts a request whose body stops arriving for `ms` while the server is reading it
+ * (the connection closes; a PATCH keeps the bytes that arrived, see bodyKeptOnStall).
+ * Time the server itself spends not reading (a full buffer, a handler still
+ * waiting) is not the client's silence. The watch ends with the body, so
+ * responses and server-side work are never timed.
  */
 function watchBody(req: IncomingMessage, ms: number): void {
   const length = req.headers['content-length'];
   if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
   const socket = req.socket;
-  const stalled = () => socket.destroy();
+  const stalled = () => {
+    if (req.readableLength > 0 || req.readableFlowing === false) {
+      socket.setTimeout(ms);
+      return;
+    }
+    markBodyStalled(req);
+    socket.destroy();
+  };
   socket.setTimeout(ms);
   socket.on('timeout', stalled);
   const done = () => {

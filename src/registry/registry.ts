@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { RegistryError, RegistryErrors } from '../core/errors.js';
 import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
-import { parseManifest, type ManifestReference } from '../core/manifest.js';
+import { parseManifest, uniqueReferences } from '../core/manifest.js';
 import { acceptsManifest } from '../core/negotiation.js';
 import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
@@ -515,7 +515,7 @@ export class Registry {
     await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
     const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
     const unmet = await this.meta
-      .putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, {
+      .putManifest(repository, record, uniqueReferences(parsed.references), byDigest ? undefined : reference, {
         keepTag: immutable !== undefined,
         ...(this.events
           ? {
@@ -728,12 +728,6 @@ function toReferrerDescriptor(m: ManifestSummary): ReferrerDescriptor {
   if (m.artifactType) d.artifactType = m.artifactType;
   if (m.annotations && Object.keys(m.annotations).length > 0) d.annotations = m.annotations;
   return d;
-}
-
-function dedupe(refs: ManifestReference[]): ManifestReference[] {
-  const seen = new Map<string, ManifestReference>();
-  for (const r of refs) if (!seen.has(r.digest)) seen.set(r.digest, r);
-  return [...seen.values()];
 }
 
 export const REFERRERS_INDEX_TYPE = MT.ociIndex;

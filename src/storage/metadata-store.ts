@@ -149,15 +149,16 @@ export interface MetadataStore extends TokenStore, EventStore {
    * after checking that every reference exists in the repository with the
    * declared size. When any does not, nothing is written and the unmet ones
    * are returned. With `keepTag`, a tag that already names another manifest is
-   * not moved: DENIED, and nothing is written (immutable tags). `events`, given what
-   * the transaction found, names the outbox events it records with the change.
+   * not moved: DENIED, and nothing is written (immutable tags). `taggedAt` is the
+   * tag's push time (default now; `storage migrate` carries the original). `events`,
+   * given what the transaction found, names the outbox events it records with the change.
    */
   putManifest(
     repository: string,
     manifest: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options?: { keepTag?: boolean; events?: (facts: ManifestWriteFacts) => RegistryEvent[] },
+    options?: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] },
   ): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
@@ -182,6 +183,8 @@ export interface MetadataStore extends TokenStore, EventStore {
     limit: number,
     after?: { repository: string; digest: string },
   ): Promise<BlobLinkRecord[]>;
+  /** Every blob link of every repository, in (repository, digest) byte order after `after` (storage migrate). */
+  blobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]>;
   /** Removes the link if, in the same transaction, it is still unreferenced and last linked before `before`. */
   removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean>;
   /** Live blobs no repository links, claimed before `claimedBefore`, in digest order after `after` (dry runs list what marking would take). */
