@@ -313,8 +313,26 @@ export class Registry {
     contentLength?: number,
   ): Promise<UploadState> {
     const record = await this.session(repository, id, owner);
+    const size = await this.fenced(id, data, () => this.writeChunk(id, data, contentRange, contentLength));
+    // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
+    const now = this.now();
+    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10))
+      await this.meta.touchUpload(id, now);
+    return { id, repository, size };
+  }
+
+  /** Appends a chunk; the caller holds the session's fence. */
+  private async writeChunk(
+    id: string,
+    data: Readable,
+    contentRange: string | undefined,
+    contentLength: number | undefined,
+  ): Promise<number> {
     const current = await this.blobs.uploadSize(id);
-    if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    if (current === undefined) {
+      data.resume();
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    }
     let offset = current;
     if (contentRange !== undefined) {
       const range = parseContentRange(contentRange);
@@ -326,12 +344,25 @@ export class Registry {
       }
       offset = range.start;
     }
-    const size = await this.blobs.appendUpload(id, offset, data);
-    // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
-    const now = this.now();
-    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10))
-      await this.meta.touchUpload(id, now);
-    return { id, repository, size };
+    return this.blobs.appendUpload(id, offset, data);
+  }
+
+  /**
+   * Runs `fn` under the session's append fence (MetadataStore.holdUpload). While
+   * another append or commit of the session runs, here or on another replica, the
+   * request gets 416 with the Range acknowledged so far, and its body is drained.
+   */
+  private async fenced<T>(id: string, data: Readable | undefined, fn: () => Promise<T>): Promise<T> {
+    const r = await this.meta.holdUpload(id, fn);
+    if (r.held) return r.value;
+    data?.resume();
+    const size = (await this.blobs.uploadSize(id)) ?? 0;
+    throw new RegistryError(
+      'RANGE_INVALID',
+      'another request is writing this upload; resume from the Range given',
+      { size },
+      { Range: `0-${Math.max(0, size - 1)}` },
+    );
   }
 
   /** Finishes an upload (with an optional last chunk) and links the blob. */
@@ -354,7 +385,14 @@ export class Registry {
       await this.cancelUpload(repository, id, owner).catch(() => undefined);
       throw e;
     }
-    if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
+    return this.fenced(id, lastChunk, async () => {
+      if (lastChunk) await this.writeChunk(id, lastChunk, contentRange, contentLength);
+      return this.commit(repository, id, digest);
+    });
+  }
+
+  /** Verifies and links a finished session's bytes; the caller holds the session's fence. */
+  private async commit(repository: string, id: string, digest: Digest): Promise<{ digest: string; size: number }> {
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     await this.assertBytesFit(repository, digest.value, pending).catch(async (e: unknown) => {

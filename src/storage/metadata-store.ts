@@ -12,6 +12,9 @@ export interface UploadRecord {
   updatedAt: number;
 }
 
+/** What a hold resolves to: the function's value, or that another holder had it. */
+export type Held<T> = { held: true; value: T } | { held: false };
+
 /** Which open sessions countUploads counts: all, one repository's, or one owner's. */
 export type UploadCount = { all: true } | { repository: string } | { owner: string };
 
@@ -120,6 +123,15 @@ export interface MetadataStore extends TokenStore, EventStore {
   deleteUpload(id: string): Promise<void>;
   /** Sessions not touched since `before` (epoch ms). */
   staleUploads(before: number): Promise<UploadRecord[]>;
+  /**
+   * The append fence of an upload session: runs `fn` (an append or the commit) only
+   * if no other one holds this session right now, in this process or on any replica
+   * sharing the store, and holds it while `fn` runs; `{held: false}` at once
+   * otherwise. The blob store compares the offset with the session's size under the
+   * hold, so of two PATCHes at one offset exactly one writes. A holder that dies
+   * releases it (PostgreSQL: an advisory lock of its connection).
+   */
+  holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>>;
   /** How many sessions are open (for the caps on sessions in all, per repository, per owner). */
   countUploads(which: UploadCount): Promise<number>;
 

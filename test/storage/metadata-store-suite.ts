@@ -124,6 +124,30 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
 
   describe(`MetadataStore contract: ${driver}`, () => {
     describe('upload sessions', () => {
+      test('holdUpload: one holder per session at a time, refused at once, released when done or failed', async ({
+        store,
+      }) => {
+        const [a, b] = [randomUUID(), randomUUID()];
+        let release!: () => void;
+        const first = store.holdUpload(a, () => new Promise<string>((r) => (release = () => r('first'))));
+        // Let the first hold be taken (PostgreSQL: on its own connection).
+        for (let i = 0; i < 100 && release === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 50));
+        let ran = false;
+        assert.deepEqual(await store.holdUpload(a, async () => (ran = true)), { held: false });
+        assert.equal(ran, false, 'a refused hold does not run its function');
+        assert.deepEqual(await store.holdUpload(b, async () => 'other'), { held: true, value: 'other' });
+        release();
+        assert.deepEqual(await first, { held: true, value: 'first' });
+        await assert.rejects(
+          store.holdUpload(a, async () => {
+            throw new Error('append failed');
+          }),
+          /append failed/,
+        );
+        assert.deepEqual(await store.holdUpload(a, async () => 'again'), { held: true, value: 'again' });
+      });
+
       test('create, get, touch, delete', async ({ store }) => {
         const u = upload('library/alpine', 1_000);
         assert.equal(await store.getUpload(u.id), undefined);

@@ -5,6 +5,7 @@ import { LocalJobs } from '../local-jobs.js';
 import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
 import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
 import type {
+  Held,
   AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
@@ -643,6 +644,11 @@ export class MemoryMetadataStore implements MetadataStore {
   async runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     this.open();
     return this.jobs.runExclusive(job, fn);
+  }
+
+  async holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>> {
+    this.open();
+    return this.jobs.hold(`upload:${id}`, fn);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { paginate, type Page, type PageRequest } from '../../core/pagination.js'
 import type { ManifestReference } from '../../core/manifest.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type {
+  Held,
   AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
@@ -716,6 +717,10 @@ export class PostgresMetadataStore implements MetadataStore {
   /** Under a PostgreSQL advisory lock: one replica at a time. */
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     return this.db.exclusively(job, fn);
+  }
+
+  holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>> {
+    return this.db.hold(`upload:${id}`, fn);
   }
 
   async close(): Promise<void> {

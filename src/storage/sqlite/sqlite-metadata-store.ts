@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import type {
+  Held,
   AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
@@ -747,6 +748,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     return this.jobs.runExclusive(job, fn);
+  }
+
+  holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>> {
+    return this.jobs.hold(`upload:${id}`, fn);
   }
 
   async close(): Promise<void> {
