@@ -18,6 +18,7 @@ import type {
 } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { manifestPushEvents, type EventActor, type ManifestWriteFacts, type RegistryEvent } from '../core/events.js';
 import { PullRecorder } from './pull-recorder.js';
 import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
 import { namespaceOf, quotaFor, type QuotaRule } from '../lifecycle/quotas.js';
@@ -39,6 +40,8 @@ export interface RegistryOptions {
   maxUploads?: number;
   maxUploadsPerRepository?: number;
   maxUploadsPerUser?: number;
+  /** Record outbox events with each change (on when webhook endpoints are configured). */
+  events?: boolean;
 }
 
 /** A blob the repository may see: one linked there, or one of its manifests read as a blob. */
@@ -79,6 +82,8 @@ export interface ReferrerDescriptor {
 /** Who is asking, where a rule treats callers differently (immutable tag overrides). */
 export interface CallerOptions {
   admin?: boolean;
+  /** Who and which request, for the events the change records. */
+  actor?: EventActor;
 }
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -111,6 +116,7 @@ export class Registry {
   readonly pulls: PullRecorder;
   readonly immutableTags: readonly ImmutableTagRule[];
   readonly quotas: readonly QuotaRule[];
+  private readonly events: boolean;
 
   constructor(
     readonly blobs: BlobStore,
@@ -129,6 +135,18 @@ export class Registry {
     this.pulls = new PullRecorder(meta, this.now);
     this.immutableTags = options.immutableTags ?? [];
     this.quotas = options.quotas ?? [];
+    this.events = options.events ?? false;
+  }
+
+  private eventBase(repository: string, caller: CallerOptions) {
+    const actor = caller.actor ?? {};
+    return {
+      id: randomUUID(),
+      at: this.now(),
+      repository,
+      ...(actor.user !== undefined ? { user: actor.user } : {}),
+      ...(actor.request ? { request: actor.request } : {}),
+    };
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -536,6 +554,26 @@ export class Registry {
     const unmet = await this.meta
       .putManifest(repository, record, uniqueReferences(parsed.references), byDigest ? undefined : reference, {
         keepTag: immutable !== undefined,
+        ...(this.events
+          ? {
+              events: (facts: ManifestWriteFacts) =>
+                manifestPushEvents(
+                  {
+                    repository,
+                    digest,
+                    mediaType: parsed.mediaType,
+                    size: body.length,
+                    ...(parsed.artifactType !== undefined ? { artifactType: parsed.artifactType } : {}),
+                    ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
+                    ...(byDigest ? {} : { tag: reference }),
+                  },
+                  facts,
+                  caller.actor ?? {},
+                  record.createdAt,
+                  randomUUID,
+                ),
+            }
+          : {}),
       })
       .catch((e: unknown) => {
         if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
@@ -628,7 +666,10 @@ export class Registry {
             );
         }
       }
-      if (!(await this.meta.deleteManifest(repository, digest)))
+      const events: RegistryEvent[] | undefined = this.events
+        ? [{ ...this.eventBase(repository, caller), kind: 'manifest.deleted', digest }]
+        : undefined;
+      if (!(await this.meta.deleteManifest(repository, digest, events)))
         throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       return;
     }
@@ -640,7 +681,10 @@ export class Registry {
         rule: rule.repositories,
       });
     }
-    if (!(await this.meta.deleteTag(repository, reference)))
+    const events: RegistryEvent[] | undefined = this.events
+      ? [{ ...this.eventBase(repository, caller), kind: 'tag.deleted', tag: reference }]
+      : undefined;
+    if (!(await this.meta.deleteTag(repository, reference, events)))
       throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
   }
 

@@ -1,5 +1,7 @@
 import type { Page, PageRequest } from '../core/pagination.js';
 import type { ManifestReference } from '../core/manifest.js';
+import type { ManifestWriteFacts, RegistryEvent } from '../core/events.js';
+import type { EventStore } from './event-store.js';
 
 export interface UploadRecord {
   id: string;
@@ -114,7 +116,7 @@ export interface TokenStore {
  * manifests, tags, referrers, upload sessions, and what authentication persists.
  * One source of truth for each; no cache to rebuild at start. Each method is atomic.
  */
-export interface MetadataStore extends TokenStore {
+export interface MetadataStore extends TokenStore, EventStore {
   createUpload(record: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   touchUpload(id: string, at: number): Promise<void>;
@@ -160,20 +162,21 @@ export interface MetadataStore extends TokenStore {
    * declared size. When any does not, nothing is written and the unmet ones
    * are returned. With `keepTag`, a tag that already names another manifest is
    * not moved: DENIED, and nothing is written (immutable tags). `taggedAt` is the
-   * tag's push time (default now; `storage migrate` carries the original).
+   * tag's push time (default now; `storage migrate` carries the original). `events`,
+   * given what the transaction found, names the outbox events it records with the change.
    */
   putManifest(
     repository: string,
     manifest: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options?: { keepTag?: boolean; taggedAt?: number },
+    options?: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] },
   ): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
-  /** Deletes a manifest and every tag pointing at it. */
-  deleteManifest(repository: string, digest: string): Promise<boolean>;
-  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Deletes a manifest and every tag pointing at it; `events` are recorded with the delete (not when nothing was deleted). */
+  deleteManifest(repository: string, digest: string, events?: RegistryEvent[]): Promise<boolean>;
+  deleteTag(repository: string, tag: string, events?: RegistryEvent[]): Promise<boolean>;
   /** Undefined when the repository does not exist. */
   listTags(repository: string, page: PageRequest): Promise<Page<string> | undefined>;
   /** Digests of the manifests in the repository that reference `digest` (an index's children, a manifest's blobs), in byte order. */
