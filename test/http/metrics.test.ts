@@ -124,7 +124,7 @@ describe('metrics: garbage collection', () => {
     assert.equal((await req(s.url, 'DELETE', `/v2/gcme/blobs/${digest}`)).status, 202);
     let text = '';
     // The collector runs every 50 ms: wait for the one that takes the unlinked blob.
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 2400; i++) {
       text = (await req(s.url, 'GET', '/metrics')).text;
       if ((value(text, 'stowage_gc_reclaimed_bytes_total') ?? 0) >= orphan.length) break;
       await new Promise((r) => setTimeout(r, 25));

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { LocalJobs } from '../local-jobs.js';
+import type { Held } from '../metadata-store.js';
 
 /** A lease lives this long unless renewed; the holder renews it three times as often. */
 export const LEASE_MS = 30_000;
@@ -33,6 +34,11 @@ export class LeaseJobs {
       renew: db.prepare<[number, string, string]>('UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?'),
       release: db.prepare<[string, string]>('DELETE FROM leases WHERE name = ? AND holder = ?'),
     };
+  }
+
+  /** An in-process hold (upload sessions: one process serves an embedded database). */
+  hold<T>(key: string, fn: () => Promise<T>): Promise<Held<T>> {
+    return this.local.hold(key, fn);
   }
 
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
