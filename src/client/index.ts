@@ -94,3 +94,15 @@ export type {
   ShowChartResult,
   ResolvedChart,
 } from './ops/chart.js';
+export { signReference, attestReference, pushBundleReferrer, inTotoStatement, signStatement } from './ops/sign.js';
+export type { SignOptions, SignResult, AttestResult, PushedReferrer } from './ops/sign.js';
+export { findSignatures, findBundles, verifyReference, resolveVerified } from './ops/verify.js';
+export type { FoundSignature, FoundBundle, VerifiedSignature, ResolvedVerified } from './ops/verify.js';
+export {
+  readSigningKey,
+  readTrustedKeys,
+  readTrustedRoot,
+  writeKeyPair,
+  assertKeyPairAbsent,
+} from './ops/key-files.js';
+export { verifyBlob } from './ops/verify-blob.js';

@@ -13,7 +13,7 @@
  *   one a kept manifest references; an index child goes with its last parent.
  */
 import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../gocompat/semver.js';
-import { compileGlob } from '../auth/glob.js';
+import { compileGlob } from '../core/repository-glob.js';
 import type { RepositoryInventory } from '../storage/metadata-store.js';
 
 export type KeepRule =

@@ -19,8 +19,8 @@ import type {
 import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { PullRecorder } from './pull-recorder.js';
-import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
-import { namespaceOf, quotaFor, type QuotaRule } from '../lifecycle/quotas.js';
+import { describeImmutableRule, immutableRule, type ImmutableTagRule } from './immutable-tags.js';
+import { namespaceOf, quotaFor, type QuotaRule } from './quotas.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */

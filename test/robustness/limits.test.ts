@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import type { ServeConfig } from '../../src/config/config.js';
 import { startInProcess } from '../helpers/server.js';
-import { http, sha256, sleep, startUpload, uploadedSize, waitFor, withDigest } from './helpers.js';
+import { http, sha256, sleep, startUpload, waitFor, withDigest } from './helpers.js';
 
 async function server(t: { after(fn: () => Promise<void>): void }, config: Partial<ServeConfig>) {
   const s = await startInProcess({ fsync: false, ...config });

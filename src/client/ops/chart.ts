@@ -20,7 +20,6 @@ import { formatRFC3339 } from '../../gocompat/time.js';
 import { isValidRepositoryName, isValidTag } from '../../core/names.js';
 import {
   GoStruct,
-  asChartClientError,
   compareVersions,
   decodeConfigJson,
   formatVersion,
@@ -37,6 +36,7 @@ import {
   type ChartMetadata,
   type Version,
 } from '../../chart/index.js';
+import { asChartClientError } from '../chart-errors.js';
 import type { RegistryClient, Repository } from '../client.js';
 import { LocalContent, MAX_MANIFEST_BYTES, type Descriptor } from '../content.js';
 import { clientError, isClientError } from '../errors.js';
