@@ -3,7 +3,7 @@
 # with real clients and daemons. The tests need these Debian packages and install
 # them when missing (as root, with apt-get); elsewhere install them by hand:
 #   skopeo podman buildah umoci docker-registry openssl zstd docker.io containerd
-#   postgresql ceph-mon ceph-osd radosgw
+#   postgresql ceph-mon ceph-osd radosgw nginx prometheus
 # PostgreSQL, S3 (radosgw), the Docker Engine and containerd are started once for
 # the whole run by scripts/services/*.sh and stopped when it ends; the tests reach
 # them through STOWAGE_TEST_PG_URL, STOWAGE_TEST_S3_*, STOWAGE_TEST_DOCKER_* and
@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(skopeo podman buildah umoci docker-registry openssl zstd docker.io containerd postgresql ceph-mon ceph-osd radosgw uuid-runtime curl nginx)
-commands=(skopeo podman buildah umoci docker-registry openssl zstd dockerd containerd pg_ctlcluster ceph-mon ceph-osd radosgw uuidgen curl nginx)
+packages=(skopeo podman buildah umoci docker-registry openssl zstd docker.io containerd postgresql ceph-mon ceph-osd radosgw uuid-runtime curl nginx prometheus)
+commands=(skopeo podman buildah umoci docker-registry openssl zstd dockerd containerd pg_ctlcluster ceph-mon ceph-osd radosgw uuidgen curl nginx prometheus)
 # Daemons live in sbin, which a non-login root shell may not have on PATH.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 missing=()
@@ -57,6 +57,7 @@ start_service() { # name, KEY of its data dir in the output
 [ -n "${STOWAGE_TEST_S3_ENDPOINT:-}" ] || start_service rgw STOWAGE_TEST_S3_DIR
 [ -n "${STOWAGE_TEST_DOCKER_HOST:-}" ] || start_service docker STOWAGE_TEST_DOCKER_DIR
 [ -n "${STOWAGE_TEST_CONTAINERD_ADDRESS:-}" ] || start_service containerd STOWAGE_TEST_CONTAINERD_DIR
+[ -n "${STOWAGE_TEST_PROMETHEUS_URL:-}" ] || start_service prometheus STOWAGE_TEST_PROMETHEUS_DIR
 
 # Only *.test.js files are tests; helpers under dist/test are not.
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)

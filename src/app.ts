@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServeConfig } from './config/config.js';
 import { isLoopback, parseAddr } from './config/config.js';
@@ -12,21 +12,26 @@ import { openAuth } from './auth/setup.js';
 import { SignaturePolicy } from './registry/signature-policy.js';
 import { loadSignatureRules } from './config/signature-keys.js';
 import { scheduleGarbageCollection } from './lifecycle/schedule.js';
+import { Metrics } from './metrics/metrics.js';
+import { timedMetadataStore } from './metrics/timed-metadata-store.js';
+import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 
 export interface RunningRegistry {
   address: string;
+  /** host:port of the separate metrics listener, when `metrics.address` is set. */
+  metricsAddress?: string;
   /** Stops accepting, lets in-flight requests finish (bounded), closes storage. */
   shutdown(): Promise<void>;
 }
 
 /** Opens the configured storage (by default disk blobs + SQLite under `data`). */
-export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registry> {
+export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metrics): Promise<Registry> {
   // Key files are read before anything opens: an unusable key fails the start.
   const pullCheck = config.requireSignatures
     ? new SignaturePolicy(await loadSignatureRules(config.requireSignatures))
     : undefined;
   const { blobs, meta } = await openStores(config.storage, config.data, config.fsync);
-  return new Registry(blobs, meta, {
+  return new Registry(blobs, metrics ? timedMetadataStore(meta, metrics) : meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,
     maxUploads: config.maxUploads,
@@ -39,7 +44,9 @@ export async function openEmbeddedRegistry(config: ServeConfig): Promise<Registr
 }
 
 export async function startRegistry(config: ServeConfig, log: Logger): Promise<RunningRegistry> {
-  const registry = await openEmbeddedRegistry(config);
+  // The bearer token file is read before anything opens, like TLS keys.
+  const metricsEndpoint = await openMetrics(config);
+  const registry = await openEmbeddedRegistry(config, metricsEndpoint?.metrics);
   if (config.requireSignatures)
     log.info(
       { requireSignatures: config.requireSignatures },
@@ -73,6 +80,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     await registry.close();
     throw e;
   }
+  const separateMetrics = metricsEndpoint && config.metrics.address !== undefined;
   const limits = {
     bodyTimeoutMs: config.bodyTimeoutSeconds * 1000,
     headersTimeoutMs: config.headersTimeoutSeconds * 1000,
@@ -86,14 +94,25 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     limits,
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
+    ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
+    ...(metricsEndpoint && !separateMetrics ? { metricsEndpoint } : {}),
   });
-  const { host, port } = parseAddr(config.addr);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host === '' ? undefined : host, () => resolve());
-  });
-  const info = server.address() as AddressInfo;
-  const address = info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+  const metricsServer = separateMetrics ? createMetricsServer(metricsEndpoint) : undefined;
+  let address: string;
+  let metricsAddress: string | undefined;
+  try {
+    address = await listen(server, config.addr);
+    if (metricsServer) metricsAddress = await listen(metricsServer, config.metrics.address!);
+  } catch (e) {
+    server.close();
+    clearInterval(sweep);
+    await gc.stop();
+    await registry.close();
+    throw e;
+  }
+  const { host } = parseAddr(config.addr);
+  if (metricsAddress)
+    log.info({ address: metricsAddress, bearerToken: metricsEndpoint?.bearerToken !== undefined }, 'metrics listening');
   if (!isLoopback(host) && !auth) {
     log.warn(
       { address },
@@ -112,6 +131,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   announce.info(
     {
       address,
+      ...(metricsAddress ? { metrics: metricsAddress } : {}),
       data: config.data,
       storage: describeStorage(config.storage),
       tls: tls !== undefined,
@@ -138,11 +158,36 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       }, config.shutdownGraceSeconds * 1000);
       grace.unref();
       await closed;
+      if (metricsServer) {
+        const metricsClosed = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await metricsClosed;
+      }
       clearTimeout(grace);
       clearInterval(idle);
       await gcStopped;
       await registry.close();
       log.info('stopped');
     })());
-  return { address, shutdown };
+  return { address, ...(metricsAddress ? { metricsAddress } : {}), shutdown };
+}
+
+async function openMetrics(config: ServeConfig): Promise<MetricsEndpoint | undefined> {
+  if (!config.metrics.enabled) return undefined;
+  const token = config.metrics.bearerTokenFile
+    ? (await readFile(config.metrics.bearerTokenFile, 'utf8')).trim()
+    : config.metrics.bearerToken;
+  if (token === '') throw new Error(`metrics bearer token file ${config.metrics.bearerTokenFile} is empty`);
+  return { metrics: new Metrics(), ...(token !== undefined ? { bearerToken: token } : {}) };
+}
+
+/** Listens on host:port (port 0: a free one) and returns the bound address as host:port. */
+async function listen(server: NetServer, addr: string): Promise<string> {
+  const { host, port } = parseAddr(addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host === '' ? undefined : host, () => resolve());
+  });
+  const info = server.address() as AddressInfo;
+  return info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
 }

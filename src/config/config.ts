@@ -15,6 +15,7 @@ import {
 import type { QuotaRule } from '../registry/quotas.js';
 import type { ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
+import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import {
   DEFAULT_STORAGE,
   StorageConfigError,
@@ -75,6 +76,8 @@ export interface ServeConfig {
   quotas?: QuotaRule[];
   /** Where blobs and names live (storage-config.ts); default disk + SQLite under `data`. */
   storage: StorageConfig;
+  /** Prometheus `/metrics` (metrics-config.ts); off by default. */
+  metrics: MetricsConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -97,6 +100,7 @@ export const DEFAULTS: ServeConfig = {
   maxUploadsPerUser: 1_000,
   gc: GC_DEFAULTS,
   storage: DEFAULT_STORAGE,
+  metrics: METRICS_OFF,
 };
 
 /** Integer settings and their smallest allowed value. */
@@ -161,6 +165,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   immutable_tags: 'immutableTags',
   quotas: 'quotas',
   storage: 'storage',
+  metrics: 'metrics',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -223,6 +228,8 @@ export function readEnv(env: NodeJS.ProcessEnv): Source {
   if (Object.keys(tls).length > 0) out.tls = tls;
   const storage = readStorageEnv(env);
   if (storage) out.storage = storage;
+  const metrics = readMetricsEnv(env);
+  if (metrics) out.metrics = metrics;
   return out;
 }
 
@@ -238,7 +245,12 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let immutableTags: ImmutableTagRule[] | undefined;
   let quotas: QuotaRule[] | undefined;
   let storage: StorageConfig;
+  let metrics: MetricsConfig;
   try {
+    metrics =
+      file.metrics === undefined && env.metrics === undefined && flags.metrics === undefined
+        ? METRICS_OFF
+        : parseMetrics(file.metrics, env.metrics, flags.metrics);
     storage = parseStorage(mergeStorage(file.storage, env.storage, flags.storage));
     const tlsParts = [file.tls, env.tls, flags.tls].filter((t) => t !== undefined && t !== null);
     if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t)))
@@ -255,7 +267,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof AuthConfigError ||
       e instanceof SignaturesConfigError ||
       e instanceof LifecycleConfigError ||
-      e instanceof StorageConfigError
+      e instanceof StorageConfigError ||
+      e instanceof MetricsConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -297,6 +310,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(immutableTags ? { immutableTags } : {}),
     ...(quotas ? { quotas } : {}),
     storage,
+    metrics,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.js';
+import type { MetricsEndpoint } from './metrics-endpoint.js';
 
 /** Everything a handler gets: the raw request/response plus decoded route params. */
 export interface RequestContext {
@@ -21,6 +22,8 @@ export interface RequestContext {
   tokenEndpoint?: Handler;
   /** Flipped by the server when it is shutting down, for readiness. */
   state: { ready: boolean };
+  /** `/metrics` on this address (absent: metrics off, or on their own listener). */
+  metricsEndpoint?: MetricsEndpoint;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

@@ -1,5 +1,6 @@
 import type { Handler } from './context.js';
 import { base, catalog, health, ready } from './handlers/base.js';
+import { metrics } from './handlers/metrics.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads.js';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
@@ -15,6 +16,8 @@ import { token } from './handlers/token.js';
 export type Access = 'none' | 'ping' | 'pull' | 'push' | 'delete' | 'catalog';
 
 export interface Route {
+  /** Distribution's route name, the `handler` label of the request metrics. */
+  name: string;
   /** Matched against the raw (still percent-encoded) path. Groups: name, ref, id. */
   pattern: RegExp;
   methods: Partial<Record<string, { handler: Handler; access: Access }>>;
@@ -27,10 +30,15 @@ const NAME = '(?<name>.+)';
 
 /** The whole registry API at a glance. HEAD is served by the GET handler. */
 export const ROUTES: readonly Route[] = [
-  { pattern: /^\/v2\/?$/, methods: { GET: { handler: base, access: 'ping' } } },
-  { pattern: /^\/v2\/_catalog$/, methods: { GET: { handler: catalog, access: 'catalog' } } },
-  { pattern: new RegExp(`^/v2/${NAME}/tags/list$`), methods: { GET: { handler: listTags, access: 'pull' } } },
+  { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: { handler: base, access: 'ping' } } },
+  { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: { handler: catalog, access: 'catalog' } } },
   {
+    name: 'tags',
+    pattern: new RegExp(`^/v2/${NAME}/tags/list$`),
+    methods: { GET: { handler: listTags, access: 'pull' } },
+  },
+  {
+    name: 'manifest',
     pattern: new RegExp(`^/v2/${NAME}/manifests/(?<ref>[^/]+)$`),
     methods: {
       GET: { handler: getManifest, access: 'pull' },
@@ -38,8 +46,13 @@ export const ROUTES: readonly Route[] = [
       DELETE: { handler: deleteManifest, access: 'delete' },
     },
   },
-  { pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/?$`), methods: { POST: { handler: startUpload, access: 'push' } } },
   {
+    name: 'blob_upload',
+    pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/?$`),
+    methods: { POST: { handler: startUpload, access: 'push' } },
+  },
+  {
+    name: 'blob_upload_chunk',
     pattern: new RegExp(`^/v2/${NAME}/blobs/uploads/(?<id>[^/]+)$`),
     methods: {
       GET: { handler: uploadStatus, access: 'push' },
@@ -49,6 +62,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   {
+    name: 'blob',
     pattern: new RegExp(`^/v2/${NAME}/blobs/(?<ref>[^/]+)$`),
     methods: {
       GET: { handler: getBlob, access: 'pull' },
@@ -56,21 +70,25 @@ export const ROUTES: readonly Route[] = [
     },
   },
   {
+    name: 'referrers',
     pattern: new RegExp(`^/v2/${NAME}/referrers/(?<ref>[^/]+)$`),
     methods: { GET: { handler: listReferrers, access: 'pull' } },
   },
   // Docker token auth's token endpoint, on the registry's own origin (404 unless token auth is on).
   {
+    name: 'token',
     pattern: /^\/token\/?$/,
     methods: { GET: { handler: token, access: 'none' }, POST: { handler: token, access: 'none' } },
   },
-  { pattern: /^\/healthz$/, methods: { GET: { handler: health, access: 'none' } } },
-  { pattern: /^\/readyz$/, methods: { GET: { handler: ready, access: 'none' } } },
+  { name: 'healthz', pattern: /^\/healthz$/, methods: { GET: { handler: health, access: 'none' } } },
+  { name: 'readyz', pattern: /^\/readyz$/, methods: { GET: { handler: ready, access: 'none' } } },
+  // Prometheus scrapes (404 unless metrics are on and served on this address; own bearer token).
+  { name: 'metrics', pattern: /^\/metrics$/, methods: { GET: { handler: metrics, access: 'none' } } },
 ];
 
 export type RouteMatch =
-  | { kind: 'found'; handler: Handler; access: Access; params: Record<string, string> }
-  | { kind: 'method-not-allowed'; allowed: string[] }
+  | { kind: 'found'; name: string; handler: Handler; access: Access; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; name: string; allowed: string[] }
   | { kind: 'not-found' };
 
 export function matchRoute(method: string, path: string): RouteMatch {
@@ -81,9 +99,9 @@ export function matchRoute(method: string, path: string): RouteMatch {
     if (!entry) {
       const allowed = Object.keys(route.methods);
       if (allowed.includes('GET')) allowed.push('HEAD');
-      return { kind: 'method-not-allowed', allowed };
+      return { kind: 'method-not-allowed', name: route.name, allowed };
     }
-    return { kind: 'found', handler: entry.handler, access: entry.access, params: { ...m.groups } };
+    return { kind: 'found', name: route.name, handler: entry.handler, access: entry.access, params: { ...m.groups } };
   }
   return { kind: 'not-found' };
 }

@@ -9,8 +9,10 @@ import type { Registry } from '../registry/registry.js';
 import type { AccessControl } from './access.js';
 import { OpenAccess } from './access.js';
 import type { RequestContext } from './context.js';
-import { API_VERSION_HEADER, sendError } from './respond.js';
+import { API_VERSION_HEADER, sendError, toRegistryErrors } from './respond.js';
 import { logRequest } from './request-log.js';
+import { methodLabel, type Metrics } from '../metrics/metrics.js';
+import type { MetricsEndpoint } from './metrics-endpoint.js';
 import { matchRoute } from './routes.js';
 
 export interface HttpServerOptions {
@@ -20,6 +22,10 @@ export interface HttpServerOptions {
   /** Serve HTTPS with this PEM certificate (chain) and key. */
   tls?: { cert: Buffer; key: Buffer };
   limits?: Partial<ConnectionLimits>;
+  /** Request metrics are recorded here (absent: none). */
+  metrics?: Metrics;
+  /** Serve `/metrics` on this server (absent: 404 there). */
+  metricsEndpoint?: MetricsEndpoint;
 }
 
 /** What one client can make the server hold open (README "Security"). */
@@ -51,7 +57,7 @@ export interface RegistryServer {
  * map errors to OCI bodies, log one line per request. Nothing else lives here.
  */
 export function createRegistryServer(options: HttpServerOptions): RegistryServer {
-  const { registry, log } = options;
+  const { registry, log, metrics } = options;
   const access = options.access ?? new OpenAccess();
   const state = { ready: true };
 
@@ -103,6 +109,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
     res.setHeader('X-Request-Id', id);
     let path = '';
     let query = new URLSearchParams();
+    let route = 'none';
     try {
       // RFC 9112 absolute-form ("GET http://host/v2/ HTTP/1.1"): route on the path only.
       const url = (req.url ?? '/').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '') || '/';
@@ -111,6 +118,8 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
       const method = req.method ?? 'GET';
       const match = matchRoute(method, path);
+      if (match.kind !== 'not-found') route = match.name;
+      if (metrics) startObserving(metrics, req, res, route);
       if (match.kind === 'not-found') throw new RegistryError('NOT_FOUND', `no route for ${path.slice(0, 200)}`);
       if (match.kind === 'method-not-allowed') {
         res.setHeader('Allow', match.allowed.join(', '));
@@ -130,6 +139,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         isAdmin: () => access.isAdmin?.(req) ?? false,
         principal: () => access.principal(req),
         tokenEndpoint: access.tokenEndpoint,
+        ...(options.metricsEndpoint ? { metricsEndpoint: options.metricsEndpoint } : {}),
       };
       await match.handler(ctx);
     } catch (e) {
@@ -140,6 +150,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
           reqLog.error({ err: e }, 'request failed');
         }
       }
+      if (metrics) countRefusal(metrics, req, route, e);
       sendError(req, res, e);
     } finally {
       logRequest(reqLog, req, res, { path, query, started, user: () => access.principal(req) });
@@ -147,6 +158,44 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
   }
 
   return { server, state };
+}
+
+/** In-flight gauges now; count, duration and bytes once the response is done. */
+// Socket bytes already counted, per connection: a small body arrives with its headers,
+// so "bytesRead at request start" would already include it.
+const COUNTED = Symbol('bytes counted');
+
+function startObserving(metrics: Metrics, req: IncomingMessage, res: ServerResponse, route: string): void {
+  const started = process.hrtime.bigint();
+  const method = methodLabel(req.method);
+  const upload =
+    (route === 'blob_upload' || route === 'blob_upload_chunk') &&
+    (method === 'POST' || method === 'PATCH' || method === 'PUT');
+  metrics.inFlight.labels(route).inc();
+  if (upload) metrics.uploadsInFlight.inc();
+  res.once('close', () => {
+    metrics.inFlight.labels(route).dec();
+    if (upload) metrics.uploadsInFlight.dec();
+    const code = String(res.statusCode);
+    metrics.requests.labels(route, method, code).inc();
+    metrics.duration.labels(route, method, code).observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const socket = req.socket as (typeof req.socket & { [COUNTED]?: number }) | null;
+    if (socket) {
+      const counted = socket[COUNTED] ?? 0;
+      metrics.received.labels(route).inc(Math.max(0, socket.bytesRead - counted));
+      socket[COUNTED] = socket.bytesRead;
+    }
+    const len = Number(res.getHeader('content-length') ?? 0);
+    if (len > 0 && req.method !== 'HEAD') metrics.sent.labels(route).inc(len);
+  });
+}
+
+/** Auth failures and rate-limit refusals, by the error the client gets. */
+function countRefusal(metrics: Metrics, req: IncomingMessage, route: string, e: unknown): void {
+  const code = toRegistryErrors(e)[0]?.code;
+  if (code === 'UNAUTHORIZED') metrics.authFailures.labels(req.headers.authorization ? 'rejected' : 'challenge').inc();
+  else if (code === 'DENIED') metrics.authFailures.labels('denied').inc();
+  else if (code === 'TOOMANYREQUESTS') metrics.rateLimited.labels(route).inc();
 }
 
 /**

@@ -87,6 +87,8 @@ export interface InProcessStowage {
   host: string;
   dataDir: string;
   config: ServeConfig;
+  /** host:port of the separate metrics listener, when `metrics.address` is set. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function startInProcess(overrides: Partial<ServeConfig> = {}): Prom
     host: running.address,
     dataDir,
     config,
+    ...(running.metricsAddress ? { metricsAddress: running.metricsAddress } : {}),
     async stop() {
       await running.shutdown();
       if (!overrides.data) await rm(dataDir, { recursive: true, force: true });

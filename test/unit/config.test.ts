@@ -54,6 +54,7 @@ describe('config resolution order', () => {
       ...{ bodyTimeoutSeconds: 60, headersTimeoutSeconds: 30, keepAliveTimeoutSeconds: 65 },
       ...{ maxConnections: 1024, maxConnectionsPerAddress: 256, maxOpenUploadFiles: 256 },
       ...{ maxUploads: 10_000, maxUploadsPerRepository: 1_000, maxUploadsPerUser: 1_000 },
+      metrics: { enabled: false },
     });
   });
 
