@@ -35,7 +35,8 @@ export const LAYERS = {
   // The registry side, bottom up.
   storage: { may: ['core', 'util'], why: 'storage implements its contracts over core alone' },
   registry: { may: ['core', 'util', 'sign', 'storage'], why: 'the registry works through the storage contracts' },
-  http: { may: ['core', 'registry', 'storage'], why: 'HTTP maps requests to registry calls' },
+  metrics: { may: ['core', 'storage'], why: 'metrics observe the storage contracts and are fed by HTTP' },
+  http: { may: ['core', 'registry', 'storage', 'metrics'], why: 'HTTP maps requests to registry calls' },
   auth: { may: ['core', 'http', 'storage'], why: "auth plugs into HTTP's AccessControl seam" },
   lifecycle: { may: ['core', 'gocompat', 'registry', 'storage'], why: 'lifecycle jobs run over the registry' },
   config: {
@@ -43,7 +44,7 @@ export const LAYERS = {
     why: 'config parses settings into the types of the layers it configures',
   },
   'app.ts': {
-    may: ['core', 'config', 'auth', 'http', 'lifecycle', 'registry', 'storage'],
+    may: ['core', 'config', 'auth', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
     drivers: true,
     why: 'app.ts wires the registry side together',
   },
@@ -58,6 +59,13 @@ export const LAYERS = {
     why: 'the CLI is thin over the client library and app.ts (and the local admin commands)',
   },
 };
+
+// A new folder of src/ says where it stands before anything lints.
+const unplaced = readdirSync(path.join(root, 'src'))
+  .filter((name) => !(name in LAYERS))
+  .map((name) => `src/${name}`);
+if (unplaced.length > 0)
+  throw new Error(`${unplaced.join(', ')}: not in eslint/layers.js; add the layer and what it may import`);
 
 /** Node's modules the pure core may not import: all but crypto (hashing is computation, not I/O). */
 const CORE_FORBIDDEN = builtinModules

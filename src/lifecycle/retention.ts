@@ -26,7 +26,7 @@ export type KeepRule =
   | { kind: 'pushed_within'; ms: number };
 
 export interface RetentionPolicy {
-  /** Repository glob (src/auth/glob.ts). */
+  /** Repository glob (src/core/repository-glob.ts). */
   repositories: string;
   keep: KeepRule[];
   /** Untagged manifests older than this are removed (absent: never). */

@@ -31,9 +31,9 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
-  /** Tags that cannot be moved or deleted once pushed (src/lifecycle/immutable-tags.ts). */
+  /** Tags that cannot be moved or deleted once pushed (src/registry/immutable-tags.ts). */
   immutableTags?: readonly ImmutableTagRule[];
-  /** Storage quotas and per-repository limits (src/lifecycle/quotas.ts). */
+  /** Storage quotas and per-repository limits (src/registry/quotas.ts). */
   quotas?: readonly QuotaRule[];
   /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
   maxUploads?: number;
