@@ -38,7 +38,10 @@ export const LAYERS = {
   metrics: { may: ['core', 'storage'], why: 'metrics observe the storage contracts and are fed by HTTP' },
   http: { may: ['core', 'registry', 'storage', 'metrics'], why: 'HTTP maps requests to registry calls' },
   auth: { may: ['core', 'http', 'storage'], why: "auth plugs into HTTP's AccessControl seam" },
-  lifecycle: { may: ['core', 'gocompat', 'registry', 'storage'], why: 'lifecycle jobs run over the registry' },
+  lifecycle: {
+    may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
+    why: 'lifecycle jobs run over the registry',
+  },
   config: {
     may: ['core', 'gocompat', 'auth', 'lifecycle', 'registry', 'sign', 'storage'],
     why: 'config parses settings into the types of the layers it configures',

@@ -66,7 +66,8 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     Math.min(config.uploadTtlSeconds * 250, 60 * 60 * 1000),
   );
   sweep.unref();
-  const gc = scheduleGarbageCollection(registry, config, log);
+  const gc = scheduleGarbageCollection(registry, config, log, metricsEndpoint?.metrics);
+  metricsEndpoint?.metrics.watchStorage(() => registry.meta.storageStats());
 
   // TLS files and auth are read before listening: a bad key or policy fails the start, not a request.
   let tls: { cert: Buffer; key: Buffer } | undefined;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.js';
 import { collectGarbage, type CollectReport } from './collector.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { RetentionPolicy } from './retention.js';
 
 /** The `gc:` and `retention:` settings (ServeConfig has them). */
@@ -14,6 +15,7 @@ export function scheduleGarbageCollection(
   registry: Registry,
   config: ScheduleSettings,
   log: Logger,
+  metrics?: Metrics,
 ): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
@@ -23,8 +25,14 @@ export function scheduleGarbageCollection(
       ...(config.retention ? { retention: config.retention } : {}),
       onProgress: (step, counts) => log.info({ step, ...counts }, 'garbage collection progress'),
     }).then(
-      (report) => logReport(log, report),
-      (err: unknown) => log.error({ err }, 'garbage collection failed'),
+      (report) => {
+        metrics?.recordGc(report);
+        logReport(log, report);
+      },
+      (err: unknown) => {
+        metrics?.recordGc(undefined);
+        log.error({ err }, 'garbage collection failed');
+      },
     );
   };
   const timer = config.gc.intervalMs > 0 ? setInterval(() => !stopped && run(), config.gc.intervalMs) : undefined;

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import type { StorageStats } from '../storage/metadata-store.js';
+import type { CollectReport } from '../lifecycle/collector.js';
 
 /**
  * Every series Stowage exports, on its own prom-client registry (never the global one,
@@ -63,9 +65,116 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly gcRuns = new Counter({
+    name: 'stowage_gc_runs_total',
+    help: 'Scheduled garbage collections, by result: completed, skipped (another replica held the lease), failed.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly gcDuration = new Histogram({
+    name: 'stowage_gc_duration_seconds',
+    help: 'Duration of completed garbage collections.',
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+  readonly gcReclaimed = new Counter({
+    name: 'stowage_gc_reclaimed_bytes_total',
+    help: 'Blob bytes deleted by garbage collection.',
+    registers: [this.registry],
+  });
+  readonly gcRemoved = new Counter({
+    name: 'stowage_gc_removed_total',
+    help: 'What garbage collection removed, by kind: blobs, links, manifests, tags.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: 'stowage_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by endpoint and result: delivered, failed (will retry), expired (given up).',
+    labelNames: ['endpoint', 'result'] as const,
+    registers: [this.registry],
+  });
+  private storage: (() => Promise<StorageStats>) | undefined;
+  private storageScrape: Promise<StorageStats> | undefined;
+
   constructor(opts: { processMetrics?: boolean } = {}) {
+    // One read of the maintained totals per scrape, shared by the gauges below.
+    const stats = (): Promise<StorageStats> | undefined => {
+      if (!this.storage) return undefined;
+      this.storageScrape ??= this.storage().finally(() => (this.storageScrape = undefined));
+      return this.storageScrape;
+    };
+    const perNamespace = (
+      name: string,
+      help: string,
+      pick: (n: StorageStats['namespaces'][number]) => number,
+    ): Gauge<'namespace'> =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['namespace'] as const,
+        registers: [this.registry],
+        async collect() {
+          const s = await stats();
+          if (!s) return;
+          this.reset();
+          for (const n of s.namespaces) this.labels(n.namespace).set(pick(n));
+        },
+      });
+    perNamespace(
+      'stowage_namespace_bytes',
+      'Bytes of blobs linked and manifests stored in the namespace (a blob linked by two repositories counts twice).',
+      (n) => n.blobBytes + n.manifestBytes,
+    );
+    perNamespace('stowage_namespace_blob_links', 'Blob links of the namespace’s repositories.', (n) => n.blobLinks);
+    perNamespace(
+      'stowage_namespace_manifests',
+      'Manifests stored in the namespace’s repositories.',
+      (n) => n.manifests,
+    );
+    const total = (name: string, help: string, pick: (s: StorageStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const s = await stats();
+          if (s) this.set(pick(s));
+        },
+      });
+    total('stowage_blobs', 'Blobs stored (each digest once).', (s) => s.blobs);
+    total('stowage_blob_bytes', 'Bytes of the blobs stored (each digest once).', (s) => s.blobBytes);
+    total('stowage_manifests', 'Manifests stored, over all repositories.', (s) =>
+      s.namespaces.reduce((sum, n) => sum + n.manifests, 0),
+    );
+
     // process_cpu_seconds_total, process_resident_memory_bytes, nodejs_eventloop_lag_seconds…
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the storage gauges read their maintained totals at each scrape (the metadata store). */
+  watchStorage(stats: () => Promise<StorageStats>): void {
+    this.storage = stats;
+  }
+
+  /** A scheduled collection's outcome. */
+  recordGc(report: CollectReport | undefined): void {
+    if (!report) {
+      this.gcRuns.labels('failed').inc();
+      return;
+    }
+    if (report.skipped) {
+      this.gcRuns.labels('skipped').inc();
+      return;
+    }
+    this.gcRuns.labels('completed').inc();
+    this.gcDuration.observe(report.durationMs / 1000);
+    if (report.dryRun) return;
+    this.gcReclaimed.inc(report.bytesReclaimed);
+    this.gcRemoved.labels('blobs').inc(report.blobsRemoved);
+    this.gcRemoved.labels('links').inc(report.linksRemoved);
+    this.gcRemoved.labels('manifests').inc(report.manifestsRemoved.length);
+    this.gcRemoved.labels('tags').inc(report.tagsRemoved.length);
   }
 
   /** The text exposition format (version 0.0.4). */

@@ -51,6 +51,15 @@ export interface RepositoryInventory {
   }[];
 }
 
+/** Totals the stores keep as they change (never a scan): what the metrics export. */
+export interface StorageStats {
+  /** Per namespace (a repository's first path component): a blob linked in two of its repositories counts twice. */
+  namespaces: { namespace: string; blobLinks: number; blobBytes: number; manifests: number; manifestBytes: number }[];
+  /** Blob records (live or being deleted) and their bytes, each digest once. */
+  blobs: number;
+  blobBytes: number;
+}
+
 export type ConditionalDelete = 'deleted' | 'absent' | 'tagged' | 'referenced' | 'recent';
 
 /** A reference a manifest PUT could not satisfy: missing, or present with another size. */
@@ -209,6 +218,8 @@ export interface MetadataStore extends TokenStore {
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
   /** Does any repository of the namespace link the blob? (it is counted once) */
   namespaceLinks(namespace: string, digest: string): Promise<boolean>;
+  /** Maintained totals by namespace and for all blobs (metrics). */
+  storageStats(): Promise<StorageStats>;
   /** Counts for per-repository limits. */
   repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }>;
   /** Resolves when the database answers; rejects (UNAVAILABLE) when it does not (readiness). */

@@ -203,3 +203,10 @@ export async function startLoadBalancer(
     stop: async () => void (await run('bash', [`${SCRIPTS}/nginx.sh`, 'stop', dir])),
   };
 }
+
+/** A real Prometheus server (scripts/services/prometheus.sh): its URL and the dir targets are announced in. */
+export async function prometheus(): Promise<{ url: string; dir: string }> {
+  const keys = ['STOWAGE_TEST_PROMETHEUS_URL', 'STOWAGE_TEST_PROMETHEUS_DIR'];
+  const vars = await serviceEnv('prometheus', keys, 'STOWAGE_TEST_PROMETHEUS_DIR');
+  return { url: vars.STOWAGE_TEST_PROMETHEUS_URL!, dir: vars.STOWAGE_TEST_PROMETHEUS_DIR! };
+}

@@ -1,7 +1,7 @@
 /** GET /metrics: the Prometheus exposition, its series and labels, token and separate listener. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { readEnv, resolveConfig } from '../../src/config/config.js';
+import { readEnv, resolveConfig, type ServeConfig } from '../../src/config/config.js';
 import { startInProcess, type InProcessStowage } from '../helpers/server.js';
 import { assertError, pushBlob, pushImage, repoName, req } from './helpers.js';
 
@@ -84,6 +84,47 @@ describe('metrics: on the registry address', () => {
     assert.ok((value(text, 'stowage_metadata_query_duration_seconds_count', { operation: 'putManifest' }) ?? 0) >= 1);
     assert.ok((value(text, 'process_cpu_seconds_total') ?? -1) >= 0);
     assert.ok(value(text, 'nodejs_eventloop_lag_seconds') !== undefined);
+  });
+});
+
+describe('metrics: storage totals and garbage collection', () => {
+  let s: InProcessStowage;
+  before(
+    async () =>
+      (s = await startInProcess({
+        fsync: false,
+        metrics: { enabled: true },
+        gc: { interval: '50ms', grace_period: 0 } as unknown as ServeConfig['gc'],
+      })),
+  );
+  after(async () => s.stop());
+
+  it('exports namespace bytes, blob and manifest counts from the maintained totals', async () => {
+    const pushed = await pushImage(s.url, 'acme/app', 'v1');
+    await pushImage(s.url, 'acme/tools/x', 'v1');
+    const text = (await req(s.url, 'GET', '/metrics')).text;
+    assert.equal(value(text, 'stowage_namespace_manifests', { namespace: 'acme' }), 2);
+    assert.ok((value(text, 'stowage_namespace_bytes', { namespace: 'acme' }) ?? 0) >= 2 * pushed.size);
+    assert.ok((value(text, 'stowage_namespace_blob_links', { namespace: 'acme' }) ?? 0) >= 2);
+    assert.ok((value(text, 'stowage_blobs') ?? 0) >= 1);
+    assert.equal(value(text, 'stowage_manifests'), 2);
+  });
+
+  it('counts scheduled collections, their duration and the bytes they reclaim', async () => {
+    const orphan = Buffer.alloc(12_345, 9);
+    const { digest } = await pushBlob(s.url, 'gcme', orphan);
+    assert.equal((await req(s.url, 'DELETE', `/v2/gcme/blobs/${digest}`)).status, 202);
+    let text = '';
+    // The collector runs every 50 ms: wait for the one that takes the unlinked blob.
+    for (let i = 0; i < 400; i++) {
+      text = (await req(s.url, 'GET', '/metrics')).text;
+      if ((value(text, 'stowage_gc_reclaimed_bytes_total') ?? 0) >= orphan.length) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.ok((value(text, 'stowage_gc_reclaimed_bytes_total') ?? 0) >= orphan.length, text);
+    assert.ok((value(text, 'stowage_gc_removed_total', { kind: 'blobs' }) ?? 0) >= 1);
+    assert.ok((value(text, 'stowage_gc_runs_total', { result: 'completed' }) ?? 0) >= 1);
+    assert.ok((value(text, 'stowage_gc_duration_seconds_count') ?? 0) >= 1);
   });
 });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DiskBlobStore } from '../../src/storage/disk/disk-blob-store.js';
 import { MemoryBlobStore } from '../../src/storage/memory/memory-blob-store.js';
+import { MemoryMetadataStore } from '../../src/storage/memory/memory-metadata-store.js';
 import { PostgresMetadataStore } from '../../src/storage/postgres/postgres-metadata-store.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/s3/s3-blob-store.js';
 import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
@@ -86,4 +87,5 @@ export const metadataStoreDrivers: Record<string, MetadataStoreFactory> = {
     const { options, drop } = await freshPostgres();
     return reopenable(() => PostgresMetadataStore.open(options), drop);
   },
+  memory: inMemory(() => new MemoryMetadataStore()),
 };

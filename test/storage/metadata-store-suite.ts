@@ -975,11 +975,55 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.namespaceLinks('teamx', own.digest), false);
         assert.equal(await store.namespaceLinks('teamx', shared.digest), true);
       });
+
+      test('storageStats keeps per-namespace links and manifests, and blob totals, as they change', async ({
+        store,
+      }) => {
+        const shared = blob('shared layer');
+        const own = blob('own layer');
+        for (const repo of ['team/a', 'team/b/deep', 'solo']) await store.linkBlob(repo, shared.digest, shared.size);
+        await store.linkBlob('team/a', own.digest, own.size);
+        await store.linkBlob('team/a', own.digest, own.size); // linked again: no new link
+        const m = manifest('stats image');
+        await store.putManifest('team/a', m, [ref(shared)], 'v1');
+        await store.putManifest('team/a', m, [ref(shared)], 'v2'); // same manifest, another tag
+        const stats = await store.storageStats();
+        const team = stats.namespaces.find((n) => n.namespace === 'team');
+        assert.deepEqual(team, {
+          namespace: 'team',
+          blobLinks: 3,
+          blobBytes: 2 * shared.size + own.size,
+          manifests: 1,
+          manifestBytes: m.size,
+        });
+        assert.deepEqual(
+          stats.namespaces.find((n) => n.namespace === 'solo'),
+          {
+            namespace: 'solo',
+            blobLinks: 1,
+            blobBytes: shared.size,
+            manifests: 0,
+            manifestBytes: 0,
+          },
+        );
+        assert.equal(stats.blobs, 2);
+        assert.equal(stats.blobBytes, shared.size + own.size);
+        assert.equal(await store.deleteManifest('team/a', m.digest), true);
+        assert.equal(await store.unlinkBlob('team/a', own.digest), 'removed');
+        const after = await store.storageStats();
+        assert.deepEqual(
+          after.namespaces.find((n) => n.namespace === 'team'),
+          { namespace: 'team', blobLinks: 2, blobBytes: 2 * shared.size, manifests: 0, manifestBytes: 0 },
+        );
+        assert.equal(after.blobs, 2, 'blob records stay until the collector forgets them');
+      });
     });
 
     describe('operations', () => {
-      test('check resolves while the store is usable', async ({ store }) => {
+      test('check resolves while the store is usable, rejects once it is closed', async ({ store }) => {
         await store.check();
+        await store.close();
+        await assert.rejects(store.check());
       });
 
       test('runExclusive runs a job once at a time and says whether it ran', async ({ store }) => {

@@ -9,11 +9,13 @@ import type {
   ManifestSummary,
   MetadataStore,
   RepositoryInventory,
+  StorageStats,
   UnmetReference,
   UploadCount,
   UploadRecord,
 } from '../metadata-store.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
+import { toStorageStats, type NamespaceUsageRow } from '../usage-row.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 import { RegistryError } from '../../core/errors.js';
@@ -591,6 +593,14 @@ export class PostgresMetadataStore implements MetadataStore {
       [namespace, `${namespace}/`, `${namespace}0`, digest],
     );
     return (r.rowCount ?? 0) > 0;
+  }
+
+  async storageStats(): Promise<StorageStats> {
+    const rows = await this.db.query<NamespaceUsageRow>('SELECT * FROM namespace_usage ORDER BY namespace');
+    const totals = await this.db.query<{ blobs: string; bytes: string }>(
+      'SELECT COALESCE(SUM(blobs), 0) AS blobs, COALESCE(SUM(bytes), 0) AS bytes FROM blob_totals',
+    );
+    return toStorageStats(rows.rows, totals.rows[0]!);
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {

@@ -18,6 +18,9 @@
  *                 and who opened them (owner; NULL for anonymous sessions)
  * leases          named leases (the collector's: one collection at a time)
  * access_tokens   personal access tokens: owner, scopes, SHA-256 of the secret, expiry, revocation
+ * namespace_usage per namespace (first path component): blob links and their bytes, manifests
+ *                 and their bytes; kept by triggers so metrics read it without scanning
+ * blob_totals     blob records and their bytes in 16 shards (no one hot row), kept by triggers
  */
 export const PG_MIGRATIONS: readonly string[] = [
   `
@@ -105,5 +108,68 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE uploads ADD COLUMN owner TEXT;
   CREATE INDEX uploads_by_repository ON uploads(repository);
   CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
+  `,
+  `
+  CREATE TABLE namespace_usage (
+    namespace      TEXT COLLATE "C" PRIMARY KEY,
+    blob_links     BIGINT NOT NULL DEFAULT 0,
+    blob_bytes     BIGINT NOT NULL DEFAULT 0,
+    manifests      BIGINT NOT NULL DEFAULT 0,
+    manifest_bytes BIGINT NOT NULL DEFAULT 0
+  );
+  CREATE FUNCTION stowage_usage_change(repo BIGINT, links BIGINT, link_bytes BIGINT, mans BIGINT, man_bytes BIGINT)
+  RETURNS void LANGUAGE sql AS $$
+    INSERT INTO namespace_usage (namespace, blob_links, blob_bytes, manifests, manifest_bytes)
+    SELECT split_part(r.name, '/', 1), links, link_bytes, mans, man_bytes FROM repositories r WHERE r.id = repo
+    ON CONFLICT (namespace) DO UPDATE SET
+      blob_links = namespace_usage.blob_links + excluded.blob_links,
+      blob_bytes = namespace_usage.blob_bytes + excluded.blob_bytes,
+      manifests = namespace_usage.manifests + excluded.manifests,
+      manifest_bytes = namespace_usage.manifest_bytes + excluded.manifest_bytes
+  $$;
+  CREATE FUNCTION stowage_blob_links_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN PERFORM stowage_usage_change(NEW.repo_id, 1, NEW.size, 0, 0);
+    ELSE PERFORM stowage_usage_change(OLD.repo_id, -1, -OLD.size, 0, 0);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION stowage_manifests_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN PERFORM stowage_usage_change(NEW.repo_id, 0, 0, 1, NEW.size);
+    ELSE PERFORM stowage_usage_change(OLD.repo_id, 0, 0, -1, -OLD.size);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER blob_links_usage AFTER INSERT OR DELETE ON blob_links
+    FOR EACH ROW EXECUTE FUNCTION stowage_blob_links_usage();
+  CREATE TRIGGER manifests_usage AFTER INSERT OR DELETE ON manifests
+    FOR EACH ROW EXECUTE FUNCTION stowage_manifests_usage();
+  INSERT INTO namespace_usage (namespace, blob_links, blob_bytes)
+    SELECT split_part(r.name, '/', 1), COUNT(*), SUM(b.size) FROM blob_links b JOIN repositories r ON r.id = b.repo_id GROUP BY 1
+    ON CONFLICT (namespace) DO UPDATE SET blob_links = excluded.blob_links, blob_bytes = excluded.blob_bytes;
+  INSERT INTO namespace_usage (namespace, manifests, manifest_bytes)
+    SELECT split_part(r.name, '/', 1), COUNT(*), SUM(m.size) FROM manifests m JOIN repositories r ON r.id = m.repo_id GROUP BY 1
+    ON CONFLICT (namespace) DO UPDATE SET manifests = excluded.manifests, manifest_bytes = excluded.manifest_bytes;
+  CREATE TABLE blob_totals (
+    shard SMALLINT PRIMARY KEY,
+    blobs BIGINT NOT NULL DEFAULT 0,
+    bytes BIGINT NOT NULL DEFAULT 0
+  );
+  INSERT INTO blob_totals (shard) SELECT generate_series(0, 15);
+  UPDATE blob_totals t SET blobs = x.n, bytes = x.b
+    FROM (SELECT abs(hashtext(digest)) % 16 AS shard, COUNT(*) AS n, SUM(size) AS b FROM blobs GROUP BY 1) x
+    WHERE t.shard = x.shard;
+  CREATE FUNCTION stowage_blob_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      UPDATE blob_totals SET blobs = blobs + 1, bytes = bytes + NEW.size WHERE shard = abs(hashtext(NEW.digest)) % 16;
+    ELSE
+      UPDATE blob_totals SET blobs = blobs - 1, bytes = bytes - OLD.size WHERE shard = abs(hashtext(OLD.digest)) % 16;
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER blobs_totals AFTER INSERT OR DELETE ON blobs
+    FOR EACH ROW EXECUTE FUNCTION stowage_blob_totals();
   `,
 ];

@@ -18,8 +18,11 @@
  * leases         named leases (the collector's: one collection at a time)
  * access_tokens  personal access tokens (meaning in src/auth/pat-store.ts): owner, scopes,
  *                SHA-256 of the secret (never the secret), expiry, revocation
+ * namespace_usage  per namespace (first path component): blob links and their bytes, manifests
+ *                and their bytes; kept by triggers so metrics read it without scanning
+ * blob_totals    blob records and their bytes (one row), kept by triggers likewise
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -109,5 +112,52 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE uploads ADD COLUMN owner TEXT;
   CREATE INDEX uploads_by_repository ON uploads(repository);
   CREATE INDEX uploads_by_owner ON uploads(owner) WHERE owner IS NOT NULL;
+  `,
+  `
+  CREATE TABLE namespace_usage (
+    namespace      TEXT    PRIMARY KEY,
+    blob_links     INTEGER NOT NULL DEFAULT 0,
+    blob_bytes     INTEGER NOT NULL DEFAULT 0,
+    manifests      INTEGER NOT NULL DEFAULT 0,
+    manifest_bytes INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TRIGGER blob_links_usage_in AFTER INSERT ON blob_links BEGIN
+    INSERT INTO namespace_usage (namespace, blob_links, blob_bytes)
+    SELECT CASE WHEN instr(r.name, '/') > 0 THEN substr(r.name, 1, instr(r.name, '/') - 1) ELSE r.name END, 1, NEW.size FROM repositories r WHERE r.id = NEW.repo_id
+    ON CONFLICT (namespace) DO UPDATE SET blob_links = blob_links + excluded.blob_links, blob_bytes = blob_bytes + excluded.blob_bytes;
+  END;
+  CREATE TRIGGER blob_links_usage_out AFTER DELETE ON blob_links BEGIN
+    INSERT INTO namespace_usage (namespace, blob_links, blob_bytes)
+    SELECT CASE WHEN instr(r.name, '/') > 0 THEN substr(r.name, 1, instr(r.name, '/') - 1) ELSE r.name END, -1, -OLD.size FROM repositories r WHERE r.id = OLD.repo_id
+    ON CONFLICT (namespace) DO UPDATE SET blob_links = blob_links + excluded.blob_links, blob_bytes = blob_bytes + excluded.blob_bytes;
+  END;
+  CREATE TRIGGER manifests_usage_in AFTER INSERT ON manifests BEGIN
+    INSERT INTO namespace_usage (namespace, manifests, manifest_bytes)
+    SELECT CASE WHEN instr(r.name, '/') > 0 THEN substr(r.name, 1, instr(r.name, '/') - 1) ELSE r.name END, 1, NEW.size FROM repositories r WHERE r.id = NEW.repo_id
+    ON CONFLICT (namespace) DO UPDATE SET manifests = manifests + excluded.manifests, manifest_bytes = manifest_bytes + excluded.manifest_bytes;
+  END;
+  CREATE TRIGGER manifests_usage_out AFTER DELETE ON manifests BEGIN
+    INSERT INTO namespace_usage (namespace, manifests, manifest_bytes)
+    SELECT CASE WHEN instr(r.name, '/') > 0 THEN substr(r.name, 1, instr(r.name, '/') - 1) ELSE r.name END, -1, -OLD.size FROM repositories r WHERE r.id = OLD.repo_id
+    ON CONFLICT (namespace) DO UPDATE SET manifests = manifests + excluded.manifests, manifest_bytes = manifest_bytes + excluded.manifest_bytes;
+  END;
+  INSERT INTO namespace_usage (namespace, blob_links, blob_bytes)
+    SELECT CASE WHEN instr(r.name, '/') > 0 THEN substr(r.name, 1, instr(r.name, '/') - 1) ELSE r.name END, COUNT(*), SUM(b.size) FROM blob_links b JOIN repositories r ON r.id = b.repo_id GROUP BY 1
+    ON CONFLICT (namespace) DO UPDATE SET blob_links = excluded.blob_links, blob_bytes = excluded.blob_bytes;
+  INSERT INTO namespace_usage (namespace, manifests, manifest_bytes)
+    SELECT CASE WHEN instr(r.name, '/') > 0 THEN substr(r.name, 1, instr(r.name, '/') - 1) ELSE r.name END, COUNT(*), SUM(m.size) FROM manifests m JOIN repositories r ON r.id = m.repo_id GROUP BY 1
+    ON CONFLICT (namespace) DO UPDATE SET manifests = excluded.manifests, manifest_bytes = excluded.manifest_bytes;
+  CREATE TABLE blob_totals (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    blobs INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+  );
+  INSERT INTO blob_totals (id, blobs, bytes) SELECT 1, COUNT(*), COALESCE(SUM(size), 0) FROM blobs;
+  CREATE TRIGGER blobs_totals_in AFTER INSERT ON blobs BEGIN
+    UPDATE blob_totals SET blobs = blobs + 1, bytes = bytes + NEW.size WHERE id = 1;
+  END;
+  CREATE TRIGGER blobs_totals_out AFTER DELETE ON blobs BEGIN
+    UPDATE blob_totals SET blobs = blobs - 1, bytes = bytes - OLD.size WHERE id = 1;
+  END;
   `,
 ];

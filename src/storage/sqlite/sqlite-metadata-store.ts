@@ -9,6 +9,7 @@ import type {
   ManifestSummary,
   MetadataStore,
   RepositoryInventory,
+  StorageStats,
   UnmetReference,
   UploadCount,
   UploadRecord,
@@ -16,6 +17,7 @@ import type {
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
+import { toStorageStats, type NamespaceUsageRow } from '../usage-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -51,6 +53,8 @@ export class SqliteMetadataStore implements MetadataStore {
     const db = this.db;
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
+      blobTotals: db.prepare<[], { blobs: number; bytes: number }>('SELECT blobs, bytes FROM blob_totals WHERE id = 1'),
+      namespaceUsageRows: db.prepare<[], NamespaceUsageRow>('SELECT * FROM namespace_usage ORDER BY namespace'),
       insertRepo: db.prepare<[string, number]>('INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)'),
       insertUpload: db.prepare<[string, string, string | null, number, number]>(
         'INSERT INTO uploads (id, repository, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
@@ -614,6 +618,12 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
     return this.q.namespaceLinks.get(namespace, `${namespace}/`, `${namespace}0`, digest) !== undefined;
+  }
+
+  async storageStats(): Promise<StorageStats> {
+    return this.db.transaction(() => {
+      return toStorageStats(this.q.namespaceUsageRows.all(), this.q.blobTotals.get()!);
+    })();
   }
 
   async repositoryCounts(repository: string): Promise<{ tags: number; manifests: number }> {
