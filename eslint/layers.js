@@ -35,7 +35,7 @@ export const LAYERS = {
   // The registry side, bottom up.
   storage: { may: ['core', 'util'], why: 'storage implements its contracts over core alone' },
   registry: { may: ['core', 'util', 'sign', 'storage'], why: 'the registry works through the storage contracts' },
-  metrics: { may: ['core', 'storage'], why: 'metrics observe the storage contracts and are fed by HTTP' },
+  metrics: { may: ['core', 'storage'], why: 'metrics observe the storage contracts and are fed by HTTP and GC' },
   http: { may: ['core', 'registry', 'storage', 'metrics'], why: 'HTTP maps requests to registry calls' },
   auth: { may: ['core', 'http', 'storage'], why: "auth plugs into HTTP's AccessControl seam" },
   lifecycle: {
