@@ -63,6 +63,22 @@ export const LAYERS = {
   },
 };
 
+// The table itself must stay a hierarchy: two layers allowed to import each other
+// (directly or round a loop) would be a cycle lint could not see file by file.
+function assertAcyclic() {
+  const state = new Map();
+  const visit = (layer, trail) => {
+    if (state.get(layer) === 'done') return;
+    if (state.get(layer) === 'open')
+      throw new Error(`eslint/layers.js: layers import round a loop: ${[...trail, layer].join(' → ')}`);
+    state.set(layer, 'open');
+    for (const next of LAYERS[layer]?.may ?? []) visit(next, [...trail, layer]);
+    state.set(layer, 'done');
+  };
+  for (const layer of Object.keys(LAYERS)) visit(layer, []);
+}
+assertAcyclic();
+
 // A new folder of src/ says where it stands before anything lints.
 const unplaced = readdirSync(path.join(root, 'src'))
   .filter((name) => !(name in LAYERS))
