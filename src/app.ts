@@ -30,7 +30,9 @@ export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metric
   const pullCheck = config.requireSignatures
     ? new SignaturePolicy(await loadSignatureRules(config.requireSignatures))
     : undefined;
-  const { blobs, meta } = await openStores(config.storage, config.data, config.fsync);
+  const { blobs, meta } = await openStores(config.storage, config.data, config.fsync, {
+    maxOpenUploadFiles: config.maxOpenUploadFiles,
+  });
   return new Registry(blobs, metrics ? timedMetadataStore(meta, metrics) : meta, {
     maxManifestBytes: config.maxManifestBytes,
     uploadTtlMs: config.uploadTtlSeconds * 1000,

@@ -2,7 +2,7 @@
  * Helm charts, without I/O beyond the chart's own files: Chart.yaml / Chart.lock as
  * Helm models and writes them, `helm lint`'s Chart.yaml rules, .helmignore, the
  * `helm create` scaffold, the loader, and the packager writing .tgz files laid out
- * as `helm package` does. The registry side is src/client/ops/chart.ts.
+ * as `helm package` does, and Helm's OCI format. The registry side is src/client/ops/chart-*.ts.
  *
  *   semver            Masterminds/semver v3: versions and constraints
  *   metadata          Chart.yaml, Chart.lock: decode, validate, encode
@@ -12,6 +12,7 @@
  *   loader            directory / archive → Chart
  *   package           Chart → NAME-VERSION.tgz
  *   scaffold          `helm create`
+ *   oci-manifest      Helm's OCI media types, tags, annotations and manifest
  */
 export { GoStruct, goJsonMarshal, goJsonString } from '../gocompat/json.js';
 export { goYamlMarshal } from '../gocompat/yaml/marshal.js';
@@ -69,3 +70,14 @@ export { packageChart, chartArchive, chartEntries, missingDependencies, ChartInv
 export type { PackageOptions, PackageResult, MtimePolicy, ArchiveEntry } from './package.js';
 export { createChart, scaffoldFiles, checkChartName, ScaffoldError, CHART_NAME_PATTERN } from './scaffold.js';
 export type { CreateResult } from './scaffold.js';
+export {
+  HELM_MEDIA_TYPES,
+  MAX_CHART_BYTES,
+  NotAChartError,
+  chartManifestLayers,
+  chartTag,
+  helmAnnotations,
+  helmManifest,
+  tagVersion,
+} from './oci-manifest.js';
+export type { ChartManifestLayers } from './oci-manifest.js';

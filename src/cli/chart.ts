@@ -24,7 +24,9 @@ import {
 } from '../chart/index.js';
 import { asChartClientError } from '../client/chart-errors.js';
 import { clientError } from '../client/errors.js';
-import { formatShow, pullChart, pushChart, showChart } from '../client/ops/chart.js';
+import { pullChart } from '../client/ops/chart-pull.js';
+import { pushChart } from '../client/ops/chart-push.js';
+import { showChart, type ShowChartResult } from '../client/ops/chart-show.js';
 import { addClientOptions, clientAction, deprecated, type ClientOptionsSpec } from './client-common.js';
 import { addPullVerifyOptions, verifyForPull } from './verify-flags.js';
 
@@ -296,4 +298,25 @@ export function registerChart(program: Command): void {
       return { text: text === '' ? [] : [text.endsWith('\n') ? text.slice(0, -1) : text], json: r };
     }),
   );
+}
+
+/** `helm show all|chart|values|readme|crds` text. */
+function formatShow(r: ShowChartResult, what: ShowPart): string {
+  let out = '';
+  if (what === 'chart' || what === 'all') out += `${r.chartYaml}\n`;
+  if ((what === 'values' || what === 'all') && r.values !== undefined) {
+    if (what === 'all') out += '---\n';
+    out += `${r.values}\n`;
+  }
+  if ((what === 'readme' || what === 'all') && r.readme) {
+    if (what === 'all') out += '---\n';
+    out += `${r.readme.text}\n`;
+  }
+  if (what === 'crds' || what === 'all') {
+    for (const c of r.crds) {
+      if (!c.text.startsWith('---')) out += '---\n';
+      out += `${c.text}\n`;
+    }
+  }
+  return out;
 }

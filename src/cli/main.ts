@@ -14,6 +14,7 @@ import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
 import { registerToken } from './token.js';
+import { registerTree } from './tree.js';
 import { registerUser } from './user.js';
 
 const program = new Command();
@@ -41,6 +42,7 @@ registerLogin(program);
 registerImage(program);
 registerCopy(program);
 registerInspect(program);
+registerTree(program);
 registerKey(program);
 registerSign(program);
 registerArtifact(program);

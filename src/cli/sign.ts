@@ -58,12 +58,14 @@ function annotations(values: unknown): Record<string, string> {
 
 function describe(s: VerifiedSignature): string {
   const where = s.foundIn
-    .map((f) => (f.via === 'tag' ? `tag ${signatureTag(s.digest)}` : `referrer ${f.manifest}`))
+    .map((f) => (f.via === 'tag' ? `tag ${f.tag ?? signatureTag(s.digest)}` : `referrer ${f.manifest}`))
     .join(', ');
   const what =
     s.format === 'sigstore-bundle'
       ? `Sigstore bundle${s.predicateType ? ` (${s.predicateType})` : ''}`
-      : `cosign signature ${s.payloadDigest}`;
+      : s.format === 'cosign-attestation'
+        ? `cosign attestation ${s.payloadDigest} (${s.predicateType})`
+        : `cosign signature ${s.payloadDigest}`;
   const times = s.timestamps?.length
     ? `; signed at ${s.timestamps.map((t) => `${t.time} (${t.source})`).join(', ')}`
     : '';

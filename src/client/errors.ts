@@ -242,7 +242,7 @@ const CATALOG = {
     hint: 'check that the key is the public half of the key that signed this digest',
   }),
 
-  // Helm charts (src/chart, src/client/ops/chart.ts).
+  // Helm charts (src/chart, src/client/ops/chart-*.ts).
   CHART_INVALID: (p: { chart: string; problems: readonly { message: string; hint?: string }[] }): ErrorText => ({
     message:
       p.problems.length === 1

@@ -56,6 +56,8 @@ export { pushImage, pullImage, pullToLayout, selectPlatform } from './ops/image.
 export type { PushImageResult, PullImageResult, PullImageOptions, PullTarget } from './ops/image.js';
 export { copy, tag } from './ops/copy.js';
 export type { CopyResult, TagResult } from './ops/copy.js';
+export { attachedTree, attachedNodes, COSIGN_TAG_SUFFIXES } from './ops/attached.js';
+export type { AttachedNode, AttachedOptions } from './ops/attached.js';
 export { inspect } from './ops/inspect.js';
 export type { InspectResult } from './ops/inspect.js';
 export { pushArtifact, pullArtifact, addToReferrersTag, EMPTY_CONFIG, ANNOTATION_TITLE } from './ops/artifact.js';
@@ -78,22 +80,16 @@ export type {
 } from './ops/flux-artifact.js';
 export { pushPolicy, pullPolicy } from './ops/policy.js';
 export type { PolicyPushOptions, PolicyPushResult, PolicyPullResult } from './ops/policy.js';
-export {
-  pushChart,
-  pullChart,
-  showChart,
-  resolveChartVersion,
-  fetchChartManifest,
-  HELM_MEDIA_TYPES,
-} from './ops/chart.js';
-export type {
-  PushChartOptions,
-  PushChartResult,
-  PullChartOptions,
-  PullChartResult,
-  ShowChartResult,
-  ResolvedChart,
-} from './ops/chart.js';
+export { pushChart } from './ops/chart-push.js';
+export type { PushChartOptions, PushChartResult } from './ops/chart-push.js';
+export { pullChart } from './ops/chart-pull.js';
+export type { PullChartOptions, PullChartResult } from './ops/chart-pull.js';
+export { showChart } from './ops/chart-show.js';
+export type { ShowChartResult } from './ops/chart-show.js';
+export { resolveChartVersion } from './ops/chart-version.js';
+export type { ResolvedChart } from './ops/chart-version.js';
+export { fetchChartManifest } from './ops/chart-fetch.js';
+export { HELM_MEDIA_TYPES } from '../chart/index.js';
 export { signReference, attestReference, pushBundleReferrer, inTotoStatement, signStatement } from './ops/sign.js';
 export type { SignOptions, SignResult, AttestResult, PushedReferrer } from './ops/sign.js';
 export { findSignatures, findBundles, verifyReference, resolveVerified } from './ops/verify.js';

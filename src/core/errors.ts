@@ -81,6 +81,38 @@ export class RegistryErrors extends Error {
   }
 }
 
+/**
+ * System and database error codes meaning the machine ran out of something the
+ * server needs (descriptors, memory, disk): a state to wait out, never a bug or the
+ * client's fault, so 503 with a Retry-After rather than 500.
+ */
+const EXHAUSTION: Record<string, { what: string; retryAfterSeconds: number }> = {
+  EMFILE: { what: 'open files', retryAfterSeconds: 5 },
+  ENFILE: { what: 'open files (system-wide)', retryAfterSeconds: 5 },
+  ENOMEM: { what: 'memory', retryAfterSeconds: 5 },
+  ENOBUFS: { what: 'buffer space', retryAfterSeconds: 5 },
+  EAGAIN: { what: 'a system resource', retryAfterSeconds: 5 },
+  ENOSPC: { what: 'disk space', retryAfterSeconds: 60 },
+  EDQUOT: { what: 'disk quota', retryAfterSeconds: 60 },
+  SQLITE_FULL: { what: 'disk space for the database', retryAfterSeconds: 60 },
+  SQLITE_NOMEM: { what: 'memory for the database', retryAfterSeconds: 5 },
+  SQLITE_IOERR_NOMEM: { what: 'memory for the database', retryAfterSeconds: 5 },
+};
+
+/** The UNAVAILABLE error for a resource-exhaustion failure (its code, or its cause's), else undefined. */
+export function exhaustionError(e: unknown): RegistryError | undefined {
+  for (let cause = e, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth++) {
+    const code = (cause as Error & { code?: unknown }).code;
+    const known = typeof code === 'string' ? EXHAUSTION[code] : undefined;
+    if (known) {
+      return new RegistryError('UNAVAILABLE', `the registry is out of ${known.what}; retry later`, undefined, {
+        'Retry-After': String(known.retryAfterSeconds),
+      });
+    }
+  }
+  return undefined;
+}
+
 export function isRegistryError(e: unknown): e is RegistryError {
   return e instanceof RegistryError;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryError, RegistryErrors } from '../core/errors.js';
+import { RegistryError, RegistryErrors, exhaustionError } from '../core/errors.js';
 
 /** Sent on every response, as distribution does. */
 export const API_VERSION_HEADER = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
@@ -22,11 +22,11 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Record<s
   res.end();
 }
 
-/** Maps any thrown value to an OCI error body; unexpected errors become 500 UNKNOWN. */
+/** Maps any thrown value to an OCI error body; resource exhaustion becomes 503, anything else unexpected 500 UNKNOWN. */
 export function toRegistryErrors(e: unknown): RegistryError[] {
   if (e instanceof RegistryErrors) return e.errors;
   if (e instanceof RegistryError) return [e];
-  return [new RegistryError('UNKNOWN')];
+  return [exhaustionError(e) ?? new RegistryError('UNKNOWN')];
 }
 
 export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown): void {

@@ -3,7 +3,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { RegistryError } from '../core/errors.js';
+import { RegistryError, exhaustionError } from '../core/errors.js';
 import { isValidRepositoryName } from '../core/names.js';
 import type { Registry } from '../registry/registry.js';
 import type { AccessControl } from './access.js';
@@ -83,6 +83,11 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
   // it anyway (Node would otherwise abort the request when the read side ends).
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.maxConnections = limits.maxConnections;
+  // Out of descriptors, libuv drops the connections it cannot accept; if even that
+  // fails, accept()'s error arrives here, and unheard it would end the process.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.syscall === 'accept') log.warn({ err }, 'could not accept a connection');
+  });
   limitPerAddress(server, limits.maxConnectionsPerAddress, options.tls !== undefined);
   // Requests Node itself cannot parse still get an OCI error body and the API version header.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -146,6 +151,8 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       if (!(e instanceof RegistryError) && !isRegistryErrors(e)) {
         if (isClientGone(req, e)) {
           reqLog.info({ err: e }, 'client went away');
+        } else if (exhaustionError(e)) {
+          reqLog.warn({ err: e }, 'out of a system resource: answered 503');
         } else {
           reqLog.error({ err: e }, 'request failed');
         }

@@ -1,7 +1,8 @@
 /**
  * Registry-side signature enforcement: for repositories matching a
  * `require_signatures` glob, a manifest's content is served only when a cosign
- * signature stored in that repository verifies with the glob's keys. Checked here,
+ * signature stored in that repository verifies with the glob's keys or keyless rule
+ * (Sigstore bundle referrers, and legacy `.sig` layers signed by a key or keyless). Checked here,
  * from the stored signature manifests and payload blobs — no network.
  *
  * What is refused, and what is not:
@@ -21,7 +22,8 @@ import { compileGlob } from '../core/repository-glob.js';
 import { digestBytes } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 import { isIndexType } from '../core/media-types.js';
-import { checkSignature, MAX_PAYLOAD_BYTES, type SignatureCheck } from '../sign/check.js';
+import { MAX_PAYLOAD_BYTES } from '../sign/check.js';
+import { checkLegacyLayer } from '../sign/legacy-layer.js';
 import type { TrustedKey } from '../sign/keys.js';
 import {
   BUNDLE_ARTIFACT_TYPE,
@@ -35,7 +37,7 @@ import {
 } from '../sign/signature-manifest.js';
 import type { TrustedRoot } from '../sign/trusted-root.js';
 import { checkBundleBytes } from '../sign/bundle-check.js';
-import type { IdentityPolicy } from '../sign/bundle-verify.js';
+import type { BundlePolicy, IdentityPolicy } from '../sign/bundle-verify.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 
@@ -81,8 +83,14 @@ export interface SignatureRule {
   keyless?: { trustedRoot: TrustedRoot; identity: IdentityPolicy };
 }
 
+/** What a rule trusts, as the verifiers take it. */
+const policyOf = (rule: Rule): BundlePolicy => ({
+  keys: rule.keys,
+  ...(rule.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}),
+});
+
 export class SignaturePolicy implements PullCheck {
-  private readonly cache = new Map<string, SignatureCheck>();
+  private readonly cache = new Map<string, true | string>();
   /** Bundle verdicts (rule + digest + bundle digest): pure, except that a keyless verdict holds at any later time too. */
   private readonly bundleCache = new Map<string, true | string>();
 
@@ -152,30 +160,31 @@ export class SignaturePolicy implements PullCheck {
     digest: string,
     rule: Rule,
   ): Promise<true | string> {
-    const signatures = rule.keys.length > 0 ? await this.storedSignatures(store, repository, digest) : [];
+    const signatures = await this.storedSignatures(store, repository, digest);
     const bundles = await this.bundleResults(store, repository, digest, rule);
     if (bundles.includes(true)) return true;
     if (signatures.length === 0 && bundles.length === 0)
       return `no signature found (Sigstore bundle referrers, tag ${signatureTag(digest)})`;
     let reason = bundles.find((b): b is string => b !== true) ?? '';
     for (const s of signatures) {
-      const key = `${rule.pattern}\n${digest}\n${s.descriptor.digest}\n${s.signature}`;
+      const key = `${rule.pattern}\n${digest}\n${s.descriptor.digest}\n${JSON.stringify(s.descriptor.annotations ?? {})}`;
       let check = this.cache.get(key);
       if (!check) {
         const payload = await this.readVerified(store, repository, s.descriptor, MAX_PAYLOAD_BYTES);
-        check =
-          typeof payload === 'string'
-            ? { ok: false, reason: payload }
-            : checkSignature(payload, s.signature, rule.keys, digest);
-        if (typeof payload !== 'string') this.remember(key, check);
+        if (typeof payload === 'string') check = payload;
+        else {
+          const r = checkLegacyLayer(s.descriptor, payload, digest, policyOf(rule));
+          check = typeof r === 'string' ? r : true;
+          this.remember(key, check);
+        }
       }
-      if (check.ok) return true;
-      reason ||= check.reason;
+      if (check === true) return true;
+      reason ||= check;
     }
     return `${signatures.length} signature${signatures.length === 1 ? '' : 's'} found, none verifies (${reason})`;
   }
 
-  private remember(key: string, check: SignatureCheck): void {
+  private remember(key: string, check: true | string): void {
     if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, check);
   }
@@ -188,10 +197,7 @@ export class SignaturePolicy implements PullCheck {
     rule: Rule,
   ): Promise<(true | string)[]> {
     const out: (true | string)[] = [];
-    const policy = {
-      keys: rule.keys,
-      ...(rule.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}),
-    };
+    const policy = policyOf(rule);
     for (const r of (await store.meta.referrers(repository, digest, BUNDLE_ARTIFACT_TYPE)).slice(0, MAX_REFERRERS)) {
       const m = await store.meta.getManifest(repository, r.digest);
       const parsed = m ? parseBundleReferrer(m.content) : undefined;

@@ -11,7 +11,7 @@
  *   - signed entry timestamp (Rekor v1): the log's signature over the canonical JSON
  *     `{"body":…,"integratedTime":N,"logID":"<hex>","logIndex":N}`;
  *   - the entry body describes this bundle: same signature, same key or certificate,
- *     same digest (hashedrekord 0.0.1/0.0.2, dsse 0.0.1, intoto 0.0.2).
+ *     same digest (rekord 0.0.1, hashedrekord 0.0.1/0.0.2, dsse 0.0.1, intoto 0.0.2).
  */
 import { type X509Certificate, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { BundleContent, TlogEntry } from './bundle.js';
@@ -197,8 +197,10 @@ export function verifyEntryBody(
   const mismatch = (what: string) => new TlogError(`the log entry does not match the bundle: ${what}`);
   const kind = `${entry.kind} ${entry.version}`;
   switch (kind) {
+    // rekord 0.0.1 (what cosign wrote before hashedrekord existed) records the same fields.
+    case 'rekord 0.0.1':
     case 'hashedrekord 0.0.1': {
-      if (content.kind !== 'messageSignature') throw mismatch('a hashedrekord 0.0.1 entry for a DSSE envelope');
+      if (content.kind !== 'messageSignature') throw mismatch(`a ${kind} entry for a DSSE envelope`);
       const sig = strictBase64(String(get(body, 'spec', 'signature', 'content') ?? ''));
       if (!sig || !equal(sig, signature)) throw mismatch('signature');
       if (!sameVerifier(verifierDer(get(body, 'spec', 'signature', 'publicKey', 'content')), material))

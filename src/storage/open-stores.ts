@@ -25,7 +25,12 @@ export async function openMetadataStore(storage: StorageConfig, data: string, fs
 }
 
 /** Opens the configured drivers: disk and SQLite under `data` by default, S3 and PostgreSQL when configured. */
-export async function openStores(storage: StorageConfig, data: string, fsync: boolean): Promise<Stores> {
+export async function openStores(
+  storage: StorageConfig,
+  data: string,
+  fsync: boolean,
+  limits: { maxOpenUploadFiles?: number } = {},
+): Promise<Stores> {
   if (storage.blobs.driver === 'disk') await mkdir(data, { recursive: true });
   const blobs: BlobStore =
     storage.blobs.driver === 's3'
@@ -40,7 +45,10 @@ export async function openStores(storage: StorageConfig, data: string, fsync: bo
           prefix: storage.blobs.prefix,
           redirect: storage.blobs.redirect,
         })
-      : await DiskBlobStore.open(data, { fsync });
+      : await DiskBlobStore.open(data, {
+          fsync,
+          ...(limits.maxOpenUploadFiles === undefined ? {} : { maxOpenFiles: limits.maxOpenUploadFiles }),
+        });
   try {
     return { blobs, meta: await openMetadataStore(storage, data, fsync) };
   } catch (e) {

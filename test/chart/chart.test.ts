@@ -33,14 +33,8 @@ import {
   ChartInvalidError,
   ChartLoadError,
 } from '../../src/chart/index.js';
-import {
-  chartTag,
-  helmAnnotations,
-  helmManifest,
-  matchVersion,
-  parseChartReference,
-  tagVersion,
-} from '../../src/client/ops/chart.js';
+import { chartTag, helmAnnotations, helmManifest, tagVersion } from '../../src/chart/oci-manifest.js';
+import { matchVersion, parseChartReference } from '../../src/client/ops/chart-version.js';
 import { describeBytes } from '../../src/client/index.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { stowage } from '../client/helpers.js';

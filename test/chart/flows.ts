@@ -10,8 +10,14 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createChart, packageChart, readChartArchive } from '../../src/chart/index.js';
-import { RegistryClient, StaticCredentials, parseReference } from '../../src/client/index.js';
-import { pullChart, pushChart, resolveChartVersion } from '../../src/client/ops/chart.js';
+import {
+  RegistryClient,
+  StaticCredentials,
+  parseReference,
+  pullChart,
+  pushChart,
+  resolveChartVersion,
+} from '../../src/client/index.js';
 import { makeTempDir, removeDir, requireTools } from '../helpers/tools.js';
 import { startTarget, stowage, type TargetRegistry } from '../client/helpers.js';
 import { SIGNTEST, vector } from './helpers.js';

@@ -28,17 +28,24 @@ export interface StowageProcess {
 
 /** Starts `stowage serve` as a child process on a free loopback port. */
 export async function startStowage(
-  opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {},
+  opts: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    args?: string[];
+    /** Run under `ulimit -n` this low (the shell's builtin sets it, then execs node). */
+    maxOpenFiles?: number;
+  } = {},
 ): Promise<StowageProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'stowage-test-')));
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])],
-    {
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const argv = [process.execPath, CLI, 'serve', '--addr', '127.0.0.1:0', '--data', dataDir, ...(opts.args ?? [])];
+  const [command, ...args] =
+    opts.maxOpenFiles === undefined
+      ? argv
+      : ['bash', '-c', `ulimit -n ${opts.maxOpenFiles} && exec "$@"`, 'bash', ...argv];
+  const child = spawn(command!, args, {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

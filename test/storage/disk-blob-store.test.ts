@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -92,6 +92,41 @@ describe('disk blob store specifics', () => {
       assert.equal(await store.uploadSize(id), 4);
     } finally {
       await done();
+    }
+  });
+
+  it('keeps at most maxOpenFiles session files open, closing the least recently used; none while a session is idle after POST', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stowage-disk-'));
+    const store = await DiskBlobStore.open(root, { fsync: false, maxOpenFiles: 3 });
+    // Descriptors of this process that point into the uploads directory (Linux /proc).
+    const openSessionFiles = async () => {
+      let n = 0;
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(join('/proc/self/fd', fd)).catch(() => '');
+        if (target.startsWith(join(root, 'uploads') + '/')) n++;
+      }
+      return n;
+    };
+    try {
+      const ids = Array.from({ length: 10 }, () => randomUUID());
+      for (const id of ids) await store.createUpload(id);
+      assert.equal(await openSessionFiles(), 0, 'a session that has received nothing holds no descriptor');
+      for (const round of [0, 1, 2]) {
+        for (const id of round === 1 ? [...ids].reverse() : ids) {
+          await store.appendUpload(id, round, Readable.from([Buffer.from(String(round))]));
+          assert.ok((await openSessionFiles()) <= 3, `round ${round}: at most 3 session files open`);
+        }
+      }
+      assert.equal(await openSessionFiles(), 3);
+      // Every session kept its bytes and running hash across the closes.
+      for (const id of ids) {
+        assert.equal(await store.uploadSize(id), 3);
+        await store.commitUpload(id, digestBytes(Buffer.from('012')));
+      }
+      assert.equal(await openSessionFiles(), 0, 'committed sessions closed their files');
+    } finally {
+      await store.close();
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERROR_CODES, RegistryError, RegistryErrors, isRegistryError, type ErrorCode } from '../../src/core/errors.js';
+import {
+  ERROR_CODES,
+  RegistryError,
+  RegistryErrors,
+  exhaustionError,
+  isRegistryError,
+  type ErrorCode,
+} from '../../src/core/errors.js';
 
 // distribution-spec.md §9.2: the codes clients may act on, with their statuses.
 const SPEC_STATUS: Partial<Record<ErrorCode, number>> = {
@@ -69,5 +76,18 @@ describe('error catalog', () => {
     assert.equal(many.status, 400);
     assert.equal(many.message, 'a; b');
     assert.equal(new RegistryErrors([]).status, 500);
+  });
+
+  it('resource exhaustion (descriptors, memory, disk) is 503 UNAVAILABLE with a Retry-After, never 500', () => {
+    for (const code of ['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC', 'SQLITE_FULL']) {
+      const e = exhaustionError(Object.assign(new Error(code), { code }));
+      assert.equal(e?.status, 503, code);
+      assert.equal(e.code, 'UNAVAILABLE');
+      assert.match(e.headers['Retry-After'] ?? '', /^\d+$/);
+    }
+    const wrapped = new Error('write failed', { cause: Object.assign(new Error('x'), { code: 'EMFILE' }) });
+    assert.equal(exhaustionError(wrapped)?.status, 503, 'found through the cause');
+    assert.equal(exhaustionError(Object.assign(new Error('x'), { code: 'EACCES' })), undefined);
+    assert.equal(exhaustionError('EMFILE'), undefined);
   });
 });

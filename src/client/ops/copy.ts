@@ -3,6 +3,7 @@ import type { RegistryClient, Repository } from '../client.js';
 import type { Descriptor } from '../content.js';
 import { clientError } from '../errors.js';
 import { addToReferrersTag } from './artifact.js';
+import { attachedNodes, attachedTree } from './attached.js';
 import { pushGraph, type PushStats } from '../graph.js';
 import { formatReference, manifestRef, type Reference } from '../reference.js';
 
@@ -18,15 +19,11 @@ export interface CopyResult {
   attached?: { referrers: string[]; tags: string[] };
 }
 
-/** Referrers copied at most per subject. */
-const MAX_REFERRERS = 100;
-/** cosign's legacy tags beside a digest: signatures, attestations, SBOMs. */
-const COSIGN_TAG_SUFFIXES = ['.sig', '.att', '.sbom'];
-
 /**
- * Copies what refers to `subject` — its OCI referrers (listed through the API or the
- * referrers tag, pushed by digest; the destination's referrers tag kept when it has no
- * API) and cosign's `sha256-<hex>.sig|.att|.sbom` tags — so signatures verify there too.
+ * Copies everything attached to `subject`, all the way down (see attached.ts): referrers
+ * and referrers of referrers (pushed by digest; the destination's referrers tag kept
+ * when it has no API), cosign's `sha256-<hex>.sig|.att|.sbom` tags, and what hangs on
+ * an index's platform manifests — so signatures of every level verify there too.
  */
 async function copyAttached(
   from: Repository,
@@ -35,31 +32,28 @@ async function copyAttached(
   stats: PushStats,
 ): Promise<{ referrers: string[]; tags: string[] }> {
   const referrers: string[] = [];
-  for (const r of (await from.referrers(subject.digest)).manifests.slice(0, MAX_REFERRERS)) {
-    const d = { mediaType: r.mediaType, digest: r.digest, size: r.size };
-    const pushed = await pushGraph(from, to, d);
-    add(stats, pushed.stats);
-    if (!pushed.subjectHandled) {
-      const listed = await to.referrers(subject.digest);
-      if (listed.via !== 'api' || !listed.manifests.some((m) => m.digest === r.digest)) {
-        await addToReferrersTag(to, subject.digest, {
-          mediaType: r.mediaType,
-          size: r.size,
-          digest: r.digest,
-          ...(r.artifactType ? { artifactType: r.artifactType } : {}),
-        });
-      }
-    }
-    referrers.push(r.digest);
-  }
   const tags: string[] = [];
-  const base = subject.digest.replace(':', '-');
-  for (const suffix of COSIGN_TAG_SUFFIXES) {
-    const t = `${base}${suffix}`;
-    const d = await from.manifestExists(t);
-    if (!d) continue;
-    add(stats, (await pushGraph(from, to, d, { tags: [t] })).stats);
-    tags.push(t);
+  const tree = await attachedTree(from, subject, { children: true });
+  for (const { node, parent } of attachedNodes(tree)) {
+    const d = { mediaType: node.descriptor.mediaType, digest: node.descriptor.digest, size: node.descriptor.size };
+    if (node.relation === 'referrer') {
+      const pushed = await pushGraph(from, to, d);
+      add(stats, pushed.stats);
+      if (!pushed.subjectHandled) {
+        const listed = await to.referrers(parent.descriptor.digest);
+        if (listed.via !== 'api' || !listed.manifests.some((m) => m.digest === d.digest)) {
+          await addToReferrersTag(to, parent.descriptor.digest, {
+            ...d,
+            ...(node.descriptor.artifactType ? { artifactType: node.descriptor.artifactType } : {}),
+          });
+        }
+      }
+      referrers.push(d.digest);
+    } else if (node.relation === 'cosign-tag') {
+      add(stats, (await pushGraph(from, to, d, { tags: [node.tag!] })).stats);
+      tags.push(node.tag!);
+    }
+    // Index entries travelled with their index.
   }
   return { referrers, tags };
 }

@@ -7,8 +7,10 @@
  *     filtered server-side — or the `sha256-<hex>` referrers tag): one layer holding the
  *     bundle; checked by bundle-verify.ts with a key or keyless (identity + issuer +
  *     trusted root), DSSE statements' subject = the digest;
- *   - cosign's legacy simple-signing layers: the `sha256-<hex>.sig` tag and cosign's
- *     OCI 1.1 signature referrers; checked with keys (check.ts).
+ *   - cosign's legacy layers: simple-signing signatures in the `sha256-<hex>.sig` tag and
+ *     cosign's OCI 1.1 signature referrers, or (attestations, `--type`) the DSSE envelopes
+ *     of the `sha256-<hex>.att` tag; checked with keys, or keyless from their certificate
+ *     and Rekor bundle annotations (legacy-layer.ts).
  *
  * At least one must verify; otherwise a ClientError says why each failed.
  *
@@ -22,7 +24,8 @@ import { clientError, isClientError } from '../errors.js';
 import { formatReference, manifestRef, type Reference } from '../reference.js';
 import { checkBundleBytes, type VerificationPolicy } from '../../sign/bundle-check.js';
 import type { BundleVerification, Signer } from '../../sign/bundle-verify.js';
-import { MAX_PAYLOAD_BYTES, checkSignature } from '../../sign/check.js';
+import { MAX_PAYLOAD_BYTES } from '../../sign/check.js';
+import { DSSE_MEDIA_TYPE, checkLegacyLayer } from '../../sign/legacy-layer.js';
 import type { SimpleSigningPayload } from '../../sign/payload.js';
 import {
   SIGNATURE_ARTIFACT_TYPE,
@@ -35,8 +38,11 @@ import {
 } from '../../sign/signature-manifest.js';
 
 export interface FoundSignature extends SignatureLayer {
-  /** Where it was found: the `.sig` tag, or a referrer manifest. */
+  kind: 'signature' | 'attestation';
+  /** Where it was found: the `.sig` / `.att` tag, or a referrer manifest. */
   via: 'tag' | 'referrer';
+  /** The tag, when found through one. */
+  tag?: string;
   /** The signature manifest's digest. */
   manifest: string;
 }
@@ -52,7 +58,8 @@ export interface FoundBundle {
 export interface VerifiedSignature {
   /** The verified manifest digest. */
   digest: string;
-  format: 'sigstore-bundle' | 'simple-signing';
+  /** A bundle, a legacy `.sig` signature, or a legacy `.att` attestation (DSSE). */
+  format: 'sigstore-bundle' | 'simple-signing' | 'cosign-attestation';
   /** Who signed: a key file, or a certificate's identity and issuer. */
   signer: Signer;
   /** The key file (key-signed), for messages. */
@@ -68,35 +75,46 @@ export interface VerifiedSignature {
   payloadDigest?: string;
   signature?: string;
   /** Every place this signature was found. */
-  foundIn: { via: 'tag' | 'referrer'; manifest: string }[];
+  foundIn: { via: 'tag' | 'referrer'; manifest: string; tag?: string }[];
 }
 
 /** Referrer manifests read at most (a registry could list thousands). */
 const MAX_REFERRERS = 100;
 
-/** Every legacy cosign signature stored for `digest` in `ref`'s repository. */
+/**
+ * Every legacy cosign layer stored for `digest` in `ref`'s repository: signatures (the
+ * `.sig` tag and cosign's signature referrers) or attestations (the `.att` tag's DSSE
+ * envelopes).
+ */
 export async function findSignatures(
   client: RegistryClient,
   ref: Reference,
   digest: string,
+  kind: 'signature' | 'attestation' = 'signature',
 ): Promise<FoundSignature[]> {
   const repo = client.repository(ref);
   const found: FoundSignature[] = [];
   const read = new Set<string>();
+  const tag = kind === 'signature' ? signatureTag(digest) : attestationTag(digest);
   const collect = (bytes: Buffer, manifest: string, via: FoundSignature['via'], subjectMustBe?: string) => {
     read.add(manifest);
     const parsed = parseSignatureManifest(bytes);
     if (!parsed) return;
     if (subjectMustBe !== undefined && parsed.subject?.digest !== subjectMustBe) return;
-    for (const s of parsed.signatures) found.push({ ...s, via, manifest });
+    const layers =
+      kind === 'signature'
+        ? parsed.signatures
+        : parsed.layers.filter((d) => d.mediaType === DSSE_MEDIA_TYPE).map((d) => ({ descriptor: d, signature: '' }));
+    for (const s of layers) found.push({ ...s, kind, via, manifest, ...(via === 'tag' ? { tag } : {}) });
   };
 
   try {
-    const sig = await repo.fetchManifest(signatureTag(digest));
-    collect(sig.bytes, sig.descriptor.digest, 'tag');
+    const m = await repo.fetchManifest(tag);
+    collect(m.bytes, m.descriptor.digest, 'tag');
   } catch (e) {
     if (!isClientError(e, 'MANIFEST_NOT_FOUND')) throw e;
   }
+  if (kind === 'attestation') return found;
   const referrers = await repo.referrers(digest, { artifactType: SIGNATURE_ARTIFACT_TYPE });
   for (const r of referrers.manifests.slice(0, MAX_REFERRERS)) {
     if (read.has(r.digest)) continue;
@@ -105,6 +123,9 @@ export async function findSignatures(
   }
   return found;
 }
+
+/** cosign's tag for a manifest's attestations: `sha256-<hex>.att`. */
+export const attestationTag = (digest: string): string => signatureTag(digest).replace(/\.sig$/, '.att');
 
 async function fetchListed(repo: Repository, digest: string): Promise<Buffer | undefined> {
   try {
@@ -171,8 +192,13 @@ export async function verifyReference(
   });
   const repo = client.repository(ref);
   const bundles = await findBundles(client, ref, digest);
-  // Legacy signatures are key-signed; attestations (--type) are bundles only.
-  const legacy = hasKeys(policy) && policy.predicateType === undefined ? await findSignatures(client, ref, digest) : [];
+  // cosign's legacy layers: `.sig` signatures, or (with --type) `.att` attestations.
+  const legacy = await findSignatures(
+    client,
+    ref,
+    digest,
+    policy.predicateType === undefined ? 'signature' : 'attestation',
+  );
   if (bundles.length === 0 && legacy.length === 0)
     throw clientError('SIGNATURE_NOT_FOUND', { reference: label, digest });
 
@@ -199,39 +225,40 @@ export async function verifyReference(
   }
 
   const byId = new Map<string, VerifiedSignature>();
-  const payloads = new Map<string, Buffer | string>();
+  const blobs = new Map<string, Buffer | string>();
   for (const f of legacy) {
-    const id = `${f.descriptor.digest} ${f.signature}`;
+    const id = `${f.descriptor.digest} ${JSON.stringify(f.descriptor.annotations ?? {})}`;
+    const place = { via: f.via, manifest: f.manifest, ...(f.tag ? { tag: f.tag } : {}) };
     const seen = byId.get(id);
     if (seen) {
-      seen.foundIn.push({ via: f.via, manifest: f.manifest });
+      seen.foundIn.push(place);
       continue;
     }
-    let payload = payloads.get(f.descriptor.digest);
-    if (payload === undefined) {
-      payload = await readLimited(repo, f.descriptor, MAX_PAYLOAD_BYTES, 'payload');
-      payloads.set(f.descriptor.digest, payload);
+    let blob = blobs.get(f.descriptor.digest);
+    if (blob === undefined) {
+      blob =
+        f.kind === 'signature'
+          ? await readLimited(repo, f.descriptor, MAX_PAYLOAD_BYTES, 'payload')
+          : await readLimited(repo, f.descriptor, MAX_BUNDLE_BYTES, 'attestation');
+      blobs.set(f.descriptor.digest, blob);
     }
-    const where = f.via === 'tag' ? `signature in ${signatureTag(digest)}` : `referrer ${f.manifest.slice(0, 19)}…`;
-    if (typeof payload === 'string') {
-      reasons.push(`${where}: ${payload}`);
-      continue;
-    }
-    const check = checkSignature(payload, f.signature, policy.keys ?? [], digest, policy.annotations);
-    if (!check.ok) {
-      reasons.push(`${where}: ${check.reason}`);
+    const where = f.tag ? `${f.kind} in ${f.tag}` : `referrer ${f.manifest.slice(0, 19)}…`;
+    const check =
+      typeof blob === 'string' ? blob : checkLegacyLayer(f.descriptor, blob, digest, policy, policy.predicateType);
+    if (typeof check === 'string') {
+      reasons.push(`${where}: ${check}`);
       continue;
     }
     const v: VerifiedSignature = {
       digest,
-      format: 'simple-signing',
-      signer: { kind: 'key', key: check.key.source, hint: check.key.hint },
-      key: check.key.source,
-      keyHint: check.key.hint,
-      payload: check.payload,
+      format: f.kind === 'signature' ? 'simple-signing' : 'cosign-attestation',
+      signer: check.signer,
+      ...(check.signer.kind === 'key' ? { key: check.signer.key, keyHint: check.signer.hint } : {}),
+      ...(check.statement ? { predicateType: check.statement.predicateType } : {}),
+      ...(check.payload ? { payload: check.payload, signature: f.signature } : {}),
       payloadDigest: f.descriptor.digest,
-      signature: f.signature,
-      foundIn: [{ via: f.via, manifest: f.manifest }],
+      ...(check.signer.kind === 'certificate' ? { timestamps: check.timestamps, tlogEntries: check.tlogEntries } : {}),
+      foundIn: [place],
     };
     byId.set(id, v);
     verified.push(v);

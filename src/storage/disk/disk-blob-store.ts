@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -14,11 +13,14 @@ import { KeyedMutex } from '../../util/keyed-mutex.js';
 
 /**
  * An upload session this process is writing. The file is the source of truth for
- * the bytes; this only saves work: the open handle, and the running sha256 (valid
- * while `hash` is set — lost on restart, then the file is re-hashed at commit).
+ * the bytes; this only saves work: the open handle (only while the session is among
+ * the most recently used, see maxOpenFiles), and the running sha256 (valid while
+ * `hash` is set — lost on restart, then the file is re-hashed at commit).
  */
 interface OpenSession {
-  handle: FileHandle;
+  handle?: FileHandle;
+  /** An append or commit is using the handle: it is not closed under it. */
+  busy: boolean;
   size: number;
   hash?: Hash;
   /** Bytes written since the last background flush was started. */
@@ -31,6 +33,11 @@ interface OpenSession {
 export interface DiskBlobStoreOptions {
   /** fsync files and directories before acknowledging (default true). */
   fsync?: boolean;
+  /**
+   * Session files kept open at most (default 256); past it the least recently used
+   * idle one is closed, and reopened when its session is used again.
+   */
+  maxOpenFiles?: number;
 }
 
 /**
@@ -46,14 +53,18 @@ const IDLE_HANDLE_MS = 2 * 60 * 1000;
 export class DiskBlobStore implements BlobStore {
   private readonly layout: DiskLayout;
   private readonly fsync: boolean;
+  /** In least-recently-used order (a use moves a session to the end). */
   private readonly sessions = new Map<string, OpenSession>();
+  private readonly maxOpenFiles: number;
+  private openFiles = 0;
   private readonly locks = new KeyedMutex();
   private readonly idleSweep: NodeJS.Timeout;
 
   private constructor(root: string, options: DiskBlobStoreOptions) {
     this.layout = new DiskLayout(root);
     this.fsync = options.fsync ?? true;
-    this.idleSweep = setInterval(() => void this.closeIdleSessions(), IDLE_HANDLE_MS / 2);
+    this.maxOpenFiles = options.maxOpenFiles ?? 256;
+    this.idleSweep = setInterval(() => this.closeIdleSessions(), IDLE_HANDLE_MS / 2);
     this.idleSweep.unref();
   }
 
@@ -123,8 +134,9 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    const handle = await open(this.layout.uploadPath(id), 'wx+');
-    this.sessions.set(id, { handle, size: 0, hash: createHash('sha256'), unflushed: 0, lastUsed: Date.now() });
+    // Created and closed: a session holds a descriptor only while it receives bytes.
+    await this.closeFile(await this.openFile(this.layout.uploadPath(id), 'wx'));
+    this.sessions.set(id, { busy: false, size: 0, hash: createHash('sha256'), unflushed: 0, lastUsed: Date.now() });
   }
 
   async uploadSize(id: string): Promise<number | undefined> {
@@ -138,70 +150,136 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  /** The session's open state, reopening its file after a restart or an idle close. */
-  private async session(id: string): Promise<OpenSession> {
-    const existing = this.sessions.get(id);
-    if (existing) {
-      existing.lastUsed = Date.now();
-      return existing;
+  /**
+   * The session with its file open, for the caller (under the session's lock) to
+   * use until `release`: reopens it after a restart or a close, and moves it to the
+   * most recently used end.
+   */
+  private async session(id: string): Promise<OpenSession & { handle: FileHandle }> {
+    let s = this.sessions.get(id);
+    if (!s?.handle) {
+      const handle = await this.openFile(this.layout.uploadPath(id), 'r+').catch((e: unknown) => {
+        if (isNotFound(e)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+        throw e;
+      });
+      if (s) s.handle = handle;
+      else {
+        const size = await handle.stat().then(
+          (st) => st.size,
+          async (e: unknown) => {
+            await this.closeFile(handle);
+            throw e;
+          },
+        );
+        s = { handle, busy: false, size, unflushed: 0, lastUsed: Date.now() };
+      }
     }
-    const handle = await open(this.layout.uploadPath(id), 'r+').catch((e: unknown) => {
-      if (isNotFound(e)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
-      throw e;
-    });
-    const { size } = await handle.stat();
-    const s: OpenSession = { handle, size, unflushed: 0, lastUsed: Date.now() };
+    this.sessions.delete(id);
     this.sessions.set(id, s);
-    return s;
+    s.lastUsed = Date.now();
+    s.busy = true;
+    this.closeLeastRecentlyUsed();
+    return s as OpenSession & { handle: FileHandle };
+  }
+
+  private release(s: OpenSession): void {
+    s.busy = false;
+    this.closeLeastRecentlyUsed();
+  }
+
+  /** Opens a file counted against maxOpenFiles; out of descriptors, it gives an idle session's back and tries once more. */
+  private async openFile(path: string, flags: string): Promise<FileHandle> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, flags);
+    } catch (e) {
+      const closing = isOutOfDescriptors(e) ? this.closeIdleHandle() : undefined;
+      if (!closing) throw e;
+      await closing;
+      handle = await open(path, flags);
+    }
+    this.openFiles++;
+    return handle;
+  }
+
+  /** Counted as closed at once; the descriptor itself is closed once `after` (a flush on it) settles. */
+  private closeFile(handle: FileHandle, after: Promise<void> = Promise.resolve()): Promise<void> {
+    this.openFiles--;
+    return after.then(() => handle.close()).catch(() => undefined);
+  }
+
+  /** Closes idle session files, least recently used first, until at most maxOpenFiles are open. */
+  private closeLeastRecentlyUsed(): void {
+    while (this.openFiles > this.maxOpenFiles && this.closeIdleHandle() !== undefined);
+  }
+
+  /** Closes the least recently used idle session's file (it stays resumable); undefined when none is idle. */
+  private closeIdleHandle(): Promise<void> | undefined {
+    for (const s of this.sessions.values()) {
+      if (!s.handle || s.busy) continue;
+      const handle = s.handle;
+      s.handle = undefined;
+      // A background flush on it finishes first; its errors surface at commit's fsync.
+      return this.closeFile(handle, s.flushing);
+    }
+    return undefined;
   }
 
   appendUpload(id: string, offset: number, data: Readable): Promise<number> {
     return this.locks.run(id, async () => {
       const s = await this.session(id);
-      if (offset !== s.size) {
-        throw wrongOffset(data, offset, s.size);
-      }
-      const start = s.size;
-      const before = s.hash?.copy();
-      const flush = () => this.flushInBackground(s);
-      // The write in flight when the body fails must land before the rollback truncates.
-      let inflight: Promise<unknown> = Promise.resolve();
       try {
-        await pipeline(
-          data,
-          new Writable({
-            highWaterMark: 1024 * 1024,
-            writev(chunks, cb) {
-              const bufs = chunks.map((c) => c.chunk as Buffer);
-              for (const b of bufs) s.hash?.update(b);
-              inflight = s.handle.writev(bufs, s.size).then((r) => {
-                s.size += r.bytesWritten;
-                s.unflushed += r.bytesWritten;
-                flush();
-                cb();
-              }, cb);
-            },
-          }),
-        );
-      } catch (e) {
-        // A failed append leaves the session as it was before it.
-        await inflight.catch(() => undefined);
-        await s.flushing;
-        await s.handle.truncate(start).catch(() => undefined);
-        s.size = start;
-        s.hash = before;
-        throw e;
+        if (offset !== s.size) {
+          throw wrongOffset(data, offset, s.size);
+        }
+        await this.append(s, s.handle, data);
+        s.lastUsed = Date.now();
+        return s.size;
+      } finally {
+        this.release(s);
       }
-      s.lastUsed = Date.now();
-      return s.size;
     });
   }
 
-  private flushInBackground(s: OpenSession): void {
+  private async append(s: OpenSession, handle: FileHandle, data: Readable): Promise<void> {
+    const start = s.size;
+    const before = s.hash?.copy();
+    const flush = () => this.flushInBackground(s, handle);
+    // The write in flight when the body fails must land before the rollback truncates.
+    let inflight: Promise<unknown> = Promise.resolve();
+    try {
+      await pipeline(
+        data,
+        new Writable({
+          highWaterMark: 1024 * 1024,
+          writev(chunks, cb) {
+            const bufs = chunks.map((c) => c.chunk as Buffer);
+            for (const b of bufs) s.hash?.update(b);
+            inflight = handle.writev(bufs, s.size).then((r) => {
+              s.size += r.bytesWritten;
+              s.unflushed += r.bytesWritten;
+              flush();
+              cb();
+            }, cb);
+          },
+        }),
+      );
+    } catch (e) {
+      // A failed append leaves the session as it was before it.
+      await inflight.catch(() => undefined);
+      await s.flushing;
+      await handle.truncate(start).catch(() => undefined);
+      s.size = start;
+      s.hash = before;
+      throw e;
+    }
+  }
+
+  private flushInBackground(s: OpenSession, handle: FileHandle): void {
     if (!this.fsync || s.flushing || s.unflushed < FLUSH_EVERY_BYTES) return;
     s.unflushed = 0;
     // Errors surface at commit, whose fsync is awaited.
-    s.flushing = s.handle.datasync().then(
+    s.flushing = handle.datasync().then(
       () => void (s.flushing = undefined),
       () => void (s.flushing = undefined),
     );
@@ -210,35 +288,45 @@ export class DiskBlobStore implements BlobStore {
   commitUpload(id: string, digest: Digest): Promise<{ size: number }> {
     return this.locks.run(id, async () => {
       const s = await this.session(id);
-      const actual = await this.sessionDigest(id, s, digest.algorithm);
-      if (actual !== digest.hex) {
-        await this.discard(id);
-        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-          digest: digest.value,
-          actual: `${digest.algorithm}:${actual}`,
-        });
+      let committed = false;
+      try {
+        const actual = await this.sessionDigest(s, digest.algorithm);
+        if (actual !== digest.hex) {
+          throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+            digest: digest.value,
+            actual: `${digest.algorithm}:${actual}`,
+          });
+        }
+        if (this.fsync) {
+          await s.flushing;
+          await s.handle.sync();
+        }
+        const target = this.layout.blobPath(digest.value);
+        await mkdir(dirname(target), { recursive: true });
+        // rename over an existing identical blob is atomic and harmless (concurrent pushes).
+        await rename(this.layout.uploadPath(id), target);
+        committed = true;
+        this.sessions.delete(id);
+        await this.closeFile(s.handle);
+        if (this.fsync) await syncDir(dirname(target));
+        return { size: s.size };
+      } catch (e) {
+        if (!committed) this.release(s);
+        if (e instanceof RegistryError && e.code === 'DIGEST_INVALID') await this.discard(id);
+        throw e;
       }
-      if (this.fsync) {
-        await s.flushing;
-        await s.handle.sync();
-      }
-      const target = this.layout.blobPath(digest.value);
-      await mkdir(dirname(target), { recursive: true });
-      // rename over an existing identical blob is atomic and harmless (concurrent pushes).
-      await rename(this.layout.uploadPath(id), target);
-      this.sessions.delete(id);
-      await s.handle.close();
-      if (this.fsync) await syncDir(dirname(target));
-      return { size: s.size };
     });
   }
 
-  private async sessionDigest(id: string, s: OpenSession, algorithm: Digest['algorithm']): Promise<string> {
+  private async sessionDigest(
+    s: OpenSession & { handle: FileHandle },
+    algorithm: Digest['algorithm'],
+  ): Promise<string> {
     // copy(): the running hash stays usable if the commit fails after this and is retried.
     if (algorithm === 'sha256' && s.hash) return s.hash.copy().digest('hex');
-    // After a restart (or for sha512) the running hash is gone: hash the stored bytes.
+    // After a restart (or for sha512) the running hash is gone: hash the stored bytes (through the open handle).
     const hash = createHash(algorithm);
-    await pipeline(createReadStream(this.layout.uploadPath(id), { highWaterMark: 1024 * 1024 }), hash);
+    await pipeline(s.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: READ_CHUNK_BYTES }), hash);
     return hash.digest('hex');
   }
 
@@ -249,23 +337,17 @@ export class DiskBlobStore implements BlobStore {
   private async discard(id: string): Promise<void> {
     const s = this.sessions.get(id);
     this.sessions.delete(id);
-    if (s) {
-      await s.flushing;
-      await s.handle.close().catch(() => undefined);
-    }
+    if (s?.handle) await this.closeFile(s.handle, s.flushing);
     await rm(this.layout.uploadPath(id), { force: true });
   }
 
-  private async closeIdleSessions(): Promise<void> {
+  /** Idle sessions give their file back (they keep their size and running hash). */
+  private closeIdleSessions(): void {
     const cutoff = Date.now() - IDLE_HANDLE_MS;
-    for (const [id, s] of this.sessions) {
-      if (s.lastUsed >= cutoff) continue;
-      await this.locks.run(id, async () => {
-        if (this.sessions.get(id) !== s || s.lastUsed >= cutoff) return;
-        this.sessions.delete(id);
-        await s.flushing;
-        await s.handle.close().catch(() => undefined);
-      });
+    for (const s of this.sessions.values()) {
+      if (!s.handle || s.busy || s.lastUsed >= cutoff) continue;
+      void this.closeFile(s.handle, s.flushing);
+      s.handle = undefined;
     }
   }
 
@@ -282,8 +364,7 @@ export class DiskBlobStore implements BlobStore {
     clearInterval(this.idleSweep);
     for (const [id, s] of this.sessions) {
       this.sessions.delete(id);
-      await s.flushing;
-      await s.handle.close().catch(() => undefined);
+      if (s.handle) await this.closeFile(s.handle, s.flushing);
     }
   }
 }
@@ -293,6 +374,11 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if (isNotFound(e)) return [];
     throw e;
   });
+}
+
+function isOutOfDescriptors(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
 }
 
 function isNotFound(e: unknown): boolean {
