@@ -13,7 +13,6 @@
 # Needs root and the containerd package.
 set -euo pipefail
 
-usage() { echo "usage: $0 start [DIR] | stop DIR" >&2; exit 2; }
 die() { echo "containerd.sh: $*" >&2; exit 1; }
 . "$(dirname "$0")/daemon.sh"
 
@@ -21,9 +20,7 @@ start() {
   command -v containerd >/dev/null 2>&1 || die "containerd not found: apt-get install -y containerd"
   command -v ctr >/dev/null 2>&1 || die "ctr not found: apt-get install -y containerd"
   [ "$(id -u)" = 0 ] || die "containerd needs root"
-  local d=${1:-}
-  if [ -z "$d" ]; then d=$(mktemp -d "${TMPDIR:-/tmp}/stowage-containerd.XXXXXX"); else mkdir -p "$d"; fi
-  [ ${#d} -le 80 ] || die "state dir path too long for unix sockets: $d"
+  local d=$1
   cat >"$d/config.toml" <<EOF
 version = 2
 root = "$d/root"
@@ -43,23 +40,14 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [metrics]
   address = ""
 EOF
-  setsid containerd --config "$d/config.toml" </dev/null >"$d/containerd.log" 2>&1 &
-  echo $! >"$d/containerd.pid"
+  spawn "$d/containerd.pid" "$d/containerd.log" containerd --config "$d/config.toml"
   wait_ready containerd "$(cat "$d/containerd.pid")" "$d/containerd.log" ctr --address "$d/containerd.sock" version
   echo "STOWAGE_TEST_CONTAINERD_ADDRESS=$d/containerd.sock"
   echo "STOWAGE_TEST_CONTAINERD_DIR=$d"
 }
 
-stop() {
-  local d=${1:-}
-  [ -n "$d" ] || usage
-  [ -d "$d" ] || return 0
-  stop_pidfile "$d/containerd.pid"
-  rm -rf "$d"
+stop_daemon() {
+  stop_pidfile "$1/containerd.pid"
 }
 
-case "${1:-}" in
-  start) shift; start "$@" ;;
-  stop) shift; stop "$@" ;;
-  *) usage ;;
-esac
+service_main containerd 80 "$@"

@@ -1,5 +1,25 @@
 # Sourced by the service scripts that run a daemon in the background
-# (docker.sh, containerd.sh): waiting until it answers, and stopping it.
+# (docker.sh, containerd.sh): their state dir, starting, waiting until it answers,
+# stopping, and the `start [DIR] | stop DIR` command line. A script defines
+# start DIR and stop_daemon DIR, then calls service_main NAME MAXLEN "$@".
+
+# state_dir NAME MAXLEN [DIR]: prints DIR (created) or a new temp dir; refuses one
+# longer than MAXLEN (the daemon's unix sockets sit below it, at most 108 bytes).
+state_dir() {
+  local name=$1 max=$2 d=${3:-}
+  if [ -z "$d" ]; then d=$(mktemp -d "${TMPDIR:-/tmp}/stowage-$name.XXXXXX"); else mkdir -p "$d"; fi
+  [ ${#d} -le "$max" ] || { echo "$name.sh: state dir path too long for unix sockets: $d" >&2; exit 1; }
+  echo "$d"
+}
+
+# spawn PIDFILE LOG CMD...: runs CMD in a session of its own (it outlives the
+# script and takes none of the caller's signals), output to LOG, its pid to PIDFILE.
+spawn() {
+  local pidfile=$1 log=$2
+  shift 2
+  setsid "$@" </dev/null >"$log" 2>&1 &
+  echo $! >"$pidfile"
+}
 
 # wait_ready NAME PID LOG CMD...: polls CMD every 0.1 s for up to 30 s while PID lives.
 # On failure prints the log's tail, stops PID and exits.
@@ -30,4 +50,25 @@ stop_pidfile() {
   kill -TERM "$pid"
   for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
+}
+
+# service_main NAME MAXLEN start [DIR] | stop DIR: start "$(state_dir …)", or
+# stop_daemon DIR then removes DIR (nothing to do when it is gone).
+service_main() {
+  local name=$1 max=$2 d
+  shift 2
+  case "${1:-}" in
+    start)
+      d=$(state_dir "$name" "$max" "${2:-}")
+      start "$d"
+      ;;
+    stop)
+      d=${2:-}
+      [ -n "$d" ] || { echo "usage: $name.sh start [DIR] | stop DIR" >&2; exit 2; }
+      [ -d "$d" ] || return 0
+      stop_daemon "$d"
+      rm -rf "$d"
+      ;;
+    *) echo "usage: $name.sh start [DIR] | stop DIR" >&2; exit 2 ;;
+  esac
 }

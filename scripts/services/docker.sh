@@ -15,7 +15,6 @@
 # Needs root (dockerd does) and the docker.io package.
 set -euo pipefail
 
-usage() { echo "usage: $0 start [DIR] | stop DIR" >&2; exit 2; }
 die() { echo "docker.sh: $*" >&2; exit 1; }
 . "$(dirname "$0")/daemon.sh"
 
@@ -24,38 +23,26 @@ DOCKER=/usr/bin/docker # the Debian CLI of the same generation as the daemon
 start() {
   command -v dockerd >/dev/null 2>&1 || die "dockerd not found: apt-get install -y docker.io"
   [ "$(id -u)" = 0 ] || die "dockerd needs root"
-  local d=${1:-}
-  if [ -z "$d" ]; then d=$(mktemp -d "${TMPDIR:-/tmp}/stowage-docker.XXXXXX"); else mkdir -p "$d"; fi
-  # A unix socket path is limited to 108 bytes; containerd's socket sits deepest.
-  [ ${#d} -le 60 ] || die "state dir path too long for unix sockets: $d"
+  local d=$1
   mkdir -p "$d/docker" "$d/exec"
-  # setsid: the daemon must outlive this script and not take the caller's signals.
-  setsid dockerd \
+  spawn "$d/dockerd.launcher.pid" "$d/dockerd.log" dockerd \
     --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none \
     --data-root "$d/docker" --exec-root "$d/exec" \
     -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" \
     --insecure-registry 127.0.0.0/8 \
-    --log-level warn \
-    </dev/null >"$d/dockerd.log" 2>&1 &
-  echo $! >"$d/dockerd.launcher.pid"
+    --log-level warn
   wait_ready dockerd "$(cat "$d/dockerd.launcher.pid")" "$d/dockerd.log" \
     env DOCKER_HOST="unix://$d/docker.sock" DOCKER_CONFIG="$d/cli" "$DOCKER" version
   echo "STOWAGE_TEST_DOCKER_HOST=unix://$d/docker.sock"
   echo "STOWAGE_TEST_DOCKER_DIR=$d"
 }
 
-stop() {
-  local d=${1:-}
-  [ -n "$d" ] || usage
-  [ -d "$d" ] || return 0
+stop_daemon() {
+  local d=$1
   if [ -f "$d/docker.pid" ]; then stop_pidfile "$d/docker.pid"; else stop_pidfile "$d/dockerd.launcher.pid"; fi
   # dockerd's own containerd normally exits with it; never leave one behind.
   stop_pidfile "$d/exec/containerd/containerd.pid"
-  rm -rf "$d"
 }
 
-case "${1:-}" in
-  start) shift; start "$@" ;;
-  stop) shift; stop "$@" ;;
-  *) usage ;;
-esac
+# containerd's socket sits deepest below the state dir.
+service_main docker 60 "$@"

@@ -26,9 +26,20 @@ export async function loadOrCreateSigningKey(path: string): Promise<{ key: Signi
     });
     created = true;
   }
-  const privateKey = createPrivateKey(pem);
+  return { key: signingKeyFromPem(pem), created };
+}
+
+/** A signing key from PEM text (a file's content, or STOWAGE_AUTH_SIGNING_KEY). */
+export function signingKeyFromPem(pem: string): SigningKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (e) {
+    // Never the PEM itself in the message.
+    throw new Error(`the token signing key is not a usable PEM private key: ${(e as Error).message}`);
+  }
   const publicKey = createPublicKey(privateKey);
-  return { key: { privateKey, publicKey, alg: algorithmFor(privateKey), kid: libtrustKeyId(publicKey) }, created };
+  return { privateKey, publicKey, alg: algorithmFor(privateKey), kid: libtrustKeyId(publicKey) };
 }
 
 /** A key trusted under both ids clients and servers derive: libtrust and RFC 7638. */

@@ -24,8 +24,13 @@ export interface AuthConfig {
   service: string;
   /** token: the `iss` of tokens Stowage issues. */
   issuer: string;
-  /** token: PEM private key the token endpoint signs with (created on first start if missing). */
+  /** token: PEM private key file the token endpoint signs with (created on first start if missing). */
   signingKey: string;
+  /**
+   * token: the PEM private key itself (STOWAGE_AUTH_SIGNING_KEY, or `signing_key_pem`), which wins
+   * over the file, so replicas share a key from a secret without a shared disk. Never logged.
+   */
+  signingKeyPem?: string;
   tokenTtlSeconds: number;
   /** 0 turns refresh tokens (docker's identity tokens) off. */
   refreshTokenTtlSeconds: number;

@@ -10,7 +10,7 @@ import { Authenticator } from './authenticator.js';
 import { realmFor } from './challenge.js';
 import { BasicAccess } from './basic-access.js';
 import { JwtVerifier, type TrustedIssuer } from './jwt.js';
-import { loadOrCreateSigningKey, readJwks, readPemPublicKeys, trustedKey } from './keys.js';
+import { loadOrCreateSigningKey, readJwks, signingKeyFromPem, readPemPublicKeys, trustedKey } from './keys.js';
 import { PatStore } from './pat-store.js';
 import type { AuthConfig } from './settings.js';
 import { Policy } from './policy.js';
@@ -68,8 +68,15 @@ export async function openAuth(config: AuthSetup, log: Logger, tokens: TokenStor
     return { access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }) };
   }
 
-  const { key, created } = await loadOrCreateSigningKey(auth.signingKey);
+  const { key, created } =
+    auth.signingKeyPem !== undefined
+      ? { key: signingKeyFromPem(auth.signingKeyPem), created: false }
+      : await loadOrCreateSigningKey(auth.signingKey);
   if (created) authLog.info({ path: auth.signingKey }, 'created a token signing key');
+  authLog.info(
+    { signingKey: auth.signingKeyPem !== undefined ? 'from STOWAGE_AUTH_SIGNING_KEY' : auth.signingKey, kid: key.kid },
+    'token signing key',
+  );
   const issuers: TrustedIssuer[] = [{ issuer: auth.issuer, local: true, keys: [await trustedKey(key.publicKey)] }];
   for (const t of auth.trustedIssuers) {
     const keys = t.jwks !== undefined ? await readJwks(t.jwks) : await readPemPublicKeys(t.publicKey!);

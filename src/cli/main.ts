@@ -13,6 +13,7 @@ import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerMigrate } from './migrate.js';
 import { registerSign } from './sign.js';
+import { registerStorage } from './storage.js';
 import { registerToken } from './token.js';
 import { registerTree } from './tree.js';
 import { registerUser } from './user.js';
@@ -34,6 +35,7 @@ program
 
 registerServe(program);
 registerMigrate(program);
+registerStorage(program);
 registerGc(program);
 registerUsage(program);
 registerUser(program);

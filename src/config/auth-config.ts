@@ -74,6 +74,7 @@ const AUTH_KEYS = [
   'service',
   'issuer',
   'signingKey',
+  'signingKeyPem',
   'tokenTtlSeconds',
   'refreshTokenTtlSeconds',
   'trustedIssuers',
@@ -128,6 +129,7 @@ export function parseAuth(raw: unknown, data: string): AuthConfig | undefined {
     service: str(r, 'service', 'auth', 'stowage'),
     issuer,
     signingKey: str(r, 'signingKey', 'auth', join(data, 'auth', 'token-signing-key.pem')),
+    ...(r.signingKeyPem === undefined ? {} : { signingKeyPem: pem(r.signingKeyPem) }),
     tokenTtlSeconds,
     refreshTokenTtlSeconds: int(r, 'refreshTokenTtlSeconds', 'auth', 30 * 24 * 3600, 0),
     trustedIssuers,
@@ -139,6 +141,13 @@ export function parseAuth(raw: unknown, data: string): AuthConfig | undefined {
     credentialCacheSeconds: int(r, 'credentialCacheSeconds', 'auth', 30, 0),
     policy,
   };
+}
+
+function pem(v: unknown): string {
+  // The message names the setting, never its content.
+  if (typeof v !== 'string' || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v))
+    throw new AuthConfigError('auth.signing_key_pem (STOWAGE_AUTH_SIGNING_KEY) must be a PEM private key');
+  return v;
 }
 
 function parsePolicy(raw: unknown): PolicySpec {

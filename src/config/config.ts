@@ -226,6 +226,8 @@ export function readEnv(env: NodeJS.ProcessEnv): Source {
     if (env[name] !== undefined && env[name] !== '') tls[key] = env[name];
   }
   if (Object.keys(tls).length > 0) out.tls = tls;
+  const signingKeyPem = signingKeyFromEnv(env);
+  if (signingKeyPem !== undefined) out.auth = { signingKeyPem };
   const storage = readStorageEnv(env);
   if (storage) out.storage = storage;
   const metrics = readMetricsEnv(env);
@@ -256,7 +258,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     if (tlsParts.some((t) => typeof t !== 'object' || Array.isArray(t)))
       throw new ConfigError('tls must be a mapping with cert and key');
     tls = parseTls(tlsParts.length === 0 ? undefined : Object.assign({}, ...tlsParts));
-    auth = parseAuth(merged.auth, data);
+    auth = parseAuth(authSection(file.auth, env.auth, flags.auth), data);
     requireSignatures = parseSignatureRequirements(merged.requireSignatures);
     gc = merged.gc === GC_DEFAULTS ? GC_DEFAULTS : parseGc(merged.gc);
     retention = parseRetention(merged.retention);
@@ -312,6 +314,35 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     storage,
     metrics,
   };
+}
+
+/**
+ * The token signing key from env, so replicas share one from a secret without a
+ * shared disk: the PEM itself (STOWAGE_AUTH_SIGNING_KEY) or a file holding it
+ * (STOWAGE_AUTH_SIGNING_KEY_FILE, read once, here; it must exist). It takes the
+ * place of the file's key but never turns auth on by itself.
+ */
+function signingKeyFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const inline = env.STOWAGE_AUTH_SIGNING_KEY || undefined;
+  const file = env.STOWAGE_AUTH_SIGNING_KEY_FILE || undefined;
+  if (inline !== undefined && file !== undefined)
+    throw new ConfigError('give STOWAGE_AUTH_SIGNING_KEY or STOWAGE_AUTH_SIGNING_KEY_FILE, not both');
+  if (file === undefined) return inline;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`STOWAGE_AUTH_SIGNING_KEY_FILE: ${(e as Error).message}`);
+  }
+}
+
+const SIGNING_KEY_SETTINGS = ['signing_key', 'signingKey', 'signing_key_pem', 'signingKeyPem'];
+
+/** The `auth:` section given last, with a signing key from env in place of the one it names. */
+function authSection(file: unknown, env: unknown, flags: unknown): unknown {
+  const base = flags ?? file;
+  if (env === undefined || typeof base !== 'object' || base === null || Array.isArray(base)) return base;
+  const rest = Object.entries(base).filter(([k]) => !SIGNING_KEY_SETTINGS.includes(k));
+  return { ...Object.fromEntries(rest), ...(env as Record<string, string>) };
 }
 
 /** An absolute http(s) URL without path, query or credentials; kept without a trailing slash. */

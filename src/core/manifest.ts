@@ -184,3 +184,10 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   }
   throw invalid(`unsupported manifest media type ${mediaType}`);
 }
+
+/** A manifest may list one digest twice (a layer reused); the stores take each reference once. */
+export function uniqueReferences(refs: ManifestReference[]): ManifestReference[] {
+  const seen = new Map<string, ManifestReference>();
+  for (const r of refs) if (!seen.has(r.digest)) seen.set(r.digest, r);
+  return [...seen.values()];
+}

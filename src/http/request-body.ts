@@ -1,5 +1,34 @@
 import type { IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import { RegistryError } from '../core/errors.js';
+
+/** Requests whose body the server cut for sending nothing for too long (server.ts, watchBody). */
+const stalledBodies = new WeakSet<IncomingMessage>();
+
+export function markBodyStalled(req: IncomingMessage): void {
+  stalledBodies.add(req);
+}
+
+export function bodyStalled(req: IncomingMessage): boolean {
+  return stalledBodies.has(req);
+}
+
+/**
+ * The body of a PATCH, ending where the client stopped sending if the server cut it
+ * for stalling: the session keeps every byte that arrived, and the client resumes
+ * from the offset a GET reports. A connection the client dropped still fails the
+ * stream (the chunk is rolled back, as the blob store promises).
+ */
+export function bodyKeptOnStall(req: IncomingMessage): Readable {
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  req.pipe(out);
+  req.once('close', () => {
+    if (req.complete) return;
+    if (bodyStalled(req)) out.end();
+    else out.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+  });
+  return out;
+}
 
 /**
  * Reads a small body (manifests) into memory, refusing more than `limit` bytes

@@ -11,6 +11,7 @@ import { OpenAccess } from './access.js';
 import type { RequestContext } from './context.js';
 import { API_VERSION_HEADER, sendError, toRegistryErrors } from './respond.js';
 import { logRequest } from './request-log.js';
+import { markBodyStalled } from './request-body.js';
 import { methodLabel, type Metrics } from '../metrics/metrics.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
 import { matchRoute } from './routes.js';
@@ -206,15 +207,24 @@ function countRefusal(metrics: Metrics, req: IncomingMessage, route: string, e: 
 }
 
 /**
- * Cuts a request whose body stops arriving for `ms` (the connection closes; an
- * upload keeps what it had before this request and can be resumed). The watch
- * ends with the body, so responses and server-side work are never timed.
+ * Cuts a request whose body stops arriving for `ms` while the server is reading it
+ * (the connection closes; a PATCH keeps the bytes that arrived, see bodyKeptOnStall).
+ * Time the server itself spends not reading (a full buffer, a handler still
+ * waiting) is not the client's silence. The watch ends with the body, so
+ * responses and server-side work are never timed.
  */
 function watchBody(req: IncomingMessage, ms: number): void {
   const length = req.headers['content-length'];
   if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
   const socket = req.socket;
-  const stalled = () => socket.destroy();
+  const stalled = () => {
+    if (req.readableLength > 0 || req.readableFlowing === false) {
+      socket.setTimeout(ms);
+      return;
+    }
+    markBodyStalled(req);
+    socket.destroy();
+  };
   socket.setTimeout(ms);
   socket.on('timeout', stalled);
   const done = () => {

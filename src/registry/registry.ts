@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { RegistryError, RegistryErrors } from '../core/errors.js';
 import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
-import { parseManifest, type ManifestReference } from '../core/manifest.js';
+import { parseManifest, uniqueReferences } from '../core/manifest.js';
 import { acceptsManifest } from '../core/negotiation.js';
 import { MT } from '../core/media-types.js';
 import { parseContentRange, type ByteRange } from '../core/ranges.js';
@@ -41,13 +41,12 @@ export interface RegistryOptions {
   maxUploadsPerUser?: number;
 }
 
-export interface BlobContent {
+/** A blob the repository may see: one linked there, or one of its manifests read as a blob. */
+export interface VisibleBlob {
   digest: string;
   size: number;
-  /** Present on a ranged read. */
-  range?: ByteRange;
-  /** Absent for HEAD-style stats. */
-  stream?: Readable;
+  /** Set when the digest names a manifest of the repository rather than a linked blob. */
+  manifest?: ManifestRecord;
 }
 
 export interface UploadState {
@@ -135,38 +134,38 @@ export class Registry {
   // ---- blobs ----------------------------------------------------------------
 
   /**
-   * Size of a blob visible in the repository (manifests count, as in distribution),
-   * from the metadata store alone: HEAD never waits on the blob store.
+   * A blob visible in the repository (manifests count, as in distribution), from the
+   * metadata store alone: HEAD never waits on the blob store. A GET hands the answer
+   * to blobBody, so the repository's link is looked up once.
    */
-  async statBlob(repository: string, digestText: string): Promise<{ digest: string; size: number }> {
+  async statBlob(repository: string, digestText: string): Promise<VisibleBlob> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
     const link = await this.meta.blobLink(repository, digest);
     if (link) return { digest, size: link.size };
     const manifest = await this.meta.getManifest(repository, digest);
-    if (manifest) return { digest, size: manifest.size };
+    if (manifest) return { digest, size: manifest.size, manifest };
     throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
   }
 
   /** Opens a blob for reading; `range` must already be resolved against its size. */
   async readBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
-    if (await this.meta.blobLink(repository, digest)) return this.blobs.read(digest, range);
-    return this.manifestAsBlob(repository, digest, range);
+    const blob = await this.statBlob(repository, digest);
+    return blob.manifest ? this.manifestAsBlob(repository, blob.manifest, range) : this.blobs.read(blob.digest, range);
   }
 
   /**
-   * How to serve a blob's bytes (a local file, a stream or a redirect: whatever the
-   * blob store answers; see BlobBody). A manifest read as a blob is a stream of its
-   * bytes. `request.range` must already be resolved against the size.
+   * How to serve the bytes of a blob statBlob found (a local file, a stream or a
+   * redirect: whatever the blob store answers; see BlobBody). A manifest read as a
+   * blob is a stream of its bytes. `request.range` must already be resolved against
+   * the size.
    */
-  async blobBody(repository: string, digest: string, request: BodyRequest = {}): Promise<BlobBody> {
-    if (await this.meta.blobLink(repository, digest)) return this.blobs.body(digest, request);
-    return { kind: 'stream', stream: await this.manifestAsBlob(repository, digest, request.range) };
+  async blobBody(repository: string, blob: VisibleBlob, request: BodyRequest = {}): Promise<BlobBody> {
+    if (!blob.manifest) return this.blobs.body(blob.digest, request);
+    return { kind: 'stream', stream: await this.manifestAsBlob(repository, blob.manifest, request.range) };
   }
 
-  private async manifestAsBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
-    const manifest = await this.meta.getManifest(repository, digest);
-    if (!manifest) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+  private async manifestAsBlob(repository: string, manifest: ManifestRecord, range?: ByteRange): Promise<Readable> {
     await this.assertPullable(repository, manifest);
     const bytes = range ? manifest.content.subarray(range.start, range.end + 1) : manifest.content;
     return Readable.from([bytes]);
@@ -497,7 +496,7 @@ export class Registry {
     await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
     const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
     const unmet = await this.meta
-      .putManifest(repository, record, dedupe(parsed.references), byDigest ? undefined : reference, {
+      .putManifest(repository, record, uniqueReferences(parsed.references), byDigest ? undefined : reference, {
         keepTag: immutable !== undefined,
       })
       .catch((e: unknown) => {
@@ -684,12 +683,6 @@ function toReferrerDescriptor(m: ManifestSummary): ReferrerDescriptor {
   if (m.artifactType) d.artifactType = m.artifactType;
   if (m.annotations && Object.keys(m.annotations).length > 0) d.annotations = m.annotations;
   return d;
-}
-
-function dedupe(refs: ManifestReference[]): ManifestReference[] {
-  const seen = new Map<string, ManifestReference>();
-  for (const r of refs) if (!seen.has(r.digest)) seen.set(r.digest, r);
-  return [...seen.values()];
 }
 
 export const REFERRERS_INDEX_TYPE = MT.ociIndex;

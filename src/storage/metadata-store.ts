@@ -147,14 +147,15 @@ export interface MetadataStore extends TokenStore {
    * after checking that every reference exists in the repository with the
    * declared size. When any does not, nothing is written and the unmet ones
    * are returned. With `keepTag`, a tag that already names another manifest is
-   * not moved: DENIED, and nothing is written (immutable tags).
+   * not moved: DENIED, and nothing is written (immutable tags). `taggedAt` is the
+   * tag's push time (default now; `storage migrate` carries the original).
    */
   putManifest(
     repository: string,
     manifest: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options?: { keepTag?: boolean },
+    options?: { keepTag?: boolean; taggedAt?: number },
   ): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
@@ -179,6 +180,8 @@ export interface MetadataStore extends TokenStore {
     limit: number,
     after?: { repository: string; digest: string },
   ): Promise<BlobLinkRecord[]>;
+  /** Every blob link of every repository, in (repository, digest) byte order after `after` (storage migrate). */
+  blobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]>;
   /** Removes the link if, in the same transaction, it is still unreferenced and last linked before `before`. */
   removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean>;
   /** Live blobs no repository links, claimed before `claimedBefore`, in digest order after `after` (dry runs list what marking would take). */

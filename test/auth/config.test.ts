@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,5 +104,43 @@ describe('auth and tls config', () => {
       cert: '/e.crt',
       key: '/e.key',
     });
+  });
+
+  it('the token signing key from env: the PEM (STOWAGE_AUTH_SIGNING_KEY) or a file (…_FILE), over the file setting', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pemText = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const keyFile = join(dir, 'shared-key.pem');
+    await writeFile(keyFile, pemText);
+    const yaml = 'auth:\n  mode: token\n  signing_key: /elsewhere/key.pem\n';
+    const inline = await fromYaml(yaml, { STOWAGE_AUTH_SIGNING_KEY: pemText });
+    assert.equal(inline.auth?.signingKeyPem, pemText);
+    assert.equal(inline.auth?.signingKey, join('data', 'auth', 'token-signing-key.pem'), 'the file is not used');
+    assert.equal((await fromYaml(yaml, { STOWAGE_AUTH_SIGNING_KEY_FILE: keyFile })).auth?.signingKeyPem, pemText);
+    assert.equal((await fromYaml(yaml)).auth?.signingKeyPem, undefined);
+    assert.equal((await fromYaml(yaml)).auth?.signingKey, '/elsewhere/key.pem');
+    // In YAML too, for a config rendered from a secret.
+    const inYaml = await fromYaml(`auth:\n  mode: token\n  signing_key_pem: |\n${pemText.replace(/^/gm, '    ')}`);
+    assert.equal(inYaml.auth?.signingKeyPem?.trim(), pemText.trim());
+    // A key alone does not turn auth on.
+    assert.equal((await fromYaml('data: x\n', { STOWAGE_AUTH_SIGNING_KEY: pemText })).auth, undefined);
+  });
+
+  it('refuses a bad signing key from env without printing it', async () => {
+    const yaml = 'auth:\n  mode: token\n';
+    await assert.rejects(
+      fromYaml(yaml, { STOWAGE_AUTH_SIGNING_KEY: 'secret-not-a-pem' }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /STOWAGE_AUTH_SIGNING_KEY/.test(e.message) &&
+        !e.message.includes('secret-not-a-pem'),
+    );
+    await assert.rejects(
+      fromYaml(yaml, { STOWAGE_AUTH_SIGNING_KEY_FILE: join(dir, 'missing.pem') }),
+      (e: Error) => e instanceof ConfigError && /STOWAGE_AUTH_SIGNING_KEY_FILE/.test(e.message),
+    );
+    await assert.rejects(
+      fromYaml(yaml, { STOWAGE_AUTH_SIGNING_KEY: 'x', STOWAGE_AUTH_SIGNING_KEY_FILE: 'y' }),
+      /not both/,
+    );
   });
 });

@@ -167,12 +167,8 @@ describe('helm lint rules for Chart.yaml', () => {
     lintChartYaml(y)
       .filter((m) => m.severity === 'error')
       .map((m) => m.message);
-  it('accepts the scaffold with only "icon is recommended"', () => {
-    const msgs = lintChartYaml(
-      scaffoldFiles('good')
-        .find((f) => f.path === 'Chart.yaml')!
-        .content.toString(),
-    );
+  it('accepts the scaffold with only "icon is recommended"', async () => {
+    const msgs = lintChartYaml((await scaffoldFiles('good')).find((f) => f.path === 'Chart.yaml')!.content.toString());
     assert.deepEqual(
       msgs.map((m) => `${m.severity}: ${m.message}`),
       ['info: icon is recommended'],
@@ -353,14 +349,14 @@ describe('helm create', () => {
   });
 
   it('matches the files real `helm create` output holds (the oci-dependent-chart vector) where Helm has not changed them', async () => {
-    const mine = new Map(scaffoldFiles('oci-dependent-chart').map((f) => [f.path, f.content]));
+    const mine = new Map((await scaffoldFiles('oci-dependent-chart')).map((f) => [f.path, f.content]));
     const real = new Map(
       (await readChartArchive(vector('oci-dependent-chart-0.1.0.tgz'))).map((f) => [f.name, f.data]),
     );
     for (const p of ['.helmignore', 'templates/service.yaml', 'templates/tests/test-connection.yaml'])
       assert.deepEqual(mine.get(p), real.get(p), p);
     // helm create v4.2.4's values.yaml for "demo" is 5270 characters (a verbatim public copy).
-    assert.equal(scaffoldFiles('demo').find((f) => f.path === 'values.yaml')!.content.length, 5270);
+    assert.equal((await scaffoldFiles('demo')).find((f) => f.path === 'values.yaml')!.content.length, 5270);
   });
 
   it('refuses names helm refuses, and overwrites existing files with a warning', async () => {

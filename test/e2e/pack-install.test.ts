@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { createChart } from '../../src/chart/index.js';
 import { randomLayer, readDockerArchive, writeDockerArchive } from '../helpers/oci-fixtures.js';
 import { makeTempDir, removeDir, run, trackChild, which } from '../helpers/tools.js';
 
@@ -82,6 +83,22 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
   it('stowage --version', async () => {
     const r = await run(join(prefix, 'bin', 'stowage'), ['--version']);
     assert.equal(r.stdout.trim(), version);
+  });
+
+  it('stowage chart create writes helm’s scaffold from the templates the package ships', async () => {
+    assert.ok(existsSync(join(pkg, 'assets/helm-create/templates/_helpers.tpl')));
+    const installed = join(work, 'created-installed');
+    await mkdir(installed);
+    const r = await run(join(prefix, 'bin', 'stowage'), ['chart', 'create', 'demo'], { cwd: installed });
+    assert.equal(r.code, 0, r.stderr);
+    // The checkout's scaffold, byte for byte helm's (test/chart/chart.test.ts).
+    await mkdir(join(work, 'created-checkout'));
+    const expected = await createChart(join(work, 'created-checkout', 'demo'));
+    for (const file of expected.files) {
+      const rel = file.slice(expected.dir.length + 1);
+      assert.deepEqual(await readFile(join(installed, 'demo', rel)), await readFile(file), rel);
+    }
+    assert.deepEqual(await readdir(join(installed, 'demo', 'charts')), []);
   });
 
   it('serves with sendfile on; push and pull back with the installed client', async () => {

@@ -18,6 +18,7 @@ import { createRegistryServer } from '../../src/http/server.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { BlobBody, BlobStore, BodyRequest } from '../../src/storage/blob-store.js';
 import { MemoryBlobStore } from '../../src/storage/memory/memory-blob-store.js';
+import { MemoryMetadataStore } from '../../src/storage/memory/memory-metadata-store.js';
 import { SqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
 import { pushBlob, pushImage, req, sha256 } from './helpers.js';
 
@@ -125,8 +126,22 @@ describe('blob bodies a driver describes', () => {
   });
 });
 
-describe('a whole registry over the in-memory blob store', () => {
-  const { meta, done } = tempMetadata();
+/** The in-memory metadata store, counting the lookups a blob GET makes. */
+class CountingMetadataStore extends MemoryMetadataStore {
+  readonly lookups: string[] = [];
+
+  override async blobLink(repository: string, digest: string) {
+    this.lookups.push('blobLink');
+    return super.blobLink(repository, digest);
+  }
+  override async getManifest(repository: string, digest: string) {
+    this.lookups.push('getManifest');
+    return super.getManifest(repository, digest);
+  }
+}
+
+describe('a whole registry over the in-memory stores', () => {
+  const meta = new CountingMetadataStore();
   const registry = new Registry(new MemoryBlobStore(), meta);
   const { server } = createRegistryServer({ registry, log: pino({ level: 'silent' }) });
   let url: string;
@@ -136,7 +151,20 @@ describe('a whole registry over the in-memory blob store', () => {
   after(async () => {
     server.close();
     await registry.close();
-    done();
+  });
+
+  it('a blob GET looks the repository’s link up once; a manifest read as a blob, once each', async () => {
+    const { digest } = await pushBlob(url, 'mem/lookups', randomBytes(1000));
+    const image = await pushImage(url, 'mem/lookups', 'v1');
+    meta.lookups.length = 0;
+    const blob = await req(url, 'GET', `/v2/mem/lookups/blobs/${digest}`, { headers: { Range: 'bytes=10-19' } });
+    assert.equal(blob.status, 206);
+    assert.deepEqual(meta.lookups, ['blobLink']);
+    meta.lookups.length = 0;
+    const manifest = await req(url, 'GET', `/v2/mem/lookups/blobs/${image.digest}`);
+    assert.equal(manifest.status, 200);
+    assert.equal(sha256(manifest.body), image.digest);
+    assert.deepEqual(meta.lookups, ['blobLink', 'getManifest']);
   });
 
   it('pushes and pulls blobs (streamed bodies, ranges) and images', async () => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import type { ServeConfig } from '../../src/config/config.js';
 import { startInProcess } from '../helpers/server.js';
-import { http, sha256, sleep, startUpload, waitFor, withDigest } from './helpers.js';
+import { http, sha256, sleep, startUpload, uploadedSize, waitFor, withDigest } from './helpers.js';
 
 async function server(t: { after(fn: () => Promise<void>): void }, config: Partial<ServeConfig>) {
   const s = await startInProcess({ fsync: false, ...config });
@@ -52,6 +52,61 @@ test(
     }
     await c.closed;
     assert.deepEqual(responses(c.received()), [201]);
+  },
+);
+
+test(
+  'a PATCH that sends 5 bytes then stalls is cut after body_timeout_seconds; the session keeps them and resumes',
+  { timeout: 30_000 },
+  async (t) => {
+    const s = await server(t, { bodyTimeoutSeconds: 1 });
+    for (const framing of ['content-length', 'chunked'] as const) {
+      const loc = await startUpload(s.url, `stall/${framing}`);
+      const c = raw(s.port);
+      await c.connected;
+      c.sock.write(
+        framing === 'content-length'
+          ? `PATCH ${loc} HTTP/1.1\r\nHost: x\r\nContent-Range: 0-9\r\nContent-Length: 10\r\n\r\nabcde`
+          : `PATCH ${loc} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n`,
+      );
+      // Nothing more is sent: the server closes the connection without an answer.
+      await c.closed;
+      assert.deepEqual(responses(c.received()), [], `${framing}: no answer on a cut connection`);
+      const status = await http(s.url, loc);
+      assert.equal(status.status, 204);
+      assert.equal(status.headers.range, '0-4', `${framing}: the 5 bytes that arrived are kept`);
+      const rest = await http(s.url, loc, {
+        method: 'PATCH',
+        headers: { 'Content-Range': '5-9' },
+        body: Buffer.from('fghij'),
+      });
+      assert.equal(rest.status, 202);
+      assert.equal(rest.headers.range, '0-9');
+      const digest = sha256(Buffer.from('abcdefghij'));
+      assert.equal((await http(s.url, withDigest(loc, digest), { method: 'PUT' })).status, 201);
+      const blob = await http(s.url, `/v2/stall/${framing}/blobs/${digest}`);
+      assert.equal(blob.body.toString(), 'abcdefghij');
+    }
+  },
+);
+
+test(
+  'a PUT whose last chunk stalls is cut and leaves the session as it was, still finishable',
+  { timeout: 30_000 },
+  async (t) => {
+    const s = await server(t, { bodyTimeoutSeconds: 1 });
+    const loc = await startUpload(s.url, 'stall/put');
+    assert.equal((await http(s.url, loc, { method: 'PATCH', body: Buffer.from('abcde') })).status, 202);
+    const digest = sha256(Buffer.from('abcdefghij'));
+    const c = raw(s.port);
+    await c.connected;
+    c.sock.write(`PUT ${withDigest(loc, digest)} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfg`);
+    await c.closed;
+    assert.deepEqual(responses(c.received()), []);
+    // The cut reaches the append just after the socket closes: wait for its rollback.
+    await waitFor('the half-sent last chunk rolled back', async () => (await uploadedSize(s.url, loc)).size === 5);
+    const put = await http(s.url, withDigest(loc, digest), { method: 'PUT', body: Buffer.from('fghij') });
+    assert.equal(put.status, 201);
   },
 );
 

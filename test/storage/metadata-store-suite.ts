@@ -417,6 +417,48 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
     });
 
     describe('listings', () => {
+      test('blobLinks lists every link of every repository, used or not, in (repository, digest) byte order, paged', async ({
+        store,
+      }) => {
+        const [used, a, b] = [blob('used'), blob('a'), blob('b')];
+        // 'app-x' < 'app/x' < 'app_x' in bytes; the order must not depend on a collation.
+        const repos = ['app_x', 'app/x', 'app-x', 'B'];
+        for (const repo of repos) for (const x of [used, a, b]) await store.linkBlob(repo, x.digest, x.size);
+        await store.putManifest('app/x', manifest('image'), [ref(used)], 'v1');
+        const expected = byteOrder(repos).flatMap((repository) =>
+          byteOrder([used, a, b].map((x) => x.digest)).map((digest) => ({ repository, digest })),
+        );
+        const all = await store.blobLinks(100);
+        assert.deepEqual(
+          all.map((l) => ({ repository: l.repository, digest: l.digest })),
+          expected,
+        );
+        for (const l of all) {
+          assert.equal(l.size, [used, a, b].find((x) => x.digest === l.digest)!.size);
+          assert.ok(l.linkedAt > 0);
+        }
+        const paged = [];
+        let after: { repository: string; digest: string } | undefined;
+        for (;;) {
+          const page = await store.blobLinks(5, after);
+          paged.push(...page);
+          if (page.length < 5) break;
+          after = page[page.length - 1];
+        }
+        assert.deepEqual(paged, all);
+        assert.deepEqual(await store.blobLinks(10, all[all.length - 1]), []);
+      });
+
+      test('putManifest with taggedAt keeps the given push time for the tag', async ({ store }) => {
+        const m = manifest('migrated');
+        assert.deepEqual(await store.putManifest('app', m, [], 'old', { taggedAt: 1_234 }), []);
+        await store.putManifest('app', m, [], 'new');
+        const tags = (await store.repositoryInventory('app')).tags.sort((x, y) => (x.name < y.name ? -1 : 1));
+        assert.equal(tags[0]!.name, 'new');
+        assert.ok(tags[0]!.pushedAt > 1_234);
+        assert.deepEqual(tags[1], { name: 'old', digest: m.digest, pushedAt: 1_234 });
+      });
+
       // Upper case, digits, '.', '-', '_' in byte order: '-' < '.' < digits < upper < '_' < lower.
       const TAGS = [
         'latest',

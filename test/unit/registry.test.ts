@@ -536,7 +536,9 @@ describe('Registry: manifest push checks', () => {
   it('a manifest is also readable through the blob API, whole or ranged', async (t) => {
     const { registry } = await setup(t);
     const img = await pushImage(registry, 'app', 'x', 'v1');
-    assert.deepEqual(await registry.statBlob('app', img.digest), { digest: img.digest, size: img.body.length });
+    const stat = await registry.statBlob('app', img.digest);
+    assert.deepEqual({ digest: stat.digest, size: stat.size }, { digest: img.digest, size: img.body.length });
+    assert.ok(stat.manifest?.content.equals(img.body), 'found as a manifest: a GET serves it without looking again');
     assert.ok((await readAll(await registry.readBlob('app', img.digest))).equals(img.body));
     assert.ok(
       (await readAll(await registry.readBlob('app', img.digest, { start: 2, end: 16 }))).equals(

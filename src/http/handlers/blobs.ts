@@ -15,7 +15,8 @@ const SENDFILE_MIN_BYTES = 256 * 1024;
 export const getBlob: Handler = async (ctx) => {
   const { req, res, registry } = ctx;
   const name = ctx.params.name!;
-  const { digest, size } = await registry.statBlob(name, ctx.params.ref!);
+  const blob = await registry.statBlob(name, ctx.params.ref!);
+  const { digest, size } = blob;
   const range = parseRangeHeader(req.headers.range, size);
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : size;
@@ -36,7 +37,7 @@ export const getBlob: Handler = async (ctx) => {
   }
   const socket = length >= SENDFILE_MIN_BYTES && sendFileAvailable() ? await responseSocket(res) : undefined;
   const localFile = socket !== undefined && sendFileTarget(socket) !== undefined;
-  const body = await registry.blobBody(name, digest, { ...(range ? { range } : {}), localFile });
+  const body = await registry.blobBody(name, blob, { ...(range ? { range } : {}), localFile });
   switch (body.kind) {
     case 'redirect':
       // Object stores hand the bytes out themselves (like Distribution's `redirect`);

@@ -1,7 +1,7 @@
 import { uploadRangeHeader } from '../../core/ranges.js';
 import type { Handler, RequestContext } from '../context.js';
 import { sendEmpty } from '../respond.js';
-import { contentLength, hasBody } from '../request-body.js';
+import { bodyKeptOnStall, bodyStalled, contentLength, hasBody } from '../request-body.js';
 
 function uploadLocation(name: string, id: string): string {
   return `/v2/${name}/blobs/uploads/${id}`;
@@ -71,10 +71,16 @@ export const patchUpload: Handler = async (ctx) => {
     ctx.params.name!,
     ctx.params.id!,
     ctx.principal(),
-    req,
+    bodyKeptOnStall(req),
     range,
     range === undefined ? undefined : contentLength(req),
   );
+  if (bodyStalled(req)) {
+    // The connection is gone; the log says what happened and what was kept.
+    ctx.res.statusCode = 408;
+    ctx.log.info({ size: state.size }, 'body stalled: connection cut, the session keeps the bytes that arrived');
+    return;
+  }
   sendProgress(ctx, 202, state.id, state.size);
 };
 

@@ -196,7 +196,7 @@ export class MemoryMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean } = {},
+    options: { keepTag?: boolean; taggedAt?: number } = {},
   ): Promise<UnmetReference[]> {
     this.open();
     const existing = this.repos.get(repository);
@@ -216,7 +216,7 @@ export class MemoryMetadataStore implements MetadataStore {
     // A manifest pushed again keeps its first record and references (same bytes, same digest).
     if (!r.manifests.has(m.digest))
       r.manifests.set(m.digest, { record: copyManifest(m), refs: new Set(references.map((x) => x.digest)) });
-    if (tag !== undefined) r.tags.set(tag, { digest: m.digest, updatedAt: Date.now() });
+    if (tag !== undefined) r.tags.set(tag, { digest: m.digest, updatedAt: options.taggedAt ?? Date.now() });
     return [];
   }
 
@@ -325,6 +325,19 @@ export class MemoryMetadataStore implements MetadataStore {
     limit: number,
     after?: { repository: string; digest: string },
   ): Promise<BlobLinkRecord[]> {
+    return this.linksInOrder(limit, after, (r, digest, l) => l.linkedAt < before && !isReferenced(r, digest));
+  }
+
+  async blobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+    return this.linksInOrder(limit, after, () => true);
+  }
+
+  /** Links in (repository, digest) byte order after `after` that `keep` accepts. */
+  private linksInOrder(
+    limit: number,
+    after: { repository: string; digest: string } | undefined,
+    keep: (r: Repository, digest: string, l: Link) => boolean,
+  ): BlobLinkRecord[] {
     this.open();
     const found: BlobLinkRecord[] = [];
     for (const name of [...this.repos.keys()].sort(byteOrder)) {
@@ -333,7 +346,7 @@ export class MemoryMetadataStore implements MetadataStore {
       for (const digest of [...r.links.keys()].sort(byteOrder)) {
         if (after && name === after.repository && byteOrder(digest, after.digest) <= 0) continue;
         const l = r.links.get(digest)!;
-        if (l.linkedAt >= before || isReferenced(r, digest)) continue;
+        if (!keep(r, digest, l)) continue;
         found.push({ repository: name, digest, size: l.size, linkedAt: l.linkedAt });
         if (found.length >= limit) return found;
       }

@@ -166,7 +166,7 @@ export class PostgresMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean } = {},
+    options: { keepTag?: boolean; taggedAt?: number } = {},
   ): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
       let repoId = await repoIdOf(c, repository);
@@ -224,7 +224,7 @@ export class PostgresMetadataStore implements MetadataStore {
         // Immutable: a tag that appeared meanwhile naming another manifest is not moved (the row conflict is the fence).
         const set = await c.query(
           `INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at${options.keepTag ? ' WHERE tags.digest = excluded.digest' : ''}`,
-          [repoId, tag, m.digest, Date.now()],
+          [repoId, tag, m.digest, options.taggedAt ?? Date.now()],
         );
         if (!set.rowCount) throw new RegistryError('DENIED', 'tag is immutable', { tag });
       }
@@ -361,6 +361,17 @@ export class PostgresMetadataStore implements MetadataStore {
          AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)
        ORDER BY r.name, b.digest LIMIT $4`,
       [before, a.repository, a.digest, limit],
+    );
+    return r.rows.map((x) => ({ repository: x.repository, digest: x.digest, size: x.size, linkedAt: x.linked_at }));
+  }
+
+  async blobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+    const a = after ?? { repository: '', digest: '' };
+    const r = await this.db.query<{ repository: string; digest: string; size: number; linked_at: number }>(
+      `SELECT r.name AS repository, b.digest, b.size, b.linked_at FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+       WHERE (r.name, b.digest) > ($1::text COLLATE "C", $2::text COLLATE "C")
+       ORDER BY r.name, b.digest LIMIT $3`,
+      [a.repository, a.digest, limit],
     );
     return r.rows.map((x) => ({ repository: x.repository, digest: x.digest, size: x.size, linkedAt: x.linked_at }));
   }

@@ -88,6 +88,14 @@ export class SqliteMetadataStore implements MetadataStore {
            AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)
          ORDER BY r.name, b.digest LIMIT ?`,
       ),
+      blobLinks: db.prepare<
+        [string, string, string, number],
+        { repository: string; digest: string; size: number; linked_at: number }
+      >(
+        `SELECT r.name AS repository, b.digest, b.size, b.linked_at FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+         WHERE r.name > ? OR (r.name = ? AND b.digest > ?)
+         ORDER BY r.name, b.digest LIMIT ?`,
+      ),
       unusedLinkById: db.prepare<[number, string, number], { one: number }>(
         'SELECT 1 AS one FROM blob_links b WHERE b.repo_id = ? AND b.digest = ? AND b.linked_at < ? AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)',
       ),
@@ -343,7 +351,7 @@ export class SqliteMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean } = {},
+    options: { keepTag?: boolean; taggedAt?: number } = {},
   ): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
@@ -375,7 +383,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (inserted.changes > 0) {
         for (const ref of references) this.q.insertRef.run(repoId, m.digest, ref.digest);
       }
-      if (tag !== undefined) this.q.setTag.run(repoId, tag, m.digest, Date.now());
+      if (tag !== undefined) this.q.setTag.run(repoId, tag, m.digest, options.taggedAt ?? Date.now());
       return [];
     });
   }
@@ -481,6 +489,13 @@ export class SqliteMetadataStore implements MetadataStore {
     const a = after ?? { repository: '', digest: '' };
     return this.q.unusedLinks
       .all(before, a.repository, a.repository, a.digest, limit)
+      .map((r) => ({ repository: r.repository, digest: r.digest, size: r.size, linkedAt: r.linked_at }));
+  }
+
+  async blobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]> {
+    const a = after ?? { repository: '', digest: '' };
+    return this.q.blobLinks
+      .all(a.repository, a.repository, a.digest, limit)
       .map((r) => ({ repository: r.repository, digest: r.digest, size: r.size, linkedAt: r.linked_at }));
   }
 
