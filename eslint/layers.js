@@ -15,7 +15,7 @@ const DRIVERS = readdirSync(path.join(root, 'src/storage'), { withFileTypes: tru
   .map((e) => e.name);
 
 /** src/storage's files that pick and open drivers: only the composition (app, cli) uses them. */
-const STORAGE_OPENERS = ['storage/open-stores.ts', 'storage/migrations.ts'];
+const STORAGE_OPENERS = ['storage/open-stores.ts', 'storage/migrations.ts', 'storage/storage-migration.ts'];
 
 /**
  * What each layer may import besides itself. `storage` means its contracts (the
@@ -58,7 +58,7 @@ export const LAYERS = {
   },
   cli: {
     may: ['core', 'gocompat', 'client', 'sign', 'chart', 'flux', 'policy', 'config', 'app.ts', 'auth', 'lifecycle'],
-    also: ['registry/quotas.ts', ...STORAGE_OPENERS],
+    also: ['registry/quotas.ts', 'storage/storage-config.ts', ...STORAGE_OPENERS],
     why: 'the CLI is thin over the client library and app.ts (and the local admin commands)',
   },
 };
