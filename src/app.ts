@@ -13,6 +13,7 @@ import { SignaturePolicy } from './registry/signature-policy.js';
 import { loadSignatureRules } from './config/signature-keys.js';
 import { scheduleGarbageCollection } from './lifecycle/schedule.js';
 import { Metrics } from './metrics/metrics.js';
+import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
 import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 
@@ -42,12 +43,14 @@ export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metric
     ...(pullCheck ? { pullCheck } : {}),
     ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
     ...(config.quotas ? { quotas: config.quotas } : {}),
+    events: config.events.endpoints.length > 0,
   });
 }
 
 export async function startRegistry(config: ServeConfig, log: Logger): Promise<RunningRegistry> {
   // The bearer token file is read before anything opens, like TLS keys.
   const metricsEndpoint = await openMetrics(config);
+  const endpoints = await loadEndpoints(config.events);
   const registry = await openEmbeddedRegistry(config, metricsEndpoint?.metrics);
   if (config.requireSignatures)
     log.info(
@@ -114,6 +117,20 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     throw e;
   }
   const { host } = parseAddr(config.addr);
+  const dispatcher =
+    endpoints.length > 0
+      ? new Dispatcher(
+          {
+            config: config.events,
+            meta: registry.meta,
+            source: config.publicUrl ?? `${tls ? 'https' : 'http'}://${address}`,
+            log,
+            ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
+          },
+          endpoints,
+        )
+      : undefined;
+  dispatcher?.start();
   if (metricsAddress)
     log.info({ address: metricsAddress, bearerToken: metricsEndpoint?.bearerToken !== undefined }, 'metrics listening');
   if (!isLoopback(host) && !auth) {
@@ -169,6 +186,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       clearTimeout(grace);
       clearInterval(idle);
       await gcStopped;
+      await dispatcher?.stop();
       await registry.close();
       log.info('stopped');
     })());

@@ -227,6 +227,7 @@ export function registerChart(program: Command): void {
           '--version <version>',
           'an exact version or a constraint (^1.2, ~1.4, ">=1 <2", 1.x); default: the latest stable',
         )
+        .option('--devel', 'without --version: the highest version, pre-releases included (as helm)')
         .option('--untar', 'expand the chart instead of keeping the .tgz')
         .option(
           '--untardir <dir>',
@@ -243,6 +244,7 @@ export function registerChart(program: Command): void {
         const client = ctx.client();
         const r = await pullChart(client, ref!, {
           ...(typeof opts.version === 'string' ? { version: opts.version } : {}),
+          devel: opts.devel === true,
           // helm: the chart lands in DESTINATION/UNTARDIR/NAME (UNTARDIR alone when absolute).
           destination:
             opts.untar === true
@@ -269,6 +271,7 @@ export function registerChart(program: Command): void {
       .argument('<part|ref>', `what to show (${SHOW_PARTS.join(', ')}; default all), or the chart`)
       .argument('[ref]', 'oci://HOST[:PORT]/NAMESPACE/NAME[:VERSION|@DIGEST]')
       .option('--version <version>', 'an exact version or a constraint; default: the latest stable')
+      .option('--devel', 'without --version: the highest version, pre-releases included (as helm)')
       .addOption(
         new Option('--only <part>', 'deprecated: give the part first, as helm show does')
           .choices(SHOW_PARTS.slice(1))
@@ -293,7 +296,10 @@ export function registerChart(program: Command): void {
         deprecated('--only PART', `chart show ${opts.only} REF (as helm show ${opts.only})`);
         what = opts.only as ShowPart;
       }
-      const r = await showChart(ctx.client(), ref, typeof opts.version === 'string' ? { version: opts.version } : {});
+      const r = await showChart(ctx.client(), ref, {
+        ...(typeof opts.version === 'string' ? { version: opts.version } : {}),
+        devel: opts.devel === true,
+      });
       const text = formatShow(r, what);
       return { text: text === '' ? [] : [text.endsWith('\n') ? text.slice(0, -1) : text], json: r };
     }),

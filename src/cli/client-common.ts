@@ -27,6 +27,9 @@ export interface ClientFlags {
   output: OutputFormat;
   insecure?: boolean;
   caFile?: string;
+  /** `--cert-file`/`--key-file`: a client certificate for registries that require one. */
+  certFile?: string;
+  keyFile?: string;
   /** From `--creds` (flux) or `--username/--password` (helm): used instead of stored logins. */
   credential?: Credential;
   /** `--output` was the old format flag (see ClientOptionsSpec.legacyFormat). */
@@ -76,6 +79,8 @@ export function addClientOptions(cmd: Command, spec: ClientOptionsSpec = {}): Co
       'allow plain HTTP, or HTTPS without certificate verification (localhost and 127.0.0.0/8 use plain HTTP anyway)',
     );
     cmd.option('--ca-file <file>', 'trust the CA certificate(s) in this PEM file for the registry');
+    cmd.option('--cert-file <file>', 'identify to the registry with this client certificate (PEM; with --key-file)');
+    cmd.option('--key-file <file>', 'the private key of --cert-file (PEM)');
     if (spec.ecosystem === 'flux') {
       cmd.option('--insecure-registry', "allow plain HTTP to the registry (flux's spelling of --insecure)");
       cmd.option(
@@ -156,6 +161,8 @@ function flagsOf(command: Command, all: Record<string, unknown>): ClientFlags {
     output,
     ...(insecure ? { insecure: true } : {}),
     ...(typeof all.caFile === 'string' ? { caFile: all.caFile } : {}),
+    ...(typeof all.certFile === 'string' ? { certFile: all.certFile } : {}),
+    ...(typeof all.keyFile === 'string' ? { keyFile: all.keyFile } : {}),
     ...(credential ? { credential } : {}),
     ...(legacyOutput && !formatOutput.has(command) ? { legacyOutput: true } : {}),
   };
@@ -254,6 +261,8 @@ export function clientAction(
           credentials: flags.credential ? fixedCredentials(flags.credential) : ctx.credentials(),
           ...(flags.insecure ? { insecure: true } : {}),
           ...(flags.caFile ? { caFile: flags.caFile } : {}),
+          ...(flags.certFile ? { certFile: flags.certFile } : {}),
+          ...(flags.keyFile ? { keyFile: flags.keyFile } : {}),
           onProgress: progress.listener,
           onWarning: warningPrinter,
           ...extra,

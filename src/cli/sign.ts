@@ -165,7 +165,7 @@ export function registerSign(program: Command): void {
     )
       .option(
         '--type <predicate>',
-        `only attestations of this predicate type: ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`,
+        `verify attestations of this predicate type instead (Sigstore bundles and cosign's .att tag): ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`,
       )
       .option(
         '-a, --annotation <key=value>',

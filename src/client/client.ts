@@ -5,6 +5,7 @@
  * copy, artifacts for helm/flux/policies) is built from these calls.
  */
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { Readable } from 'node:stream';
 import { digestBytes, isDigestLike, parseDigest, type Algorithm } from '../core/digest.js';
 import { MANIFEST_MEDIA_TYPES, MT, bareMediaType, isManifestType } from '../core/media-types.js';
@@ -34,6 +35,9 @@ export interface ClientOptions {
   /** A PEM file of CA certificates to trust (on top of the system's). */
   caFile?: string;
   ca?: string | Buffer;
+  /** PEM files of a client certificate and its key, for registries that require one (helm's --cert-file/--key-file). */
+  certFile?: string;
+  keyFile?: string;
   userAgent?: string;
   /** Retries of transient failures per request (default 4). */
   retries?: number;
@@ -88,8 +92,10 @@ export class RegistryClient {
         throw clientError('CA_FILE_UNREADABLE', { path: opts.caFile, detail: (e as Error).message });
       }
     }
+    const clientCert = readClientCert(opts.certFile, opts.keyFile);
     this.transport = new HttpTransport({
       ...(ca !== undefined ? { ca } : {}),
+      ...(clientCert ? { clientCert } : {}),
       userAgent: opts.userAgent ?? 'stowage/0.1',
       ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
       ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
@@ -533,4 +539,28 @@ export function manifestMediaType(contentType: string | undefined, bytes: Buffer
     /* not JSON: keep the header */
   }
   return header || MT.ociManifest;
+}
+
+/** Both files or neither; each read and checked as a certificate/key pair up front, so a bad one fails before any request. */
+function readClientCert(certFile?: string, keyFile?: string): { cert: Buffer; key: Buffer } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined)
+    throw clientError('INVALID_ARGUMENT', {
+      message: '--cert-file and --key-file go together',
+      hint: 'give the client certificate with --cert-file and its private key with --key-file',
+    });
+  const read = (path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw clientError('CLIENT_CERT_UNREADABLE', { path, detail: (e as Error).message });
+    }
+  };
+  const pair = { cert: read(certFile), key: read(keyFile) };
+  try {
+    createSecureContext(pair);
+  } catch (e) {
+    throw clientError('CLIENT_CERT_UNREADABLE', { path: `${certFile} / ${keyFile}`, detail: (e as Error).message });
+  }
+  return pair;
 }

@@ -51,6 +51,11 @@ const CATALOG = {
     message: `cannot read the CA file ${p.path}: ${p.detail}`,
     usage: true,
   }),
+  CLIENT_CERT_UNREADABLE: (p: { path: string; detail: string }): ErrorText => ({
+    message: `cannot use the client certificate or key ${p.path}: ${p.detail}`,
+    hint: 'give PEM files: --cert-file with the certificate (chain), --key-file with its private key',
+    usage: true,
+  }),
   OPTIONS_CONFLICT: (p: { options: readonly string[]; why?: string }): ErrorText => ({
     message: `${p.options.join(' and ')} cannot be used together${p.why ? `: ${p.why}` : ''}`,
     usage: true,

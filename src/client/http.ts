@@ -53,6 +53,8 @@ export interface HttpResponse {
 export interface TransportOptions {
   /** Extra CA certificates (PEM) trusted in `verify` mode, on top of the system store. */
   ca?: string | Buffer;
+  /** A client certificate (PEM chain) and its key, presented to registries that ask for one (mutual TLS). */
+  clientCert?: { cert: Buffer; key: Buffer };
   userAgent?: string;
   /** Retries after the first attempt (default 4). */
   retries?: number;
@@ -98,18 +100,21 @@ function origin(u: URL): string {
 export class HttpTransport {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   private readonly httpsVerify: https.Agent;
-  private readonly httpsInsecure = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+  private readonly httpsInsecure: https.Agent;
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly timeoutMs: number;
   readonly userAgent: string;
 
   constructor(opts: TransportOptions = {}) {
+    const identity = opts.clientCert ? { cert: opts.clientCert.cert, key: opts.clientCert.key } : {};
     this.httpsVerify = new https.Agent({
       keepAlive: true,
       maxSockets: 16,
+      ...identity,
       ...(opts.ca !== undefined ? { ca: [...rootCertificates, opts.ca.toString()] } : {}),
     });
+    this.httpsInsecure = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false, ...identity });
     this.retries = opts.retries ?? 4;
     this.retryDelayMs = opts.retryDelayMs ?? 250;
     this.timeoutMs = opts.timeoutMs ?? 120_000;

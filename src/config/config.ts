@@ -15,6 +15,7 @@ import {
 import type { QuotaRule } from '../registry/quotas.js';
 import type { ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
+import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from './events-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import {
   DEFAULT_STORAGE,
@@ -78,6 +79,8 @@ export interface ServeConfig {
   storage: StorageConfig;
   /** Prometheus `/metrics` (metrics-config.ts); off by default. */
   metrics: MetricsConfig;
+  /** Webhook endpoints and delivery (events-config.ts); none by default. */
+  events: EventsConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -101,6 +104,7 @@ export const DEFAULTS: ServeConfig = {
   gc: GC_DEFAULTS,
   storage: DEFAULT_STORAGE,
   metrics: METRICS_OFF,
+  events: EVENTS_OFF,
 };
 
 /** Integer settings and their smallest allowed value. */
@@ -166,6 +170,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   quotas: 'quotas',
   storage: 'storage',
   metrics: 'metrics',
+  events: 'events',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -248,7 +253,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let quotas: QuotaRule[] | undefined;
   let storage: StorageConfig;
   let metrics: MetricsConfig;
+  let events: EventsConfig;
   try {
+    events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
       file.metrics === undefined && env.metrics === undefined && flags.metrics === undefined
         ? METRICS_OFF
@@ -270,7 +277,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof SignaturesConfigError ||
       e instanceof LifecycleConfigError ||
       e instanceof StorageConfigError ||
-      e instanceof MetricsConfigError
+      e instanceof MetricsConfigError ||
+      e instanceof EventsConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -313,6 +321,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     ...(quotas ? { quotas } : {}),
     storage,
     metrics,
+    events,
   };
 }
 

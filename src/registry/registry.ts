@@ -18,6 +18,7 @@ import type {
 } from '../storage/metadata-store.js';
 import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { manifestPushEvents, type EventActor, type ManifestWriteFacts, type RegistryEvent } from '../core/events.js';
 import { PullRecorder } from './pull-recorder.js';
 import { describeImmutableRule, immutableRule, type ImmutableTagRule } from './immutable-tags.js';
 import { namespaceOf, quotaFor, type QuotaRule } from './quotas.js';
@@ -39,6 +40,8 @@ export interface RegistryOptions {
   maxUploads?: number;
   maxUploadsPerRepository?: number;
   maxUploadsPerUser?: number;
+  /** Record outbox events with each change (on when webhook endpoints are configured). */
+  events?: boolean;
 }
 
 /** A blob the repository may see: one linked there, or one of its manifests read as a blob. */
@@ -79,6 +82,8 @@ export interface ReferrerDescriptor {
 /** Who is asking, where a rule treats callers differently (immutable tag overrides). */
 export interface CallerOptions {
   admin?: boolean;
+  /** Who and which request, for the events the change records. */
+  actor?: EventActor;
 }
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -111,6 +116,7 @@ export class Registry {
   readonly pulls: PullRecorder;
   readonly immutableTags: readonly ImmutableTagRule[];
   readonly quotas: readonly QuotaRule[];
+  private readonly events: boolean;
 
   constructor(
     readonly blobs: BlobStore,
@@ -129,6 +135,18 @@ export class Registry {
     this.pulls = new PullRecorder(meta, this.now);
     this.immutableTags = options.immutableTags ?? [];
     this.quotas = options.quotas ?? [];
+    this.events = options.events ?? false;
+  }
+
+  private eventBase(repository: string, caller: CallerOptions) {
+    const actor = caller.actor ?? {};
+    return {
+      id: randomUUID(),
+      at: this.now(),
+      repository,
+      ...(actor.user !== undefined ? { user: actor.user } : {}),
+      ...(actor.request ? { request: actor.request } : {}),
+    };
   }
 
   // ---- blobs ----------------------------------------------------------------
@@ -295,8 +313,26 @@ export class Registry {
     contentLength?: number,
   ): Promise<UploadState> {
     const record = await this.session(repository, id, owner);
+    const size = await this.fenced(id, data, () => this.writeChunk(id, data, contentRange, contentLength));
+    // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
+    const now = this.now();
+    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10))
+      await this.meta.touchUpload(id, now);
+    return { id, repository, size };
+  }
+
+  /** Appends a chunk; the caller holds the session's fence. */
+  private async writeChunk(
+    id: string,
+    data: Readable,
+    contentRange: string | undefined,
+    contentLength: number | undefined,
+  ): Promise<number> {
     const current = await this.blobs.uploadSize(id);
-    if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    if (current === undefined) {
+      data.resume();
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    }
     let offset = current;
     if (contentRange !== undefined) {
       const range = parseContentRange(contentRange);
@@ -308,12 +344,25 @@ export class Registry {
       }
       offset = range.start;
     }
-    const size = await this.blobs.appendUpload(id, offset, data);
-    // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
-    const now = this.now();
-    if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10))
-      await this.meta.touchUpload(id, now);
-    return { id, repository, size };
+    return this.blobs.appendUpload(id, offset, data);
+  }
+
+  /**
+   * Runs `fn` under the session's append fence (MetadataStore.holdUpload). While
+   * another append or commit of the session runs, here or on another replica, the
+   * request gets 416 with the Range acknowledged so far, and its body is drained.
+   */
+  private async fenced<T>(id: string, data: Readable | undefined, fn: () => Promise<T>): Promise<T> {
+    const r = await this.meta.holdUpload(id, fn);
+    if (r.held) return r.value;
+    data?.resume();
+    const size = (await this.blobs.uploadSize(id)) ?? 0;
+    throw new RegistryError(
+      'RANGE_INVALID',
+      'another request is writing this upload; resume from the Range given',
+      { size },
+      { Range: `0-${Math.max(0, size - 1)}` },
+    );
   }
 
   /** Finishes an upload (with an optional last chunk) and links the blob. */
@@ -336,7 +385,14 @@ export class Registry {
       await this.cancelUpload(repository, id, owner).catch(() => undefined);
       throw e;
     }
-    if (lastChunk) await this.appendUpload(repository, id, owner, lastChunk, contentRange, contentLength);
+    return this.fenced(id, lastChunk, async () => {
+      if (lastChunk) await this.writeChunk(id, lastChunk, contentRange, contentLength);
+      return this.commit(repository, id, digest);
+    });
+  }
+
+  /** Verifies and links a finished session's bytes; the caller holds the session's fence. */
+  private async commit(repository: string, id: string, digest: Digest): Promise<{ digest: string; size: number }> {
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     await this.assertBytesFit(repository, digest.value, pending).catch(async (e: unknown) => {
@@ -498,6 +554,26 @@ export class Registry {
     const unmet = await this.meta
       .putManifest(repository, record, uniqueReferences(parsed.references), byDigest ? undefined : reference, {
         keepTag: immutable !== undefined,
+        ...(this.events
+          ? {
+              events: (facts: ManifestWriteFacts) =>
+                manifestPushEvents(
+                  {
+                    repository,
+                    digest,
+                    mediaType: parsed.mediaType,
+                    size: body.length,
+                    ...(parsed.artifactType !== undefined ? { artifactType: parsed.artifactType } : {}),
+                    ...(parsed.subject ? { subject: parsed.subject.digest } : {}),
+                    ...(byDigest ? {} : { tag: reference }),
+                  },
+                  facts,
+                  caller.actor ?? {},
+                  record.createdAt,
+                  randomUUID,
+                ),
+            }
+          : {}),
       })
       .catch((e: unknown) => {
         if (immutable && e instanceof RegistryError && e.code === 'DENIED') {
@@ -590,7 +666,10 @@ export class Registry {
             );
         }
       }
-      if (!(await this.meta.deleteManifest(repository, digest)))
+      const events: RegistryEvent[] | undefined = this.events
+        ? [{ ...this.eventBase(repository, caller), kind: 'manifest.deleted', digest }]
+        : undefined;
+      if (!(await this.meta.deleteManifest(repository, digest, events)))
         throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       return;
     }
@@ -602,7 +681,10 @@ export class Registry {
         rule: rule.repositories,
       });
     }
-    if (!(await this.meta.deleteTag(repository, reference)))
+    const events: RegistryEvent[] | undefined = this.events
+      ? [{ ...this.eventBase(repository, caller), kind: 'tag.deleted', tag: reference }]
+      : undefined;
+    if (!(await this.meta.deleteTag(repository, reference, events)))
       throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag: reference });
   }
 

@@ -1,5 +1,7 @@
 import type { Page, PageRequest } from '../core/pagination.js';
 import type { ManifestReference } from '../core/manifest.js';
+import type { ManifestWriteFacts, RegistryEvent } from '../core/events.js';
+import type { EventStore } from './event-store.js';
 
 export interface UploadRecord {
   id: string;
@@ -9,6 +11,9 @@ export interface UploadRecord {
   createdAt: number;
   updatedAt: number;
 }
+
+/** What a hold resolves to: the function's value, or that another holder had it. */
+export type Held<T> = { held: true; value: T } | { held: false };
 
 /** Which open sessions countUploads counts: all, one repository's, or one owner's. */
 export type UploadCount = { all: true } | { repository: string } | { owner: string };
@@ -111,13 +116,22 @@ export interface TokenStore {
  * manifests, tags, referrers, upload sessions, and what authentication persists.
  * One source of truth for each; no cache to rebuild at start. Each method is atomic.
  */
-export interface MetadataStore extends TokenStore {
+export interface MetadataStore extends TokenStore, EventStore {
   createUpload(record: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   touchUpload(id: string, at: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   /** Sessions not touched since `before` (epoch ms). */
   staleUploads(before: number): Promise<UploadRecord[]>;
+  /**
+   * The append fence of an upload session: runs `fn` (an append or the commit) only
+   * if no other one holds this session right now, in this process or on any replica
+   * sharing the store, and holds it while `fn` runs; `{held: false}` at once
+   * otherwise. The blob store compares the offset with the session's size under the
+   * hold, so of two PATCHes at one offset exactly one writes. A holder that dies
+   * releases it (PostgreSQL: an advisory lock of its connection).
+   */
+  holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>>;
   /** How many sessions are open (for the caps on sessions in all, per repository, per owner). */
   countUploads(which: UploadCount): Promise<number>;
 
@@ -148,20 +162,21 @@ export interface MetadataStore extends TokenStore {
    * declared size. When any does not, nothing is written and the unmet ones
    * are returned. With `keepTag`, a tag that already names another manifest is
    * not moved: DENIED, and nothing is written (immutable tags). `taggedAt` is the
-   * tag's push time (default now; `storage migrate` carries the original).
+   * tag's push time (default now; `storage migrate` carries the original). `events`,
+   * given what the transaction found, names the outbox events it records with the change.
    */
   putManifest(
     repository: string,
     manifest: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options?: { keepTag?: boolean; taggedAt?: number },
+    options?: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] },
   ): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
-  /** Deletes a manifest and every tag pointing at it. */
-  deleteManifest(repository: string, digest: string): Promise<boolean>;
-  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Deletes a manifest and every tag pointing at it; `events` are recorded with the delete (not when nothing was deleted). */
+  deleteManifest(repository: string, digest: string, events?: RegistryEvent[]): Promise<boolean>;
+  deleteTag(repository: string, tag: string, events?: RegistryEvent[]): Promise<boolean>;
   /** Undefined when the repository does not exist. */
   listTags(repository: string, page: PageRequest): Promise<Page<string> | undefined>;
   /** Digests of the manifests in the repository that reference `digest` (an index's children, a manifest's blobs), in byte order. */

@@ -44,7 +44,7 @@ import { COSIGN_TEST_KEYS, COSIGN_TEST_PASSWORD, SIGSTORE_RS_KEYED, SIGSTORE_RS_
 const COSIGN_VECTOR_DIGEST = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
 
 export function defineSignFlows(targetName: TargetRegistry['name']): void {
-  describe(`sign and verify on ${targetName}`, { timeout: 300_000 }, () => {
+  describe(`sign and verify on ${targetName}`, { timeout: 600_000 }, () => {
     let reg: TargetRegistry;
     let work: string;
     let env: Record<string, string>;

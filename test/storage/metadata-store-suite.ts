@@ -10,6 +10,7 @@ import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
 import type { ManifestReference, ReferenceRole } from '../../src/core/manifest.js';
 import type { Page } from '../../src/core/pagination.js';
+import type { ManifestWriteFacts, RegistryEvent } from '../../src/core/events.js';
 import type {
   AccessTokenRecord,
   ManifestRecord,
@@ -125,6 +126,30 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
 
   describe(`MetadataStore contract: ${driver}`, () => {
     describe('upload sessions', () => {
+      test('holdUpload: one holder per session at a time, refused at once, released when done or failed', async ({
+        store,
+      }) => {
+        const [a, b] = [randomUUID(), randomUUID()];
+        let release!: () => void;
+        const first = store.holdUpload(a, () => new Promise<string>((r) => (release = () => r('first'))));
+        // Let the first hold be taken (PostgreSQL: on its own connection).
+        for (let i = 0; i < 100 && release === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 50));
+        let ran = false;
+        assert.deepEqual(await store.holdUpload(a, async () => (ran = true)), { held: false });
+        assert.equal(ran, false, 'a refused hold does not run its function');
+        assert.deepEqual(await store.holdUpload(b, async () => 'other'), { held: true, value: 'other' });
+        release();
+        assert.deepEqual(await first, { held: true, value: 'first' });
+        await assert.rejects(
+          store.holdUpload(a, async () => {
+            throw new Error('append failed');
+          }),
+          /append failed/,
+        );
+        assert.deepEqual(await store.holdUpload(a, async () => 'again'), { held: true, value: 'again' });
+      });
+
       test('create, get, touch, delete', async ({ store }) => {
         const u = upload('library/alpine', 1_000);
         assert.equal(await store.getUpload(u.id), undefined);
@@ -1058,6 +1083,93 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
           { namespace: 'team', blobLinks: 2, blobBytes: 2 * shared.size, manifests: 0, manifestBytes: 0 },
         );
         assert.equal(after.blobs, 2, 'blob records stay until the collector forgets them');
+      });
+    });
+
+    describe('event outbox', () => {
+      const ev = (
+        kind: RegistryEvent['kind'],
+        repository: string,
+        extra: Partial<RegistryEvent> = {},
+      ): RegistryEvent => ({
+        id: randomUUID(),
+        kind,
+        at: 5_000,
+        repository,
+        ...extra,
+      });
+
+      test('records events with the write that makes them, with what the transaction found', async ({ store }) => {
+        const a = manifest('outbox a');
+        const b = manifest('outbox b');
+        const seen: ManifestWriteFacts[] = [];
+        const events = (digest: string) => (facts: ManifestWriteFacts) => {
+          seen.push(facts);
+          return [ev('manifest.pushed', 'ob', { digest, tag: 'v1' })];
+        };
+        await store.putManifest('ob', a, [], 'v1', { events: events(a.digest) });
+        await store.putManifest('ob', b, [], 'v1', { events: events(b.digest) });
+        assert.deepEqual(seen, [{ repositoryCreated: true }, { repositoryCreated: false, previousDigest: a.digest }]);
+        const missing = blob('not there');
+        await store.putManifest('ob', manifest('refused'), [ref(missing)], 'v2', { events: events('never') });
+        assert.equal(await store.deleteTag('ob', 'nope', [ev('tag.deleted', 'ob', { tag: 'nope' })]), false);
+        assert.equal(await store.deleteTag('ob', 'v1', [ev('tag.deleted', 'ob', { tag: 'v1' })]), true);
+        assert.equal(
+          await store.deleteManifest('ob', a.digest, [ev('manifest.deleted', 'ob', { digest: a.digest })]),
+          true,
+        );
+        const all = await store.eventsAfter(0, 100);
+        assert.deepEqual(
+          all.map((e) => [e.event.kind, e.event.digest ?? e.event.tag]),
+          [
+            ['manifest.pushed', a.digest],
+            ['manifest.pushed', b.digest],
+            ['tag.deleted', 'v1'],
+            ['manifest.deleted', a.digest],
+          ],
+          'a refused write and a delete of nothing record no event',
+        );
+        assert.ok(all.every((e, i) => i === 0 || e.seq > all[i - 1]!.seq));
+        assert.deepEqual(await store.eventsAfter(all[1]!.seq, 1), [all[2]]);
+        assert.deepEqual(await store.getEvents([all[3]!.seq]), [all[3]]);
+      });
+
+      test('keeps a cursor and delivery rows per endpoint; requeues failed ones', async ({ store }) => {
+        await store.putManifest('oc', manifest('cursor'), [], 'v1', {
+          events: () => [ev('manifest.pushed', 'oc'), ev('tag.moved', 'oc')],
+        });
+        const [first, second] = await store.eventsAfter(0, 10);
+        assert.equal(await store.eventCursor('hook'), 0);
+        await store.recordDelivery(
+          {
+            endpoint: 'hook',
+            seq: first!.seq,
+            state: 'pending',
+            attempts: 1,
+            lastError: 'HTTP 500',
+            nextAt: 9,
+            updatedAt: 1,
+          },
+          false,
+        );
+        assert.equal(await store.eventCursor('hook'), 0);
+        await store.recordDelivery(
+          { endpoint: 'hook', seq: first!.seq, state: 'failed', attempts: 2, updatedAt: 2 },
+          true,
+        );
+        assert.equal(await store.eventCursor('hook'), first!.seq);
+        await store.advanceEventCursor('hook', second!.seq);
+        await store.advanceEventCursor('hook', first!.seq);
+        assert.equal(await store.eventCursor('hook'), second!.seq, 'a cursor never moves back');
+        assert.equal(await store.eventCursor('other'), 0);
+        assert.deepEqual(await store.deliveries({ endpoint: 'hook', state: 'failed', limit: 10 }), [
+          { endpoint: 'hook', seq: first!.seq, state: 'failed', attempts: 2, updatedAt: 2 },
+        ]);
+        assert.equal(await store.requeueDeliveries('other'), 0);
+        assert.equal(await store.requeueDeliveries('hook'), 1);
+        assert.equal((await store.deliveries({ state: 'requeued', limit: 10 }))[0]?.seq, first!.seq);
+        assert.equal(await store.pruneEvents(second!.seq, 10_000), 1, 'the requeued event is kept');
+        assert.deepEqual(await store.eventsAfter(0, 10), [first]);
       });
     });
 

@@ -55,6 +55,14 @@ describe('config resolution order', () => {
       ...{ maxConnections: 1024, maxConnectionsPerAddress: 256, maxOpenUploadFiles: 256 },
       ...{ maxUploads: 10_000, maxUploadsPerRepository: 1_000, maxUploadsPerUser: 1_000 },
       metrics: { enabled: false },
+      events: {
+        pulls: false,
+        timeoutMs: 10_000,
+        retryInitialMs: 1_000,
+        retryMaxMs: 300_000,
+        giveUpAfterMs: 86_400_000,
+        endpoints: [],
+      },
     });
   });
 

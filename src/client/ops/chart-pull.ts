@@ -17,6 +17,8 @@ import { resolveChartVersion } from './chart-version.js';
 export interface PullChartOptions {
   /** A version or constraint (`helm pull --version`). */
   version?: string;
+  /** Without a version: the highest one, pre-releases included (`helm pull --devel`). */
+  devel?: boolean;
   /** Directory for the .tgz, or for the expanded chart (default "."). */
   destination?: string;
   /** Expand the chart into DESTINATION/NAME instead of keeping the .tgz. */
@@ -92,7 +94,7 @@ export async function pullChart(
   refInput: string,
   opts: PullChartOptions = {},
 ): Promise<PullChartResult> {
-  const resolved = await resolveChartVersion(client, refInput, opts.version);
+  const resolved = await resolveChartVersion(client, refInput, opts.version, opts.devel);
   const fetched = await fetchChartManifest(client, opts.verify ? await opts.verify(resolved.ref) : resolved.ref);
   const repo = client.repository(resolved.ref);
   if (opts.prov && !fetched.prov)

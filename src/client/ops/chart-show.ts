@@ -26,9 +26,9 @@ function crdsOf(chart: Chart, prefix = ''): { name: string; text: string }[] {
 export async function showChart(
   client: RegistryClient,
   refInput: string,
-  opts: { version?: string } = {},
+  opts: { version?: string; devel?: boolean } = {},
 ): Promise<ShowChartResult> {
-  const resolved = await resolveChartVersion(client, refInput, opts.version);
+  const resolved = await resolveChartVersion(client, refInput, opts.version, opts.devel);
   const fetched = await fetchChartManifest(client, resolved.ref);
   const tgz = await readChartLayer(client, resolved.ref, fetched, fetched.reference);
   const chart = await loadChart(tgz, fetched.reference);

@@ -76,17 +76,25 @@ export interface ResolvedChart {
   candidates?: string[];
 }
 
-/** Which tag (or digest) `helm pull REF [--version V]` fetches. */
+/** Versions `--devel` lets in when no version is given: every one, pre-releases too (helm's ">0.0.0-0"). */
+export const DEVEL_CONSTRAINT = '>0.0.0-0';
+
+/**
+ * Which tag (or digest) `helm pull REF [--version V] [--devel]` fetches; `devel`
+ * counts only when neither `version` nor the reference names one, as in helm.
+ */
 export async function resolveChartVersion(
   client: RegistryClient,
   refInput: string,
   version?: string,
+  devel = false,
 ): Promise<ResolvedChart> {
   const ref = parseChartReference(refInput);
   const repo = client.repository(ref);
   const base = { registry: ref.registry, repository: ref.repository };
   let wanted = version ?? '';
   if (wanted === '' && ref.tag) wanted = tagVersion(ref.tag);
+  else if (wanted === '' && devel && !ref.digest) wanted = DEVEL_CONSTRAINT;
   else if (wanted !== '' && ref.tag && chartTag(wanted) !== ref.tag) {
     throw clientError('CHART_VERSION_MISMATCH', {
       reference: formatReference(ref),

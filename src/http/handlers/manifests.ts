@@ -1,3 +1,4 @@
+import { actorOf } from '../actor.js';
 import { acceptedTypes } from '../../core/negotiation.js';
 import type { Handler } from '../context.js';
 import { sendEmpty } from '../respond.js';
@@ -31,6 +32,7 @@ export const putManifest: Handler = async (ctx) => {
   const body = await readLimitedBody(req, registry.maxManifestBytes);
   const result = await registry.putManifest(name, ctx.params.ref!, req.headers['content-type'], body, {
     admin: ctx.isAdmin(),
+    actor: actorOf(ctx),
   });
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
@@ -42,6 +44,6 @@ export const putManifest: Handler = async (ctx) => {
 
 /** `DELETE /v2/<name>/manifests/<ref>`: by digest removes the manifest, by tag the tag. */
 export const deleteManifest: Handler = async (ctx) => {
-  await ctx.registry.deleteManifest(ctx.params.name!, ctx.params.ref!, { admin: ctx.isAdmin() });
+  await ctx.registry.deleteManifest(ctx.params.name!, ctx.params.ref!, { admin: ctx.isAdmin(), actor: actorOf(ctx) });
   sendEmpty(ctx.res, 202);
 };

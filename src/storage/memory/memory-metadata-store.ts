@@ -2,7 +2,10 @@ import { RegistryError } from '../../core/errors.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import { LocalJobs } from '../local-jobs.js';
+import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
+import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
 import type {
+  Held,
   AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
@@ -62,6 +65,10 @@ export class MemoryMetadataStore implements MetadataStore {
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
   private readonly jobs = new LocalJobs();
   private lastClaim = 0;
+  private readonly events = new Map<number, string>();
+  private lastSeq = 0;
+  private readonly cursors = new Map<string, number>();
+  private readonly deliveryRows = new Map<string, DeliveryRecord>();
   private closed = false;
 
   /** Like a closed database connection: nothing answers after close(). */
@@ -196,7 +203,7 @@ export class MemoryMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean; taggedAt?: number } = {},
+    options: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] } = {},
   ): Promise<UnmetReference[]> {
     this.open();
     const existing = this.repos.get(repository);
@@ -212,11 +219,21 @@ export class MemoryMetadataStore implements MetadataStore {
       else if (found !== ref.size) unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found });
     }
     if (unmet.length > 0) return unmet;
+    // A repository exists for clients once it holds a manifest (the catalog's rule).
+    const firstManifest = !existing || existing.manifests.size === 0;
     const r = this.repo(repository);
     // A manifest pushed again keeps its first record and references (same bytes, same digest).
     if (!r.manifests.has(m.digest))
       r.manifests.set(m.digest, { record: copyManifest(m), refs: new Set(references.map((x) => x.digest)) });
+    const previous = tag !== undefined ? r.tags.get(tag)?.digest : undefined;
     if (tag !== undefined) r.tags.set(tag, { digest: m.digest, updatedAt: options.taggedAt ?? Date.now() });
+    if (options.events)
+      this.appendEvents(
+        options.events({
+          repositoryCreated: firstManifest,
+          ...(previous !== undefined ? { previousDigest: previous } : {}),
+        }),
+      );
     return [];
   }
 
@@ -231,15 +248,100 @@ export class MemoryMetadataStore implements MetadataStore {
     return this.repos.get(repository)?.tags.get(tag)?.digest;
   }
 
-  async deleteManifest(repository: string, digest: string): Promise<boolean> {
+  async deleteManifest(repository: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
     this.open();
     const r = this.repos.get(repository);
-    return r ? removeManifest(r, digest) : false;
+    if (!r || !removeManifest(r, digest)) return false;
+    if (events) this.appendEvents(events);
+    return true;
   }
 
-  async deleteTag(repository: string, tag: string): Promise<boolean> {
+  async deleteTag(repository: string, tag: string, events?: RegistryEvent[]): Promise<boolean> {
     this.open();
-    return this.repos.get(repository)?.tags.delete(tag) ?? false;
+    if (!this.repos.get(repository)?.tags.delete(tag)) return false;
+    if (events) this.appendEvents(events);
+    return true;
+  }
+
+  // ---- the outbox ---------------------------------------------------------------
+
+  private appendEvents(events: RegistryEvent[]): void {
+    for (const e of events) this.events.set(++this.lastSeq, JSON.stringify(e));
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    this.open();
+    const out: StoredEvent[] = [];
+    for (const [seq, body] of this.events) {
+      if (out.length >= limit) break;
+      if (seq > after) out.push({ seq, event: JSON.parse(body) as RegistryEvent });
+    }
+    return out;
+  }
+
+  async getEvents(seqs: number[]): Promise<StoredEvent[]> {
+    this.open();
+    return seqs.flatMap((seq) => {
+      const body = this.events.get(seq);
+      return body === undefined ? [] : [{ seq, event: JSON.parse(body) as RegistryEvent }];
+    });
+  }
+
+  async eventCursor(endpoint: string): Promise<number> {
+    this.open();
+    return this.cursors.get(endpoint) ?? 0;
+  }
+
+  async recordDelivery(d: DeliveryRecord, advance: boolean): Promise<void> {
+    this.open();
+    this.deliveryRows.set(`${d.endpoint}\n${d.seq}`, { ...d });
+    if (advance) this.cursors.set(d.endpoint, Math.max(this.cursors.get(d.endpoint) ?? 0, d.seq));
+  }
+
+  async advanceEventCursor(endpoint: string, seq: number): Promise<void> {
+    this.open();
+    this.cursors.set(endpoint, Math.max(this.cursors.get(endpoint) ?? 0, seq));
+  }
+
+  async deliveries(query: { endpoint?: string; state?: DeliveryState; limit: number }): Promise<DeliveryRecord[]> {
+    this.open();
+    return [...this.deliveryRows.values()]
+      .filter(
+        (d) =>
+          (query.endpoint === undefined || d.endpoint === query.endpoint) &&
+          (query.state === undefined || d.state === query.state),
+      )
+      .sort((a, b) => b.updatedAt - a.updatedAt || b.seq - a.seq)
+      .slice(0, query.limit)
+      .map((d) => ({ ...d }));
+  }
+
+  async requeueDeliveries(endpoint: string, seq?: number): Promise<number> {
+    this.open();
+    let n = 0;
+    for (const d of this.deliveryRows.values()) {
+      if (d.endpoint !== endpoint || d.state !== 'failed' || (seq !== undefined && d.seq !== seq)) continue;
+      d.state = 'requeued';
+      delete d.nextAt;
+      d.updatedAt = Date.now();
+      n++;
+    }
+    return n;
+  }
+
+  async pruneEvents(seq: number, before: number): Promise<number> {
+    this.open();
+    const kept = new Set(
+      [...this.deliveryRows.values()].filter((d) => d.state === 'failed' || d.state === 'requeued').map((d) => d.seq),
+    );
+    let n = 0;
+    for (const [s, body] of this.events) {
+      if (s <= seq && !kept.has(s) && (JSON.parse(body) as RegistryEvent).at < before) {
+        this.events.delete(s);
+        n++;
+      }
+    }
+    return n;
   }
 
   // ---- listings -----------------------------------------------------------------
@@ -542,6 +644,11 @@ export class MemoryMetadataStore implements MetadataStore {
   async runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     this.open();
     return this.jobs.runExclusive(job, fn);
+  }
+
+  async holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>> {
+    this.open();
+    return this.jobs.hold(`upload:${id}`, fn);
   }
 
   async close(): Promise<void> {

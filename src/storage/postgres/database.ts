@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Held } from '../metadata-store.js';
 import { RegistryError } from '../../core/errors.js';
 import { PG_MIGRATIONS } from './schema.js';
 
@@ -41,19 +42,27 @@ export interface Queryable {
  */
 export class Database implements Queryable {
   readonly pool: pg.Pool;
+  /** Connections holding upload fences (hold), made on first use. */
+  private holds: pg.Pool | undefined;
 
   constructor(readonly options: PostgresOptions) {
-    const schemaOption = options.schema ? ` -c search_path=${checkIdent(options.schema)}` : '';
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.pool ?? 20,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+    this.pool = this.newPool();
+  }
+
+  private newPool(): pg.Pool {
+    const o = this.options;
+    const schemaOption = o.schema ? ` -c search_path=${checkIdent(o.schema)}` : '';
+    const pool = new pg.Pool({
+      connectionString: o.url,
+      max: o.pool ?? 20,
+      connectionTimeoutMillis: o.connectTimeoutMs ?? 3000,
       idleTimeoutMillis: 30_000,
-      options: `-c statement_timeout=${options.statementTimeoutMs ?? 30_000}${schemaOption}`,
+      options: `-c statement_timeout=${o.statementTimeoutMs ?? 30_000}${schemaOption}`,
       types,
     });
     // A connection that dies while idle must not crash the process; the pool drops it.
-    this.pool.on('error', () => undefined);
+    pool.on('error', () => undefined);
+    return pool;
   }
 
   async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -98,17 +107,32 @@ export class Database implements Queryable {
    * if this process dies, PostgreSQL releases it with the connection.
    */
   async exclusively(name: string, fn: () => Promise<void>): Promise<boolean> {
-    const client = await this.connect();
+    return (await this.lock(this.pool, 'hashtext($1)::bigint', name, fn)).held;
+  }
+
+  /**
+   * Like exclusively, for many short-lived names (upload sessions): a 64-bit key from
+   * the name, and connections of a pool of their own, so holders streaming a body
+   * never starve the queries they make meanwhile.
+   */
+  async hold<T>(name: string, fn: () => Promise<T>): Promise<Held<T>> {
+    this.holds ??= this.newPool();
+    return this.lock(this.holds, "('x' || substr(md5($1), 1, 16))::bit(64)::bigint", name, fn);
+  }
+
+  private async lock<T>(pool: pg.Pool, key: string, name: string, fn: () => Promise<T>): Promise<Held<T>> {
+    const client = await pool.connect().catch((e: unknown) => {
+      throw translate(e);
+    });
     let broken = false;
     try {
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name]);
-      if (!got.rows[0]!.ok) return false;
+      const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${key}) AS ok`, [name]);
+      if (!got.rows[0]!.ok) return { held: false };
       try {
-        await fn();
+        return { held: true, value: await fn() };
       } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => (broken = true));
+        await client.query(`SELECT pg_advisory_unlock(${key})`, [name]).catch(() => (broken = true));
       }
-      return true;
     } catch (e) {
       throw translate(e);
     } finally {
@@ -177,7 +201,7 @@ export class Database implements Queryable {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.holds?.end()]);
   }
 }
 

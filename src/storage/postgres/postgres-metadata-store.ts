@@ -2,6 +2,7 @@ import { paginate, type Page, type PageRequest } from '../../core/pagination.js'
 import type { ManifestReference } from '../../core/manifest.js';
 import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type {
+  Held,
   AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
@@ -16,6 +17,9 @@ import type {
 } from '../metadata-store.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
 import { toStorageStats, type NamespaceUsageRow } from '../usage-row.js';
+import { toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from '../event-row.js';
+import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
+import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 import { RegistryError } from '../../core/errors.js';
@@ -166,10 +170,14 @@ export class PostgresMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean; taggedAt?: number } = {},
+    options: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] } = {},
   ): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
       let repoId = await repoIdOf(c, repository);
+      // A repository exists for clients once it holds a manifest (the catalog's rule).
+      const repositoryCreated =
+        repoId === undefined ||
+        (await c.query('SELECT 1 FROM manifests WHERE repo_id = $1 LIMIT 1', [repoId])).rowCount === 0;
       if (options.keepTag && tag !== undefined && repoId !== undefined) {
         // The tag row's lock: a concurrent first push of the same tag commits before we look.
         const current = (
@@ -220,6 +228,15 @@ export class PostgresMetadataStore implements MetadataStore {
         ]);
         if (held.rowCount || attempt >= 3) break;
       }
+      let previous: string | undefined;
+      if (tag !== undefined && options.events) {
+        previous = (
+          await c.query<{ digest: string }>('SELECT digest FROM tags WHERE repo_id = $1 AND name = $2 FOR UPDATE', [
+            repoId,
+            tag,
+          ])
+        ).rows[0]?.digest;
+      }
       if (tag !== undefined) {
         // Immutable: a tag that appeared meanwhile naming another manifest is not moved (the row conflict is the fence).
         const set = await c.query(
@@ -228,6 +245,11 @@ export class PostgresMetadataStore implements MetadataStore {
         );
         if (!set.rowCount) throw new RegistryError('DENIED', 'tag is immutable', { tag });
       }
+      if (options.events)
+        await appendEvents(
+          c,
+          options.events({ repositoryCreated, ...(previous !== undefined ? { previousDigest: previous } : {}) }),
+        );
       return [];
     });
   }
@@ -249,20 +271,85 @@ export class PostgresMetadataStore implements MetadataStore {
     return r.rows[0]?.digest;
   }
 
-  deleteManifest(repository: string, digest: string): Promise<boolean> {
+  deleteManifest(repository: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
     return this.db.tx(async (c) => {
       const repoId = await repoIdOf(c, repository);
-      if (repoId === undefined) return false;
-      return removeManifest(c, repoId, digest);
+      if (repoId === undefined || !(await removeManifest(c, repoId, digest))) return false;
+      if (events) await appendEvents(c, events);
+      return true;
     });
   }
 
-  async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const r = await this.db.query(
-      'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2',
-      [repository, tag],
+  deleteTag(repository: string, tag: string, events?: RegistryEvent[]): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const r = await c.query(
+        'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2',
+        [repository, tag],
+      );
+      if (!r.rowCount) return false;
+      if (events) await appendEvents(c, events);
+      return true;
+    });
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    const r = await this.db.query<EventRow>('SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [
+      after,
+      limit,
+    ]);
+    return r.rows.map(toStoredEvent);
+  }
+
+  async getEvents(seqs: number[]): Promise<StoredEvent[]> {
+    const r = await this.db.query<EventRow>('SELECT seq, body FROM events WHERE seq = ANY($1::bigint[]) ORDER BY seq', [
+      seqs,
+    ]);
+    return r.rows.map(toStoredEvent);
+  }
+
+  async eventCursor(endpoint: string): Promise<number> {
+    const r = await this.db.query<{ seq: string }>('SELECT seq FROM event_cursors WHERE endpoint = $1', [endpoint]);
+    return Number(r.rows[0]?.seq ?? 0);
+  }
+
+  recordDelivery(d: DeliveryRecord, advance: boolean): Promise<void> {
+    return this.db.tx(async (c) => {
+      await c.query(
+        `INSERT INTO event_deliveries (endpoint, seq, state, attempts, last_error, next_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (endpoint, seq) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+           last_error = excluded.last_error, next_at = excluded.next_at, updated_at = excluded.updated_at`,
+        [d.endpoint, d.seq, d.state, d.attempts, d.lastError ?? null, d.nextAt ?? null, d.updatedAt],
+      );
+      if (advance) await advanceCursor(c, d.endpoint, d.seq);
+    });
+  }
+
+  async advanceEventCursor(endpoint: string, seq: number): Promise<void> {
+    await advanceCursor(this.db, endpoint, seq);
+  }
+
+  async deliveries(query: { endpoint?: string; state?: DeliveryState; limit: number }): Promise<DeliveryRecord[]> {
+    const r = await this.db.query<DeliveryRow>(
+      'SELECT * FROM event_deliveries WHERE ($1::text IS NULL OR endpoint = $1) AND ($2::text IS NULL OR state = $2) ORDER BY updated_at DESC, seq DESC LIMIT $3',
+      [query.endpoint ?? null, query.state ?? null, query.limit],
     );
-    return (r.rowCount ?? 0) > 0;
+    return r.rows.map(toDelivery);
+  }
+
+  async requeueDeliveries(endpoint: string, seq?: number): Promise<number> {
+    const r = await this.db.query(
+      "UPDATE event_deliveries SET state = 'requeued', next_at = NULL, updated_at = $1 WHERE endpoint = $2 AND state = 'failed' AND ($3::bigint IS NULL OR seq = $3)",
+      [Date.now(), endpoint, seq ?? null],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async pruneEvents(seq: number, before: number): Promise<number> {
+    const r = await this.db.query(
+      "DELETE FROM events WHERE seq <= $1 AND created_at < $2 AND seq NOT IN (SELECT seq FROM event_deliveries WHERE state IN ('failed', 'requeued'))",
+      [seq, before],
+    );
+    return r.rowCount ?? 0;
   }
 
   async listTags(repository: string, page: PageRequest): Promise<Page<string> | undefined> {
@@ -632,6 +719,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.db.exclusively(job, fn);
   }
 
+  holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>> {
+    return this.db.hold(`upload:${id}`, fn);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
@@ -650,6 +741,26 @@ async function insertLink(c: Queryable, repoId: number, digest: string, size: nu
 }
 
 /** The manifest, its references and tags; the links it used start their grace period now. */
+/**
+ * Inside a transaction: the outbox rows of the change. The transaction lock makes
+ * seq order commit order, so a reader never sees seq n+1 committed before n.
+ */
+async function appendEvents(c: Queryable, events: RegistryEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await c.query("SELECT pg_advisory_xact_lock(hashtext('stowage:events'))");
+  await c.query('INSERT INTO events (body, created_at) SELECT unnest($1::text[]), unnest($2::bigint[])', [
+    events.map((e) => JSON.stringify(e)),
+    events.map((e) => e.at),
+  ]);
+}
+
+async function advanceCursor(c: Queryable, endpoint: string, seq: number): Promise<void> {
+  await c.query(
+    'INSERT INTO event_cursors (endpoint, seq) VALUES ($1, $2) ON CONFLICT (endpoint) DO UPDATE SET seq = GREATEST(event_cursors.seq, excluded.seq)',
+    [endpoint, seq],
+  );
+}
+
 async function removeManifest(c: Queryable, repoId: number, digest: string): Promise<boolean> {
   const removed = await c.query('DELETE FROM manifests WHERE repo_id = $1 AND digest = $2', [repoId, digest]);
   if (!removed.rowCount) return false;

@@ -21,6 +21,10 @@
  * namespace_usage per namespace (first path component): blob links and their bytes, manifests
  *                 and their bytes; kept by triggers so metrics read it without scanning
  * blob_totals     blob records and their bytes in 16 shards (no one hot row), kept by triggers
+ * events          the outbox: one JSON event per change, written with the change (under a
+ *                 transaction lock, so seq order is commit order)
+ * event_cursors   per webhook endpoint, the last event seq it is done with
+ * event_deliveries per endpoint and event: attempts, state, last error, next try
  */
 export const PG_MIGRATIONS: readonly string[] = [
   `
@@ -171,5 +175,27 @@ export const PG_MIGRATIONS: readonly string[] = [
   END $$;
   CREATE TRIGGER blobs_totals AFTER INSERT OR DELETE ON blobs
     FOR EACH ROW EXECUTE FUNCTION stowage_blob_totals();
+  `,
+  `
+  CREATE TABLE events (
+    seq        BIGSERIAL PRIMARY KEY,
+    body       TEXT   NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE event_cursors (
+    endpoint TEXT   PRIMARY KEY,
+    seq      BIGINT NOT NULL
+  );
+  CREATE TABLE event_deliveries (
+    endpoint   TEXT    NOT NULL,
+    seq        BIGINT  NOT NULL,
+    state      TEXT    NOT NULL,
+    attempts   INTEGER NOT NULL,
+    last_error TEXT,
+    next_at    BIGINT,
+    updated_at BIGINT  NOT NULL,
+    PRIMARY KEY (endpoint, seq)
+  );
+  CREATE INDEX event_deliveries_by_state ON event_deliveries(endpoint, state, seq);
   `,
 ];

@@ -21,8 +21,11 @@
  * namespace_usage  per namespace (first path component): blob links and their bytes, manifests
  *                and their bytes; kept by triggers so metrics read it without scanning
  * blob_totals    blob records and their bytes (one row), kept by triggers likewise
+ * events         the outbox: one JSON event per change, written with the change
+ * event_cursors  per webhook endpoint, the last event seq it is done with
+ * event_deliveries  per endpoint and event: attempts, state, last error, next try
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -159,5 +162,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER blobs_totals_out AFTER DELETE ON blobs BEGIN
     UPDATE blob_totals SET blobs = blobs - 1, bytes = bytes - OLD.size WHERE id = 1;
   END;
+  `,
+  `
+  CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    body       TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE event_cursors (
+    endpoint TEXT    PRIMARY KEY,
+    seq      INTEGER NOT NULL
+  );
+  CREATE TABLE event_deliveries (
+    endpoint   TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    attempts   INTEGER NOT NULL,
+    last_error TEXT,
+    next_at    INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, seq)
+  );
+  CREATE INDEX event_deliveries_by_state ON event_deliveries(endpoint, state, seq);
   `,
 ];

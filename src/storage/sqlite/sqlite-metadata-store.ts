@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import type {
+  Held,
   AccessTokenRecord,
   BlobLinkRecord,
   ConditionalDelete,
@@ -18,6 +19,9 @@ import { toSummary, type ManifestRow } from '../manifest-row.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { toUpload, type UploadRow } from '../upload-row.js';
 import { toStorageStats, type NamespaceUsageRow } from '../usage-row.js';
+import { toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from '../event-row.js';
+import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
+import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { RegistryError } from '../../core/errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -54,6 +58,29 @@ export class SqliteMetadataStore implements MetadataStore {
     this.q = {
       repoId: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
       blobTotals: db.prepare<[], { blobs: number; bytes: number }>('SELECT blobs, bytes FROM blob_totals WHERE id = 1'),
+      insertEvent: db.prepare<[string, number]>('INSERT INTO events (body, created_at) VALUES (?, ?)'),
+      eventsAfter: db.prepare<[number, number], EventRow>(
+        'SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+      ),
+      getEvent: db.prepare<[number], EventRow>('SELECT seq, body FROM events WHERE seq = ?'),
+      eventCursor: db.prepare<[string], { seq: number }>('SELECT seq FROM event_cursors WHERE endpoint = ?'),
+      advanceCursor: db.prepare<[string, number]>(
+        'INSERT INTO event_cursors (endpoint, seq) VALUES (?, ?) ON CONFLICT (endpoint) DO UPDATE SET seq = MAX(seq, excluded.seq)',
+      ),
+      upsertDelivery: db.prepare<[string, number, string, number, string | null, number | null, number]>(
+        `INSERT INTO event_deliveries (endpoint, seq, state, attempts, last_error, next_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (endpoint, seq) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+           last_error = excluded.last_error, next_at = excluded.next_at, updated_at = excluded.updated_at`,
+      ),
+      deliveries: db.prepare<[string | null, string | null, string | null, string | null, number], DeliveryRow>(
+        'SELECT * FROM event_deliveries WHERE (? IS NULL OR endpoint = ?) AND (? IS NULL OR state = ?) ORDER BY updated_at DESC, seq DESC LIMIT ?',
+      ),
+      requeue: db.prepare<[number, string, number | null, number | null]>(
+        "UPDATE event_deliveries SET state = 'requeued', next_at = NULL, updated_at = ? WHERE endpoint = ? AND state = 'failed' AND (? IS NULL OR seq = ?)",
+      ),
+      pruneEvents: db.prepare<[number, number]>(
+        "DELETE FROM events WHERE seq <= ? AND created_at < ? AND seq NOT IN (SELECT seq FROM event_deliveries WHERE state IN ('failed', 'requeued'))",
+      ),
       namespaceUsageRows: db.prepare<[], NamespaceUsageRow>('SELECT * FROM namespace_usage ORDER BY namespace'),
       insertRepo: db.prepare<[string, number]>('INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)'),
       insertUpload: db.prepare<[string, string, string | null, number, number]>(
@@ -351,7 +378,7 @@ export class SqliteMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean; taggedAt?: number } = {},
+    options: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] } = {},
   ): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
@@ -368,6 +395,8 @@ export class SqliteMetadataStore implements MetadataStore {
           unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found.size });
       }
       if (unmet.length > 0) return unmet;
+      // A repository exists for clients once it holds a manifest (the catalog's rule).
+      const firstManifest = !repo || this.q.countManifests.get(repo.id)!.n === 0;
       const repoId = repo?.id ?? this.ensureRepo(repository);
       const inserted = this.q.insertManifest.run(
         repoId,
@@ -383,7 +412,15 @@ export class SqliteMetadataStore implements MetadataStore {
       if (inserted.changes > 0) {
         for (const ref of references) this.q.insertRef.run(repoId, m.digest, ref.digest);
       }
+      const previous = tag !== undefined ? this.q.resolveTagById.get(repoId, tag)?.digest : undefined;
       if (tag !== undefined) this.q.setTag.run(repoId, tag, m.digest, options.taggedAt ?? Date.now());
+      if (options.events)
+        this.appendEvents(
+          options.events({
+            repositoryCreated: firstManifest,
+            ...(previous !== undefined ? { previousDigest: previous } : {}),
+          }),
+        );
       return [];
     });
   }
@@ -405,12 +442,68 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.q.resolveTag.get(repository, tag)?.digest;
   }
 
-  deleteManifest(repository: string, digest: string): Promise<boolean> {
+  deleteManifest(repository: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
     return this.commits.write((): boolean => {
       const repo = this.q.repoId.get(repository);
-      if (!repo) return false;
-      return this.removeManifest(repo.id, digest);
+      if (!repo || !this.removeManifest(repo.id, digest)) return false;
+      if (events) this.appendEvents(events);
+      return true;
     });
+  }
+
+  /** Inside a write: the outbox rows of the change. */
+  private appendEvents(events: RegistryEvent[]): void {
+    for (const e of events) this.q.insertEvent.run(JSON.stringify(e), e.at);
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    return this.q.eventsAfter.all(after, limit).map(toStoredEvent);
+  }
+
+  async getEvents(seqs: number[]): Promise<StoredEvent[]> {
+    return seqs.flatMap((seq) => {
+      const row = this.q.getEvent.get(seq);
+      return row ? [toStoredEvent(row)] : [];
+    });
+  }
+
+  async eventCursor(endpoint: string): Promise<number> {
+    return this.q.eventCursor.get(endpoint)?.seq ?? 0;
+  }
+
+  recordDelivery(d: DeliveryRecord, advance: boolean): Promise<void> {
+    return this.commits.write(() => {
+      this.q.upsertDelivery.run(
+        d.endpoint,
+        d.seq,
+        d.state,
+        d.attempts,
+        d.lastError ?? null,
+        d.nextAt ?? null,
+        d.updatedAt,
+      );
+      if (advance) this.q.advanceCursor.run(d.endpoint, d.seq);
+    });
+  }
+
+  advanceEventCursor(endpoint: string, seq: number): Promise<void> {
+    return this.commits.write(() => {
+      this.q.advanceCursor.run(endpoint, seq);
+    });
+  }
+
+  async deliveries(query: { endpoint?: string; state?: DeliveryState; limit: number }): Promise<DeliveryRecord[]> {
+    const e = query.endpoint ?? null;
+    const st = query.state ?? null;
+    return this.q.deliveries.all(e, e, st, st, query.limit).map(toDelivery);
+  }
+
+  requeueDeliveries(endpoint: string, seq?: number): Promise<number> {
+    return this.commits.write(() => this.q.requeue.run(Date.now(), endpoint, seq ?? null, seq ?? null).changes);
+  }
+
+  pruneEvents(seq: number, before: number): Promise<number> {
+    return this.commits.write(() => this.q.pruneEvents.run(seq, before).changes);
   }
 
   /** Inside a write: the manifest, its tags and references; the links it used start their grace period now. */
@@ -424,10 +517,12 @@ export class SqliteMetadataStore implements MetadataStore {
     return removed;
   }
 
-  deleteTag(repository: string, tag: string): Promise<boolean> {
+  deleteTag(repository: string, tag: string, events?: RegistryEvent[]): Promise<boolean> {
     return this.commits.write(() => {
       const repo = this.q.repoId.get(repository);
-      return repo ? this.q.deleteTag.run(repo.id, tag).changes > 0 : false;
+      if (!repo || this.q.deleteTag.run(repo.id, tag).changes === 0) return false;
+      if (events) this.appendEvents(events);
+      return true;
     });
   }
 
@@ -653,6 +748,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     return this.jobs.runExclusive(job, fn);
+  }
+
+  holdUpload<T>(id: string, fn: () => Promise<T>): Promise<Held<T>> {
+    return this.jobs.hold(`upload:${id}`, fn);
   }
 
   async close(): Promise<void> {
