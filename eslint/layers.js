@@ -46,8 +46,12 @@ export const LAYERS = {
     may: ['core', 'gocompat', 'auth', 'lifecycle', 'registry', 'sign', 'storage'],
     why: 'config parses settings into the types of the layers it configures',
   },
+  events: {
+    may: ['core', 'config', 'metrics', 'storage'],
+    why: 'the events outbox and webhook delivery, set up from its config section and wired by app.ts',
+  },
   'app.ts': {
-    may: ['core', 'config', 'auth', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
+    may: ['core', 'config', 'auth', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
     drivers: true,
     why: 'app.ts wires the registry side together',
   },
