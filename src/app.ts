@@ -5,11 +5,12 @@ import type { ServeConfig } from './config/config.js';
 import { isLoopback, parseAddr } from './config/config.js';
 import { Registry } from './registry/registry.js';
 import { openStores } from './storage/open-stores.js';
-import { describeStorage } from './config/storage-config.js';
+import { describeStorage } from './storage/storage-config.js';
 import { createRegistryServer } from './http/server.js';
 import { sendFileAvailable, sendFileProblem } from './http/send-file.js';
 import { openAuth } from './auth/setup.js';
 import { SignaturePolicy } from './registry/signature-policy.js';
+import { loadSignatureRules } from './config/signature-keys.js';
 import { scheduleGarbageCollection } from './lifecycle/schedule.js';
 import { Metrics } from './metrics/metrics.js';
 import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
@@ -27,7 +28,9 @@ export interface RunningRegistry {
 /** Opens the configured storage (by default disk blobs + SQLite under `data`). */
 export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metrics): Promise<Registry> {
   // Key files are read before anything opens: an unusable key fails the start.
-  const pullCheck = config.requireSignatures ? await SignaturePolicy.load(config.requireSignatures) : undefined;
+  const pullCheck = config.requireSignatures
+    ? new SignaturePolicy(await loadSignatureRules(config.requireSignatures))
+    : undefined;
   const { blobs, meta } = await openStores(config.storage, config.data, config.fsync, {
     maxOpenUploadFiles: config.maxOpenUploadFiles,
   });

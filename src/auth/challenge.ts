@@ -4,7 +4,7 @@
  * clients that learn auth from any 401 (containerd, oras, ggcr) ask for it.
  */
 import type { Access } from '../http/routes.js';
-import { formatScope, type ResourceScope } from './scope.js';
+import { formatScope, type ResourceScope } from '../core/scope.js';
 
 /** Scopes a request needs: push routes ask for pull too (clients request both). */
 export function requiredScopes(access: Access, repository: string | undefined, mountFrom?: string): ResourceScope[] {

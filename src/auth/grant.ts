@@ -5,7 +5,7 @@
  */
 import { isValidRepositoryName } from '../core/names.js';
 import type { Policy, Subject } from './policy.js';
-import { ACTIONS, type ResourceScope } from './scope.js';
+import { ACTIONS, type ResourceScope } from '../core/scope.js';
 
 export function grantScopes(policy: Policy, subject: Subject, requested: readonly ResourceScope[]): ResourceScope[] {
   const granted: ResourceScope[] = [];

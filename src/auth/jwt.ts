@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { readAccessClaim, type ResourceScope } from './scope.js';
+import { readAccessClaim, type ResourceScope } from '../core/scope.js';
 
 /** Asymmetric algorithms only: no `none`, no HMAC (a public key must never become a shared secret). */
 export const ALLOWED_ALGORITHMS = [

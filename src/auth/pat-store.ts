@@ -7,7 +7,7 @@
 import type { AccessTokenRecord, TokenStore } from '../storage/metadata-store.js';
 import type { Grant } from './policy.js';
 import { generatePat, hashSecret, parsePat, secretMatches } from './pat.js';
-import { isAction } from './scope.js';
+import { isAction } from '../core/scope.js';
 
 export interface PatRecord {
   id: string;

@@ -7,9 +7,9 @@
  * 256 bits of entropy, so a fast hash is enough (no bcrypt needed).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { compileGlob } from './glob.js';
+import { compileGlob } from '../core/repository-glob.js';
 import type { Grant } from './policy.js';
-import { isAction, type Action, ACTIONS } from './scope.js';
+import { isAction, type Action, ACTIONS } from '../core/scope.js';
 
 export const PAT_PREFIX = 'stw_';
 const PAT = /^stw_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;

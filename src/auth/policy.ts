@@ -17,8 +17,8 @@
  * `{user}` is replaced by the caller's name before matching, so an anonymous
  * caller (or a name that cannot be a path component) never matches such a rule.
  */
-import { compileGlob } from './glob.js';
-import { ACTIONS, isAction, type Action } from './scope.js';
+import { compileGlob } from '../core/repository-glob.js';
+import { ACTIONS, isAction, type Action } from '../core/scope.js';
 
 export interface PolicyRuleSpec {
   repositories: string[];

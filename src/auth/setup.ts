@@ -4,7 +4,6 @@
  * store, and the policy. Without an `auth:` section the server stays open (OpenAccess).
  */
 import type { Logger } from 'pino';
-import type { ServeConfig } from '../config/config.js';
 import type { AccessControl } from '../http/access.js';
 import type { TokenStore } from '../storage/metadata-store.js';
 import { Authenticator } from './authenticator.js';
@@ -13,17 +12,28 @@ import { BasicAccess } from './basic-access.js';
 import { JwtVerifier, type TrustedIssuer } from './jwt.js';
 import { loadOrCreateSigningKey, readJwks, signingKeyFromPem, readPemPublicKeys, trustedKey } from './keys.js';
 import { PatStore } from './pat-store.js';
+import type { AuthConfig } from './settings.js';
 import { Policy } from './policy.js';
 import { createTokenEndpoint } from './token-endpoint.js';
 import { TokenAccess } from './token-access.js';
 import { UserFile } from './users.js';
+
+/** The settings auth is built from (ServeConfig has them all). */
+export interface AuthSetup {
+  /** Absent: no authentication (open access). */
+  auth?: AuthConfig;
+  publicUrl?: string;
+  allowedHosts: string[];
+  /** Set when the server speaks TLS (the token realm is then https). */
+  tls?: object;
+}
 
 export interface AuthRuntime {
   access: AccessControl;
 }
 
 /** `tokens`: where personal access tokens live (the registry's metadata store, which the caller closes). */
-export async function openAuth(config: ServeConfig, log: Logger, tokens: TokenStore): Promise<AuthRuntime | undefined> {
+export async function openAuth(config: AuthSetup, log: Logger, tokens: TokenStore): Promise<AuthRuntime | undefined> {
   const auth = config.auth;
   if (!auth) return undefined;
   const authLog = log.child({ component: 'auth' });

@@ -15,7 +15,7 @@ import { readAuthorization } from './credentials.js';
 import type { JwtVerifier, VerifiedToken } from './jwt.js';
 import type { PatStore } from './pat-store.js';
 import type { Policy, Subject } from './policy.js';
-import { accessGrants } from './scope.js';
+import { accessGrants } from '../core/scope.js';
 
 export interface TokenAccessOptions {
   verifier: JwtVerifier;

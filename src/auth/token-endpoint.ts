@@ -21,7 +21,7 @@ import { grantScopes } from './grant.js';
 import { signToken, type JwtVerifier, type SigningKey } from './jwt.js';
 import type { PatStore } from './pat-store.js';
 import type { Policy, Subject } from './policy.js';
-import { formatScope, parseScopes, type ResourceScope } from './scope.js';
+import { formatScope, parseScopes, type ResourceScope } from '../core/scope.js';
 
 export interface TokenEndpointOptions {
   service: string;

@@ -14,11 +14,6 @@
  *   scaffold          `helm create`
  *   oci-manifest      Helm's OCI media types, tags, annotations and manifest
  */
-import { clientError, type ClientError } from '../client/errors.js';
-import { ChartLoadError } from './loader.js';
-import { ChartInvalidError } from './package.js';
-import { ScaffoldError } from './scaffold.js';
-
 export { GoStruct, goJsonMarshal, goJsonString } from '../gocompat/json.js';
 export { goYamlMarshal } from '../gocompat/yaml/marshal.js';
 export { goYamlParse } from '../gocompat/yaml/decode.js';
@@ -86,22 +81,3 @@ export {
   tagVersion,
 } from './oci-manifest.js';
 export type { ChartManifestLayers } from './oci-manifest.js';
-
-/** The chart module's failures as catalog errors (anything else is rethrown as is). */
-export function asChartClientError(e: unknown, chart: string): unknown {
-  if (e instanceof ChartInvalidError)
-    return clientError('CHART_INVALID', {
-      chart,
-      problems: e.problems.map((p) => ({ message: p.message, ...(p.hint ? { hint: p.hint } : {}) })),
-    });
-  if (e instanceof ChartLoadError)
-    return clientError(
-      'CHART_LOAD_FAILED',
-      { chart, detail: e.message, ...(e.hint ? { hint: e.hint } : {}) },
-      { cause: e },
-    );
-  if (e instanceof ScaffoldError) return clientError('CHART_NAME_INVALID', { name: chart, detail: e.message });
-  return e;
-}
-
-export type { ClientError };

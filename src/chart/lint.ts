@@ -48,6 +48,8 @@ const HOST_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:[\]<>"%\u0080-\uffff]*$/;
 
 /** govalidator.IsRequestURL: Go's url.ParseRequestURI accepts it and it has a scheme. */
 export function isRequestUrl(s: string): boolean {
+  // Go's url.ParseRequestURI refuses ASCII control characters.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\x00-\x1f\x7f]/.test(s)) return false;
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s.exec(s);
   if (!m) return false;

@@ -14,7 +14,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   ChartLoadError,
-  asChartClientError,
   createChart,
   lintChartYaml,
   loadChartDir,
@@ -23,6 +22,7 @@ import {
   type LintMessage,
   type MtimePolicy,
 } from '../chart/index.js';
+import { asChartClientError } from '../client/chart-errors.js';
 import { clientError } from '../client/errors.js';
 import { pullChart } from '../client/ops/chart-pull.js';
 import { pushChart } from '../client/ops/chart-push.js';

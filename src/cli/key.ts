@@ -3,15 +3,8 @@
  * `cosign generate-key-pair` and `cosign public-key` make and read them.
  */
 import type { Command } from 'commander';
-import {
-  assertKeyPairAbsent,
-  generateKeyPair,
-  parsePublicKey,
-  publicKeyHint,
-  publicKeyPem,
-  readSigningKey,
-  writeKeyPair,
-} from '../sign/index.js';
+import { assertKeyPairAbsent, readSigningKey, writeKeyPair } from '../client/index.js';
+import { generateKeyPair, parsePublicKey, publicKeyHint, publicKeyPem } from '../sign/index.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { cosignPassword } from './key-password.js';
 

@@ -4,20 +4,19 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { clientError, formatReference, parseReference } from '../client/index.js';
 import {
+  clientError,
+  formatReference,
+  parseReference,
   attestReference,
-  describeSigner,
   readSigningKey,
   signReference,
   type PushedReferrer,
-  signatureTag,
   verifyBlob,
   verifyReference,
-  PREDICATE_TYPES,
-  predicateType,
   type VerifiedSignature,
-} from '../sign/index.js';
+} from '../client/index.js';
+import { describeSigner, signatureTag, PREDICATE_TYPES, predicateType } from '../sign/index.js';
 import { addClientOptions, clientAction } from './client-common.js';
 import { cosignPassword } from './key-password.js';
 import { addVerifyOptions, verificationPolicy } from './verify-flags.js';

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, readConfigFile, resolveConfig, type ServeConfig } from '../config/config.js';
-import { describeStorage } from '../config/storage-config.js';
+import { describeStorage } from '../storage/storage-config.js';
 import { openStores, type Stores } from '../storage/open-stores.js';
 import { migrateStorage, type MigrationReport } from '../storage/storage-migration.js';
 import { action, CliError } from './common.js';

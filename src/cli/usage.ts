@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openEmbeddedRegistry } from '../app.js';
-import { namespaceOf, quotaFor } from '../lifecycle/quotas.js';
+import { namespaceOf, quotaFor } from '../registry/quotas.js';
 import { formatBytes, storageConfig } from './gc.js';
 
 export function registerUsage(program: Command): void {

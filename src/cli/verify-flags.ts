@@ -16,14 +16,16 @@
  *   const pinned = await verifyForPull(ctx, client, ref, opts); // before pulling; then pull `pinned`
  */
 import type { Command } from 'commander';
-import { clientError, formatReference, type Reference, type RegistryClient } from '../client/index.js';
 import {
-  describeSigner,
+  clientError,
+  formatReference,
+  type Reference,
+  type RegistryClient,
   readTrustedKeys,
   readTrustedRoot,
   resolveVerified,
-  type VerificationPolicy,
-} from '../sign/index.js';
+} from '../client/index.js';
+import { describeSigner, type VerificationPolicy } from '../sign/index.js';
 import type { CommandContext } from './client-common.js';
 
 /** Repeatable options: every value, in order (undefined when never given: no "(default: [])" in help). */

@@ -13,7 +13,7 @@ import { parseChallenges, pickChallenge } from './challenge.js';
 import { DockerCredentialStore, type CredentialProvider } from './credentials.js';
 import { MAX_MANIFEST_BYTES, readAll, type BlobSource, type ContentSource, type Descriptor } from './content.js';
 import { skipBytes, verifiedStream } from './download.js';
-import { ClientError, clientError, isClientError } from './errors.js';
+import { type ClientError, clientError, isClientError } from './errors.js';
 import { HttpTransport, type HttpResponse } from './http.js';
 import { emitter, type ProgressListener } from './progress.js';
 import { formatReference, normalizeRegistry, parseReference, type Reference } from './reference.js';

@@ -90,3 +90,15 @@ export { resolveChartVersion } from './ops/chart-version.js';
 export type { ResolvedChart } from './ops/chart-version.js';
 export { fetchChartManifest } from './ops/chart-fetch.js';
 export { HELM_MEDIA_TYPES } from '../chart/index.js';
+export { signReference, attestReference, pushBundleReferrer, inTotoStatement, signStatement } from './ops/sign.js';
+export type { SignOptions, SignResult, AttestResult, PushedReferrer } from './ops/sign.js';
+export { findSignatures, findBundles, verifyReference, resolveVerified } from './ops/verify.js';
+export type { FoundSignature, FoundBundle, VerifiedSignature, ResolvedVerified } from './ops/verify.js';
+export {
+  readSigningKey,
+  readTrustedKeys,
+  readTrustedRoot,
+  writeKeyPair,
+  assertKeyPairAbsent,
+} from './ops/key-files.js';
+export { verifyBlob } from './ops/verify-blob.js';

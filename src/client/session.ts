@@ -14,7 +14,7 @@
  *                           a request is answered 401 (expired, revoked, or more scope
  *                           needed — the challenge's `scope` is added).
  */
-import { formatScope, parseScopes, type ResourceScope } from '../auth/scope.js';
+import { formatScope, parseScopes, type ResourceScope } from '../core/scope.js';
 import { pickChallenge, parseChallenges, type Challenge } from './challenge.js';
 import type { Credential, CredentialProvider } from './credentials.js';
 import { ClientError, clientError } from './errors.js';
@@ -257,22 +257,23 @@ export class RegistrySession {
             { proto: 'http:', tls: 'insecure' },
           ]
         : [{ proto: 'https:', tls: 'verify' }];
-    let first: unknown;
+    // Boxed: whatever the first candidate threw is kept, even a thrown undefined.
+    let first: { error: unknown } | undefined;
     for (const c of candidates) {
       try {
         if (await this.ping(c.proto, c.tls, false)) return;
       } catch (e) {
-        first ??= e;
+        first ??= { error: e };
         if (!isProtocolMismatch(e)) break;
       }
     }
     if (first === undefined)
       throw clientError('NOT_A_REGISTRY', { url: `${candidates[0]!.proto}//${this.host}/v2/`, status: 400 });
-    if (!isTransient(first)) throw first;
+    if (!isTransient(first.error)) throw first.error;
     // The connection broke rather than being refused: once more, with retries (a flaky network).
     const c = candidates[0]!;
     if (await this.ping(c.proto, c.tls, true)) return;
-    throw first;
+    throw first.error;
   }
 
   /** True when the registry answered like a registry; false for a plain-HTTP/TLS mismatch. */

@@ -55,27 +55,27 @@ class ChunkReader {
   }
 
   take(n: number, onChunk: (chunk: Buffer) => void): Readable {
-    const self = this;
-    async function* gen(): AsyncGenerator<Buffer> {
-      let left = n;
-      while (left > 0) {
-        let buf = self.pending;
-        self.pending = undefined;
-        if (!buf) {
-          const r = await self.it.next();
-          if (r.done) throw new Error('the source ended before the blob was complete');
-          buf = r.value;
-        }
-        if (buf.length > left) {
-          self.pending = buf.subarray(left);
-          buf = buf.subarray(0, left);
-        }
-        left -= buf.length;
-        onChunk(buf);
-        yield buf;
+    return Readable.from(this.chunks(n, onChunk), { objectMode: false });
+  }
+
+  private async *chunks(n: number, onChunk: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      let buf = this.pending;
+      this.pending = undefined;
+      if (!buf) {
+        const r = await this.it.next();
+        if (r.done) throw new Error('the source ended before the blob was complete');
+        buf = r.value;
       }
+      if (buf.length > left) {
+        this.pending = buf.subarray(left);
+        buf = buf.subarray(0, left);
+      }
+      left -= buf.length;
+      onChunk(buf);
+      yield buf;
     }
-    return Readable.from(gen(), { objectMode: false });
   }
 
   destroy(): void {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { AuthConfigError, parseAuth, parseTls, type AuthConfig, type TlsConfig } from './auth-config.js';
+import type { AuthConfig } from '../auth/settings.js';
+import { AuthConfigError, parseAuth, parseTls, type TlsConfig } from './auth-config.js';
 import { SignaturesConfigError, parseSignatureRequirements, type SignatureRequirement } from './signatures-config.js';
 import {
   GC_DEFAULTS,
@@ -11,8 +12,8 @@ import {
   parseRetention,
   type GcConfig,
 } from './lifecycle-config.js';
-import type { QuotaRule } from '../lifecycle/quotas.js';
-import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
+import type { QuotaRule } from '../registry/quotas.js';
+import type { ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from './events-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
@@ -23,7 +24,7 @@ import {
   parseStorage,
   readStorageEnv,
   type StorageConfig,
-} from './storage-config.js';
+} from '../storage/storage-config.js';
 
 /** Every setting `stowage serve` takes, with its defaults. */
 export interface ServeConfig {

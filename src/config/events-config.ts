@@ -16,7 +16,7 @@
  *         kinds: [manifest.pushed]
  *         media_types: [...]; artifact_types: [...]; tags: "^v\\d+"
  */
-import { compileGlob } from '../auth/glob.js';
+import { compileGlob } from '../core/repository-glob.js';
 import { EVENT_KINDS, type EventFilter, type EventKind } from '../core/events.js';
 import { parseDurationMs } from './lifecycle-config.js';
 

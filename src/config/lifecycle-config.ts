@@ -8,11 +8,11 @@
  *       keep: [{ latest: 10 }, { semver: 5 }, { matching: "^(main|stable)$" }, { pulled_within: 30d }]
  *       untagged_older_than: 7d
  */
-import { GlobError, compileGlob } from '../auth/glob.js';
+import { GlobError, compileGlob } from '../core/repository-glob.js';
 import { parseConstraint } from '../gocompat/semver.js';
 import type { KeepRule, RetentionPolicy } from '../lifecycle/retention.js';
-import type { ImmutableTagRule } from '../lifecycle/immutable-tags.js';
-import type { QuotaRule } from '../lifecycle/quotas.js';
+import type { ImmutableTagRule } from '../registry/immutable-tags.js';
+import type { QuotaRule } from '../registry/quotas.js';
 
 export interface GcConfig {
   /** Between scheduled collections (0: never on a schedule). */

@@ -1,7 +1,7 @@
 /**
  * The `require_signatures:` section (pure): which repositories may be pulled only
  * when a cosign signature verifies, and with which public keys. A mapping from a
- * repository glob (src/auth/glob.ts: `*` within a component, `**` across) to a key
+ * repository glob (src/core/repository-glob.ts: `*` within a component, `**` across) to a key
  * file or a list of them; the first glob that matches a repository (in file order)
  * decides. Key paths are taken as written (relative to the working directory).
  *
@@ -18,7 +18,7 @@
  *       certificate_identity_regexp: ^https://github.com/acme/
  *       certificate_oidc_issuer: https://token.actions.githubusercontent.com
  */
-import { GlobError, compileGlob } from '../auth/glob.js';
+import { GlobError, compileGlob } from '../core/repository-glob.js';
 
 export interface SignatureRequirement {
   /** The repository glob as written. */

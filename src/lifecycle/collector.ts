@@ -1,6 +1,6 @@
 import type { Registry } from '../registry/registry.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
-import { describeImmutableRule, immutableRule } from './immutable-tags.js';
+import { describeImmutableRule, immutableRule } from '../registry/immutable-tags.js';
 import { planRepository, type RetentionPolicy, type TagDecision } from './retention.js';
 
 /**

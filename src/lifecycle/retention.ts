@@ -13,7 +13,7 @@
  *   one a kept manifest references; an index child goes with its last parent.
  */
 import { compareVersions, parseConstraint, parseVersion, type Constraint, type Version } from '../gocompat/semver.js';
-import { compileGlob } from '../auth/glob.js';
+import { compileGlob } from '../core/repository-glob.js';
 import type { RepositoryInventory } from '../storage/metadata-store.js';
 
 export type KeepRule =
@@ -26,7 +26,7 @@ export type KeepRule =
   | { kind: 'pushed_within'; ms: number };
 
 export interface RetentionPolicy {
-  /** Repository glob (src/auth/glob.ts). */
+  /** Repository glob (src/core/repository-glob.ts). */
   repositories: string;
   keep: KeepRule[];
   /** Untagged manifests older than this are removed (absent: never). */

@@ -1,13 +1,19 @@
 import type { Logger } from 'pino';
-import type { ServeConfig } from '../config/config.js';
 import type { Registry } from '../registry/registry.js';
 import { collectGarbage, type CollectReport } from './collector.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { RetentionPolicy } from './retention.js';
+
+/** The `gc:` and `retention:` settings (ServeConfig has them). */
+export interface ScheduleSettings {
+  gc: { intervalMs: number; gracePeriodMs: number };
+  retention?: readonly RetentionPolicy[];
+}
 
 /** `stowage serve` collects on the `gc.interval` schedule; stop() waits for a run in progress. */
 export function scheduleGarbageCollection(
   registry: Registry,
-  config: Pick<ServeConfig, 'gc' | 'retention'>,
+  config: ScheduleSettings,
   log: Logger,
   metrics?: Metrics,
 ): { stop(): Promise<void> } {

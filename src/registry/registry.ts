@@ -20,8 +20,8 @@ import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { manifestPushEvents, type EventActor, type ManifestWriteFacts, type RegistryEvent } from '../core/events.js';
 import { PullRecorder } from './pull-recorder.js';
-import { describeImmutableRule, immutableRule, type ImmutableTagRule } from '../lifecycle/immutable-tags.js';
-import { namespaceOf, quotaFor, type QuotaRule } from '../lifecycle/quotas.js';
+import { describeImmutableRule, immutableRule, type ImmutableTagRule } from './immutable-tags.js';
+import { namespaceOf, quotaFor, type QuotaRule } from './quotas.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -32,9 +32,9 @@ export interface RegistryOptions {
   now?: () => number;
   /** Decides whether a manifest's content may be served (signature requirements: signature-policy.ts). */
   pullCheck?: PullCheck;
-  /** Tags that cannot be moved or deleted once pushed (src/lifecycle/immutable-tags.ts). */
+  /** Tags that cannot be moved or deleted once pushed (src/registry/immutable-tags.ts). */
   immutableTags?: readonly ImmutableTagRule[];
-  /** Storage quotas and per-repository limits (src/lifecycle/quotas.ts). */
+  /** Storage quotas and per-repository limits (src/registry/quotas.ts). */
   quotas?: readonly QuotaRule[];
   /** Open upload sessions at most: in all, per repository, per owner (over → 429 TOOMANYREQUESTS). */
   maxUploads?: number;

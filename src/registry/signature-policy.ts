@@ -17,17 +17,14 @@
  *     the digest of what it is about to sign), blobs, tag lists, the referrers API.
  * A refusal is a 403 DENIED whose message says what is missing.
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { compileGlob } from '../auth/glob.js';
-import type { SignatureRequirement } from '../config/signatures-config.js';
+import { compileGlob } from '../core/repository-glob.js';
 import { digestBytes } from '../core/digest.js';
 import { RegistryError } from '../core/errors.js';
 import { isIndexType } from '../core/media-types.js';
 import { MAX_PAYLOAD_BYTES } from '../sign/check.js';
 import { checkLegacyLayer } from '../sign/legacy-layer.js';
-import { KeyFormatError } from '../sign/encrypted-key.js';
-import { parsePublicKey, type TrustedKey } from '../sign/keys.js';
+import type { TrustedKey } from '../sign/keys.js';
 import {
   BUNDLE_ARTIFACT_TYPE,
   MAX_BUNDLE_BYTES,
@@ -38,8 +35,8 @@ import {
   signatureTag,
   type SignatureLayer,
 } from '../sign/signature-manifest.js';
-import { TrustedRootError, parseTrustedRoot, type TrustedRoot } from '../sign/trusted-root.js';
-import { checkBundleBytes } from '../sign/verify.js';
+import type { TrustedRoot } from '../sign/trusted-root.js';
+import { checkBundleBytes } from '../sign/bundle-check.js';
 import type { BundlePolicy, IdentityPolicy } from '../sign/bundle-verify.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
@@ -75,7 +72,16 @@ const CACHE_SIZE = 2048;
 /** An index of indexes of images is as deep as anyone nests. */
 const MAX_DEPTH = 2;
 
-export class SignaturePolicyError extends Error {}
+/**
+ * One `require_signatures` entry with its keys and trusted root already read and
+ * parsed (at start-up, by src/config/signature-keys.ts): the registry reads no files.
+ */
+export interface SignatureRule {
+  /** The repository glob as written. */
+  repositories: string;
+  keys: TrustedKey[];
+  keyless?: { trustedRoot: TrustedRoot; identity: IdentityPolicy };
+}
 
 /** What a rule trusts, as the verifiers take it. */
 const policyOf = (rule: Rule): BundlePolicy => ({
@@ -88,59 +94,22 @@ export class SignaturePolicy implements PullCheck {
   /** Bundle verdicts (rule + digest + bundle digest): pure, except that a keyless verdict holds at any later time too. */
   private readonly bundleCache = new Map<string, true | string>();
 
-  constructor(private readonly rules: readonly Rule[]) {}
+  private readonly rules: readonly Rule[];
 
-  /** Reads the key files of each requirement; fails (SignaturePolicyError) on any unusable one. */
-  static async load(requirements: readonly SignatureRequirement[]): Promise<SignaturePolicy> {
-    const rules: Rule[] = [];
-    for (const r of requirements) {
-      const keys: TrustedKey[] = [];
-      for (const file of r.keys) {
-        let pem: string;
-        try {
-          pem = await readFile(file, 'utf8');
-        } catch (e) {
-          throw new SignaturePolicyError(
-            `require_signatures: cannot read the key ${file} for "${r.repositories}": ${(e as Error).message}`,
-          );
-        }
-        try {
-          keys.push(parsePublicKey(pem, file));
-        } catch (e) {
-          if (e instanceof KeyFormatError)
-            throw new SignaturePolicyError(
-              `require_signatures: ${file} (for "${r.repositories}") is not a usable public key: ${e.message}`,
-            );
-          throw e;
-        }
-      }
-      let keyless: Rule['keyless'];
-      if (r.keyless) {
-        const { trustedRoot: file, ...identity } = r.keyless;
-        let trustedRoot: TrustedRoot;
-        try {
-          trustedRoot = parseTrustedRoot(await readFile(file));
-        } catch (e) {
-          if (e instanceof TrustedRootError || (e as NodeJS.ErrnoException).code)
-            throw new SignaturePolicyError(
-              `require_signatures: the trusted root ${file} for "${r.repositories}" is not usable: ${(e as Error).message}`,
-            );
-          throw e;
-        }
-        keyless = {
-          trustedRoot,
-          identity,
-          describe: `identity ${identity.identity ?? `~${identity.identityRegexp}`} from ${identity.issuer ?? `~${identity.issuerRegexp}`}`,
-        };
-      }
-      rules.push({
-        pattern: r.repositories,
-        regex: compileGlob(r.repositories),
-        keys,
-        ...(keyless ? { keyless } : {}),
-      });
-    }
-    return new SignaturePolicy(rules);
+  constructor(rules: readonly SignatureRule[]) {
+    this.rules = rules.map((r) => ({
+      pattern: r.repositories,
+      regex: compileGlob(r.repositories),
+      keys: r.keys,
+      ...(r.keyless
+        ? {
+            keyless: {
+              ...r.keyless,
+              describe: `identity ${r.keyless.identity.identity ?? `~${r.keyless.identity.identityRegexp}`} from ${r.keyless.identity.issuer ?? `~${r.keyless.identity.issuerRegexp}`}`,
+            },
+          }
+        : {}),
+    }));
   }
 
   /** The requirement that applies to a repository (the first glob that matches). */

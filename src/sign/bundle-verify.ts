@@ -19,7 +19,7 @@
  *
  *   const result = verifyBundle(parseBundle(json), artifactFromBytes(bytes), { trustedRoot, identity });
  */
-import { X509Certificate, createHash, verify, type KeyObject } from 'node:crypto';
+import { type X509Certificate, createHash, verify, type KeyObject } from 'node:crypto';
 import { pae, type Bundle, type BundleContent } from './bundle.js';
 import { CertificateError, certificateIdentity, verifiedScts, verifyChain } from './fulcio.js';
 import type { TrustedKey } from './keys.js';

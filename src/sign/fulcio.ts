@@ -8,7 +8,7 @@
  * extension `1.3.6.1.4.1.57264.1.8` (a DER UTF8String) or, on older certificates,
  * `1.3.6.1.4.1.57264.1.1` (the raw string).
  */
-import { X509Certificate, createHash, verify } from 'node:crypto';
+import { type X509Certificate, createHash, verify } from 'node:crypto';
 import { DerError, TAG, children, ctx, encodeTlv, expectTag, oidString, readDer, type DerNode } from './der.js';
 import { inRange, type CertificateAuthority, type LogAuthority } from './trusted-root.js';
 

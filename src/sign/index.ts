@@ -1,18 +1,14 @@
 /**
- * Signing and verifying artifacts in cosign's formats, so cosign, Flux's
- * OCIRepository verification and Stowage understand each other's signatures.
+ * cosign's formats and their verification, so cosign, Flux's OCIRepository
+ * verification and Stowage understand each other's signatures. No I/O and nothing
+ * of the client or the registry: both use it. Pure formats (payload, encrypted-key,
+ * keys, signature-manifest, check) and the Sigstore bundle verifier (der,
+ * trusted-root, bundle, transparency-log, fulcio, rfc3161, prehashed, bundle-verify,
+ * bundle-check).
  *
- *   const key = await readSigningKey('cosign.key', password);
- *   await signReference(client, parseReference('host/team/app:v1'), key);   // signs the digest
- *   const keys = await readTrustedKeys(['cosign.pub']);
- *   const { reference } = await resolveVerified(client, ref, { keys });     // throws unless verified
- *   // keyless: { trustedRoot: await readTrustedRoot(f), identity: { identity, issuer } }
- *   // … then pull `reference` (pinned to the verified digest)
- *
- * Layers: pure formats (go-json (src/util), payload, encrypted-key, keys, signature-manifest,
- * check) and the Sigstore bundle verifier (der, trusted-root, bundle, transparency-log,
- * fulcio, rfc3161, prehashed, bundle-verify) that the registry's pull check uses too;
- * key-files (I/O); sign and verify (over the client library).
+ * Signing and verifying on a registry are client operations (src/client/ops/sign.ts,
+ * verify.ts, key-files.ts, verify-blob.ts); the registry's pull check is
+ * src/registry/signature-policy.ts.
  */
 export { buildPayload, parsePayload, dockerReference, PayloadError, SIMPLE_SIGNING_TYPE } from './payload.js';
 export type { SimpleSigningPayload } from './payload.js';
@@ -54,7 +50,6 @@ export {
 } from './signature-manifest.js';
 export { checkSignature, MAX_PAYLOAD_BYTES } from './check.js';
 export type { SignatureCheck } from './check.js';
-export { readSigningKey, readTrustedKeys, readTrustedRoot, writeKeyPair, assertKeyPairAbsent } from './key-files.js';
 export { parseBundle, pae, BundleError, BUNDLE_V03_MEDIA_TYPE } from './bundle.js';
 export type { Bundle } from './bundle.js';
 export { verifyBundle, artifactFromBytes, BundleVerificationError, IN_TOTO_PAYLOAD_TYPE } from './bundle-verify.js';
@@ -68,16 +63,6 @@ export type {
 } from './bundle-verify.js';
 export { parseTrustedRoot, TrustedRootError } from './trusted-root.js';
 export type { TrustedRoot } from './trusted-root.js';
-export { signReference, attestReference, pushBundleReferrer, inTotoStatement, signStatement } from './sign.js';
-export type { SignOptions, SignResult, AttestResult, PushedReferrer } from './sign.js';
-export {
-  findSignatures,
-  findBundles,
-  verifyReference,
-  resolveVerified,
-  describeSigner,
-  checkBundleBytes,
-} from './verify.js';
-export type { FoundSignature, FoundBundle, VerifiedSignature, VerificationPolicy, ResolvedVerified } from './verify.js';
-export { verifyBlob } from './verify-blob.js';
+export { checkBundleBytes, statementAnnotations, describeSigner } from './bundle-check.js';
+export type { VerificationPolicy } from './bundle-check.js';
 export { PREDICATE_TYPES, COSIGN_SIGN_PREDICATE_TYPE, predicateType, PredicateTypeError } from './predicate-types.js';

@@ -12,7 +12,6 @@
  * signature covers: the digest claim binds the signature to one manifest.
  */
 import { isDigestLike } from '../core/digest.js';
-import type { Reference } from '../client/reference.js';
 import { goJsonBytes, goMap } from '../gocompat/json.js';
 
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
@@ -27,7 +26,7 @@ export interface SimpleSigningPayload {
 }
 
 /** The repository as go-containerregistry names it: `registry/repo`, Docker Hub as `index.docker.io`. */
-export function dockerReference(ref: Pick<Reference, 'registry' | 'repository'>): string {
+export function dockerReference(ref: { registry: string; repository: string }): string {
   return `${ref.registry === 'docker.io' ? 'index.docker.io' : ref.registry}/${ref.repository}`;
 }
 

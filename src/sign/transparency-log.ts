@@ -13,7 +13,7 @@
  *   - the entry body describes this bundle: same signature, same key or certificate,
  *     same digest (rekord 0.0.1, hashedrekord 0.0.1/0.0.2, dsse 0.0.1, intoto 0.0.2).
  */
-import { X509Certificate, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { type X509Certificate, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { BundleContent, TlogEntry } from './bundle.js';
 import { pae } from './bundle.js';
 import { decodePem, strictBase64 } from './encrypted-key.js';

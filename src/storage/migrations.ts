@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { StorageConfig } from '../config/storage-config.js';
+import type { StorageConfig } from './storage-config.js';
 import { Database as Postgres } from './postgres/database.js';
 import { SCHEMA_VERSION } from './sqlite/schema.js';
 import { SqliteMetadataStore } from './sqlite/sqlite-metadata-store.js';

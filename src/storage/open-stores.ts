@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StorageConfig } from '../config/storage-config.js';
+import type { StorageConfig } from './storage-config.js';
 import type { BlobStore } from './blob-store.js';
 import type { MetadataStore } from './metadata-store.js';
 import { DiskBlobStore } from './disk/disk-blob-store.js';

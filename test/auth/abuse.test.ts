@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parsePatScope } from '../../src/auth/pat.js';
-import { join } from 'node:path';
 import {
   openPats,
   PASSWORDS,

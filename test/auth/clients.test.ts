@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadOrCreateSigningKey } from '../../src/auth/keys.js';
 import { signToken } from '../../src/auth/jwt.js';
 import { parsePatScope } from '../../src/auth/pat.js';
-import { createSimpleLayout, OciLayout, type BuiltImage } from '../helpers/oci-fixtures.js';
+import { createSimpleLayout, type OciLayout, type BuiltImage } from '../helpers/oci-fixtures.js';
 import {
   createContainersSandbox,
   makeTempDir,

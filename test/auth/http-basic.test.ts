@@ -2,7 +2,6 @@
  * Plain Basic auth mode over HTTP, and HTTPS serving (both modes).
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parsePatScope } from '../../src/auth/pat.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileGlob } from '../../src/auth/glob.js';
+import { compileGlob } from '../../src/core/repository-glob.js';
 import { grantScopes } from '../../src/auth/grant.js';
 import { Policy, PolicyError } from '../../src/auth/policy.js';
 import { POLICY } from './helpers.js';

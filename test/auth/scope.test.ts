@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { accessGrants, formatScope, parseResourceScope, parseScopes, readAccessClaim } from '../../src/auth/scope.js';
+import { accessGrants, formatScope, parseResourceScope, parseScopes, readAccessClaim } from '../../src/core/scope.js';
 import {
   accessDetail,
   basicChallenge,

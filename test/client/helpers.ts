@@ -5,7 +5,7 @@
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startDistribution, type DistributionHandle } from '../helpers/distribution.js';

@@ -35,7 +35,7 @@ class RedirectingStore extends MemoryBlobStore {
     this.calls.push('read');
     return super.read(digest, range);
   }
-  override async body(digest: string, request?: BodyRequest): Promise<BlobBody> {
+  override async body(digest: string, _request?: BodyRequest): Promise<BlobBody> {
     this.calls.push('body');
     await super.stat(digest).then((s) => assert.ok(s, 'body of a missing blob'));
     return { kind: 'redirect', url: `${this.origin}/bytes/${digest}?signature=x` };

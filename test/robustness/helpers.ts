@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { readdir, readFile, stat, mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream, existsSync } from 'node:fs';
-import { request as httpRequest, Agent, type IncomingHttpHeaders, type ClientRequest } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
@@ -150,20 +150,20 @@ export class PatternContent {
 
   /** The bytes in [start, end) as a stream, optionally feeding `hash` as they go. */
   stream(start = 0, end = this.size, hash?: Hash): Readable {
-    const self = this;
-    async function* gen() {
-      let pos = start;
-      while (pos < end) {
-        const index = Math.floor(pos / MiB);
-        const blockStart = index * MiB;
-        let b = self.block(index);
-        b = b.subarray(pos - blockStart, Math.min(b.length, end - blockStart));
-        hash?.update(b);
-        pos += b.length;
-        yield b;
-      }
+    return Readable.from(this.blocks(start, end, hash), { objectMode: false, highWaterMark: 2 * MiB });
+  }
+
+  private async *blocks(start: number, end: number, hash: Hash | undefined): AsyncGenerator<Buffer> {
+    let pos = start;
+    while (pos < end) {
+      const index = Math.floor(pos / MiB);
+      const blockStart = index * MiB;
+      let b = this.block(index);
+      b = b.subarray(pos - blockStart, Math.min(b.length, end - blockStart));
+      hash?.update(b);
+      pos += b.length;
+      yield b;
     }
-    return Readable.from(gen(), { objectMode: false, highWaterMark: 2 * MiB });
   }
 
   /** The bytes in [start, end) in memory (small ranges only). */

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RegistryClient, parseReference, pushImage } from '../../src/client/index.js';
-import { generateKeyPair, writeKeyPair } from '../../src/sign/index.js';
+import { RegistryClient, parseReference, pushImage, writeKeyPair } from '../../src/client/index.js';
+import { generateKeyPair } from '../../src/sign/index.js';
 import { stowage } from '../client/helpers.js';
 import { startDistribution, type DistributionHandle } from '../helpers/distribution.js';
 import { createSimpleLayout } from '../helpers/oci-fixtures.js';

@@ -9,18 +9,24 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LocalContent, RegistryClient, parseReference, pushGraph, pushImage } from '../../src/client/index.js';
+import {
+  LocalContent,
+  RegistryClient,
+  parseReference,
+  pushGraph,
+  pushImage,
+  pushBundleReferrer,
+  readSigningKey,
+} from '../../src/client/index.js';
 import { MT } from '../../src/core/media-types.js';
 import {
   BUNDLE_ARTIFACT_TYPE,
   SIMPLE_SIGNING_MEDIA_TYPE,
   parseBundle,
   publicKeyHint,
-  pushBundleReferrer,
   buildPayload,
   dockerReference,
   parseSignatureManifest,
-  readSigningKey,
   signPayload,
   signatureConfig,
   signatureLayerDescriptor,

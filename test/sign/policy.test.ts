@@ -12,7 +12,9 @@ import { ConfigError, resolveConfig } from '../../src/config/config.js';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
 import { Registry } from '../../src/registry/registry.js';
-import { SignaturePolicy, SignaturePolicyError } from '../../src/registry/signature-policy.js';
+import { SignaturePolicy } from '../../src/registry/signature-policy.js';
+import { loadSignatureRules } from '../../src/config/signature-keys.js';
+import { SignaturesConfigError } from '../../src/config/signatures-config.js';
 import {
   SIGNATURE_ARTIFACT_TYPE,
   buildPayload,
@@ -103,7 +105,9 @@ describe('the registry pull check', () => {
     await writeFile(path.join(dir, 'alice.pub'), pairs.alice.publicPem);
     alice = await openPrivateKey(pairs.alice.privatePem, Buffer.from('a'), 'alice');
     bob = await openPrivateKey(pairs.bob.privatePem, Buffer.from('b'), 'bob');
-    policy = await SignaturePolicy.load([{ repositories: 'prod/**', keys: [path.join(dir, 'alice.pub')] }]);
+    policy = new SignaturePolicy(
+      await loadSignatureRules([{ repositories: 'prod/**', keys: [path.join(dir, 'alice.pub')] }]),
+    );
     const blobs = await DiskBlobStore.open(path.join(dir, 'data'), { fsync: false });
     registry = new Registry(blobs, new SqliteMetadataStore(path.join(dir, 'data', 'stowage.db'), { fsync: false }), {
       pullCheck: policy,
@@ -116,12 +120,12 @@ describe('the registry pull check', () => {
 
   it('fails the start on an unreadable or unusable key', async () => {
     await assert.rejects(
-      SignaturePolicy.load([{ repositories: 'a/**', keys: [path.join(dir, 'missing.pub')] }]),
-      SignaturePolicyError,
+      loadSignatureRules([{ repositories: 'a/**', keys: [path.join(dir, 'missing.pub')] }]),
+      SignaturesConfigError,
     );
     await writeFile(path.join(dir, 'bad.pub'), 'not a key');
     await assert.rejects(
-      SignaturePolicy.load([{ repositories: 'a/**', keys: [path.join(dir, 'bad.pub')] }]),
+      loadSignatureRules([{ repositories: 'a/**', keys: [path.join(dir, 'bad.pub')] }]),
       /not a usable public key/,
     );
     assert.equal(policy.ruleFor('prod/app')?.pattern, 'prod/**');

@@ -8,8 +8,15 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RegistryClient, parseReference, pushImage, type AttachedNode } from '../../src/client/index.js';
-import { generateKeyPair, readSigningKey, signPayload, writeKeyPair, type SigningKey } from '../../src/sign/index.js';
+import {
+  RegistryClient,
+  parseReference,
+  pushImage,
+  type AttachedNode,
+  readSigningKey,
+  writeKeyPair,
+} from '../../src/client/index.js';
+import { generateKeyPair, signPayload, type SigningKey } from '../../src/sign/index.js';
 import { startTarget, stowage, type TargetRegistry } from '../client/helpers.js';
 import { createMultiArchLayout, type BuiltIndex } from '../helpers/oci-fixtures.js';
 import { makeTempDir, removeDir, type RunResult } from '../helpers/tools.js';
@@ -179,11 +186,11 @@ describe('stowage tree and deep copy', { timeout: 600_000 }, () => {
 
     const text = ok(await run(['tree', `${a.host}/team/app:v1`, '--children'])).stdout;
     assert.match(text, new RegExp(`^${a.host}/team/app:v1@${index.digest}`, 'm'));
-    assert.match(text, /^├── signature \(Sigstore bundle\)  sha256:/m);
+    assert.match(text, /^├── signature \(Sigstore bundle\) {2}sha256:/m);
     assert.match(text, /attestation https:\/\/slsa\.dev\/provenance\/v0\.2 \(Sigstore bundle\)/);
-    assert.match(text, /^│   ├── |^│   └── /m);
+    assert.match(text, /^│ {3}├── |^│ {3}└── /m);
     assert.match(text, new RegExp(`cosign attestations \\(1: ${LEGACY_PREDICATE.replace(/[./]/g, '\\$&')}\\)`));
-    assert.match(text, /linux\/arm64  sha256:/);
+    assert.match(text, /linux\/arm64 {2}sha256:/);
   });
 
   it('copy carries every level Stowage → docker-registry → Stowage, and each still verifies', async () => {
@@ -214,8 +221,8 @@ describe('stowage tree and deep copy', { timeout: 600_000 }, () => {
 
   it('on docker-registry, tree reads the referrers tag', async () => {
     const t = ok(await run(['tree', `${b.host}/mirror/app@${attestation}`])).stdout;
-    assert.match(t, /signature \(Sigstore bundle\)  sha256:[0-9a-f]{64}  \(referrers tag\)/);
-    assert.match(t, /cosign signatures \(1\)  sha256-[0-9a-f]{64}\.sig → sha256:/);
+    assert.match(t, /signature \(Sigstore bundle\) {2}sha256:[0-9a-f]{64} {2}\(referrers tag\)/);
+    assert.match(t, /cosign signatures \(1\) {2}sha256-[0-9a-f]{64}\.sig → sha256:/);
     const none = ok(await run(['tree', `${b.host}/mirror/app@${arm64}`, '--output', 'text']));
     assert.match(none.stdout, /attestation https:\/\/spdx\.dev\/Document/);
   });

@@ -122,8 +122,10 @@ async function withStore(
 // ---- the suite -------------------------------------------------------------
 
 export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void {
-  const test = (name: string, fn: (f: BlobStoreFixture, t: TestContext) => Promise<void>) =>
+  // it() returns a promise the runner awaits itself: the wrapper hands back nothing.
+  const test = (name: string, fn: (f: BlobStoreFixture, t: TestContext) => Promise<void>): void => {
     it(name, (t) => withStore(factory, t, (f) => fn(f, t)));
+  };
 
   describe(`BlobStore contract: ${driver}`, () => {
     describe('upload sessions', () => {

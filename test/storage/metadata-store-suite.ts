@@ -125,8 +125,10 @@ async function withStore(
 // ---- the suite -------------------------------------------------------------
 
 export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory): void {
-  const test = (name: string, fn: (f: MetadataStoreFixture, t: TestContext) => Promise<void>) =>
+  // it() returns a promise the runner awaits itself: the wrapper hands back nothing.
+  const test = (name: string, fn: (f: MetadataStoreFixture, t: TestContext) => Promise<void>): void => {
     it(name, (t) => withStore(factory, t, (f) => fn(f, t)));
+  };
 
   describe(`MetadataStore contract: ${driver}`, () => {
     describe('upload sessions', () => {

@@ -3,7 +3,6 @@ import { isImageManifestType, isIndexType } from '../../core/media-types.js';
 import {
   MAX_CHART_BYTES,
   NotAChartError,
-  asChartClientError,
   chartManifestLayers,
   decodeConfigJson,
   loadChartArchive,
@@ -11,6 +10,7 @@ import {
   type ChartManifestLayers,
   type ChartMetadata,
 } from '../../chart/index.js';
+import { asChartClientError } from '../chart-errors.js';
 import type { RegistryClient } from '../client.js';
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../content.js';
 import { clientError } from '../errors.js';

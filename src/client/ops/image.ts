@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform, type Writable } from 'node:stream';
@@ -319,7 +319,7 @@ async function decompressLayer(
     transferred: layer.size,
     result: 'prepared',
   });
-  return { diffId: `sha256:${hash.digest('hex')}`, size: (await stat(dest)).size };
+  return { diffId: `sha256:${hash.digest('hex')}`, size };
 }
 
 async function pullOci(

@@ -4,7 +4,7 @@
  * writing through huffman-bit-writer.ts. Zlib at any level produces other deflate
  * bytes, so a Go tool's digest can only be reproduced with this port.
  */
-import { ByteSink, HuffmanBitWriter, maxStoreBlockSize } from './huffman-bit-writer.js';
+import { HuffmanBitWriter, type ByteSink } from './huffman-bit-writer.js';
 import { lengthShift, matchType } from './token.js';
 
 const windowSize = 1 << 15;
@@ -16,7 +16,6 @@ const baseMatchOffset = 1;
 const maxFlateBlockTokens = 1 << 14;
 const hashBits = 17;
 const hashSize = 1 << hashBits;
-const hashMask = hashSize - 1;
 const maxHashOffset = 1 << 24;
 const MAX_INT32 = 0x7fffffff;
 const hashmul = 0x1e35a7bd;

@@ -173,11 +173,16 @@ export class TarWriter {
     return this.written;
   }
 
-  private async write(chunk: Buffer): Promise<void> {
+  /** Throws the output's error, if it failed (a method, as out.write() may set it synchronously). */
+  private throwIfFailed(): void {
     if (this.failure) throw this.failure;
+  }
+
+  private async write(chunk: Buffer): Promise<void> {
+    this.throwIfFailed();
     this.written += chunk.length;
     if (this.out.write(chunk)) return;
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     const out = this.out;
     await new Promise<void>((resolve, reject) => {
       const done = (e?: Error) => {

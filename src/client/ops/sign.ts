@@ -11,19 +11,20 @@
  *      image (signatures accumulate; a signature by the same key over the same payload
  *      is not added twice, as cosign dedupes).
  */
-import { MT } from '../core/media-types.js';
-import type { RegistryClient, Repository } from '../client/client.js';
-import { LocalContent, type Descriptor } from '../client/content.js';
-import { clientError, isClientError } from '../client/errors.js';
-import { pushGraph } from '../client/graph.js';
-import { addToReferrersTag } from '../client/ops/artifact.js';
-import { formatReference, manifestRef, type Reference } from '../client/reference.js';
-import { keyBundleJson, pae } from './bundle.js';
-import { IN_TOTO_PAYLOAD_TYPE } from './bundle-verify.js';
-import { publicKeyHint, signPayload, verifyPayload, type SigningKey } from './keys.js';
-import { buildPayload, dockerReference } from './payload.js';
-import { checkBundleBytes, findBundles, statementAnnotations } from './verify.js';
-import { COSIGN_SIGN_PREDICATE_TYPE } from './predicate-types.js';
+import { MT } from '../../core/media-types.js';
+import type { RegistryClient, Repository } from '../client.js';
+import { LocalContent, type Descriptor } from '../content.js';
+import { clientError, isClientError } from '../errors.js';
+import { pushGraph } from '../graph.js';
+import { addToReferrersTag } from './artifact.js';
+import { formatReference, manifestRef, type Reference } from '../reference.js';
+import { keyBundleJson, pae } from '../../sign/bundle.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../../sign/bundle-verify.js';
+import { publicKeyHint, signPayload, verifyPayload, type SigningKey } from '../../sign/keys.js';
+import { buildPayload, dockerReference } from '../../sign/payload.js';
+import { checkBundleBytes, statementAnnotations } from '../../sign/bundle-check.js';
+import { findBundles } from './verify.js';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../../sign/predicate-types.js';
 import {
   BUNDLE_ARTIFACT_TYPE,
   EMPTY_CONFIG,
@@ -36,7 +37,7 @@ import {
   signatureManifest,
   signatureTag,
   type ParsedSignatureManifest,
-} from './signature-manifest.js';
+} from '../../sign/signature-manifest.js';
 
 export interface SignOptions {
   /** `-a key=value`: signed annotations (the payload's `optional`, the statement subject's annotations). */

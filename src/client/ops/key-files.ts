@@ -4,10 +4,16 @@
  * ClientErrors naming the file.
  */
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { clientError } from '../client/errors.js';
-import { KeyFormatError } from './encrypted-key.js';
-import { openPrivateKey, parsePublicKey, type GeneratedKeyPair, type SigningKey, type TrustedKey } from './keys.js';
-import { TrustedRootError, parseTrustedRoot, type TrustedRoot } from './trusted-root.js';
+import { clientError } from '../errors.js';
+import { KeyFormatError } from '../../sign/encrypted-key.js';
+import {
+  openPrivateKey,
+  parsePublicKey,
+  type GeneratedKeyPair,
+  type SigningKey,
+  type TrustedKey,
+} from '../../sign/keys.js';
+import { TrustedRootError, parseTrustedRoot, type TrustedRoot } from '../../sign/trusted-root.js';
 
 async function readText(path: string): Promise<string> {
   try {

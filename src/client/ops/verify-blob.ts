@@ -7,10 +7,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { clientError } from '../client/errors.js';
-import { BundleError, parseBundle } from './bundle.js';
-import { BundleVerificationError, verifyBundle, type BundlePolicy, type BundleVerification } from './bundle-verify.js';
-import { MAX_BUNDLE_BYTES } from './signature-manifest.js';
+import { clientError } from '../errors.js';
+import { BundleError, parseBundle } from '../../sign/bundle.js';
+import {
+  BundleVerificationError,
+  verifyBundle,
+  type BundlePolicy,
+  type BundleVerification,
+} from '../../sign/bundle-verify.js';
+import { MAX_BUNDLE_BYTES } from '../../sign/signature-manifest.js';
 
 async function readBundleFile(path: string): Promise<Buffer> {
   try {

@@ -8,7 +8,7 @@
  *       tags: ["v*.*.*"]          # `*` any run of characters, `?` one character
  *       admin_override: true
  */
-import { compileGlob } from '../auth/glob.js';
+import { compileGlob } from '../core/repository-glob.js';
 
 export interface ImmutableTagRule {
   repositories: string;

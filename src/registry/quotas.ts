@@ -8,7 +8,7 @@
  *       tags_per_repository: 500
  *       manifests_per_repository: 2000
  */
-import { compileGlob } from '../auth/glob.js';
+import { compileGlob } from '../core/repository-glob.js';
 
 export interface QuotaRule {
   namespaces: string;

@@ -18,21 +18,15 @@
  * tag once, verifies that digest, and returns the reference pinned to it, so what is
  * then pulled is exactly what was verified (the tag cannot move in between).
  */
-import type { RegistryClient, Repository } from '../client/client.js';
-import type { Descriptor } from '../client/content.js';
-import { clientError, isClientError } from '../client/errors.js';
-import { formatReference, manifestRef, type Reference } from '../client/reference.js';
-import { BundleError, parseBundle } from './bundle.js';
-import {
-  BundleVerificationError,
-  verifyBundle,
-  type BundlePolicy,
-  type BundleVerification,
-  type Signer,
-} from './bundle-verify.js';
-import { MAX_PAYLOAD_BYTES } from './check.js';
-import { DSSE_MEDIA_TYPE, checkLegacyLayer } from './legacy-layer.js';
-import type { SimpleSigningPayload } from './payload.js';
+import type { RegistryClient, Repository } from '../client.js';
+import type { Descriptor } from '../content.js';
+import { clientError, isClientError } from '../errors.js';
+import { formatReference, manifestRef, type Reference } from '../reference.js';
+import { checkBundleBytes, type VerificationPolicy } from '../../sign/bundle-check.js';
+import type { BundleVerification, Signer } from '../../sign/bundle-verify.js';
+import { MAX_PAYLOAD_BYTES } from '../../sign/check.js';
+import { DSSE_MEDIA_TYPE, checkLegacyLayer } from '../../sign/legacy-layer.js';
+import type { SimpleSigningPayload } from '../../sign/payload.js';
 import {
   SIGNATURE_ARTIFACT_TYPE,
   parseSignatureManifest,
@@ -41,7 +35,7 @@ import {
   BUNDLE_ARTIFACT_TYPE,
   MAX_BUNDLE_BYTES,
   type SignatureLayer,
-} from './signature-manifest.js';
+} from '../../sign/signature-manifest.js';
 
 export interface FoundSignature extends SignatureLayer {
   kind: 'signature' | 'attestation';
@@ -82,14 +76,6 @@ export interface VerifiedSignature {
   signature?: string;
   /** Every place this signature was found. */
   foundIn: { via: 'tag' | 'referrer'; manifest: string; tag?: string }[];
-}
-
-/** What must hold: keys and/or keyless rules (bundle-verify.ts), plus cosign's claims. */
-export interface VerificationPolicy extends BundlePolicy {
-  /** Annotations a simple-signing payload must carry (`cosign verify -a k=v`). */
-  annotations?: Record<string, string>;
-  /** Only attestations with this in-toto predicate type count (`verify --type`). */
-  predicateType?: string;
 }
 
 /** Referrer manifests read at most (a registry could list thousands). */
@@ -177,43 +163,6 @@ async function readLimited(repo: Repository, d: Descriptor, limit: number, what:
     if (isClientError(e)) return `its ${what} ${d.digest} cannot be read: ${e.message}`;
     throw e;
   }
-}
-
-const hex = (digest: string) => digest.slice(digest.indexOf(':') + 1);
-
-/** A bundle fetched for `digest`: verified, or why not. cosign reads v0.3 bundles only from registries. */
-export function checkBundleBytes(
-  bytes: Buffer,
-  digest: string,
-  policy: VerificationPolicy,
-): BundleVerification | string {
-  if (!digest.startsWith('sha256:')) return `${digest} is not a sha256 digest`;
-  try {
-    const bundle = parseBundle(bytes);
-    if (bundle.version < 3) return `a v0.${bundle.version} bundle (registries carry v0.3)`;
-    const result = verifyBundle(bundle, { digests: { sha256: hex(digest) } }, policy);
-    if (policy.predicateType !== undefined && result.statement?.predicateType !== policy.predicateType) {
-      return `its predicate type is ${result.statement?.predicateType ?? 'none (a message signature)'}, not ${policy.predicateType}`;
-    }
-    const required = Object.entries(policy.annotations ?? {});
-    if (required.length > 0) {
-      // cosign v3 signs `-a` annotations into the statement's subject.
-      const annotations = statementAnnotations(result, digest);
-      const missing = required.find(([k, v]) => annotations[k] !== v);
-      if (missing)
-        return `signed by ${describeSigner(result.signer)}, but without the annotation ${missing[0]}=${missing[1]}`;
-    }
-    return result;
-  } catch (e) {
-    if (e instanceof BundleError || e instanceof BundleVerificationError) return e.message;
-    throw e;
-  }
-}
-
-/** The annotations of the statement subject naming `digest`. */
-export function statementAnnotations(result: BundleVerification, digest: string): Record<string, unknown> {
-  const subject = result.statement?.subjects.find((x) => x.digest.sha256 === hex(digest));
-  return subject?.annotations ?? {};
 }
 
 const hasKeys = (p: VerificationPolicy) => (p.keys?.length ?? 0) > 0;
@@ -335,9 +284,4 @@ export async function resolveVerified(
   const descriptor = await client.repository(ref).resolve(manifestRef(ref));
   const signatures = await verifyReference(client, ref, descriptor.digest, policy);
   return { reference: { ...ref, digest: descriptor.digest }, descriptor, signatures };
-}
-
-/** One line saying who signed: `key cosign.pub`, or `identity X (issuer Y)`. */
-export function describeSigner(s: Signer): string {
-  return s.kind === 'key' ? `key ${s.key}` : `certificate identity ${s.identity} (issuer ${s.issuer})`;
 }
