@@ -6,7 +6,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { digestBytes } from '../../src/core/digest.js';
 import { startStowage, type StowageProcess } from '../helpers/server.js';
 import { scaleOutEnv } from '../helpers/services.js';
