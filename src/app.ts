@@ -44,6 +44,7 @@ export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metric
     ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
     ...(config.quotas ? { quotas: config.quotas } : {}),
     events: config.events.endpoints.length > 0,
+    pullEvents: config.events.pulls,
   });
 }
 

@@ -42,6 +42,8 @@ export interface RegistryOptions {
   maxUploadsPerUser?: number;
   /** Record outbox events with each change (on when webhook endpoints are configured). */
   events?: boolean;
+  /** Record manifest.pulled events for manifest GETs (the hot path: `events.pulls`, off by default). */
+  pullEvents?: boolean;
 }
 
 /** A blob the repository may see: one linked there, or one of its manifests read as a blob. */
@@ -117,6 +119,7 @@ export class Registry {
   readonly immutableTags: readonly ImmutableTagRule[];
   readonly quotas: readonly QuotaRule[];
   private readonly events: boolean;
+  private readonly pullEvents: boolean;
 
   constructor(
     readonly blobs: BlobStore,
@@ -136,6 +139,15 @@ export class Registry {
     this.immutableTags = options.immutableTags ?? [];
     this.quotas = options.quotas ?? [];
     this.events = options.events ?? false;
+    this.pullEvents = this.events && (options.pullEvents ?? false);
+  }
+
+  /** The events recording what GC or retention removed (undefined when no endpoint listens). */
+  removalEvents(
+    repository: string,
+    removed: { removed: 'tag' | 'manifest'; digest: string; tag?: string; reason: string },
+  ): RegistryEvent[] | undefined {
+    return this.events ? [{ ...this.eventBase(repository, {}), kind: 'gc.removed', ...removed }] : undefined;
   }
 
   private eventBase(repository: string, caller: CallerOptions) {
@@ -270,6 +282,7 @@ export class Registry {
     digestText: string,
     from: string | undefined,
     mayRead: (repo: string) => Promise<boolean>,
+    caller: CallerOptions = {},
   ): Promise<{ digest: string; size: number } | undefined> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
@@ -279,7 +292,12 @@ export class Registry {
     // Defence in depth (fsck finds how bytes could vanish): the fence below is what makes it exact.
     if (!(await this.blobs.stat(digest))) return undefined;
     // One transaction: a link exists only while the blob's bytes do (docs/gc.md).
-    const mounted = await this.meta.mountBlob(repository, from, digest);
+    const events = this.events
+      ? (size: number): RegistryEvent[] => [
+          { ...this.eventBase(repository, caller), kind: 'blob.mounted', digest, size, fromRepository: from },
+        ]
+      : undefined;
+    const mounted = await this.meta.mountBlob(repository, from, digest, events);
     return mounted && { digest, size: mounted.size };
   }
 
@@ -606,7 +624,13 @@ export class Registry {
   }
 
   /** Resolves a tag or digest to the manifest, checking the client accepts its type. */
-  async getManifest(repository: string, reference: string, accepted: Set<string>): Promise<StoredManifest> {
+  /** The stored manifest; with `pull` (a GET, not a HEAD), a pull is recorded for retention and events. */
+  async getManifest(
+    repository: string,
+    reference: string,
+    accepted: Set<string>,
+    pull?: CallerOptions,
+  ): Promise<StoredManifest> {
     assertRepositoryName(repository);
     const digest = await this.resolve(repository, reference);
     const m = await this.meta.getManifest(repository, digest);
@@ -618,7 +642,18 @@ export class Registry {
         { reference, mediaType: m.mediaType },
       );
     }
-    this.pulls.record(repository, m.digest);
+    const event: RegistryEvent | undefined =
+      this.pullEvents && pull
+        ? {
+            ...this.eventBase(repository, pull),
+            kind: 'manifest.pulled',
+            digest: m.digest,
+            mediaType: m.mediaType,
+            size: m.size,
+            ...(reference.includes(':') ? {} : { tag: reference }),
+          }
+        : undefined;
+    this.pulls.record(repository, m.digest, event);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
   }
 

@@ -168,8 +168,17 @@ export interface MetadataStore extends TokenStore, EventStore {
    * one transaction, refused only while the digest is being deleted.
    */
   linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean>;
-  /** Links a blob `from` may see into `repository`, in one transaction; its size, or undefined when `from` has no link. */
-  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined>;
+  /**
+   * Links a blob `from` may see into `repository`, in one transaction (with `events`,
+   * appended to the outbox in it); its size, or undefined when `from` has no link.
+   * `events` is called with the size, since the event describes the mounted blob.
+   */
+  mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined>;
   /** The blob's size if the repository may see it. */
   blobLink(repository: string, digest: string): Promise<{ size: number } | undefined>;
   /** Removes a blob from a repository; 'referenced' when a manifest there still uses it. */
@@ -250,15 +259,21 @@ export interface MetadataStore extends TokenStore, EventStore {
   deleteDanglingTag(repository: string, tag: string): Promise<boolean>;
   /** The repository's tags and manifests, for retention. */
   repositoryInventory(repository: string): Promise<RepositoryInventory>;
-  /** Deletes the tag only if it still names `digest`. */
-  deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean>;
+  /** Deletes the tag only if it still names `digest` (and then appends `events` in the same transaction). */
+  deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean>;
   /**
    * Deletes the manifest only if, in the same transaction, no tag names it, no other
-   * manifest references it and it was created before `createdBefore`.
+   * manifest references it and it was created before `createdBefore` (and then
+   * appends `events` in that transaction).
    */
-  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete>;
-  /** Records manifest pulls (a batch; later times win). */
-  recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void>;
+  deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete>;
+  /** Records manifest pulls (a batch; later times win), and `events` (pull events) in the same transaction. */
+  recordPulls(pulls: { repository: string; digest: string; at: number }[], events?: RegistryEvent[]): Promise<void>;
   /** Bytes of the distinct blobs (and manifests) linked in repositories named `namespace` or under `namespace/`. */
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
   /** Does any repository of the namespace link the blob? (it is counted once) */

@@ -1,4 +1,5 @@
 import { uploadRangeHeader } from '../../core/ranges.js';
+import { actorOf } from '../actor.js';
 import type { Handler, RequestContext } from '../context.js';
 import { sendEmpty } from '../respond.js';
 import { bodyKeptOnStall, bodyStalled, contentLength, hasBody } from '../request-body.js';
@@ -34,7 +35,9 @@ export const startUpload: Handler = async (ctx) => {
   const mount = query.get('mount');
   if (mount !== null) {
     const from = query.get('from') ?? undefined;
-    const mounted = await registry.mountBlob(name, mount, from, (repo) => ctx.canPull(repo));
+    const mounted = await registry.mountBlob(name, mount, from, (repo) => ctx.canPull(repo), {
+      actor: actorOf(ctx),
+    });
     if (mounted) {
       sendCreated(ctx, mounted.digest);
       return;

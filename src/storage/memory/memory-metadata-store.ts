@@ -174,12 +174,18 @@ export class MemoryMetadataStore implements MetadataStore {
     return true;
   }
 
-  async mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+  async mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined> {
     this.open();
     const source = this.repos.get(from)?.links.get(digest);
     // A link exists only while the blob's record is live (docs/gc.md, I1).
     if (!source) return undefined;
     this.link(repository, digest, source.size, Date.now());
+    if (events) this.appendEvents(events(source.size));
     return { size: source.size };
   }
 
@@ -599,14 +605,21 @@ export class MemoryMetadataStore implements MetadataStore {
     };
   }
 
-  async deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
+  async deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
     this.open();
     const r = this.repos.get(repository);
     if (r?.tags.get(tag)?.digest !== digest) return false;
-    return r.tags.delete(tag);
+    r.tags.delete(tag);
+    if (events) this.appendEvents(events);
+    return true;
   }
 
-  async deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+  async deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete> {
     this.open();
     const r = this.repos.get(repository);
     const m = r?.manifests.get(digest);
@@ -615,15 +628,20 @@ export class MemoryMetadataStore implements MetadataStore {
     for (const t of r.tags.values()) if (t.digest === digest) return 'tagged';
     if (isReferenced(r, digest)) return 'referenced';
     removeManifest(r, digest);
+    if (events) this.appendEvents(events);
     return 'deleted';
   }
 
-  async recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
+  async recordPulls(
+    pulls: { repository: string; digest: string; at: number }[],
+    events?: RegistryEvent[],
+  ): Promise<void> {
     this.open();
     for (const p of pulls) {
       const m = this.repos.get(p.repository)?.manifests.get(p.digest);
       if (m && (m.pulledAt === undefined || m.pulledAt < p.at)) m.pulledAt = p.at;
     }
+    if (events) this.appendEvents(events);
   }
 
   async namespaceUsage(namespace: string): Promise<Usage> {

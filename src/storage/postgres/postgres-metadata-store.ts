@@ -125,7 +125,12 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+  mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined> {
     return this.db.tx(async (c) => {
       // The source link's share lock keeps it (and so, by the fence, the bytes) until we commit.
       const source = (
@@ -136,6 +141,7 @@ export class PostgresMetadataStore implements MetadataStore {
       ).rows[0];
       if (!source) return undefined;
       await insertLink(c, await ensureRepo(c, repository), digest, source.size, Date.now());
+      if (events) await appendEvents(c, events(source.size));
       return { size: source.size };
     });
   }
@@ -664,15 +670,24 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  async deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
-    const r = await this.db.query(
-      'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2 AND t.digest = $3',
-      [repository, tag, digest],
-    );
-    return (r.rowCount ?? 0) > 0;
+  deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const r = await c.query(
+        'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2 AND t.digest = $3',
+        [repository, tag, digest],
+      );
+      const deleted = (r.rowCount ?? 0) > 0;
+      if (deleted && events) await appendEvents(c, events);
+      return deleted;
+    });
   }
 
-  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+  deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete> {
     return this.db.tx(async (c): Promise<ConditionalDelete> => {
       const repoId = await repoIdOf(c, repository);
       if (repoId === undefined) return 'absent';
@@ -693,17 +708,24 @@ export class PostgresMetadataStore implements MetadataStore {
       )
         return 'referenced';
       await removeManifest(c, repoId, digest);
+      if (events) await appendEvents(c, events);
       return 'deleted';
     });
   }
 
-  async recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
-    if (pulls.length === 0) return;
-    await this.db.query(
-      `UPDATE manifests m SET pulled_at = p.at FROM repositories r, unnest($1::text[], $2::text[], $3::bigint[]) AS p(repository, digest, at)
-       WHERE r.name = p.repository AND m.repo_id = r.id AND m.digest = p.digest AND (m.pulled_at IS NULL OR m.pulled_at < p.at)`,
-      [pulls.map((p) => p.repository), pulls.map((p) => p.digest), pulls.map((p) => p.at)],
-    );
+  async recordPulls(
+    pulls: { repository: string; digest: string; at: number }[],
+    events?: RegistryEvent[],
+  ): Promise<void> {
+    if (pulls.length === 0 && !events?.length) return;
+    await this.db.tx(async (c) => {
+      await c.query(
+        `UPDATE manifests m SET pulled_at = p.at FROM repositories r, unnest($1::text[], $2::text[], $3::bigint[]) AS p(repository, digest, at)
+         WHERE r.name = p.repository AND m.repo_id = r.id AND m.digest = p.digest AND (m.pulled_at IS NULL OR m.pulled_at < p.at)`,
+        [pulls.map((p) => p.repository), pulls.map((p) => p.digest), pulls.map((p) => p.at)],
+      );
+      if (events?.length) await appendEvents(c, events);
+    });
   }
 
   async namespaceUsage(

@@ -366,7 +366,12 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+  mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined> {
     return this.commits.write((): { size: number } | undefined => {
       const source = this.q.blobLink.get(from, digest);
       // A link exists only while the blob's record is live (docs/gc.md, I1).
@@ -374,6 +379,7 @@ export class SqliteMetadataStore implements MetadataStore {
       const now = Date.now();
       this.q.linkBlob.run(this.ensureRepo(repository), digest, source.size, now);
       this.q.touchBlobRecord.run(now, digest);
+      if (events) this.appendEvents(events(source.size));
       return { size: source.size };
     });
   }
@@ -714,14 +720,21 @@ export class SqliteMetadataStore implements MetadataStore {
     })();
   }
 
-  deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
+  deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
     return this.commits.write(() => {
       const repo = this.q.repoId.get(repository);
-      return repo ? this.q.deleteTagIf.run(repo.id, tag, digest).changes > 0 : false;
+      const deleted = repo ? this.q.deleteTagIf.run(repo.id, tag, digest).changes > 0 : false;
+      if (deleted && events) this.appendEvents(events);
+      return deleted;
     });
   }
 
-  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+  deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete> {
     return this.commits.write((): ConditionalDelete => {
       const repo = this.q.repoId.get(repository);
       const created = repo && this.q.manifestCreated.get(repo.id, digest);
@@ -730,13 +743,15 @@ export class SqliteMetadataStore implements MetadataStore {
       if (this.q.isTagged.get(repo.id, digest)) return 'tagged';
       if (this.q.isReferenced.get(repo.id, digest)) return 'referenced';
       this.removeManifest(repo.id, digest);
+      if (events) this.appendEvents(events);
       return 'deleted';
     });
   }
 
-  recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
+  recordPulls(pulls: { repository: string; digest: string; at: number }[], events?: RegistryEvent[]): Promise<void> {
     return this.commits.write(() => {
       for (const p of pulls) this.q.recordPull.run(p.at, p.repository, p.digest, p.at);
+      if (events) this.appendEvents(events);
     });
   }
 
