@@ -56,6 +56,10 @@ export class BasicAccess implements AccessControl {
     return this.callers.get(req)?.user;
   }
 
+  tokenId(req: IncomingMessage): string | undefined {
+    return this.callers.get(req)?.pat?.id;
+  }
+
   private async identify(
     req: IncomingMessage,
     access: Access,

@@ -81,6 +81,12 @@ export class TokenAccess implements AccessControl {
     return token.local ? token.subject : `${token.subject}@${token.issuer}`;
   }
 
+  /** The personal access token a local token was issued for (claim `pat`). */
+  tokenId(req: IncomingMessage): string | undefined {
+    const token = this.callers.get(req);
+    return token?.local && typeof token.claims.pat === 'string' ? token.claims.pat : undefined;
+  }
+
   private async subjectOf(token: VerifiedToken): Promise<Subject> {
     let s = this.subjects.get(token);
     if (!s) {

@@ -44,6 +44,8 @@ export interface RegistryOptions {
   events?: boolean;
   /** Record manifest.pulled events for manifest GETs (the hot path: `events.pulls`, off by default). */
   pullEvents?: boolean;
+  /** Report the digest a pushed tag named before (for the audit trail's tag.move). */
+  tagMoves?: boolean;
 }
 
 /** A blob the repository may see: one linked there, or one of its manifests read as a blob. */
@@ -70,6 +72,8 @@ export interface StoredManifest {
 export interface PutManifestResult {
   digest: string;
   subject?: string;
+  /** With `tagMoves`: the manifest the tag named before this push, when another. */
+  previousDigest?: string;
 }
 
 /** A page of referrers, as descriptors ready for an OCI index. */
@@ -120,6 +124,7 @@ export class Registry {
   readonly quotas: readonly QuotaRule[];
   private readonly events: boolean;
   private readonly pullEvents: boolean;
+  private readonly tagMoves: boolean;
 
   constructor(
     readonly blobs: BlobStore,
@@ -140,6 +145,7 @@ export class Registry {
     this.quotas = options.quotas ?? [];
     this.events = options.events ?? false;
     this.pullEvents = this.events && (options.pullEvents ?? false);
+    this.tagMoves = options.tagMoves ?? false;
   }
 
   /** The events recording what GC or retention removed (undefined when no endpoint listens). */
@@ -569,13 +575,16 @@ export class Registry {
     };
     await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
     const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
+    let previousDigest: string | undefined;
     const unmet = await this.meta
       .putManifest(repository, record, uniqueReferences(parsed.references), byDigest ? undefined : reference, {
         keepTag: immutable !== undefined,
-        ...(this.events
+        ...(this.events || (this.tagMoves && !byDigest)
           ? {
-              events: (facts: ManifestWriteFacts) =>
-                manifestPushEvents(
+              events: (facts: ManifestWriteFacts) => {
+                previousDigest = facts.previousDigest;
+                if (!this.events) return [];
+                return manifestPushEvents(
                   {
                     repository,
                     digest,
@@ -589,7 +598,8 @@ export class Registry {
                   caller.actor ?? {},
                   record.createdAt,
                   randomUUID,
-                ),
+                );
+              },
             }
           : {}),
       })
@@ -620,7 +630,11 @@ export class Registry {
         ),
       );
     }
-    return { digest, subject: parsed.subject?.digest };
+    return {
+      digest,
+      subject: parsed.subject?.digest,
+      ...(previousDigest !== undefined && previousDigest !== digest ? { previousDigest } : {}),
+    };
   }
 
   /** Resolves a tag or digest to the manifest, checking the client accepts its type. */

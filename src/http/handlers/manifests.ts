@@ -39,6 +39,8 @@ export const putManifest: Handler = async (ctx) => {
     admin: ctx.isAdmin(),
     actor: actorOf(ctx),
   });
+  ctx.audit.digest = result.digest;
+  if (result.previousDigest !== undefined) ctx.audit.previousDigest = result.previousDigest;
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,
