@@ -35,7 +35,7 @@ export class Receiver {
   }
   /** Waits until `n` requests arrived (the dispatcher polls every 250 ms). */
   async until(n: number): Promise<Received[]> {
-    for (let i = 0; i < 400 && this.got.length < n; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 1200 && this.got.length < n; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(this.got.length >= n, `expected ${n} requests, got ${this.got.length}`);
     return this.got;
   }
