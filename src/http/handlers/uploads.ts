@@ -44,9 +44,12 @@ export const startUpload: Handler = async (ctx) => {
     }
   }
   const owner = ctx.principal();
-  const upload = await registry.startUpload(name, owner);
   const digest = query.get('digest');
-  if (digest !== null && mount === null) {
+  const monolithic = digest !== null && mount === null;
+  // A monolithic push says its size up front: a quota refuses it before the session exists.
+  const declared = monolithic ? { digest, size: contentLength(req) } : {};
+  const upload = await registry.startUpload(name, owner, declared);
+  if (monolithic) {
     // A failed monolithic push leaves nothing behind: the client never learnt the session.
     const done = await registry
       .completeUpload(name, upload.id, owner, digest, req, undefined, contentLength(req))
@@ -76,7 +79,7 @@ export const patchUpload: Handler = async (ctx) => {
     ctx.principal(),
     bodyKeptOnStall(req),
     range,
-    range === undefined ? undefined : contentLength(req),
+    contentLength(req),
   );
   if (bodyStalled(req)) {
     // The connection is gone; the log says what happened and what was kept.
@@ -99,7 +102,7 @@ export const finishUpload: Handler = async (ctx) => {
     ctx.query.get('digest') ?? undefined,
     body,
     range,
-    range === undefined ? undefined : contentLength(req),
+    body === undefined ? undefined : contentLength(req),
   );
   sendCreated(ctx, done.digest);
 };
