@@ -4,7 +4,7 @@ import { paginate, type Page, type PageRequest } from '../../core/pagination.js'
 import { LocalJobs } from '../local-jobs.js';
 import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
 import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
-import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
+import type { RegistryEvent } from '../../core/events.js';
 import type {
   Held,
   AccessTokenRecord,

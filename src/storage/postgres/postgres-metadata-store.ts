@@ -23,7 +23,7 @@ import { toUpload, type UploadRow } from '../upload-row.js';
 import { toStorageStats, type NamespaceUsageRow } from '../usage-row.js';
 import { toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from '../event-row.js';
 import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
-import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
+import type { RegistryEvent } from '../../core/events.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 import { RegistryError } from '../../core/errors.js';
