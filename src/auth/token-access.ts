@@ -66,8 +66,8 @@ export class TokenAccess implements AccessControl {
 
   isAdmin(req: IncomingMessage): boolean {
     const token = this.callers.get(req);
-    return (
-      token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject)
+    return this.o.policy.isAdminCaller(
+      token && { user: token.subject, viaPat: typeof token.claims.pat === 'string', local: token.local },
     );
   }
 
