@@ -27,6 +27,7 @@ export const LAYERS = {
   core: { may: [], why: 'the domain core is pure and imports nothing else of src' },
   gocompat: { may: [], why: 'the Go ports are self-contained' },
   util: { may: [], why: 'utilities are self-contained' },
+  audit: { may: ['core'], why: "the audit trail's writer, fed by HTTP and the local admin commands" },
   // Formats shared by the client and the registry.
   sign: { may: ['core', 'gocompat'], why: "cosign's formats are shared by the client and the registry" },
   chart: { may: ['core', 'gocompat'], why: 'Helm chart formats know nothing of registries' },
@@ -36,7 +37,7 @@ export const LAYERS = {
   storage: { may: ['core', 'util'], why: 'storage implements its contracts over core alone' },
   registry: { may: ['core', 'util', 'sign', 'storage'], why: 'the registry works through the storage contracts' },
   metrics: { may: ['core', 'storage'], why: 'metrics observe the storage contracts and are fed by HTTP and GC' },
-  http: { may: ['core', 'registry', 'storage', 'metrics'], why: 'HTTP maps requests to registry calls' },
+  http: { may: ['core', 'registry', 'storage', 'metrics', 'audit'], why: 'HTTP maps requests to registry calls' },
   auth: { may: ['core', 'http', 'storage'], why: "auth plugs into HTTP's AccessControl seam" },
   lifecycle: {
     may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
@@ -51,7 +52,7 @@ export const LAYERS = {
     why: 'the events outbox and webhook delivery, set up from its config section and wired by app.ts',
   },
   'app.ts': {
-    may: ['core', 'config', 'auth', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
+    may: ['core', 'config', 'auth', 'audit', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
     drivers: true,
     why: 'app.ts wires the registry side together',
   },
@@ -61,7 +62,20 @@ export const LAYERS = {
     why: 'the client library shares no code with the server beyond core and the formats',
   },
   cli: {
-    may: ['core', 'gocompat', 'client', 'sign', 'chart', 'flux', 'policy', 'config', 'app.ts', 'auth', 'lifecycle'],
+    may: [
+      'core',
+      'gocompat',
+      'client',
+      'sign',
+      'chart',
+      'flux',
+      'policy',
+      'config',
+      'app.ts',
+      'auth',
+      'audit',
+      'lifecycle',
+    ],
     also: ['registry/quotas.ts', 'storage/storage-config.ts', ...STORAGE_OPENERS],
     why: 'the CLI is thin over the client library and app.ts (and the local admin commands)',
   },

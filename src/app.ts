@@ -16,6 +16,7 @@ import { Metrics } from './metrics/metrics.js';
 import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
 import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
+import { AuditLog } from './audit/audit-log.js';
 
 export interface RunningRegistry {
   address: string;
@@ -44,6 +45,8 @@ export async function openEmbeddedRegistry(config: ServeConfig, metrics?: Metric
     ...(config.immutableTags ? { immutableTags: config.immutableTags } : {}),
     ...(config.quotas ? { quotas: config.quotas } : {}),
     events: config.events.endpoints.length > 0,
+    pullEvents: config.events.pulls,
+    tagMoves: config.audit !== undefined,
   });
 }
 
@@ -94,10 +97,12 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
+  const audit = config.audit ? new AuditLog(config.audit) : undefined;
   const { server, state } = createRegistryServer({
     registry,
     log,
     limits,
+    ...(audit ? { audit } : {}),
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
@@ -188,6 +193,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       await gcStopped;
       await dispatcher?.stop();
       await registry.close();
+      await audit?.close().catch((err: unknown) => log.error({ err }, 'the audit trail could not be written'));
       log.info('stopped');
     })());
   return { address, ...(metricsAddress ? { metricsAddress } : {}), shutdown };

@@ -43,8 +43,9 @@ export class BasicAccess implements AccessControl {
 
   isAdmin(req: IncomingMessage): boolean {
     const caller = this.callers.get(req);
-    // A personal access token never carries admin rights beyond its scopes.
-    return caller !== undefined && caller !== null && !caller.pat && this.o.policy.isAdmin(caller.user);
+    return this.o.policy.isAdminCaller(
+      caller ? { user: caller.user, viaPat: caller.pat !== undefined, local: true } : undefined,
+    );
   }
 
   async canPull(req: IncomingMessage, repository: string): Promise<boolean> {
@@ -54,6 +55,10 @@ export class BasicAccess implements AccessControl {
 
   principal(req: IncomingMessage): string | undefined {
     return this.callers.get(req)?.user;
+  }
+
+  tokenId(req: IncomingMessage): string | undefined {
+    return this.callers.get(req)?.pat?.id;
   }
 
   private async identify(

@@ -100,6 +100,16 @@ export class Policy {
     return user !== undefined && this.admins.has(user);
   }
 
+  /**
+   * The one check of "is this caller an admin" (immutable-tag overrides, and whatever
+   * else admins may do beyond actions): a policy admin who authenticated as themselves.
+   * A personal access token never carries admin rights beyond its scopes, and an
+   * external issuer's subject is never a local admin, whatever its name.
+   */
+  isAdminCaller(caller: { user: string; viaPat: boolean; local: boolean } | undefined): boolean {
+    return caller !== undefined && caller.local && !caller.viaPat && this.isAdmin(caller.user);
+  }
+
   /** The actions `subject` may take on `repository` (policy ∩ the subject's limit). */
   actions(subject: Subject, repository: string): Set<Action> {
     const granted = this.policyActions(subject.user, repository);

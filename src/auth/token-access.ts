@@ -66,8 +66,8 @@ export class TokenAccess implements AccessControl {
 
   isAdmin(req: IncomingMessage): boolean {
     const token = this.callers.get(req);
-    return (
-      token !== undefined && token.local && typeof token.claims.pat !== 'string' && this.o.policy.isAdmin(token.subject)
+    return this.o.policy.isAdminCaller(
+      token && { user: token.subject, viaPat: typeof token.claims.pat === 'string', local: token.local },
     );
   }
 
@@ -79,6 +79,12 @@ export class TokenAccess implements AccessControl {
     const token = this.callers.get(req);
     if (!token || token.subject === '') return undefined;
     return token.local ? token.subject : `${token.subject}@${token.issuer}`;
+  }
+
+  /** The personal access token a local token was issued for (claim `pat`). */
+  tokenId(req: IncomingMessage): string | undefined {
+    const token = this.callers.get(req);
+    return token?.local && typeof token.claims.pat === 'string' ? token.claims.pat : undefined;
   }
 
   private async subjectOf(token: VerifiedToken): Promise<Subject> {

@@ -53,9 +53,13 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
   const subjectOf = (id: Identity | undefined): Subject =>
     id ? { user: id.user, ...(id.pat ? { limit: id.pat.scopes } : {}) } : {};
 
-  async function authenticate(req: IncomingMessage, user: string, secret: string): Promise<Identity> {
-    const outcome = await o.authenticator.authenticate(user, secret, clientAddress(req.socket.remoteAddress));
-    if (outcome.ok) return outcome.identity;
+  async function authenticate(ctx: RequestContext, user: string, secret: string): Promise<Identity> {
+    ctx.audit.login = { user: user.slice(0, 200) };
+    const outcome = await o.authenticator.authenticate(user, secret, clientAddress(ctx.req.socket.remoteAddress));
+    if (outcome.ok) {
+      if (outcome.identity.pat) ctx.audit.login.tokenId = outcome.identity.pat.id;
+      return outcome.identity;
+    }
     if (outcome.retryAfterMs > 0) {
       throw new RegistryError('TOOMANYREQUESTS', 'too many failed login attempts; try again later', undefined, {
         'Retry-After': String(Math.ceil(outcome.retryAfterMs / 1000)),
@@ -142,7 +146,7 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
     if (presented.kind === 'malformed' || presented.kind === 'bearer') {
       throw new RegistryError('UNAUTHORIZED', 'the token endpoint takes Basic credentials or none');
     }
-    const id = presented.kind === 'basic' ? await authenticate(req, presented.user, presented.secret) : undefined;
+    const id = presented.kind === 'basic' ? await authenticate(ctx, presented.user, presented.secret) : undefined;
     const { token, iat } = await issue(id, parseScopes(query.getAll('scope')));
     const refresh = id && query.get('offline_token') === 'true' ? await refreshTokenFor(id) : undefined;
     respond(ctx, {
@@ -173,11 +177,12 @@ export function createTokenEndpoint(o: TokenEndpointOptions): Handler {
       const password = form.get('password') ?? '';
       if (user === '' || password === '')
         throw new RegistryError('TOKEN_REQUEST_INVALID', 'grant_type=password needs username and password');
-      id = await authenticate(req, user, password);
+      id = await authenticate(ctx, user, password);
       if (form.get('access_type') === 'offline') refresh = await refreshTokenFor(id);
     } else if (grant === 'refresh_token') {
       const given = form.get('refresh_token') ?? '';
       id = await redeem(given);
+      ctx.audit.login = { user: id.user, ...(id.pat ? { tokenId: id.pat.id } : {}) };
       refresh = given;
     } else {
       throw new RegistryError('TOKEN_REQUEST_INVALID', 'grant_type must be password or refresh_token');

@@ -12,6 +12,17 @@ import { PatStore, type PatRecord } from '../auth/pat-store.js';
 import { readUsers } from '../auth/users.js';
 import { openMetadataStore } from '../storage/open-stores.js';
 import { action, addStoreOptions, CliError, htpasswdPath, loadConfig, type StoreOptions } from './common.js';
+import { AuditLog } from '../audit/audit-log.js';
+import type { AuditRecord } from '../core/audit.js';
+import type { ServeConfig } from '../config/config.js';
+
+/** Appends to the server's audit trail, when its config has one (the file is shared, append-only). */
+async function audit(config: ServeConfig, record: Omit<AuditRecord, 'time'>): Promise<void> {
+  if (!config.audit) return;
+  const log = new AuditLog(config.audit);
+  log.write(record);
+  await log.close();
+}
 
 interface CreateOptions extends StoreOptions {
   user: string;
@@ -73,6 +84,13 @@ export function registerToken(program: Command): void {
             ...(opts.note ? { note: opts.note } : {}),
           }),
         );
+        await audit(config, {
+          action: 'token.create',
+          outcome: 'success',
+          user: record.user,
+          tokenId: record.id,
+          via: 'stowage token create',
+        });
         process.stdout.write(`${secret}\n`);
         process.stderr.write(
           `created token ${record.id} for ${record.user} (${scopes.map(formatPatScope).join(' ')}; expires ${date(record.expiresAt)}).\n` +
@@ -126,11 +144,19 @@ export function registerToken(program: Command): void {
     token.command('revoke <id>').description('Revoke a token at once (the running server refuses it from now on).'),
   ).action(
     action(async (id: string, opts: StoreOptions) => {
-      const ok = await withStore(opts, async (s) => {
+      const { ok, user } = await withStore(opts, async (s) => {
         const r = await s.get(id);
         if (!r) throw new CliError(`no token ${id}`);
-        return s.revoke(id);
+        return { ok: await s.revoke(id), user: r.user };
       });
+      if (ok)
+        await audit(loadConfig(opts), {
+          action: 'token.revoke',
+          outcome: 'success',
+          user,
+          tokenId: id,
+          via: 'stowage token revoke',
+        });
       process.stderr.write(ok ? `revoked token ${id}\n` : `token ${id} was already revoked\n`);
     }),
   );

@@ -16,6 +16,7 @@ import type { QuotaRule } from '../registry/quotas.js';
 import type { ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from './events-config.js';
+import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import {
   DEFAULT_STORAGE,
@@ -81,6 +82,8 @@ export interface ServeConfig {
   metrics: MetricsConfig;
   /** Webhook endpoints and delivery (events-config.ts); none by default. */
   events: EventsConfig;
+  /** The audit trail (audit-config.ts); off by default. */
+  audit?: AuditConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -171,6 +174,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   storage: 'storage',
   metrics: 'metrics',
   events: 'events',
+  audit: 'audit',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -254,7 +258,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let storage: StorageConfig;
   let metrics: MetricsConfig;
   let events: EventsConfig;
+  let audit: AuditConfig | undefined;
   try {
+    audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
       file.metrics === undefined && env.metrics === undefined && flags.metrics === undefined
@@ -278,7 +284,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof LifecycleConfigError ||
       e instanceof StorageConfigError ||
       e instanceof MetricsConfigError ||
-      e instanceof EventsConfigError
+      e instanceof EventsConfigError ||
+      e instanceof AuditConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -322,6 +329,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     storage,
     metrics,
     events,
+    ...(audit ? { audit } : {}),
   };
 }
 

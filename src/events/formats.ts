@@ -92,7 +92,8 @@ export function distributionEnvelope(e: RegistryEvent, ctx: RenderContext): stri
   if (e.size !== undefined) target.length = e.size;
   target.repository = e.repository;
   if (e.fromRepository !== undefined) target.fromRepository = e.fromRepository;
-  if (e.digest !== undefined) target.url = `${ctx.source}/v2/${e.repository}/manifests/${e.digest}`;
+  if (e.digest !== undefined)
+    target.url = `${ctx.source}/v2/${e.repository}/${e.kind === 'blob.mounted' ? 'blobs' : 'manifests'}/${e.digest}`;
   if (e.tag !== undefined) target.tag = e.tag;
   const request: Record<string, string> = { id: e.request?.id ?? '' };
   if (e.request?.addr) request.addr = e.request.addr;

@@ -17,6 +17,8 @@ export interface AccessControl {
   readonly tokenEndpoint?: Handler;
   /** Is the (already checked) caller an admin of the policy? (immutable tag overrides) */
   isAdmin?(req: IncomingMessage): boolean;
+  /** The personal access token the caller used (its id), for the audit trail. */
+  tokenId?(req: IncomingMessage): string | undefined;
 }
 
 /** No authentication: everyone may do everything (the embedded default on loopback). */
@@ -31,6 +33,9 @@ export class OpenAccess implements AccessControl {
     return true;
   }
   principal(): string | undefined {
+    return undefined;
+  }
+  tokenId(): string | undefined {
     return undefined;
   }
 }

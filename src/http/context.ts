@@ -24,6 +24,17 @@ export interface RequestContext {
   state: { ready: boolean };
   /** `/metrics` on this address (absent: metrics off, or on their own listener). */
   metricsEndpoint?: MetricsEndpoint;
+  /** What the handler learnt for the audit trail (audit-request.ts). */
+  audit: AuditNotes;
+}
+
+/** Facts only a handler knows, for the request's audit record. */
+export interface AuditNotes {
+  /** A login attempt at the token endpoint: the user name tried (never the secret), the PAT used. */
+  login?: { user: string; tokenId?: string };
+  /** A manifest push: its digest, and the manifest the tag named before when it moved. */
+  digest?: string;
+  previousDigest?: string;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

@@ -8,13 +8,15 @@ import { isValidRepositoryName } from '../core/names.js';
 import type { Registry } from '../registry/registry.js';
 import type { AccessControl } from './access.js';
 import { OpenAccess } from './access.js';
-import type { RequestContext } from './context.js';
+import type { AuditNotes, RequestContext } from './context.js';
 import { API_VERSION_HEADER, sendError, toRegistryErrors } from './respond.js';
 import { logRequest } from './request-log.js';
 import { markBodyStalled } from './request-body.js';
 import { methodLabel, type Metrics } from '../metrics/metrics.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
-import { matchRoute } from './routes.js';
+import { matchRoute, type Access } from './routes.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { auditRequest } from './audit-request.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -27,6 +29,8 @@ export interface HttpServerOptions {
   metrics?: Metrics;
   /** Serve `/metrics` on this server (absent: 404 there). */
   metricsEndpoint?: MetricsEndpoint;
+  /** The audit trail (absent: off). */
+  audit?: AuditLog;
 }
 
 /** What one client can make the server hold open (README "Security"). */
@@ -116,6 +120,24 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
     let path = '';
     let query = new URLSearchParams();
     let route = 'none';
+    const notes: AuditNotes = {};
+    let routeAccess: Access | undefined;
+    let params: { name?: string; ref?: string } = {};
+    if (options.audit)
+      auditRequest(options.audit, req, res, {
+        get route() {
+          return route;
+        },
+        get access() {
+          return routeAccess;
+        },
+        get params() {
+          return params;
+        },
+        notes,
+        user: () => access.principal(req),
+        tokenId: () => access.tokenId?.(req),
+      });
     try {
       // RFC 9112 absolute-form ("GET http://host/v2/ HTTP/1.1"): route on the path only.
       const url = (req.url ?? '/').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '') || '/';
@@ -131,7 +153,8 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         res.setHeader('Allow', match.allowed.join(', '));
         throw new RegistryError('METHOD_NOT_ALLOWED', `${method} is not allowed here`);
       }
-      const params = decodeParams(match.params);
+      routeAccess = match.access;
+      params = decodeParams(match.params);
       await access.check(req, match.access, params.name);
       const ctx: RequestContext = {
         req,
@@ -146,6 +169,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
         principal: () => access.principal(req),
         tokenEndpoint: access.tokenEndpoint,
         ...(options.metricsEndpoint ? { metricsEndpoint: options.metricsEndpoint } : {}),
+        audit: notes,
       };
       await match.handler(ctx);
     } catch (e) {

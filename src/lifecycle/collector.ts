@@ -154,7 +154,13 @@ class Collector {
     );
     for (const d of plan.decisions) this.report.decisions.push({ repository, ...d });
     for (const t of plan.dropTags) {
-      if (this.dryRun || (await this.meta.deleteTagIf(repository, t.tag, t.digest)))
+      const events = this.registry.removalEvents(repository, {
+        removed: 'tag',
+        tag: t.tag,
+        digest: t.digest,
+        reason: t.rule,
+      });
+      if (this.dryRun || (await this.meta.deleteTagIf(repository, t.tag, t.digest, events)))
         this.report.tagsRemoved.push({ repository, ...t });
     }
     // Parents before children: an index (or referrer) goes before what it references.
@@ -163,7 +169,12 @@ class Collector {
         this.report.manifestsRemoved.push({ repository, ...m });
         continue;
       }
-      const outcome = await this.meta.deleteManifestIfUnused(repository, m.digest, this.cutoff);
+      const events = this.registry.removalEvents(repository, {
+        removed: 'manifest',
+        digest: m.digest,
+        reason: m.reason,
+      });
+      const outcome = await this.meta.deleteManifestIfUnused(repository, m.digest, this.cutoff, events);
       if (outcome === 'deleted') this.report.manifestsRemoved.push({ repository, ...m });
     }
   }

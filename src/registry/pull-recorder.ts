@@ -1,3 +1,4 @@
+import type { RegistryEvent } from '../core/events.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 
 /** One pull time per manifest per this long is enough for `pulled_within` rules. */
@@ -5,13 +6,21 @@ const RECORD_EVERY_MS = 60 * 60 * 1000;
 const FLUSH_EVERY_MS = 30_000;
 /** Bounds the memory of "recorded recently" (oldest entries go first). */
 const MAX_REMEMBERED = 100_000;
+/** Pull events wait at most this long for their batch (they are what webhooks see). */
+const EVENT_FLUSH_MS = 200;
+/** Pull events held before a write is forced, so a burst of pulls cannot grow memory. */
+const MAX_PENDING_EVENTS = 1_000;
 
 /**
  * Pull times, off the hot path (docs/gc.md): a manifest GET only touches a map;
- * the batch is written in one transaction every 30 s and at close.
+ * the batch is written in one transaction every 30 s and at close. Pull events
+ * (`events.pulls`) ride the same write, sooner: a pull changes nothing durable, so
+ * it is answered first and its event follows within EVENT_FLUSH_MS.
  */
 export class PullRecorder {
   private pending = new Map<string, { repository: string; digest: string; at: number }>();
+  private pendingEvents: RegistryEvent[] = [];
+  private eventTimer: NodeJS.Timeout | undefined;
   private readonly recorded = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
@@ -24,7 +33,8 @@ export class PullRecorder {
     this.timer.unref();
   }
 
-  record(repository: string, digest: string): void {
+  record(repository: string, digest: string, event?: RegistryEvent): void {
+    if (event) this.recordEvent(event);
     const key = `${repository}@${digest}`;
     const at = this.now();
     const last = this.recorded.get(key);
@@ -35,12 +45,27 @@ export class PullRecorder {
     this.pending.set(key, { repository, digest, at });
   }
 
+  private recordEvent(event: RegistryEvent): void {
+    this.pendingEvents.push(event);
+    if (this.pendingEvents.length >= MAX_PENDING_EVENTS) void this.flush();
+    else if (!this.eventTimer) {
+      this.eventTimer = setTimeout(() => void this.flush(), EVENT_FLUSH_MS);
+      this.eventTimer.unref();
+    }
+  }
+
   /** Writes what was recorded so far; pull times are best effort, so a failure is dropped. */
   flush(): Promise<void> {
-    if (this.pending.size === 0) return this.flushing;
+    if (this.eventTimer) clearTimeout(this.eventTimer);
+    this.eventTimer = undefined;
+    if (this.pending.size === 0 && this.pendingEvents.length === 0) return this.flushing;
     const batch = [...this.pending.values()];
+    const events = this.pendingEvents;
     this.pending = new Map();
-    this.flushing = this.flushing.then(() => this.meta.recordPulls(batch)).catch(() => undefined);
+    this.pendingEvents = [];
+    this.flushing = this.flushing
+      .then(() => this.meta.recordPulls(batch, events.length > 0 ? events : undefined))
+      .catch(() => undefined);
     return this.flushing;
   }
 

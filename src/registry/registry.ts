@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { RegistryError, RegistryErrors } from '../core/errors.js';
 import { digestBytes, parseDigest, type Digest } from '../core/digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../core/names.js';
@@ -22,6 +22,7 @@ import { manifestPushEvents, type EventActor, type ManifestWriteFacts, type Regi
 import { PullRecorder } from './pull-recorder.js';
 import { describeImmutableRule, immutableRule, type ImmutableTagRule } from './immutable-tags.js';
 import { namespaceOf, quotaFor, type QuotaRule } from './quotas.js';
+import { bytesQuotaExceeded, type QuotaLimits } from '../core/quota.js';
 
 export interface RegistryOptions {
   /** Largest manifest accepted, in bytes (default 4 MiB, the interoperable cap). */
@@ -42,6 +43,10 @@ export interface RegistryOptions {
   maxUploadsPerUser?: number;
   /** Record outbox events with each change (on when webhook endpoints are configured). */
   events?: boolean;
+  /** Record manifest.pulled events for manifest GETs (the hot path: `events.pulls`, off by default). */
+  pullEvents?: boolean;
+  /** Report the digest a pushed tag named before (for the audit trail's tag.move). */
+  tagMoves?: boolean;
 }
 
 /** A blob the repository may see: one linked there, or one of its manifests read as a blob. */
@@ -50,6 +55,12 @@ export interface VisibleBlob {
   size: number;
   /** Set when the digest names a manifest of the repository rather than a linked blob. */
   manifest?: ManifestRecord;
+}
+
+/** What the client said about a blob before sending it (quotas refuse it before its bytes arrive). */
+export interface DeclaredBlob {
+  digest?: string;
+  size?: number;
 }
 
 export interface UploadState {
@@ -68,6 +79,8 @@ export interface StoredManifest {
 export interface PutManifestResult {
   digest: string;
   subject?: string;
+  /** With `tagMoves`: the manifest the tag named before this push, when another. */
+  previousDigest?: string;
 }
 
 /** A page of referrers, as descriptors ready for an OCI index. */
@@ -117,6 +130,8 @@ export class Registry {
   readonly immutableTags: readonly ImmutableTagRule[];
   readonly quotas: readonly QuotaRule[];
   private readonly events: boolean;
+  private readonly pullEvents: boolean;
+  private readonly tagMoves: boolean;
 
   constructor(
     readonly blobs: BlobStore,
@@ -136,6 +151,16 @@ export class Registry {
     this.immutableTags = options.immutableTags ?? [];
     this.quotas = options.quotas ?? [];
     this.events = options.events ?? false;
+    this.pullEvents = this.events && (options.pullEvents ?? false);
+    this.tagMoves = options.tagMoves ?? false;
+  }
+
+  /** The events recording what GC or retention removed (undefined when no endpoint listens). */
+  removalEvents(
+    repository: string,
+    removed: { removed: 'tag' | 'manifest'; digest: string; tag?: string; reason: string },
+  ): RegistryEvent[] | undefined {
+    return this.events ? [{ ...this.eventBase(repository, {}), kind: 'gc.removed', ...removed }] : undefined;
   }
 
   private eventBase(repository: string, caller: CallerOptions) {
@@ -207,10 +232,13 @@ export class Registry {
 
   /**
    * Opens a session owned by `owner` (the authenticated user; undefined for
-   * anonymous callers): only the same principal may use it afterwards.
+   * anonymous callers): only the same principal may use it afterwards. A size the
+   * client `declared` (a monolithic POST's Content-Length) that cannot fit the
+   * namespace's quota is refused here, before a session or a byte exists.
    */
-  async startUpload(repository: string, owner: string | undefined): Promise<UploadState> {
+  async startUpload(repository: string, owner: string | undefined, declared: DeclaredBlob = {}): Promise<UploadState> {
     assertRepositoryName(repository);
+    if (declared.size !== undefined) await this.assertBytesFit(repository, declared.digest, declared.size);
     const id = randomUUID();
     const at = this.now();
     const keys = ['all', `repository:${repository}`, ...(owner === undefined ? [] : [`owner:${owner}`])];
@@ -270,6 +298,7 @@ export class Registry {
     digestText: string,
     from: string | undefined,
     mayRead: (repo: string) => Promise<boolean>,
+    caller: CallerOptions = {},
   ): Promise<{ digest: string; size: number } | undefined> {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
@@ -278,8 +307,13 @@ export class Registry {
     if (!(await mayRead(from))) return undefined;
     // Defence in depth (fsck finds how bytes could vanish): the fence below is what makes it exact.
     if (!(await this.blobs.stat(digest))) return undefined;
-    // One transaction: a link exists only while the blob's bytes do (docs/gc.md).
-    const mounted = await this.meta.mountBlob(repository, from, digest);
+    // One transaction: a link exists only while the blob's bytes do (docs/gc.md), and only within the quota.
+    const events = this.events
+      ? (size: number): RegistryEvent[] => [
+          { ...this.eventBase(repository, caller), kind: 'blob.mounted', digest, size, fromRepository: from },
+        ]
+      : undefined;
+    const mounted = await this.meta.mountBlob(repository, from, digest, this.quotaLimits(repository), events);
     return mounted && { digest, size: mounted.size };
   }
 
@@ -302,7 +336,10 @@ export class Registry {
 
   /**
    * Appends a chunk. With `contentRange` the chunk must start where the upload
-   * ends (416 otherwise); `contentLength`, when given, must match the range.
+   * ends (416 otherwise); `contentLength`, when given, must match the range. A chunk
+   * that would take the upload past the namespace's quota is refused (DENIED) before
+   * it is read when its length is declared, or as soon as it passes the room left,
+   * and the session goes with it: the push cannot finish.
    */
   async appendUpload(
     repository: string,
@@ -313,7 +350,9 @@ export class Registry {
     contentLength?: number,
   ): Promise<UploadState> {
     const record = await this.session(repository, id, owner);
-    const size = await this.fenced(id, data, () => this.writeChunk(id, data, contentRange, contentLength));
+    const size = await this.fenced(id, data, () =>
+      this.writeChunk(repository, undefined, id, data, contentRange, contentLength),
+    );
     // Activity only matters at TTL scale: skip the durable write for back-to-back chunks.
     const now = this.now();
     if (now - record.updatedAt >= Math.min(TOUCH_INTERVAL_MS, this.uploadTtlMs / 10))
@@ -321,8 +360,10 @@ export class Registry {
     return { id, repository, size };
   }
 
-  /** Appends a chunk; the caller holds the session's fence. */
+  /** Appends a chunk of a blob (`digest` when known); the caller holds the session's fence. */
   private async writeChunk(
+    repository: string,
+    digest: string | undefined,
     id: string,
     data: Readable,
     contentRange: string | undefined,
@@ -334,6 +375,7 @@ export class Registry {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     }
     let offset = current;
+    let length = contentLength;
     if (contentRange !== undefined) {
       const range = parseContentRange(contentRange);
       if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
@@ -343,8 +385,48 @@ export class Registry {
         });
       }
       offset = range.start;
+      length = range.end - range.start + 1;
     }
-    return this.blobs.appendUpload(id, offset, data);
+    const room = await this.quotaRoom(repository, digest);
+    if (room === undefined) return this.blobs.appendUpload(id, offset, data);
+    const refuse = async (size: number) => {
+      await this.dropSession(id);
+      return bytesQuotaExceeded(room.namespace, room.usage, room.limit, size);
+    };
+    // Declared: refused before a byte of it is read (the unread body closes the connection).
+    if (length !== undefined && offset + length > room.free) throw await refuse(offset + length);
+    // Streamed without a length: cut off as soon as it passes the room left (the chunk is rolled back).
+    let seen = offset;
+    let over = false;
+    const limited = data.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          seen += chunk.length;
+          if (seen > room.free) {
+            over = true;
+            done(new Error('over quota'));
+          } else done(null, chunk);
+        },
+      }),
+    );
+    data.once('error', (e) => limited.destroy(e));
+    // The refusal may come before the store reads from `limited`; the store sees it destroyed.
+    limited.on('error', () => undefined);
+    try {
+      return await this.blobs.appendUpload(id, offset, limited);
+    } catch (e) {
+      if (over) {
+        data.unpipe();
+        throw await refuse(seen);
+      }
+      throw e;
+    }
+  }
+
+  /** Removes a session and its bytes (a refused push leaves nothing half-stored). */
+  private async dropSession(id: string): Promise<void> {
+    await this.blobs.deleteUpload(id);
+    await this.meta.deleteUpload(id);
   }
 
   /**
@@ -386,7 +468,7 @@ export class Registry {
       throw e;
     }
     return this.fenced(id, lastChunk, async () => {
-      if (lastChunk) await this.writeChunk(id, lastChunk, contentRange, contentLength);
+      if (lastChunk) await this.writeChunk(repository, digest.value, id, lastChunk, contentRange, contentLength);
       return this.commit(repository, id, digest);
     });
   }
@@ -395,10 +477,9 @@ export class Registry {
   private async commit(repository: string, id: string, digest: Digest): Promise<{ digest: string; size: number }> {
     const pending = await this.blobs.uploadSize(id);
     if (pending === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+    // Nothing half-stored: the session goes with a refusal.
     await this.assertBytesFit(repository, digest.value, pending).catch(async (e: unknown) => {
-      // Nothing half-stored: the session goes with the refusal.
-      await this.blobs.deleteUpload(id);
-      await this.meta.deleteUpload(id);
+      await this.dropSession(id);
       throw e;
     });
     // The fence (docs/gc.md): claim the digest before its bytes are put in place.
@@ -407,7 +488,15 @@ export class Registry {
       await this.meta.deleteUpload(id);
       throw e;
     });
-    if (!(await this.meta.linkBlob(repository, digest.value, size, claim))) {
+    // The check above raced with other pushes; the link checks again, atomically. If it
+    // refuses, the committed bytes are linked nowhere and the next GC takes them.
+    const linked = await this.meta
+      .linkBlob(repository, digest.value, size, claim, this.quotaLimits(repository))
+      .catch(async (e: unknown) => {
+        await this.meta.deleteUpload(id);
+        throw e;
+      });
+    if (!linked) {
       // Only after a stall longer than the grace period: a collector swept the digest.
       await this.meta.deleteUpload(id);
       throw new RegistryError(
@@ -420,61 +509,42 @@ export class Registry {
     return { digest: digest.value, size };
   }
 
-  /** DENIED when `size` more bytes would put the repository's namespace over its quota (a blob it links already counts). */
-  private async assertBytesFit(repository: string, digest: string, size: number): Promise<void> {
-    const limit = quotaFor(this.quotas, repository)?.bytes;
-    const ns = namespaceOf(repository);
-    if (limit === undefined || (await this.meta.namespaceLinks(ns, digest))) return;
-    const used = (await this.meta.namespaceUsage(ns)).bytes;
-    if (used + size > limit) {
-      throw new RegistryError(
-        'DENIED',
-        `storage quota of namespace ${ns} exceeded: ${used} of ${limit} bytes used, this push needs ${size} more`,
-        { namespace: ns, usage: used, limit },
-      );
-    }
+  /** The limits of the repository's quota rule, as the metadata store enforces them atomically. */
+  private quotaLimits(repository: string): QuotaLimits | undefined {
+    const rule = quotaFor(this.quotas, repository);
+    if (!rule) return undefined;
+    return {
+      namespace: namespaceOf(repository),
+      bytes: rule.bytes,
+      manifestsPerRepository: rule.manifestsPerRepository,
+      tagsPerRepository: rule.tagsPerRepository,
+    };
   }
 
-  /** DENIED when the manifest (and its tag) would exceed the repository's limits or the namespace's bytes. */
-  private async assertManifestFits(
+  /**
+   * The room left in the repository's namespace for a blob (`digest` when known:
+   * one the namespace links already needs none); undefined without a bytes quota.
+   */
+  private async quotaRoom(
     repository: string,
-    digest: string,
-    size: number,
-    tag: string | undefined,
-  ): Promise<void> {
-    const rule = quotaFor(this.quotas, repository);
-    if (
-      !rule ||
-      ((await this.meta.getManifest(repository, digest)) &&
-        (tag === undefined || (await this.meta.resolveTag(repository, tag))))
-    )
-      return;
-    const counts = await this.meta.repositoryCounts(repository);
-    const isNewManifest = !(await this.meta.getManifest(repository, digest));
-    if (
-      rule.manifestsPerRepository !== undefined &&
-      isNewManifest &&
-      counts.manifests + 1 > rule.manifestsPerRepository
-    ) {
-      throw new RegistryError(
-        'DENIED',
-        `manifest limit of ${repository} reached: ${counts.manifests} of ${rule.manifestsPerRepository} manifests`,
-        { usage: counts.manifests, limit: rule.manifestsPerRepository },
-      );
-    }
-    if (
-      rule.tagsPerRepository !== undefined &&
-      tag !== undefined &&
-      !(await this.meta.resolveTag(repository, tag)) &&
-      counts.tags + 1 > rule.tagsPerRepository
-    ) {
-      throw new RegistryError(
-        'DENIED',
-        `tag limit of ${repository} reached: ${counts.tags} of ${rule.tagsPerRepository} tags`,
-        { usage: counts.tags, limit: rule.tagsPerRepository },
-      );
-    }
-    if (isNewManifest) await this.assertBytesFit(repository, digest, size);
+    digest: string | undefined,
+  ): Promise<{ namespace: string; usage: number; limit: number; free: number } | undefined> {
+    const limit = quotaFor(this.quotas, repository)?.bytes;
+    const namespace = namespaceOf(repository);
+    if (limit === undefined || (digest !== undefined && (await this.meta.namespaceLinks(namespace, digest))))
+      return undefined;
+    const usage = (await this.meta.namespaceUsage(namespace)).bytes;
+    return { namespace, usage, limit, free: limit - usage };
+  }
+
+  /**
+   * DENIED when `size` more bytes would put the repository's namespace over its quota
+   * (a blob it links already counts). An early answer, before bytes move; the metadata
+   * store checks again atomically when it links them.
+   */
+  private async assertBytesFit(repository: string, digest: string | undefined, size: number): Promise<void> {
+    const room = await this.quotaRoom(repository, digest);
+    if (room && size > room.free) throw bytesQuotaExceeded(room.namespace, room.usage, room.limit, size);
   }
 
   /** Claims a digest, waiting (briefly) while a collector finishes deleting it. */
@@ -549,15 +619,18 @@ export class Registry {
       annotations: parsed.annotations,
       createdAt: this.now(),
     };
-    await this.assertManifestFits(repository, digest, body.length, byDigest ? undefined : reference);
     const immutable = byDigest ? undefined : this.immutableRuleFor(repository, reference, caller);
+    let previousDigest: string | undefined;
     const unmet = await this.meta
       .putManifest(repository, record, uniqueReferences(parsed.references), byDigest ? undefined : reference, {
         keepTag: immutable !== undefined,
-        ...(this.events
+        quota: this.quotaLimits(repository),
+        ...(this.events || (this.tagMoves && !byDigest)
           ? {
-              events: (facts: ManifestWriteFacts) =>
-                manifestPushEvents(
+              events: (facts: ManifestWriteFacts) => {
+                previousDigest = facts.previousDigest;
+                if (!this.events) return [];
+                return manifestPushEvents(
                   {
                     repository,
                     digest,
@@ -571,7 +644,8 @@ export class Registry {
                   caller.actor ?? {},
                   record.createdAt,
                   randomUUID,
-                ),
+                );
+              },
             }
           : {}),
       })
@@ -602,11 +676,21 @@ export class Registry {
         ),
       );
     }
-    return { digest, subject: parsed.subject?.digest };
+    return {
+      digest,
+      subject: parsed.subject?.digest,
+      ...(previousDigest !== undefined && previousDigest !== digest ? { previousDigest } : {}),
+    };
   }
 
   /** Resolves a tag or digest to the manifest, checking the client accepts its type. */
-  async getManifest(repository: string, reference: string, accepted: Set<string>): Promise<StoredManifest> {
+  /** The stored manifest; with `pull` (a GET, not a HEAD), a pull is recorded for retention and events. */
+  async getManifest(
+    repository: string,
+    reference: string,
+    accepted: Set<string>,
+    pull?: CallerOptions,
+  ): Promise<StoredManifest> {
     assertRepositoryName(repository);
     const digest = await this.resolve(repository, reference);
     const m = await this.meta.getManifest(repository, digest);
@@ -618,7 +702,18 @@ export class Registry {
         { reference, mediaType: m.mediaType },
       );
     }
-    this.pulls.record(repository, m.digest);
+    const event: RegistryEvent | undefined =
+      this.pullEvents && pull
+        ? {
+            ...this.eventBase(repository, pull),
+            kind: 'manifest.pulled',
+            digest: m.digest,
+            mediaType: m.mediaType,
+            size: m.size,
+            ...(reference.includes(':') ? {} : { tag: reference }),
+          }
+        : undefined;
+    this.pulls.record(repository, m.digest, event);
     return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
   }
 

@@ -2,6 +2,7 @@ import type { Page, PageRequest } from '../core/pagination.js';
 import type { ManifestReference } from '../core/manifest.js';
 import type { ManifestWriteFacts, RegistryEvent } from '../core/events.js';
 import type { EventStore } from './event-store.js';
+import type { QuotaLimits } from '../core/quota.js';
 
 export interface UploadRecord {
   id: string;
@@ -86,6 +87,13 @@ export interface StorageStats {
 
 export type ConditionalDelete = 'deleted' | 'absent' | 'tagged' | 'referenced' | 'recent';
 
+export interface PutManifestOptions {
+  keepTag?: boolean;
+  taggedAt?: number;
+  events?: (facts: ManifestWriteFacts) => RegistryEvent[];
+  quota?: QuotaLimits;
+}
+
 /** A reference a manifest PUT could not satisfy: missing, or present with another size. */
 export interface UnmetReference {
   reference: ManifestReference;
@@ -165,11 +173,25 @@ export interface MetadataStore extends TokenStore, EventStore {
    * the blob's record still carries `claim` and is live; false otherwise (nothing
    * written). Without `claim` (callers that know the bytes are durable and no
    * collector can be sweeping them, e.g. tests and imports) it claims and links in
-   * one transaction, refused only while the digest is being deleted.
+   * one transaction, refused only while the digest is being deleted. With `quota`,
+   * a link that would put bytes new to the namespace over `quota.bytes` throws
+   * DENIED and writes nothing: checked in the same transaction, so concurrent
+   * links into one namespace take turns and cannot overshoot it together.
    */
-  linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean>;
-  /** Links a blob `from` may see into `repository`, in one transaction; its size, or undefined when `from` has no link. */
-  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined>;
+  linkBlob(repository: string, digest: string, size: number, claim?: number, quota?: QuotaLimits): Promise<boolean>;
+  /**
+   * Links a blob `from` may see into `repository`, in one transaction (with `events`,
+   * appended to the outbox in it); its size, or undefined when `from` has no link.
+   * `quota` as for linkBlob; `events` is called with the size, since the event
+   * describes the mounted blob.
+   */
+  mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    quota?: QuotaLimits,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined>;
   /** The blob's size if the repository may see it. */
   blobLink(repository: string, digest: string): Promise<{ size: number } | undefined>;
   /** Removes a blob from a repository; 'referenced' when a manifest there still uses it. */
@@ -183,13 +205,16 @@ export interface MetadataStore extends TokenStore, EventStore {
    * not moved: DENIED, and nothing is written (immutable tags). `taggedAt` is the
    * tag's push time (default now; `storage migrate` carries the original). `events`,
    * given what the transaction found, names the outbox events it records with the change.
+   * With `quota`, a manifest new to the repository past `manifestsPerRepository`, a
+   * tag new to it past `tagsPerRepository`, or manifest bytes new to the namespace
+   * past `bytes` throw DENIED and write nothing, checked in the same transaction.
    */
   putManifest(
     repository: string,
     manifest: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options?: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] },
+    options?: PutManifestOptions,
   ): Promise<UnmetReference[]>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
@@ -250,15 +275,21 @@ export interface MetadataStore extends TokenStore, EventStore {
   deleteDanglingTag(repository: string, tag: string): Promise<boolean>;
   /** The repository's tags and manifests, for retention. */
   repositoryInventory(repository: string): Promise<RepositoryInventory>;
-  /** Deletes the tag only if it still names `digest`. */
-  deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean>;
+  /** Deletes the tag only if it still names `digest` (and then appends `events` in the same transaction). */
+  deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean>;
   /**
    * Deletes the manifest only if, in the same transaction, no tag names it, no other
-   * manifest references it and it was created before `createdBefore`.
+   * manifest references it and it was created before `createdBefore` (and then
+   * appends `events` in that transaction).
    */
-  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete>;
-  /** Records manifest pulls (a batch; later times win). */
-  recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void>;
+  deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete>;
+  /** Records manifest pulls (a batch; later times win), and `events` (pull events) in the same transaction. */
+  recordPulls(pulls: { repository: string; digest: string; at: number }[], events?: RegistryEvent[]): Promise<void>;
   /** Bytes of the distinct blobs (and manifests) linked in repositories named `namespace` or under `namespace/`. */
   namespaceUsage(namespace: string): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }>;
   /** Does any repository of the namespace link the blob? (it is counted once) */

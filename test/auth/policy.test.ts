@@ -59,6 +59,13 @@ describe('policy', () => {
     assert.ok(policy.isAdmin('admin'));
     assert.ok(!policy.isAdmin(undefined));
   });
+  it('one admin check for callers: an admin as themselves, never through a PAT or another issuer', () => {
+    assert.ok(policy.isAdminCaller({ user: 'admin', viaPat: false, local: true }));
+    assert.ok(!policy.isAdminCaller({ user: 'admin', viaPat: true, local: true }), 'a PAT carries no admin rights');
+    assert.ok(!policy.isAdminCaller({ user: 'admin', viaPat: false, local: false }), 'an external subject named admin');
+    assert.ok(!policy.isAdminCaller({ user: 'alice', viaPat: false, local: true }));
+    assert.ok(!policy.isAdminCaller(undefined));
+  });
   it('a limit (PAT scopes) narrows, never widens', () => {
     assert.deepEqual(acts('alice', 'alice/app', [{ glob: 'alice/**', actions: ['pull'] }]), ['pull']);
     assert.deepEqual(acts('alice', 'alice/other', [{ glob: 'alice/app', actions: ['pull', 'push'] }]), []);

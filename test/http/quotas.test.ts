@@ -79,3 +79,67 @@ describe('quotas', () => {
     }
   });
 });
+
+describe('quotas before the bytes', () => {
+  const start = () =>
+    startInProcess({ fsync: false, quotas: [{ namespaces: 'team', bytes: 1000 }] } as unknown as Partial<ServeConfig>);
+
+  it('refuses a declared size at the monolithic POST and at a PATCH, before the bytes, leaving no session', async () => {
+    const s = await start();
+    try {
+      const big = Buffer.from('z'.repeat(2000));
+      const mono = await req(s.url, 'POST', `/v2/team/a/blobs/uploads/?digest=${encodeURIComponent(sha256(big))}`, {
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: big,
+      });
+      const body = assertError(mono, 403, 'DENIED', 'POST');
+      assert.match(body.errors[0].message, /0 of 1000 bytes used, this push needs 2000 more/);
+      assert.equal((await req(s.url, 'HEAD', `/v2/team/a/blobs/${sha256(big)}`)).status, 404);
+
+      const loc = await startUpload(s.url, 'team/a');
+      const patch = await req(s.url, 'PATCH', loc, {
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: big,
+      });
+      assertError(patch, 403, 'DENIED', 'PATCH');
+      assert.equal((await req(s.url, 'GET', loc)).status, 404, 'the refused session is gone');
+
+      // Streamed without a length: cut off once past the room left.
+      const loc2 = await startUpload(s.url, 'team/a');
+      const chunked = await req(s.url, 'PATCH', loc2, {
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: big,
+        chunked: true,
+      });
+      assertError(chunked, 403, 'DENIED', 'PATCH');
+      assert.equal((await req(s.url, 'GET', loc2)).status, 404);
+      // What fits still goes in.
+      await pushBlob(s.url, 'team/a', 'w'.repeat(900));
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('two concurrent pushes that each fit but not together: exactly one is committed', async () => {
+    const s = await start();
+    try {
+      const blobs = [Buffer.from('a'.repeat(600)), Buffer.from('b'.repeat(600))];
+      const results = await Promise.all(
+        blobs.map(async (b, i) => {
+          const loc = await startUpload(s.url, `team/r${i}`);
+          return req(s.url, 'PUT', withDigest(loc, sha256(b)), {
+            headers: { 'Content-Type': 'application/octet-stream' },
+            body: b,
+          });
+        }),
+      );
+      assert.deepEqual(results.map((r) => r.status).sort(), [201, 403], results.map((r) => r.text).join('\n'));
+      const present = await Promise.all(
+        blobs.map(async (b, i) => (await req(s.url, 'HEAD', `/v2/team/r${i}/blobs/${sha256(b)}`)).status),
+      );
+      assert.deepEqual(present.sort(), [200, 404]);
+    } finally {
+      await s.stop();
+    }
+  });
+});

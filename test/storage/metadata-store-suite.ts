@@ -1093,6 +1093,118 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('quotas: check and commit in one transaction', () => {
+      const denied = (e: Error & { code?: string; detail?: unknown }) => e.code === 'DENIED';
+
+      test('linkBlob and mountBlob with a bytes quota: DENIED with usage and limit, nothing written; a blob the namespace links already is free', async ({
+        store,
+      }) => {
+        const quota = { namespace: 'team', bytes: 100 };
+        const a = blob('a'.repeat(60));
+        const b = blob('b'.repeat(50));
+        assert.equal(await store.linkBlob('team/one', a.digest, a.size, undefined, quota), true);
+        await assert.rejects(
+          store.linkBlob('team/two', b.digest, b.size, undefined, quota),
+          (e: Error & { detail?: unknown }) => {
+            assert.ok(denied(e));
+            assert.match(
+              e.message,
+              /storage quota of namespace team exceeded: 60 of 100 bytes used, this push needs 50 more/,
+            );
+            assert.deepEqual(e.detail, { namespace: 'team', usage: 60, limit: 100, needed: 50 });
+            return true;
+          },
+        );
+        assert.equal(await store.blobLink('team/two', b.digest), undefined, 'nothing linked');
+        assert.equal(await store.repositoryExists('team/two'), false, 'no repository made');
+        assert.equal(
+          (await store.blobRecords(100)).some((r) => r.digest === b.digest),
+          false,
+          'no blob record made',
+        );
+        // Counted once per namespace: linking it into another repository of it costs nothing.
+        assert.equal(await store.linkBlob('team/two', a.digest, a.size, undefined, quota), true);
+        assert.deepEqual(await store.mountBlob('team/three', 'team/one', a.digest, quota), { size: a.size });
+        // A mount that would bring new bytes into a full namespace is refused too.
+        await store.linkBlob('other', b.digest, b.size);
+        await assert.rejects(store.mountBlob('team/one', 'other', b.digest, quota), denied);
+        assert.equal(await store.blobLink('team/one', b.digest), undefined);
+        assert.equal((await store.namespaceUsage('team')).bytes, a.size);
+      });
+
+      test('two links that each fit but together exceed the quota: exactly one is committed', async ({ store }) => {
+        const quota = { namespace: 'race', bytes: 100 };
+        for (let round = 0; round < 5; round++) {
+          const ns = `race${round}`;
+          const q = { ...quota, namespace: ns };
+          const x = blob(`x${round}`.repeat(30));
+          const y = blob(`y${round}`.repeat(30));
+          const claims = await Promise.all([
+            store.claimBlob(x.digest, x.size, 1),
+            store.claimBlob(y.digest, y.size, 1),
+          ]);
+          const results = await Promise.allSettled([
+            store.linkBlob(`${ns}/a`, x.digest, x.size, claims[0], q),
+            store.linkBlob(`${ns}/b`, y.digest, y.size, claims[1], q),
+          ]);
+          assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}: one wins`);
+          const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+          assert.ok(denied(loser.reason as Error & { code?: string }));
+          assert.ok((await store.namespaceUsage(ns)).bytes <= 100, 'never over the quota');
+        }
+      });
+
+      test('putManifest with limits: manifests and tags per repository, manifest bytes per namespace; DENIED writes nothing', async ({
+        store,
+      }) => {
+        const quota = { namespace: 'app', manifestsPerRepository: 2, tagsPerRepository: 2 };
+        const [m1, m2, m3] = [manifest('m1'), manifest('m2'), manifest('m3')];
+        assert.deepEqual(await store.putManifest('app', m1, [], 't1', { quota }), []);
+        assert.deepEqual(await store.putManifest('app', m2, [], 't2', { quota }), []);
+        assert.deepEqual(await store.putManifest('app', m1, [], 't2', { quota }), [], 'moving a tag is not a new tag');
+        await assert.rejects(store.putManifest('app', m1, [], 't3', { quota }), (e: Error) => {
+          assert.ok(denied(e));
+          assert.match(e.message, /tag limit of app reached: 2 of 2 tags/);
+          return true;
+        });
+        assert.equal(await store.resolveTag('app', 't3'), undefined);
+        await assert.rejects(store.putManifest('app', m3, [], undefined, { quota }), (e: Error) => {
+          assert.ok(denied(e));
+          assert.match(e.message, /manifest limit of app reached: 2 of 2 manifests/);
+          return true;
+        });
+        assert.equal(await store.getManifest('app', m3.digest), undefined);
+        assert.deepEqual(
+          await store.putManifest('app', m2, [], undefined, { quota }),
+          [],
+          'an existing manifest again',
+        );
+        // Bytes: a manifest new to the namespace counts its size; one there already (another repository) does not.
+        const small = { namespace: 'ns', bytes: m1.size + 1 };
+        assert.deepEqual(await store.putManifest('ns/a', m1, [], 'v1', { quota: small }), []);
+        assert.deepEqual(await store.putManifest('ns/b', m1, [], 'v1', { quota: small }), [], 'counted once');
+        await assert.rejects(store.putManifest('ns/b', m2, [], 'v2', { quota: small }), denied);
+        assert.equal(await store.getManifest('ns/b', m2.digest), undefined);
+      });
+
+      test('concurrent manifest PUTs that each fit but together exceed a limit: not both committed', async ({
+        store,
+      }) => {
+        const quota = { namespace: 'busy', manifestsPerRepository: 1 };
+        const pushes = await Promise.allSettled(
+          ['p1', 'p2', 'p3'].map((n) => store.putManifest('busy', manifest(n), [], n, { quota })),
+        );
+        assert.equal(pushes.filter((r) => r.status === 'fulfilled').length, 1);
+        assert.equal((await store.repositoryCounts('busy')).manifests, 1);
+        const bytes = { namespace: 'tight', bytes: manifest('q1').size + 1 };
+        const both = await Promise.allSettled(
+          ['q1', 'q2'].map((n) => store.putManifest(`tight/${n}`, manifest(n), [], 'v1', { quota: bytes })),
+        );
+        assert.equal(both.filter((r) => r.status === 'fulfilled').length, 1);
+        assert.ok((await store.namespaceUsage('tight')).bytes <= bytes.bytes);
+      });
+    });
+
     describe('usage', () => {
       test('namespaceUsage counts each blob once per namespace, plus manifests; repositoryCounts', async ({
         store,

@@ -7,7 +7,12 @@ import { readLimitedBody } from '../request-body.js';
 /** `GET`/`HEAD /v2/<name>/manifests/<ref>`: the stored bytes, with their exact type. */
 export const getManifest: Handler = async (ctx) => {
   const { req, res } = ctx;
-  const m = await ctx.registry.getManifest(ctx.params.name!, ctx.params.ref!, acceptedTypes(req.headers.accept));
+  const m = await ctx.registry.getManifest(
+    ctx.params.name!,
+    ctx.params.ref!,
+    acceptedTypes(req.headers.accept),
+    req.method === 'GET' ? { actor: actorOf(ctx) } : undefined,
+  );
   if (req.method !== 'HEAD') await ctx.registry.assertPullable(ctx.params.name!, m);
   const etag = `"${m.digest}"`;
   const headers = {
@@ -34,6 +39,8 @@ export const putManifest: Handler = async (ctx) => {
     admin: ctx.isAdmin(),
     actor: actorOf(ctx),
   });
+  ctx.audit.digest = result.digest;
+  if (result.previousDigest !== undefined) ctx.audit.previousDigest = result.previousDigest;
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,

@@ -1,4 +1,5 @@
 import { uploadRangeHeader } from '../../core/ranges.js';
+import { actorOf } from '../actor.js';
 import type { Handler, RequestContext } from '../context.js';
 import { sendEmpty } from '../respond.js';
 import { bodyKeptOnStall, bodyStalled, contentLength, hasBody } from '../request-body.js';
@@ -34,16 +35,21 @@ export const startUpload: Handler = async (ctx) => {
   const mount = query.get('mount');
   if (mount !== null) {
     const from = query.get('from') ?? undefined;
-    const mounted = await registry.mountBlob(name, mount, from, (repo) => ctx.canPull(repo));
+    const mounted = await registry.mountBlob(name, mount, from, (repo) => ctx.canPull(repo), {
+      actor: actorOf(ctx),
+    });
     if (mounted) {
       sendCreated(ctx, mounted.digest);
       return;
     }
   }
   const owner = ctx.principal();
-  const upload = await registry.startUpload(name, owner);
   const digest = query.get('digest');
-  if (digest !== null && mount === null) {
+  const monolithic = digest !== null && mount === null;
+  // A monolithic push says its size up front: a quota refuses it before the session exists.
+  const declared = monolithic ? { digest, size: contentLength(req) } : {};
+  const upload = await registry.startUpload(name, owner, declared);
+  if (monolithic) {
     // A failed monolithic push leaves nothing behind: the client never learnt the session.
     const done = await registry
       .completeUpload(name, upload.id, owner, digest, req, undefined, contentLength(req))
@@ -73,7 +79,7 @@ export const patchUpload: Handler = async (ctx) => {
     ctx.principal(),
     bodyKeptOnStall(req),
     range,
-    range === undefined ? undefined : contentLength(req),
+    contentLength(req),
   );
   if (bodyStalled(req)) {
     // The connection is gone; the log says what happened and what was kept.
@@ -96,7 +102,7 @@ export const finishUpload: Handler = async (ctx) => {
     ctx.query.get('digest') ?? undefined,
     body,
     range,
-    range === undefined ? undefined : contentLength(req),
+    body === undefined ? undefined : contentLength(req),
   );
   sendCreated(ctx, done.digest);
 };

@@ -2,8 +2,9 @@ import { RegistryError } from '../../core/errors.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import { LocalJobs } from '../local-jobs.js';
+import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
 import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
-import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
+import type { RegistryEvent } from '../../core/events.js';
 import type {
   Held,
   AccessTokenRecord,
@@ -12,6 +13,7 @@ import type {
   ManifestRecord,
   ManifestSummary,
   MetadataStore,
+  PutManifestOptions,
   RepositoryInventory,
   UnmetReference,
   UploadCount,
@@ -164,23 +166,53 @@ export class MemoryMetadataStore implements MetadataStore {
     return this.newBlobRecord(digest, size, at).id;
   }
 
-  async linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean> {
+  async linkBlob(
+    repository: string,
+    digest: string,
+    size: number,
+    claim?: number,
+    quota?: QuotaLimits,
+  ): Promise<boolean> {
     this.open();
     const now = Date.now();
     const b = this.blobs.get(digest);
-    if (claim === undefined && !b) this.newBlobRecord(digest, size, now);
-    else if (!b || b.state !== 'live' || (claim !== undefined && b.id !== claim)) return false;
+    if (claim !== undefined || b) {
+      if (!b || b.state !== 'live' || (claim !== undefined && b.id !== claim)) return false;
+    }
+    this.assertLinkFits(repository, digest, size, quota);
+    if (!b) this.newBlobRecord(digest, size, now);
     this.link(repository, digest, size, now);
     return true;
   }
 
-  async mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+  async mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    quota?: QuotaLimits,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined> {
     this.open();
     const source = this.repos.get(from)?.links.get(digest);
     // A link exists only while the blob's record is live (docs/gc.md, I1).
     if (!source) return undefined;
+    this.assertLinkFits(repository, digest, source.size, quota);
     this.link(repository, digest, source.size, Date.now());
+    if (events) this.appendEvents(events(source.size));
     return { size: source.size };
+  }
+
+  /** DENIED when linking the blob adds bytes the namespace's quota has no room for (synchronous: atomic). */
+  private assertLinkFits(repository: string, digest: string, size: number, quota: QuotaLimits | undefined): void {
+    if (quota?.bytes === undefined) return;
+    let linked = false;
+    for (const [name, r] of this.repos) if (inNamespace(name, quota.namespace) && r.links.has(digest)) linked = true;
+    assertWithinQuota(
+      quota,
+      repository,
+      { bytes: linked ? 0 : size, manifest: false, tag: false },
+      { namespaceBytes: () => this.usageOf(quota.namespace).bytes, manifests: () => 0, tags: () => 0 },
+    );
   }
 
   async blobLink(repository: string, digest: string): Promise<{ size: number } | undefined> {
@@ -205,7 +237,7 @@ export class MemoryMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] } = {},
+    options: PutManifestOptions = {},
   ): Promise<UnmetReference[]> {
     this.open();
     const existing = this.repos.get(repository);
@@ -221,6 +253,26 @@ export class MemoryMetadataStore implements MetadataStore {
       else if (found !== ref.size) unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found });
     }
     if (unmet.length > 0) return unmet;
+    const quota = options.quota;
+    if (quota) {
+      let inNs = false;
+      for (const [name, r] of this.repos)
+        if (inNamespace(name, quota.namespace) && r.manifests.has(m.digest)) inNs = true;
+      assertWithinQuota(
+        quota,
+        repository,
+        {
+          bytes: inNs ? 0 : m.size,
+          manifest: !existing?.manifests.has(m.digest),
+          tag: tag !== undefined && !existing?.tags.has(tag),
+        },
+        {
+          namespaceBytes: () => this.usageOf(quota.namespace).bytes,
+          manifests: () => existing?.manifests.size ?? 0,
+          tags: () => existing?.tags.size ?? 0,
+        },
+      );
+    }
     // A repository exists for clients once it holds a manifest (the catalog's rule).
     const firstManifest = !existing || existing.manifests.size === 0;
     const r = this.repo(repository);
@@ -599,14 +651,21 @@ export class MemoryMetadataStore implements MetadataStore {
     };
   }
 
-  async deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
+  async deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
     this.open();
     const r = this.repos.get(repository);
     if (r?.tags.get(tag)?.digest !== digest) return false;
-    return r.tags.delete(tag);
+    r.tags.delete(tag);
+    if (events) this.appendEvents(events);
+    return true;
   }
 
-  async deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+  async deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete> {
     this.open();
     const r = this.repos.get(repository);
     const m = r?.manifests.get(digest);
@@ -615,19 +674,28 @@ export class MemoryMetadataStore implements MetadataStore {
     for (const t of r.tags.values()) if (t.digest === digest) return 'tagged';
     if (isReferenced(r, digest)) return 'referenced';
     removeManifest(r, digest);
+    if (events) this.appendEvents(events);
     return 'deleted';
   }
 
-  async recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
+  async recordPulls(
+    pulls: { repository: string; digest: string; at: number }[],
+    events?: RegistryEvent[],
+  ): Promise<void> {
     this.open();
     for (const p of pulls) {
       const m = this.repos.get(p.repository)?.manifests.get(p.digest);
       if (m && (m.pulledAt === undefined || m.pulledAt < p.at)) m.pulledAt = p.at;
     }
+    if (events) this.appendEvents(events);
   }
 
   async namespaceUsage(namespace: string): Promise<Usage> {
     this.open();
+    return this.usageOf(namespace);
+  }
+
+  private usageOf(namespace: string): Usage {
     const blobs = new Map<string, number>();
     const manifests = new Map<string, number>();
     let repositories = 0;

@@ -12,6 +12,7 @@ import type {
   ManifestRecord,
   ManifestSummary,
   MetadataStore,
+  PutManifestOptions,
   RepositoryInventory,
   StorageStats,
   UnmetReference,
@@ -22,10 +23,11 @@ import { toUpload, type UploadRow } from '../upload-row.js';
 import { toStorageStats, type NamespaceUsageRow } from '../usage-row.js';
 import { toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from '../event-row.js';
 import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
-import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
+import type { RegistryEvent } from '../../core/events.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 import { RegistryError } from '../../core/errors.js';
+import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
 
@@ -99,8 +101,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return r.rows[0]?.id;
   }
 
-  linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean> {
+  linkBlob(repository: string, digest: string, size: number, claim?: number, quota?: QuotaLimits): Promise<boolean> {
     return this.db.tx(async (c) => {
+      // The namespace's turn first (before any row lock, so two links never wait on each other crosswise).
+      if (quota?.bytes !== undefined) await lockNamespace(c, quota.namespace);
       const now = Date.now();
       // A share lock on the record: a collector marking it waits for our commit, then sees the link.
       let row = (
@@ -120,13 +124,21 @@ export class PostgresMetadataStore implements MetadataStore {
         ).rows[0];
       }
       if (!row || row.state !== 'live' || (claim !== undefined && row.id !== claim)) return false;
+      await assertLinkFits(c, repository, digest, size, quota);
       await insertLink(c, await ensureRepo(c, repository), digest, size, now);
       return true;
     });
   }
 
-  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+  mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    quota?: QuotaLimits,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined> {
     return this.db.tx(async (c) => {
+      if (quota?.bytes !== undefined) await lockNamespace(c, quota.namespace);
       // The source link's share lock keeps it (and so, by the fence, the bytes) until we commit.
       const source = (
         await c.query<{ size: number }>(
@@ -135,7 +147,9 @@ export class PostgresMetadataStore implements MetadataStore {
         )
       ).rows[0];
       if (!source) return undefined;
+      await assertLinkFits(c, repository, digest, source.size, quota);
       await insertLink(c, await ensureRepo(c, repository), digest, source.size, Date.now());
+      if (events) await appendEvents(c, events(source.size));
       return { size: source.size };
     });
   }
@@ -173,9 +187,11 @@ export class PostgresMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] } = {},
+    options: PutManifestOptions = {},
   ): Promise<UnmetReference[]> {
     return this.db.tx(async (c): Promise<UnmetReference[]> => {
+      const quota = options.quota;
+      if (quota) await lockNamespace(c, quota.namespace);
       let repoId = await repoIdOf(c, repository);
       // A repository exists for clients once it holds a manifest (the catalog's rule).
       const repositoryCreated =
@@ -197,6 +213,7 @@ export class PostgresMetadataStore implements MetadataStore {
           ? references.map((reference) => ({ reference, problem: 'missing' as const }))
           : await checkReferences(c, repoId, references);
       if (unmet.length > 0) return unmet;
+      if (quota) await assertManifestFits(c, repository, repoId, m, tag, quota);
       repoId ??= await ensureRepo(c, repository);
       // Insert, or lock the row that is there so a concurrent delete waits for us;
       // if a delete removed it in between, insert again.
@@ -664,15 +681,24 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  async deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
-    const r = await this.db.query(
-      'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2 AND t.digest = $3',
-      [repository, tag, digest],
-    );
-    return (r.rowCount ?? 0) > 0;
+  deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const r = await c.query(
+        'DELETE FROM tags t USING repositories r WHERE r.id = t.repo_id AND r.name = $1 AND t.name = $2 AND t.digest = $3',
+        [repository, tag, digest],
+      );
+      const deleted = (r.rowCount ?? 0) > 0;
+      if (deleted && events) await appendEvents(c, events);
+      return deleted;
+    });
   }
 
-  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+  deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete> {
     return this.db.tx(async (c): Promise<ConditionalDelete> => {
       const repoId = await repoIdOf(c, repository);
       if (repoId === undefined) return 'absent';
@@ -693,17 +719,24 @@ export class PostgresMetadataStore implements MetadataStore {
       )
         return 'referenced';
       await removeManifest(c, repoId, digest);
+      if (events) await appendEvents(c, events);
       return 'deleted';
     });
   }
 
-  async recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
-    if (pulls.length === 0) return;
-    await this.db.query(
-      `UPDATE manifests m SET pulled_at = p.at FROM repositories r, unnest($1::text[], $2::text[], $3::bigint[]) AS p(repository, digest, at)
-       WHERE r.name = p.repository AND m.repo_id = r.id AND m.digest = p.digest AND (m.pulled_at IS NULL OR m.pulled_at < p.at)`,
-      [pulls.map((p) => p.repository), pulls.map((p) => p.digest), pulls.map((p) => p.at)],
-    );
+  async recordPulls(
+    pulls: { repository: string; digest: string; at: number }[],
+    events?: RegistryEvent[],
+  ): Promise<void> {
+    if (pulls.length === 0 && !events?.length) return;
+    await this.db.tx(async (c) => {
+      await c.query(
+        `UPDATE manifests m SET pulled_at = p.at FROM repositories r, unnest($1::text[], $2::text[], $3::bigint[]) AS p(repository, digest, at)
+         WHERE r.name = p.repository AND m.repo_id = r.id AND m.digest = p.digest AND (m.pulled_at IS NULL OR m.pulled_at < p.at)`,
+        [pulls.map((p) => p.repository), pulls.map((p) => p.digest), pulls.map((p) => p.at)],
+      );
+      if (events?.length) await appendEvents(c, events);
+    });
   }
 
   async namespaceUsage(
@@ -776,6 +809,84 @@ export class PostgresMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/**
+ * Inside a transaction: waits for the namespace's turn (held to commit), so quota
+ * checks and the writes they allow take turns across replicas, and each sees what
+ * the one before committed (READ COMMITTED reads afresh per statement).
+ */
+async function lockNamespace(c: Queryable, namespace: string): Promise<void> {
+  await c.query("SELECT pg_advisory_xact_lock(hashtext('stowage:quota:' || $1))", [namespace]);
+}
+
+const IN_NAMESPACE = '(r.name = $1 OR (r.name >= $2 AND r.name < $3))';
+
+function namespaceArgs(namespace: string): string[] {
+  return [namespace, `${namespace}/`, `${namespace}0`];
+}
+
+/** Distinct blob and manifest bytes of the namespace (each digest once). */
+async function namespaceBytes(c: Queryable, namespace: string): Promise<number> {
+  const r = await c.query<{ bytes: string | null }>(
+    `SELECT
+       COALESCE((SELECT SUM(size) FROM (SELECT b.digest, MAX(b.size) AS size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE ${IN_NAMESPACE} GROUP BY b.digest) x), 0)
+     + COALESCE((SELECT SUM(size) FROM (SELECT m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE ${IN_NAMESPACE} GROUP BY m.digest) y), 0) AS bytes`,
+    namespaceArgs(namespace),
+  );
+  return Number(r.rows[0]!.bytes ?? 0);
+}
+
+/** Under lockNamespace: DENIED when linking the blob adds bytes the namespace's quota has no room for. */
+async function assertLinkFits(
+  c: Queryable,
+  repository: string,
+  digest: string,
+  size: number,
+  quota: QuotaLimits | undefined,
+): Promise<void> {
+  if (quota?.bytes === undefined) return;
+  const linked = await c.query(
+    `SELECT 1 FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE ${IN_NAMESPACE} AND b.digest = $4 LIMIT 1`,
+    [...namespaceArgs(quota.namespace), digest],
+  );
+  if (linked.rowCount) return;
+  const used = await namespaceBytes(c, quota.namespace);
+  assertWithinQuota(
+    quota,
+    repository,
+    { bytes: size, manifest: false, tag: false },
+    { namespaceBytes: () => used, manifests: () => 0, tags: () => 0 },
+  );
+}
+
+/** Under lockNamespace: DENIED when the manifest (or its tag) is new and over a limit of the rule. */
+async function assertManifestFits(
+  c: Queryable,
+  repository: string,
+  repoId: number | undefined,
+  m: ManifestRecord,
+  tag: string | undefined,
+  quota: QuotaLimits,
+): Promise<void> {
+  const r = await c.query<{ in_ns: boolean; in_repo: boolean; tagged: boolean; manifests: number; tags: number }>(
+    `SELECT
+       EXISTS (SELECT 1 FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE ${IN_NAMESPACE} AND m.digest = $4) AS in_ns,
+       EXISTS (SELECT 1 FROM manifests WHERE repo_id = $5 AND digest = $4) AS in_repo,
+       EXISTS (SELECT 1 FROM tags WHERE repo_id = $5 AND name = $6) AS tagged,
+       (SELECT COUNT(*) FROM manifests WHERE repo_id = $5)::int AS manifests,
+       (SELECT COUNT(*) FROM tags WHERE repo_id = $5)::int AS tags`,
+    [...namespaceArgs(quota.namespace), m.digest, repoId ?? -1, tag ?? ''],
+  );
+  const x = r.rows[0]!;
+  const addsBytes = !x.in_ns && quota.bytes !== undefined;
+  const used = addsBytes ? await namespaceBytes(c, quota.namespace) : 0;
+  assertWithinQuota(
+    quota,
+    repository,
+    { bytes: x.in_ns ? 0 : m.size, manifest: !x.in_repo, tag: tag !== undefined && !x.tagged },
+    { namespaceBytes: () => used, manifests: () => x.manifests, tags: () => x.tags },
+  );
 }
 
 /** Inserts or refreshes a link, and the blob record's claim time with it. */

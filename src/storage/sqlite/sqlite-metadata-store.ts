@@ -12,6 +12,7 @@ import type {
   ManifestRecord,
   ManifestSummary,
   MetadataStore,
+  PutManifestOptions,
   RepositoryInventory,
   StorageStats,
   UnmetReference,
@@ -24,9 +25,10 @@ import { toUpload, type UploadRow } from '../upload-row.js';
 import { toStorageStats, type NamespaceUsageRow } from '../usage-row.js';
 import { toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from '../event-row.js';
 import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
-import type { ManifestWriteFacts, RegistryEvent } from '../../core/events.js';
+import type { RegistryEvent } from '../../core/events.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { RegistryError } from '../../core/errors.js';
+import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
 import { GroupCommit } from './group-commit.js';
 import { LeaseJobs } from './lease-jobs.js';
 
@@ -210,6 +212,9 @@ export class SqliteMetadataStore implements MetadataStore {
       namespaceLinks: db.prepare<[string, string, string, string], { one: number }>(
         'SELECT 1 AS one FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND b.digest = ? LIMIT 1',
       ),
+      namespaceHasManifest: db.prepare<[string, string, string, string], { one: number }>(
+        'SELECT 1 AS one FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE (r.name = ? OR (r.name >= ? AND r.name < ?)) AND m.digest = ? LIMIT 1',
+      ),
       countTags: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM tags WHERE repo_id = ?'),
       countManifests: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM manifests WHERE repo_id = ?'),
       blobLink: db.prepare<[string, string], { size: number }>(
@@ -354,32 +359,62 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  linkBlob(repository: string, digest: string, size: number, claim?: number): Promise<boolean> {
+  linkBlob(repository: string, digest: string, size: number, claim?: number, quota?: QuotaLimits): Promise<boolean> {
     return this.commits.write((): boolean => {
       const now = Date.now();
       const row = this.q.blobRecord.get(digest);
-      if (claim === undefined && !row) this.q.insertBlobRecord.get(digest, size, now);
-      else if (!row || row.state !== 'live' || (claim !== undefined && row.id !== claim)) return false;
+      if (claim === undefined && !row) {
+        this.assertLinkFits(repository, digest, size, quota);
+        this.q.insertBlobRecord.get(digest, size, now);
+      } else if (!row || row.state !== 'live' || (claim !== undefined && row.id !== claim)) return false;
+      else this.assertLinkFits(repository, digest, size, quota);
       this.q.linkBlob.run(this.ensureRepo(repository), digest, size, now);
       this.q.touchBlobRecord.run(now, digest);
       return true;
     });
   }
 
-  mountBlob(repository: string, from: string, digest: string): Promise<{ size: number } | undefined> {
+  mountBlob(
+    repository: string,
+    from: string,
+    digest: string,
+    quota?: QuotaLimits,
+    events?: (size: number) => RegistryEvent[],
+  ): Promise<{ size: number } | undefined> {
     return this.commits.write((): { size: number } | undefined => {
       const source = this.q.blobLink.get(from, digest);
       // A link exists only while the blob's record is live (docs/gc.md, I1).
       if (!source) return undefined;
+      this.assertLinkFits(repository, digest, source.size, quota);
       const now = Date.now();
       this.q.linkBlob.run(this.ensureRepo(repository), digest, source.size, now);
       this.q.touchBlobRecord.run(now, digest);
+      if (events) this.appendEvents(events(source.size));
       return { size: source.size };
     });
   }
 
   async blobLink(repository: string, digest: string): Promise<{ size: number } | undefined> {
     return this.q.blobLink.get(repository, digest);
+  }
+
+  /** Inside a write: DENIED when linking the blob adds bytes the namespace's quota has no room for. */
+  private assertLinkFits(repository: string, digest: string, size: number, quota: QuotaLimits | undefined): void {
+    if (quota?.bytes === undefined) return;
+    const ns = namespaceRange(quota.namespace);
+    const added = this.q.namespaceLinks.get(...ns, digest) ? 0 : size;
+    assertWithinQuota(
+      quota,
+      repository,
+      { bytes: added, manifest: false, tag: false },
+      { namespaceBytes: () => this.namespaceBytes(quota.namespace), manifests: () => 0, tags: () => 0 },
+    );
+  }
+
+  /** Distinct blob and manifest bytes of the namespace (each digest once). */
+  private namespaceBytes(namespace: string): number {
+    const ns = namespaceRange(namespace);
+    return (this.q.namespaceBlobs.get(...ns)!.bytes ?? 0) + (this.q.namespaceManifests.get(...ns)!.bytes ?? 0);
   }
 
   unlinkBlob(repository: string, digest: string): Promise<'removed' | 'absent' | 'referenced'> {
@@ -397,7 +432,7 @@ export class SqliteMetadataStore implements MetadataStore {
     m: ManifestRecord,
     references: ManifestReference[],
     tag?: string,
-    options: { keepTag?: boolean; taggedAt?: number; events?: (facts: ManifestWriteFacts) => RegistryEvent[] } = {},
+    options: PutManifestOptions = {},
   ): Promise<UnmetReference[]> {
     return this.commits.write((): UnmetReference[] => {
       const repo = this.q.repoId.get(repository);
@@ -414,6 +449,23 @@ export class SqliteMetadataStore implements MetadataStore {
           unmet.push({ reference: ref, problem: 'size-mismatch', actualSize: found.size });
       }
       if (unmet.length > 0) return unmet;
+      const quota = options.quota;
+      if (quota) {
+        assertWithinQuota(
+          quota,
+          repository,
+          {
+            bytes: this.q.namespaceHasManifest.get(...namespaceRange(quota.namespace), m.digest) ? 0 : m.size,
+            manifest: !repo || !this.q.manifestSize.get(repo.id, m.digest),
+            tag: tag !== undefined && (!repo || !this.q.resolveTagById.get(repo.id, tag)),
+          },
+          {
+            namespaceBytes: () => this.namespaceBytes(quota.namespace),
+            manifests: () => (repo ? this.q.countManifests.get(repo.id)!.n : 0),
+            tags: () => (repo ? this.q.countTags.get(repo.id)!.n : 0),
+          },
+        );
+      }
       // A repository exists for clients once it holds a manifest (the catalog's rule).
       const firstManifest = !repo || this.q.countManifests.get(repo.id)!.n === 0;
       const repoId = repo?.id ?? this.ensureRepo(repository);
@@ -714,14 +766,21 @@ export class SqliteMetadataStore implements MetadataStore {
     })();
   }
 
-  deleteTagIf(repository: string, tag: string, digest: string): Promise<boolean> {
+  deleteTagIf(repository: string, tag: string, digest: string, events?: RegistryEvent[]): Promise<boolean> {
     return this.commits.write(() => {
       const repo = this.q.repoId.get(repository);
-      return repo ? this.q.deleteTagIf.run(repo.id, tag, digest).changes > 0 : false;
+      const deleted = repo ? this.q.deleteTagIf.run(repo.id, tag, digest).changes > 0 : false;
+      if (deleted && events) this.appendEvents(events);
+      return deleted;
     });
   }
 
-  deleteManifestIfUnused(repository: string, digest: string, createdBefore: number): Promise<ConditionalDelete> {
+  deleteManifestIfUnused(
+    repository: string,
+    digest: string,
+    createdBefore: number,
+    events?: RegistryEvent[],
+  ): Promise<ConditionalDelete> {
     return this.commits.write((): ConditionalDelete => {
       const repo = this.q.repoId.get(repository);
       const created = repo && this.q.manifestCreated.get(repo.id, digest);
@@ -730,20 +789,22 @@ export class SqliteMetadataStore implements MetadataStore {
       if (this.q.isTagged.get(repo.id, digest)) return 'tagged';
       if (this.q.isReferenced.get(repo.id, digest)) return 'referenced';
       this.removeManifest(repo.id, digest);
+      if (events) this.appendEvents(events);
       return 'deleted';
     });
   }
 
-  recordPulls(pulls: { repository: string; digest: string; at: number }[]): Promise<void> {
+  recordPulls(pulls: { repository: string; digest: string; at: number }[], events?: RegistryEvent[]): Promise<void> {
     return this.commits.write(() => {
       for (const p of pulls) this.q.recordPull.run(p.at, p.repository, p.digest, p.at);
+      if (events) this.appendEvents(events);
     });
   }
 
   async namespaceUsage(
     namespace: string,
   ): Promise<{ bytes: number; blobs: number; manifests: number; repositories: number }> {
-    const args: [string, string, string] = [namespace, `${namespace}/`, `${namespace}0`];
+    const args = namespaceRange(namespace);
     return this.db.transaction(() => {
       const b = this.q.namespaceBlobs.get(...args)!;
       const m = this.q.namespaceManifests.get(...args)!;
@@ -757,7 +818,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async namespaceLinks(namespace: string, digest: string): Promise<boolean> {
-    return this.q.namespaceLinks.get(namespace, `${namespace}/`, `${namespace}0`, digest) !== undefined;
+    return this.q.namespaceLinks.get(...namespaceRange(namespace), digest) !== undefined;
   }
 
   async storageStats(): Promise<StorageStats> {
@@ -789,4 +850,9 @@ export class SqliteMetadataStore implements MetadataStore {
     await this.commits.drain();
     if (this.db.open) this.db.close();
   }
+}
+
+/** The names of a namespace as query arguments: itself, and [ns + '/', ns + '0') ('0' follows '/'). */
+function namespaceRange(namespace: string): [string, string, string] {
+  return [namespace, `${namespace}/`, `${namespace}0`];
 }
