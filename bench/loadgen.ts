@@ -3,10 +3,11 @@
  * use is measured apart from the orchestrator's and neither registry shares it.
  * It receives scenario definitions over IPC and answers with results.
  */
+import type { DistributionStorage } from './dist-layout.js';
 import { prepareScenario, runScenario, type ScenarioDef, type ScenarioResult } from './scenarios.js';
 
 export type LoadgenRequest =
-  | { id: number; op: 'prepare'; def: ScenarioDef; target: string; url: string }
+  | { id: number; op: 'prepare'; def: ScenarioDef; target: string; url: string; layout?: DistributionStorage }
   | { id: number; op: 'run'; def: ScenarioDef; target: string }
   | { id: number; op: 'exit' };
 
@@ -21,7 +22,7 @@ process.on('message', (msg: LoadgenRequest) => {
     try {
       switch (msg.op) {
         case 'prepare':
-          await prepareScenario(msg.def, msg.target, msg.url);
+          await prepareScenario(msg.def, msg.target, msg.url, msg.layout);
           reply({ id: msg.id, ok: true });
           break;
         case 'run':

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatSize, MiB } from './data.js';
 import type { MachineInfo, MachineLimits } from './machine.js';
-import { planScenarios, type ScenarioDef, type ScenarioResult } from './scenarios.js';
+import { planScenarios, type ScenarioDef, type ScenarioResult, type StorageName } from './scenarios.js';
 import { TARGET_LABELS, type TargetName } from './servers.js';
 
 export interface TargetResult extends ScenarioResult {
@@ -35,6 +35,8 @@ export interface TargetResult extends ScenarioResult {
    * 80 % check because virtual disks swing a lot within a run.
    */
   diskRefMiBs?: [before: number, after: number];
+  /** The machine's 1-minute load average right after the measurement. */
+  loadAverage?: number;
 }
 
 export interface ScenarioOutcome {
@@ -56,6 +58,10 @@ export interface BenchRun {
   date: string;
   commit: string;
   smoke: boolean;
+  /** Absent in runs from before the s3+postgres configuration: embedded. */
+  storage?: StorageName;
+  /** 1-minute load average when the run started and ended. */
+  loadAverage?: { start: number; end: number };
   only?: string;
   targets: TargetName[];
   machine: MachineInfo;
@@ -85,8 +91,11 @@ export function ratioTarget(def: ScenarioDef, plan: ScenarioDef[]): number | und
     case 'manifest-put':
       return def.concurrency === 64 ? 2 : undefined;
     case 'tag-list':
+    case 'tag-list-paged':
     case 'small-blobs':
       return 2;
+    case 'catalog-paged':
+      return undefined;
   }
 }
 
@@ -95,16 +104,16 @@ export const DISK_FRACTION = 0.8;
 /** Other CPU use (% of a core) above which a measurement is flagged as disturbed. */
 export const DISTURBED_PCT = 25;
 
-/** Whether `def` is held to the "push within 80 % of disk speed" target. */
-export function diskTarget(def: ScenarioDef, plan: ScenarioDef[]): boolean {
-  if (!def.kind.startsWith('push-')) return false;
+/** Whether `def` is held to the "push within 80 % of disk speed" target (the embedded default's: S3 writes no local disk). */
+export function diskTarget(def: ScenarioDef, plan: ScenarioDef[], storage: StorageName = 'embedded'): boolean {
+  if (!def.kind.startsWith('push-') || storage !== 'embedded') return false;
   const largest = Math.max(...plan.filter((d) => d.kind.startsWith('push-')).map((d) => d.size!));
   return def.size === largest;
 }
 
 export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
   // Targets are placed on the full plan's largest sizes, whatever --only selected.
-  const plan = planScenarios({ smoke: run.smoke });
+  const plan = planScenarios({ smoke: run.smoke, storage: run.storage });
   const checks: Check[] = [];
   for (const { def, results } of run.scenarios) {
     const s = results.stowage;
@@ -119,7 +128,7 @@ export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
         detail: `${fmtRatio(ratio)}`,
       });
     }
-    if (s && diskTarget(def, plan)) {
+    if (s && diskTarget(def, plan, run.storage)) {
       const limit = run.limits.diskWriteFsyncMiBs;
       const floor = limit * DISK_FRACTION;
       const pct = (v: number) => `${Math.round((s.value / v) * 100)} %`;
@@ -191,7 +200,11 @@ function describe(def: ScenarioDef): string {
   bits.push(`c=${def.concurrency}`);
   if (def.kind === 'push-chunked') bits.push(`${formatSize(def.chunkSize!)} chunks`);
   if (def.kind === 'push-streamed') bits.push(`${formatSize(def.chunkSize!)} writes`);
-  if (def.kind === 'tag-list') bits.push(`${def.tags} tags`);
+  if (def.kind === 'tag-list' || def.kind === 'tag-list-paged') bits.push(`${def.tags} tags`);
+  if (def.kind === 'catalog-paged') bits.push(`${def.repos} repositories`);
+  if (def.kind === 'tag-list-paged' || def.kind === 'catalog-paged')
+    bits.push(def.pageSize === undefined ? 'default page' : `n=${def.pageSize}`);
+  if (def.metrics) bits.push('metrics on');
   return bits.join(', ');
 }
 
@@ -268,6 +281,39 @@ export function renderLimits(run: BenchRun): string {
   ].join('\n');
 }
 
+/** Paged listings: a whole listing (all pages) and each page request, for both registries. */
+export function renderListings(run: BenchRun): string {
+  const rows = run.scenarios.filter((o) => o.def.kind === 'tag-list-paged' || o.def.kind === 'catalog-paged');
+  if (rows.length === 0) return '';
+  const cell = (r: TargetResult | undefined, f: (r: TargetResult) => string) => (r ? f(r) : '—');
+  return [
+    '| Listing | Page | Pages per listing S / D | Listing p50 / p99 ms, Stowage | Listing p50 / p99 ms, Distribution | Page p50 / p99 ms, Stowage | Page p50 / p99 ms, Distribution | Listings S / D | S/D |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((o) => {
+      const s = o.results.stowage;
+      const d = o.results.distribution;
+      const lat = (l: TargetResult['latency'] | undefined) => (l ? `${fmtMs(l.p50)} / ${fmtMs(l.p99)}` : '—');
+      return `| ${o.def.kind === 'tag-list-paged' ? `${o.def.tags} tags` : `catalog, ${o.def.repos} repositories`} | ${o.def.pageSize === undefined ? 'default' : `n=${o.def.pageSize}`} | ${pair(s && String(s.pagesPerList), d && String(d.pagesPerList))} | ${cell(s, (r) => lat(r.latency))} | ${cell(d, (r) => lat(r.latency))} | ${cell(s, (r) => lat(r.pageLatency))} | ${cell(d, (r) => lat(r.pageLatency))} | ${pair(s && String(s.ok), d && String(d.ok))} | ${s && d ? fmtRatio(s.value / d.value) : '—'} |`;
+    }),
+  ].join('\n');
+}
+
+/** Stowage with `metrics: { enabled: true }` against the same scenario with metrics off. */
+export function renderMetricsOn(run: BenchRun): string {
+  const rows = run.scenarios.filter((o) => o.def.metrics);
+  if (rows.length === 0) return '';
+  return [
+    '| Scenario | Stowage, metrics off | Stowage, metrics on | on / off | Distribution (in the metrics-on scenario) | S/D with metrics on |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((o) => {
+      const off = run.scenarios.find((b) => b.def.id === o.def.id.replace(/-metrics$/, ''))?.results.stowage;
+      const on = o.results.stowage;
+      const d = o.results.distribution;
+      return `| ${o.def.id} | ${off ? `${fmtNum(off.value)} ${o.def.unit}` : '—'} | ${on ? `${fmtNum(on.value)} ${o.def.unit}` : '—'} | ${on && off ? fmtRatio(on.value / off.value) : '—'} | ${d ? fmtNum(d.value) : '—'} | ${on && d ? fmtRatio(on.value / d.value) : '—'} |`;
+    }),
+  ].join('\n');
+}
+
 export function renderChecks(run: BenchRun): string {
   return [
     `| Target | Scenario | Result | Measured |`,
@@ -299,8 +345,16 @@ export function renderMarkdown(run: BenchRun): string {
       .filter((t) => (o.results[t]?.otherCpuPct ?? 0) > DISTURBED_PCT)
       .map((t) => `${o.def.id} (${TARGET_LABELS[t]}, ${Math.round(o.results[t]!.otherCpuPct)} %)`),
   );
+  const listings = renderListings(run);
+  const metricsOn = renderMetricsOn(run);
+  const loads = run.scenarios
+    .flatMap((o) => run.targets.map((t) => o.results[t]?.loadAverage ?? NaN))
+    .filter(Number.isFinite);
+  const load = run.loadAverage
+    ? ` Load average (1 min): ${run.loadAverage.start.toFixed(2)} at the start, ${run.loadAverage.end.toFixed(2)} at the end${loads.length ? `, ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} after the measurements` : ''}.`
+    : '';
   return [
-    `Run ${run.date}, commit ${run.commit}${run.smoke ? ', --smoke' : ''}${run.only ? `, --only ${run.only}` : ''}, ${Math.round(run.durationSeconds)} s. ${servers}.`,
+    `Run ${run.date}, commit ${run.commit}, storage ${run.storage ?? 'embedded'}${run.smoke ? ', --smoke' : ''}${run.only ? `, --only ${run.only}` : ''}, ${Math.round(run.durationSeconds)} s. ${servers}.${load}`,
     '',
     renderTable(run),
     '',
@@ -308,6 +362,8 @@ export function renderMarkdown(run: BenchRun): string {
       `${run.machine.cores}). p50/p99 are per operation: one request, or one whole blob push/pull.`,
     '',
     renderChecks(run),
+    ...(listings ? ['', 'Paged listings (a listing = every page, following Link):', '', listings] : []),
+    ...(metricsOn ? ['', 'Metrics on (`metrics: { enabled: true }`):', '', metricsOn] : []),
     '',
     renderLimits(run),
     ...(disturbed.length
@@ -329,14 +385,23 @@ export function gitCommit(repoRoot: string): string {
   return `${head.stdout.trim()}${dirty.stdout.trim() ? '-dirty' : ''}`;
 }
 
-const START = '<!-- bench:results:start (written by npm run bench; edit outside these markers) -->';
-const END = '<!-- bench:results:end -->';
+/** BENCHMARKS.md's results section of a storage configuration (the embedded one keeps its old markers). */
+function markers(storage: StorageName | undefined): { start: string; end: string; title: string } {
+  const tag = storage === 's3+postgres' ? 'results-s3' : 'results';
+  return {
+    start: `<!-- bench:${tag}:start (written by npm run bench; edit outside these markers) -->`,
+    end: `<!-- bench:${tag}:end -->`,
+    title: storage === 's3+postgres' ? 'Latest results: s3+postgres' : 'Latest results',
+  };
+}
 
 /** Writes bench/results/<date>-<commit>{,-smoke,-partial}.{json,md}; returns their paths. */
 export function writeResultFiles(run: BenchRun, repoRoot: string): string[] {
   const dir = path.join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const suffix = run.smoke ? '-smoke' : run.only || run.targets.length < 2 ? '-partial' : '';
+  const suffix =
+    (run.storage === 's3+postgres' ? '-s3' : '') +
+    (run.smoke ? '-smoke' : run.only || run.targets.length < 2 ? '-partial' : '');
   const base = path.join(dir, `${run.date.slice(0, 10)}-${run.commit}${suffix}`);
   writeFileSync(`${base}.json`, JSON.stringify(run, null, 2) + '\n');
   writeFileSync(`${base}.md`, `# Stowage vs Distribution benchmark\n\n${renderMarkdown(run)}\n`);
@@ -346,14 +411,15 @@ export function writeResultFiles(run: BenchRun, repoRoot: string): string[] {
 /** Replaces BENCHMARKS.md's results section (between markers), creating the file from a template if needed. */
 export function updateBenchmarksMd(run: BenchRun, repoRoot: string, resultBase: string): string {
   const file = path.join(repoRoot, 'BENCHMARKS.md');
-  const section = `${START}\n## Latest results\n\n${renderMarkdown(run)}\n\nFull data: \`${resultBase}.json\`.\n${END}`;
+  const { start, end, title } = markers(run.storage);
+  const section = `${start}\n## ${title}\n\n${renderMarkdown(run)}\n\nFull data: \`${resultBase}.json\`.\n${end}`;
   let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = text.indexOf(START.slice(0, 30));
-  const b = text.indexOf(END);
+  const a = text.indexOf(start.slice(0, start.indexOf(' (')));
+  const b = text.indexOf(end);
   if (a !== -1 && b !== -1 && b > a) {
-    text = text.slice(0, a) + section + text.slice(b + END.length);
+    text = text.slice(0, a) + section + text.slice(b + end.length);
   } else {
-    text = `# Benchmarks\n\n${section}\n`;
+    text = text ? `${text.trimEnd()}\n\n${section}\n` : `# Benchmarks\n\n${section}\n`;
   }
   writeFileSync(file, text);
   return file;

@@ -29,18 +29,23 @@ import {
   renderChecks,
   renderErrors,
   renderLimits,
+  renderListings,
+  renderMetricsOn,
   renderTable,
   updateBenchmarksMd,
   writeResultFiles,
   type BenchRun,
   type ScenarioOutcome,
 } from './report.js';
-import { planScenarios, type ScenarioDef, type ScenarioResult } from './scenarios.js';
+import type { DistributionStorage } from './dist-layout.js';
+import { planScenarios, STORAGE_NAMES, type ScenarioDef, type ScenarioResult, type StorageName } from './scenarios.js';
+import { startScaleOutServices, type ScaleOutServices } from './services.js';
 import {
   startDistribution,
   startStowage,
   TARGET_LABELS,
   TARGET_NAMES,
+  type ScaleOutStorage,
   type ServerHandle,
   type TargetName,
 } from './servers.js';
@@ -52,6 +57,9 @@ const REPO_ROOT = path.resolve(HERE, '../..');
 const USAGE = `Usage: npm run bench -- [options]   (node dist/bench/run.js [options])
 
   --smoke                 tiny sizes and counts (whole run < 30 s), for CI
+  --storage <s>           embedded (default: disk + SQLite) | s3+postgres (S3 on radosgw and
+                          PostgreSQL, from STOWAGE_TEST_S3_* / STOWAGE_TEST_PG_URL or started here;
+                          Distribution on the same bucket with its s3 driver)
   --only <substring>      run only scenarios whose id contains it (repeatable, comma-separated)
   --target <t>            stowage | distribution | both (default both)
   --no-write              print only; write no result files and leave BENCHMARKS.md alone
@@ -66,6 +74,7 @@ const USAGE = `Usage: npm run bench -- [options]   (node dist/bench/run.js [opti
 
 interface Options {
   smoke: boolean;
+  storage: StorageName;
   only: string[];
   targets: TargetName[];
   write: boolean;
@@ -81,6 +90,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       smoke: { type: 'boolean', default: false },
+      storage: { type: 'string', default: 'embedded' },
       only: { type: 'string', multiple: true },
       target: { type: 'string', default: 'both' },
       'no-write': { type: 'boolean', default: false },
@@ -100,8 +110,12 @@ function parseOptions(argv: string[]): Options {
   const t = values.target;
   if (t !== 'both' && t !== 'stowage' && t !== 'distribution')
     throw new Error(`--target must be stowage, distribution or both, not "${t}"`);
+  const storage = values.storage as StorageName;
+  if (!STORAGE_NAMES.includes(storage))
+    throw new Error(`--storage must be ${STORAGE_NAMES.join(' or ')}, not "${values.storage}"`);
   return {
     smoke: values.smoke!,
+    storage,
     only: (values.only ?? [])
       .flatMap((s) => s.split(','))
       .map((s) => s.trim())
@@ -158,8 +172,8 @@ class Loadgen {
     });
   }
 
-  async prepare(def: ScenarioDef, target: TargetName, url: string): Promise<void> {
-    const r = await this.call({ op: 'prepare', def, target, url });
+  async prepare(def: ScenarioDef, target: TargetName, url: string, layout?: DistributionStorage): Promise<void> {
+    const r = await this.call({ op: 'prepare', def, target, url, layout });
     if (!r.ok) throw new Error(r.error);
   }
 
@@ -186,7 +200,7 @@ function syncDisks(): void {
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
-  const allDefs = planScenarios({ smoke: opts.smoke });
+  const allDefs = planScenarios({ smoke: opts.smoke, storage: opts.storage });
   const defs = opts.only.length === 0 ? allDefs : allDefs.filter((d) => opts.only.some((s) => d.id.includes(s)));
   if (opts.list) {
     for (const d of allDefs) process.stdout.write(`${d.id}\n`);
@@ -195,14 +209,23 @@ async function main(): Promise<number> {
   if (defs.length === 0) throw new Error(`--only ${opts.only.join(',')} matches no scenario (see --list)`);
 
   const started = Date.now();
+  let loadStart = 0;
   const root = await mkdtemp(path.join(opts.dir, 'stowage-bench-'));
   const servers: Partial<Record<TargetName, ServerHandle>> = {};
+  /** Stowage with metrics on, for the scenarios that ask for it. */
+  let metricsServer: ServerHandle | undefined;
+  let services: ScaleOutServices | undefined;
   let loadgen: Loadgen | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
       await loadgen?.close().catch(() => undefined);
-      await Promise.all(Object.values(servers).map((s) => s.stop().catch(() => undefined)));
+      await Promise.all(
+        [...Object.values(servers), ...(metricsServer ? [metricsServer] : [])].map((s) =>
+          s.stop().catch(() => undefined),
+        ),
+      );
+      await services?.stop().catch((e: Error) => log(`stopping services: ${e.message}`));
       if (!opts.keep) await rm(root, { recursive: true, force: true });
       else log(`kept ${root}`);
     })());
@@ -216,6 +239,7 @@ async function main(): Promise<number> {
   try {
     log(`data in ${root}; ${defs.length} scenarios × ${opts.targets.join(', ')}${opts.smoke ? ' (smoke)' : ''}`);
     const busy = loadAverage();
+    loadStart = busy;
     if (busy > 0.7)
       log(
         `warning: load average is ${busy.toFixed(2)} before starting: something else is using the CPU, figures may be disturbed (see the Other procs CPU column)`,
@@ -231,13 +255,31 @@ async function main(): Promise<number> {
       `sha256 ${limits.sha256MiBs.toFixed(0)} MiB/s, disk write+fsync ${limits.diskWriteFsyncMiBs.toFixed(0)} MiB/s, loopback TCP ${limits.loopbackTcpMiBs.toFixed(0)} MiB/s`,
     );
 
+    let scaleOut: ScaleOutStorage | undefined;
+    if (opts.storage === 's3+postgres') {
+      services = await startScaleOutServices(REPO_ROOT, process.env, log);
+      scaleOut = services;
+      log(
+        `S3 ${services.s3.endpoint} bucket ${services.s3.bucket} (Stowage prefix ${services.stowagePrefix}, Distribution rootdirectory ${services.distributionRoot}); PostgreSQL ${new URL(services.pgUrl).host}${services.started.length ? `; started here: ${services.started.join(', ')}` : ''}`,
+      );
+    }
     for (const t of opts.targets) {
       servers[t] =
         t === 'stowage'
-          ? await startStowage(path.join(root, 'stowage'), { cpuProfDir: opts.cpuProfDir })
-          : await startDistribution(path.join(root, 'distribution'));
+          ? await startStowage(path.join(root, 'stowage'), { cpuProfDir: opts.cpuProfDir, scaleOut })
+          : await startDistribution(path.join(root, 'distribution'), scaleOut);
       log(`${servers[t]!.version} on ${servers[t]!.url} (pid ${servers[t]!.pid})`);
     }
+    if (opts.targets.includes('stowage') && defs.some((d) => d.metrics)) {
+      metricsServer = await startStowage(path.join(root, 'stowage-metrics'), { scaleOut, metrics: true });
+      log(`Stowage with metrics on at ${metricsServer.url} (pid ${metricsServer.pid})`);
+    }
+    // The tag-list and catalog scenarios write Distribution's layout directly (dist-layout.ts).
+    const distributionLayout: DistributionStorage | undefined = !servers.distribution
+      ? undefined
+      : scaleOut
+        ? { kind: 's3', s3: scaleOut.s3, root: scaleOut.distributionRoot }
+        : { kind: 'filesystem', root: servers.distribution.dataDir };
     loadgen = new Loadgen();
 
     const outcomes: ScenarioOutcome[] = [];
@@ -246,14 +288,15 @@ async function main(): Promise<number> {
       const outcome: ScenarioOutcome = { def, results: {}, failures: {} };
       outcomes.push(outcome);
       for (const t of opts.targets) {
-        const server = servers[t]!;
+        const server = t === 'stowage' && def.metrics ? metricsServer! : servers[t]!;
         try {
-          await loadgen.prepare(def, t, server.url);
+          await loadgen.prepare(def, t, server.url, t === 'distribution' ? distributionLayout : undefined);
           syncDisks();
           const ours = new Set([process.pid, server.pid, loadgen.child.pid!]);
           const settleSeconds = opts.settleSeconds > 0 ? await waitForQuiet(ours, opts.settleSeconds) : 0;
           if (settleSeconds > 1.5) log(`waited ${settleSeconds.toFixed(0)} s for other processes to go quiet`);
-          const diskRef = t === 'stowage' && diskTarget(def, allDefs) ? () => sameIoDiskSpeed(root, def) : undefined;
+          const diskRef =
+            t === 'stowage' && diskTarget(def, allDefs, opts.storage) ? () => sameIoDiskSpeed(root, def) : undefined;
           const diskRefBefore = await diskRef?.();
           server.resetPeakRss();
           const cpu0 = server.cpuSeconds();
@@ -269,6 +312,7 @@ async function main(): Promise<number> {
           const serverCpuPct = (cpu / wall) * 100;
           const kernelCpuPct = Math.max(0, (busy / wall) * 100 - serverCpuPct - result.loadgenCpuPct - otherCpuPct);
           const peakRssBytes = server.peakRss();
+          const load = loadAverage();
           const diskRefAfter = await diskRef?.();
           if (diskRefBefore !== undefined)
             log(
@@ -284,6 +328,7 @@ async function main(): Promise<number> {
             settleSeconds,
             diskRefMiBs,
             peakRssBytes,
+            loadAverage: load,
           };
           errors += result.errors;
           log(
@@ -317,6 +362,8 @@ async function main(): Promise<number> {
       date: new Date().toISOString(),
       commit: gitCommit(REPO_ROOT),
       smoke: opts.smoke,
+      storage: opts.storage,
+      loadAverage: { start: loadStart, end: loadAverage() },
       only: opts.only.length ? opts.only.join(',') : undefined,
       targets: opts.targets,
       machine,
@@ -329,6 +376,7 @@ async function main(): Promise<number> {
     const run: BenchRun = { ...base, checks: evaluateChecks(base) };
 
     process.stdout.write(`\n${renderTable(run)}\n\n${renderChecks(run)}\n\n${renderLimits(run)}\n`);
+    for (const extra of [renderListings(run), renderMetricsOn(run)]) if (extra) process.stdout.write(`\n${extra}\n`);
     const errText = renderErrors(run);
     if (errText) process.stdout.write(`\nErrors:\n${errText}\n`);
     process.stdout.write(
@@ -339,6 +387,7 @@ async function main(): Promise<number> {
       const files = writeResultFiles(run, REPO_ROOT);
       log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(', ')}`);
       if (!run.smoke && !run.only && run.targets.length === 2) {
+        // Each storage configuration has its own results section.
         const md = updateBenchmarksMd(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
         log(`updated ${path.relative(REPO_ROOT, md)}`);
       }

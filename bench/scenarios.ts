@@ -7,12 +7,15 @@
  * subset (--only) runs on its own. Setup and warm-up happen in `prepare`, which
  * is not measured; `run` is the measured part.
  */
+import { performance } from 'node:perf_hooks';
 import { deterministicBytes, formatSize, KiB, MiB, sha256, StampedBody } from './data.js';
+import { seedRepositories, seedTags, type DistributionStorage } from './dist-layout.js';
 import {
   BenchError,
   BodyCounter,
   Client,
   closedLoop,
+  LatencyRecorder,
   pullBlob,
   pushChunked,
   pushMonolithic,
@@ -29,14 +32,20 @@ export type ScenarioKind =
   | 'manifest-get-tag'
   | 'blob-head'
   | 'tag-list'
+  | 'tag-list-paged'
+  | 'catalog-paged'
   | 'small-blobs';
+
+/** Where the blobs and names live: the embedded default (disk + SQLite), or S3 + PostgreSQL. */
+export type StorageName = 'embedded' | 's3+postgres';
+export const STORAGE_NAMES: readonly StorageName[] = ['embedded', 's3+postgres'];
 
 export interface ScenarioDef {
   /** Stable id, e.g. push-chunked-512MiB; --only matches substrings of it. */
   id: string;
   kind: ScenarioKind;
   /** Unit of the headline figure (higher is better for all). */
-  unit: 'MiB/s' | 'req/s' | 'blobs/s';
+  unit: 'MiB/s' | 'req/s' | 'blobs/s' | 'lists/s';
   concurrency: number;
   /** Blob size for blob scenarios. */
   size?: number;
@@ -51,6 +60,12 @@ export interface ScenarioDef {
   warmupMs?: number;
   /** Tags in the repository (tag list). */
   tags?: number;
+  /** Repositories (catalog), besides the other scenarios' own. */
+  repos?: number;
+  /** Page size `n` a paged listing asks for (undefined: the server's default page). */
+  pageSize?: number;
+  /** Run against the Stowage server with `metrics: { enabled: true }`. */
+  metrics?: boolean;
 }
 
 export interface ScenarioResult {
@@ -63,21 +78,30 @@ export interface ScenarioResult {
   /** Per operation (a whole push or pull for blob scenarios). */
   latency: RunStats['latency'];
   loadgenCpuPct: number;
+  /** Paged listings: per page request, and how many pages one listing took. */
+  pageLatency?: RunStats['latency'];
+  pagesPerList?: number;
 }
 
 export interface PlanOptions {
   smoke: boolean;
+  storage?: StorageName;
 }
 
 /** All scenarios, in the order they run. */
-export function planScenarios({ smoke }: PlanOptions): ScenarioDef[] {
+export function planScenarios({ smoke, storage = 'embedded' }: PlanOptions): ScenarioDef[] {
+  const s3 = storage === 's3+postgres';
   const sizes = smoke ? [64 * KiB, 1 * MiB, 4 * MiB] : [1 * MiB, 64 * MiB, 512 * MiB];
   const chunk = smoke ? 256 * KiB : 8 * MiB;
   const streamWrite = smoke ? 64 * KiB : 1 * MiB;
-  // Enough pushes for a few seconds each, bounded in bytes.
-  const pushCount = (size: number) => (smoke ? 3 : Math.max(3, Math.min(100, Math.round((2048 * MiB) / size))));
-  const pullCount = (size: number) => (smoke ? 5 : Math.max(4, Math.min(200, Math.round((4096 * MiB) / size))));
-  const warm = (size: number) => (smoke ? 1 : size <= MiB ? 10 : 1);
+  // Enough pushes for a few seconds each, bounded in bytes. S3 on this loopback
+  // radosgw moves tens of MiB/s, not hundreds: a quarter of the bytes.
+  const budget = s3 ? 512 * MiB : 2048 * MiB;
+  const pushCount = (size: number) =>
+    smoke ? 3 : Math.max(s3 ? 2 : 3, Math.min(s3 ? 20 : 100, Math.round(budget / size)));
+  const pullCount = (size: number) =>
+    smoke ? 5 : Math.max(s3 ? 2 : 4, Math.min(s3 ? 100 : 200, Math.round((2 * budget) / size)));
+  const warm = (size: number) => (smoke ? 1 : size <= MiB ? 10 : s3 && size > 64 * MiB ? 0 : 1);
   const durationMs = smoke ? 300 : 5000;
   const warmupMs = smoke ? 100 : 1000;
   const defs: ScenarioDef[] = [];
@@ -121,6 +145,44 @@ export function planScenarios({ smoke }: PlanOptions): ScenarioDef[] {
     warmupMs,
     tags,
   });
+  // Large listings, paged as clients page them: n=1000, and the server's default page.
+  const bigTags = smoke ? 120 : 100_000;
+  const repos = smoke ? 30 : 10_000;
+  const n = smoke ? 50 : 1000;
+  for (const pageSize of [n, undefined]) {
+    const page = pageSize === undefined ? 'default' : `n${pageSize}`;
+    defs.push({
+      id: `tag-list-${bigTags}-${page}`,
+      kind: 'tag-list-paged',
+      unit: 'lists/s',
+      concurrency: 1,
+      durationMs,
+      tags: bigTags,
+      pageSize,
+    });
+    defs.push({
+      id: `catalog-${repos}-${page}`,
+      kind: 'catalog-paged',
+      unit: 'lists/s',
+      concurrency: 1,
+      durationMs,
+      repos,
+      pageSize,
+    });
+  }
+  // The hot path with Prometheus metrics on (#15): the embedded default only.
+  if (!s3) {
+    for (const kind of ['manifest-get-tag', 'blob-head'] as const)
+      defs.push({
+        id: `${kind}-c64-metrics`,
+        kind,
+        unit: 'req/s',
+        concurrency: 64,
+        durationMs,
+        warmupMs,
+        metrics: true,
+      });
+  }
   const blobs = smoke ? 100 : 2000;
   defs.push({
     id: `blobs-4KiB-x${blobs}-c32`,
@@ -210,6 +272,8 @@ interface Prepared {
   /** Bytes moved per operation (blob scenarios). */
   bytesPerOp?: number;
   firstIndex: number;
+  /** Paged listings: latency of each page request, and pages per listing. */
+  pages?: { latency: LatencyRecorder; perList: number };
 }
 
 const prepared = new Map<string, Prepared>();
@@ -219,8 +283,93 @@ function repoFor(def: ScenarioDef): string {
   return `bench/${def.id.toLowerCase()}`;
 }
 
+/** Seeding shared by the scenarios that list the same content (n=1000 and default page), per target. */
+const seeded = new Map<string, Promise<void>>();
+function once(key: string, seed: () => Promise<void>): Promise<void> {
+  let p = seeded.get(key);
+  if (!p) seeded.set(key, (p = seed()));
+  return p;
+}
+
+/**
+ * Seeds `count` tags (or, with `catalog`, repositories) with one manifest: through
+ * the API at c=64 (Stowage), or by writing Distribution's layout directly when
+ * `layout` is given (dist-layout.ts says why and what).
+ */
+async function seedListing(
+  baseUrl: string,
+  kind: 'tags' | 'catalog',
+  names: string[],
+  layout: DistributionStorage | undefined,
+): Promise<void> {
+  const client = new Client(baseUrl, 64);
+  try {
+    const first = kind === 'tags' ? BIG_TAGS_REPO : names[0]!;
+    const base = await pushImageBase(client, first);
+    const body = manifestBody(base, 0);
+    await putManifest(client, first, kind === 'tags' ? names[0]! : 'latest', body);
+    const rest = names.slice(1);
+    if (layout) {
+      if (kind === 'tags') await seedTags(layout, BIG_TAGS_REPO, sha256(body), rest);
+      else await seedRepositories(layout, rest, sha256(body), [base.config.digest, base.layer.digest]);
+      return;
+    }
+    const stats = await closedLoop({ concurrency: 64, count: rest.length }, async (i) => {
+      if (kind === 'tags') return putManifest(client, BIG_TAGS_REPO, rest[i]!, body);
+      const repo = rest[i]!;
+      for (const b of [base.config, base.layer])
+        await client.request({
+          method: 'POST',
+          path: `/v2/${repo}/blobs/uploads/?mount=${b.digest}&from=${first}`,
+          expect: [201],
+        });
+      await putManifest(client, repo, 'latest', body);
+    });
+    if (stats.errors > 0)
+      throw new BenchError(`${kind} seeding: ${stats.errors} errors: ${stats.errorSamples.join('; ')}`);
+  } finally {
+    client.close();
+  }
+}
+
+const BIG_TAGS_REPO = 'bench/big-tag-list';
+const CATALOG_PREFIX = 'bench-catalog';
+
+/**
+ * One whole listing as a client pages it: GET with `n` (or none), then each Link
+ * rel="next" until there is none. Returns the entries listed; records each page.
+ */
+async function listAll(
+  client: Client,
+  first: string,
+  field: 'tags' | 'repositories',
+  pages?: LatencyRecorder,
+): Promise<{ entries: number; pages: number }> {
+  let next: string | undefined = first;
+  let entries = 0;
+  let count = 0;
+  while (next) {
+    const t0 = performance.now();
+    const a = await client.request({ method: 'GET', path: next, keepBody: true, expect: [200] });
+    pages?.record(performance.now() - t0);
+    count++;
+    const list = (JSON.parse(a.body!.toString('utf8')) as Record<string, string[] | null>)[field] ?? [];
+    entries += list.length;
+    const link = a.headers.link;
+    const m = typeof link === 'string' ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+    next = m ? Client.locationPath(m[1]) : undefined;
+    if (count > 100_000) throw new BenchError(`${first}: more than 100,000 pages`);
+  }
+  return { entries, pages: count };
+}
+
 /** Sets up the repository and warms up; nothing here is measured. */
-export async function prepareScenario(def: ScenarioDef, targetKey: string, baseUrl: string): Promise<void> {
+export async function prepareScenario(
+  def: ScenarioDef,
+  targetKey: string,
+  baseUrl: string,
+  layout?: DistributionStorage,
+): Promise<void> {
   const client = new Client(baseUrl, def.concurrency);
   const repo = repoFor(def);
   const size = def.size ?? 0;
@@ -229,6 +378,7 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
   let firstIndex = 0;
   let warmup: { count?: number; durationMs?: number } = { count: def.warmupCount ?? 0 };
   const counters: BodyCounter[] = [];
+  let pages: Prepared['pages'];
 
   switch (def.kind) {
     case 'push-monolithic':
@@ -319,6 +469,34 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
       warmup = { durationMs: def.warmupMs };
       break;
     }
+    case 'tag-list-paged':
+    case 'catalog-paged': {
+      const tags = def.kind === 'tag-list-paged';
+      const count = (tags ? def.tags : def.repos) ?? 0;
+      const names = Array.from({ length: count }, (_, i) =>
+        tags ? `v${String(i).padStart(6, '0')}` : `${CATALOG_PREFIX}/r${String(i).padStart(5, '0')}`,
+      );
+      await once(`${targetKey}:${def.kind}:${count}`, () =>
+        seedListing(baseUrl, tags ? 'tags' : 'catalog', names, layout),
+      );
+      const query = def.pageSize === undefined ? '' : `?n=${def.pageSize}`;
+      const first = tags ? `/v2/${BIG_TAGS_REPO}/tags/list${query}` : `/v2/_catalog${query}`;
+      const field = tags ? 'tags' : 'repositories';
+      // The first listing checks the content (and warms up): every seeded entry is
+      // there (the catalog also lists the other scenarios' repositories).
+      const check = await listAll(client, first, field);
+      if (tags ? check.entries !== count : check.entries < count)
+        throw new BenchError(`${first}: ${check.entries} entries listed, expected ${tags ? '' : 'at least '}${count}`);
+      const recorder = new LatencyRecorder();
+      pages = { latency: recorder, perList: check.pages };
+      op = async () => {
+        const r = await listAll(client, first, field, recorder);
+        if (r.entries !== check.entries)
+          throw new BenchError(`${first}: ${r.entries} entries listed, expected ${check.entries}`);
+      };
+      warmup = {};
+      break;
+    }
     case 'small-blobs': {
       const warm = def.warmupCount ?? 0;
       const total = warm + (def.count ?? 0);
@@ -347,7 +525,7 @@ export async function prepareScenario(def: ScenarioDef, targetKey: string, baseU
     );
     if (stats.errors > 0) throw new BenchError(`warm-up: ${stats.errors} errors: ${stats.errorSamples.join('; ')}`);
   }
-  prepared.set(`${def.id}@${targetKey}`, { client, counters, op, bytesPerOp, firstIndex });
+  prepared.set(`${def.id}@${targetKey}`, { client, counters, op, bytesPerOp, firstIndex, pages });
 }
 
 /** The measured part. */
@@ -376,6 +554,7 @@ export async function runScenario(def: ScenarioDef, targetKey: string): Promise<
       wallMs: stats.wallMs,
       latency: stats.latency,
       loadgenCpuPct: stats.loadgenCpuPct,
+      ...(p.pages ? { pageLatency: p.pages.latency.summary(), pagesPerList: p.pages.perList } : {}),
     };
   } finally {
     p.client.close();

@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { S3Settings } from './s3-client.js';
 
 export type TargetName = 'stowage' | 'distribution';
 export const TARGET_NAMES: readonly TargetName[] = ['stowage', 'distribution'];
@@ -159,17 +160,76 @@ function handle(
   };
 }
 
-/** `stowage serve` (embedded default storage, fsync on) from this build. */
-export async function startStowage(dataDir: string, opts: { cpuProfDir?: string } = {}): Promise<ServerHandle> {
+/** S3 + PostgreSQL for the `s3+postgres` configuration (absent: the embedded default). */
+export interface ScaleOutStorage {
+  s3: S3Settings;
+  /** Stowage's database and key prefix. */
+  pgUrl: string;
+  stowagePrefix: string;
+  /** Distribution's rootdirectory in the same bucket. */
+  distributionRoot: string;
+}
+
+export interface StowageOptions {
+  cpuProfDir?: string;
+  scaleOut?: ScaleOutStorage;
+  /** `metrics: { enabled: true }` (GET /metrics on the registry's address). */
+  metrics?: boolean;
+}
+
+/**
+ * `stowage serve` from this build: the embedded default storage (fsync on), or S3
+ * + PostgreSQL with blob GETs streamed (`redirect: false`, as Distribution's
+ * `redirect: disable` below: both registries proxy pulls).
+ */
+export async function startStowage(dataDir: string, opts: StowageOptions = {}): Promise<ServerHandle> {
   await mkdir(dataDir, { recursive: true });
   const port = await freePort();
+  const config: Record<string, unknown> = {};
+  if (opts.metrics) config.metrics = { enabled: true };
+  if (opts.scaleOut) {
+    const { s3, pgUrl, stowagePrefix } = opts.scaleOut;
+    config.storage = {
+      blobs: {
+        driver: 's3',
+        endpoint: s3.endpoint,
+        region: s3.region,
+        bucket: s3.bucket,
+        access_key_id: s3.accessKeyId,
+        secret_access_key: s3.secretAccessKey,
+        path_style: true,
+        prefix: stowagePrefix,
+        redirect: false,
+      },
+      metadata: { driver: 'postgres', url: pgUrl, pool: 20 },
+    };
+  }
+  const configArgs: string[] = [];
+  if (Object.keys(config).length > 0) {
+    const file = path.join(dataDir, 'config.json');
+    // JSON is YAML: no serializer needed.
+    await writeFile(file, JSON.stringify(config, null, 2));
+    configArgs.push('--config', file);
+  }
   const env: NodeJS.ProcessEnv = {};
-  // STOWAGE_* variables would override the defaults under test (fsync, log level).
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STOWAGE_')) env[k] = v;
+  // STOWAGE_* variables would override the defaults under test (fsync, log level);
+  // AWS_* ones are kept from both registries' SDKs alike.
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STOWAGE_') && !k.startsWith('AWS_')) env[k] = v;
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, STOWAGE_CLI, 'serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--log-level', 'warn'],
+    [
+      ...nodeArgs,
+      STOWAGE_CLI,
+      'serve',
+      ...configArgs,
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--data',
+      dataDir,
+      '--log-level',
+      'warn',
+    ],
     {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -188,8 +248,12 @@ export async function startStowage(dataDir: string, opts: { cpuProfDir?: string 
   return handle('stowage', child, port, dataDir, `stowage ${pkg.version} (node ${process.version})`, t);
 }
 
-/** Debian's docker-registry (CNCF Distribution 2.8.x), filesystem storage, deletes on. */
-export async function startDistribution(dir: string): Promise<ServerHandle> {
+/**
+ * Debian's docker-registry (CNCF Distribution 2.8.x), deletes on: filesystem
+ * storage, or its `s3` driver on the same bucket as Stowage under its own
+ * rootdirectory, with `redirect: disable` (blob GETs proxied, as Stowage's).
+ */
+export async function startDistribution(dir: string, scaleOut?: ScaleOutStorage): Promise<ServerHandle> {
   const bin = which('docker-registry');
   if (!bin) {
     throw new Error(
@@ -200,6 +264,24 @@ export async function startDistribution(dir: string): Promise<ServerHandle> {
   await mkdir(dataDir, { recursive: true });
   const port = await freePort();
   const configPath = path.join(dir, 'config.yml');
+  // 2.8 forces path-style addressing when regionendpoint is set (forcepathstyle is
+  // the 3.x spelling, given for it and ignored by 2.8); v4auth is 2.8's default, stated.
+  const storage = scaleOut
+    ? [
+        '  s3:',
+        `    accesskey: ${JSON.stringify(scaleOut.s3.accessKeyId)}`,
+        `    secretkey: ${JSON.stringify(scaleOut.s3.secretAccessKey)}`,
+        `    region: ${JSON.stringify(scaleOut.s3.region)}`,
+        `    regionendpoint: ${JSON.stringify(scaleOut.s3.endpoint)}`,
+        '    forcepathstyle: true',
+        `    bucket: ${JSON.stringify(scaleOut.s3.bucket)}`,
+        `    secure: ${scaleOut.s3.endpoint.startsWith('https:')}`,
+        '    v4auth: true',
+        `    rootdirectory: ${JSON.stringify(scaleOut.distributionRoot)}`,
+        '  redirect:',
+        '    disable: true',
+      ]
+    : ['  filesystem:', `    rootdirectory: ${JSON.stringify(dataDir)}`];
   // The stock Debian config's storage settings (in-memory blob descriptor cache),
   // minus auth and health checks; access log off, as Stowage logs at warn.
   await writeFile(
@@ -214,8 +296,7 @@ export async function startDistribution(dir: string): Promise<ServerHandle> {
       'storage:',
       '  cache:',
       '    blobdescriptor: inmemory',
-      '  filesystem:',
-      `    rootdirectory: ${JSON.stringify(dataDir)}`,
+      ...storage,
       '  delete:',
       '    enabled: true',
       '  maintenance:',
@@ -227,9 +308,10 @@ export async function startDistribution(dir: string): Promise<ServerHandle> {
       '',
     ].join('\n'),
   );
-  // REGISTRY_* variables would override the config file.
+  // REGISTRY_* variables would override the config file; AWS_* ones reach the S3
+  // driver's SDK (an AWS_CA_BUNDLE makes 2.8 panic at start).
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REGISTRY_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REGISTRY_') && !k.startsWith('AWS_')) env[k] = v;
   const child = spawn(bin, ['serve', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const t = track(child);
   try {

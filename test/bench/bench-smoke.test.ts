@@ -1,8 +1,11 @@
 /**
  * `npm run bench -- --smoke` end to end: both registries (Stowage from this
  * build, Debian's docker-registry, which scripts/test.sh installs), every
- * scenario at tiny sizes, no result files written. Asserts a clean exit (zero
- * request errors) and that the table has a row for every scenario.
+ * scenario at tiny sizes, no result files written, for both storage
+ * configurations (`s3+postgres` on the radosgw and PostgreSQL that
+ * scripts/test.sh exports as STOWAGE_TEST_*; the bench starts its own when they
+ * are not set). Asserts a clean exit (zero request errors) and that the table
+ * has a row for every scenario.
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,13 +32,15 @@ function run(args: string[], timeoutMs: number): Promise<{ code: number | null; 
   });
 }
 
-test('bench --smoke runs every scenario against both registries with zero errors', { timeout: 180_000 }, async () => {
-  const list = spawnSync(process.execPath, [RUN, '--smoke', '--list'], { encoding: 'utf8' });
+async function smoke(storage: 'embedded' | 's3+postgres'): Promise<{ stdout: string; stderr: string }> {
+  const list = spawnSync(process.execPath, [RUN, '--smoke', '--storage', storage, '--list'], { encoding: 'utf8' });
   assert.equal(list.status, 0, list.stderr);
   const ids = list.stdout.trim().split('\n').filter(Boolean);
   assert.ok(ids.length >= 20, `expected the full scenario list, got ${ids.join(', ')}`);
+  for (const kind of ['tag-list-120-n50', 'tag-list-120-default', 'catalog-30-n50', 'catalog-30-default'])
+    assert.ok(ids.includes(kind), `no ${kind} in ${ids.join(', ')}`);
 
-  const { code, stdout, stderr } = await run(['--smoke', '--no-write'], 150_000);
+  const { code, stdout, stderr } = await run(['--smoke', '--no-write', '--storage', storage], 200_000);
   assert.equal(code, 0, `bench exited ${code}\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-4000)}`);
   const rows = stdout.split('\n').filter((l) => l.startsWith('| '));
   for (const id of ids) {
@@ -50,4 +55,29 @@ test('bench --smoke runs every scenario against both registries with zero errors
   assert.match(stdout, /Sequential write \+ fsync .*\| [\d,.]+ MiB\/s/);
   assert.match(stdout, /Loopback TCP, one connection \| [\d,.]+ MiB\/s/);
   assert.match(stdout, /\nno errors;/);
+  // The paged listings' own table: a row per listing with figures for both.
+  assert.match(stdout, /\| 120 tags \| n=50 \| \d+ \/ \d+ \|/);
+  assert.match(stdout, /\| catalog, 30 repositories \| default \| \d+ \/ \d+ \|/);
+  return { stdout, stderr };
+}
+
+test('bench --smoke runs every scenario against both registries with zero errors', { timeout: 240_000 }, async () => {
+  const { stdout } = await smoke('embedded');
+  // Metrics on: Stowage's hot path again with `metrics: { enabled: true }`, against metrics off.
+  assert.match(stdout, /\| manifest-get-tag-c64-metrics \| [\d,]+ req\/s \| [\d,]+ req\/s \| [\d.]+× \|/);
+  assert.match(stdout, /\| blob-head-c64-metrics \| [\d,]+ req\/s \| [\d,]+ req\/s \| [\d.]+× \|/);
 });
+
+test(
+  'bench --smoke --storage s3+postgres: both registries on the same radosgw, Stowage on PostgreSQL',
+  { timeout: 240_000 },
+  async () => {
+    const { stdout, stderr } = await smoke('s3+postgres');
+    // Both on the one bucket, each under its own prefix.
+    assert.match(
+      stderr,
+      /S3 http:\/\/\S+ bucket \S+ \(Stowage prefix bench-[0-9a-f]+\/stowage\/, Distribution rootdirectory \/bench-[0-9a-f]+\/distribution\)/,
+    );
+    assert.doesNotMatch(stdout, /-metrics \|/, 'the metrics-on scenarios are the embedded configuration’s');
+  },
+);
