@@ -102,3 +102,5 @@ export {
   assertKeyPairAbsent,
 } from './ops/key-files.js';
 export { verifyBlob } from './ops/verify-blob.js';
+export { mirror, tagFilter } from './ops/mirror.js';
+export type { MirrorFilters, MirrorResult, MirrorTagResult } from './ops/mirror.js';
