@@ -6,13 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { CLI } from '../helpers/server.js';
+import { runCli } from '../helpers/server.js';
 import type { ServeConfig } from '../../src/config/config.js';
 import {
   PASSWORDS,
@@ -26,17 +24,7 @@ import {
   type AuthServer,
 } from './helpers.js';
 
-const run = promisify(execFile);
-
-async function stowage(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const x = e as { stdout: string; stderr: string; code: number };
-    return { stdout: x.stdout, stderr: x.stderr, code: x.code };
-  }
-}
+const stowage = (args: string[]) => runCli(args);
 
 interface Line {
   action: string;

@@ -5,27 +5,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
-import { CLI, startStowage } from '../helpers/server.js';
+import { CLI, runCli, startStowage } from '../helpers/server.js';
 import { pushImage, removeDir, tempDir, waitFor } from '../robustness/helpers.js';
 
-const run = promisify(execFile);
-
-async function events(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'events', ...args]);
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const x = e as { stdout: string; stderr: string; code: number };
-    return { stdout: x.stdout, stderr: x.stderr, code: x.code };
-  }
-}
+const events = (args: string[]) => runCli(['events', ...args]);
 
 describe('stowage events beside stowage serve', () => {
   it('lists failed deliveries, requeues them for the server, and tails the outbox', async () => {

@@ -1,15 +1,36 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { resolveConfig, type ServeConfig } from '../../src/config/config.js';
 import { startRegistry } from '../../src/app.js';
 
 /** dist/src/cli/main.js, next to this compiled helper. */
 export const CLI = resolve(fileURLToPath(import.meta.url), '../../../src/cli/main.js');
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  /** The exit code (0 on success). */
+  code: number;
+}
+
+/** Runs the `stowage` CLI as its own process; a non-zero exit is returned, not thrown. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const x = e as CliResult;
+    return { stdout: x.stdout, stderr: x.stderr, code: x.code };
+  }
+}
 
 export interface StowageProcess {
   url: string;

@@ -5,25 +5,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { CLI, startStowage } from '../helpers/server.js';
+import { CLI, runCli, startStowage } from '../helpers/server.js';
 import { http, pushImage, removeDir, sha256, tempDir, waitFor } from '../robustness/helpers.js';
 
 const run = promisify(execFile);
 
-async function gcCommand(args: string[], command = 'gc'): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, command, ...args], {
-      env: { ...process.env, STOWAGE_LOG_LEVEL: 'info' },
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const x = e as { stdout: string; stderr: string; code: number };
-    return { stdout: x.stdout, stderr: x.stderr, code: x.code };
-  }
-}
+const gcCommand = (args: string[], command = 'gc') => runCli([command, ...args], { STOWAGE_LOG_LEVEL: 'info' });
 
 describe('stowage gc beside stowage serve', () => {
   it('collects online: prints what it removed and the bytes reclaimed; what is tagged keeps working', async () => {

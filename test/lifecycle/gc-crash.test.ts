@@ -7,11 +7,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CLI, startStowage, type StowageProcess } from '../helpers/server.js';
+import { runCli, startStowage, type StowageProcess } from '../helpers/server.js';
 import { scaleOutEnv } from '../helpers/services.js';
 import {
   http,
@@ -24,7 +22,6 @@ import {
   ACCEPT_ALL_MANIFESTS,
 } from '../robustness/helpers.js';
 
-const run = promisify(execFile);
 const ROUNDS = 5;
 const IMAGES = 30;
 
@@ -99,13 +96,7 @@ for (const config of ['disk+sqlite', 's3+postgres'] as Config[]) {
         // Offline now: fsck sees the data as the last GC left it.
         const fsckConfig = join(dir, 'fsck.yaml');
         await writeFile(fsckConfig, 'gc: { interval: 0, grace_period: 0s }\n');
-        const fsck = await run(
-          process.execPath,
-          [CLI, 'fsck', '--config', fsckConfig, '--data', data, '--output', 'json'],
-          {
-            env: { ...process.env, ...env },
-          },
-        ).catch((e: { stdout: string; stderr: string; code: number }) => e);
+        const fsck = await runCli(['fsck', '--config', fsckConfig, '--data', data, '--output', 'json'], env);
         const report = JSON.parse(fsck.stdout) as { problems: { kind: string }[] };
         assert.deepEqual(report.problems, [], 'no orphan, nothing missing');
       } finally {
