@@ -96,10 +96,16 @@ export function ratioTarget(def: ScenarioDef, plan: ScenarioDef[]): number | und
       return 2;
     case 'catalog-paged':
       return undefined;
+    case 'gc':
+      return GC_SPEEDUP;
   }
 }
 
 export const RSS_LIMIT = 200 * MiB;
+/** Garbage collection: Stowage's online run at least this many times faster than Distribution's offline one. */
+export const GC_SPEEDUP = 10;
+/** Push p99 during Stowage's collection at most this many times the p99 without one. */
+export const GC_PUSH_P99 = 2;
 export const DISK_FRACTION = 0.8;
 /** Other CPU use (% of a core) above which a measurement is flagged as disturbed. */
 export const DISTURBED_PCT = 25;
