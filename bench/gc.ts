@@ -673,12 +673,15 @@ export async function runGc(
   );
   const zero: LatencySummary = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
   return {
-    value: goneBlobs.length / run.seconds,
+    // The same count for both (Distribution also removes the manifests, stored as blobs): S/D is the time ratio.
+    value: e.goneBlobs.length / run.seconds,
     ok: pushDuring?.count ?? 0,
     errors: pushDuring?.errors ?? 0,
     errorSamples: pushDuring?.errorSamples ?? [],
     wallMs,
-    latency: pushDuring ? { p50: pushDuring.p50, p90: pushDuring.p90, p99: pushDuring.p99, max: pushDuring.max, mean: pushDuring.mean } : zero,
+    latency: pushDuring
+      ? { p50: pushDuring.p50, p90: pushDuring.p90, p99: pushDuring.p99, max: pushDuring.max, mean: pushDuring.mean }
+      : zero,
     loadgenCpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
     gc: {
       seconds: run.seconds,

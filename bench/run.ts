@@ -30,9 +30,11 @@ import {
   renderErrors,
   renderLimits,
   renderListings,
+  renderGc,
   renderMetricsOn,
   renderTable,
   updateBenchmarksMd,
+  updateGcSection,
   writeResultFiles,
   type BenchRun,
   type ScenarioOutcome,
@@ -398,6 +400,7 @@ async function main(): Promise<number> {
       storage: opts.storage,
       loadAverage: { start: loadStart, end: loadAverage() },
       only: opts.only.length ? opts.only.join(',') : undefined,
+      gcScale: opts.gcScale,
       targets: opts.targets,
       machine,
       limits,
@@ -409,7 +412,8 @@ async function main(): Promise<number> {
     const run: BenchRun = { ...base, checks: evaluateChecks(base) };
 
     process.stdout.write(`\n${renderTable(run)}\n\n${renderChecks(run)}\n\n${renderLimits(run)}\n`);
-    for (const extra of [renderListings(run), renderMetricsOn(run)]) if (extra) process.stdout.write(`\n${extra}\n`);
+    for (const extra of [renderListings(run), renderMetricsOn(run), renderGc(run)])
+      if (extra) process.stdout.write(`\n${extra}\n`);
     const errText = renderErrors(run);
     if (errText) process.stdout.write(`\nErrors:\n${errText}\n`);
     process.stdout.write(
@@ -424,6 +428,8 @@ async function main(): Promise<number> {
         const md = updateBenchmarksMd(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
         log(`updated ${path.relative(REPO_ROOT, md)}`);
       }
+      const gcMd = updateGcSection(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
+      if (gcMd) log(`updated the garbage-collection section of ${path.relative(REPO_ROOT, gcMd)}`);
     }
     return errors === 0 ? 0 : 1;
   } finally {

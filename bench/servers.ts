@@ -256,11 +256,16 @@ export async function startStowage(dataDir: string, opts: StowageOptions = {}): 
   const pkg = JSON.parse(readFileSync(path.resolve(STOWAGE_CLI, '../../../../package.json'), 'utf8')) as {
     version: string;
   };
-  return handle('stowage', child, port, dataDir, `stowage ${pkg.version} (node ${process.version})`, t, [
-    ...configArgs,
-    '--data',
+  return handle(
+    'stowage',
+    child,
+    port,
     dataDir,
-  ], env);
+    `stowage ${pkg.version} (node ${process.version})`,
+    t,
+    [...configArgs, '--data', dataDir],
+    env,
+  );
 }
 
 /**
