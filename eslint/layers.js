@@ -43,6 +43,10 @@ export const LAYERS = {
     may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
     why: 'lifecycle jobs run over the registry',
   },
+  api: {
+    may: ['core', 'gocompat', 'util', 'auth', 'http', 'lifecycle', 'registry', 'storage'],
+    why: "Stowage's own JSON API (/api/v1, the web UI's), mounted into HTTP by app.ts",
+  },
   config: {
     may: ['core', 'gocompat', 'auth', 'lifecycle', 'registry', 'sign', 'storage'],
     why: 'config parses settings into the types of the layers it configures',
@@ -52,7 +56,7 @@ export const LAYERS = {
     why: 'the events outbox and webhook delivery, set up from its config section and wired by app.ts',
   },
   'app.ts': {
-    may: ['core', 'config', 'auth', 'audit', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
+    may: ['api', 'core', 'config', 'auth', 'audit', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
     drivers: true,
     why: 'app.ts wires the registry side together',
   },

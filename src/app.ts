@@ -17,6 +17,7 @@ import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
 import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 import { AuditLog } from './audit/audit-log.js';
+import { createApi } from './api/api.js';
 
 export interface RunningRegistry {
   address: string;
@@ -98,11 +99,23 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
   const audit = config.audit ? new AuditLog(config.audit) : undefined;
+  const api = config.ui.enabled
+    ? createApi({
+        registry,
+        ...(auth?.sessions ? { sessions: auth.sessions } : {}),
+        tls: tls !== undefined,
+        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+        allowedHosts: config.allowedHosts,
+        ...(config.retention ? { retention: config.retention } : {}),
+        ...(config.quotas ? { quotas: config.quotas } : {}),
+      })
+    : undefined;
   const { server, state } = createRegistryServer({
     registry,
     log,
     limits,
     ...(audit ? { audit } : {}),
+    ...(api ? { api } : {}),
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
