@@ -17,6 +17,7 @@ import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
 import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 import { AuditLog } from './audit/audit-log.js';
+import { createApi } from './api/api.js';
 import { loadUpstreamCredentials } from './config/proxy-credentials.js';
 import { PullThroughCache } from './proxy/pull-through-cache.js';
 
@@ -107,11 +108,23 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
   const audit = config.audit ? new AuditLog(config.audit) : undefined;
+  const api = config.ui.enabled
+    ? createApi({
+        registry,
+        ...(auth?.sessions ? { sessions: auth.sessions } : {}),
+        tls: tls !== undefined,
+        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+        allowedHosts: config.allowedHosts,
+        ...(config.retention ? { retention: config.retention } : {}),
+        ...(config.quotas ? { quotas: config.quotas } : {}),
+      })
+    : undefined;
   const { server, state } = createRegistryServer({
     registry,
     log,
     limits,
     ...(audit ? { audit } : {}),
+    ...(api ? { api } : {}),
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
