@@ -34,7 +34,7 @@ fi
 
 [ -d node_modules ] || npm ci
 # A checkout from before native/ existed has node_modules but no addon.
-[ -f native/build/Release/stowage_sendfile.node ] || npm run build:native
+[ -f native/build/Release/stowage_sendfile.node ] && [ -f native/build/Release/stowage_sha256.node ] || npm run build:native
 # A clean build: compiled tests of sources deleted since the last build must not run.
 rm -rf dist
 npx tsc -p tsconfig.json

@@ -26,7 +26,8 @@ import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
 import { wrongOffset } from '../wrong-offset.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { S3Layout } from './layout.js';
-import { initialState, parseState, resumeSha256, saveSha256, type UploadState } from './upload-state.js';
+import { resumeSha256 } from './resumable-sha256.js';
+import { initialState, parseState, type UploadState } from './upload-state.js';
 
 export interface S3BlobStoreOptions {
   endpoint?: string;
@@ -64,7 +65,7 @@ const COPY_PART_BYTES = 1024 * 1024 * 1024;
  * `partSize`; what is left at the end of a chunk (less than 5 MiB) is kept as a
  * small tail object and becomes the start of the next part. Memory per upload is
  * bounded by four parts, 32 MiB at the default size (one filling, three being sent). The session's state —
- * including the SHA-256 state, serialised with hash-wasm — lives in the bucket, so
+ * including the resumable SHA-256 state (resumable-sha256.ts) — lives in the bucket, so
  * any replica can take the next chunk or the commit. A blob becomes visible only
  * at commit, after its digest was verified, by a copy to its content address.
  */
@@ -239,7 +240,7 @@ export class S3BlobStore implements BlobStore {
         }
       }
       await allSent();
-      next.sha256 = saveSha256(hash);
+      next.sha256 = hash.save();
       if (next.tailKey === undefined) delete next.tailKey;
       await this.putState(id, next);
     } catch (e) {
@@ -265,7 +266,7 @@ export class S3BlobStore implements BlobStore {
         });
       };
       if (digest.algorithm === 'sha256') {
-        const actual = (await resumeSha256(state.sha256)).digest('hex');
+        const actual = (await resumeSha256(state.sha256)).hex();
         if (actual !== digest.hex) throw await mismatch(actual);
       }
       if (await this.stat(digest.value)) {

@@ -1,4 +1,4 @@
-import { createSHA256, type IHasher } from 'hash-wasm';
+import { resumeSha256 } from './resumable-sha256.js';
 
 /**
  * An S3 upload session's state, stored as one small JSON object next to its
@@ -16,25 +16,13 @@ export interface UploadState {
   /** Bytes after the last part, and the object holding them (absent when 0). */
   tailSize: number;
   tailKey?: string;
-  /** hash-wasm's serialised SHA-256 state after `size` bytes (base64). */
+  /** The SHA-256 state after `size` bytes, in hash-wasm's saved form (base64; resumable-sha256.ts). */
   sha256: string;
-}
-
-/** A SHA-256 whose state can be saved and loaded (node:crypto's Hash cannot export it). */
-export async function resumeSha256(saved?: string): Promise<IHasher> {
-  const h = await createSHA256();
-  if (saved === undefined) h.init();
-  else h.load(Buffer.from(saved, 'base64'));
-  return h;
 }
 
 export async function initialState(): Promise<UploadState> {
   const h = await resumeSha256();
-  return { v: 1, size: 0, parts: [], tailSize: 0, sha256: saveSha256(h) };
-}
-
-export function saveSha256(h: IHasher): string {
-  return Buffer.from(h.save()).toString('base64');
+  return { v: 1, size: 0, parts: [], tailSize: 0, sha256: h.save() };
 }
 
 export function parseState(text: string): UploadState {
