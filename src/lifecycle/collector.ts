@@ -1,6 +1,7 @@
 import type { Registry } from '../registry/registry.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import { describeImmutableRule, immutableRule } from '../registry/immutable-tags.js';
+import { pool } from './pool.js';
 import { planRepository, type RetentionPolicy, type TagDecision } from './retention.js';
 
 /**
@@ -21,6 +22,8 @@ export interface CollectOptions {
   onProgress?: (step: GcStep, counts: Record<string, number>) => void;
   /** Rows per transaction (small, so the server's writes never wait long). */
   batchSize?: number;
+  /** Removals in flight at once (default 16). */
+  concurrency?: number;
 }
 
 export type GcStep = 'uploads' | 'retention' | 'links' | 'blobs' | 'orphans';
@@ -57,6 +60,13 @@ export interface CollectReport {
 /** The runExclusive job garbage collection and fsck share: one of them at a time, on any replica. */
 export const GC_JOB = 'gc';
 const DEFAULT_BATCH = 500;
+/**
+ * Removals in flight at once. Each removal is its own compare-and-set; issued
+ * together, SQLite's group commit puts them in one transaction (one fsync, not
+ * one per row), PostgreSQL spreads them over its pool, and an S3 blob store
+ * deletes objects in parallel instead of one round trip after another.
+ */
+const DEFAULT_CONCURRENCY = 16;
 
 export async function collectGarbage(registry: Registry, options: CollectOptions): Promise<CollectReport> {
   return new Collector(registry, options).run();
@@ -66,6 +76,7 @@ class Collector {
   private readonly meta: MetadataStore;
   private readonly now: () => number;
   private readonly batch: number;
+  private readonly width: number;
   private readonly dryRun: boolean;
   private readonly report: CollectReport;
   private cutoff = 0;
@@ -78,6 +89,7 @@ class Collector {
     this.meta = registry.meta;
     this.now = options.now ?? Date.now;
     this.batch = options.batchSize ?? DEFAULT_BATCH;
+    this.width = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.dryRun = options.dryRun ?? false;
     this.report = {
       dryRun: this.dryRun,
@@ -183,10 +195,10 @@ class Collector {
     let after: { repository: string; digest: string } | undefined;
     for (;;) {
       const links = await this.meta.unusedBlobLinks(this.cutoff, this.batch, after);
-      for (const l of links) {
+      await pool(links, this.width, async (l) => {
         if (this.dryRun || (await this.meta.removeUnusedBlobLink(l.repository, l.digest, this.cutoff)))
           this.report.linksRemoved++;
-      }
+      });
       this.progress('links', { removed: this.report.linksRemoved });
       if (links.length < this.batch) break;
       after = links[links.length - 1]!;
@@ -217,11 +229,11 @@ class Collector {
 
   /** Bytes first, then the record: a crash between leaves a `deleting` row the next run finishes. */
   private async deleteMarked(marked: { digest: string; size: number }[]): Promise<void> {
-    for (const b of marked) {
+    await pool(marked, this.width, async (b) => {
       await this.registry.blobs.delete(b.digest);
       await this.meta.forgetBlob(b.digest);
       this.count(b.size);
-    }
+    });
   }
 
   private count(size: number): void {

@@ -5,6 +5,7 @@ import { parseManifest, type ManifestReference } from '../core/manifest.js';
 import type { Registry } from '../registry/registry.js';
 import type { BlobRecord, MetadataStore } from '../storage/metadata-store.js';
 import { GC_JOB } from './collector.js';
+import { pool } from './pool.js';
 
 /**
  * fsck (docs/gc.md): checks that what the metadata store says and what the blob
@@ -418,13 +419,4 @@ class Fsck {
     }
     return h.digest('hex') === parsed.hex ? { ok: true, size } : { ok: false, missing: false };
   }
-}
-
-/** Runs `fn` over `items`, at most `width` at a time. */
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
