@@ -74,7 +74,7 @@ async function pullAndHash(base: string, repo: string, digest: string, size: num
 
 test(
   'a 2 GiB blob pushes (streamed and monolithic) and pulls with flat server memory',
-  { timeout: 240_000 },
+  { timeout: 480_000 },
   async (t) => {
     const dataDir = await tempDir();
     const server = await startStowage({ dataDir });

@@ -31,6 +31,12 @@ function delivered(r: Receiver): Delivered[] {
   });
 }
 
+/** The deliveries of events that came more than once, with the replica that sent each copy. */
+function twice(list: Delivered[]): string {
+  const ids = list.map((d) => d.id);
+  return JSON.stringify(list.filter((d) => ids.indexOf(d.id) !== ids.lastIndexOf(d.id)));
+}
+
 describe('webhooks from two replicas over PostgreSQL + S3', () => {
   let env: Record<string, string>;
   let drop: () => Promise<void>;
@@ -49,6 +55,9 @@ describe('webhooks from two replicas over PostgreSQL + S3', () => {
       [
         'events:',
         '  retry_initial: 50ms',
+        // At-least-once: an attempt that times out is sent again. On a loaded machine the
+        // 10 s default could fire and deliver twice; this test is about the lock and the order.
+        '  timeout: 120s',
         '  endpoints:',
         `    - { name: hook, url: "${receiver.url}", format: distribution, kinds: [manifest.pushed] }`,
         '',
@@ -77,7 +86,7 @@ describe('webhooks from two replicas over PostgreSQL + S3', () => {
     await pushImage(b.url, 'team/app', 'fence-b');
     await receiver.until(tags.length + 2);
     const first = delivered(receiver);
-    assert.equal(new Set(first.map((d) => d.id)).size, first.length, 'no event delivered twice');
+    assert.equal(new Set(first.map((d) => d.id)).size, first.length, `no event delivered twice: ${twice(first)}`);
     assert.deepEqual(
       first.map((d) => d.tag),
       [...tags, 'fence-a', 'fence-b'],
@@ -92,7 +101,7 @@ describe('webhooks from two replicas over PostgreSQL + S3', () => {
     await pushImage(b.url, 'team/app', 'fence-c');
     await receiver.until(first.length + later.length + 1);
     const all = delivered(receiver);
-    assert.equal(new Set(all.map((d) => d.id)).size, all.length, 'no event delivered twice');
+    assert.equal(new Set(all.map((d) => d.id)).size, all.length, `no event delivered twice: ${twice(all)}`);
     assert.deepEqual(
       all.slice(first.length).map((d) => d.tag),
       [...later, 'fence-c'],
