@@ -63,6 +63,7 @@ describe('config resolution order', () => {
         giveUpAfterMs: 86_400_000,
         endpoints: [],
       },
+      ui: { enabled: true, sessionTtlSeconds: 43_200, signatureKeys: [] },
     });
   });
 
