@@ -51,8 +51,12 @@ export const LAYERS = {
     may: ['core', 'config', 'metrics', 'storage'],
     why: 'the events outbox and webhook delivery, set up from its config section and wired by app.ts',
   },
+  mirror: {
+    may: ['core', 'client', 'config', 'metrics', 'registry', 'storage'],
+    why: "scheduled mirrors read other registries with the client library and write through the registry's operations",
+  },
   'app.ts': {
-    may: ['core', 'config', 'auth', 'audit', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
+    may: ['core', 'config', 'auth', 'audit', 'events', 'http', 'lifecycle', 'metrics', 'mirror', 'registry', 'storage'],
     drivers: true,
     why: 'app.ts wires the registry side together',
   },

@@ -18,6 +18,7 @@ import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from './events-config.js';
 import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
+import { MirrorsConfigError, parseMirrors, type MirrorSchedule } from './mirrors-config.js';
 import {
   DEFAULT_STORAGE,
   StorageConfigError,
@@ -84,6 +85,8 @@ export interface ServeConfig {
   events: EventsConfig;
   /** The audit trail (audit-config.ts); off by default. */
   audit?: AuditConfig;
+  /** Repositories copied from other registries on a schedule (mirrors-config.ts); none by default. */
+  mirrors?: MirrorSchedule[];
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -175,6 +178,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   metrics: 'metrics',
   events: 'events',
   audit: 'audit',
+  mirrors: 'mirrors',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -259,7 +263,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let metrics: MetricsConfig;
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
+  let mirrors: MirrorSchedule[] | undefined;
   try {
+    mirrors = parseMirrors(merged.mirrors);
     audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
@@ -285,7 +291,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof StorageConfigError ||
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
-      e instanceof AuditConfigError
+      e instanceof AuditConfigError ||
+      e instanceof MirrorsConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -330,6 +337,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     metrics,
     events,
     ...(audit ? { audit } : {}),
+    ...(mirrors ? { mirrors } : {}),
   };
 }
 
