@@ -19,6 +19,8 @@ import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from '.
 import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import { MirrorsConfigError, parseMirrors, type MirrorSchedule } from './mirrors-config.js';
+import { ProxyConfigError, parseProxy } from './proxy-config.js';
+import type { ProxyRule } from '../proxy/proxy-rule.js';
 import {
   DEFAULT_STORAGE,
   StorageConfigError,
@@ -87,6 +89,8 @@ export interface ServeConfig {
   audit?: AuditConfig;
   /** Repositories copied from other registries on a schedule (mirrors-config.ts); none by default. */
   mirrors?: MirrorSchedule[];
+  /** The pull-through cache's upstreams, one per repository prefix (proxy-config.ts); none by default. */
+  proxy?: ProxyRule[];
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -179,6 +183,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   events: 'events',
   audit: 'audit',
   mirrors: 'mirrors',
+  proxy: 'proxy',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -264,8 +269,10 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
   let mirrors: MirrorSchedule[] | undefined;
+  let proxy: ProxyRule[] | undefined;
   try {
     mirrors = parseMirrors(merged.mirrors);
+    proxy = parseProxy(merged.proxy);
     audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
@@ -292,7 +299,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
       e instanceof AuditConfigError ||
-      e instanceof MirrorsConfigError
+      e instanceof MirrorsConfigError ||
+      e instanceof ProxyConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -338,6 +346,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     events,
     ...(audit ? { audit } : {}),
     ...(mirrors ? { mirrors } : {}),
+    ...(proxy ? { proxy } : {}),
   };
 }
 
