@@ -13,11 +13,17 @@
  *     - source: registry.example.com:5000/team/**     # a glob (or team/) : every match …
  *       destination: upstream                         # … below this local prefix
  *       interval: 15m
- *       username_env: TEAM_USER                       # credentials for the source (username
- *       password_file: ./secrets/team-token           #  or username_env; password_env or password_file)
+ *       username_env: TEAM_USER                       # credentials for the source (credential-source.ts):
+ *       password_file: ./secrets/team-token           #  username(_env); password, password_env or password_file
  */
 import { compileGlob, GlobError } from '../core/repository-glob.js';
 import { parseConstraint, SemverError } from '../gocompat/semver.js';
+import {
+  CREDENTIAL_KEYS,
+  CredentialSourceError,
+  parseCredentialSource,
+  type CredentialSource,
+} from './credential-source.js';
 import { parseDurationMs } from './lifecycle-config.js';
 
 export interface MirrorSchedule {
@@ -37,12 +43,8 @@ export interface MirrorSchedule {
   onlySigned: boolean;
   /** Public key files (cosign.pub) a signature must verify with. */
   keys: string[];
-  credentials?: {
-    username?: string;
-    usernameEnv?: string;
-    passwordEnv?: string;
-    passwordFile?: string;
-  };
+  /** For the source registry (credential-source.ts). */
+  credentials?: CredentialSource;
 }
 
 export class MirrorsConfigError extends Error {}
@@ -56,10 +58,7 @@ const KEYS = [
   'semver',
   'only_signed',
   'keys',
-  'username',
-  'username_env',
-  'password_env',
-  'password_file',
+  ...CREDENTIAL_KEYS,
 ];
 
 /** Shortest interval: a schedule is not a busy loop against someone else's registry. */
@@ -147,20 +146,13 @@ function parseOne(raw: unknown, i: number): MirrorSchedule {
   if (onlySigned && keys.length === 0)
     throw new MirrorsConfigError(`${at}.only_signed needs keys (cosign public key files)`);
   if (!onlySigned && keys.length > 0) throw new MirrorsConfigError(`${at}.keys needs only_signed: true`);
-  const username = text(m.username, `${at}.username`);
-  const usernameEnv = text(m.username_env, `${at}.username_env`);
-  const passwordEnv = text(m.password_env, `${at}.password_env`);
-  const passwordFile = text(m.password_file, `${at}.password_file`);
-  if (username !== undefined && usernameEnv !== undefined)
-    throw new MirrorsConfigError(`${at}: give username or username_env, not both`);
-  if (passwordEnv !== undefined && passwordFile !== undefined)
-    throw new MirrorsConfigError(`${at}: give password_env or password_file, not both`);
-  const hasUser = username !== undefined || usernameEnv !== undefined;
-  const hasPassword = passwordEnv !== undefined || passwordFile !== undefined;
-  if (hasUser !== hasPassword)
-    throw new MirrorsConfigError(
-      `${at}: credentials need both a user (username or username_env) and a password (password_env or password_file)`,
-    );
+  let credentials: CredentialSource | undefined;
+  try {
+    credentials = parseCredentialSource(m, at);
+  } catch (e) {
+    if (e instanceof CredentialSourceError) throw new MirrorsConfigError(e.message);
+    throw e;
+  }
   return {
     name: source,
     registry,
@@ -172,16 +164,7 @@ function parseOne(raw: unknown, i: number): MirrorSchedule {
     ...(semver !== undefined ? { semver } : {}),
     onlySigned,
     keys,
-    ...(hasUser
-      ? {
-          credentials: {
-            ...(username !== undefined ? { username } : {}),
-            ...(usernameEnv !== undefined ? { usernameEnv } : {}),
-            ...(passwordEnv !== undefined ? { passwordEnv } : {}),
-            ...(passwordFile !== undefined ? { passwordFile } : {}),
-          },
-        }
-      : {}),
+    ...(credentials ? { credentials } : {}),
   };
 }
 

@@ -6,10 +6,11 @@
  * the source over HTTP and writing into this registry through RegistryDestination.
  * Every run logs one line (and one per copied or failed tag) and feeds the metrics.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { CredentialSourceError, loadCredentialSource } from '../config/credential-source.js';
 import type { MirrorSchedule } from '../config/mirrors-config.js';
 import {
+  isClientError,
   mirror,
   mirrorRepositories,
   readTrustedKeys,
@@ -31,34 +32,15 @@ async function prepare(
   env: NodeJS.ProcessEnv,
 ): Promise<{ credential?: Credential; options: Omit<MirrorOptions, 'destination'> }> {
   const at = `mirrors (${s.name})`;
-  const fromEnv = (name: string) => {
-    const v = env[name];
-    if (v === undefined || v === '') throw new MirrorSetupError(`${at}: the environment variable ${name} is not set`);
-    return v;
-  };
   let credential: Credential | undefined;
-  const c = s.credentials;
-  if (c) {
-    const username = c.username ?? fromEnv(c.usernameEnv!);
-    let password: string;
-    if (c.passwordEnv !== undefined) password = fromEnv(c.passwordEnv);
-    else {
-      try {
-        password = (await readFile(c.passwordFile!, 'utf8')).trim();
-      } catch (e) {
-        throw new MirrorSetupError(
-          `${at}: cannot read password_file ${c.passwordFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
-      if (password === '') throw new MirrorSetupError(`${at}: password_file ${c.passwordFile} is empty`);
-    }
-    credential = { username, password };
-  }
   let keys;
   try {
+    if (s.credentials) credential = await loadCredentialSource(s.credentials, at, env);
     keys = s.onlySigned ? await readTrustedKeys(s.keys) : undefined;
   } catch (e) {
-    throw new MirrorSetupError(`${at}: ${(e as Error).message}`);
+    if (e instanceof CredentialSourceError) throw new MirrorSetupError(e.message);
+    if (isClientError(e)) throw new MirrorSetupError(`${at}: ${e.message}`);
+    throw e;
   }
   return {
     ...(credential ? { credential } : {}),

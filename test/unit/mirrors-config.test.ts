@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, resolveConfig } from '../../src/config/config.js';
+import { loadCredentialSource } from '../../src/config/credential-source.js';
 import { parseMirrors } from '../../src/config/mirrors-config.js';
 
 const one = (entry: Record<string, unknown>) => parseMirrors([entry])![0]!;
@@ -57,7 +58,14 @@ describe('mirrors config', () => {
     [{ source: 'r.example/a', interval: '1h', semver: 'not a range!' }, /mirrors\[0\]\.semver/],
     [{ source: 'r.example/a', interval: '1h', only_signed: true }, /only_signed needs keys/],
     [{ source: 'r.example/a', interval: '1h', keys: ['k.pub'] }, /keys needs only_signed: true/],
-    [{ source: 'r.example/a', interval: '1h', username_env: 'U' }, /need both a user .* and a password/],
+    [
+      { source: 'r.example/a', interval: '1h', username_env: 'U' },
+      /mirrors\[0\]: give exactly one of password, password_env/,
+    ],
+    [
+      { source: 'r.example/a', interval: '1h', password_env: 'P' },
+      /mirrors\[0\]: give exactly one of username, username_env/,
+    ],
     [{ source: 'r.example/a', interval: '1h', destination: 'x/*' }, /a name or prefix, not a glob/],
     [{ source: 'r.example/A', interval: '1h' }, /invalid repository glob/],
     [{ source: 'r.example/a', interval: '1h', schedule: 'x' }, /unknown setting "schedule"/],
@@ -81,5 +89,22 @@ describe('mirrors config', () => {
       (e: unknown) => e instanceof ConfigError,
     );
     assert.equal(resolveConfig({}, {}, {}).mirrors, undefined);
+  });
+
+  it('reads the credentials an entry names, and says which is missing (never the secret)', async () => {
+    const c = one({ source: 'r.example/a', interval: '1h', username: 'bot', password_env: 'TOKEN' }).credentials!;
+    assert.deepEqual(await loadCredentialSource(c, 'mirrors (r.example/a)', { TOKEN: 's3cret' }), {
+      username: 'bot',
+      password: 's3cret',
+    });
+    await assert.rejects(
+      loadCredentialSource(c, 'mirrors (r.example/a)', {}),
+      /^Error: mirrors \(r\.example\/a\): the environment variable TOKEN is not set$/,
+    );
+    const f = one({ source: 'r.example/a', interval: '1h', username: 'bot', password_file: '/nonexistent/p' });
+    await assert.rejects(
+      loadCredentialSource(f.credentials!, 'here', {}),
+      /here: cannot read password_file \/nonexistent\/p: ENOENT/,
+    );
   });
 });
