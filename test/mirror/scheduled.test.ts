@@ -2,7 +2,8 @@
  * Scheduled mirrors in a running `stowage serve` (the `mirrors:` config): Debian's
  * docker-registry as the source; a tag pushed there after the start shows up in
  * Stowage on a later run, an unsigned tag stays out of an only_signed mirror, a glob
- * entry fills a prefix, and the runs are counted in /metrics. Polled, never timed.
+ * entry fills a prefix, a tag the local rules refuse (immutable) is reported as failed,
+ * and the runs are counted in /metrics. Polled, never timed.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -68,6 +69,8 @@ describe('scheduled mirrors in stowage serve', { timeout: 180_000 }, () => {
       file('stowage.yaml'),
       JSON.stringify({
         metrics: { enabled: true },
+        // The mirror writes through the registry's rules like any push: this one makes a tag fail.
+        immutable_tags: [{ repositories: 'hub/**', tags: ['1.36'] }],
         mirrors: [
           { source: `${src.host}/library/busybox`, destination: 'hub/busybox', interval: '1s' },
           {
@@ -127,5 +130,21 @@ describe('scheduled mirrors in stowage serve', { timeout: 180_000 }, () => {
     );
     await push('team/new', 'v1');
     await eventually('upstream/team/new', async () => (await tags('upstream/team/new')).includes('v1'));
+  });
+
+  it('a tag the local registry refuses is logged and counted as failed; the others go on', async () => {
+    await eventually('busybox:1.36', async () => (await tags('hub/busybox')).includes('1.36'));
+    const repo = client.repository(parseReference(`${serve.host}/hub/busybox`, { defaultTag: null }));
+    const before = (await repo.resolve('1.36')).digest;
+    const moved = await push('library/busybox', '1.36'); // new content under the immutable tag
+    assert.notEqual(moved.digest, before);
+    await push('library/busybox', '1.38');
+    await eventually('a failed line in the log', async () =>
+      serve.logs.some((l) => l.includes('"mirror failed a tag"') && l.includes('"tag":"1.36"')),
+    );
+    await eventually('busybox:1.38', async () => (await tags('hub/busybox')).includes('1.38'));
+    assert.equal((await repo.resolve('1.36')).digest, before);
+    assert.ok(((await metric(/^stowage_mirror_failures_total\{mirror=".*library\/busybox"\}/)) ?? 0) >= 1);
+    assert.ok(((await metric(/^stowage_mirror_runs_total\{mirror=".*library\/busybox",result="failed"\}/)) ?? 0) >= 1);
   });
 });
