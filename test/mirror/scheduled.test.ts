@@ -104,11 +104,13 @@ describe('scheduled mirrors in stowage serve', { timeout: 180_000 }, () => {
     await eventually('a copied line in the log', async () =>
       serve.logs.some((l) => l.includes('"mirror copied a tag"') && l.includes('"tag":"1.37"')),
     );
-    assert.ok(((await metric(/^stowage_mirror_tags_copied_total\{mirror=".*library\/busybox"\}/)) ?? 0) >= 2);
+    // The run's figures are recorded when it ends, after its per-tag lines.
+    await eventually('the copies counted', async () => {
+      const copied = await metric(/^stowage_mirror_tags_copied_total\{mirror=".*library\/busybox"\}/);
+      const runs = await metric(/^stowage_mirror_runs_total\{mirror=".*library\/busybox",result="completed"\}/);
+      return (copied ?? 0) >= 2 && (runs ?? 0) >= 2;
+    });
     assert.ok(((await metric(/^stowage_mirror_bytes_total\{mirror=".*library\/busybox"\}/)) ?? 0) > 0);
-    assert.ok(
-      ((await metric(/^stowage_mirror_runs_total\{mirror=".*library\/busybox",result="completed"\}/)) ?? 0) >= 2,
-    );
   });
 
   it('only_signed: the signed tag and its signature, not the unsigned one', async () => {
@@ -144,7 +146,11 @@ describe('scheduled mirrors in stowage serve', { timeout: 180_000 }, () => {
     );
     await eventually('busybox:1.38', async () => (await tags('hub/busybox')).includes('1.38'));
     assert.equal((await repo.resolve('1.36')).digest, before);
-    assert.ok(((await metric(/^stowage_mirror_failures_total\{mirror=".*library\/busybox"\}/)) ?? 0) >= 1);
-    assert.ok(((await metric(/^stowage_mirror_runs_total\{mirror=".*library\/busybox",result="failed"\}/)) ?? 0) >= 1);
+    // The run's figures are recorded when it ends, after its per-tag lines.
+    await eventually('the failure counted', async () => {
+      const failures = await metric(/^stowage_mirror_failures_total\{mirror=".*library\/busybox"\}/);
+      const failedRuns = await metric(/^stowage_mirror_runs_total\{mirror=".*library\/busybox",result="failed"\}/);
+      return (failures ?? 0) >= 1 && (failedRuns ?? 0) >= 1;
+    });
   });
 });
