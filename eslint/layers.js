@@ -59,6 +59,10 @@ export const LAYERS = {
     may: ['core', 'config', 'metrics', 'storage'],
     why: 'the events outbox and webhook delivery, set up from its config section and wired by app.ts',
   },
+  mirror: {
+    may: ['core', 'client', 'config', 'metrics', 'registry', 'storage'],
+    why: "scheduled mirrors read other registries with the client library and write through the registry's operations",
+  },
   'app.ts': {
     may: [
       'api',
@@ -70,6 +74,7 @@ export const LAYERS = {
       'http',
       'lifecycle',
       'metrics',
+      'mirror',
       'proxy',
       'registry',
       'storage',

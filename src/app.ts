@@ -18,6 +18,7 @@ import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 import { AuditLog } from './audit/audit-log.js';
 import { createApi } from './api/api.js';
+import { scheduleMirrors } from './mirror/scheduled-mirrors.js';
 import { loadUpstreamCredentials } from './config/proxy-credentials.js';
 import { PullThroughCache } from './proxy/pull-through-cache.js';
 
@@ -133,13 +134,24 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   const metricsServer = separateMetrics ? createMetricsServer(metricsEndpoint) : undefined;
   let address: string;
   let metricsAddress: string | undefined;
+  let mirrors: { stop(): Promise<void> } | undefined;
   try {
     address = await listen(server, config.addr);
     if (metricsServer) metricsAddress = await listen(metricsServer, config.metrics.address!);
+    // Their credentials and keys are read here: a missing one fails the start.
+    if (config.mirrors)
+      mirrors = await scheduleMirrors(
+        registry,
+        config.mirrors,
+        log.child({ component: 'mirror' }),
+        metricsEndpoint?.metrics,
+      );
   } catch (e) {
     server.close();
+    metricsServer?.close();
     clearInterval(sweep);
     await gc.stop();
+    cache?.close();
     await registry.close();
     throw e;
   }
@@ -194,6 +206,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       state.ready = false;
       clearInterval(sweep);
       const gcStopped = gc.stop();
+      const mirrorsStopped = mirrors?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Keep-alive connections become idle as their last request finishes: close them then.
@@ -213,6 +226,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       clearTimeout(grace);
       clearInterval(idle);
       await gcStopped;
+      await mirrorsStopped;
       await dispatcher?.stop();
       cache?.close();
       await registry.close();

@@ -19,6 +19,7 @@ import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from '.
 import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
 import { UI_DEFAULTS, UiConfigError, parseUi, type UiConfig } from './ui-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
+import { MirrorsConfigError, parseMirrors, type MirrorSchedule } from './mirrors-config.js';
 import { ProxyConfigError, parseProxy } from './proxy-config.js';
 import type { ProxyRule } from '../proxy/proxy-rule.js';
 import {
@@ -87,6 +88,8 @@ export interface ServeConfig {
   events: EventsConfig;
   /** The audit trail (audit-config.ts); off by default. */
   audit?: AuditConfig;
+  /** Repositories copied from other registries on a schedule (mirrors-config.ts); none by default. */
+  mirrors?: MirrorSchedule[];
   /** The pull-through cache's upstreams, one per repository prefix (proxy-config.ts); none by default. */
   proxy?: ProxyRule[];
   /** The web UI and its JSON API under /api/v1 (ui-config.ts); on by default. */
@@ -183,6 +186,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   metrics: 'metrics',
   events: 'events',
   audit: 'audit',
+  mirrors: 'mirrors',
   proxy: 'proxy',
   ui: 'ui',
 };
@@ -270,9 +274,11 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let metrics: MetricsConfig;
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
+  let mirrors: MirrorSchedule[] | undefined;
   let proxy: ProxyRule[] | undefined;
   let ui: UiConfig;
   try {
+    mirrors = parseMirrors(merged.mirrors);
     proxy = parseProxy(merged.proxy);
     ui = merged.ui === UI_DEFAULTS ? UI_DEFAULTS : parseUi(merged.ui);
     audit = parseAudit(merged.audit);
@@ -301,6 +307,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
       e instanceof AuditConfigError ||
+      e instanceof MirrorsConfigError ||
       e instanceof ProxyConfigError ||
       e instanceof UiConfigError
     ) {
@@ -347,6 +354,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     metrics,
     events,
     ...(audit ? { audit } : {}),
+    ...(mirrors ? { mirrors } : {}),
     ...(proxy ? { proxy } : {}),
     ui,
   };

@@ -108,6 +108,30 @@ export class Metrics {
     labelNames: ['endpoint', 'result'] as const,
     registers: [this.registry],
   });
+  readonly mirrorRuns = new Counter({
+    name: 'stowage_mirror_runs_total',
+    help: 'Scheduled mirror runs, by mirror (its source) and result: completed, failed (some tag or the source failed), skipped (another replica ran it).',
+    labelNames: ['mirror', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly mirrorTags = new Counter({
+    name: 'stowage_mirror_tags_copied_total',
+    help: 'Tags (or their late referrers) copied by scheduled mirrors, by mirror.',
+    labelNames: ['mirror'] as const,
+    registers: [this.registry],
+  });
+  readonly mirrorBytes = new Counter({
+    name: 'stowage_mirror_bytes_total',
+    help: 'Blob bytes written by scheduled mirrors, by mirror.',
+    labelNames: ['mirror'] as const,
+    registers: [this.registry],
+  });
+  readonly mirrorFailures = new Counter({
+    name: 'stowage_mirror_failures_total',
+    help: 'Tags or repositories a scheduled mirror could not copy, by mirror.',
+    labelNames: ['mirror'] as const,
+    registers: [this.registry],
+  });
   readonly proxyRequests = new Counter({
     name: 'stowage_proxy_requests_total',
     help: 'Pull-through cache lookups, by kind (manifest, blob, referrers) and result: hit (served from the cache), miss (fetched upstream), stale (a cached tag served because no upstream answered).',
@@ -207,6 +231,18 @@ export class Metrics {
     this.gcRemoved.labels('links').inc(report.linksRemoved);
     this.gcRemoved.labels('manifests').inc(report.manifestsRemoved.length);
     this.gcRemoved.labels('tags').inc(report.tagsRemoved.length);
+  }
+
+  /** A scheduled mirror run's outcome: undefined when another replica ran it. */
+  recordMirror(mirror: string, run: { copied: number; bytes: number; failed: number } | undefined): void {
+    if (!run) {
+      this.mirrorRuns.labels(mirror, 'skipped').inc();
+      return;
+    }
+    this.mirrorRuns.labels(mirror, run.failed > 0 ? 'failed' : 'completed').inc();
+    this.mirrorTags.labels(mirror).inc(run.copied);
+    this.mirrorBytes.labels(mirror).inc(run.bytes);
+    this.mirrorFailures.labels(mirror).inc(run.failed);
   }
 
   /** The text exposition format (version 0.0.4). */

@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { RegistryClient, StaticCredentials, parseReference, pushImage, writeKeyPair } from '../../src/client/index.js';
 import { generateKeyPair } from '../../src/sign/index.js';
 import { startTarget, stowage, type TargetRegistry } from '../client/helpers.js';
+import type { ServeConfig } from '../../src/config/config.js';
+import { startInProcess } from '../helpers/server.js';
 import { createSimpleLayout } from '../helpers/oci-fixtures.js';
 import { makeTempDir, removeDir, requireTools } from '../helpers/tools.js';
 
@@ -186,6 +188,41 @@ describe('stowage mirror', { timeout: 120_000 }, () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.json.copied, 0);
     assert.equal(again.json.unchanged, 3);
+  });
+
+  it('reports a tag the destination refuses as failed, copies the others and exits 1', async () => {
+    const locked = await startInProcess({
+      fsync: false,
+      // The config file's spelling: overrides go through the same parser.
+      immutableTags: [{ repositories: 'locked/**', tags: ['latest'] }] as unknown as ServeConfig['immutableTags'],
+    });
+    try {
+      const dir = path.join(work, 'locked-latest');
+      await createSimpleLayout(dir, { tag: 'latest', layerCount: 1 });
+      await pushImage(client, dir, parseReference(`${locked.host}/locked/alpine:latest`));
+      const r = await stowage(
+        [
+          'mirror',
+          `${src.host}/library/alpine`,
+          `${locked.host}/locked/alpine`,
+          '--include-tags',
+          '^(latest|edge)$',
+          '--output',
+          'json',
+        ],
+        { env },
+      );
+      assert.equal(r.code, 1, r.stderr);
+      const json = JSON.parse(r.stdout);
+      assert.equal(json.copied, 1);
+      assert.equal(json.failed, 1);
+      const failed = json.tags.find((t: { action: string }) => t.action === 'failed');
+      assert.equal(failed.tag, 'latest');
+      assert.match(failed.error, /immutable/);
+      assert.deepEqual(await tagsAt(locked.host, 'locked/alpine'), ['edge', 'latest']);
+    } finally {
+      await locked.stop();
+    }
   });
 
   it('reports an unreachable source with a non-zero exit', async () => {
