@@ -321,10 +321,11 @@ export class PullThroughCache implements UpstreamSource {
           this.options.metrics?.proxyUpstreamBytes.inc({ upstream }, chunk.length);
           if (received > size) throw new Error(`upstream sent more than the ${size} bytes it announced`);
           if (toStore.destroyed) break;
-          const storeReady = toStore.write(chunk);
-          const clientReady = listener ? listener.write(chunk) : true;
-          if (!storeReady) await drained(toStore);
-          if (!clientReady && listener) await drained(listener);
+          toStore.write(chunk);
+          listener?.write(chunk);
+          // Asked after both writes: one may drain while the other is awaited.
+          if (toStore.writableNeedDrain) await drained(toStore);
+          if (listener?.writableNeedDrain) await drained(listener);
         }
         toStore.end();
       } catch (e) {
