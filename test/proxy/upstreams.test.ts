@@ -97,6 +97,7 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
     bigSize = big.length;
     cache = await startInProcess({
       fsync: false,
+      metrics: { enabled: true },
       proxy: [
         { prefix: 'hub', upstreams: [relay.url], tag_ttl_seconds: 0 },
         { prefix: 'priv', upstreams: [basic.url], username: 'alice', password_file: passwordFile },
@@ -116,6 +117,26 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
     assert.equal(await pull('hub/library/alpine', '3'), images[`${open.host}/library/alpine:3`]);
     assert.equal(await pull('priv/acme/tool', '1'), images[`${basic.host}/acme/tool:1`]);
     assert.equal(await pull('stow/alice/app', 'v1'), images[`${token.host}/alice/app:v1`]);
+  });
+
+  it('proxies the referrers API with the referrers cached next to their subject', async () => {
+    const subjectRef = `${token.host}/alice/app:v1`;
+    const subject = await client.repository(parseReference(subjectRef)).resolve('v1');
+    const sbom = await pushArtifact(client, parseReference(`${token.host}/alice/app:sbom`), {
+      artifactType: 'application/vnd.example.sbom',
+      layers: [{ mediaType: 'application/json', bytes: Buffer.from('{"sbom":true}') }],
+      subject,
+    });
+    const res = await fetch(`${cache.url}/v2/stow/alice/app/referrers/${subject.digest}`);
+    assert.equal(res.status, 200);
+    const index = (await res.json()) as { manifests: { digest: string; artifactType?: string }[] };
+    assert.deepEqual(
+      index.manifests.map((m) => [m.digest, m.artifactType]),
+      [[sbom.descriptor.digest, 'application/vnd.example.sbom']],
+    );
+    // The referrer itself is cached content now.
+    const cached = await manifestAt('stow/alice/app', sbom.descriptor.digest);
+    assert.equal(cached.status, 200);
   });
 
   it('fails over to the next upstream URL when the first refuses connections', async () => {
@@ -210,5 +231,20 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
     const digests = await Promise.all([digestOf(leader), ...followers.map(async (f) => digestOf(await f))]);
     assert.deepEqual(digests, [bigDigest, bigDigest, bigDigest, bigDigest]);
     assert.equal(relay.count('GET', blobPath) - before, 1);
+  });
+
+  it('exports hits, misses, stale answers, upstream bytes and upstream errors', async () => {
+    const text = await (await fetch(`${cache.url}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+    assert.ok(value(/stowage_proxy_requests_total\{kind="manifest",result="miss"\} (\d+)/) > 0, text);
+    assert.ok(value(/stowage_proxy_requests_total\{kind="manifest",result="stale"\} (\d+)/) > 0);
+    assert.ok(value(/stowage_proxy_requests_total\{kind="blob",result="miss"\} (\d+)/) > 0);
+    assert.ok(value(/stowage_proxy_requests_total\{kind="blob",result="hit"\} (\d+)/) > 0);
+    const bytes = value(new RegExp(`stowage_proxy_upstream_bytes_total\\{upstream="${relay.url}"\\} (\\d+)`));
+    assert.ok(bytes >= 2 * bigSize, `upstream bytes ${bytes}`);
+    assert.ok(
+      value(new RegExp(`stowage_proxy_upstream_errors_total\\{upstream="${dead.url}",reason="connection"\\} (\\d+)`)) >
+        0,
+    );
   });
 });
