@@ -10,7 +10,8 @@ import { startDistribution, type DistributionHandle } from '../helpers/distribut
 import { stowage } from '../client/helpers.js';
 import { skopeoCopy, skopeoCopyDigest } from '../helpers/interop.js';
 import { createSimpleLayout, hexOf } from '../helpers/oci-fixtures.js';
-import { startInProcess, type InProcessStowage } from '../helpers/server.js';
+import { runCli, startInProcess, type InProcessStowage } from '../helpers/server.js';
+import { writeFile } from 'node:fs/promises';
 import {
   createContainersSandbox,
   makeTempDir,
@@ -83,6 +84,26 @@ describe('pull-through cache (docker-registry upstream)', { timeout: 180_000 }, 
     ok(await stowage(['key', 'generate', '--output-key-prefix', other], { env }));
     const refused = await stowage(['verify', `${cache.host}/hub/library/alpine:3`, '--key', `${other}.pub`], { env });
     assert.notEqual(refused.code, 0);
+  });
+
+  it('fsck knows that cached manifests wait for their blobs', async () => {
+    const dir = path.join(work, 'lazy');
+    await createSimpleLayout(dir, { tag: '1', layerCount: 1 });
+    const digest = (await pushImage(client, dir, parseReference(`${upstream.host}/library/lazy:1`))).digest;
+    // Only the manifest comes through: no client asked for the blobs yet.
+    const res = await fetch(`${cache.url}/v2/hub/library/lazy/manifests/1`, {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    assert.equal(res.headers.get('docker-content-digest'), digest);
+    const config = path.join(work, 'stowage.yml');
+    await writeFile(config, `proxy:\n  - prefix: hub\n    upstreams: ["${upstream.url}"]\n`);
+    const withProxy = await runCli(['fsck', '--data', cache.dataDir, '--config', config, '--output', 'json']);
+    assert.equal(withProxy.code, 0, withProxy.stdout + withProxy.stderr);
+    // Without the proxy entry the same references are missing ones.
+    const without = await runCli(['fsck', '--data', cache.dataDir, '--output', 'json']);
+    assert.equal(without.code, 4);
+    const kinds = (JSON.parse(without.stdout) as { problems: { kind: string; repository: string }[] }).problems;
+    assert.ok(kinds.some((p) => p.kind === 'reference-missing' && p.repository === 'hub/library/lazy'));
   });
 
   it('refuses pushes under the proxied prefix and accepts them in local repositories', async () => {
