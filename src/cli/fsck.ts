@@ -28,6 +28,7 @@ export function registerFsck(program: Command): void {
           const report = await fsck(registry, {
             repair: opts.repair ?? false,
             gracePeriodMs,
+            fetchedOnDemand: (repository) => (config.proxy ?? []).some((r) => repository.startsWith(`${r.prefix}/`)),
             onProgress: (step, counts) => log.info({ step, ...counts }, 'fsck progress'),
           });
           process.stdout.write(opts.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatFsck(report));

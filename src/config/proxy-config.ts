@@ -17,6 +17,8 @@ import { DEFAULT_TAG_TTL_SECONDS, type ProxyRule, type UpstreamCredentialSource 
 
 export class ProxyConfigError extends Error {}
 
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
 const KEYS = [
   'prefix',
   'upstreams',
@@ -74,13 +76,19 @@ function parseRule(raw: unknown, what: string): ProxyRule {
       `${at}: tag_ttl_seconds must be an integer ≥ 0, got ${JSON.stringify(m.tag_ttl_seconds)}`,
     );
   const credentials = parseCredentials(m, at);
+  const insecure = flag(m.insecure, false, `${at}: insecure`);
+  const urls = upstreams.map((u) => parseUpstreamUrl(u, at));
+  // The client reaches hosts beyond loopback over verified HTTPS unless told otherwise.
+  const plain = urls.find((u) => u.startsWith('http:') && !LOOPBACK.test(new URL(u).hostname));
+  if (plain && !insecure)
+    throw new ProxyConfigError(`${at}: the plain-HTTP upstream ${plain} needs insecure: true (or use https://)`);
   return {
     prefix,
-    upstreams: upstreams.map((u) => parseUpstreamUrl(u, at)),
+    upstreams: urls,
     tagTtlSeconds,
     ...(credentials ? { credentials } : {}),
     ...(m.ca_file !== undefined ? { caFile: nonEmpty(m.ca_file, `${at}: ca_file`) } : {}),
-    insecure: flag(m.insecure, false, `${at}: insecure`),
+    insecure,
     allow: globs(m.allow, `${at}: allow`),
     deny: globs(m.deny, `${at}: deny`),
     readOnly: flag(m.read_only, true, `${at}: read_only`),

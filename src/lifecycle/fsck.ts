@@ -23,6 +23,11 @@ export interface FsckOptions {
   /** Blobs hashed at once. */
   concurrency?: number;
   onProgress?: (step: FsckStep, counts: Record<string, number>) => void;
+  /**
+   * Repositories of the pull-through cache: their manifests are stored before the blobs
+   * they reference, which come when pulled, so a missing reference there is no problem.
+   */
+  fetchedOnDemand?: (repository: string) => boolean;
 }
 
 export type FsckStep = 'links' | 'tags' | 'manifests' | 'blobs' | 'orphans';
@@ -257,6 +262,7 @@ class Fsck {
       if (size === r.size) continue;
       // A delete of the manifest since we read it releases its references: not a problem.
       if (!(await this.meta.getManifest(repository, digest))) return;
+      if (size === undefined && this.options.fetchedOnDemand?.(repository)) continue;
       if (size === undefined)
         this.problem(
           { kind: 'reference-missing', ...where, message: `its ${r.role} ${r.digest} is not in the repository` },

@@ -52,7 +52,11 @@ interface Entry {
   pool: UpstreamPool;
   allow: RegExp[];
   deny: RegExp[];
+  /** Docker Hub's official images live under `library/` (`hub/alpine` is `library/alpine`). */
+  officialImages: boolean;
 }
+
+const DOCKER_HUB_HOSTS = new Set(['registry-1.docker.io', 'docker.io', 'index.docker.io']);
 
 interface Route {
   entry: Entry;
@@ -87,6 +91,7 @@ export class PullThroughCache implements UpstreamSource {
       }),
       allow: rule.allow.map(compileGlob),
       deny: rule.deny.map(compileGlob),
+      officialImages: rule.upstreams.some((u) => DOCKER_HUB_HOSTS.has(new URL(u).host)),
     }));
     registry.useUpstream(this);
   }
@@ -103,7 +108,8 @@ export class PullThroughCache implements UpstreamSource {
   /** The entry and upstream name; DENIED when the entry's allow/deny lists exclude the name. */
   private route(repository: string): Route {
     const entry = this.entryFor(repository)!;
-    const name = repository.slice(entry.rule.prefix.length + 1);
+    const rest = repository.slice(entry.rule.prefix.length + 1);
+    const name = entry.officialImages && !rest.includes('/') ? `library/${rest}` : rest;
     const allowed =
       (entry.allow.length === 0 || entry.allow.some((g) => g.test(name))) && !entry.deny.some((g) => g.test(name));
     if (!allowed)
@@ -321,10 +327,11 @@ export class PullThroughCache implements UpstreamSource {
           this.options.metrics?.proxyUpstreamBytes.inc({ upstream }, chunk.length);
           if (received > size) throw new Error(`upstream sent more than the ${size} bytes it announced`);
           if (toStore.destroyed) break;
-          const storeReady = toStore.write(chunk);
-          const clientReady = listener ? listener.write(chunk) : true;
-          if (!storeReady) await drained(toStore);
-          if (!clientReady && listener) await drained(listener);
+          toStore.write(chunk);
+          listener?.write(chunk);
+          // Asked after both writes: one may drain while the other is awaited.
+          if (toStore.writableNeedDrain) await drained(toStore);
+          if (listener?.writableNeedDrain) await drained(listener);
         }
         toStore.end();
       } catch (e) {

@@ -7,9 +7,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RegistryClient, StaticCredentials, parseReference, pushImage } from '../../src/client/index.js';
 import { startDistribution, type DistributionHandle } from '../helpers/distribution.js';
+import { stowage } from '../client/helpers.js';
 import { skopeoCopy, skopeoCopyDigest } from '../helpers/interop.js';
-import { createSimpleLayout } from '../helpers/oci-fixtures.js';
-import { startInProcess, type InProcessStowage } from '../helpers/server.js';
+import { createSimpleLayout, hexOf } from '../helpers/oci-fixtures.js';
+import { runCli, startInProcess, type InProcessStowage } from '../helpers/server.js';
+import { writeFile } from 'node:fs/promises';
 import {
   createContainersSandbox,
   makeTempDir,
@@ -25,15 +27,16 @@ describe('pull-through cache (docker-registry upstream)', { timeout: 180_000 }, 
   let work: string;
   let client: RegistryClient;
   let pushed: string;
+  let configDigest: string;
 
   before(async () => {
-    requireTools('docker-registry', 'skopeo');
+    requireTools('docker-registry', 'skopeo', 'podman');
     upstream = await startDistribution();
     work = await makeTempDir('proxy-pull');
     sb = await createContainersSandbox('proxy-pull');
     client = new RegistryClient({ credentials: new StaticCredentials({}) });
     const dir = path.join(work, 'alpine');
-    await createSimpleLayout(dir, { tag: '3', layerCount: 2 });
+    configDigest = (await createSimpleLayout(dir, { tag: '3', layerCount: 2 })).image.configDigest;
     pushed = (await pushImage(client, dir, parseReference(`${upstream.host}/library/alpine:3`))).digest;
     cache = await startInProcess({
       proxy: [{ prefix: 'hub', upstreams: [upstream.url], tag_ttl_seconds: 3600 }],
@@ -55,6 +58,52 @@ describe('pull-through cache (docker-registry upstream)', { timeout: 180_000 }, 
     // The cache now holds it: the manifest and every blob are local content.
     const cached = client.repository(parseReference(`${cache.host}/hub/library/alpine`, { defaultTag: null }));
     assert.deepEqual(await cached.tags(), ['3']);
+  });
+
+  it('podman pulls through the cache', async () => {
+    const ref = `${cache.host}/hub/library/alpine:3`;
+    const pulled = await sb.podman(['pull', '--tls-verify=false', '--signature-policy', sb.policyPath, '-q', ref]);
+    assert.equal(pulled.stdout.trim(), hexOf(configDigest));
+  });
+
+  it('a signature made upstream verifies through the cache', async () => {
+    const env = { DOCKER_CONFIG: path.join(work, 'docker'), HOME: work, COSIGN_PASSWORD: 'alice-pw' };
+    const key = path.join(work, 'alice');
+    const ok = (r: { code: number | null; stderr: string }) => assert.equal(r.code, 0, r.stderr);
+    ok(await stowage(['key', 'generate', '--output-key-prefix', key], { env }));
+    // Signed at the upstream (docker-registry: the .sig tag and the sha256-<hex> referrers tag).
+    ok(await stowage(['sign', `${upstream.host}/library/alpine:3`, '--key', `${key}.key`], { env }));
+    const verified = await stowage(
+      ['verify', `${cache.host}/hub/library/alpine:3`, '--key', `${key}.pub`, '--output', 'json'],
+      { env },
+    );
+    ok(verified);
+    assert.match(verified.stdout, new RegExp(pushed));
+    // Another key does not verify: the check is real.
+    const other = path.join(work, 'bob');
+    ok(await stowage(['key', 'generate', '--output-key-prefix', other], { env }));
+    const refused = await stowage(['verify', `${cache.host}/hub/library/alpine:3`, '--key', `${other}.pub`], { env });
+    assert.notEqual(refused.code, 0);
+  });
+
+  it('fsck knows that cached manifests wait for their blobs', async () => {
+    const dir = path.join(work, 'lazy');
+    await createSimpleLayout(dir, { tag: '1', layerCount: 1 });
+    const digest = (await pushImage(client, dir, parseReference(`${upstream.host}/library/lazy:1`))).digest;
+    // Only the manifest comes through: no client asked for the blobs yet.
+    const res = await fetch(`${cache.url}/v2/hub/library/lazy/manifests/1`, {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    assert.equal(res.headers.get('docker-content-digest'), digest);
+    const config = path.join(work, 'stowage.yml');
+    await writeFile(config, `proxy:\n  - prefix: hub\n    upstreams: ["${upstream.url}"]\n`);
+    const withProxy = await runCli(['fsck', '--data', cache.dataDir, '--config', config, '--output', 'json']);
+    assert.equal(withProxy.code, 0, withProxy.stdout + withProxy.stderr);
+    // Without the proxy entry the same references are missing ones.
+    const without = await runCli(['fsck', '--data', cache.dataDir, '--output', 'json']);
+    assert.equal(without.code, 4);
+    const kinds = (JSON.parse(without.stdout) as { problems: { kind: string; repository: string }[] }).problems;
+    assert.ok(kinds.some((p) => p.kind === 'reference-missing' && p.repository === 'hub/library/lazy'));
   });
 
   it('refuses pushes under the proxied prefix and accepts them in local repositories', async () => {

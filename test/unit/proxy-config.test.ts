@@ -47,6 +47,8 @@ describe('proxy config', () => {
       },
     ]);
     assert.equal(parseProxy(undefined), undefined);
+    assert.equal(parseProxy([{ prefix: 'l', upstreams: ['http://127.0.0.1:5000'] }])![0]!.insecure, false);
+    assert.equal(parseProxy([{ prefix: 'm', upstreams: ['http://m.lan'], insecure: true }])![0]!.insecure, true);
   });
 
   it('refuses what it cannot use, naming the entry and the setting', () => {
@@ -62,6 +64,7 @@ describe('proxy config', () => {
       [{ prefix: 'hub', upstreams: ['https://x.io'], allow: ['UPPER'] }, /allow: invalid repository glob/],
       [{ prefix: 'hub', upstreams: ['https://x.io'], read_only: 'no' }, /read_only must be true or false/],
       [{ prefix: 'hub', upstreams: ['https://x.io'], ttl: 5 }, /unknown setting "ttl"/],
+      [{ prefix: 'hub', upstreams: ['http://mirror.internal:5000'] }, /plain-HTTP upstream .* needs insecure: true/],
     ];
     for (const [entry, message] of bad) assert.throws(() => parseProxy([entry]), message);
     assert.throws(() => parseProxy({ prefix: 'hub' }), ProxyConfigError);
