@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Held } from '../metadata-store.js';
 import { RegistryError } from '../../core/errors.js';
 import { PG_MIGRATIONS } from './schema.js';
@@ -93,7 +94,13 @@ export class Database implements Queryable {
       } catch (e) {
         broken = isConnectionError(e);
         if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
-        if (attempt < 5 && isRetryable(e)) continue;
+        if (attempt < MAX_TX_ATTEMPTS && isRetryable(e)) {
+          // Two linkers of one blob both hold its row FOR SHARE and then update it: one is
+          // chosen as the deadlock victim. Retrying at once can meet the same partner again;
+          // a short random wait lets the other commit first.
+          await delay(Math.random() * 10 * attempt);
+          continue;
+        }
         throw translate(e);
       } finally {
         client.release(broken);
@@ -213,6 +220,8 @@ function checkIdent(name: string): string {
 }
 
 /** SQLSTATEs worth running the transaction again for: serialization failure, deadlock. */
+const MAX_TX_ATTEMPTS = 10;
+
 function isRetryable(e: unknown): boolean {
   const code = (e as { code?: string })?.code;
   return code === '40001' || code === '40P01';
