@@ -83,7 +83,11 @@ export class Dispatcher {
 
   /** One pass over every endpoint (exported for `stowage events` and tests). */
   async deliverAll(): Promise<void> {
-    await Promise.all(this.endpoints.map((e) => this.deliverEndpoint(e)));
+    // Settled, not Promise.all: one endpoint failing must not end the pass (and release
+    // the lock to another replica) while the others are still sending.
+    const passes = await Promise.allSettled(this.endpoints.map((e) => this.deliverEndpoint(e)));
+    const failed = passes.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (failed) throw failed.reason;
     const cursors = await Promise.all(this.endpoints.map((e) => this.options.meta.eventCursor(e.name)));
     if (cursors.length > 0) await this.options.meta.pruneEvents(Math.min(...cursors), this.now() - KEEP_DELIVERED_MS);
   }

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startStowage, type StowageProcess } from '../helpers/server.js';
+import { runCli, startStowage, type StowageProcess } from '../helpers/server.js';
 import { scaleOutEnv } from '../helpers/services.js';
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { Receiver } from '../helpers/webhook-receiver.js';
@@ -37,19 +37,47 @@ function twice(list: Delivered[]): string {
   return JSON.stringify(list.filter((d) => ids.indexOf(d.id) !== ids.lastIndexOf(d.id)));
 }
 
+/**
+ * Waits until the store has `n` deliveries recorded as delivered. The receiver sees a
+ * POST before the sender records it: a replica killed in between has its event sent
+ * again by the other one (at-least-once across a crash, by design), so the kill below
+ * waits for this.
+ */
+async function recorded(config: string, dir: string, env: Record<string, string>, n: number): Promise<void> {
+  let rows = 0;
+  for (let i = 0; i < 120 && rows < n; i++) {
+    const r = await runCli(
+      ['events', 'list', '--config', config, '--data', dir, '--state', 'delivered', '--output', 'json'],
+      env,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    rows = (JSON.parse(r.stdout) as unknown[]).length;
+    if (rows < n) await new Promise((res) => setTimeout(res, 250));
+  }
+  assert.equal(rows, n, 'deliveries recorded before the kill');
+}
+
+/** Each replica's log lines other than the access log: why a copy was sent again, if one was. */
+function notes(replicas: Record<string, StowageProcess>): string {
+  return Object.entries(replicas)
+    .map(([name, p]) => `\n${name}:\n${p.logs.filter((l) => !l.includes('"msg":"request"')).join('\n')}`)
+    .join('');
+}
+
 describe('webhooks from two replicas over PostgreSQL + S3', () => {
   let env: Record<string, string>;
   let drop: () => Promise<void>;
   let dir: string;
   let a: StowageProcess;
   let b: StowageProcess;
+  let config: string;
   const receiver = new Receiver();
 
   before(async () => {
     ({ env, drop } = await scaleOutEnv());
     dir = await makeTempDir('events-replicas');
     await receiver.start();
-    const config = join(dir, 'stowage.yaml');
+    config = join(dir, 'stowage.yaml');
     await writeFile(
       config,
       [
@@ -86,14 +114,20 @@ describe('webhooks from two replicas over PostgreSQL + S3', () => {
     await pushImage(b.url, 'team/app', 'fence-b');
     await receiver.until(tags.length + 2);
     const first = delivered(receiver);
-    assert.equal(new Set(first.map((d) => d.id)).size, first.length, `no event delivered twice: ${twice(first)}`);
+    assert.equal(
+      new Set(first.map((d) => d.id)).size,
+      first.length,
+      `no event delivered twice: ${twice(first)}${notes({ a, b })}`,
+    );
     assert.deepEqual(
       first.map((d) => d.tag),
       [...tags, 'fence-a', 'fence-b'],
       'delivered in push order',
     );
 
-    // Kill one replica outright; the other one's dispatcher takes the lock and delivers.
+    // Kill one replica outright, once what it sent is recorded; the other one's dispatcher
+    // takes the lock and delivers.
+    await recorded(config, dir, env, first.length);
     await a.kill('SIGKILL');
     const later = ['w0', 'w1', 'w2', 'w3'];
     for (const tag of later) await pushImage(b.url, 'team/app', tag);
@@ -101,7 +135,11 @@ describe('webhooks from two replicas over PostgreSQL + S3', () => {
     await pushImage(b.url, 'team/app', 'fence-c');
     await receiver.until(first.length + later.length + 1);
     const all = delivered(receiver);
-    assert.equal(new Set(all.map((d) => d.id)).size, all.length, `no event delivered twice: ${twice(all)}`);
+    assert.equal(
+      new Set(all.map((d) => d.id)).size,
+      all.length,
+      `no event delivered twice: ${twice(all)}${notes({ a, b })}\n${all.map((d) => `${d.tag}@${d.instance.slice(0, 8)}`).join(' ')}`,
+    );
     assert.deepEqual(
       all.slice(first.length).map((d) => d.tag),
       [...later, 'fence-c'],
