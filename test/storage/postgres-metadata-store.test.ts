@@ -139,6 +139,54 @@ describe('postgres metadata store: several replicas', () => {
     }
   });
 
+  it('manifests without a kind (stored before the column existed) get it from their bytes at open', async () => {
+    const { options, drop } = await freshPostgres();
+    try {
+      await (await PostgresMetadataStore.open(options)).close();
+      const flux = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MT.ociManifest,
+          config: {
+            mediaType: 'application/vnd.cncf.flux.config.v1+json',
+            digest: `sha256:${'2'.repeat(64)}`,
+            size: 1,
+          },
+          layers: [],
+        }),
+      );
+      const digest = digestBytes(flux).value;
+      const db = new Database(options);
+      try {
+        const repo = (
+          await db.query<{ id: number }>(
+            "INSERT INTO repositories (name, created_at) VALUES ('flux/app', 1) RETURNING id",
+          )
+        ).rows[0]!.id;
+        await db.query(
+          'INSERT INTO manifests (repo_id, digest, media_type, size, content, created_at) VALUES ($1, $2, $3, $4, $5, 1)',
+          [repo, digest, MT.ociManifest, flux.length, flux],
+        );
+        await db.query("INSERT INTO tags (repo_id, name, digest, updated_at) VALUES ($1, 'main', $2, 2)", [
+          repo,
+          digest,
+        ]);
+      } finally {
+        await db.close();
+      }
+      const store = await PostgresMetadataStore.open(options);
+      try {
+        const [tag] = await store.tagDetails('flux/app', { order: 'name', limit: 10 });
+        assert.equal(tag?.kind, 'flux-artifact');
+        assert.deepEqual(await store.searchRepositories({ kind: 'flux-artifact', limit: 10 }), ['flux/app']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await drop();
+    }
+  });
+
   it('reports pending migrations of a database that has none applied', async () => {
     const { options, drop } = await freshPostgres();
     const db = new Database(options);

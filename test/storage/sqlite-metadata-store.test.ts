@@ -64,6 +64,43 @@ describe('sqlite metadata store specifics', () => {
     }
   });
 
+  it('upgrades a schema-7 database: manifests stored before it get their kind from their bytes', async () => {
+    const { path, done } = await fresh();
+    try {
+      const db = new Database(path);
+      for (const m of MIGRATIONS.slice(0, 7)) db.exec(m);
+      db.pragma('user_version = 7');
+      const chart = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          config: {
+            mediaType: 'application/vnd.cncf.helm.config.v1+json',
+            digest: `sha256:${'1'.repeat(64)}`,
+            size: 1,
+          },
+          layers: [],
+        }),
+      );
+      const digest = digestBytes(chart).value;
+      db.prepare('INSERT INTO repositories (id, name, created_at) VALUES (1, ?, 1)').run('charts/app');
+      db.prepare(
+        'INSERT INTO manifests (repo_id, digest, media_type, size, content, created_at) VALUES (1, ?, ?, ?, ?, 1)',
+      ).run(digest, MT.ociManifest, chart.length, chart);
+      db.prepare('INSERT INTO tags (repo_id, name, digest, updated_at) VALUES (1, ?, ?, 2)').run('1.0.0', digest);
+      db.close();
+      const store = new SqliteMetadataStore(path);
+      try {
+        const [tag] = await store.tagDetails('charts/app', { order: 'name', limit: 10 });
+        assert.equal(tag?.kind, 'helm-chart');
+        assert.deepEqual(await store.searchRepositories({ kind: 'helm-chart', limit: 10 }), ['charts/app']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await done();
+    }
+  });
+
   it('reopening an up-to-date database does not re-run migrations', async () => {
     const { path, done } = await fresh();
     try {

@@ -63,6 +63,7 @@ describe('config resolution order', () => {
         giveUpAfterMs: 86_400_000,
         endpoints: [],
       },
+      // The web UI and /api/v1: on, 12 h sessions.
       ui: { enabled: true, sessionTtlSeconds: 43_200, signatureKeys: [] },
     });
   });
@@ -244,6 +245,26 @@ describe('YAML config file', () => {
     // Unquoted [::1]:5000 is a YAML flow sequence followed by junk.
     const unquoted = await yamlFile('addr: [::1]:5000\n');
     configError(() => readConfigFile(unquoted), /cannot read config/);
+  });
+});
+
+describe('ui section', () => {
+  it('ui: false turns it off; a mapping sets signature keys and the session lifetime; env STOWAGE_UI', async () => {
+    assert.equal(resolveConfig(readConfigFile(await yamlFile('ui: false\n')), {}, {}).ui.enabled, false);
+    const c = resolveConfig(
+      readConfigFile(await yamlFile('ui:\n  signature_keys: [./a.pub]\n  session_ttl_seconds: 600\n')),
+      {},
+      {},
+    );
+    assert.deepEqual(c.ui, { enabled: true, sessionTtlSeconds: 600, signatureKeys: ['./a.pub'] });
+    assert.equal(resolveConfig({}, readEnv({ STOWAGE_UI: 'false' }), {}).ui.enabled, false);
+    configError(() => resolveConfig({ ui: 'maybe' }, {}, {}), /ui must be true, false or a mapping/);
+    configError(() => resolveConfig({ ui: { signature_keys: 'a.pub' } }, {}, {}), /signature_keys must be a list/);
+    configError(
+      () => resolveConfig({ ui: { session_ttl_seconds: 5 } }, {}, {}),
+      /session_ttl_seconds must be an integer ≥ 60/,
+    );
+    configError(() => resolveConfig({ ui: { colour: 'blue' } }, {}, {}), /ui: unknown setting "colour"/);
   });
 });
 
