@@ -51,6 +51,10 @@ export const LAYERS = {
     may: ['core', 'config', 'metrics', 'storage'],
     why: 'the events outbox and webhook delivery, set up from its config section and wired by app.ts',
   },
+  api: {
+    may: ['core', 'gocompat', 'util', 'sign', 'chart', 'flux', 'policy', 'registry', 'storage'],
+    why: "the UI's JSON API reads what is inside artifacts with the formats' own readers, over the registry",
+  },
   'app.ts': {
     may: ['core', 'config', 'auth', 'audit', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage'],
     drivers: true,

@@ -1,0 +1,195 @@
+/**
+ * The referrers of a manifest as the UI lists them: the OCI referrers (manifests whose
+ * subject it is) and cosign's legacy `sha256-<hex>.sig|.att|.sbom` tags, each with its
+ * kind and, for signatures, whether it verifies against the keys (or keyless rule)
+ * configured for the repository — checked with src/sign's verifiers over the stored
+ * payloads and bundles, no network.
+ */
+import path from 'node:path';
+import { formatRFC3339, isRFC3339 } from '../../gocompat/time.js';
+import { compileGlob } from '../../core/repository-glob.js';
+import { MAX_PAYLOAD_BYTES } from '../../sign/check.js';
+import { checkBundleBytes } from '../../sign/bundle-check.js';
+import type { BundlePolicy, Signer } from '../../sign/bundle-verify.js';
+import { checkLegacyLayer } from '../../sign/legacy-layer.js';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../../sign/predicate-types.js';
+import {
+  BUNDLE_ARTIFACT_TYPE,
+  BUNDLE_CONTENT_ANNOTATION,
+  BUNDLE_PREDICATE_ANNOTATION,
+  MAX_BUNDLE_BYTES,
+  SIGNATURE_ARTIFACT_TYPE,
+  parseBundleReferrer,
+  parseSignatureManifest,
+} from '../../sign/signature-manifest.js';
+import type { Registry } from '../../registry/registry.js';
+import type { SignatureRule } from '../../registry/signature-policy.js';
+import type { ManifestRecord } from '../../storage/metadata-store.js';
+import { ContentError } from './content-error.js';
+import { readSmallBlob } from './small-blob.js';
+
+export type ReferrerKind = 'signature' | 'attestation' | 'sbom' | 'artifact';
+
+export interface Verification {
+  status: 'verified' | 'failed' | 'unverified' | 'no-keys';
+  signer: string | null;
+  message: string;
+}
+
+export interface ReferrerItem {
+  digest: string;
+  kind: ReferrerKind;
+  artifactType: string | null;
+  mediaType: string;
+  size: number;
+  created: string | null;
+  annotations: Record<string, string>;
+  /** The cosign tag it was found under, when found by tag. */
+  legacyTag: string | null;
+  verification: Verification | null;
+}
+
+const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
+const CREATED = 'org.opencontainers.image.created';
+const LEGACY_SUFFIXES = { sig: 'signature', att: 'attestation', sbom: 'sbom' } as const;
+/** Referrers listed at most, and signatures among them checked at most. */
+const MAX_REFERRERS = 1000;
+const MAX_VERIFIED = 100;
+
+/** What a referrer is, from its artifact type (or config type) and annotations. */
+export function referrerKind(artifactType: string, annotations: Readonly<Record<string, string>>): ReferrerKind {
+  const t = artifactType.toLowerCase();
+  if (t === SIGNATURE_ARTIFACT_TYPE || t === NOTARY_SIGNATURE) return 'signature';
+  if (t === BUNDLE_ARTIFACT_TYPE) {
+    // cosign v3 signs images as DSSE statements of its sign predicate; other statements attest.
+    const dsse = annotations[BUNDLE_CONTENT_ANNOTATION] === 'dsse-envelope';
+    const predicate = annotations[BUNDLE_PREDICATE_ANNOTATION];
+    return dsse && predicate !== undefined && predicate !== COSIGN_SIGN_PREDICATE_TYPE ? 'attestation' : 'signature';
+  }
+  if (/spdx|cyclonedx|sbom|syft/.test(t)) return 'sbom';
+  if (/in-toto|intoto|dsse|attestation|provenance|vuln|vex/.test(t)) return 'attestation';
+  return 'artifact';
+}
+
+/** The legacy cosign tag for `digest` with a suffix: `sha256-<hex>.<suffix>`. */
+export function legacyTag(digest: string, suffix: keyof typeof LEGACY_SUFFIXES): string {
+  return `${digest.replace(':', '-')}.${suffix}`;
+}
+
+/** The first `require_signatures` (or `ui.signature_keys`) rule whose glob matches. */
+export function ruleFor(rules: readonly SignatureRule[], repository: string): SignatureRule | undefined {
+  return rules.find((r) => compileGlob(r.repositories).test(repository));
+}
+
+const policyOf = (rule: SignatureRule): BundlePolicy => ({
+  keys: rule.keys,
+  ...(rule.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}),
+});
+
+/** Who signed, without the server's file paths. */
+function signerText(s: Signer): string {
+  return s.kind === 'key' ? `key ${path.basename(s.key)}` : `${s.identity} (issuer ${s.issuer})`;
+}
+
+/** Verifies one signature manifest (a `.sig` tag, a cosign referrer or a Sigstore bundle) for `subject`. */
+async function verify(
+  registry: Registry,
+  repository: string,
+  manifest: ManifestRecord,
+  subject: string,
+  rule: SignatureRule | undefined,
+): Promise<Verification> {
+  if (!rule) return { status: 'no-keys', signer: null, message: `no signature keys are configured for ${repository}` };
+  const policy = policyOf(rule);
+  const reasons: string[] = [];
+  let checked = false;
+  const bundle = manifest.artifactType === BUNDLE_ARTIFACT_TYPE ? parseBundleReferrer(manifest.content) : undefined;
+  if (bundle) {
+    try {
+      const bytes = await readSmallBlob(registry, repository, bundle.layer, MAX_BUNDLE_BYTES);
+      checked = true;
+      const r = checkBundleBytes(bytes, subject, policy);
+      if (typeof r !== 'string')
+        return { status: 'verified', signer: signerText(r.signer), message: 'the bundle verifies' };
+      reasons.push(r);
+    } catch (e) {
+      if (!(e instanceof ContentError)) throw e;
+      reasons.push(e.message);
+    }
+  } else {
+    const parsed = parseSignatureManifest(manifest.content);
+    for (const s of parsed?.signatures ?? []) {
+      let payload: Buffer;
+      try {
+        payload = await readSmallBlob(registry, repository, s.descriptor, MAX_PAYLOAD_BYTES);
+      } catch (e) {
+        if (!(e instanceof ContentError)) throw e;
+        reasons.push(e.message);
+        continue;
+      }
+      checked = true;
+      const r = checkLegacyLayer(s.descriptor, payload, subject, policy);
+      if (typeof r !== 'string')
+        return { status: 'verified', signer: signerText(r.signer), message: 'the signature verifies' };
+      reasons.push(r);
+    }
+    if (!parsed?.signatures.length) reasons.push('no cosign signature in this manifest');
+  }
+  return { status: checked ? 'failed' : 'unverified', signer: null, message: reasons.join('; ') };
+}
+
+function createdOf(annotations: Readonly<Record<string, string>>): string | null {
+  const c = annotations[CREATED];
+  return c && isRFC3339(c) ? formatRFC3339(new Date(c)) : null;
+}
+
+/** The referrers of `subject` in `repository`, OCI referrers first, then the legacy tags. */
+export async function manifestReferrers(
+  registry: Registry,
+  repository: string,
+  subject: string,
+  rules: readonly SignatureRule[],
+): Promise<ReferrerItem[]> {
+  const rule = ruleFor(rules, repository);
+  const found: { record: ManifestRecord; tag: string | null; kind: ReferrerKind }[] = [];
+  for (const r of (await registry.referrers(repository, subject)).slice(0, MAX_REFERRERS)) {
+    const record = await registry.meta.getManifest(repository, r.digest);
+    if (record) found.push({ record, tag: null, kind: referrerKind(r.artifactType ?? '', r.annotations ?? {}) });
+  }
+  for (const [suffix, kind] of Object.entries(LEGACY_SUFFIXES) as [keyof typeof LEGACY_SUFFIXES, ReferrerKind][]) {
+    const tag = legacyTag(subject, suffix);
+    const digest = await registry.meta.resolveTag(repository, tag);
+    if (!digest || found.some((f) => f.record.digest === digest)) continue;
+    const record = await registry.meta.getManifest(repository, digest);
+    if (record) found.push({ record, tag, kind });
+  }
+  const items: ReferrerItem[] = [];
+  let verified = 0;
+  for (const { record, tag, kind } of found) {
+    const annotations = record.annotations ?? {};
+    const signature = kind === 'signature' && record.artifactType !== NOTARY_SIGNATURE;
+    items.push({
+      digest: record.digest,
+      kind,
+      artifactType: record.artifactType ?? null,
+      mediaType: record.mediaType,
+      size: record.size,
+      created: createdOf(annotations),
+      annotations,
+      legacyTag: tag,
+      verification:
+        kind !== 'signature'
+          ? null
+          : !signature
+            ? { status: 'unverified', signer: null, message: 'Notation signatures are not verified by Stowage' }
+            : verified++ < MAX_VERIFIED
+              ? await verify(registry, repository, record, subject, rule)
+              : {
+                  status: 'unverified',
+                  signer: null,
+                  message: `only the first ${MAX_VERIFIED} signatures are checked`,
+                },
+    });
+  }
+  return items;
+}
