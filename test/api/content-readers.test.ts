@@ -12,13 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { openEmbeddedRegistry } from '../../src/app.js';
 import { loadSignatureRules } from '../../src/config/signature-keys.js';
 import type { Registry } from '../../src/registry/registry.js';
-import type { SignatureRule } from '../../src/registry/signature-policy.js';
 import { acceptedTypes } from '../../src/core/negotiation.js';
 import { chartDetails } from '../../src/api/content/chart-details.js';
 import { fluxDetails } from '../../src/api/content/flux-details.js';
 import { listLayerFiles, readLayerFile } from '../../src/api/content/layer-files.js';
 import { opaDetails } from '../../src/api/content/opa-details.js';
-import { manifestReferrers } from '../../src/api/content/referrers.js';
+import { manifestReferrers, type SignatureKeys } from '../../src/api/content/referrers.js';
 import { startInProcess, type InProcessStowage } from '../helpers/server.js';
 import { assertInert } from '../helpers/html-inert.js';
 import { FLUX_COMMIT, makeKeys, pushContent, type PushedContent } from './content-fixtures.js';
@@ -27,7 +26,7 @@ describe('UI content readers over pushed artifacts', { timeout: 300_000 }, () =>
   let work: string;
   let server: InProcessStowage;
   let registry: Registry;
-  let rules: SignatureRule[];
+  let trusted: SignatureKeys;
   let pushed: PushedContent;
 
   const manifest = async (repository: string, ref: string) => {
@@ -45,7 +44,7 @@ describe('UI content readers over pushed artifacts', { timeout: 300_000 }, () =>
     server = await startInProcess({ requireSignatures: requirements });
     pushed = await pushContent(server.host, work);
     registry = await openEmbeddedRegistry(server.config);
-    rules = await loadSignatureRules(requirements);
+    trusted = { rules: await loadSignatureRules(requirements), keys: [] };
   });
   after(async () => {
     await registry?.close();
@@ -129,7 +128,7 @@ describe('UI content readers over pushed artifacts', { timeout: 300_000 }, () =>
 
   it("verifies signatures against the repository's keys: verified, failed, no keys", async () => {
     const kinds = async (p: { repository: string; digest: string }) =>
-      (await manifestReferrers(registry, p.repository, p.digest, rules)).map((r) => ({
+      (await manifestReferrers(registry, p.repository, p.digest, trusted)).map((r) => ({
         kind: r.kind,
         legacyTag: r.legacyTag,
         status: r.verification?.status,

@@ -24,6 +24,7 @@ import {
 } from '../../sign/signature-manifest.js';
 import type { Registry } from '../../registry/registry.js';
 import type { SignatureRule } from '../../registry/signature-policy.js';
+import type { TrustedKey } from '../../sign/keys.js';
 import type { ManifestRecord } from '../../storage/metadata-store.js';
 import { ContentError } from './content-error.js';
 import { readSmallBlob } from './small-blob.js';
@@ -76,15 +77,24 @@ export function legacyTag(digest: string, suffix: keyof typeof LEGACY_SUFFIXES):
   return `${digest.replace(':', '-')}.${suffix}`;
 }
 
-/** The first `require_signatures` (or `ui.signature_keys`) rule whose glob matches. */
-export function ruleFor(rules: readonly SignatureRule[], repository: string): SignatureRule | undefined {
-  return rules.find((r) => compileGlob(r.repositories).test(repository));
+/** What signatures are checked against: `require_signatures` (first matching glob) and `ui.signature_keys` (every repository). */
+export interface SignatureKeys {
+  rules: readonly SignatureRule[];
+  keys: readonly TrustedKey[];
 }
 
-const policyOf = (rule: SignatureRule): BundlePolicy => ({
-  keys: rule.keys,
-  ...(rule.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}),
-});
+export const NO_SIGNATURE_KEYS: SignatureKeys = { rules: [], keys: [] };
+
+/** What a signature in `repository` must verify with; undefined when nothing is configured for it. */
+export function policyFor(trusted: SignatureKeys, repository: string): BundlePolicy | undefined {
+  const rule = trusted.rules.find((r) => compileGlob(r.repositories).test(repository));
+  const keys = [...(rule?.keys ?? []), ...trusted.keys];
+  if (keys.length === 0 && !rule?.keyless) return undefined;
+  return {
+    keys,
+    ...(rule?.keyless ? { trustedRoot: rule.keyless.trustedRoot, identity: rule.keyless.identity } : {}),
+  };
+}
 
 /** Who signed, without the server's file paths. */
 function signerText(s: Signer): string {
@@ -97,10 +107,10 @@ async function verify(
   repository: string,
   manifest: ManifestRecord,
   subject: string,
-  rule: SignatureRule | undefined,
+  policy: BundlePolicy | undefined,
 ): Promise<Verification> {
-  if (!rule) return { status: 'no-keys', signer: null, message: `no signature keys are configured for ${repository}` };
-  const policy = policyOf(rule);
+  if (!policy)
+    return { status: 'no-keys', signer: null, message: `no signature keys are configured for ${repository}` };
   const reasons: string[] = [];
   let checked = false;
   const bundle = manifest.artifactType === BUNDLE_ARTIFACT_TYPE ? parseBundleReferrer(manifest.content) : undefined;
@@ -148,9 +158,9 @@ export async function manifestReferrers(
   registry: Registry,
   repository: string,
   subject: string,
-  rules: readonly SignatureRule[],
+  trusted: SignatureKeys,
 ): Promise<ReferrerItem[]> {
-  const rule = ruleFor(rules, repository);
+  const policy = policyFor(trusted, repository);
   const found: { record: ManifestRecord; tag: string | null; kind: ReferrerKind }[] = [];
   for (const r of (await registry.referrers(repository, subject)).slice(0, MAX_REFERRERS)) {
     const record = await registry.meta.getManifest(repository, r.digest);
@@ -183,7 +193,7 @@ export async function manifestReferrers(
           : !signature
             ? { status: 'unverified', signer: null, message: 'Notation signatures are not verified by Stowage' }
             : verified++ < MAX_VERIFIED
-              ? await verify(registry, repository, record, subject, rule)
+              ? await verify(registry, repository, record, subject, policy)
               : {
                   status: 'unverified',
                   signer: null,
