@@ -19,6 +19,7 @@ import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoi
 import { AuditLog } from './audit/audit-log.js';
 import { loadUpstreamCredentials } from './config/proxy-credentials.js';
 import { PullThroughCache } from './proxy/pull-through-cache.js';
+import { createApi } from './api/api.js';
 
 export interface RunningRegistry {
   address: string;
@@ -107,11 +108,23 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
   const audit = config.audit ? new AuditLog(config.audit) : undefined;
+  const api = config.ui.enabled
+    ? createApi({
+        registry,
+        ...(auth?.sessions ? { sessions: auth.sessions } : {}),
+        tls: tls !== undefined,
+        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+        allowedHosts: config.allowedHosts,
+        ...(config.retention ? { retention: config.retention } : {}),
+        ...(config.quotas ? { quotas: config.quotas } : {}),
+      })
+    : undefined;
   const { server, state } = createRegistryServer({
     registry,
     log,
     limits,
     ...(audit ? { audit } : {}),
+    ...(api ? { api } : {}),
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),

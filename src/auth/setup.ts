@@ -17,6 +17,7 @@ import { Policy } from './policy.js';
 import { createTokenEndpoint } from './token-endpoint.js';
 import { TokenAccess } from './token-access.js';
 import { UserFile } from './users.js';
+import { WebSessions } from './web-sessions.js';
 
 /** The settings auth is built from (ServeConfig has them all). */
 export interface AuthSetup {
@@ -26,10 +27,14 @@ export interface AuthSetup {
   allowedHosts: string[];
   /** Set when the server speaks TLS (the token realm is then https). */
   tls?: object;
+  /** The web UI: when enabled, sign-in sessions are set up too (src/auth/web-sessions.ts). */
+  ui?: { enabled: boolean; sessionTtlSeconds: number };
 }
 
 export interface AuthRuntime {
   access: AccessControl;
+  /** Sign-in sessions of the web UI's API (when the UI is on). */
+  sessions?: WebSessions;
 }
 
 /** `tokens`: where personal access tokens live (the registry's metadata store, which the caller closes). */
@@ -62,8 +67,10 @@ export async function openAuth(config: AuthSetup, log: Logger, tokens: TokenStor
     authLog,
   );
   const policy = Policy.compile(auth.policy);
+  const ui = config.ui?.enabled === true ? config.ui : undefined;
 
-  if (auth.mode === 'basic') {
+  // Basic auth signs nothing but UI sessions: it needs the key only for them.
+  if (auth.mode === 'basic' && !ui) {
     authLog.info({ mode: 'basic' }, 'authentication on');
     return { access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }) };
   }
@@ -77,7 +84,28 @@ export async function openAuth(config: AuthSetup, log: Logger, tokens: TokenStor
     { signingKey: auth.signingKeyPem !== undefined ? 'from STOWAGE_AUTH_SIGNING_KEY' : auth.signingKey, kid: key.kid },
     'token signing key',
   );
-  const issuers: TrustedIssuer[] = [{ issuer: auth.issuer, local: true, keys: [await trustedKey(key.publicKey)] }];
+  const localIssuer: TrustedIssuer = { issuer: auth.issuer, local: true, keys: [await trustedKey(key.publicKey)] };
+  const sessionsFor = (verifier: JwtVerifier) =>
+    ui &&
+    new WebSessions({
+      key,
+      verifier,
+      issuer: auth.issuer,
+      service: auth.service,
+      ttlSeconds: ui.sessionTtlSeconds,
+      authenticator,
+      policy,
+      pats,
+    });
+  if (auth.mode === 'basic') {
+    authLog.info({ mode: 'basic' }, 'authentication on');
+    const sessions = sessionsFor(new JwtVerifier([localIssuer]));
+    return {
+      access: new BasicAccess({ authenticator, policy, realm: auth.realm ?? 'Stowage' }),
+      ...(sessions ? { sessions } : {}),
+    };
+  }
+  const issuers: TrustedIssuer[] = [localIssuer];
   for (const t of auth.trustedIssuers) {
     const keys = t.jwks !== undefined ? await readJwks(t.jwks) : await readPemPublicKeys(t.publicKey!);
     issuers.push({ issuer: t.issuer, local: false, keys });
@@ -118,5 +146,6 @@ export async function openAuth(config: AuthSetup, log: Logger, tokens: TokenStor
     },
     'authentication on',
   );
-  return { access };
+  const sessions = sessionsFor(verifier);
+  return { access, ...(sessions ? { sessions } : {}) };
 }

@@ -43,7 +43,7 @@ export function refreshAudience(service: string): string {
 }
 
 /** Ties a refresh token to the password it was earned with: a new password ends it. */
-function credentialFingerprint(hash: string): string {
+export function credentialFingerprint(hash: string): string {
   return createHash('sha256').update(hash).digest('base64url').slice(0, 22);
 }
 

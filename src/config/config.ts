@@ -17,6 +17,7 @@ import type { ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from './events-config.js';
 import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
+import { UI_DEFAULTS, UiConfigError, parseUi, type UiConfig } from './ui-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import { ProxyConfigError, parseProxy } from './proxy-config.js';
 import type { ProxyRule } from '../proxy/proxy-rule.js';
@@ -88,6 +89,8 @@ export interface ServeConfig {
   audit?: AuditConfig;
   /** The pull-through cache's upstreams, one per repository prefix (proxy-config.ts); none by default. */
   proxy?: ProxyRule[];
+  /** The web UI and its JSON API under /api/v1 (ui-config.ts); on by default. */
+  ui: UiConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -112,6 +115,7 @@ export const DEFAULTS: ServeConfig = {
   storage: DEFAULT_STORAGE,
   metrics: METRICS_OFF,
   events: EVENTS_OFF,
+  ui: UI_DEFAULTS,
 };
 
 /** Integer settings and their smallest allowed value. */
@@ -180,6 +184,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   events: 'events',
   audit: 'audit',
   proxy: 'proxy',
+  ui: 'ui',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -202,6 +207,7 @@ const ENV_KEYS: Record<string, keyof ServeConfig> = {
   STOWAGE_MAX_UPLOADS: 'maxUploads',
   STOWAGE_MAX_UPLOADS_PER_REPOSITORY: 'maxUploadsPerRepository',
   STOWAGE_MAX_UPLOADS_PER_USER: 'maxUploadsPerUser',
+  STOWAGE_UI: 'ui',
 };
 
 /** Single TLS settings from env or flags, merged key by key over the file's `tls:`. */
@@ -265,8 +271,10 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
   let proxy: ProxyRule[] | undefined;
+  let ui: UiConfig;
   try {
     proxy = parseProxy(merged.proxy);
+    ui = merged.ui === UI_DEFAULTS ? UI_DEFAULTS : parseUi(merged.ui);
     audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
@@ -293,7 +301,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
       e instanceof AuditConfigError ||
-      e instanceof ProxyConfigError
+      e instanceof ProxyConfigError ||
+      e instanceof UiConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -339,6 +348,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     events,
     ...(audit ? { audit } : {}),
     ...(proxy ? { proxy } : {}),
+    ui,
   };
 }
 

@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   BLOB_REFERENCED: { status: 405, message: 'blob is referenced by a manifest' },
   NOT_FOUND: { status: 404, message: 'route not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  // Stowage's own JSON API (src/api) only.
+  BAD_REQUEST: { status: 400, message: 'bad request' },
+  CSRF: { status: 403, message: 'this request needs the X-Stowage-CSRF header of the session' },
+  TOO_LARGE: { status: 413, message: 'too large to show' },
   UNKNOWN: { status: 500, message: 'unknown error' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -43,6 +47,9 @@ const WIRE_CODE: Partial<Record<ErrorCode, ErrorCode>> = {
   NOT_FOUND: 'UNSUPPORTED',
   METHOD_NOT_ALLOWED: 'UNSUPPORTED',
   TOKEN_REQUEST_INVALID: 'UNSUPPORTED',
+  BAD_REQUEST: 'UNSUPPORTED',
+  CSRF: 'DENIED',
+  TOO_LARGE: 'UNSUPPORTED',
 };
 
 export class RegistryError extends Error {

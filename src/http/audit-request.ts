@@ -50,7 +50,7 @@ export function auditRecords(
   const ref = at.params.ref;
   const byDigest = ref?.includes(':') ?? false;
 
-  if (at.route === 'token') {
+  if (at.route === 'token' || at.notes.login) {
     const login = at.notes.login;
     if (!login) return []; // an anonymous token: nobody logged in
     return [
@@ -83,6 +83,8 @@ export function auditRecords(
     return tried !== undefined ? [{ action: 'login', outcome: 'failure', ...who, user: tried }] : [];
   }
   if (repository === undefined) return [];
+  const deleted = at.notes.deleted;
+  if (deleted && status === 204) return [{ action: 'delete', outcome: 'success', ...who, repository, ...deleted }];
   if (at.route === 'manifest' && method === 'PUT' && status === 201) {
     const digest = at.notes.digest;
     const base = {

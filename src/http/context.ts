@@ -30,11 +30,13 @@ export interface RequestContext {
 
 /** Facts only a handler knows, for the request's audit record. */
 export interface AuditNotes {
-  /** A login attempt at the token endpoint: the user name tried (never the secret), the PAT used. */
+  /** A login attempt (token endpoint, API sign-in): the user name tried (never the secret), the PAT used. */
   login?: { user: string; tokenId?: string };
   /** A manifest push: its digest, and the manifest the tag named before when it moved. */
   digest?: string;
   previousDigest?: string;
+  /** A delete through Stowage's own API (src/api): the tag or manifest it removed. */
+  deleted?: { tag: string } | { digest: string };
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

@@ -17,6 +17,7 @@ import type { MetricsEndpoint } from './metrics-endpoint.js';
 import { matchRoute, type Access } from './routes.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditRequest } from './audit-request.js';
+import type { ApiMount, MountedRequest } from './api-mount.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   metricsEndpoint?: MetricsEndpoint;
   /** The audit trail (absent: off). */
   audit?: AuditLog;
+  /** Stowage's own JSON API (src/api, `/api/v1`); absent: 404 there like any unknown path. */
+  api?: ApiMount;
 }
 
 /** What one client can make the server hold open (README "Security"). */
@@ -123,20 +126,23 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
     const notes: AuditNotes = {};
     let routeAccess: Access | undefined;
     let params: { name?: string; ref?: string } = {};
+    // Set when the request is the mounted API's: who it found the caller to be.
+    let mounted: MountedRequest['seen'] | undefined;
+    const user = () => (mounted ? mounted.user : access.principal(req));
     if (options.audit)
       auditRequest(options.audit, req, res, {
         get route() {
-          return route;
+          return mounted ? mounted.route : route;
         },
         get access() {
-          return routeAccess;
+          return mounted ? mounted.access : routeAccess;
         },
         get params() {
-          return params;
+          return mounted ? mounted.params : params;
         },
         notes,
-        user: () => access.principal(req),
-        tokenId: () => access.tokenId?.(req),
+        user,
+        tokenId: () => (mounted ? mounted.tokenId : access.tokenId?.(req)),
       });
     try {
       // RFC 9112 absolute-form ("GET http://host/v2/ HTTP/1.1"): route on the path only.
@@ -145,6 +151,14 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       path = q === -1 ? url : url.slice(0, q);
       query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
       const method = req.method ?? 'GET';
+      if (options.api?.owns(path)) {
+        route = options.api.routeName(method, path);
+        if (metrics) startObserving(metrics, req, res, route);
+        const seen: MountedRequest['seen'] = { route, params: {} };
+        mounted = seen;
+        await options.api.handle({ req, res, path, query, log: reqLog, seen, audit: notes, state });
+        return;
+      }
       const match = matchRoute(method, path);
       if (match.kind !== 'not-found') route = match.name;
       if (metrics) startObserving(metrics, req, res, route);
@@ -185,7 +199,7 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       if (metrics) countRefusal(metrics, req, route, e);
       sendError(req, res, e);
     } finally {
-      logRequest(reqLog, req, res, { path, query, started, user: () => access.principal(req) });
+      logRequest(reqLog, req, res, { path, query, started, user });
     }
   }
 

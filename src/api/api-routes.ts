@@ -1,0 +1,62 @@
+import type { ApiHandler } from './api-context.js';
+import { info } from './handlers/info.js';
+import { endSession, getSession, startSession } from './handlers/session.js';
+import { listRepositories } from './handlers/repositories.js';
+
+/**
+ * What a request needs before its handler runs: `pull` on the route's repository
+ * (else 404, so invisible repositories cannot be told from absent ones), or
+ * `delete` (404 when not even pullable, else 403 DENIED).
+ */
+export type ApiAccess = 'none' | 'pull' | 'delete';
+
+export interface ApiRoute {
+  /** The `handler` label of the request metrics (prefixed `api_`). */
+  name: string;
+  /** Matched against the raw path. Groups: name, tag, ref. */
+  pattern: RegExp;
+  methods: Partial<Record<string, { handler: ApiHandler; access: ApiAccess }>>;
+}
+
+// A repository's own resources sit after `/-/`, which no OCI name can contain, so
+// the name is everything before it.
+export const REPO = '^/api/v1/repositories/(?<name>.+?)/-';
+
+/** The whole `/api/v1` at a glance (docs/api.md). HEAD is served by the GET handler. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { name: 'api_info', pattern: /^\/api\/v1\/info$/, methods: { GET: { handler: info, access: 'none' } } },
+  {
+    name: 'api_session',
+    pattern: /^\/api\/v1\/session$/,
+    methods: {
+      GET: { handler: getSession, access: 'none' },
+      POST: { handler: startSession, access: 'none' },
+      DELETE: { handler: endSession, access: 'none' },
+    },
+  },
+  {
+    name: 'api_repositories',
+    pattern: /^\/api\/v1\/repositories$/,
+    methods: { GET: { handler: listRepositories, access: 'none' } },
+  },
+];
+
+export type ApiRouteMatch =
+  | { kind: 'found'; name: string; handler: ApiHandler; access: ApiAccess; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; name: string; allowed: string[] }
+  | { kind: 'not-found' };
+
+export function matchApiRoute(method: string, path: string): ApiRouteMatch {
+  for (const route of API_ROUTES) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    const entry = route.methods[method === 'HEAD' ? 'GET' : method];
+    if (!entry) {
+      const allowed = Object.keys(route.methods);
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      return { kind: 'method-not-allowed', name: route.name, allowed };
+    }
+    return { kind: 'found', name: route.name, handler: entry.handler, access: entry.access, params: { ...m.groups } };
+  }
+  return { kind: 'not-found' };
+}
