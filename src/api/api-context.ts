@@ -7,6 +7,7 @@ import type { AuditNotes } from '../http/context.js';
 import type { Registry } from '../registry/registry.js';
 import type { QuotaRule } from '../registry/quotas.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
+import type { SignatureKeys } from './content/referrers.js';
 
 /** What the API is built from (app.ts). */
 export interface ApiOptions {
@@ -21,6 +22,8 @@ export interface ApiOptions {
   allowedHosts: readonly string[];
   retention?: readonly RetentionPolicy[];
   quotas?: readonly QuotaRule[];
+  /** The keys signatures are shown verified against (require_signatures + ui.signature_keys). */
+  signatureKeys?: SignatureKeys;
 }
 
 /** Everything an API handler gets. */

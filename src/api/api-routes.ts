@@ -2,6 +2,7 @@ import type { ApiHandler } from './api-context.js';
 import { info } from './handlers/info.js';
 import { endSession, getSession, startSession } from './handlers/session.js';
 import { listRepositories } from './handlers/repositories.js';
+import { listFiles, listReferrers, showFile } from './handlers/content.js';
 
 /**
  * What a request needs before its handler runs: `pull` on the route's repository
@@ -38,6 +39,21 @@ export const API_ROUTES: readonly ApiRoute[] = [
     name: 'api_repositories',
     pattern: /^\/api\/v1\/repositories$/,
     methods: { GET: { handler: listRepositories, access: 'none' } },
+  },
+  {
+    name: 'api_files',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/files$`),
+    methods: { GET: { handler: listFiles, access: 'pull' } },
+  },
+  {
+    name: 'api_file',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/file$`),
+    methods: { GET: { handler: showFile, access: 'pull' } },
+  },
+  {
+    name: 'api_referrers',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/referrers$`),
+    methods: { GET: { handler: listReferrers, access: 'pull' } },
   },
 ];
 

@@ -35,27 +35,27 @@ export interface PushedContent {
   policy: { repository: string; tag: string };
   signed: { repository: string; tag: string; digest: string };
   wrongKey: { repository: string; tag: string; digest: string };
+  /** Signed by `plainSigner`, in a repository no require_signatures rule names. */
   unconfigured: { repository: string; tag: string; digest: string };
-  /** The public key files: alice signs `signed`, bob signs `wrongKey` (which trusts alice). */
-  alicePub: string;
-  bobPub: string;
+  /** Never signed, beside `signed` (so the pull check refuses its content). */
+  unsigned: { repository: string; tag: string; digest: string };
 }
 
 const ok = (r: CliResult, what: string) => assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}\n${r.stdout}`);
 
-/** Key pairs first: the server's `require_signatures` names alice's public key. */
-export async function makeKeys(work: string): Promise<{ alicePub: string; bobPub: string }> {
-  for (const name of ['alice', 'bob'])
+/** Key pairs first (the server's config names public keys); `<work>/<name>.pub` each. */
+export async function makeKeys(work: string, names: readonly string[] = ['alice', 'bob']): Promise<void> {
+  for (const name of names)
     ok(
       await runCli(['key', 'generate', '--output-key-prefix', path.join(work, name)], {
         COSIGN_PASSWORD: `${name}-pw`,
       }),
       `key generate ${name}`,
     );
-  return { alicePub: path.join(work, 'alice.pub'), bobPub: path.join(work, 'bob.pub') };
 }
 
-export async function pushContent(host: string, work: string): Promise<PushedContent> {
+/** Pushes everything; alice signs signed/app, bob wrongkey/app, `plainSigner` plain/app. */
+export async function pushContent(host: string, work: string, plainSigner = 'alice'): Promise<PushedContent> {
   const env = { DOCKER_CONFIG: path.join(work, 'docker'), HOME: work };
   await mkdir(env.DOCKER_CONFIG, { recursive: true });
   const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { ...env, ...extra });
@@ -140,7 +140,7 @@ export async function pushContent(host: string, work: string): Promise<PushedCon
   const client = new RegistryClient({ credentials: { get: async () => undefined } });
   const images: Record<string, string> = {};
   try {
-    for (const repo of ['signed/app', 'wrongkey/app', 'plain/app']) {
+    for (const repo of ['signed/app', 'wrongkey/app', 'plain/app', 'signed/unsigned']) {
       const layout = path.join(work, `layout-${repo.replace('/', '-')}`);
       const { image } = await createSimpleLayout(layout, { tag: 'v1', layerCount: 1 });
       const r = await pushImage(client, layout, parseReference(`${host}/${repo}:v1`));
@@ -159,7 +159,7 @@ export async function pushContent(host: string, work: string): Promise<PushedCon
     );
   await sign('signed/app', 'alice');
   await sign('wrongkey/app', 'bob');
-  await sign('plain/app', 'alice');
+  await sign('plain/app', plainSigner);
 
   return {
     chart: { repository: 'charts/webapp', tag: '0.1.0', versions: ['0.10.0', '0.2.0', '0.1.0'] },
@@ -168,7 +168,6 @@ export async function pushContent(host: string, work: string): Promise<PushedCon
     signed: { repository: 'signed/app', tag: 'v1', digest: images['signed/app']! },
     wrongKey: { repository: 'wrongkey/app', tag: 'v1', digest: images['wrongkey/app']! },
     unconfigured: { repository: 'plain/app', tag: 'v1', digest: images['plain/app']! },
-    alicePub: path.join(work, 'alice.pub'),
-    bobPub: path.join(work, 'bob.pub'),
+    unsigned: { repository: 'signed/unsigned', tag: 'v1', digest: images['signed/unsigned']! },
   };
 }

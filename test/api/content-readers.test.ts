@@ -36,10 +36,11 @@ describe('UI content readers over pushed artifacts', { timeout: 300_000 }, () =>
 
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'stowage-ui-content-'));
-    const keys = await makeKeys(work);
+    await makeKeys(work);
+    const alicePub = path.join(work, 'alice.pub');
     const requirements = [
-      { repositories: 'signed/**', keys: [keys.alicePub] },
-      { repositories: 'wrongkey/**', keys: [keys.alicePub] },
+      { repositories: 'signed/**', keys: [alicePub] },
+      { repositories: 'wrongkey/**', keys: [alicePub] },
     ];
     server = await startInProcess({ requireSignatures: requirements });
     pushed = await pushContent(server.host, work);

@@ -8,17 +8,14 @@
 import path from 'node:path';
 import { formatRFC3339, isRFC3339 } from '../../gocompat/time.js';
 import { compileGlob } from '../../core/repository-glob.js';
+import { artifactKind, type ArtifactKind } from '../../core/artifact-kind.js';
 import { MAX_PAYLOAD_BYTES } from '../../sign/check.js';
 import { checkBundleBytes } from '../../sign/bundle-check.js';
 import type { BundlePolicy, Signer } from '../../sign/bundle-verify.js';
 import { checkLegacyLayer } from '../../sign/legacy-layer.js';
-import { COSIGN_SIGN_PREDICATE_TYPE } from '../../sign/predicate-types.js';
 import {
   BUNDLE_ARTIFACT_TYPE,
-  BUNDLE_CONTENT_ANNOTATION,
-  BUNDLE_PREDICATE_ANNOTATION,
   MAX_BUNDLE_BYTES,
-  SIGNATURE_ARTIFACT_TYPE,
   parseBundleReferrer,
   parseSignatureManifest,
 } from '../../sign/signature-manifest.js';
@@ -29,8 +26,6 @@ import type { ManifestRecord } from '../../storage/metadata-store.js';
 import { ContentError } from './content-error.js';
 import { readSmallBlob } from './small-blob.js';
 
-export type ReferrerKind = 'signature' | 'attestation' | 'sbom' | 'artifact';
-
 export interface Verification {
   status: 'verified' | 'failed' | 'unverified' | 'no-keys';
   signer: string | null;
@@ -39,7 +34,7 @@ export interface Verification {
 
 export interface ReferrerItem {
   digest: string;
-  kind: ReferrerKind;
+  kind: ArtifactKind;
   artifactType: string | null;
   mediaType: string;
   size: number;
@@ -52,25 +47,11 @@ export interface ReferrerItem {
 
 const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
 const CREATED = 'org.opencontainers.image.created';
+/** cosign's tags beside a manifest, and what each holds when its layers do not say. */
 const LEGACY_SUFFIXES = { sig: 'signature', att: 'attestation', sbom: 'sbom' } as const;
 /** Referrers listed at most, and signatures among them checked at most. */
 const MAX_REFERRERS = 1000;
 const MAX_VERIFIED = 100;
-
-/** What a referrer is, from its artifact type (or config type) and annotations. */
-export function referrerKind(artifactType: string, annotations: Readonly<Record<string, string>>): ReferrerKind {
-  const t = artifactType.toLowerCase();
-  if (t === SIGNATURE_ARTIFACT_TYPE || t === NOTARY_SIGNATURE) return 'signature';
-  if (t === BUNDLE_ARTIFACT_TYPE) {
-    // cosign v3 signs images as DSSE statements of its sign predicate; other statements attest.
-    const dsse = annotations[BUNDLE_CONTENT_ANNOTATION] === 'dsse-envelope';
-    const predicate = annotations[BUNDLE_PREDICATE_ANNOTATION];
-    return dsse && predicate !== undefined && predicate !== COSIGN_SIGN_PREDICATE_TYPE ? 'attestation' : 'signature';
-  }
-  if (/spdx|cyclonedx|sbom|syft/.test(t)) return 'sbom';
-  if (/in-toto|intoto|dsse|attestation|provenance|vuln|vex/.test(t)) return 'attestation';
-  return 'artifact';
-}
 
 /** The legacy cosign tag for `digest` with a suffix: `sha256-<hex>.<suffix>`. */
 export function legacyTag(digest: string, suffix: keyof typeof LEGACY_SUFFIXES): string {
@@ -161,17 +142,19 @@ export async function manifestReferrers(
   trusted: SignatureKeys,
 ): Promise<ReferrerItem[]> {
   const policy = policyFor(trusted, repository);
-  const found: { record: ManifestRecord; tag: string | null; kind: ReferrerKind }[] = [];
+  const found: { record: ManifestRecord; tag: string | null; kind: ArtifactKind }[] = [];
   for (const r of (await registry.referrers(repository, subject)).slice(0, MAX_REFERRERS)) {
     const record = await registry.meta.getManifest(repository, r.digest);
-    if (record) found.push({ record, tag: null, kind: referrerKind(r.artifactType ?? '', r.annotations ?? {}) });
+    if (record) found.push({ record, tag: null, kind: artifactKind(record.content, record.mediaType) });
   }
-  for (const [suffix, kind] of Object.entries(LEGACY_SUFFIXES) as [keyof typeof LEGACY_SUFFIXES, ReferrerKind][]) {
+  for (const [suffix, kind] of Object.entries(LEGACY_SUFFIXES) as [keyof typeof LEGACY_SUFFIXES, ArtifactKind][]) {
     const tag = legacyTag(subject, suffix);
     const digest = await registry.meta.resolveTag(repository, tag);
     if (!digest || found.some((f) => f.record.digest === digest)) continue;
     const record = await registry.meta.getManifest(repository, digest);
-    if (record) found.push({ record, tag, kind });
+    if (!record) continue;
+    const own = artifactKind(record.content, record.mediaType);
+    found.push({ record, tag, kind: own === 'image' || own === 'artifact' ? kind : own });
   }
   const items: ReferrerItem[] = [];
   let verified = 0;
