@@ -123,6 +123,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
         allowedHosts: config.allowedHosts,
         ...(config.retention ? { retention: config.retention } : {}),
+        gracePeriodMs: config.gc.gracePeriodMs,
         ...(config.quotas ? { quotas: config.quotas } : {}),
         ...(signatureKeys ? { signatureKeys } : {}),
       })

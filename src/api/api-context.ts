@@ -21,6 +21,8 @@ export interface ApiOptions {
   /** Host headers the registry host may be taken from; others get the first. */
   allowedHosts: readonly string[];
   retention?: readonly RetentionPolicy[];
+  /** What retention waits before removing (the collector's grace period; its decisions shown as it would make them). */
+  gracePeriodMs: number;
   quotas?: readonly QuotaRule[];
   /** The keys signatures are shown verified against (require_signatures + ui.signature_keys). */
   signatureKeys?: SignatureKeys;

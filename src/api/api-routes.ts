@@ -2,6 +2,8 @@ import type { ApiHandler } from './api-context.js';
 import { info } from './handlers/info.js';
 import { endSession, getSession, startSession } from './handlers/session.js';
 import { listRepositories } from './handlers/repositories.js';
+import { deleteManifestByDigest, deleteTag, repositorySummary, repositoryTags } from './handlers/repository.js';
+import { manifestConfig, manifestDetails } from './handlers/manifest.js';
 import { listFiles, listReferrers, showFile } from './handlers/content.js';
 
 /**
@@ -39,6 +41,34 @@ export const API_ROUTES: readonly ApiRoute[] = [
     name: 'api_repositories',
     pattern: /^\/api\/v1\/repositories$/,
     methods: { GET: { handler: listRepositories, access: 'none' } },
+  },
+  {
+    name: 'api_repository_summary',
+    pattern: new RegExp(`${REPO}/summary$`),
+    methods: { GET: { handler: repositorySummary, access: 'pull' } },
+  },
+  {
+    name: 'api_repository_tags',
+    pattern: new RegExp(`${REPO}/tags$`),
+    methods: { GET: { handler: repositoryTags, access: 'pull' } },
+  },
+  {
+    name: 'api_tag',
+    pattern: new RegExp(`${REPO}/tags/(?<tag>[^/]+)$`),
+    methods: { DELETE: { handler: deleteTag, access: 'delete' } },
+  },
+  {
+    name: 'api_manifest',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)$`),
+    methods: {
+      GET: { handler: manifestDetails, access: 'pull' },
+      DELETE: { handler: deleteManifestByDigest, access: 'delete' },
+    },
+  },
+  {
+    name: 'api_manifest_config',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/config$`),
+    methods: { GET: { handler: manifestConfig, access: 'pull' } },
   },
   {
     name: 'api_files',

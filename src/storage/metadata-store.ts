@@ -3,6 +3,7 @@ import type { ManifestReference } from '../core/manifest.js';
 import type { ManifestWriteFacts, RegistryEvent } from '../core/events.js';
 import type { EventStore } from './event-store.js';
 import type { QuotaLimits } from '../core/quota.js';
+import type { RepositorySearch, RepositorySummary, TagDetail, TagDetailQuery } from './browse.js';
 
 export interface UploadRecord {
   id: string;
@@ -237,6 +238,15 @@ export interface MetadataStore extends TokenStore, EventStore {
   /** Repositories that hold at least one manifest, in byte order. */
   listRepositories(page: PageRequest): Promise<Page<string>>;
   repositoryExists(repository: string): Promise<boolean>;
+
+  // ---- browsing (the web UI's API; rules in ./browse.ts) ----------------------
+
+  /** Names of repositories holding a manifest, in byte order after `after`, containing `q`, of kind `kind`. */
+  searchRepositories(search: RepositorySearch): Promise<string[]>;
+  /** Summaries of these repositories, in the order given (unknown names left out). */
+  repositorySummaries(names: readonly string[]): Promise<RepositorySummary[]>;
+  /** A page of the repository's tags with what each names (empty when the repository does not exist). */
+  tagDetails(repository: string, query: TagDetailQuery): Promise<TagDetail[]>;
 
   // ---- lifecycle: garbage collection, retention, quotas (docs/gc.md) ----------
 

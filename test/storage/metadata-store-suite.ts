@@ -1416,6 +1416,216 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('browsing (src/storage/browse.ts)', () => {
+      const image = (name: string, layers: { digest: string; size: number }[], config = blob(`config of ${name}`)) =>
+        manifest(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MT.ociManifest,
+            config: { mediaType: MT.ociConfig, ...config },
+            layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l })),
+            annotations: { name },
+          }),
+          // What the registry records for an image: its config type.
+          { artifactType: MT.ociConfig },
+        );
+      const chart = (version: string) =>
+        manifest(
+          JSON.stringify({
+            schemaVersion: 2,
+            config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', ...blob(`chart ${version}`) },
+            layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', ...blob(`tgz ${version}`) }],
+          }),
+        );
+      const signature = (subject: ManifestRecord, createdAt: number) =>
+        manifest(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MT.ociManifest,
+            artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+            config: { mediaType: MT.ociEmpty, digest: blob('{}').digest, size: 2 },
+            layers: [],
+            subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+          }),
+          { subject: subject.digest, createdAt },
+        );
+      const index = (children: ManifestRecord[], platforms: string[]) =>
+        manifest(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MT.ociIndex,
+            manifests: children.map((c, i) => {
+              const [os, architecture, variant] = platforms[i]!.split('/');
+              return {
+                mediaType: c.mediaType,
+                digest: c.digest,
+                size: c.size,
+                platform: { os, architecture, ...(variant ? { variant } : {}) },
+              };
+            }),
+          }),
+          { mediaType: MT.ociIndex },
+        );
+      /** Links the blobs an image needs and puts it (tagged at `at`). */
+      async function pushImage(
+        store: MetadataStore,
+        repo: string,
+        m: ManifestRecord,
+        tag: string | undefined,
+        at: number,
+      ) {
+        const doc = JSON.parse(m.content.toString('utf8'));
+        const refs = [ref(doc.config, 'config'), ...doc.layers.map((l: { digest: string; size: number }) => ref(l))];
+        for (const r of refs) await store.linkBlob(repo, r.digest, r.size);
+        assert.deepEqual(await store.putManifest(repo, m, refs, tag, { taggedAt: at }), []);
+        return refs as ManifestReference[];
+      }
+
+      test('searchRepositories: names holding a manifest, in byte order after a cursor, by text and by kind', async ({
+        store,
+      }) => {
+        const l = blob('layer');
+        for (const repo of ['team/web', 'team-x/api', 'charts/redis', 'team/db']) {
+          if (repo.startsWith('charts/')) {
+            const c = chart('1.0.0');
+            const doc = JSON.parse(c.content.toString('utf8'));
+            for (const d of [doc.config, ...doc.layers]) await store.linkBlob(repo, d.digest, d.size);
+            await store.putManifest(repo, c, [ref(doc.config, 'config'), ref(doc.layers[0])], '1.0.0');
+          } else await pushImage(store, repo, image(repo, [l]), 'latest', 5);
+        }
+        await store.linkBlob('only/links', l.digest, l.size);
+        const all = await store.searchRepositories({ limit: 100 });
+        assert.deepEqual(all, byteOrder(['team/web', 'team-x/api', 'charts/redis', 'team/db']));
+        assert.deepEqual(await store.searchRepositories({ limit: 2 }), all.slice(0, 2));
+        assert.deepEqual(await store.searchRepositories({ limit: 100, after: all[1]! }), all.slice(2));
+        assert.deepEqual(await store.searchRepositories({ limit: 100, q: 'TEAM/' }), ['team/db', 'team/web']);
+        assert.deepEqual(await store.searchRepositories({ limit: 100, kind: 'helm-chart' }), ['charts/redis']);
+        assert.deepEqual(await store.searchRepositories({ limit: 100, kind: 'image', q: 'x' }), ['team-x/api']);
+        assert.deepEqual(await store.searchRepositories({ limit: 100, kind: 'flux-artifact' }), []);
+      });
+
+      test('repositorySummaries: kind, counts, size and last push, in the order asked', async ({ store }) => {
+        const [l1, l2, shared] = [blob('l1'), blob('l2'), blob('shared')];
+        const amd = image('amd64', [l1, shared]);
+        const arm = image('arm64', [l2, shared]);
+        await pushImage(store, 'multi', amd, undefined, 0);
+        await pushImage(store, 'multi', arm, undefined, 0);
+        const idx = index([amd, arm], ['linux/amd64', 'linux/arm64/v8']);
+        await store.putManifest('multi', idx, [child(amd), child(arm)], 'v1', { taggedAt: 100 });
+        // The newest tag is a signature: the repository is still a multi-arch image.
+        const sig = signature(idx, 200);
+        await store.putManifest('multi', sig, [], 'sha256-x.sig', { taggedAt: 300 });
+        const plain = image('plain', [l1]);
+        await pushImage(store, 'plain', plain, 'a', 10);
+        await pushImage(store, 'plain', image('plain2', [l2]), 'b', 20);
+
+        const got = await store.repositorySummaries(['plain', 'nope', 'multi']);
+        assert.deepEqual(
+          got.map((r) => r.name),
+          ['plain', 'multi'],
+        );
+        const [p, m] = got;
+        assert.equal(p!.kind, 'image');
+        assert.equal(p!.tags, 2);
+        assert.equal(p!.manifests, 2);
+        assert.equal(p!.lastPush, 20);
+        const multiLinks = [l1, l2, shared, blob('config of amd64'), blob('config of arm64')];
+        assert.equal(m!.kind, 'index');
+        assert.equal(m!.tags, 2);
+        assert.equal(m!.manifests, 4);
+        assert.equal(m!.lastPush, 300);
+        assert.equal(
+          m!.size,
+          multiLinks.reduce((n, b) => n + b.size, 0) + [amd, arm, idx, sig].reduce((n, x) => n + x.size, 0),
+        );
+        // Untagged, a repository is the kind of its newest manifest.
+        await pushImage(store, 'untagged', image('u', [l1]), undefined, 0);
+        assert.equal((await store.repositorySummaries(['untagged']))[0]!.lastPush, undefined);
+        assert.equal((await store.repositorySummaries(['untagged']))[0]!.kind, 'image');
+      });
+
+      test('tagDetails: by push time and by name with cursors, or by names; size, kind, platforms, signed', async ({
+        store,
+      }) => {
+        const [l1, l2, shared] = [blob('l1'), blob('l2'), blob('shared')];
+        const amd = image('amd64', [l1, shared]);
+        const arm = image('arm64', [l2, shared]);
+        const amdRefs = await pushImage(store, 'app', amd, undefined, 0);
+        const armRefs = await pushImage(store, 'app', arm, undefined, 0);
+        const idx = index([amd, arm], ['linux/amd64', 'linux/arm/v7']);
+        await store.putManifest('app', idx, [child(amd), child(arm)], 'multi', { taggedAt: 300 });
+        const single = image('single', [l1]);
+        await pushImage(store, 'app', single, 'b-single', 200);
+        await store.putManifest('app', single, [], 'a-single', { taggedAt: 200 });
+        await store.putManifest('app', signature(single, 400), [], undefined);
+        const legacy = image('legacy-signed', [l2]);
+        await pushImage(store, 'app', legacy, 'legacy', 100);
+        await store.putManifest('app', signature(legacy, 50), [], `sha256-${legacy.digest.slice(7)}.sig`, {
+          taggedAt: 50,
+        });
+        await store.recordPulls([{ repository: 'app', digest: single.digest, at: 777 }]);
+
+        const all = await store.tagDetails('app', { order: 'pushed', limit: 100 });
+        assert.deepEqual(
+          all.map((t) => t.name),
+          ['multi', 'a-single', 'b-single', 'legacy', `sha256-${legacy.digest.slice(7)}.sig`],
+        );
+        const multi = all[0]!;
+        assert.equal(multi.kind, 'index');
+        assert.equal(multi.mediaType, MT.ociIndex);
+        assert.deepEqual(multi.platforms, ['linux/amd64', 'linux/arm/v7']);
+        assert.equal(multi.signed, false);
+        assert.equal(multi.pushedAt, 300);
+        const distinct = new Map<string, number>([
+          [idx.digest, idx.size],
+          [amd.digest, amd.size],
+          [arm.digest, arm.size],
+        ]);
+        for (const r of [...amdRefs, ...armRefs]) distinct.set(r.digest, r.size);
+        assert.equal(
+          multi.size,
+          [...distinct.values()].reduce((a, b) => a + b, 0),
+          'shared layers counted once',
+        );
+        const a = all[1]!;
+        assert.equal(a.kind, 'image');
+        assert.equal(a.artifactType, MT.ociConfig);
+        assert.equal(a.signed, true, 'a referrer of kind signature');
+        assert.equal(a.pulledAt, 777);
+        assert.equal(a.platforms, undefined);
+        assert.equal(a.size, single.size + blob('config of single').size + l1.size);
+        assert.equal(all[3]!.signed, true, "cosign's legacy .sig tag");
+        assert.equal(all[4]!.kind, 'signature');
+        assert.equal(all[2]!.pulledAt, 777, 'pulls are per manifest');
+
+        // Walking by push time with a cursor of (pushedAt, name) sees every tag once, ties included.
+        const walked: string[] = [];
+        let after: { pushedAt: number; name: string } | undefined;
+        for (let i = 0; i < 10; i++) {
+          const page = await store.tagDetails('app', { order: 'pushed', limit: 2, ...(after ? { after } : {}) });
+          walked.push(...page.map((t) => t.name));
+          if (page.length < 2) break;
+          after = { pushedAt: page[1]!.pushedAt, name: page[1]!.name };
+        }
+        assert.deepEqual(
+          walked,
+          all.map((t) => t.name),
+        );
+        const byName = await store.tagDetails('app', { order: 'name', limit: 3, after: 'a-single' });
+        assert.deepEqual(
+          byName.map((t) => t.name),
+          ['b-single', 'legacy', 'multi'],
+        );
+        const named = await store.tagDetails('app', { names: ['multi', 'nope', 'legacy'] });
+        assert.deepEqual(
+          named.map((t) => t.name),
+          ['multi', 'legacy'],
+        );
+        assert.deepEqual(named[0], multi);
+        assert.deepEqual(await store.tagDetails('nope', { order: 'name', limit: 5 }), []);
+      });
+    });
+
     describe('durability', () => {
       test('a reopened store holds everything', async (f, t) => {
         if (!f.reopen) return t.skip(`${driver} has no persistence`);

@@ -2,6 +2,20 @@ import { RegistryError } from '../../core/errors.js';
 import type { ManifestReference } from '../../core/manifest.js';
 import { paginate, type Page, type PageRequest } from '../../core/pagination.js';
 import { LocalJobs } from '../local-jobs.js';
+import { artifactKind, type ArtifactKind } from '../../core/artifact-kind.js';
+import { isIndexType } from '../../core/media-types.js';
+import {
+  assembleTagDetails,
+  legacySignatureTag,
+  repositoryKindOrder,
+  type KindCandidate,
+  type ReferenceRow,
+  type RepositorySearch,
+  type RepositorySummary,
+  type TagDetail,
+  type TagDetailQuery,
+  type TagManifestRow,
+} from '../browse.js';
 import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
 import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.js';
 import type { RegistryEvent } from '../../core/events.js';
@@ -45,6 +59,7 @@ interface StoredManifest {
   /** Digests this manifest references (blobs, child manifests). */
   refs: Set<string>;
   pulledAt?: number;
+  kind: ArtifactKind;
 }
 
 interface Repository {
@@ -278,7 +293,11 @@ export class MemoryMetadataStore implements MetadataStore {
     const r = this.repo(repository);
     // A manifest pushed again keeps its first record and references (same bytes, same digest).
     if (!r.manifests.has(m.digest))
-      r.manifests.set(m.digest, { record: copyManifest(m), refs: new Set(references.map((x) => x.digest)) });
+      r.manifests.set(m.digest, {
+        record: copyManifest(m),
+        refs: new Set(references.map((x) => x.digest)),
+        kind: artifactKind(m.content, m.mediaType),
+      });
     const previous = tag !== undefined ? r.tags.get(tag)?.digest : undefined;
     if (tag !== undefined) r.tags.set(tag, { digest: m.digest, updatedAt: options.taggedAt ?? Date.now() });
     if (options.events)
@@ -436,6 +455,105 @@ export class MemoryMetadataStore implements MetadataStore {
   async repositoryExists(repository: string): Promise<boolean> {
     this.open();
     return this.repos.has(repository);
+  }
+
+  // ---- browsing -----------------------------------------------------------------
+
+  async searchRepositories(search: RepositorySearch): Promise<string[]> {
+    this.open();
+    const q = search.q?.toLowerCase() ?? '';
+    const out: string[] = [];
+    for (const name of [...this.repos.keys()].sort(byteOrder)) {
+      if (out.length >= search.limit) break;
+      const r = this.repos.get(name)!;
+      if (r.manifests.size === 0 || (search.after !== undefined && byteOrder(name, search.after) <= 0)) continue;
+      if (!name.includes(q)) continue;
+      if (search.kind !== undefined && repositoryKind(r) !== search.kind) continue;
+      out.push(name);
+    }
+    return out;
+  }
+
+  async repositorySummaries(names: readonly string[]): Promise<RepositorySummary[]> {
+    this.open();
+    const out: RepositorySummary[] = [];
+    for (const name of names) {
+      const r = this.repos.get(name);
+      if (!r || r.manifests.size === 0) continue;
+      let size = 0;
+      for (const l of r.links.values()) size += l.size;
+      for (const m of r.manifests.values()) size += m.record.size;
+      let lastPush: number | undefined;
+      for (const t of r.tags.values()) lastPush = Math.max(lastPush ?? t.updatedAt, t.updatedAt);
+      out.push({
+        name,
+        kind: repositoryKind(r),
+        tags: r.tags.size,
+        manifests: r.manifests.size,
+        size,
+        ...(lastPush !== undefined ? { lastPush } : {}),
+      });
+    }
+    return out;
+  }
+
+  async tagDetails(repository: string, query: TagDetailQuery): Promise<TagDetail[]> {
+    this.open();
+    const r = this.repos.get(repository);
+    if (!r) return [];
+    let names: string[];
+    if ('names' in query) names = query.names.filter((n) => r.tags.has(n));
+    else if (query.order === 'name') {
+      names = [...r.tags.keys()]
+        .filter((n) => query.after === undefined || byteOrder(n, query.after) > 0)
+        .sort(byteOrder)
+        .slice(0, query.limit);
+    } else {
+      const after = query.after;
+      names = [...r.tags]
+        .filter(
+          ([n, t]) =>
+            after === undefined ||
+            t.updatedAt < after.pushedAt ||
+            (t.updatedAt === after.pushedAt && byteOrder(n, after.name) > 0),
+        )
+        .sort(([na, a], [nb, b]) => b.updatedAt - a.updatedAt || byteOrder(na, nb))
+        .slice(0, query.limit)
+        .map(([n]) => n);
+    }
+    const rows: TagManifestRow[] = [];
+    const refs: ReferenceRow[] = [];
+    const signed = new Set<string>();
+    const sizeOf = (digest: string) => r.links.get(digest)?.size ?? r.manifests.get(digest)?.record.size;
+    const addRefs = (digest: string) => {
+      for (const d of r.manifests.get(digest)?.refs ?? []) {
+        const size = sizeOf(d);
+        if (size !== undefined) refs.push({ from: digest, digest: d, size });
+      }
+    };
+    for (const name of names) {
+      const t = r.tags.get(name)!;
+      const m = r.manifests.get(t.digest);
+      if (!m) continue;
+      rows.push({
+        name,
+        digest: t.digest,
+        mediaType: m.record.mediaType,
+        ...(m.record.artifactType !== undefined ? { artifactType: m.record.artifactType } : {}),
+        kind: m.kind,
+        manifestSize: m.record.size,
+        pushedAt: t.updatedAt,
+        ...(m.pulledAt !== undefined ? { pulledAt: m.pulledAt } : {}),
+        ...(isIndexType(m.record.mediaType) ? { content: Buffer.from(m.record.content) } : {}),
+      });
+      addRefs(t.digest);
+      for (const child of m.refs) if (r.manifests.has(child)) addRefs(child);
+      const hasReferrer = [...r.manifests.values()].some(
+        (x) => x.record.subject === t.digest && x.kind === 'signature',
+      );
+      if (hasReferrer || r.tags.has(legacySignatureTag(t.digest))) signed.add(t.digest);
+    }
+    return assembleTagDetails(rows, refs, signed);
   }
 
   // ---- access tokens ------------------------------------------------------------
@@ -801,6 +919,19 @@ function inNamespace(name: string, namespace: string): boolean {
 }
 
 /** Byte order of the UTF-8 encodings (SQLite's and PostgreSQL's C collation), not UTF-16 order. */
+/** The repository-kind rule of ../browse.ts over one repository. */
+function repositoryKind(r: Repository): ArtifactKind {
+  const taggedAt = new Map<string, number>();
+  for (const t of r.tags.values()) taggedAt.set(t.digest, Math.max(taggedAt.get(t.digest) ?? 0, t.updatedAt));
+  const candidates: KindCandidate[] = [...r.manifests].map(([digest, m]) => ({
+    kind: m.kind,
+    createdAt: m.record.createdAt,
+    digest,
+    ...(taggedAt.has(digest) ? { taggedAt: taggedAt.get(digest)! } : {}),
+  }));
+  return candidates.sort(repositoryKindOrder)[0]?.kind ?? 'artifact';
+}
+
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

@@ -28,8 +28,69 @@ import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
 import { RegistryError } from '../../core/errors.js';
 import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
+import { artifactKind, type ArtifactKind } from '../../core/artifact-kind.js';
+import { MT } from '../../core/media-types.js';
+import {
+  assembleTagDetails,
+  legacySignatureTag,
+  repositoryKindSql,
+  type ReferenceRow,
+  type RepositorySearch,
+  type RepositorySummary,
+  type TagDetail,
+  type TagDetailQuery,
+  type TagManifestRow,
+} from '../browse.js';
 
 const SUMMARY_COLUMNS = 'm.digest, m.media_type, m.size, m.subject, m.artifact_type, m.annotations, m.created_at';
+
+/** A tag joined with its manifest (PG_TAG_COLUMNS); content only for indexes. */
+interface PgTagRow {
+  name: string;
+  digest: string;
+  updated_at: number;
+  media_type: string;
+  artifact_type: string | null;
+  kind: ArtifactKind;
+  size: number;
+  pulled_at: number | null;
+  content: Buffer | null;
+}
+
+const PG_TAG_COLUMNS = `t.name, t.digest, t.updated_at, m.media_type, m.artifact_type, m.kind, m.size, m.pulled_at,
+  CASE WHEN m.media_type IN ('${MT.ociIndex}', '${MT.dockerList}') THEN m.content END AS content`;
+
+function toPgTagManifestRow(r: PgTagRow): TagManifestRow {
+  return {
+    name: r.name,
+    digest: r.digest,
+    mediaType: r.media_type,
+    ...(r.artifact_type !== null ? { artifactType: r.artifact_type } : {}),
+    kind: r.kind,
+    manifestSize: r.size,
+    pushedAt: r.updated_at,
+    ...(r.pulled_at !== null ? { pulledAt: r.pulled_at } : {}),
+    ...(r.content !== null ? { content: r.content } : {}),
+  };
+}
+
+/** Manifests stored before the kind column existed get their kind from their bytes (idempotent; replicas may race it). */
+async function backfillKinds(db: Database): Promise<void> {
+  for (;;) {
+    const rows = (
+      await db.query<{ repo_id: number; digest: string; media_type: string; content: Buffer }>(
+        'SELECT repo_id, digest, media_type, content FROM manifests WHERE kind IS NULL LIMIT 500',
+      )
+    ).rows;
+    if (rows.length === 0) return;
+    for (const r of rows)
+      await db.query('UPDATE manifests SET kind = $1 WHERE repo_id = $2 AND digest = $3', [
+        artifactKind(r.content, r.media_type),
+        r.repo_id,
+        r.digest,
+      ]);
+  }
+}
 
 /**
  * The metadata store for several replicas: PostgreSQL through `pg`. Every method
@@ -47,6 +108,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const db = new Database(options);
     try {
       await db.migrate();
+      await backfillKinds(db);
     } catch (e) {
       await db.close();
       throw e;
@@ -220,8 +282,8 @@ export class PostgresMetadataStore implements MetadataStore {
       // if a delete removed it in between, insert again.
       for (let attempt = 0; ; attempt++) {
         const inserted = await c.query(
-          `INSERT INTO manifests (repo_id, digest, media_type, size, content, subject, artifact_type, annotations, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+          `INSERT INTO manifests (repo_id, digest, media_type, size, content, subject, artifact_type, annotations, created_at, kind)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
           [
             repoId,
             m.digest,
@@ -232,6 +294,7 @@ export class PostgresMetadataStore implements MetadataStore {
             m.artifactType ?? null,
             m.annotations ? JSON.stringify(m.annotations) : null,
             m.createdAt,
+            artifactKind(m.content, m.mediaType),
           ],
         );
         if (inserted.rowCount) {
@@ -418,6 +481,109 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async repositoryExists(repository: string): Promise<boolean> {
     return (await repoIdOf(this.db, repository)) !== undefined;
+  }
+
+  async searchRepositories(search: RepositorySearch): Promise<string[]> {
+    const r = await this.db.query<{ name: string }>(
+      `SELECT r.name FROM repositories r
+       WHERE r.name > $1 AND strpos(r.name, $2) > 0 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)
+         AND ($3::text IS NULL OR ${repositoryKindSql('r.id')} = $3)
+       ORDER BY r.name LIMIT $4`,
+      [search.after ?? '', search.q?.toLowerCase() ?? '', search.kind ?? null, search.limit],
+    );
+    return r.rows.map((row) => row.name);
+  }
+
+  async repositorySummaries(names: readonly string[]): Promise<RepositorySummary[]> {
+    if (names.length === 0) return [];
+    const r = await this.db.query<{
+      name: string;
+      kind: ArtifactKind;
+      tags: number;
+      manifests: number;
+      size: number;
+      last_push: number | null;
+    }>(
+      `SELECT r.name, ${repositoryKindSql('r.id')} AS kind,
+         (SELECT COUNT(*) FROM tags t WHERE t.repo_id = r.id) AS tags,
+         (SELECT COUNT(*) FROM manifests m WHERE m.repo_id = r.id) AS manifests,
+         ((SELECT COALESCE(SUM(b.size), 0) FROM blob_links b WHERE b.repo_id = r.id)
+           + (SELECT COALESCE(SUM(m.size), 0) FROM manifests m WHERE m.repo_id = r.id))::bigint AS size,
+         (SELECT MAX(t.updated_at) FROM tags t WHERE t.repo_id = r.id) AS last_push
+       FROM repositories r WHERE r.name = ANY($1::text[]) AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)`,
+      [names],
+    );
+    const byName = new Map(r.rows.map((row) => [row.name, row]));
+    return names.flatMap((name) => {
+      const row = byName.get(name);
+      if (!row) return [];
+      const { last_push, ...rest } = row;
+      return [{ ...rest, ...(last_push !== null ? { lastPush: last_push } : {}) }];
+    });
+  }
+
+  async tagDetails(repository: string, query: TagDetailQuery): Promise<TagDetail[]> {
+    // One snapshot for the tags, their references and their signatures.
+    return this.db.tx(async (c) => {
+      await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const repoId = await repoIdOf(c, repository);
+      if (repoId === undefined) return [];
+      const from = `SELECT ${PG_TAG_COLUMNS} FROM tags t JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest WHERE t.repo_id = $1`;
+      let rows: PgTagRow[];
+      if ('names' in query) {
+        const found = await c.query<PgTagRow>(`${from} AND t.name = ANY($2::text[])`, [repoId, query.names]);
+        const byName = new Map(found.rows.map((row) => [row.name, row]));
+        rows = query.names.flatMap((n) => byName.get(n) ?? []);
+      } else if (query.order === 'name') {
+        rows = (
+          await c.query<PgTagRow>(`${from} AND t.name > $2 ORDER BY t.name LIMIT $3`, [
+            repoId,
+            query.after ?? '',
+            query.limit,
+          ])
+        ).rows;
+      } else {
+        const at = query.after?.pushedAt ?? Number.MAX_SAFE_INTEGER;
+        rows = (
+          await c.query<PgTagRow>(
+            `${from} AND (t.updated_at < $2 OR (t.updated_at = $2 AND t.name > $3)) ORDER BY t.updated_at DESC, t.name LIMIT $4`,
+            [repoId, at, query.after?.name ?? '', query.limit],
+          )
+        ).rows;
+      }
+      const digests = [...new Set(rows.map((row) => row.digest))];
+      const refs: ReferenceRow[] = [];
+      const refsOf = async (of: string[]) =>
+        (
+          await c.query<{ from: string; digest: string; size: number | null; child: boolean }>(
+            `SELECT f.manifest_digest AS "from", f.ref_digest AS digest, COALESCE(b.size, k.size) AS size, k.digest IS NOT NULL AS child
+             FROM manifest_refs f
+             LEFT JOIN blob_links b ON b.repo_id = f.repo_id AND b.digest = f.ref_digest
+             LEFT JOIN manifests k ON k.repo_id = f.repo_id AND k.digest = f.ref_digest
+             WHERE f.repo_id = $1 AND f.manifest_digest = ANY($2::text[])`,
+            [repoId, of],
+          )
+        ).rows;
+      const direct = digests.length > 0 ? await refsOf(digests) : [];
+      const children = [...new Set(direct.filter((r) => r.child).map((r) => r.digest))];
+      for (const r of [...direct, ...(children.length > 0 ? await refsOf(children) : [])])
+        if (r.size !== null) refs.push({ from: r.from, digest: r.digest, size: r.size });
+      const signed = new Set<string>();
+      if (digests.length > 0) {
+        const bySubject = await c.query<{ subject: string }>(
+          "SELECT DISTINCT subject FROM manifests WHERE repo_id = $1 AND subject = ANY($2::text[]) AND kind = 'signature'",
+          [repoId, digests],
+        );
+        for (const row of bySubject.rows) signed.add(row.subject);
+        const sigTags = new Map(digests.map((d) => [legacySignatureTag(d), d]));
+        const byTag = await c.query<{ name: string }>(
+          'SELECT name FROM tags WHERE repo_id = $1 AND name = ANY($2::text[])',
+          [repoId, [...sigTags.keys()]],
+        );
+        for (const row of byTag.rows) signed.add(sigTags.get(row.name)!);
+      }
+      return assembleTagDetails(rows.map(toPgTagManifestRow), refs, signed);
+    });
   }
 
   async createToken(t: AccessTokenRecord): Promise<void> {

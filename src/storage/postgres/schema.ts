@@ -11,7 +11,9 @@
  *                 claimed_at, and its id (the claim; the garbage collection fence, docs/gc.md)
  * blob_links      blob digests a repository may see (pushed or mounted there), with size
  *                 and linked_at (last linked, or last released by a manifest delete)
- * manifests       manifest bytes as pushed, plus what the referrers API needs, and pulled_at
+ * manifests       manifest bytes as pushed, plus what the referrers API needs, pulled_at, and
+ *                 kind (core/artifact-kind.ts, for browsing; set by the store from the bytes,
+ *                 backfilled by PostgresMetadataStore.open after the migration adding it)
  * manifest_refs   which blobs/child manifests each manifest references
  * tags            tag → manifest digest
  * uploads         open upload sessions (their bytes and hash state live in the blob store)
@@ -202,5 +204,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   // during a rolling upgrade fails its collection cleanly (correctness never needed the lease).
   `
   DROP TABLE IF EXISTS leases;
+  `,
+  // Browsing (src/storage/browse.ts): each manifest's kind, and tags by push time.
+  `
+  ALTER TABLE manifests ADD COLUMN kind TEXT;
+  CREATE INDEX tags_by_time ON tags(repo_id, updated_at DESC, name);
   `,
 ];

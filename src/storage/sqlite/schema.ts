@@ -8,8 +8,9 @@
  *                when it links (the garbage collection fence, docs/gc.md)
  * blob_links     blob digests a repository may see (pushed or mounted there), with size
  *                and linked_at (last linked, or last released by a manifest delete)
- * manifests      manifest bytes as pushed, plus what the referrers API needs, and
- *                pulled_at (batched, for retention)
+ * manifests      manifest bytes as pushed, plus what the referrers API needs,
+ *                pulled_at (batched, for retention) and kind (core/artifact-kind.ts, for
+ *                browsing; filled in by the store from the bytes, backfilled after migration 8)
  * manifest_refs  which blobs/child manifests each manifest references (existence
  *                checks, delete protection, garbage collection)
  * tags           tag → manifest digest
@@ -25,7 +26,7 @@
  * event_cursors  per webhook endpoint, the last event seq it is done with
  * event_deliveries  per endpoint and event: attempts, state, last error, next try
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -189,5 +190,10 @@ export const MIGRATIONS: readonly string[] = [
   // a collector lease of the old format (10 min, anonymous holder) is dropped so it blocks nothing.
   `
   DELETE FROM leases;
+  `,
+  // Browsing (src/storage/browse.ts): each manifest's kind, and tags by push time.
+  `
+  ALTER TABLE manifests ADD COLUMN kind TEXT;
+  CREATE INDEX tags_by_time ON tags(repo_id, updated_at DESC, name);
   `,
 ];

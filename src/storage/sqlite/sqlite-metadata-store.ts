@@ -31,8 +31,52 @@ import { RegistryError } from '../../core/errors.js';
 import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
 import { GroupCommit } from './group-commit.js';
 import { LeaseJobs } from './lease-jobs.js';
+import { artifactKind, type ArtifactKind } from '../../core/artifact-kind.js';
+import { MT } from '../../core/media-types.js';
+import {
+  assembleTagDetails,
+  legacySignatureTag,
+  repositoryKindSql,
+  type ReferenceRow,
+  type RepositorySearch,
+  type RepositorySummary,
+  type TagDetail,
+  type TagDetailQuery,
+  type TagManifestRow,
+} from '../browse.js';
 
 export { MAX_PAGE } from '../../core/pagination.js';
+
+/** A tag joined with its manifest (TAG_COLUMNS); content only for indexes. */
+interface SqlTagRow {
+  name: string;
+  digest: string;
+  updated_at: number;
+  media_type: string;
+  artifact_type: string | null;
+  kind: ArtifactKind;
+  size: number;
+  pulled_at: number | null;
+  content: Buffer | null;
+}
+
+const INDEX_TYPES = `('${MT.ociIndex}', '${MT.dockerList}')`;
+const TAG_COLUMNS = `t.name, t.digest, t.updated_at, m.media_type, m.artifact_type, m.kind, m.size, m.pulled_at,
+  CASE WHEN m.media_type IN ${INDEX_TYPES} THEN m.content END AS content`;
+
+function toTagManifestRow(r: SqlTagRow): TagManifestRow {
+  return {
+    name: r.name,
+    digest: r.digest,
+    mediaType: r.media_type,
+    ...(r.artifact_type !== null ? { artifactType: r.artifact_type } : {}),
+    kind: r.kind,
+    manifestSize: r.size,
+    pushedAt: r.updated_at,
+    ...(r.pulled_at !== null ? { pulledAt: r.pulled_at } : {}),
+    ...(r.content !== null ? { content: r.content } : {}),
+  };
+}
 
 export interface SqliteMetadataStoreOptions {
   /** fsync the WAL on every commit (default true). */
@@ -236,9 +280,53 @@ export class SqliteMetadataStore implements MetadataStore {
         'SELECT size FROM manifests WHERE repo_id = ? AND digest = ?',
       ),
       insertManifest: db.prepare<
-        [number, string, string, number, Buffer, string | null, string | null, string | null, number]
+        [number, string, string, number, Buffer, string | null, string | null, string | null, number, string]
       >(
-        'INSERT OR IGNORE INTO manifests (repo_id, digest, media_type, size, content, subject, artifact_type, annotations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO manifests (repo_id, digest, media_type, size, content, subject, artifact_type, annotations, created_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      searchRepos: db
+        .prepare<[string, string, string | null, string | null, number], string>(
+          `SELECT r.name FROM repositories r
+           WHERE r.name > ? AND instr(r.name, ?) > 0 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)
+             AND (? IS NULL OR ${repositoryKindSql('r.id')} = ?)
+           ORDER BY r.name LIMIT ?`,
+        )
+        .pluck(),
+      repoSummary: db.prepare<
+        [string],
+        { name: string; kind: ArtifactKind; tags: number; manifests: number; size: number; last_push: number | null }
+      >(
+        `SELECT r.name, ${repositoryKindSql('r.id')} AS kind,
+           (SELECT COUNT(*) FROM tags t WHERE t.repo_id = r.id) AS tags,
+           (SELECT COUNT(*) FROM manifests m WHERE m.repo_id = r.id) AS manifests,
+           (SELECT COALESCE(SUM(b.size), 0) FROM blob_links b WHERE b.repo_id = r.id)
+             + (SELECT COALESCE(SUM(m.size), 0) FROM manifests m WHERE m.repo_id = r.id) AS size,
+           (SELECT MAX(t.updated_at) FROM tags t WHERE t.repo_id = r.id) AS last_push
+         FROM repositories r WHERE r.name = ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)`,
+      ),
+      tagsByPush: db.prepare<[number, number, number, string, number], SqlTagRow>(
+        `SELECT ${TAG_COLUMNS} FROM tags t JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+         WHERE t.repo_id = ? AND (t.updated_at < ? OR (t.updated_at = ? AND t.name > ?))
+         ORDER BY t.updated_at DESC, t.name LIMIT ?`,
+      ),
+      tagsByName: db.prepare<[number, string, number], SqlTagRow>(
+        `SELECT ${TAG_COLUMNS} FROM tags t JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+         WHERE t.repo_id = ? AND t.name > ? ORDER BY t.name LIMIT ?`,
+      ),
+      tagNamed: db.prepare<[number, string], SqlTagRow>(
+        `SELECT ${TAG_COLUMNS} FROM tags t JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+         WHERE t.repo_id = ? AND t.name = ?`,
+      ),
+      refsWithSizes: db.prepare<[number, string], { digest: string; size: number | null; child: number }>(
+        `SELECT f.ref_digest AS digest, COALESCE(b.size, c.size) AS size, c.digest IS NOT NULL AS child
+         FROM manifest_refs f
+         LEFT JOIN blob_links b ON b.repo_id = f.repo_id AND b.digest = f.ref_digest
+         LEFT JOIN manifests c ON c.repo_id = f.repo_id AND c.digest = f.ref_digest
+         WHERE f.repo_id = ? AND f.manifest_digest = ?`,
+      ),
+      hasSignature: db.prepare<[number, string, number, string], { one: number }>(
+        `SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM manifests WHERE repo_id = ? AND subject = ? AND kind = 'signature')
+           OR EXISTS (SELECT 1 FROM tags WHERE repo_id = ? AND name = ?)`,
       ),
       insertRef: db.prepare<[number, string, string]>(
         'INSERT OR IGNORE INTO manifest_refs (repo_id, manifest_digest, ref_digest) VALUES (?, ?, ?)',
@@ -302,8 +390,19 @@ export class SqliteMetadataStore implements MetadataStore {
         }
         for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
         if (current < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        if (current < 8) this.backfillKinds();
       })
       .immediate();
+  }
+
+  /** Manifests stored before migration 8 get their kind, from their bytes (once, in the migration's transaction). */
+  private backfillKinds(): void {
+    const pending = this.db.prepare<[], { rowid: number; media_type: string; content: Buffer }>(
+      'SELECT rowid, media_type, content FROM manifests WHERE kind IS NULL LIMIT 500',
+    );
+    const set = this.db.prepare<[string, number]>('UPDATE manifests SET kind = ? WHERE rowid = ?');
+    for (let rows = pending.all(); rows.length > 0; rows = pending.all())
+      for (const r of rows) set.run(artifactKind(r.content, r.media_type), r.rowid);
   }
 
   private ensureRepo(name: string): number {
@@ -479,6 +578,7 @@ export class SqliteMetadataStore implements MetadataStore {
         m.artifactType ?? null,
         m.annotations ? JSON.stringify(m.annotations) : null,
         m.createdAt,
+        artifactKind(m.content, m.mediaType),
       );
       if (inserted.changes > 0) {
         for (const ref of references) this.q.insertRef.run(repoId, m.digest, ref.digest);
@@ -618,6 +718,53 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async repositoryExists(repository: string): Promise<boolean> {
     return this.q.repoId.get(repository) !== undefined;
+  }
+
+  async searchRepositories(search: RepositorySearch): Promise<string[]> {
+    const kind = search.kind ?? null;
+    return this.q.searchRepos.all(search.after ?? '', search.q?.toLowerCase() ?? '', kind, kind, search.limit);
+  }
+
+  async repositorySummaries(names: readonly string[]): Promise<RepositorySummary[]> {
+    const out: RepositorySummary[] = [];
+    for (const name of names) {
+      const row = this.q.repoSummary.get(name);
+      if (!row) continue;
+      const { last_push, ...rest } = row;
+      out.push({ ...rest, ...(last_push !== null ? { lastPush: last_push } : {}) });
+    }
+    return out;
+  }
+
+  async tagDetails(repository: string, query: TagDetailQuery): Promise<TagDetail[]> {
+    const repo = this.q.repoId.get(repository);
+    if (!repo) return [];
+    return this.db.transaction(() => {
+      let rows: SqlTagRow[];
+      if ('names' in query) rows = query.names.flatMap((n) => this.q.tagNamed.all(repo.id, n));
+      else if (query.order === 'name') rows = this.q.tagsByName.all(repo.id, query.after ?? '', query.limit);
+      else {
+        const at = query.after?.pushedAt ?? Number.MAX_SAFE_INTEGER;
+        rows = this.q.tagsByPush.all(repo.id, at, at, query.after?.name ?? '', query.limit);
+      }
+      const refs: ReferenceRow[] = [];
+      const signed = new Set<string>();
+      const seen = new Set<string>();
+      const addRefs = (from: string, depth: number) => {
+        if (seen.has(from)) return;
+        seen.add(from);
+        for (const r of this.q.refsWithSizes.all(repo.id, from)) {
+          if (r.size !== null) refs.push({ from, digest: r.digest, size: r.size });
+          if (r.child && depth === 0) addRefs(r.digest, 1);
+        }
+      };
+      for (const row of rows) {
+        addRefs(row.digest, 0);
+        if (this.q.hasSignature.get(repo.id, row.digest, repo.id, legacySignatureTag(row.digest)))
+          signed.add(row.digest);
+      }
+      return assembleTagDetails(rows.map(toTagManifestRow), refs, signed);
+    })();
   }
 
   createToken(t: AccessTokenRecord): Promise<void> {
