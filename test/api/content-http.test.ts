@@ -67,6 +67,50 @@ describe('content endpoints over pushed artifacts', { timeout: 300_000 }, () => 
     assert.match(html, /<img src="https:\/\/example.com\/logo.png" alt="ok"/);
   });
 
+  it('shows the chart, Flux and OPA parts of the manifest details', async () => {
+    const details = async (repository: string, tag: string) => {
+      const res = await get(`/api/v1/repositories/${repository}/-/manifests/${tag}`);
+      assert.equal(res.status, 200, res.text);
+      return res.json();
+    };
+    const chart = await details(pushed.chart.repository, pushed.chart.tag);
+    assert.equal(chart.kind, 'helm-chart');
+    assert.equal(chart.chart.metadata.name, 'webapp');
+    assert.equal(chart.chart.metadata.icon, null);
+    assert.equal(chart.chart.values, 'replicaCount: 2\nimage:\n  repository: nginx\n  tag: "1.25"\n');
+    assert.deepEqual(
+      chart.chart.dependencies.map((d: { name: string }) => d.name),
+      ['redis'],
+    );
+    assert.deepEqual(
+      chart.chart.versions.map((v: { tag: string }) => v.tag),
+      pushed.chart.versions,
+    );
+    assertInert(chart.chart.readmeHtml);
+    assert.match(chart.chart.readmeHtml, /&lt;script&gt;/);
+    assert.doesNotMatch(chart.chart.readmeHtml, /javascript:alert\(1\)\)?"/);
+
+    const flux = await details(pushed.flux.repository, pushed.flux.tag);
+    assert.equal(flux.kind, 'flux-artifact');
+    assert.equal(flux.flux.source, 'https://github.com/example/app.git');
+    assert.equal(flux.flux.revision, `main@sha1:${FLUX_COMMIT}`);
+    assert.equal(flux.flux.sourceUrl, `https://github.com/example/app/commit/${FLUX_COMMIT}`);
+    assert.match(flux.flux.created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+    const opa = await details(pushed.policy.repository, pushed.policy.tag);
+    assert.equal(opa.kind, 'opa-bundle');
+    assert.deepEqual(
+      { roots: opa.opa.roots, revision: opa.opa.revision, rego: opa.opa.rego.sort(), data: opa.opa.data.sort() },
+      {
+        roots: ['authz'],
+        revision: 'rev-42',
+        rego: ['authz/allow.rego', 'authz/roles/roles.rego'],
+        data: ['authz/roles/data.json', 'data.json'],
+      },
+    );
+    assert.equal(opa.opa.layer, opa.layers[0].digest);
+  });
+
   it('opens a file from the tree of a Flux artifact', async () => {
     const files = await get(m(pushed.flux.repository, pushed.flux.tag, 'files'));
     assert.equal(files.status, 200);

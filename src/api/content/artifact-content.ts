@@ -2,8 +2,10 @@
  * The kind-specific part of an artifact's details (GET …/-/manifests/<ref>): a Helm
  * chart's, a Flux artifact's or an OPA bundle's, read by the readers beside this file.
  * A chart or bundle whose content cannot be read still has its other details: its part
- * is left out rather than failing the whole answer.
+ * is left out rather than failing the whole answer, and so is the content of a manifest
+ * the pull check refuses.
  */
+import { RegistryError } from '../../core/errors.js';
 import type { Registry } from '../../registry/registry.js';
 import { chartDetails, type ChartDetails } from './chart-details.js';
 import { ContentError } from './content-error.js';
@@ -24,11 +26,14 @@ interface ManifestDoc {
 export async function artifactContent(
   registry: Registry,
   repository: string,
-  manifest: { content: Buffer },
+  manifest: { digest: string; mediaType: string; content: Buffer },
   kind: string,
 ): Promise<ArtifactContent> {
+  if (kind !== 'helm-chart' && kind !== 'flux-artifact' && kind !== 'opa-bundle') return {};
   const doc = JSON.parse(manifest.content.toString('utf8')) as ManifestDoc;
   try {
+    // Content the pull check (require_signatures) would not serve on /v2/ is not shown either.
+    await registry.assertPullable(repository, manifest);
     switch (kind) {
       case 'helm-chart':
         return { chart: await chartDetails(registry, repository, manifest.content) };
@@ -40,7 +45,7 @@ export async function artifactContent(
         return {};
     }
   } catch (e) {
-    if (e instanceof ContentError) return {};
+    if (e instanceof ContentError || (e instanceof RegistryError && e.code === 'DENIED')) return {};
     throw e;
   }
 }

@@ -5,38 +5,16 @@
  * check as `/v2/` (require_signatures) before any of it is read.
  */
 import { RegistryError } from '../../core/errors.js';
-import { parseDigest } from '../../core/digest.js';
-import { isValidTag } from '../../core/names.js';
 import { isIndexType } from '../../core/media-types.js';
 import type { ManifestRecord } from '../../storage/metadata-store.js';
 import type { ApiContext, ApiHandler } from '../api-context.js';
 import { sendApiJson } from '../api-errors.js';
+import { findManifest } from './manifest.js';
 import { listLayerFiles, readLayerFile } from '../content/layer-files.js';
 import { NO_SIGNATURE_KEYS, manifestReferrers } from '../content/referrers.js';
 
 /** Longest `path` query accepted (tar names are rarely past a few hundred bytes). */
 const MAX_PATH = 4096;
-
-/**
- * The manifest a tag or digest names, read without counting as a pull (browsing is
- * not pulling: retention's pulled_within must not see it).
- */
-export async function storedManifest(ctx: ApiContext, name: string, ref: string): Promise<ManifestRecord> {
-  let digest: string | undefined;
-  if (ref.includes(':')) {
-    try {
-      digest = parseDigest(ref).value;
-    } catch {
-      throw new RegistryError('BAD_REQUEST', 'not a digest');
-    }
-  } else {
-    if (!isValidTag(ref)) throw new RegistryError('BAD_REQUEST', 'not a tag or digest');
-    digest = await ctx.registry.meta.resolveTag(name, ref);
-  }
-  const m = digest === undefined ? undefined : await ctx.registry.meta.getManifest(name, digest);
-  if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${ref.slice(0, 200)} not found`);
-  return m;
-}
 
 interface LayerDescriptor {
   mediaType: string;
@@ -62,7 +40,7 @@ function chooseLayer(m: ManifestRecord, wanted: string | null): LayerDescriptor 
 
 async function contentLayer(ctx: ApiContext): Promise<{ name: string; layer: LayerDescriptor }> {
   const name = ctx.params.name!;
-  const m = await storedManifest(ctx, name, ctx.params.ref!);
+  const m = await findManifest(ctx, name, ctx.params.ref!);
   await ctx.registry.assertPullable(name, m);
   return { name, layer: chooseLayer(m, ctx.query.get('layer')) };
 }
@@ -86,7 +64,7 @@ export const showFile: ApiHandler = async (ctx) => {
 /** `GET …/-/manifests/<ref>/referrers`: signatures, SBOMs, attestations and other referrers, signatures verified. */
 export const listReferrers: ApiHandler = async (ctx) => {
   const name = ctx.params.name!;
-  const m = await storedManifest(ctx, name, ctx.params.ref!);
+  const m = await findManifest(ctx, name, ctx.params.ref!);
   const items = await manifestReferrers(ctx.registry, name, m.digest, ctx.options.signatureKeys ?? NO_SIGNATURE_KEYS);
   sendApiJson(ctx.res, 200, { items });
 };
