@@ -43,10 +43,6 @@ export const LAYERS = {
     may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
     why: 'lifecycle jobs run over the registry',
   },
-  proxy: {
-    may: ['core', 'util', 'client', 'registry', 'storage', 'metrics'],
-    why: "the pull-through cache fetches from upstream registries with the client library and stores through the registry's operations",
-  },
   api: {
     may: [
       'core',
@@ -63,6 +59,10 @@ export const LAYERS = {
       'storage',
     ],
     why: "Stowage's own JSON API (/api/v1, the web UI's), mounted into HTTP by app.ts; it reads what is inside artifacts with the formats' own readers",
+  },
+  proxy: {
+    may: ['core', 'util', 'client', 'registry', 'storage', 'metrics'],
+    why: "the pull-through cache fetches from upstream registries with the client library and stores through the registry's operations",
   },
   config: {
     may: ['core', 'gocompat', 'auth', 'lifecycle', 'registry', 'sign', 'storage', 'proxy'],

@@ -17,9 +17,9 @@ import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
 import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 import { AuditLog } from './audit/audit-log.js';
+import { createApi } from './api/api.js';
 import { loadUpstreamCredentials } from './config/proxy-credentials.js';
 import { PullThroughCache } from './proxy/pull-through-cache.js';
-import { createApi } from './api/api.js';
 
 export interface RunningRegistry {
   address: string;

@@ -87,10 +87,10 @@ export interface ServeConfig {
   events: EventsConfig;
   /** The audit trail (audit-config.ts); off by default. */
   audit?: AuditConfig;
-  /** The pull-through cache's upstreams, one per repository prefix (proxy-config.ts); none by default. */
-  proxy?: ProxyRule[];
   /** The web UI and its JSON API under /api/v1 (ui-config.ts); on by default. */
   ui: UiConfig;
+  /** The pull-through cache's upstreams, one per repository prefix (proxy-config.ts); none by default. */
+  proxy?: ProxyRule[];
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -183,8 +183,8 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   metrics: 'metrics',
   events: 'events',
   audit: 'audit',
-  proxy: 'proxy',
   ui: 'ui',
+  proxy: 'proxy',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -270,11 +270,11 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let metrics: MetricsConfig;
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
-  let proxy: ProxyRule[] | undefined;
   let ui: UiConfig;
+  let proxy: ProxyRule[] | undefined;
   try {
-    proxy = parseProxy(merged.proxy);
     ui = merged.ui === UI_DEFAULTS ? UI_DEFAULTS : parseUi(merged.ui);
+    proxy = parseProxy(merged.proxy);
     audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
@@ -301,8 +301,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
       e instanceof AuditConfigError ||
-      e instanceof ProxyConfigError ||
-      e instanceof UiConfigError
+      e instanceof UiConfigError ||
+      e instanceof ProxyConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -347,8 +347,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     metrics,
     events,
     ...(audit ? { audit } : {}),
-    ...(proxy ? { proxy } : {}),
     ui,
+    ...(proxy ? { proxy } : {}),
   };
 }
 
