@@ -43,13 +43,26 @@ export const LAYERS = {
     may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
     why: 'lifecycle jobs run over the registry',
   },
+  api: {
+    may: [
+      'core',
+      'gocompat',
+      'util',
+      'sign',
+      'chart',
+      'flux',
+      'policy',
+      'auth',
+      'http',
+      'lifecycle',
+      'registry',
+      'storage',
+    ],
+    why: "Stowage's own JSON API (/api/v1, the web UI's), mounted into HTTP by app.ts; it reads what is inside artifacts with the formats' own readers",
+  },
   proxy: {
     may: ['core', 'util', 'client', 'registry', 'storage', 'metrics'],
     why: "the pull-through cache fetches from upstream registries with the client library and stores through the registry's operations",
-  },
-  api: {
-    may: ['core', 'gocompat', 'util', 'auth', 'http', 'lifecycle', 'registry', 'storage'],
-    why: "Stowage's own JSON API (/api/v1, the web UI's), mounted into HTTP by app.ts",
   },
   config: {
     may: ['core', 'gocompat', 'auth', 'lifecycle', 'registry', 'sign', 'storage', 'proxy'],

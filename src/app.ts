@@ -10,7 +10,7 @@ import { createRegistryServer } from './http/server.js';
 import { sendFileAvailable, sendFileProblem } from './http/send-file.js';
 import { openAuth } from './auth/setup.js';
 import { SignaturePolicy } from './registry/signature-policy.js';
-import { loadSignatureRules } from './config/signature-keys.js';
+import { loadPublicKeys, loadSignatureRules } from './config/signature-keys.js';
 import { scheduleGarbageCollection } from './lifecycle/schedule.js';
 import { Metrics } from './metrics/metrics.js';
 import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
@@ -58,6 +58,13 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   // The bearer token file is read before anything opens, like TLS keys.
   const metricsEndpoint = await openMetrics(config);
   const endpoints = await loadEndpoints(config.events);
+  // What the UI verifies signatures against, read before anything opens (like the pull check's keys).
+  const signatureKeys = config.ui.enabled
+    ? {
+        rules: config.requireSignatures ? await loadSignatureRules(config.requireSignatures) : [],
+        keys: await loadPublicKeys(config.ui.signatureKeys, 'ui.signature_keys'),
+      }
+    : undefined;
   const registry = await openEmbeddedRegistry(config, metricsEndpoint?.metrics);
   let cache: PullThroughCache | undefined;
   try {
@@ -119,6 +126,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
         ...(config.retention ? { retention: config.retention } : {}),
         gracePeriodMs: config.gc.gracePeriodMs,
         ...(config.quotas ? { quotas: config.quotas } : {}),
+        ...(signatureKeys ? { signatureKeys } : {}),
       })
     : undefined;
   const { server, state } = createRegistryServer({

@@ -7,6 +7,7 @@ import type { AuditNotes } from '../http/context.js';
 import type { Registry } from '../registry/registry.js';
 import type { QuotaRule } from '../registry/quotas.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
+import type { SignatureKeys } from './content/referrers.js';
 
 /** What the API is built from (app.ts). */
 export interface ApiOptions {
@@ -23,6 +24,8 @@ export interface ApiOptions {
   /** What retention waits before removing (the collector's grace period; its decisions shown as it would make them). */
   gracePeriodMs: number;
   quotas?: readonly QuotaRule[];
+  /** The keys signatures are shown verified against (require_signatures + ui.signature_keys). */
+  signatureKeys?: SignatureKeys;
 }
 
 /** Everything an API handler gets. */

@@ -4,6 +4,7 @@ import { endSession, getSession, startSession } from './handlers/session.js';
 import { listRepositories } from './handlers/repositories.js';
 import { deleteManifestByDigest, deleteTag, repositorySummary, repositoryTags } from './handlers/repository.js';
 import { manifestConfig, manifestDetails } from './handlers/manifest.js';
+import { listFiles, listReferrers, showFile } from './handlers/content.js';
 
 /**
  * What a request needs before its handler runs: `pull` on the route's repository
@@ -68,6 +69,21 @@ export const API_ROUTES: readonly ApiRoute[] = [
     name: 'api_manifest_config',
     pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/config$`),
     methods: { GET: { handler: manifestConfig, access: 'pull' } },
+  },
+  {
+    name: 'api_files',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/files$`),
+    methods: { GET: { handler: listFiles, access: 'pull' } },
+  },
+  {
+    name: 'api_file',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/file$`),
+    methods: { GET: { handler: showFile, access: 'pull' } },
+  },
+  {
+    name: 'api_referrers',
+    pattern: new RegExp(`${REPO}/manifests/(?<ref>[^/]+)/referrers$`),
+    methods: { GET: { handler: listReferrers, access: 'pull' } },
   },
 ];
 

@@ -7,6 +7,7 @@ import type { ManifestRecord } from '../../storage/metadata-store.js';
 import type { ApiContext, ApiHandler } from '../api-context.js';
 import { sendApiJson } from '../api-errors.js';
 import { time } from '../paging.js';
+import { artifactContent } from '../content/artifact-content.js';
 
 /** Largest config blob read (shown, or parsed for the image part). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -136,6 +137,7 @@ export const manifestDetails: ApiHandler = async (ctx) => {
     referrers: referrers.length,
     ...(image ? { image } : {}),
     ...(index ? { index } : {}),
+    ...(await artifactContent(ctx.registry, name, m, kind)),
   });
 };
 
