@@ -166,7 +166,7 @@ export function planScenarios({ smoke, storage = 'embedded', gcScale }: PlanOpti
   const n = smoke ? 50 : 1000;
   // Distribution's catalog walks its storage from the first repository on every page
   // (one S3 list request per repository), so a whole listing on S3 takes minutes.
-  const listBudgetMs = smoke ? 30_000 : 300_000;
+  const listBudgetMs = smoke ? 30_000 : 120_000;
   for (const pageSize of [n, undefined]) {
     const page = pageSize === undefined ? 'default' : `n${pageSize}`;
     defs.push({
