@@ -41,7 +41,8 @@ export interface RequestSpec {
   expect?: readonly number[];
 }
 
-const REQUEST_IDLE_TIMEOUT_MS = 60_000;
+// Distribution's catalog pages on S3 take tens of seconds before the first byte.
+const REQUEST_IDLE_TIMEOUT_MS = 180_000;
 
 /** A keep-alive HTTP client bound to one registry, with at most `maxSockets` connections. */
 export class Client {

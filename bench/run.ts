@@ -173,6 +173,11 @@ class Loadgen {
       this.pending.delete(msg.id);
       p?.resolve(msg);
     });
+    // A send after the child went away (a signal stops the run mid-scenario) fails that call, not the run.
+    this.child.on('error', (e) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    });
     this.child.on('exit', (code, signal) => {
       for (const p of this.pending.values()) p.reject(new Error(`load generator exited (${code ?? signal})`));
       this.pending.clear();
@@ -181,6 +186,7 @@ class Loadgen {
 
   private call(msg: DistributiveOmit<LoadgenRequest, 'id'>): Promise<LoadgenReply> {
     const id = this.next++;
+    if (!this.child.connected) return Promise.reject(new Error('load generator exited'));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.child.send({ ...msg, id } as LoadgenRequest);
@@ -267,7 +273,11 @@ async function main(): Promise<number> {
     const machine = machineInfo(root);
     const limits = await measureMachine(root, opts.smoke);
     log(
-      `sha256 ${limits.sha256MiBs.toFixed(0)} MiB/s, disk write+fsync ${limits.diskWriteFsyncMiBs.toFixed(0)} MiB/s, loopback TCP ${limits.loopbackTcpMiBs.toFixed(0)} MiB/s`,
+      `sha256 ${limits.sha256MiBs.toFixed(0)} MiB/s (resumable: ${Object.entries(limits.resumableSha256MiBs ?? {})
+        .map(([i, v]) => `${i} ${v.toFixed(0)}`)
+        .join(
+          ', ',
+        )} MiB/s), disk write+fsync ${limits.diskWriteFsyncMiBs.toFixed(0)} MiB/s, loopback TCP ${limits.loopbackTcpMiBs.toFixed(0)} MiB/s`,
     );
 
     let scaleOut: ScaleOutStorage | undefined;

@@ -71,6 +71,9 @@ describe('s3 blob store specifics', () => {
           bytes.subarray(MIN_PART_BYTES - 5, MIN_PART_BYTES + 6),
         ),
       );
+      // A range across parts.
+      const long = { start: 1024 * 1024 + 7, end: bytes.length - 3 };
+      assert.ok((await readAll(await store.read(d.value, long))).equals(bytes.subarray(long.start, long.end + 1)));
       // Exactly one object remains: the blob at its content address; no multipart upload is left open.
       assert.deepEqual(await leftovers(store, o), {
         keys: [`blobs/sha256/${d.hex.slice(0, 2)}/${d.hex}`],
