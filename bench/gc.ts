@@ -608,6 +608,7 @@ export async function runGc(
   server: ServerHandle,
   storage: BlobStorage,
   log: (line: string) => void,
+  cpuProfDir?: string,
 ): Promise<ScenarioResult & { gc: GcFigures }> {
   const s = p.shape;
   const e = expected(s);
@@ -631,7 +632,16 @@ export async function runGc(
       let load: PushLoad | undefined;
       run = await runCollector(
         process.execPath,
-        [STOWAGE_CLI, 'gc', ...server.gcArgs, '--grace-period', '0', '--output', 'json'],
+        [
+          ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
+          STOWAGE_CLI,
+          'gc',
+          ...server.gcArgs,
+          '--grace-period',
+          '0',
+          '--output',
+          'json',
+        ],
         server.env,
         // The push load starts at its first progress line: the run holds the GC lease
         // and has its cutoff, so nothing pushed from now on is older than the grace
@@ -648,6 +658,7 @@ export async function runGc(
       client.close();
     }
     if (run.code !== 0) throw new BenchError(`stowage gc exited ${run.code}: ${run.stderrTail}`);
+    log(`gc: stowage gc's last log lines: ${run.stderrTail.trim().split('\n').slice(-8).join(' | ')}`);
     const report = JSON.parse(run.stdout) as StowageGcReport;
     if (report.skipped) throw new BenchError(`stowage gc skipped: ${report.skipped}`);
     reportedRemoved = report.blobsRemoved;
