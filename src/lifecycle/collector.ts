@@ -219,13 +219,19 @@ class Collector {
       this.progress('blobs', { removed: this.report.blobsRemoved, bytes: this.report.bytesReclaimed });
       return;
     }
+    // A cursor, so each batch scans on from the last instead of over every linked blob
+    // again; it may pass unlinked blobs (the last of a batch can be a taken-over mark), so
+    // the run ends only with a batch that was not full on a scan from the start.
+    let after: string | undefined;
     for (;;) {
       // One collector at a time (runExclusive), and each deletes what it marked before it marks
       // more: a mark older than this run was left by one that died (kill -9), and is taken over.
-      const marked = await this.meta.markBlobsForDeletion(this.cutoff, this.started, this.batch, this.now());
+      const marked = await this.meta.markBlobsForDeletion(this.cutoff, this.started, this.batch, this.now(), after);
       await this.deleteMarked(marked);
       this.progress('blobs', { removed: this.report.blobsRemoved, bytes: this.report.bytesReclaimed });
-      if (marked.length < this.batch) break;
+      if (marked.length === this.batch) after = marked[marked.length - 1]!.digest;
+      else if (after !== undefined) after = undefined;
+      else break;
     }
   }
 
