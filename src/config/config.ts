@@ -18,6 +18,8 @@ import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from './events-config.js';
 import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
+import { ProxyConfigError, parseProxy } from './proxy-config.js';
+import type { ProxyRule } from '../proxy/proxy-rule.js';
 import {
   DEFAULT_STORAGE,
   StorageConfigError,
@@ -84,6 +86,8 @@ export interface ServeConfig {
   events: EventsConfig;
   /** The audit trail (audit-config.ts); off by default. */
   audit?: AuditConfig;
+  /** The pull-through cache's upstreams, one per repository prefix (proxy-config.ts); none by default. */
+  proxy?: ProxyRule[];
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -175,6 +179,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   metrics: 'metrics',
   events: 'events',
   audit: 'audit',
+  proxy: 'proxy',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -259,7 +264,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let metrics: MetricsConfig;
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
+  let proxy: ProxyRule[] | undefined;
   try {
+    proxy = parseProxy(merged.proxy);
     audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
@@ -285,7 +292,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof StorageConfigError ||
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
-      e instanceof AuditConfigError
+      e instanceof AuditConfigError ||
+      e instanceof ProxyConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -330,6 +338,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     metrics,
     events,
     ...(audit ? { audit } : {}),
+    ...(proxy ? { proxy } : {}),
   };
 }
 
