@@ -571,7 +571,7 @@ export async function prepareGc(
     if (target === 'distribution') {
       if (!layout) throw new Error('Distribution seeding needs its storage layout');
       await seedDistributionLayout(layout, s);
-      seedMethod = `storage layout written directly (${layout.kind})`;
+      seedMethod = `its storage layout, written directly (${layout.kind})`;
     } else {
       await seedThroughApi(client, s);
       seedMethod = 'its HTTP API, c=64';
