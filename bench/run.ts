@@ -321,7 +321,7 @@ async function main(): Promise<number> {
               : t === 'stowage'
                 ? { kind: 's3', s3: scaleOut.s3, prefix: scaleOut.stowagePrefix }
                 : { kind: 's3', s3: scaleOut.s3, prefix: `${scaleOut.distributionRoot.replace(/^\/+/, '')}/` };
-            const r = await measureGc(def, t, server, storage, distributionLayout, opts.settleSeconds);
+            const r = await measureGc(def, t, server, storage, distributionLayout, opts);
             outcome.results[t] = r;
             errors += r.errors;
             logResult(def, t, r);
@@ -467,8 +467,9 @@ async function measureGc(
   server: ServerHandle,
   storage: BlobStorage,
   layout: DistributionStorage | undefined,
-  settleMax: number,
+  opts: Options,
 ): Promise<TargetResult> {
+  const settleMax = opts.settleSeconds;
   const prepared = await prepareGc(def.gc!, t, server, t === 'distribution' ? layout : undefined, log);
   syncDisks();
   const ours = new Set([process.pid, server.pid]);
@@ -478,7 +479,7 @@ async function measureGc(
   const cpu0 = server.cpuSeconds();
   const busy0 = machineBusySeconds();
   const other0 = otherProcessesCpuSeconds(ours);
-  const result = await runGc(prepared, t, server, storage, log);
+  const result = await runGc(prepared, t, server, storage, log, opts.cpuProfDir);
   const wall = result.wallMs / 1000;
   const serverCpu = t === 'stowage' ? server.cpuSeconds() - cpu0 + result.gc.cpuSeconds : result.gc.cpuSeconds;
   const busy = machineBusySeconds() - busy0;

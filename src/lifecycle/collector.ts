@@ -22,7 +22,7 @@ export interface CollectOptions {
   onProgress?: (step: GcStep, counts: Record<string, number>) => void;
   /** Rows per transaction (small, so the server's writes never wait long). */
   batchSize?: number;
-  /** Removals in flight at once (default 16). */
+  /** Blob byte deletions in flight at once (default 16). */
   concurrency?: number;
 }
 
@@ -61,10 +61,11 @@ export interface CollectReport {
 export const GC_JOB = 'gc';
 const DEFAULT_BATCH = 500;
 /**
- * Removals in flight at once. Each removal is its own compare-and-set; issued
- * together, SQLite's group commit puts them in one transaction (one fsync, not
- * one per row), PostgreSQL spreads them over its pool, and an S3 blob store
- * deletes objects in parallel instead of one round trip after another.
+ * Blob byte deletions in flight at once: an S3 store deletes objects in parallel
+ * instead of one round trip after another. (Record removals are each their own
+ * compare-and-set, issued a page at a time: SQLite's group commit puts a page in
+ * one transaction, one fsync instead of one per row; PostgreSQL spreads it over
+ * its pool.)
  */
 const DEFAULT_CONCURRENCY = 16;
 
@@ -195,10 +196,11 @@ class Collector {
     let after: { repository: string; digest: string } | undefined;
     for (;;) {
       const links = await this.meta.unusedBlobLinks(this.cutoff, this.batch, after);
-      await pool(links, this.width, async (l) => {
-        if (this.dryRun || (await this.meta.removeUnusedBlobLink(l.repository, l.digest, this.cutoff)))
-          this.report.linksRemoved++;
-      });
+      // Issued together (a page is at most `batch` rows): one group commit on SQLite.
+      const removed = this.dryRun
+        ? links.map(() => true)
+        : await Promise.all(links.map((l) => this.meta.removeUnusedBlobLink(l.repository, l.digest, this.cutoff)));
+      this.report.linksRemoved += removed.filter(Boolean).length;
       this.progress('links', { removed: this.report.linksRemoved });
       if (links.length < this.batch) break;
       after = links[links.length - 1]!;
@@ -217,23 +219,30 @@ class Collector {
       this.progress('blobs', { removed: this.report.blobsRemoved, bytes: this.report.bytesReclaimed });
       return;
     }
+    // A cursor, so each batch scans on from the last instead of over every linked blob
+    // again; it may pass unlinked blobs (the last of a batch can be a taken-over mark), so
+    // the run ends only with a batch that was not full on a scan from the start.
+    let after: string | undefined;
     for (;;) {
       // One collector at a time (runExclusive), and each deletes what it marked before it marks
       // more: a mark older than this run was left by one that died (kill -9), and is taken over.
-      const marked = await this.meta.markBlobsForDeletion(this.cutoff, this.started, this.batch, this.now());
+      const marked = await this.meta.markBlobsForDeletion(this.cutoff, this.started, this.batch, this.now(), after);
       await this.deleteMarked(marked);
       this.progress('blobs', { removed: this.report.blobsRemoved, bytes: this.report.bytesReclaimed });
-      if (marked.length < this.batch) break;
+      if (marked.length === this.batch) after = marked[marked.length - 1]!.digest;
+      else if (after !== undefined) after = undefined;
+      else break;
     }
   }
 
-  /** Bytes first, then the record: a crash between leaves a `deleting` row the next run finishes. */
+  /**
+   * Bytes first, then the records: a crash between leaves `deleting` rows the next
+   * run finishes. The records of a batch go together (one group commit on SQLite).
+   */
   private async deleteMarked(marked: { digest: string; size: number }[]): Promise<void> {
-    await pool(marked, this.width, async (b) => {
-      await this.registry.blobs.delete(b.digest);
-      await this.meta.forgetBlob(b.digest);
-      this.count(b.size);
-    });
+    await pool(marked, this.width, (b) => this.registry.blobs.delete(b.digest));
+    await Promise.all(marked.map((b) => this.meta.forgetBlob(b.digest)));
+    for (const b of marked) this.count(b.size);
   }
 
   private count(size: number): void {

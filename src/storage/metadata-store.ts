@@ -264,14 +264,17 @@ export interface MetadataStore extends TokenStore, EventStore {
   unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]>;
   /**
    * Marks up to `limit` blobs `deleting`: live ones no repository links, claimed
-   * before `claimedBefore`; and takes over ones left `deleting` before
-   * `abandonedBefore` (a collector that died). Returns them.
+   * before `claimedBefore` (in digest order after `after`, so a collector going
+   * through many need not rescan the linked ones it passed); and takes over ones
+   * left `deleting` before `abandonedBefore` (a collector that died), first.
+   * Returns them: the taken-over ones, then the newly marked, each in digest order.
    */
   markBlobsForDeletion(
     claimedBefore: number,
     abandonedBefore: number,
     limit: number,
     at: number,
+    after?: string,
   ): Promise<{ digest: string; size: number }[]>;
   /** Bytes found with no record at all: records them as `deleting`; false when a record exists. */
   markOrphanBlob(digest: string, size: number, at: number): Promise<boolean>;

@@ -817,6 +817,29 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(states, { [linked.digest]: 'live', [fresh.digest]: 'live', [old.digest]: 'deleting' });
       });
 
+      test('markBlobsForDeletion goes on in digest order after `after`; taken-over marks come first, whatever their digest', async ({
+        store,
+      }) => {
+        const blobs = ['m1', 'm2', 'm3', 'm4'].map((n) => blob(n)).sort((a, b) => (a.digest < b.digest ? -1 : 1));
+        for (const b of blobs) await store.claimBlob(b.digest, b.size, 10);
+        const first = await store.markBlobsForDeletion(500, 0, 2, 600);
+        assert.deepEqual(
+          first.map((r) => r.digest),
+          blobs.slice(0, 2).map((b) => b.digest),
+        );
+        // A collector that died left the first two marked; the next takes them over, then goes on after `after`.
+        const next = await store.markBlobsForDeletion(500, 700, 10, 800, blobs[2]!.digest);
+        assert.deepEqual(
+          next.map((r) => r.digest),
+          [blobs[0]!.digest, blobs[1]!.digest, blobs[3]!.digest],
+          'blobs[2] is not after the cursor: left for a scan from the start',
+        );
+        assert.deepEqual(
+          (await store.markBlobsForDeletion(500, 0, 10, 900)).map((r) => r.digest),
+          [blobs[2]!.digest],
+        );
+      });
+
       test('mountBlob links in one step, only from a repository that has the blob', async ({ store }) => {
         const b = blob('layer');
         await store.linkBlob('src', b.digest, b.size);

@@ -663,13 +663,14 @@ export class MemoryMetadataStore implements MetadataStore {
     abandonedBefore: number,
     limit: number,
     at: number,
+    after?: string,
   ): Promise<{ digest: string; size: number }[]> {
     this.open();
     const rows = this.blobsInOrder('')
       .filter(([, b]) => b.state === 'deleting' && b.markedAt! < abandonedBefore)
       .slice(0, limit)
       .map(([digest, b]) => ({ digest, size: b.size }));
-    if (rows.length < limit) rows.push(...this.findUnlinked(claimedBefore, limit - rows.length, ''));
+    if (rows.length < limit) rows.push(...this.findUnlinked(claimedBefore, limit - rows.length, after ?? ''));
     for (const r of rows) Object.assign(this.blobs.get(r.digest)!, { state: 'deleting', markedAt: at });
     return rows;
   }

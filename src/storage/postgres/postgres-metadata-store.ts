@@ -687,6 +687,7 @@ export class PostgresMetadataStore implements MetadataStore {
     abandonedBefore: number,
     limit: number,
     at: number,
+    after?: string,
   ): Promise<{ digest: string; size: number }[]> {
     return this.db.tx(async (c) => {
       const abandoned = await c.query<{ digest: string; size: number }>(
@@ -695,9 +696,9 @@ export class PostgresMetadataStore implements MetadataStore {
       );
       // Lock first (waiting for links in flight, which hold share locks), then re-check in a new statement.
       const candidates = await c.query<{ digest: string; size: number }>(
-        `SELECT digest, size FROM blobs o WHERE state = 'live' AND claimed_at < $1
+        `SELECT digest, size FROM blobs o WHERE state = 'live' AND claimed_at < $1 AND digest > $3
            AND NOT EXISTS (SELECT 1 FROM blob_links b WHERE b.digest = o.digest) ORDER BY digest LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [claimedBefore, limit],
+        [claimedBefore, limit, after ?? ''],
       );
       const linked = new Set(
         (

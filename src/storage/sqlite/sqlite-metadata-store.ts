@@ -833,10 +833,11 @@ export class SqliteMetadataStore implements MetadataStore {
     abandonedBefore: number,
     limit: number,
     at: number,
+    after?: string,
   ): Promise<{ digest: string; size: number }[]> {
     return this.commits.write(() => {
       const rows = [...this.q.abandonedBlobs.all(abandonedBefore, limit)];
-      if (rows.length < limit) rows.push(...this.q.unlinkedBlobs.all(claimedBefore, '', limit - rows.length));
+      if (rows.length < limit) rows.push(...this.q.unlinkedBlobs.all(claimedBefore, after ?? '', limit - rows.length));
       for (const r of rows) this.q.markDeleting.run(at, r.digest);
       return rows;
     });
