@@ -17,6 +17,7 @@ import { Dispatcher, loadEndpoints } from './events/dispatcher.js';
 import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 import { AuditLog } from './audit/audit-log.js';
+import { StaticUi } from './ui/static-ui.js';
 
 export interface RunningRegistry {
   address: string;
@@ -98,11 +99,13 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
   };
   const audit = config.audit ? new AuditLog(config.audit) : undefined;
+  const ui = config.ui.enabled ? await loadUi(log) : undefined;
   const { server, state } = createRegistryServer({
     registry,
     log,
     limits,
     ...(audit ? { audit } : {}),
+    ...(ui ? { ui } : {}),
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
@@ -197,6 +200,16 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       log.info('stopped');
     })());
   return { address, ...(metricsAddress ? { metricsAddress } : {}), shutdown };
+}
+
+/** The built web UI; a package without it still serves the registry (and says why the UI is missing). */
+async function loadUi(log: Logger): Promise<StaticUi | undefined> {
+  try {
+    return await StaticUi.load();
+  } catch (err) {
+    log.warn({ err }, 'the web UI could not be loaded: serving without it (build it with `npm run build`)');
+    return undefined;
+  }
 }
 
 async function openMetrics(config: ServeConfig): Promise<MetricsEndpoint | undefined> {

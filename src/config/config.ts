@@ -17,6 +17,7 @@ import type { ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { RetentionPolicy } from '../lifecycle/retention.js';
 import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from './events-config.js';
 import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
+import { UI_DEFAULTS, UiConfigError, parseUi, type UiConfig } from './ui-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
 import {
   DEFAULT_STORAGE,
@@ -84,6 +85,8 @@ export interface ServeConfig {
   events: EventsConfig;
   /** The audit trail (audit-config.ts); off by default. */
   audit?: AuditConfig;
+  /** The web UI and its JSON API under /api/v1 (ui-config.ts); on by default. */
+  ui: UiConfig;
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -108,6 +111,7 @@ export const DEFAULTS: ServeConfig = {
   storage: DEFAULT_STORAGE,
   metrics: METRICS_OFF,
   events: EVENTS_OFF,
+  ui: UI_DEFAULTS,
 };
 
 /** Integer settings and their smallest allowed value. */
@@ -175,6 +179,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   metrics: 'metrics',
   events: 'events',
   audit: 'audit',
+  ui: 'ui',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -197,6 +202,7 @@ const ENV_KEYS: Record<string, keyof ServeConfig> = {
   STOWAGE_MAX_UPLOADS: 'maxUploads',
   STOWAGE_MAX_UPLOADS_PER_REPOSITORY: 'maxUploadsPerRepository',
   STOWAGE_MAX_UPLOADS_PER_USER: 'maxUploadsPerUser',
+  STOWAGE_UI: 'ui',
 };
 
 /** Single TLS settings from env or flags, merged key by key over the file's `tls:`. */
@@ -259,7 +265,9 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let metrics: MetricsConfig;
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
+  let ui: UiConfig;
   try {
+    ui = merged.ui === UI_DEFAULTS ? UI_DEFAULTS : parseUi(merged.ui);
     audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
@@ -285,7 +293,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof StorageConfigError ||
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
-      e instanceof AuditConfigError
+      e instanceof AuditConfigError ||
+      e instanceof UiConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -330,6 +339,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     metrics,
     events,
     ...(audit ? { audit } : {}),
+    ui,
   };
 }
 
