@@ -43,7 +43,9 @@ export async function renderRepositories(ctx: PageContext, q: string, kind: stri
         h(
           'tr',
           null,
-          ['Name', 'Kind', 'Tags', 'Size', 'Last push'].map((t) => h('th', { scope: 'col' }, t)),
+          ['Name', 'Kind', 'Tags', 'Size', 'Last push'].map((t) =>
+            h('th', { scope: 'col', class: t === 'Tags' || t === 'Size' ? 'num' : undefined }, t),
+          ),
         ),
       ),
       body,

@@ -71,7 +71,7 @@ export async function renderRepository(ctx: PageContext, name: string): Promise<
             h(
               'tr',
               null,
-              headers.map((t) => h('th', { scope: 'col' }, t)),
+              headers.map((t) => h('th', { scope: 'col', class: t === 'Size' ? 'num' : undefined }, t)),
             ),
           ),
           body,

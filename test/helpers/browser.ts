@@ -3,16 +3,17 @@
  * here), and axe-core injected into the page. A missing chromium fails the test
  * that needs it: scripts/test.sh installs it.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { requireTool } from './tools.js';
 
+/** Debian's build (playwright's own builds cannot be downloaded here). */
 export const CHROMIUM = '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)`);
+  assert.equal(requireTool('chromium'), CHROMIUM, 'Debian installs chromium as /usr/bin/chromium');
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
