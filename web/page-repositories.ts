@@ -91,6 +91,8 @@ export async function renderRepositories(ctx: PageContext, q: string, kind: stri
   const refilter = () => {
     window.clearTimeout(timer);
     timer = window.setTimeout(() => {
+      // The user may have moved on before the pause ended: this page no longer owns the URL.
+      if (ctx.signal.aborted) return;
       // The filters are in the URL, so a search can be shared and survives reloads.
       history.replaceState(null, '', paths.home(search.value.trim(), kindSelect.value));
       load(true).catch(report);
@@ -99,6 +101,7 @@ export async function renderRepositories(ctx: PageContext, q: string, kind: stri
   const report = (e: unknown) => {
     if (!ctx.signal.aborted) status.textContent = e instanceof Error ? e.message : String(e);
   };
+  ctx.signal.addEventListener('abort', () => window.clearTimeout(timer));
   search.addEventListener('input', refilter);
   kindSelect.addEventListener('change', refilter);
   form.addEventListener('submit', (e) => {
