@@ -32,7 +32,7 @@ async function parallel(count: number, concurrency: number, fn: (i: number) => P
 }
 
 /** Writes `files` (path under the v2 root → contents). */
-async function writeLayout(storage: DistributionStorage, files: [string, string][]): Promise<void> {
+export async function writeLayout(storage: DistributionStorage, files: [string, string | Buffer][]): Promise<void> {
   const v2 = 'docker/registry/v2';
   if (storage.kind === 'filesystem') {
     await parallel(files.length, CONCURRENCY, async (i) => {

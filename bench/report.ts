@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatSize, MiB } from './data.js';
 import type { MachineInfo, MachineLimits } from './machine.js';
+import { gcShape, gcTotals } from './gc.js';
 import { planScenarios, type ScenarioDef, type ScenarioResult, type StorageName } from './scenarios.js';
 import { TARGET_LABELS, type TargetName } from './servers.js';
 
@@ -63,6 +64,8 @@ export interface BenchRun {
   /** 1-minute load average when the run started and ended. */
   loadAverage?: { start: number; end: number };
   only?: string;
+  /** --gc-scale, when given. */
+  gcScale?: number;
   targets: TargetName[];
   machine: MachineInfo;
   limits: MachineLimits;
@@ -96,10 +99,16 @@ export function ratioTarget(def: ScenarioDef, plan: ScenarioDef[]): number | und
       return 2;
     case 'catalog-paged':
       return undefined;
+    case 'gc':
+      return GC_SPEEDUP;
   }
 }
 
 export const RSS_LIMIT = 200 * MiB;
+/** Garbage collection: Stowage's online run at least this many times faster than Distribution's offline one. */
+export const GC_SPEEDUP = 10;
+/** Push p99 during Stowage's collection at most this many times the p99 without one. */
+export const GC_PUSH_P99 = 2;
 export const DISK_FRACTION = 0.8;
 /** Other CPU use (% of a core) above which a measurement is flagged as disturbed. */
 export const DISTURBED_PCT = 25;
@@ -113,7 +122,7 @@ export function diskTarget(def: ScenarioDef, plan: ScenarioDef[], storage: Stora
 
 export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
   // Targets are placed on the full plan's largest sizes, whatever --only selected.
-  const plan = planScenarios({ smoke: run.smoke, storage: run.storage });
+  const plan = planScenarios({ smoke: run.smoke, storage: run.storage, gcScale: run.gcScale });
   const checks: Check[] = [];
   for (const { def, results } of run.scenarios) {
     const s = results.stowage;
@@ -142,6 +151,17 @@ export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
         detail: `${fmtNum(s.value)} MiB/s = ${pct(limit)} of the machine limit ${fmtNum(limit)} MiB/s${ref}`,
       });
     }
+  }
+  for (const { def, results } of run.scenarios) {
+    const g = results.stowage?.gc;
+    if (def.kind !== 'gc' || !g?.pushBaseline || !g.pushDuring) continue;
+    const ratio = g.pushDuring.p99 / g.pushBaseline.p99;
+    checks.push({
+      scenario: def.id,
+      description: `push p99 during GC ≤ ${GC_PUSH_P99}× without`,
+      pass: ratio <= GC_PUSH_P99,
+      detail: `${fmtMs(g.pushDuring.p99)} ms during (${g.pushDuring.count} pushes), ${fmtMs(g.pushBaseline.p99)} ms without (${g.pushBaseline.count}): ${fmtRatio(ratio)}`,
+    });
   }
   const rss = run.scenarios
     .filter((o) => o.results.stowage)
@@ -205,6 +225,10 @@ function describe(def: ScenarioDef): string {
   if (def.kind === 'tag-list-paged' || def.kind === 'catalog-paged')
     bits.push(def.pageSize === undefined ? 'default page' : `n=${def.pageSize}`);
   if (def.metrics) bits.push('metrics on');
+  if (def.gc) {
+    const t = gcTotals(def.gc);
+    return `${def.gc.repos} repositories, ${t.images} manifests, ${t.blobs} blobs, half deleted; push load c=${def.gc.pushConcurrency}`;
+  }
   return bits.join(', ');
 }
 
@@ -314,6 +338,29 @@ export function renderMetricsOn(run: BenchRun): string {
   ].join('\n');
 }
 
+/** The garbage-collection scenario: both collectors' times, and push latency without and during Stowage's. */
+export function renderGc(run: BenchRun): string {
+  const rows = run.scenarios.filter((o) => o.def.kind === 'gc');
+  if (rows.length === 0) return '';
+  const lat = (l: { p50: number; p99: number; count: number } | undefined) =>
+    l ? `${fmtMs(l.p50)} / ${fmtMs(l.p99)} (${l.count})` : '—';
+  const verdict = (pass: boolean) => (pass ? 'PASS' : 'MISS');
+  return [
+    `| Storage | Content | Stowage GC s (online, under push load) | Distribution GC s (offline) | Speed-up | ≥ ${GC_SPEEDUP}× | Push p50 / p99 ms without GC (pushes) | Push p50 / p99 ms during GC (pushes) | p99 during / without | ≤ ${GC_PUSH_P99}× | Blobs removed, checked S / D | Collector CPU s S / D | Peak RSS MiB S / D | Load avg after S / D |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((o) => {
+      const s = o.results.stowage;
+      const d = o.results.distribution;
+      const sg = s?.gc;
+      const dg = d?.gc;
+      const speedup = sg && dg ? dg.seconds / sg.seconds : NaN;
+      const p99 = sg?.pushBaseline && sg.pushDuring ? sg.pushDuring.p99 / sg.pushBaseline.p99 : NaN;
+      const t = gcTotals(o.def.gc!);
+      return `| ${run.storage ?? 'embedded'} | ${o.def.gc!.repos} repositories, ${t.images} manifests (+${t.indexes} indexes), ${t.blobs} blobs; ${t.images / 2} manifests deleted | ${sg ? `${fmtNum(sg.seconds)}${sg.reportedSeconds !== undefined ? ` (its report: ${fmtNum(sg.reportedSeconds)})` : ''}` : o.failures.stowage ? 'FAILED' : '—'} | ${dg ? fmtNum(dg.seconds) : o.failures.distribution ? 'FAILED' : '—'} | ${fmtRatio(speedup)} | ${Number.isFinite(speedup) ? verdict(speedup >= GC_SPEEDUP) : '—'} | ${lat(sg?.pushBaseline)} | ${lat(sg?.pushDuring)} | ${fmtRatio(p99)} | ${Number.isFinite(p99) ? verdict(p99 <= GC_PUSH_P99) : '—'} | ${pair(sg && String(sg.removed), dg && String(dg.removed))} | ${pair(sg && fmtNum(sg.cpuSeconds), dg && fmtNum(dg.cpuSeconds))} | ${pair(sg && fmtMiB(sg.peakRssBytes), dg && fmtMiB(dg.peakRssBytes))} | ${pair(s?.loadAverage?.toFixed(2), d?.loadAverage?.toFixed(2))} |`;
+    }),
+  ].join('\n');
+}
+
 export function renderChecks(run: BenchRun): string {
   return [
     `| Target | Scenario | Result | Measured |`,
@@ -347,6 +394,7 @@ export function renderMarkdown(run: BenchRun): string {
   );
   const listings = renderListings(run);
   const metricsOn = renderMetricsOn(run);
+  const gc = renderGc(run);
   const loads = run.scenarios
     .flatMap((o) => run.targets.map((t) => o.results[t]?.loadAverage ?? NaN))
     .filter(Number.isFinite);
@@ -364,6 +412,7 @@ export function renderMarkdown(run: BenchRun): string {
     renderChecks(run),
     ...(listings ? ['', 'Paged listings (a listing = every page, following Link):', '', listings] : []),
     ...(metricsOn ? ['', 'Metrics on (`metrics: { enabled: true }`):', '', metricsOn] : []),
+    ...(gc ? ['', 'Garbage collection:', '', gc] : []),
     '',
     renderLimits(run),
     ...(disturbed.length
@@ -410,9 +459,57 @@ export function writeResultFiles(run: BenchRun, repoRoot: string): string[] {
 
 /** Replaces BENCHMARKS.md's results section (between markers), creating the file from a template if needed. */
 export function updateBenchmarksMd(run: BenchRun, repoRoot: string, resultBase: string): string {
-  const file = path.join(repoRoot, 'BENCHMARKS.md');
   const { start, end, title } = markers(run.storage);
-  const section = `${start}\n## ${title}\n\n${renderMarkdown(run)}\n\nFull data: \`${resultBase}.json\`.\n${end}`;
+  return replaceSection(
+    repoRoot,
+    start,
+    end,
+    `${start}\n## ${title}\n\n${renderMarkdown(run)}\n\nFull data: \`${resultBase}.json\`.\n${end}`,
+  );
+}
+
+/**
+ * BENCHMARKS.md's garbage-collection results of the run's storage configuration,
+ * from a full-size run of the scenario against both registries (with or without
+ * --only); undefined when the run is not one.
+ */
+export function updateGcSection(run: BenchRun, repoRoot: string, resultBase: string): string | undefined {
+  const o = run.scenarios.find((x) => x.def.kind === 'gc');
+  const full = gcTotals(gcShape(1));
+  if (run.smoke || !o || run.targets.length < 2 || gcTotals(o.def.gc!).blobs !== full.blobs) return undefined;
+  const tag = run.storage === 's3+postgres' ? 'gc-s3' : 'gc';
+  const start = `<!-- bench:${tag}:start (written by npm run bench; edit outside these markers) -->`;
+  const end = `<!-- bench:${tag}:end -->`;
+  const seeding = run.targets
+    .map((t) => {
+      const g = o.results[t]?.gc;
+      return g
+        ? `${TARGET_LABELS[t]} seeded through ${g.seedMethod} in ${Math.round(g.seedSeconds)} s, ${g.deletedManifests} manifests DELETEd through its API in ${Math.round(g.deleteSeconds)} s`
+        : `${TARGET_LABELS[t]}: ${o.failures[t] ?? 'no result'}`;
+    })
+    .join('; ');
+  const checks = run.checks.filter((c) => c.scenario === o.def.id);
+  const body = [
+    `### Garbage collection: ${run.storage ?? 'embedded'}`,
+    '',
+    `Run ${run.date}, commit ${run.commit}, \`${o.def.id}\`. ${run.targets.map((t) => `${TARGET_LABELS[t]}: ${run.servers[t] ?? '?'}`).join('; ')}.` +
+      (run.loadAverage
+        ? ` Load average (1 min): ${run.loadAverage.start.toFixed(2)} at the start, ${run.loadAverage.end.toFixed(2)} at the end.`
+        : ''),
+    '',
+    renderGc(run),
+    '',
+    `| Target | Result | Measured |`,
+    `| --- | --- | --- |`,
+    ...checks.map((c) => `| ${c.description} | ${c.pass ? 'PASS' : 'MISS'} | ${c.detail} |`),
+    '',
+    `${seeding}. Full data: \`${resultBase}.json\`.`,
+  ].join('\n');
+  return replaceSection(repoRoot, start, end, `${start}\n${body}\n${end}`);
+}
+
+function replaceSection(repoRoot: string, start: string, end: string, section: string): string {
+  const file = path.join(repoRoot, 'BENCHMARKS.md');
   let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const a = text.indexOf(start.slice(0, start.indexOf(' (')));
   const b = text.indexOf(end);

@@ -30,13 +30,17 @@ import {
   renderErrors,
   renderLimits,
   renderListings,
+  renderGc,
   renderMetricsOn,
   renderTable,
   updateBenchmarksMd,
+  updateGcSection,
   writeResultFiles,
   type BenchRun,
   type ScenarioOutcome,
+  type TargetResult,
 } from './report.js';
+import { prepareGc, runGc, type BlobStorage } from './gc.js';
 import type { DistributionStorage } from './dist-layout.js';
 import { planScenarios, STORAGE_NAMES, type ScenarioDef, type ScenarioResult, type StorageName } from './scenarios.js';
 import { startScaleOutServices, type ScaleOutServices } from './services.js';
@@ -69,6 +73,8 @@ const USAGE = `Usage: npm run bench -- [options]   (node dist/bench/run.js [opti
                           to go quiet (default 60, 0 with --smoke)
   --cpu-prof <dir>        run Stowage under the V8 CPU profiler; the profile is written to <dir>
                           when the run ends (summarise it: node dist/bench/profile.js <file>)
+  --gc-scale <x>          size of the garbage-collection scenario: 1 (default) = 100 repositories,
+                          20,000 manifests, 100,000 blobs; 0.1 = a tenth (--smoke: 0.005)
   --list                  list the scenario ids and exit
   -h, --help              this text`;
 
@@ -83,6 +89,7 @@ interface Options {
   list: boolean;
   settleSeconds: number;
   cpuProfDir?: string;
+  gcScale?: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -98,6 +105,7 @@ function parseOptions(argv: string[]): Options {
       keep: { type: 'boolean', default: false },
       settle: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'gc-scale': { type: 'string' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -126,6 +134,7 @@ function parseOptions(argv: string[]): Options {
     keep: values.keep!,
     list: values.list!,
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']),
+    gcScale: values['gc-scale'] === undefined ? undefined : positive(values['gc-scale'], '--gc-scale'),
     settleSeconds: values.settle === undefined ? (values.smoke ? 0 : 60) : nonNegative(values.settle, '--settle'),
   };
 }
@@ -133,6 +142,12 @@ function parseOptions(argv: string[]): Options {
 function nonNegative(text: string, what: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a number of seconds ≥ 0, not "${text}"`);
+  return n;
+}
+
+function positive(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a number > 0, not "${text}"`);
   return n;
 }
 
@@ -200,7 +215,7 @@ function syncDisks(): void {
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
-  const allDefs = planScenarios({ smoke: opts.smoke, storage: opts.storage });
+  const allDefs = planScenarios({ smoke: opts.smoke, storage: opts.storage, gcScale: opts.gcScale });
   const defs = opts.only.length === 0 ? allDefs : allDefs.filter((d) => opts.only.some((s) => d.id.includes(s)));
   if (opts.list) {
     for (const d of allDefs) process.stdout.write(`${d.id}\n`);
@@ -289,6 +304,31 @@ async function main(): Promise<number> {
       outcomes.push(outcome);
       for (const t of opts.targets) {
         const server = t === 'stowage' && def.metrics ? metricsServer! : servers[t]!;
+        if (def.kind === 'gc') {
+          try {
+            const storage: BlobStorage = !scaleOut
+              ? { kind: 'filesystem', dir: server.dataDir }
+              : t === 'stowage'
+                ? { kind: 's3', s3: scaleOut.s3, prefix: scaleOut.stowagePrefix }
+                : { kind: 's3', s3: scaleOut.s3, prefix: `${scaleOut.distributionRoot.replace(/^\/+/, '')}/` };
+            const r = await measureGc(def, t, server, storage, distributionLayout, opts.settleSeconds);
+            outcome.results[t] = r;
+            errors += r.errors;
+            logResult(def, t, r);
+          } catch (e) {
+            const msg = e instanceof Error ? e.message : String(e);
+            outcome.failures[t] = msg;
+            errors++;
+            log(`${def.id} on ${TARGET_LABELS[t]} FAILED: ${msg}`);
+          } finally {
+            // Distribution's collector ran with it stopped: start it again on the same storage.
+            if (t === 'distribution' && !isAlive(server.pid)) {
+              servers.distribution = await startDistribution(path.join(root, 'distribution'), scaleOut);
+              log(`${servers.distribution.version} started again on ${servers.distribution.url}`);
+            }
+          }
+          continue;
+        }
         try {
           await loadgen.prepare(def, t, server.url, t === 'distribution' ? distributionLayout : undefined);
           syncDisks();
@@ -331,12 +371,7 @@ async function main(): Promise<number> {
             loadAverage: load,
           };
           errors += result.errors;
-          log(
-            `${def.id.padEnd(28)} ${TARGET_LABELS[t].padEnd(12)} ${result.value.toFixed(1).padStart(9)} ${def.unit.padEnd(7)} ` +
-              `p50 ${result.latency.p50.toFixed(2)} p99 ${result.latency.p99.toFixed(2)} ms, server CPU ${outcome.results[t]!.serverCpuPct.toFixed(0)} %, ` +
-              `loadgen CPU ${result.loadgenCpuPct.toFixed(0)} %, other procs ${otherCpuPct.toFixed(0)} %, kernel ${kernelCpuPct.toFixed(0)} %, RSS ${(outcome.results[t]!.peakRssBytes / 1048576).toFixed(0)} MiB` +
-              (result.errors ? `, ${result.errors} ERRORS: ${result.errorSamples[0]}` : ''),
-          );
+          logResult(def, t, outcome.results[t]!);
         } catch (e) {
           const msg = e instanceof Error ? e.message : String(e);
           outcome.failures[t] = msg;
@@ -365,6 +400,7 @@ async function main(): Promise<number> {
       storage: opts.storage,
       loadAverage: { start: loadStart, end: loadAverage() },
       only: opts.only.length ? opts.only.join(',') : undefined,
+      gcScale: opts.gcScale,
       targets: opts.targets,
       machine,
       limits,
@@ -376,7 +412,8 @@ async function main(): Promise<number> {
     const run: BenchRun = { ...base, checks: evaluateChecks(base) };
 
     process.stdout.write(`\n${renderTable(run)}\n\n${renderChecks(run)}\n\n${renderLimits(run)}\n`);
-    for (const extra of [renderListings(run), renderMetricsOn(run)]) if (extra) process.stdout.write(`\n${extra}\n`);
+    for (const extra of [renderListings(run), renderMetricsOn(run), renderGc(run)])
+      if (extra) process.stdout.write(`\n${extra}\n`);
     const errText = renderErrors(run);
     if (errText) process.stdout.write(`\nErrors:\n${errText}\n`);
     process.stdout.write(
@@ -391,11 +428,61 @@ async function main(): Promise<number> {
         const md = updateBenchmarksMd(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
         log(`updated ${path.relative(REPO_ROOT, md)}`);
       }
+      const gcMd = updateGcSection(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
+      if (gcMd) log(`updated the garbage-collection section of ${path.relative(REPO_ROOT, gcMd)}`);
     }
     return errors === 0 ? 0 : 1;
   } finally {
     await cleanup();
   }
+}
+
+function logResult(def: ScenarioDef, t: TargetName, r: TargetResult): void {
+  log(
+    `${def.id.padEnd(28)} ${TARGET_LABELS[t].padEnd(12)} ${r.value.toFixed(1).padStart(9)} ${def.unit.padEnd(7)} ` +
+      `p50 ${r.latency.p50.toFixed(2)} p99 ${r.latency.p99.toFixed(2)} ms, server CPU ${r.serverCpuPct.toFixed(0)} %, ` +
+      `loadgen CPU ${r.loadgenCpuPct.toFixed(0)} %, other procs ${r.otherCpuPct.toFixed(0)} %, kernel ${r.kernelCpuPct.toFixed(0)} %, RSS ${(r.peakRssBytes / 1048576).toFixed(0)} MiB` +
+      (r.errors ? `, ${r.errors} ERRORS: ${r.errorSamples[0]}` : ''),
+  );
+}
+
+/**
+ * The garbage-collection scenario on one target (gc.ts): seeding and deletes,
+ * then the measured collection. "Server" CPU and peak RSS include the collector
+ * process (for Distribution they are the collector's alone: the registry is stopped).
+ */
+async function measureGc(
+  def: ScenarioDef,
+  t: TargetName,
+  server: ServerHandle,
+  storage: BlobStorage,
+  layout: DistributionStorage | undefined,
+  settleMax: number,
+): Promise<TargetResult> {
+  const prepared = await prepareGc(def.gc!, t, server, t === 'distribution' ? layout : undefined, log);
+  syncDisks();
+  const ours = new Set([process.pid, server.pid]);
+  const settleSeconds = settleMax > 0 ? await waitForQuiet(ours, settleMax) : 0;
+  if (settleSeconds > 1.5) log(`waited ${settleSeconds.toFixed(0)} s for other processes to go quiet`);
+  server.resetPeakRss();
+  const cpu0 = server.cpuSeconds();
+  const busy0 = machineBusySeconds();
+  const other0 = otherProcessesCpuSeconds(ours);
+  const result = await runGc(prepared, t, server, storage, log);
+  const wall = result.wallMs / 1000;
+  const serverCpu = t === 'stowage' ? server.cpuSeconds() - cpu0 + result.gc.cpuSeconds : result.gc.cpuSeconds;
+  const busy = machineBusySeconds() - busy0;
+  const otherCpuPct = ((otherProcessesCpuSeconds(ours) - other0) / wall) * 100;
+  const serverCpuPct = (serverCpu / wall) * 100;
+  return {
+    ...result,
+    serverCpuPct,
+    otherCpuPct,
+    kernelCpuPct: Math.max(0, (busy / wall) * 100 - serverCpuPct - result.loadgenCpuPct - otherCpuPct),
+    settleSeconds,
+    peakRssBytes: t === 'stowage' ? Math.max(server.peakRss(), result.gc.peakRssBytes) : result.gc.peakRssBytes,
+    loadAverage: loadAverage(),
+  };
 }
 
 /**

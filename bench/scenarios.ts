@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { deterministicBytes, formatSize, KiB, MiB, sha256, StampedBody } from './data.js';
 import { seedRepositories, seedTags, type DistributionStorage } from './dist-layout.js';
+import { gcShape, gcTotals, type GcFigures, type GcShape } from './gc.js';
 import {
   BenchError,
   BodyCounter,
@@ -34,7 +35,8 @@ export type ScenarioKind =
   | 'tag-list'
   | 'tag-list-paged'
   | 'catalog-paged'
-  | 'small-blobs';
+  | 'small-blobs'
+  | 'gc';
 
 /** Where the blobs and names live: the embedded default (disk + SQLite), or S3 + PostgreSQL. */
 export type StorageName = 'embedded' | 's3+postgres';
@@ -66,6 +68,8 @@ export interface ScenarioDef {
   pageSize?: number;
   /** Run against the Stowage server with `metrics: { enabled: true }`. */
   metrics?: boolean;
+  /** The garbage-collection scenario's content (gc.ts; run by the orchestrator, not the load generator). */
+  gc?: GcShape;
 }
 
 export interface ScenarioResult {
@@ -81,15 +85,19 @@ export interface ScenarioResult {
   /** Paged listings: per page request, and how many pages one listing took. */
   pageLatency?: RunStats['latency'];
   pagesPerList?: number;
+  /** The garbage-collection scenario: the collection's own figures. */
+  gc?: GcFigures;
 }
 
 export interface PlanOptions {
   smoke: boolean;
   storage?: StorageName;
+  /** Size of the garbage-collection scenario: 1 = 100 repositories, 20,000 manifests, 100,000 blobs. */
+  gcScale?: number;
 }
 
 /** All scenarios, in the order they run. */
-export function planScenarios({ smoke, storage = 'embedded' }: PlanOptions): ScenarioDef[] {
+export function planScenarios({ smoke, storage = 'embedded', gcScale }: PlanOptions): ScenarioDef[] {
   const s3 = storage === 's3+postgres';
   const sizes = smoke ? [64 * KiB, 1 * MiB, 4 * MiB] : [1 * MiB, 64 * MiB, 512 * MiB];
   const chunk = smoke ? 256 * KiB : 8 * MiB;
@@ -193,8 +201,21 @@ export function planScenarios({ smoke, storage = 'embedded' }: PlanOptions): Sce
     count: blobs,
     warmupCount: smoke ? 32 : 128,
   });
+  // Last: Distribution's collector runs with the registry stopped (it is started again after).
+  const shape = gcShape(gcScale ?? (smoke ? SMOKE_GC_SCALE : 1));
+  const totals = gcTotals(shape);
+  defs.push({
+    id: `gc-${totals.images}-manifests-${totals.blobs}-blobs`,
+    kind: 'gc',
+    unit: 'blobs/s',
+    concurrency: shape.pushConcurrency,
+    gc: shape,
+  });
   return defs;
 }
+
+/** --smoke's garbage-collection scenario: 2 repositories, 100 manifests, 500 blobs. */
+export const SMOKE_GC_SCALE = 0.005;
 
 // ---- execution (load generator side) -------------------------------------------
 
@@ -497,6 +518,8 @@ export async function prepareScenario(
       warmup = {};
       break;
     }
+    case 'gc':
+      throw new Error(`${def.id} is run by the orchestrator (gc.ts), not the load generator`);
     case 'small-blobs': {
       const warm = def.warmupCount ?? 0;
       const total = warm + (def.count ?? 0);

@@ -26,6 +26,13 @@ export interface ServerHandle {
   pid: number;
   dataDir: string;
   version: string;
+  /**
+   * How its offline/online garbage collector reaches the same data: the arguments
+   * after `stowage gc` (config and data directory), or Distribution's config file.
+   */
+  gcArgs: string[];
+  /** The environment the server was started with (its GC command gets the same). */
+  env: NodeJS.ProcessEnv;
   /** Resets the kernel's peak-RSS mark (VmHWM) to the current RSS. */
   resetPeakRss(): void;
   /** VmHWM in bytes. */
@@ -133,6 +140,8 @@ function handle(
   dataDir: string,
   version: string,
   t: ReturnType<typeof track>,
+  gcArgs: string[],
+  env: NodeJS.ProcessEnv,
 ): ServerHandle {
   const pid = child.pid!;
   let stopping: Promise<void> | undefined;
@@ -142,6 +151,8 @@ function handle(
     pid,
     dataDir,
     version,
+    gcArgs,
+    env,
     resetPeakRss: () => writeFileSync(`/proc/${pid}/clear_refs`, '5'),
     peakRss: () => procStatus(pid, 'VmHWM'),
     cpuSeconds: () => procCpuSeconds(pid),
@@ -245,7 +256,16 @@ export async function startStowage(dataDir: string, opts: StowageOptions = {}): 
   const pkg = JSON.parse(readFileSync(path.resolve(STOWAGE_CLI, '../../../../package.json'), 'utf8')) as {
     version: string;
   };
-  return handle('stowage', child, port, dataDir, `stowage ${pkg.version} (node ${process.version})`, t);
+  return handle(
+    'stowage',
+    child,
+    port,
+    dataDir,
+    `stowage ${pkg.version} (node ${process.version})`,
+    t,
+    [...configArgs, '--data', dataDir],
+    env,
+  );
 }
 
 /**
@@ -322,5 +342,5 @@ export async function startDistribution(dir: string, scaleOut?: ScaleOutStorage)
   }
   const v = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   const version = (v.stdout || v.stderr || 'docker-registry').trim().split('\n')[0]!;
-  return handle('distribution', child, port, dataDir, version, t);
+  return handle('distribution', child, port, dataDir, version, t, [configPath], env);
 }

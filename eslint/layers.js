@@ -44,8 +44,12 @@ export const LAYERS = {
     may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
     why: 'lifecycle jobs run over the registry',
   },
+  proxy: {
+    may: ['core', 'util', 'client', 'registry', 'storage', 'metrics'],
+    why: "the pull-through cache fetches from upstream registries with the client library and stores through the registry's operations",
+  },
   config: {
-    may: ['core', 'gocompat', 'auth', 'lifecycle', 'registry', 'sign', 'storage'],
+    may: ['core', 'gocompat', 'auth', 'lifecycle', 'registry', 'sign', 'storage', 'proxy'],
     why: 'config parses settings into the types of the layers it configures',
   },
   events: {
@@ -53,7 +57,20 @@ export const LAYERS = {
     why: 'the events outbox and webhook delivery, set up from its config section and wired by app.ts',
   },
   'app.ts': {
-    may: ['core', 'config', 'auth', 'audit', 'events', 'http', 'lifecycle', 'metrics', 'registry', 'storage', 'ui'],
+    may: [
+      'core',
+      'config',
+      'auth',
+      'audit',
+      'events',
+      'http',
+      'lifecycle',
+      'metrics',
+      'proxy',
+      'registry',
+      'storage',
+      'ui',
+    ],
     drivers: true,
     why: 'app.ts wires the registry side together',
   },

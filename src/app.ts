@@ -18,6 +18,8 @@ import { timedMetadataStore } from './metrics/timed-metadata-store.js';
 import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoint.js';
 import { AuditLog } from './audit/audit-log.js';
 import { StaticUi } from './ui/static-ui.js';
+import { loadUpstreamCredentials } from './config/proxy-credentials.js';
+import { PullThroughCache } from './proxy/pull-through-cache.js';
 
 export interface RunningRegistry {
   address: string;
@@ -56,6 +58,13 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
   const metricsEndpoint = await openMetrics(config);
   const endpoints = await loadEndpoints(config.events);
   const registry = await openEmbeddedRegistry(config, metricsEndpoint?.metrics);
+  let cache: PullThroughCache | undefined;
+  try {
+    cache = config.proxy ? await openPullThroughCache(registry, config, log, metricsEndpoint?.metrics) : undefined;
+  } catch (e) {
+    await registry.close();
+    throw e;
+  }
   if (config.requireSignatures)
     log.info(
       { requireSignatures: config.requireSignatures },
@@ -195,6 +204,7 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       clearInterval(idle);
       await gcStopped;
       await dispatcher?.stop();
+      cache?.close();
       await registry.close();
       await audit?.close().catch((err: unknown) => log.error({ err }, 'the audit trail could not be written'));
       log.info('stopped');
@@ -210,6 +220,36 @@ async function loadUi(log: Logger): Promise<StaticUi | undefined> {
     log.warn({ err }, 'the web UI could not be loaded: serving without it (build it with `npm run build`)');
     return undefined;
   }
+}
+
+/** The pull-through cache over the `proxy:` entries, their credentials read now (a missing one fails the start). */
+async function openPullThroughCache(
+  registry: Registry,
+  config: ServeConfig,
+  log: Logger,
+  metrics: Metrics | undefined,
+): Promise<PullThroughCache> {
+  const entries = [];
+  for (const rule of config.proxy ?? []) {
+    const credentials = await loadUpstreamCredentials(rule);
+    entries.push({ rule, ...(credentials ? { credentials } : {}) });
+  }
+  log.info(
+    {
+      proxy: entries.map(({ rule, credentials }) => ({
+        prefix: rule.prefix,
+        upstreams: rule.upstreams,
+        tagTtlSeconds: rule.tagTtlSeconds,
+        readOnly: rule.readOnly,
+        authenticated: credentials !== undefined,
+      })),
+    },
+    'pull-through cache',
+  );
+  return new PullThroughCache(registry, entries, {
+    log: log.child({ component: 'proxy' }),
+    ...(metrics ? { metrics } : {}),
+  });
 }
 
 async function openMetrics(config: ServeConfig): Promise<MetricsEndpoint | undefined> {

@@ -194,6 +194,8 @@ export interface CommandContext {
   credentials(): DockerCredentialStore;
   /** Prints a note on stderr (not in JSON mode's stdout). */
   note(message: string): void;
+  /** With progress bars: the line above them, naming the item in progress. */
+  status(text: string): void;
 }
 
 export interface CommandResult {
@@ -271,6 +273,7 @@ export function clientAction(
         return c;
       },
       note: (m) => process.stderr.write(`${m}\n`),
+      status: (text) => progress.status(text),
     };
     let exit = 0;
     try {

@@ -1,8 +1,9 @@
 /**
  * Progress bars for transfers, drawn on stderr when it is a terminal: one line per
  * blob in flight (upload, download, or local preparation such as compressing a
- * layer), redrawn at most ten times a second, plus a summary line. Nothing is drawn
- * when stderr is not a TTY; warnings are always printed.
+ * layer), redrawn at most ten times a second, plus a summary line — and, for commands
+ * that work item by item (`stowage mirror`'s tags), a heading saying which. Nothing is
+ * drawn when stderr is not a TTY; warnings are always printed.
  */
 import type { ProgressEvent } from '../client/index.js';
 
@@ -35,6 +36,7 @@ export class ProgressRenderer {
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  private heading: string | undefined;
   private readonly out: NodeJS.WriteStream;
   private readonly enabled: boolean;
 
@@ -65,6 +67,15 @@ export class ProgressRenderer {
     this.timer ??= setInterval(() => this.draw(), 100).unref();
   };
 
+  /** The line above the bars (`[2/5] library/alpine:3.18.0`); finished blobs of the last item are dropped. */
+  status(text: string): void {
+    if (!this.enabled) return;
+    this.heading = text;
+    for (const [k, l] of this.lines) if (l.state === 'done') this.lines.delete(k);
+    this.dirty = true;
+    this.timer ??= setInterval(() => this.draw(), 100).unref();
+  }
+
   private clear(): void {
     if (!this.enabled || this.drawn === 0) return;
     this.out.write(`\x1b[${this.drawn}A\x1b[J`);
@@ -80,7 +91,7 @@ export class ProgressRenderer {
     const active = all.filter((l) => l.state !== 'done');
     const done = all.filter((l) => l.state === 'done').sort((a, b) => b.at - a.at);
     const shown = [...active.slice(0, 10), ...done.slice(0, Math.max(0, 12 - Math.min(active.length, 10)))];
-    const text = shown.map((l) => this.format(l, width));
+    const text = [...(this.heading ? [this.heading.slice(0, width)] : []), ...shown.map((l) => this.format(l, width))];
     const total = all.reduce((s, l) => s + l.size, 0);
     const moved = all.reduce((s, l) => s + Math.min(l.transferred, l.size), 0);
     text.push(

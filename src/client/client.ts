@@ -70,6 +70,22 @@ export interface Referrers {
   via: 'api' | 'tag-schema';
 }
 
+/**
+ * What a manifest graph is written into (graph.ts, copy, mirror): a Repository of a
+ * remote registry, or another implementation of the same few calls (`stowage serve`'s
+ * scheduled mirrors write through the local registry's operations).
+ */
+export interface Destination {
+  readonly registry: string;
+  readonly name: string;
+  readonly client: { readonly concurrency: number; readonly emit: ProgressListener };
+  pushBlob(desc: Descriptor, source: BlobSource, opts?: { mountFrom?: readonly string[] }): Promise<UploadResult>;
+  manifestExists(ref: string, opts?: { push?: boolean }): Promise<Descriptor | undefined>;
+  pushManifest(bytes: Buffer, mediaType: string, ref?: string): Promise<PushedManifest>;
+  referrers(digest: string, opts?: { artifactType?: string }): Promise<Referrers>;
+  fetchManifest(ref: string, opts?: { accept?: string }): Promise<FetchedManifest>;
+}
+
 export class RegistryClient {
   readonly credentials: CredentialProvider;
   readonly chunkSize: number;
@@ -214,7 +230,7 @@ async function raiseFor(s: RegistrySession, res: HttpResponse, ctx: RaiseContext
 }
 
 /** One repository on one registry. */
-export class Repository implements ContentSource {
+export class Repository implements ContentSource, Destination {
   readonly origin: { registry: string; repository: string };
   private readonly session: RegistrySession;
 

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { isRegistryError } from '../core/errors.js';
 import { parseManifest, type ManifestReference } from '../core/manifest.js';
 import { isManifestType } from '../core/media-types.js';
-import type { Repository } from './client.js';
+import type { Destination } from './client.js';
 import { blobSource, type ContentSource, type Descriptor } from './content.js';
 import { verifiedStream } from './download.js';
 import { clientError } from './errors.js';
@@ -64,7 +64,7 @@ export interface PushGraphResult {
  */
 export async function pushGraph(
   src: ContentSource,
-  dst: Repository,
+  dst: Destination,
   root: Descriptor,
   opts: PushGraphOptions = {},
 ): Promise<PushGraphResult> {

@@ -14,7 +14,7 @@
  * (what the CLI commands do).
  */
 export { RegistryClient, Repository, MANIFEST_ACCEPT, manifestMediaType, referrersTag } from './client.js';
-export type { ClientOptions, FetchedManifest, PushedManifest, Referrers } from './client.js';
+export type { ClientOptions, Destination, FetchedManifest, PushedManifest, Referrers } from './client.js';
 export { ClientError, clientError, isClientError } from './errors.js';
 export type { ClientErrorCode } from './errors.js';
 export {
@@ -44,6 +44,7 @@ export type { Credential, CredentialProvider, StoreResult } from './credentials.
 export type { LoginResult, AuthMode } from './session.js';
 export { LocalContent, describeBytes, describeFile, verifyBytes, MAX_MANIFEST_BYTES } from './content.js';
 export type { ContentSource, BlobSource, Descriptor } from './content.js';
+export type { UploadResult } from './upload.js';
 export { pushGraph, fetchGraph, manifestChildren } from './graph.js';
 export type { PushGraphOptions, PushGraphResult, PushStats, ContentSink, FetchGraphOptions } from './graph.js';
 export type { ProgressEvent, ProgressListener, BlobEvent, ManifestEvent } from './progress.js';
@@ -102,5 +103,12 @@ export {
   assertKeyPairAbsent,
 } from './ops/key-files.js';
 export { verifyBlob } from './ops/verify-blob.js';
-export { mirror, tagFilter } from './ops/mirror.js';
-export type { MirrorFilters, MirrorResult, MirrorTagResult } from './ops/mirror.js';
+export { mirror, mirrorRepositories, parseRepositorySet, tagFilter } from './ops/mirror.js';
+export type {
+  MirrorFilters,
+  MirrorOptions,
+  MirrorResult,
+  MirrorTagEvent,
+  MirrorTagResult,
+  RepositoriesMirrorResult,
+} from './ops/mirror.js';

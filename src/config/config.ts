@@ -19,6 +19,8 @@ import { EVENTS_OFF, EventsConfigError, parseEvents, type EventsConfig } from '.
 import { AuditConfigError, parseAudit, type AuditConfig } from './audit-config.js';
 import { UI_DEFAULTS, UiConfigError, parseUi, type UiConfig } from './ui-config.js';
 import { METRICS_OFF, MetricsConfigError, parseMetrics, readMetricsEnv, type MetricsConfig } from './metrics-config.js';
+import { ProxyConfigError, parseProxy } from './proxy-config.js';
+import type { ProxyRule } from '../proxy/proxy-rule.js';
 import {
   DEFAULT_STORAGE,
   StorageConfigError,
@@ -87,6 +89,8 @@ export interface ServeConfig {
   audit?: AuditConfig;
   /** The web UI and its JSON API under /api/v1 (ui-config.ts); on by default. */
   ui: UiConfig;
+  /** The pull-through cache's upstreams, one per repository prefix (proxy-config.ts); none by default. */
+  proxy?: ProxyRule[];
 }
 
 export const DEFAULTS: ServeConfig = {
@@ -180,6 +184,7 @@ const FILE_KEYS: Record<string, keyof ServeConfig> = {
   events: 'events',
   audit: 'audit',
   ui: 'ui',
+  proxy: 'proxy',
 };
 
 /** `STOWAGE_ADDR`, `STOWAGE_DATA`, … */
@@ -266,8 +271,10 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
   let events: EventsConfig;
   let audit: AuditConfig | undefined;
   let ui: UiConfig;
+  let proxy: ProxyRule[] | undefined;
   try {
     ui = merged.ui === UI_DEFAULTS ? UI_DEFAULTS : parseUi(merged.ui);
+    proxy = parseProxy(merged.proxy);
     audit = parseAudit(merged.audit);
     events = flags.events !== undefined ? parseEvents(flags.events) : parseEvents(file.events);
     metrics =
@@ -294,7 +301,8 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
       e instanceof MetricsConfigError ||
       e instanceof EventsConfigError ||
       e instanceof AuditConfigError ||
-      e instanceof UiConfigError
+      e instanceof UiConfigError ||
+      e instanceof ProxyConfigError
     ) {
       throw new ConfigError(e.message);
     }
@@ -340,6 +348,7 @@ export function resolveConfig(file: Source, env: Source, flags: Source): ServeCo
     events,
     ...(audit ? { audit } : {}),
     ui,
+    ...(proxy ? { proxy } : {}),
   };
 }
 

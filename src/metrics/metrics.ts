@@ -108,6 +108,24 @@ export class Metrics {
     labelNames: ['endpoint', 'result'] as const,
     registers: [this.registry],
   });
+  readonly proxyRequests = new Counter({
+    name: 'stowage_proxy_requests_total',
+    help: 'Pull-through cache lookups, by kind (manifest, blob, referrers) and result: hit (served from the cache), miss (fetched upstream), stale (a cached tag served because no upstream answered).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly proxyUpstreamBytes = new Counter({
+    name: 'stowage_proxy_upstream_bytes_total',
+    help: 'Bytes of blobs and manifests fetched from each upstream URL.',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  readonly proxyUpstreamErrors = new Counter({
+    name: 'stowage_proxy_upstream_errors_total',
+    help: 'Failed requests to each upstream URL, by reason: connection, status-5xx, rate-limited.',
+    labelNames: ['upstream', 'reason'] as const,
+    registers: [this.registry],
+  });
   private storage: (() => Promise<StorageStats>) | undefined;
   private storageScrape: Promise<StorageStats> | undefined;
 

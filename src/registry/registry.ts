@@ -20,6 +20,7 @@ import type { PullCheck } from './signature-policy.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { manifestPushEvents, type EventActor, type ManifestWriteFacts, type RegistryEvent } from '../core/events.js';
 import { PullRecorder } from './pull-recorder.js';
+import type { UpstreamSource } from './upstream.js';
 import { describeImmutableRule, immutableRule, type ImmutableTagRule } from './immutable-tags.js';
 import { namespaceOf, quotaFor, type QuotaRule } from './quotas.js';
 import { bytesQuotaExceeded, type QuotaLimits } from '../core/quota.js';
@@ -55,6 +56,8 @@ export interface VisibleBlob {
   size: number;
   /** Set when the digest names a manifest of the repository rather than a linked blob. */
   manifest?: ManifestRecord;
+  /** Set when the blob is not cached yet in a proxied repository: its bytes come from upstream. */
+  upstream?: true;
 }
 
 /** What the client said about a blob before sending it (quotas refuse it before its bytes arrive). */
@@ -74,6 +77,8 @@ export interface StoredManifest {
   mediaType: string;
   size: number;
   content: Buffer;
+  /** A proxied tag served from the cache because its upstream could not be asked. */
+  stale?: true;
 }
 
 export interface PutManifestResult {
@@ -132,6 +137,8 @@ export class Registry {
   private readonly events: boolean;
   private readonly pullEvents: boolean;
   private readonly tagMoves: boolean;
+  /** The pull-through cache, for repositories under a proxied prefix (set by useUpstream). */
+  private upstream: UpstreamSource | undefined;
 
   constructor(
     readonly blobs: BlobStore,
@@ -153,6 +160,21 @@ export class Registry {
     this.events = options.events ?? false;
     this.pullEvents = this.events && (options.pullEvents ?? false);
     this.tagMoves = options.tagMoves ?? false;
+  }
+
+  /** Repositories under the source's prefixes get what they miss from upstream (src/proxy/). */
+  useUpstream(source: UpstreamSource): void {
+    this.upstream = source;
+  }
+
+  /** DENIED for writes under a read-only proxied prefix: its content is upstream's. */
+  private assertWritable(repository: string): void {
+    if (this.upstream?.covers(repository)?.readOnly)
+      throw new RegistryError(
+        'DENIED',
+        `${repository} is under a read-only proxied prefix: its content comes from upstream; push to a local repository`,
+        { name: repository },
+      );
   }
 
   /** The events recording what GC or retention removed (undefined when no endpoint listens). */
@@ -185,15 +207,26 @@ export class Registry {
     assertRepositoryName(repository);
     const digest = parseDigest(digestText).value;
     const link = await this.meta.blobLink(repository, digest);
-    if (link) return { digest, size: link.size };
+    if (link) {
+      if (this.upstream?.covers(repository)) this.upstream.blobHit?.();
+      return { digest, size: link.size };
+    }
     const manifest = await this.meta.getManifest(repository, digest);
     if (manifest) return { digest, size: manifest.size, manifest };
+    if (this.upstream?.covers(repository))
+      return { digest, size: await this.upstream.blobSize(repository, digest), upstream: true };
     throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
   }
 
   /** Opens a blob for reading; `range` must already be resolved against its size. */
   async readBlob(repository: string, digest: string, range?: ByteRange): Promise<Readable> {
     const blob = await this.statBlob(repository, digest);
+    if (blob.upstream) {
+      const body = await this.blobBody(repository, blob, range ? { range } : {});
+      if (body.kind === 'stream') return body.stream;
+      // Only a stream comes back without localFile; anything else means the blob was cached meanwhile.
+      return this.readBlob(repository, digest, range);
+    }
     return blob.manifest ? this.manifestAsBlob(repository, blob.manifest, range) : this.blobs.read(blob.digest, range);
   }
 
@@ -204,6 +237,7 @@ export class Registry {
    * the size.
    */
   async blobBody(repository: string, blob: VisibleBlob, request: BodyRequest = {}): Promise<BlobBody> {
+    if (blob.upstream) return this.upstream!.blobBody(repository, blob.digest, blob.size, request);
     if (!blob.manifest) return this.blobs.body(blob.digest, request);
     return { kind: 'stream', stream: await this.manifestAsBlob(repository, blob.manifest, request.range) };
   }
@@ -216,6 +250,7 @@ export class Registry {
 
   async deleteBlob(repository: string, digestText: string): Promise<void> {
     assertRepositoryName(repository);
+    this.assertWritable(repository);
     const digest = parseDigest(digestText).value;
     const result = await this.meta.unlinkBlob(repository, digest);
     if (result === 'absent') throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
@@ -238,6 +273,37 @@ export class Registry {
    */
   async startUpload(repository: string, owner: string | undefined, declared: DeclaredBlob = {}): Promise<UploadState> {
     assertRepositoryName(repository);
+    this.assertWritable(repository);
+    return this.openUpload(repository, owner, declared);
+  }
+
+  /**
+   * Stores a blob from upstream in a proxied repository, through an upload session like
+   * any push: hashed while streaming, visible only once the digest is verified and the
+   * bytes durable, within the namespace's quota. If `data` fails, nothing is linked.
+   */
+  async cacheBlob(repository: string, digest: string, data: Readable): Promise<{ digest: string; size: number }> {
+    let upload: UploadState;
+    try {
+      upload = await this.openUpload(repository, undefined, {});
+    } catch (e) {
+      data.destroy();
+      throw e;
+    }
+    try {
+      await this.appendUpload(repository, upload.id, undefined, data);
+      return await this.completeUpload(repository, upload.id, undefined, digest);
+    } catch (e) {
+      await this.cancelUpload(repository, upload.id, undefined).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async openUpload(
+    repository: string,
+    owner: string | undefined,
+    declared: DeclaredBlob,
+  ): Promise<UploadState> {
     if (declared.size !== undefined) await this.assertBytesFit(repository, declared.digest, declared.size);
     const id = randomUUID();
     const at = this.now();
@@ -301,6 +367,7 @@ export class Registry {
     caller: CallerOptions = {},
   ): Promise<{ digest: string; size: number } | undefined> {
     assertRepositoryName(repository);
+    this.assertWritable(repository);
     const digest = parseDigest(digestText).value;
     if (from === undefined) return undefined;
     assertRepositoryName(from);
@@ -596,6 +663,32 @@ export class Registry {
     caller: CallerOptions = {},
   ): Promise<PutManifestResult> {
     assertRepositoryName(repository);
+    this.assertWritable(repository);
+    return this.storeManifest(repository, reference, contentType, body, caller, false);
+  }
+
+  /**
+   * Stores an upstream's manifest in a proxied repository (under `reference`: a tag, or
+   * its digest), before the blobs it references: those are fetched when asked for.
+   */
+  cacheManifest(
+    repository: string,
+    reference: string,
+    contentType: string | undefined,
+    body: Buffer,
+  ): Promise<PutManifestResult> {
+    assertRepositoryName(repository);
+    return this.storeManifest(repository, reference, contentType, body, {}, true);
+  }
+
+  private async storeManifest(
+    repository: string,
+    reference: string,
+    contentType: string | undefined,
+    body: Buffer,
+    caller: CallerOptions,
+    unverifiedReferences: boolean,
+  ): Promise<PutManifestResult> {
     if (body.length > this.maxManifestBytes) {
       throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${this.maxManifestBytes} bytes`, {
         limit: this.maxManifestBytes,
@@ -625,6 +718,7 @@ export class Registry {
       .putManifest(repository, record, uniqueReferences(parsed.references), byDigest ? undefined : reference, {
         keepTag: immutable !== undefined,
         quota: this.quotaLimits(repository),
+        ...(unverifiedReferences ? { unverifiedReferences } : {}),
         ...(this.events || (this.tagMoves && !byDigest)
           ? {
               events: (facts: ManifestWriteFacts) => {
@@ -692,7 +786,10 @@ export class Registry {
     pull?: CallerOptions,
   ): Promise<StoredManifest> {
     assertRepositoryName(repository);
-    const digest = await this.resolve(repository, reference);
+    const proxied = this.upstream?.covers(repository)
+      ? await this.upstream!.manifest(repository, reference)
+      : undefined;
+    const digest = proxied?.digest ?? (await this.resolve(repository, reference));
     const m = await this.meta.getManifest(repository, digest);
     if (!m) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { reference });
     if (!acceptsManifest(accepted, m.mediaType)) {
@@ -714,7 +811,13 @@ export class Registry {
           }
         : undefined;
     this.pulls.record(repository, m.digest, event);
-    return { digest: m.digest, mediaType: m.mediaType, size: m.size, content: m.content };
+    return {
+      digest: m.digest,
+      mediaType: m.mediaType,
+      size: m.size,
+      content: m.content,
+      ...(proxied?.stale ? { stale: true as const } : {}),
+    };
   }
 
   /**
@@ -746,6 +849,7 @@ export class Registry {
   /** By digest: the manifest and all its tags. By tag: only the tag. */
   async deleteManifest(repository: string, reference: string, caller: CallerOptions = {}): Promise<void> {
     assertRepositoryName(repository);
+    this.assertWritable(repository);
     if (reference.includes(':')) {
       const digest = parseDigest(reference).value;
       if (this.immutableTags.length > 0) {
@@ -795,6 +899,7 @@ export class Registry {
   async referrers(repository: string, subjectText: string, artifactType?: string): Promise<ReferrerDescriptor[]> {
     assertRepositoryName(repository);
     const subject = parseDigest(subjectText).value;
+    if (this.upstream?.covers(repository)) await this.upstream.referrers(repository, subject);
     const found = await this.meta.referrers(repository, subject, artifactType);
     return found.map(toReferrerDescriptor);
   }

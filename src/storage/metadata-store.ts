@@ -92,6 +92,12 @@ export interface PutManifestOptions {
   taggedAt?: number;
   events?: (facts: ManifestWriteFacts) => RegistryEvent[];
   quota?: QuotaLimits;
+  /**
+   * Store without checking that the references exist (they are still recorded, so GC
+   * keeps what arrives later): a pull-through cache stores an upstream's manifest
+   * before its blobs, which are fetched when a client asks for them.
+   */
+  unverifiedReferences?: boolean;
 }
 
 /** A reference a manifest PUT could not satisfy: missing, or present with another size. */
@@ -208,6 +214,7 @@ export interface MetadataStore extends TokenStore, EventStore {
    * With `quota`, a manifest new to the repository past `manifestsPerRepository`, a
    * tag new to it past `tagsPerRepository`, or manifest bytes new to the namespace
    * past `bytes` throw DENIED and write nothing, checked in the same transaction.
+   * With `unverifiedReferences`, references are recorded without that check.
    */
   putManifest(
     repository: string,

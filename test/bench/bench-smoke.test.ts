@@ -55,6 +55,21 @@ async function smoke(storage: 'embedded' | 's3+postgres'): Promise<{ stdout: str
   assert.match(stdout, /Sequential write \+ fsync .*\| [\d,.]+ MiB\/s/);
   assert.match(stdout, /Loopback TCP, one connection \| [\d,.]+ MiB\/s/);
   assert.match(stdout, /\nno errors;/);
+  // The garbage-collection scenario at its smoke size (--gc-scale 0.005): both collectors ran,
+  // each removed every blob of the deleted images (the bench checks the blob storage itself).
+  assert.ok(ids.includes('gc-100-manifests-500-blobs'), `no gc scenario in ${ids.join(', ')}`);
+  assert.match(
+    stdout,
+    /\| 2 repositories, 100 manifests \(\+6 indexes\), 500 blobs; 50 manifests deleted \| [\d.,]+ \(its report: [\d.,]+\) \| [\d.,]+ \| [\d.]+× \| (PASS|MISS) \| [\d.]+ \/ [\d.]+ \(\d+\) \| (?:[\d.]+ \/ [\d.]+ \(\d+\)|—) \| (?:[\d.]+×|—) \| (PASS|MISS|—) \| 250 \/ 300 \|/,
+  );
+  // --gc-scale sizes it (1 = 100 repositories, 20,000 manifests, 100,000 blobs).
+  const scaled = spawnSync(process.execPath, [RUN, '--storage', storage, '--gc-scale', '0.01', '--list'], {
+    encoding: 'utf8',
+  });
+  assert.equal(scaled.status, 0, scaled.stderr);
+  assert.match(scaled.stdout, /^gc-200-manifests-1000-blobs$/m);
+  const full = spawnSync(process.execPath, [RUN, '--storage', storage, '--list'], { encoding: 'utf8' });
+  assert.match(full.stdout, /^gc-20000-manifests-100000-blobs$/m);
   // The paged listings' own table: a row per listing with figures for both.
   assert.match(stdout, /\| 120 tags \| n=50 \| \d+ \/ \d+ \|/);
   assert.match(stdout, /\| catalog, 30 repositories \| default \| \d+ \/ \d+ \|/);

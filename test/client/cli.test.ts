@@ -14,7 +14,7 @@ import { createMultiArchLayout, readTar, type BuiltIndex } from '../helpers/oci-
 import { makeTempDir, removeDir } from '../helpers/tools.js';
 import { stowage } from './helpers.js';
 
-describe('stowage client commands', { timeout: 60_000 }, () => {
+describe('stowage client commands', { timeout: 180_000 }, () => {
   let reg: InProcessStowage;
   let work: string;
   let env: Record<string, string>;

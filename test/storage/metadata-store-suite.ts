@@ -328,6 +328,20 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.unlinkBlob('app', present.digest), 'removed');
       });
 
+      test('unverifiedReferences stores before the blobs arrive, and still records the references', async ({
+        store,
+      }) => {
+        const config = blob('cached config');
+        const layer = blob('cached layer');
+        const m = manifest('a cached manifest');
+        const refs = [ref(config, 'config'), ref(layer)];
+        assert.deepEqual(await store.putManifest('hub/app', m, refs, 'v1', { unverifiedReferences: true }), []);
+        assert.equal(await store.resolveTag('hub/app', 'v1'), m.digest);
+        // The blob arriving later is referenced: it cannot be unlinked while the manifest is there.
+        await store.linkBlob('hub/app', layer.digest, layer.size);
+        assert.equal(await store.unlinkBlob('hub/app', layer.digest), 'referenced');
+      });
+
       test('a manifest push into a repository that does not exist yet creates nothing when it fails', async ({
         store,
       }) => {

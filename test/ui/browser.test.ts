@@ -48,7 +48,7 @@ async function shot(p: Page, name: string): Promise<void> {
 
 /** Waits for the page (client-rendered) to finish: the heading is there and main is not busy. */
 async function settled(p: Page): Promise<void> {
-  await p.locator('main[aria-busy="false"] h1').waitFor();
+  await p.locator('main[aria-busy="false"] #page-title').waitFor();
 }
 
 async function openRepository(name: string): Promise<void> {
@@ -57,7 +57,7 @@ async function openRepository(name: string): Promise<void> {
   await page.getByLabel('Search').fill(name);
   await page.locator('tbody th a', { hasText: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`) }).click();
   await settled(page);
-  await page.locator('h1', { hasText: name }).waitFor();
+  await page.locator('#page-title', { hasText: name }).waitFor();
 }
 
 async function openTag(tag: string): Promise<void> {
@@ -93,7 +93,7 @@ describe('the web UI in chromium', () => {
       await assertAccessible(p, 'repositories (anonymous)');
       await p.goto(`${fx.registry.url}/r/alice/app`);
       await settled(p);
-      assert.equal(await p.locator('h1').textContent(), 'Not found');
+      assert.equal(await p.locator('#page-title').textContent(), 'Not found');
       assert.equal(await p.locator('main').getByText('v1', { exact: true }).count(), 0);
     } finally {
       await anon.close();
@@ -166,7 +166,8 @@ describe('the web UI in chromium', () => {
   });
 
   test('the signature, from its own page, links back to its subject', async () => {
-    const link = page.locator('#referrers tbody a').first();
+    // The Sigstore bundle referrer (the legacy .sig tag's manifest has no subject field).
+    const link = page.locator('#referrers tbody tr').filter({ hasNotText: '(tag ' }).first().locator('a').first();
     await link.click();
     await settled(page);
     await page.locator('#overview').getByText('Subject').waitFor();

@@ -10,7 +10,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MT, isImageManifestType } from '../../core/media-types.js';
-import { referrersTag, type RegistryClient, type Repository } from '../client.js';
+import { referrersTag, type Destination, type RegistryClient } from '../client.js';
 import { LocalContent, MAX_MANIFEST_BYTES, describeFile, type Descriptor } from '../content.js';
 import { clientError, isClientError } from '../errors.js';
 import { pushGraph, type PushStats } from '../graph.js';
@@ -111,7 +111,7 @@ export async function pushArtifact(
 }
 
 /** Adds a referrer to the subject's `sha256-<hex>` index tag (registries without the referrers API). */
-export async function addToReferrersTag(repo: Repository, subject: string, referrer: Descriptor): Promise<void> {
+export async function addToReferrersTag(repo: Destination, subject: string, referrer: Descriptor): Promise<void> {
   const tag = referrersTag(subject);
   let index: { schemaVersion: number; mediaType: string; manifests: Descriptor[] } = {
     schemaVersion: 2,

@@ -1,5 +1,5 @@
 /** Registry to registry: copy (every platform, byte for byte) and tag. */
-import type { RegistryClient, Repository } from '../client.js';
+import type { Destination, RegistryClient, Repository } from '../client.js';
 import type { Descriptor } from '../content.js';
 import { clientError } from '../errors.js';
 import { addToReferrersTag } from './artifact.js';
@@ -24,18 +24,27 @@ export interface CopyResult {
  * and referrers of referrers (pushed by digest; the destination's referrers tag kept
  * when it has no API), cosign's `sha256-<hex>.sig|.att|.sbom` tags, and what hangs on
  * an index's platform manifests — so signatures of every level verify there too.
+ * `onlyMissing` leaves out what the destination holds already; `dryRun` only lists.
  */
-async function copyAttached(
+export async function copyAttached(
   from: Repository,
-  to: Repository,
+  to: Destination,
   subject: Descriptor,
   stats: PushStats,
+  opts: { onlyMissing?: boolean; dryRun?: boolean } = {},
 ): Promise<{ referrers: string[]; tags: string[] }> {
   const referrers: string[] = [];
   const tags: string[] = [];
   const tree = await attachedTree(from, subject, { children: true });
   for (const { node, parent } of attachedNodes(tree)) {
     const d = { mediaType: node.descriptor.mediaType, digest: node.descriptor.digest, size: node.descriptor.size };
+    // Incremental (mirror): what the destination already holds is left alone.
+    if (opts.onlyMissing && node.relation !== 'child' && (await present(to, node.tag ?? d.digest, d.digest))) continue;
+    if (opts.dryRun) {
+      if (node.relation === 'referrer') referrers.push(d.digest);
+      else if (node.relation === 'cosign-tag') tags.push(node.tag!);
+      continue;
+    }
     if (node.relation === 'referrer') {
       const pushed = await pushGraph(from, to, d);
       add(stats, pushed.stats);
@@ -56,6 +65,10 @@ async function copyAttached(
     // Index entries travelled with their index.
   }
   return { referrers, tags };
+}
+
+async function present(to: Destination, ref: string, digest: string): Promise<boolean> {
+  return (await to.manifestExists(ref, { push: true }))?.digest === digest;
 }
 
 function add(total: PushStats, more: PushStats): void {

@@ -15,12 +15,14 @@ export const getManifest: Handler = async (ctx) => {
   );
   if (req.method !== 'HEAD') await ctx.registry.assertPullable(ctx.params.name!, m);
   const etag = `"${m.digest}"`;
-  const headers = {
+  const headers: Record<string, string | number> = {
     'Content-Type': m.mediaType,
     'Docker-Content-Digest': m.digest,
     'Content-Length': m.size,
     ETag: etag,
   };
+  // A proxied tag its upstream could not confirm (README, "Pull-through cache").
+  if (m.stale) headers['Stowage-Cache'] = 'stale';
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);
     res.end();
