@@ -38,6 +38,7 @@ export const LAYERS = {
   registry: { may: ['core', 'util', 'sign', 'storage'], why: 'the registry works through the storage contracts' },
   metrics: { may: ['core', 'storage'], why: 'metrics observe the storage contracts and are fed by HTTP and GC' },
   http: { may: ['core', 'registry', 'storage', 'metrics', 'audit'], why: 'HTTP maps requests to registry calls' },
+  ui: { may: ['http'], why: "the web UI's files, served through HTTP's UiMount seam, wired by app.ts" },
   auth: { may: ['core', 'http', 'storage'], why: "auth plugs into HTTP's AccessControl seam" },
   lifecycle: {
     may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
@@ -91,6 +92,7 @@ export const LAYERS = {
       'proxy',
       'registry',
       'storage',
+      'ui',
     ],
     drivers: true,
     why: 'app.ts wires the registry side together',

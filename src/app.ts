@@ -19,6 +19,7 @@ import { createMetricsServer, type MetricsEndpoint } from './http/metrics-endpoi
 import { AuditLog } from './audit/audit-log.js';
 import { createApi } from './api/api.js';
 import { scheduleMirrors } from './mirror/scheduled-mirrors.js';
+import { StaticUi } from './ui/static-ui.js';
 import { loadUpstreamCredentials } from './config/proxy-credentials.js';
 import { PullThroughCache } from './proxy/pull-through-cache.js';
 
@@ -129,12 +130,14 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
         ...(signatureKeys ? { signatureKeys } : {}),
       })
     : undefined;
+  const ui = config.ui.enabled ? await loadUi(log) : undefined;
   const { server, state } = createRegistryServer({
     registry,
     log,
     limits,
     ...(audit ? { audit } : {}),
     ...(api ? { api } : {}),
+    ...(ui ? { ui } : {}),
     ...(auth ? { access: auth.access } : {}),
     ...(tls ? { tls } : {}),
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
@@ -243,6 +246,16 @@ export async function startRegistry(config: ServeConfig, log: Logger): Promise<R
       log.info('stopped');
     })());
   return { address, ...(metricsAddress ? { metricsAddress } : {}), shutdown };
+}
+
+/** The built web UI; a package without it still serves the registry (and says why the UI is missing). */
+async function loadUi(log: Logger): Promise<StaticUi | undefined> {
+  try {
+    return await StaticUi.load();
+  } catch (err) {
+    log.warn({ err }, 'the web UI could not be loaded: serving without it (build it with `npm run build`)');
+    return undefined;
+  }
 }
 
 /** The pull-through cache over the `proxy:` entries, their credentials read now (a missing one fails the start). */

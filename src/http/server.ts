@@ -18,6 +18,7 @@ import { matchRoute, type Access } from './routes.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditRequest } from './audit-request.js';
 import type { ApiMount, MountedRequest } from './api-mount.js';
+import type { UiMount } from './ui-mount.js';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   audit?: AuditLog;
   /** Stowage's own JSON API (src/api, `/api/v1`); absent: 404 there like any unknown path. */
   api?: ApiMount;
+  /** The web UI (src/ui), for GET/HEAD of paths no route claims outside the APIs; absent: 404 there. */
+  ui?: UiMount;
 }
 
 /** What one client can make the server hold open (README "Security"). */
@@ -161,7 +164,12 @@ export function createRegistryServer(options: HttpServerOptions): RegistryServer
       }
       const match = matchRoute(method, path);
       if (match.kind !== 'not-found') route = match.name;
+      else if (options.ui?.owns(method, path)) route = 'ui';
       if (metrics) startObserving(metrics, req, res, route);
+      if (route === 'ui') {
+        options.ui!.handle(req, res, path);
+        return;
+      }
       if (match.kind === 'not-found') throw new RegistryError('NOT_FOUND', `no route for ${path.slice(0, 200)}`);
       if (match.kind === 'method-not-allowed') {
         res.setHeader('Allow', match.allowed.join(', '));

@@ -71,6 +71,9 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
   it('ships the compiled sources and the addon sources, not the tests', async () => {
     assert.ok(existsSync(join(pkg, 'dist/src/cli/main.js')));
     assert.ok(existsSync(join(pkg, 'native/sendfile.c')));
+    // The web UI, built at install time: compiled scripts and the page they load into.
+    assert.ok(existsSync(join(pkg, 'dist/web/main.js')));
+    for (const f of ['index.html', 'app.css', 'favicon.svg']) assert.ok(existsSync(join(pkg, 'web', f)), f);
     assert.equal(existsSync(join(pkg, 'dist/test')), false, 'tests are not published');
     assert.deepEqual((await readdir(join(pkg, 'scripts'))).sort(), ['build-native.sh']);
   });
@@ -124,6 +127,12 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
         });
       });
       assert.equal(listening.sendfile, true, 'the installed addon loaded');
+      // The installed package serves its web UI.
+      const home = await fetch(`http://${listening.address}/`);
+      assert.equal(home.status, 200);
+      const script = /src="(\/assets\/[0-9a-f]+\/main\.js)"/.exec(await home.text())?.[1];
+      assert.ok(script, 'the page loads the UI script');
+      assert.equal((await fetch(`http://${listening.address}${script}`)).status, 200);
       const archive = join(work, 'smoke.tar');
       const image = await writeDockerArchive(archive, {
         layers: [randomLayer('smoke'), randomLayer('big', 300_000)],

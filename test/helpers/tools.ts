@@ -19,6 +19,7 @@ export const APT_PACKAGES = {
   dockerd: 'docker.io',
   containerd: 'containerd',
   ctr: 'containerd',
+  chromium: 'chromium',
 } as const;
 
 export type ToolName = keyof typeof APT_PACKAGES;
