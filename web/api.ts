@@ -94,7 +94,8 @@ export interface Manifest {
   size: number;
   tags: string[];
   pushed: string | null;
-  subject: Descriptor | null;
+  /** The digest of the manifest this one refers to (docs/api.md). */
+  subject: string | null;
   annotations: Record<string, string>;
   manifest: unknown;
   config: Descriptor | null;

@@ -73,15 +73,7 @@ function overview(name: string, m: Manifest): HTMLElement {
       ['Artifact type', m.artifactType ? h('code', null, m.artifactType) : null],
       ['Size', formatBytes(m.size)],
       ['Pushed', time(m.pushed)],
-      [
-        'Subject',
-        m.subject
-          ? [
-              h('a', { href: paths.artifact(name, m.subject.digest) }, shortDigest(m.subject.digest)),
-              ` (${m.subject.mediaType})`,
-            ]
-          : null,
-      ],
+      ['Subject', m.subject ? h('a', { href: paths.artifact(name, m.subject) }, shortDigest(m.subject)) : null],
       ['Referrers', m.referrers ? String(m.referrers) : null],
     ]),
     annotations.length

@@ -17,8 +17,11 @@ import type { UiMount } from '../http/ui-mount.js';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/** Paths that belong to the registry and Stowage's APIs, never to the UI. */
-const RESERVED = /^\/(?:v2|api|token|metrics|healthz|readyz)(?:\/|$)/;
+/**
+ * The UI's own paths: its client routes (web/router.ts) and its assets. Everything else,
+ * `/v1/` probes and typos included, stays the registry's: an OCI 404, never a page.
+ */
+const UI_PATHS = /^\/(?:|signin|r\/.+|assets\/.+)$/;
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -93,7 +96,7 @@ export class StaticUi implements UiMount {
   }
 
   owns(method: string, path: string): boolean {
-    return (method === 'GET' || method === 'HEAD') && !RESERVED.test(path);
+    return (method === 'GET' || method === 'HEAD') && UI_PATHS.test(path);
   }
 
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {

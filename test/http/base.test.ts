@@ -53,8 +53,8 @@ describe('base endpoints', () => {
     assert.notEqual(a.headers['x-request-id'], b.headers['x-request-id']);
   });
 
+  // `/` is the web UI's (test/ui/static-ui.test.ts); with `ui: false` it is unknown too.
   for (const path of [
-    '/',
     '/v1/',
     '/v2/foo',
     '/v2/foo/bar',

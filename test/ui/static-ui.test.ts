@@ -93,6 +93,8 @@ describe('the web UI is served at / by stowage serve', () => {
       '/healthz',
       '/readyz',
       '/api',
+      '/v1/',
+      '/no/such/path',
     ]) {
       const res = await fetch(s.url + path);
       assert.notEqual(res.headers.get('content-type'), 'text/html; charset=utf-8', path);
