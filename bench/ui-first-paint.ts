@@ -96,7 +96,14 @@ async function main(): Promise<void> {
       const page = await context.newPage();
       await page.addInitScript(WATCH_ROWS);
       await page.goto(`${registry.url}/r/${REPO}`);
-      await page.waitForFunction('window.__rowsPainted !== undefined', undefined, { timeout: 30_000 });
+      // A function, not a string: the page's CSP (no 'unsafe-eval') refuses evaluated strings.
+      await page.waitForFunction(
+        () => (window as unknown as { __rowsPainted?: number }).__rowsPainted !== undefined,
+        undefined,
+        {
+          timeout: 30_000,
+        },
+      );
       const t = (await page.evaluate(`({
         fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
         rows: window.__rowsPainted,
