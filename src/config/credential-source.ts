@@ -2,8 +2,7 @@
  * Credentials for another registry, as config sections name them — `username` or
  * `username_env`, and `password`, `password_env` or `password_file` — parsed (pure)
  * and then read once at start-up: a missing variable or an unreadable file fails the
- * start with a message naming it, never the secret. Used by `mirrors:`; `proxy:` takes
- * the same keys.
+ * start with a message naming it, never the secret. Used by `mirrors:` and `proxy:`.
  */
 import { readFile } from 'node:fs/promises';
 

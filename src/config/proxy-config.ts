@@ -11,6 +11,7 @@
  *       username_env: GHCR_USER
  *       password_file: ./secrets/ghcr-token
  */
+import { CredentialSourceError, parseCredentialSource } from './credential-source.js';
 import { GlobError, compileGlob } from '../core/repository-glob.js';
 import { isValidRepositoryName } from '../core/names.js';
 import { DEFAULT_TAG_TTL_SECONDS, type ProxyRule, type UpstreamCredentialSource } from '../proxy/proxy-rule.js';
@@ -115,25 +116,14 @@ function parseUpstreamUrl(v: unknown, at: string): string {
   return url.origin;
 }
 
+/** The shared credential keys (credential-source.ts), with this section's error type. */
 function parseCredentials(m: Record<string, unknown>, at: string): UpstreamCredentialSource | undefined {
-  const pick = (key: string) => (m[key] === undefined ? undefined : nonEmpty(m[key], `${at}: ${key}`));
-  const username = pick('username');
-  const usernameEnv = pick('username_env');
-  const password = pick('password');
-  const passwordEnv = pick('password_env');
-  const passwordFile = pick('password_file');
-  const users = [username, usernameEnv].filter((x) => x !== undefined).length;
-  const passwords = [password, passwordEnv, passwordFile].filter((x) => x !== undefined).length;
-  if (users === 0 && passwords === 0) return undefined;
-  if (users !== 1) throw new ProxyConfigError(`${at}: give exactly one of username, username_env`);
-  if (passwords !== 1) throw new ProxyConfigError(`${at}: give exactly one of password, password_env, password_file`);
-  return {
-    ...(username !== undefined ? { username } : {}),
-    ...(usernameEnv !== undefined ? { usernameEnv } : {}),
-    ...(password !== undefined ? { password } : {}),
-    ...(passwordEnv !== undefined ? { passwordEnv } : {}),
-    ...(passwordFile !== undefined ? { passwordFile } : {}),
-  };
+  try {
+    return parseCredentialSource(m, at);
+  } catch (e) {
+    if (e instanceof CredentialSourceError) throw new ProxyConfigError(e.message);
+    throw e;
+  }
 }
 
 function nonEmpty(v: unknown, what: string): string {
