@@ -170,7 +170,7 @@ describe('npm pack, then npm install -g of the tarball', { timeout: 900_000 }, (
     assert.equal(r.code, 0);
     assert.equal(r.stdout, '');
     assert.deepEqual(r.stderr.trim().split('\n'), [
-      'stowage: WARNING: the sendfile addon was not built (missing: python3 make cc); large blob pulls will stream through user space',
+      'stowage: WARNING: the native addons were not built (missing: python3 make cc); large blob pulls will stream through user space, S3 uploads hash with hash-wasm',
     ]);
     assert.equal(existsSync(join(copy, 'native', 'build')), false);
   });
