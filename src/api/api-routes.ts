@@ -1,3 +1,4 @@
+import { matchTable, type TableMatch } from '../http/routes.js';
 import type { ApiHandler } from './api-context.js';
 import { info } from './handlers/info.js';
 import { endSession, getSession, startSession } from './handlers/session.js';
@@ -87,22 +88,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
 ];
 
-export type ApiRouteMatch =
-  | { kind: 'found'; name: string; handler: ApiHandler; access: ApiAccess; params: Record<string, string> }
-  | { kind: 'method-not-allowed'; name: string; allowed: string[] }
-  | { kind: 'not-found' };
+export type ApiRouteMatch = TableMatch<ApiHandler, ApiAccess>;
 
 export function matchApiRoute(method: string, path: string): ApiRouteMatch {
-  for (const route of API_ROUTES) {
-    const m = route.pattern.exec(path);
-    if (!m) continue;
-    const entry = route.methods[method === 'HEAD' ? 'GET' : method];
-    if (!entry) {
-      const allowed = Object.keys(route.methods);
-      if (allowed.includes('GET')) allowed.push('HEAD');
-      return { kind: 'method-not-allowed', name: route.name, allowed };
-    }
-    return { kind: 'found', name: route.name, handler: entry.handler, access: entry.access, params: { ...m.groups } };
-  }
-  return { kind: 'not-found' };
+  return matchTable(API_ROUTES, method, path);
 }

@@ -86,13 +86,21 @@ export const ROUTES: readonly Route[] = [
   { name: 'metrics', pattern: /^\/metrics$/, methods: { GET: { handler: metrics, access: 'none' } } },
 ];
 
-export type RouteMatch =
-  | { kind: 'found'; name: string; handler: Handler; access: Access; params: Record<string, string> }
+/** What a route table answers for a request, whatever its handlers (also /api/v1's, src/api/api-routes.ts). */
+export type TableMatch<H, A> =
+  | { kind: 'found'; name: string; handler: H; access: A; params: Record<string, string> }
   | { kind: 'method-not-allowed'; name: string; allowed: string[] }
   | { kind: 'not-found' };
 
-export function matchRoute(method: string, path: string): RouteMatch {
-  for (const route of ROUTES) {
+export type RouteMatch = TableMatch<Handler, Access>;
+
+/** The first route whose pattern matches; HEAD is served by GET's entry. */
+export function matchTable<H, A>(
+  routes: readonly { name: string; pattern: RegExp; methods: Partial<Record<string, { handler: H; access: A }>> }[],
+  method: string,
+  path: string,
+): TableMatch<H, A> {
+  for (const route of routes) {
     const m = route.pattern.exec(path);
     if (!m) continue;
     const entry = route.methods[method === 'HEAD' ? 'GET' : method];
@@ -104,4 +112,8 @@ export function matchRoute(method: string, path: string): RouteMatch {
     return { kind: 'found', name: route.name, handler: entry.handler, access: entry.access, params: { ...m.groups } };
   }
   return { kind: 'not-found' };
+}
+
+export function matchRoute(method: string, path: string): RouteMatch {
+  return matchTable(ROUTES, method, path);
 }
