@@ -436,12 +436,7 @@ export class Registry {
     contentRange: string | undefined,
     contentLength: number | undefined,
   ): Promise<number> {
-    const current = await this.blobs.uploadSize(id);
-    if (current === undefined) {
-      data.resume();
-      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
-    }
-    let offset = current;
+    let offset: number | undefined;
     let length = contentLength;
     if (contentRange !== undefined) {
       const range = parseContentRange(contentRange);
@@ -453,9 +448,17 @@ export class Registry {
       }
       offset = range.start;
       length = range.end - range.start + 1;
+    } else {
+      // With a range, the store checks it against the size itself: one read of the session fewer.
+      offset = await this.blobs.uploadSize(id);
+      if (offset === undefined) {
+        data.resume();
+        throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+      }
     }
     const room = await this.quotaRoom(repository, digest);
-    if (room === undefined) return this.blobs.appendUpload(id, offset, data);
+    // Only a length HTTP enforces (Content-Length) is passed on: the store may stream the chunk through.
+    if (room === undefined) return this.blobs.appendUpload(id, offset, data, contentLength);
     const refuse = async (size: number) => {
       await this.dropSession(id);
       return bytesQuotaExceeded(room.namespace, room.usage, room.limit, size);
@@ -480,7 +483,7 @@ export class Registry {
     // The refusal may come before the store reads from `limited`; the store sees it destroyed.
     limited.on('error', () => undefined);
     try {
-      return await this.blobs.appendUpload(id, offset, limited);
+      return await this.blobs.appendUpload(id, offset, limited, contentLength);
     } catch (e) {
       if (over) {
         data.unpipe();

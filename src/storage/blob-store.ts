@@ -77,9 +77,11 @@ export interface BlobStore {
   /**
    * Appends a stream at `offset`, which must equal the current size (else
    * RANGE_INVALID). Hashes while writing. If the stream fails midway, the session
-   * is rolled back to `offset`. Resolves to the new size.
+   * is rolled back to `offset`. Resolves to the new size. `length`, when the request
+   * declared it (Content-Length), lets a store stream the chunk straight through; a
+   * body that then ends short fails the append.
    */
-  appendUpload(id: string, offset: number, data: Readable): Promise<number>;
+  appendUpload(id: string, offset: number, data: Readable, length?: number): Promise<number>;
   /**
    * Verifies the session's bytes against `digest` (DIGEST_INVALID on mismatch,
    * which also discards the session), then makes them the blob. Idempotent

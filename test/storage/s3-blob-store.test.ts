@@ -114,6 +114,72 @@ describe('s3 blob store specifics', () => {
     }
   });
 
+  it('chunks of declared length are streamed as one part each, tail included, on either replica', async () => {
+    const { o, store, done } = await fresh();
+    const other = new S3BlobStore(o);
+    try {
+      const MiB = 1024 * 1024;
+      // A tail; tail + 8 MiB as one part; 8 MiB as one part; a tail; too big for one part (cut as before).
+      const sizes = [3 * MiB, 8 * MiB, 8 * MiB, MiB + 7, 17 * MiB];
+      const bytes = randomBytes(sizes.reduce((a, b) => a + b));
+      const id = randomUUID();
+      await store.createUpload(id);
+      let offset = 0;
+      for (const [i, size] of sizes.entries()) {
+        const part = bytes.subarray(offset, offset + size);
+        const cut = Math.floor(part.length / 3);
+        offset = await (i % 2 ? other : store).appendUpload(
+          id,
+          offset,
+          body(part.subarray(0, cut), part.subarray(cut)),
+          part.length,
+        );
+        assert.equal(await (i % 2 ? store : other).uploadSize(id), offset);
+      }
+      const d = digestBytes(bytes);
+      assert.deepEqual(await other.commitUpload(id, d), { size: bytes.length });
+      assert.ok((await readAll(await store.read(d.value))).equals(bytes));
+      assert.deepEqual(await leftovers(store, o), {
+        keys: [`blobs/sha256/${d.hex.slice(0, 2)}/${d.hex}`],
+        multipart: [],
+      });
+    } finally {
+      await other.close();
+      await done();
+    }
+  });
+
+  it('a declared chunk that fails is rolled back, one that ends early is kept as far as it came', async () => {
+    const { o, store, done } = await fresh();
+    try {
+      const MiB = 1024 * 1024;
+      const id = randomUUID();
+      await store.createUpload(id);
+      const first = randomBytes(1000);
+      await store.appendUpload(id, 0, body(first), first.length);
+      async function* failing() {
+        yield randomBytes(6 * MiB);
+        throw new Error('client went away');
+      }
+      await assert.rejects(store.appendUpload(id, 1000, Readable.from(failing()), 9 * MiB), /client went away/);
+      assert.equal(await store.uploadSize(id), 1000);
+      assert.deepEqual((await leftovers(store, o)).multipart, [], 'the multipart upload that append opened is aborted');
+      const tooLong = randomBytes(7 * MiB);
+      await assert.rejects(store.appendUpload(id, 1000, body(tooLong), 6 * MiB), { code: 'SIZE_INVALID' });
+      assert.equal(await store.uploadSize(id), 1000);
+      // Cut short without an error (the server stops reading a stalled body): what arrived stays.
+      const cutShort = randomBytes(6 * MiB);
+      assert.equal(await store.appendUpload(id, 1000, body(cutShort), 9 * MiB), 1000 + cutShort.length);
+      const all = Buffer.concat([first, cutShort]);
+      const d = digestBytes(all);
+      await store.commitUpload(id, d);
+      assert.ok((await readAll(await store.read(d.value))).equals(all));
+      assert.deepEqual((await leftovers(store, o)).multipart, []);
+    } finally {
+      await done();
+    }
+  });
+
   it('a wrong digest after parts were written leaves no object and no multipart upload', async () => {
     const { o, store, done } = await fresh();
     try {

@@ -74,6 +74,23 @@ export class Database implements Queryable {
     }
   }
 
+  /**
+   * Like query, as a named (prepared) statement: each connection parses and plans
+   * it once, then only binds and executes. For the hot read paths (HEAD, manifest
+   * GET); `name` must be unique per text, and the text must be static.
+   */
+  async prepared<R extends pg.QueryResultRow>(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>({ name, text, values });
+    } catch (e) {
+      throw translate(e);
+    }
+  }
+
   private connect(): Promise<pg.PoolClient> {
     return this.pool.connect().catch((e: unknown) => {
       throw translate(e);

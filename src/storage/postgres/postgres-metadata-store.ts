@@ -124,7 +124,13 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
-    const row = (await this.db.query<UploadRow>('SELECT * FROM uploads WHERE id = $1', [id])).rows[0];
+    const row = (
+      await this.db.prepared<UploadRow>(
+        'get-upload',
+        'SELECT id, repository, owner, created_at, updated_at FROM uploads WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
     return row && toUpload(row);
   }
 
@@ -217,7 +223,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async blobLink(repository: string, digest: string): Promise<{ size: number } | undefined> {
-    const r = await this.db.query<{ size: number }>(
+    const r = await this.db.prepared<{ size: number }>(
+      'blob-link',
       'SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2',
       [repository, digest],
     );
@@ -339,8 +346,11 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    const r = await this.db.query<ManifestRow>(
-      'SELECT m.* FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE r.name = $1 AND m.digest = $2',
+    const r = await this.db.prepared<ManifestRow>(
+      'get-manifest',
+      // Named columns, not m.*: a prepared statement's result type must survive a replica adding a column.
+      `SELECT m.digest, m.media_type, m.size, m.content, m.subject, m.artifact_type, m.annotations, m.created_at
+       FROM manifests m JOIN repositories r ON r.id = m.repo_id WHERE r.name = $1 AND m.digest = $2`,
       [repository, digest],
     );
     const row = r.rows[0];
@@ -348,7 +358,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    const r = await this.db.query<{ digest: string }>(
+    const r = await this.db.prepared<{ digest: string }>(
+      'resolve-tag',
       'SELECT t.digest FROM tags t JOIN repositories r ON r.id = t.repo_id WHERE r.name = $1 AND t.name = $2',
       [repository, tag],
     );

@@ -47,11 +47,15 @@ export interface S3BlobStoreOptions {
   presignSeconds?: number;
 }
 
+const SILENT = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 /** S3 refuses parts below this size, except the last one. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 /** Parts sent at once per upload: S3 latency overlaps, memory is bounded by this + 1 parts. */
 const PARTS_IN_FLIGHT = 3;
+/** A declared chunk up to this many part sizes is streamed as one part (appendAsPart); bigger ones are cut. */
+const ONE_PART_MAX = 2;
 /** S3's limit on parts per multipart upload. */
 const MAX_PARTS = 10_000;
 /** CopyObject's limit; bigger blobs are copied part by part. */
@@ -96,6 +100,9 @@ export class S3BlobStore implements BlobStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
+      // Errors reach the caller anyway; without a logger the SDK prints a failed streamed
+      // UploadPart (a client that went away) to the console.
+      logger: SILENT,
     });
   }
 
@@ -171,7 +178,7 @@ export class S3BlobStore implements BlobStore {
     return (await this.loadState(id))?.size;
   }
 
-  appendUpload(id: string, offset: number, data: Readable): Promise<number> {
+  appendUpload(id: string, offset: number, data: Readable, length?: number): Promise<number> {
     return this.locks.run(id, async () => {
       const state = await this.loadState(id);
       if (!state) {
@@ -181,8 +188,86 @@ export class S3BlobStore implements BlobStore {
       if (offset !== state.size) {
         throw wrongOffset(data, offset, state.size);
       }
+      const whole = length === undefined ? undefined : state.tailSize + length;
+      if (whole !== undefined && whole >= MIN_PART_BYTES && whole <= ONE_PART_MAX * this.partSize)
+        return (await this.appendAsPart(id, state, data, length!)).size;
       return (await this.append(id, state, data)).size;
     });
+  }
+
+  /**
+   * A chunk of declared length that, with the tail, makes one part S3 accepts: streamed
+   * into UploadPart as it arrives, so receiving, hashing and storing overlap, and the
+   * chunk is acknowledged as soon as its part is stored (one PATCH, one part). The
+   * chunk's buffers are kept until then (at most ONE_PART_MAX parts, within the bound
+   * above): a body that ends early (cut for stalling) is stored as far as it came.
+   */
+  private async appendAsPart(id: string, state: UploadState, data: Readable, length: number): Promise<UploadState> {
+    const whole = state.tailSize + length;
+    const [hash, tail, multipartId] = await Promise.all([
+      resumeSha256(state.sha256),
+      state.tailSize > 0 ? this.getBytes(state.tailKey!) : undefined,
+      state.multipartId ?? this.createMultipart(id),
+    ]);
+    const n = (state.parts[state.parts.length - 1]?.n ?? 0) + 1;
+    let received = 0;
+    const kept: Buffer[] = [];
+    const short = new Error('the chunk ended before its declared length');
+    async function* bytes(): AsyncGenerator<Buffer> {
+      if (tail) yield tail;
+      for await (const chunk of data as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        if (received > length) throw new RegistryError('SIZE_INVALID', 'the chunk is longer than declared');
+        hash.update(chunk);
+        kept.push(chunk);
+        yield chunk;
+      }
+      if (received !== length) throw short;
+    }
+    const body = Readable.from(bytes(), { objectMode: false });
+    // The SDK pipes the body into its request, and a failed source would leave that
+    // request waiting for the rest: abort it instead (and report the body's error).
+    const abort = new AbortController();
+    let failure: Error | undefined;
+    body.once('error', (e) => {
+      failure = e;
+      abort.abort(e);
+    });
+    const next: UploadState = {
+      ...state,
+      multipartId,
+      parts: [...state.parts],
+      size: state.size + length,
+      tailSize: 0,
+    };
+    delete next.tailKey;
+    try {
+      const sent = await this.s3(() =>
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: this.layout.dataKey(id),
+            UploadId: multipartId,
+            PartNumber: n,
+            Body: body,
+            ContentLength: whole,
+          }),
+          { abortSignal: abort.signal },
+        ),
+      );
+      if (failure !== undefined) throw failure;
+      next.parts.push({ n, etag: sent.ETag!, size: whole });
+      next.sha256 = hash.save();
+      await this.putState(id, next);
+    } catch (e) {
+      // The stored state still describes the session as it was before this append.
+      body.destroy();
+      if (state.multipartId === undefined) await this.abortMultipart(id, multipartId).catch(() => undefined);
+      if (failure === short) return this.append(id, state, Readable.from(kept));
+      throw failure ?? e;
+    }
+    if (state.tailKey) await this.deleteKeys([state.tailKey]).catch(() => undefined);
+    return next;
   }
 
   /** Streams `data` into parts; the new state is written only once every byte is stored. */
