@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { digestBytes } from '../../src/core/digest.js';
 import { MT } from '../../src/core/media-types.js';
 import type { ManifestRecord } from '../../src/storage/metadata-store.js';
@@ -74,6 +75,34 @@ describe('postgres metadata store: several replicas', () => {
         if (stored) assert.ok(tags.includes(`t${i}`), `round ${i}: manifest without its new tag`);
         else assert.deepEqual(tags, [], `round ${i}: tags ${tags} name a deleted manifest`);
         await a.deleteManifest('app', m.digest);
+      }
+    } finally {
+      await done();
+    }
+  });
+
+  it('a link one replica removes is no longer answered by the other, which had it cached', async () => {
+    const { a, b, done } = await twoReplicas();
+    try {
+      const removals = [
+        (digest: string) => a.unlinkBlob('app', digest).then((r) => assert.equal(r, 'removed')),
+        (digest: string) => a.removeUnusedBlobLink('app', digest, Number.MAX_SAFE_INTEGER).then((r) => assert.ok(r)),
+      ];
+      for (const [i, remove] of removals.entries()) {
+        const l = layer(`cached layer ${i}`);
+        await a.linkBlob('app', l.digest, l.size);
+        // Asked twice: the second answer may come from b's cache.
+        assert.deepEqual(await b.blobLink('app', l.digest), { size: l.size });
+        assert.deepEqual(await b.blobLink('app', l.digest), { size: l.size });
+        await remove(l.digest);
+        // The notice reaches b asynchronously, after a's commit: b must forget the link soon.
+        let answer = await b.blobLink('app', l.digest);
+        for (let tries = 0; answer !== undefined && tries < 500; tries++) {
+          await delay(10);
+          answer = await b.blobLink('app', l.digest);
+        }
+        assert.equal(answer, undefined, `removal ${i}: b still answers a removed link`);
+        assert.equal(await a.blobLink('app', l.digest), undefined);
       }
     } finally {
       await done();

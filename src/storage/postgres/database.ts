@@ -50,17 +50,25 @@ export class Database implements Queryable {
     this.pool = this.newPool();
   }
 
-  private newPool(): pg.Pool {
+  /** A connection of its own, with the pool's settings, not connected yet (LISTEN). */
+  client(): pg.Client {
+    return new pg.Client(this.connectionConfig());
+  }
+
+  private connectionConfig(): pg.ClientConfig {
     const o = this.options;
     const schemaOption = o.schema ? ` -c search_path=${checkIdent(o.schema)}` : '';
-    const pool = new pg.Pool({
+    return {
       connectionString: o.url,
-      max: o.pool ?? 20,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 3000,
-      idleTimeoutMillis: 30_000,
       options: `-c statement_timeout=${o.statementTimeoutMs ?? 30_000}${schemaOption}`,
       types,
-    });
+    };
+  }
+
+  private newPool(): pg.Pool {
+    const o = this.options;
+    const pool = new pg.Pool({ ...this.connectionConfig(), max: o.pool ?? 20, idleTimeoutMillis: 30_000 });
     // A connection that dies while idle must not crash the process; the pool drops it.
     pool.on('error', () => undefined);
     return pool;

@@ -26,6 +26,7 @@ import type { DeliveryRecord, DeliveryState, StoredEvent } from '../event-store.
 import type { RegistryEvent } from '../../core/events.js';
 import { tokenValues, toToken, type TokenRow } from '../token-row.js';
 import { Database, type PostgresOptions, type Queryable } from './database.js';
+import { BlobLinkCache } from './link-cache.js';
 import { RegistryError } from '../../core/errors.js';
 import { assertWithinQuota, type QuotaLimits } from '../../core/quota.js';
 import { artifactKind, type ArtifactKind } from '../../core/artifact-kind.js';
@@ -101,7 +102,10 @@ async function backfillKinds(db: Database): Promise<void> {
  * lock before it looks for references, and tags move by upsert.
  */
 export class PostgresMetadataStore implements MetadataStore {
-  private constructor(readonly db: Database) {}
+  private constructor(
+    readonly db: Database,
+    private readonly links: BlobLinkCache,
+  ) {}
 
   /** Connects and applies pending migrations (under an advisory lock). */
   static async open(options: PostgresOptions): Promise<PostgresMetadataStore> {
@@ -113,7 +117,9 @@ export class PostgresMetadataStore implements MetadataStore {
       await db.close();
       throw e;
     }
-    return new PostgresMetadataStore(db);
+    const links = new BlobLinkCache(() => db.client());
+    await links.start();
+    return new PostgresMetadataStore(db, links);
   }
 
   async createUpload(r: UploadRecord): Promise<void> {
@@ -223,12 +229,17 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async blobLink(repository: string, digest: string): Promise<{ size: number } | undefined> {
+    const cached = this.links.get(repository, digest);
+    if (cached !== undefined) return { size: cached };
+    const ticket = this.links.ticket();
     const r = await this.db.prepared<{ size: number }>(
       'blob-link',
       'SELECT b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2',
       [repository, digest],
     );
-    return r.rows[0] && { size: r.rows[0].size };
+    const row = r.rows[0];
+    if (row) this.links.put(ticket, repository, digest, row.size);
+    return row && { size: row.size };
   }
 
   unlinkBlob(repository: string, digest: string): Promise<'removed' | 'absent' | 'referenced'> {
@@ -986,6 +997,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.links.close();
     await this.db.close();
   }
 }

@@ -210,4 +210,17 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE manifests ADD COLUMN kind TEXT;
   CREATE INDEX tags_by_time ON tags(repo_id, updated_at DESC, name);
   `,
+  // Every replica's cache of blob links (link-cache.ts) forgets when a transaction that
+  // removes links, or renames or removes repositories, commits (NOTIFY is sent at commit).
+  `
+  CREATE FUNCTION stowage_blob_links_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('stowage_blob_links_removed', '');
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER blob_links_removed AFTER DELETE OR UPDATE OF repo_id, digest, size OR TRUNCATE ON blob_links
+    FOR EACH STATEMENT EXECUTE FUNCTION stowage_blob_links_removed();
+  CREATE TRIGGER repositories_removed AFTER DELETE OR UPDATE OF id, name OR TRUNCATE ON repositories
+    FOR EACH STATEMENT EXECUTE FUNCTION stowage_blob_links_removed();
+  `,
 ];
