@@ -55,16 +55,22 @@ export class UpstreamPool {
     private readonly now: () => number = Date.now,
   ) {
     this.urls = rule.upstreams.map((url) => ({ url, host: new URL(url).host, until: 0 }));
-    this.client = new RegistryClient({
-      credentials: new StaticCredentials(
-        Object.fromEntries(this.urls.map((u) => [u.host, credentials ? { ...credentials } : {}])),
-      ),
-      insecure: rule.insecure,
-      ...(rule.caFile !== undefined ? { caFile: rule.caFile } : {}),
-      // Failover is ours: the next URL rather than retries of one that failed.
-      retries: 0,
-      userAgent: 'stowage-proxy/0.1',
-    });
+    try {
+      this.client = new RegistryClient({
+        credentials: new StaticCredentials(
+          Object.fromEntries(this.urls.map((u) => [u.host, credentials ? { ...credentials } : {}])),
+        ),
+        insecure: rule.insecure,
+        ...(rule.caFile !== undefined ? { caFile: rule.caFile } : {}),
+        // Failover is ours: the next URL rather than retries of one that failed.
+        retries: 0,
+        userAgent: 'stowage-proxy/0.1',
+      });
+    } catch (e) {
+      // An unreadable ca_file: the start fails naming the entry.
+      if (isClientError(e)) throw new Error(`proxy (prefix ${rule.prefix}): ${e.message}`);
+      throw e;
+    }
   }
 
   /**
