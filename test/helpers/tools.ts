@@ -20,6 +20,7 @@ export const APT_PACKAGES = {
   containerd: 'containerd',
   ctr: 'containerd',
   chromium: 'chromium',
+  nginx: 'nginx',
 } as const;
 
 export type ToolName = keyof typeof APT_PACKAGES;
