@@ -9,7 +9,8 @@
  * - Blobs are fetched when a client asks for one, and streamed to it while they are
  *   stored (hashed on the way; visible only once verified and durable). A client that
  *   goes away does not stop the fetch: it finishes and the blob is cached, or fails and
- *   nothing is linked.
+ *   nothing is linked. A range of a blob not cached yet is asked upstream (Range) while the
+ *   whole blob is fetched for the cache, so a ranged client waits for its bytes only.
  * - Concurrent first pulls of one manifest or blob fetch it once (SingleFlight, per
  *   repository and digest or tag). This holds within one process: replicas sharing the
  *   storage each fetch on their own first miss, and the second commit of the same digest
@@ -19,13 +20,14 @@
  *   nothing cached: 429 with the earliest Retry-After when every URL is rate-limited,
  *   else 503.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { MANIFEST_ACCEPT, manifestMediaType, referrersTag } from '../client/index.js';
 import type { HttpResponse } from '../client/http.js';
 import { repositoryScope } from '../client/session.js';
 import { RegistryError } from '../core/errors.js';
 import { digestBytes, isDigestLike, parseDigest } from '../core/digest.js';
+import type { ByteRange } from '../core/ranges.js';
 import { MT } from '../core/media-types.js';
 import { compileGlob } from '../core/repository-glob.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -255,8 +257,17 @@ export class PullThroughCache implements UpstreamSource {
   async blobBody(repository: string, digest: string, size: number, request: BodyRequest): Promise<BlobBody> {
     const route = this.route(repository);
     const key = `${repository}@${digest}`;
-    // A range, or a fetch already running: wait for the blob to be cached, then serve it from here.
-    if (request.range || this.blobFlights.has(key)) {
+    if (request.range) {
+      // The whole blob is cached in the background (or the fetch running is joined) while
+      // the range itself is asked upstream: the client does not wait for the rest.
+      if (!this.blobFlights.has(key)) this.fetchInBackground(key, route, repository, digest, size);
+      const stream = await this.rangeFromUpstream(route, digest, request.range).catch((e: unknown) => {
+        throw this.unavailable(e);
+      });
+      return { kind: 'stream', stream };
+    }
+    // A fetch already running: wait for the blob to be cached, then serve it from here.
+    if (this.blobFlights.has(key)) {
       await this.blobFlights
         .run(key, () => this.fetchBlob(route, repository, digest, size, undefined, () => undefined))
         .promise.catch((e: unknown) => {
@@ -267,20 +278,86 @@ export class PullThroughCache implements UpstreamSource {
     const client = new PassThrough();
     let answered!: () => void;
     const streaming = new Promise<void>((resolve) => (answered = resolve));
+    const promise = this.fetchInBackground(key, route, repository, digest, size, client, answered);
+    await Promise.race([streaming, promise]).catch((e: unknown) => {
+      throw this.unavailable(e);
+    });
+    return { kind: 'stream', stream: client };
+  }
+
+  /** Starts the single fetch of a blob; it outlives the request that started it, so its failure is logged, not thrown at nobody. */
+  private fetchInBackground(
+    key: string,
+    route: Route,
+    repository: string,
+    digest: string,
+    size: number,
+    client?: PassThrough,
+    answered: () => void = () => undefined,
+  ): Promise<void> {
     const { promise } = this.blobFlights.run(key, () =>
       this.fetchBlob(route, repository, digest, size, client, answered),
     );
-    // The fetch outlives the request that started it; its failure is logged, not thrown at nobody.
     promise.catch((err: unknown) =>
       this.options.log.warn(
         { repository, digest, err: (err as Error).message },
         'fetching a blob from upstream failed',
       ),
     );
-    await Promise.race([streaming, promise]).catch((e: unknown) => {
-      throw this.unavailable(e);
+    return promise;
+  }
+
+  /**
+   * The bytes of `range` of a blob, asked upstream with a Range header (an upstream that
+   * ignores it and sends the whole blob is cut to the range). Not stored: the full fetch does that.
+   */
+  private async rangeFromUpstream(route: Route, digest: string, range: ByteRange): Promise<Readable> {
+    const { res, upstream } = await route.entry.pool.send(route.name, {
+      method: 'GET',
+      url: `/v2/${route.name}/blobs/${digest}`,
+      scopes: [repositoryScope(route.name, 'pull')],
+      headers: { Range: `bytes=${range.start}-${range.end}` },
     });
-    return { kind: 'stream', stream: client };
+    let skip = 0;
+    if (res.status === 206) {
+      const m = /^bytes (\d+)-(\d+)\//.exec(res.header('content-range') ?? '');
+      if (!m || Number(m[1]) !== range.start || Number(m[2]) !== range.end) {
+        await res.discard();
+        throw new UpstreamUnavailable(`${upstream} answered the range of ${digest} with another range`);
+      }
+    } else if (res.status === 200) {
+      skip = range.start;
+    } else {
+      await res.discard();
+      throw res.status === 404
+        ? new RegistryError('BLOB_UNKNOWN', undefined, { digest })
+        : this.refusal(res, route, `${route.name}@${digest}`);
+    }
+    const metrics = this.options.metrics;
+    const length = range.end - range.start + 1;
+    const body = res.body;
+    return Readable.from(
+      (async function* () {
+        let sent = 0;
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            metrics?.proxyUpstreamBytes.inc({ upstream }, chunk.length);
+            const from = Math.min(skip, chunk.length);
+            skip -= from;
+            const part = chunk.subarray(from, from + length - sent);
+            if (part.length > 0) yield part;
+            sent += part.length;
+            if (sent === length) return;
+          }
+          if (sent < length)
+            throw new Error(`${upstream} ended the range of ${digest} after ${sent} of ${length} bytes`);
+        } finally {
+          // A client gone, or the range complete before the body: the connection is not reused.
+          if (!body.readableEnded) body.destroy();
+        }
+      })(),
+      { objectMode: false },
+    );
   }
 
   /**
