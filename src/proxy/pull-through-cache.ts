@@ -260,7 +260,7 @@ export class PullThroughCache implements UpstreamSource {
     if (request.range) {
       // The whole blob is cached in the background (or the fetch running is joined) while
       // the range itself is asked upstream: the client does not wait for the rest.
-      if (!this.blobFlights.has(key)) this.fetchInBackground(key, route, repository, digest, size);
+      if (!this.blobFlights.has(key)) void this.fetchInBackground(key, route, repository, digest, size);
       const stream = await this.rangeFromUpstream(route, digest, request.range).catch((e: unknown) => {
         throw this.unavailable(e);
       });
