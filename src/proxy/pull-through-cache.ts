@@ -11,10 +11,16 @@
  *   goes away does not stop the fetch: it finishes and the blob is cached, or fails and
  *   nothing is linked. A range of a blob not cached yet is asked upstream (Range) while the
  *   whole blob is fetched for the cache, so a ranged client waits for its bytes only.
+ * - When upstream last confirmed a tag is kept in the metadata store
+ *   (upstreamConfirmedAt / confirmUpstream), so replicas sharing it and a restarted
+ *   process agree on every tag's TTL: a tag confirmed by one replica is a hit on all.
  * - Concurrent first pulls of one manifest or blob fetch it once (SingleFlight, per
  *   repository and digest or tag). This holds within one process: replicas sharing the
  *   storage each fetch on their own first miss, and the second commit of the same digest
  *   is idempotent (content-addressed), so the cost is upstream traffic, never corruption.
+ *   A lock across replicas (the store's runExclusive) was not taken: it would put a
+ *   database round trip and a lease on every miss, and its waiters would need to poll for
+ *   the blob, for a gain only when replicas miss the same digest at the same moment.
  * - When no upstream answers (down, 5xx, rate-limited), cached content is served; a tag
  *   upstream could not confirm is answered with `Stowage-Cache: stale` and logged. With
  *   nothing cached: 429 with the earliest Retry-After when every URL is rate-limited,
@@ -71,8 +77,6 @@ type ManifestOutcome = { digest: string; stale: boolean };
 export class PullThroughCache implements UpstreamSource {
   private readonly entries: Entry[];
   private readonly now: () => number;
-  /** When upstream last confirmed what a cached tag (or referrers list) names: `repo:tag` → epoch ms. */
-  private readonly confirmed = new Map<string, number>();
   private readonly manifestFlights = new SingleFlight<ManifestOutcome>();
   private readonly blobFlights = new SingleFlight<void>();
   private readonly referrerFlights = new SingleFlight<void>();
@@ -151,8 +155,10 @@ export class PullThroughCache implements UpstreamSource {
       }).promise;
     }
     const key = `${repository}:${reference}`;
-    const cached = await this.registry.meta.resolveTag(repository, reference);
-    const at = this.confirmed.get(key);
+    const [cached, at] = await Promise.all([
+      this.registry.meta.resolveTag(repository, reference),
+      this.registry.meta.upstreamConfirmedAt(repository, reference),
+    ]);
     if (cached && at !== undefined && this.now() - at < route.entry.rule.tagTtlSeconds * 1000) {
       this.count('manifest', 'hit');
       return { digest: cached, stale: false };
@@ -167,7 +173,6 @@ export class PullThroughCache implements UpstreamSource {
     tag: string,
     cached: string | undefined,
   ): Promise<ManifestOutcome> {
-    const key = `${repository}:${tag}`;
     const asked = this.now();
     try {
       const { res } = await route.entry.pool.send(route.name, {
@@ -180,12 +185,12 @@ export class PullThroughCache implements UpstreamSource {
       if (res.status !== 200) throw this.refusal(res, route, `${route.name}:${tag}`);
       const digest = res.header('docker-content-digest');
       if (cached !== undefined && digest === cached) {
-        this.confirmed.set(key, asked);
+        await this.registry.meta.confirmUpstream(repository, tag, asked);
         this.count('manifest', 'hit');
         return { digest: cached, stale: false };
       }
       const stored = await this.fetchManifest(route, repository, digest && isDigestLike(digest) ? digest : tag, tag);
-      this.confirmed.set(key, asked);
+      await this.registry.meta.confirmUpstream(repository, tag, asked);
       this.count('manifest', 'miss');
       return { digest: stored, stale: false };
     } catch (e) {
@@ -426,20 +431,20 @@ export class PullThroughCache implements UpstreamSource {
 
   async referrers(repository: string, subject: string): Promise<void> {
     const route = this.route(repository);
-    const key = `${repository}:referrers:${subject}`;
-    const at = this.confirmed.get(key);
+    const key = `referrers:${subject}`;
+    const at = await this.registry.meta.upstreamConfirmedAt(repository, key);
     if (at !== undefined && this.now() - at < route.entry.rule.tagTtlSeconds * 1000) {
       this.count('referrers', 'hit');
       return;
     }
-    await this.referrerFlights.run(key, async () => {
+    await this.referrerFlights.run(`${repository}:${key}`, async () => {
       const asked = this.now();
       try {
         for (const digest of await this.upstreamReferrers(route, repository, subject)) {
           if (!(await this.registry.meta.getManifest(repository, digest)))
             await this.fetchManifest(route, repository, digest, undefined);
         }
-        this.confirmed.set(key, asked);
+        await this.registry.meta.confirmUpstream(repository, key, asked);
         this.count('referrers', 'miss');
       } catch (e) {
         if (!(e instanceof UpstreamUnavailable)) throw e;

@@ -280,4 +280,42 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
         0,
     );
   });
+  it('a restarted cache keeps its tag TTLs (kept in the metadata store): no upstream HEAD within the TTL', async () => {
+    const data = await makeTempDir('proxy-restart');
+    const config = {
+      fsync: false,
+      data,
+      proxy: [{ prefix: 'hub', upstreams: [relay.url], tag_ttl_seconds: 3600 }],
+    } as never;
+    const heads = () => relay.count('HEAD', /^\/v2\/library\/alpine\/manifests\/3$/);
+    try {
+      const first = await startInProcess(config);
+      let digest: string | null;
+      const before = heads();
+      try {
+        const res = await fetch(`${first.url}/v2/hub/library/alpine/manifests/3`, {
+          headers: { Accept: MANIFEST_ACCEPT },
+        });
+        assert.equal(res.status, 200);
+        digest = res.headers.get('docker-content-digest');
+        assert.equal(heads() - before, 1, 'the first pull asks upstream');
+      } finally {
+        await first.stop();
+      }
+      const second = await startInProcess(config);
+      try {
+        const res = await fetch(`${second.url}/v2/hub/library/alpine/manifests/3`, {
+          headers: { Accept: MANIFEST_ACCEPT },
+        });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('docker-content-digest'), digest);
+        assert.equal(res.headers.get('stowage-cache'), null);
+        assert.equal(heads() - before, 1, 'confirmed before the restart: not asked again');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await removeDir(data);
+    }
+  });
 });
