@@ -7,21 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RegistryClient, StaticCredentials, parseReference, pushImage } from '../../src/client/index.js';
 import { makeTls } from '../auth/helpers.js';
 import { createSimpleLayout } from '../helpers/oci-fixtures.js';
 import { startInProcess, startStowage, type InProcessStowage, type StowageProcess } from '../helpers/server.js';
-import { makeTempDir, removeDir } from '../helpers/tools.js';
-
-/** This machine's first IPv4 address that is not loopback. */
-function externalAddress(): string {
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  throw new Error('no non-loopback IPv4 address: this test needs one (TLS is not verified on loopback)');
-}
+import { externalAddress, makeTempDir, removeDir } from '../helpers/tools.js';
 
 describe('scheduled mirrors: TLS to the source (ca_file, insecure)', { timeout: 180_000 }, () => {
   let source: InProcessStowage;

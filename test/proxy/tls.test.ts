@@ -5,23 +5,15 @@
  * the manifest comes through; with neither the pull is refused (503) and nothing cached.
  */
 import assert from 'node:assert/strict';
-import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RegistryClient, StaticCredentials, parseReference, pushImage } from '../../src/client/index.js';
 import { makeTls } from '../auth/helpers.js';
 import { createSimpleLayout } from '../helpers/oci-fixtures.js';
 import { startInProcess, type InProcessStowage } from '../helpers/server.js';
-import { makeTempDir, removeDir } from '../helpers/tools.js';
+import { externalAddress, makeTempDir, removeDir } from '../helpers/tools.js';
 
 const MANIFEST_ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
-
-/** This machine's first IPv4 address that is not loopback. */
-function externalAddress(): string {
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  throw new Error('no non-loopback IPv4 address: this test needs one (TLS is not verified on loopback)');
-}
 
 describe('pull-through cache: TLS to the upstream (ca_file, insecure)', { timeout: 120_000 }, () => {
   let upstream: InProcessStowage;
