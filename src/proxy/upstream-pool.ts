@@ -32,7 +32,7 @@ export interface UpstreamAnswer {
 }
 
 export interface PoolObserver {
-  /** A URL failed (`reason`: connection, status-5xx, rate-limited, backing-off). */
+  /** A URL failed (`reason`: connection, status-5xx, rate-limited); URLs skipped while backing off are not reported again. */
   error(upstream: string, reason: string, detail: string): void;
 }
 
