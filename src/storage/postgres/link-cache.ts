@@ -39,7 +39,7 @@ export class BlobLinkCache {
       this.listener = undefined;
       this.forget(false);
       client.end().catch(() => undefined);
-      if (!this.closed) this.retry = setTimeout(() => void this.start(), RELISTEN_MS);
+      if (!this.closed) this.retry = setTimeout(() => void this.start(), RELISTEN_MS).unref();
     };
     client.on('error', lost);
     client.on('end', lost);
