@@ -4,10 +4,19 @@
  * It receives scenario definitions over IPC and answers with results.
  */
 import type { DistributionStorage } from './dist-layout.js';
+import type { ProxySetup } from './proxy.js';
 import { prepareScenario, runScenario, type ScenarioDef, type ScenarioResult } from './scenarios.js';
 
 export type LoadgenRequest =
-  | { id: number; op: 'prepare'; def: ScenarioDef; target: string; url: string; layout?: DistributionStorage }
+  | {
+      id: number;
+      op: 'prepare';
+      def: ScenarioDef;
+      target: string;
+      url: string;
+      layout?: DistributionStorage;
+      proxy?: ProxySetup;
+    }
   | { id: number; op: 'run'; def: ScenarioDef; target: string }
   | { id: number; op: 'exit' };
 
@@ -22,7 +31,7 @@ process.on('message', (msg: LoadgenRequest) => {
     try {
       switch (msg.op) {
         case 'prepare':
-          await prepareScenario(msg.def, msg.target, msg.url, msg.layout);
+          await prepareScenario(msg.def, msg.target, msg.url, msg.layout, msg.proxy);
           reply({ id: msg.id, ok: true });
           break;
         case 'run':

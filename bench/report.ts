@@ -9,7 +9,7 @@ import path from 'node:path';
 import { formatSize, MiB } from './data.js';
 import type { MachineInfo, MachineLimits } from './machine.js';
 import { gcShape, gcTotals } from './gc.js';
-import { planScenarios, type ScenarioDef, type ScenarioResult, type StorageName } from './scenarios.js';
+import { planScenarios, PROXY_KINDS, type ScenarioDef, type ScenarioResult, type StorageName } from './scenarios.js';
 import { TARGET_LABELS, type TargetName } from './servers.js';
 
 export interface TargetResult extends ScenarioResult {
@@ -98,6 +98,11 @@ export function ratioTarget(def: ScenarioDef, plan: ScenarioDef[]): number | und
     case 'small-blobs':
       return 2;
     case 'catalog-paged':
+    case 'proxy-local':
+    case 'proxy-hit':
+    case 'proxy-direct':
+    case 'proxy-miss':
+      // The pull-through targets compare Stowage with itself and the upstream (proxyChecks).
       return undefined;
     case 'gc':
       return GC_SPEEDUP;
@@ -110,6 +115,10 @@ export const GC_SPEEDUP = 10;
 /** Push p99 during Stowage's collection at most this many times the p99 without one. */
 export const GC_PUSH_P99 = 2;
 export const DISK_FRACTION = 0.8;
+/** Pull-through cache: a cache hit at least this fraction of a pull of the same image pushed locally. */
+export const PROXY_HIT_FRACTION = 0.95;
+/** Pull-through cache: a miss takes at most this many times as long as pulling from the upstream directly. */
+export const PROXY_MISS_FACTOR = 1.2;
 /** Other CPU use (% of a core) above which a measurement is flagged as disturbed. */
 export const DISTURBED_PCT = 25;
 
@@ -164,8 +173,10 @@ export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
       detail: `${fmtMs(g.pushDuring.p99)} ms during (${g.pushDuring.count} pushes), ${fmtMs(g.pushBaseline.p99)} ms without (${g.pushBaseline.count}): ${fmtRatio(ratio)}`,
     });
   }
+  checks.push(...proxyChecks(run.scenarios, 'stowage'));
   const rss = run.scenarios
-    .filter((o) => o.results.stowage)
+    // proxy-direct's server is the upstream, not Stowage.
+    .filter((o) => o.results.stowage && o.def.kind !== 'proxy-direct')
     .map((o) => ({ id: o.def.id, rss: o.results.stowage!.peakRssBytes }));
   if (rss.length > 0) {
     const worst = rss.reduce((a, b) => (b.rss > a.rss ? b : a));
@@ -182,6 +193,45 @@ export function evaluateChecks(run: Omit<BenchRun, 'checks'>): Check[] {
     pass: run.errors === 0,
     detail: `${run.errors} errors`,
   });
+  return checks;
+}
+
+/**
+ * The pull-through cache's two targets for one target's column: its hit against
+ * the same image pushed into it (Distribution: into the plain instance, its proxy
+ * mode refuses pushes), and how much longer its miss takes than a pull from the
+ * upstream itself (time ratio = direct MiB/s over miss MiB/s).
+ */
+export function proxyChecks(outcomes: ScenarioOutcome[], t: TargetName): Check[] {
+  const result = (kind: ScenarioDef['kind'], size: number | undefined) =>
+    outcomes.find((o) => o.def.kind === kind && o.def.size === size)?.results[t];
+  const checks: Check[] = [];
+  for (const { def, results } of outcomes) {
+    const r = results[t];
+    if (!r) continue;
+    if (def.kind === 'proxy-hit') {
+      const local = result('proxy-local', def.size);
+      if (!local) continue;
+      const ratio = r.value / local.value;
+      checks.push({
+        scenario: def.id,
+        description: `cache hit ≥ ${PROXY_HIT_FRACTION} × local pull`,
+        pass: ratio >= PROXY_HIT_FRACTION,
+        detail: `${fmtNum(r.value)} MiB/s hit, ${fmtNum(local.value)} MiB/s local: ${fmtRatio(ratio)}`,
+      });
+    }
+    if (def.kind === 'proxy-miss') {
+      const direct = result('proxy-direct', def.size);
+      if (!direct) continue;
+      const factor = direct.value / r.value;
+      checks.push({
+        scenario: def.id,
+        description: `cache miss time ≤ ${PROXY_MISS_FACTOR} × direct pull`,
+        pass: factor <= PROXY_MISS_FACTOR,
+        detail: `${fmtNum(r.value)} MiB/s miss, ${fmtNum(direct.value)} MiB/s from the upstream directly: ${fmtRatio(factor)} the time`,
+      });
+    }
+  }
   return checks;
 }
 
@@ -216,8 +266,10 @@ function pair(s: string | undefined, d: string | undefined): string {
 /** How much load a scenario applies (the id says what it is). */
 function describe(def: ScenarioDef): string {
   const bits: string[] = [];
+  const pulls = def.kind === 'pull' || PROXY_KINDS.includes(def.kind);
   if (def.count !== undefined)
-    bits.push(`${def.count} ${def.kind === 'pull' ? 'pulls' : def.kind === 'small-blobs' ? 'blobs' : 'pushes'}`);
+    bits.push(`${def.count} ${pulls ? 'pulls' : def.kind === 'small-blobs' ? 'blobs' : 'pushes'}`);
+  if (PROXY_KINDS.includes(def.kind)) bits.push(PROXY_WHAT[def.kind]!);
   if (def.durationMs !== undefined) bits.push(`${def.durationMs / 1000} s`);
   bits.push(`c=${def.concurrency}`);
   if (def.kind === 'push-chunked') bits.push(`${formatSize(def.chunkSize!)} chunks`);
@@ -233,6 +285,14 @@ function describe(def: ScenarioDef): string {
   }
   return bits.join(', ');
 }
+
+/** What a pull-through scenario pulls, and from where. */
+const PROXY_WHAT: Partial<Record<ScenarioDef['kind'], string>> = {
+  'proxy-local': 'image pushed into the registry (Distribution: its plain instance)',
+  'proxy-hit': 'image cached from the upstream',
+  'proxy-direct': 'image from the upstream itself (no cache)',
+  'proxy-miss': 'each pull a new image upstream, through the cache',
+};
 
 /** The results table (markdown, also printed to the terminal). */
 export function renderTable(run: BenchRun): string {
@@ -377,6 +437,38 @@ export function renderGc(run: BenchRun): string {
   ].join('\n');
 }
 
+/** The pull-through cache group: each pull for both registries, then the targets for both. */
+export function renderProxy(run: BenchRun): string {
+  const rows = run.scenarios.filter((o) => PROXY_KINDS.includes(o.def.kind));
+  if (rows.length === 0) return '';
+  const lat = (r: TargetResult | undefined) => (r ? `${fmtMs(r.latency.p50)} / ${fmtMs(r.latency.p99)}` : '—');
+  const pct = (v: number | undefined) => (v === undefined ? undefined : Math.round(v).toString());
+  const table = [
+    '| Pull (manifest by tag, then config and layers) | Image | Pulls | Stowage MiB/s | Distribution MiB/s | S/D | p50 / p99 ms, Stowage | p50 / p99 ms, Distribution | Peak RSS MiB S / D | Server CPU % S / D | Upstream CPU % S / D |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((o) => {
+      const s = o.results.stowage;
+      const d = o.results.distribution;
+      const fig = (r: TargetResult | undefined, t: TargetName) =>
+        r ? fmtNum(r.value) : o.failures[t] ? 'FAILED' : '—';
+      return `| ${o.def.id}: ${PROXY_WHAT[o.def.kind]} | ${formatSize(o.def.size!)} layer + 1 MiB + 16 KiB | ${o.def.count} | ${fig(s, 'stowage')} | ${fig(d, 'distribution')} | ${s && d ? fmtRatio(s.value / d.value) : '—'} | ${lat(s)} | ${lat(d)} | ${pair(s && fmtMiB(s.peakRssBytes), d && fmtMiB(d.peakRssBytes))} | ${pair(pct(s?.serverCpuPct), pct(d?.serverCpuPct))} | ${pair(pct(s?.upstreamCpuPct), pct(d?.upstreamCpuPct))} |`;
+    }),
+  ];
+  const s = proxyChecks(run.scenarios, 'stowage');
+  const d = proxyChecks(run.scenarios, 'distribution');
+  const targets = s.map((c) => {
+    const other = d.find((x) => x.scenario === c.scenario);
+    return `| ${c.description} | ${c.scenario} | ${c.pass ? 'PASS' : 'MISS'}: ${c.detail} | ${other ? other.detail : '—'} |`;
+  });
+  return [
+    ...table,
+    '',
+    '| Target (Stowage) | Scenario | Stowage | Distribution in proxy mode, the same measure |',
+    '| --- | --- | --- | --- |',
+    ...targets,
+  ].join('\n');
+}
+
 export function renderChecks(run: BenchRun): string {
   return [
     `| Target | Scenario | Result | Measured |`,
@@ -411,6 +503,7 @@ export function renderMarkdown(run: BenchRun): string {
   const listings = renderListings(run);
   const metricsOn = renderMetricsOn(run);
   const gc = renderGc(run);
+  const proxy = renderProxy(run);
   const loads = run.scenarios
     .flatMap((o) => run.targets.map((t) => o.results[t]?.loadAverage ?? NaN))
     .filter(Number.isFinite);
@@ -429,6 +522,7 @@ export function renderMarkdown(run: BenchRun): string {
     ...(listings ? ['', 'Paged listings (a listing = every page, following Link):', '', listings] : []),
     ...(metricsOn ? ['', 'Metrics on (`metrics: { enabled: true }`):', '', metricsOn] : []),
     ...(gc ? ['', 'Garbage collection:', '', gc] : []),
+    ...(proxy ? ['', 'Pull-through cache:', '', proxy] : []),
     '',
     renderLimits(run),
     ...(disturbed.length
@@ -520,6 +614,28 @@ export function updateGcSection(run: BenchRun, repoRoot: string, resultBase: str
     ...checks.map((c) => `| ${c.description} | ${c.pass ? 'PASS' : 'MISS'} | ${c.detail} |`),
     '',
     `${seeding}. Full data: \`${resultBase}.json\`.`,
+  ].join('\n');
+  return replaceSection(repoRoot, start, end, `${start}\n${body}\n${end}`);
+}
+
+/**
+ * BENCHMARKS.md's pull-through-cache results, from a run of its scenarios
+ * against both registries (with or without --only); undefined for smoke runs.
+ */
+export function updateProxySection(run: BenchRun, repoRoot: string, resultBase: string): string | undefined {
+  const kinds = new Set(run.scenarios.map((o) => o.def.kind));
+  if (run.smoke || run.targets.length < 2 || !PROXY_KINDS.every((k) => kinds.has(k))) return undefined;
+  const start = '<!-- bench:proxy:start (written by npm run bench; edit outside these markers) -->';
+  const end = '<!-- bench:proxy:end -->';
+  const body = [
+    `Run ${run.date}, commit ${run.commit}. ${run.targets.map((t) => `${TARGET_LABELS[t]}: ${run.servers[t] ?? '?'}`).join('; ')}.` +
+      (run.loadAverage
+        ? ` Load average (1 min): ${run.loadAverage.start.toFixed(2)} at the start, ${run.loadAverage.end.toFixed(2)} at the end.`
+        : ''),
+    '',
+    renderProxy(run),
+    '',
+    `Full data: \`${resultBase}.json\`.`,
   ].join('\n');
   return replaceSection(repoRoot, start, end, `${start}\n${body}\n${end}`);
 }

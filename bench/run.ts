@@ -32,9 +32,11 @@ import {
   renderListings,
   renderGc,
   renderMetricsOn,
+  renderProxy,
   renderTable,
   updateBenchmarksMd,
   updateGcSection,
+  updateProxySection,
   writeResultFiles,
   type BenchRun,
   type ScenarioOutcome,
@@ -42,7 +44,15 @@ import {
 } from './report.js';
 import { prepareGc, runGc, type BlobStorage } from './gc.js';
 import type { DistributionStorage } from './dist-layout.js';
-import { planScenarios, STORAGE_NAMES, type ScenarioDef, type ScenarioResult, type StorageName } from './scenarios.js';
+import type { ProxySetup } from './proxy.js';
+import {
+  planScenarios,
+  PROXY_KINDS,
+  STORAGE_NAMES,
+  type ScenarioDef,
+  type ScenarioResult,
+  type StorageName,
+} from './scenarios.js';
 import { startScaleOutServices, type ScaleOutServices } from './services.js';
 import {
   startDistribution,
@@ -193,8 +203,14 @@ class Loadgen {
     });
   }
 
-  async prepare(def: ScenarioDef, target: TargetName, url: string, layout?: DistributionStorage): Promise<void> {
-    const r = await this.call({ op: 'prepare', def, target, url, layout });
+  async prepare(
+    def: ScenarioDef,
+    target: TargetName,
+    url: string,
+    layout?: DistributionStorage,
+    proxy?: ProxySetup,
+  ): Promise<void> {
+    const r = await this.call({ op: 'prepare', def, target, url, layout, proxy });
     if (!r.ok) throw new Error(r.error);
   }
 
@@ -235,6 +251,8 @@ async function main(): Promise<number> {
   const servers: Partial<Record<TargetName, ServerHandle>> = {};
   /** Stowage with metrics on, for the scenarios that ask for it. */
   let metricsServer: ServerHandle | undefined;
+  /** The pull-through scenarios' upstream, and each registry as a cache in front of it. */
+  let proxy: ProxyServers | undefined;
   let services: ScaleOutServices | undefined;
   let loadgen: Loadgen | undefined;
   let cleaning: Promise<void> | undefined;
@@ -242,9 +260,11 @@ async function main(): Promise<number> {
     (cleaning ??= (async () => {
       await loadgen?.close().catch(() => undefined);
       await Promise.all(
-        [...Object.values(servers), ...(metricsServer ? [metricsServer] : [])].map((s) =>
-          s.stop().catch(() => undefined),
-        ),
+        [
+          ...Object.values(servers),
+          ...(metricsServer ? [metricsServer] : []),
+          ...(proxy ? [proxy.upstream, ...Object.values(proxy.caches)] : []),
+        ].map((s) => s.stop().catch(() => undefined)),
       );
       await services?.stop().catch((e: Error) => log(`stopping services: ${e.message}`));
       if (!opts.keep) await rm(root, { recursive: true, force: true });
@@ -299,6 +319,14 @@ async function main(): Promise<number> {
       metricsServer = await startStowage(path.join(root, 'stowage-metrics'), { scaleOut, metrics: true });
       log(`Stowage with metrics on at ${metricsServer.url} (pid ${metricsServer.pid})`);
     }
+    if (defs.some((d) => PROXY_KINDS.includes(d.kind))) {
+      proxy = await startProxyServers(root, opts.targets);
+      log(
+        `pull-through: upstream ${proxy.upstream.url} (pid ${proxy.upstream.pid}); ${Object.values(proxy.caches)
+          .map((c) => `${TARGET_LABELS[c.name]} cache ${c.url} (pid ${c.pid})`)
+          .join(', ')}`,
+      );
+    }
     // The tag-list and catalog scenarios write Distribution's layout directly (dist-layout.ts).
     const distributionLayout: DistributionStorage | undefined = !servers.distribution
       ? undefined
@@ -313,7 +341,11 @@ async function main(): Promise<number> {
       const outcome: ScenarioOutcome = { def, results: {}, failures: {} };
       outcomes.push(outcome);
       for (const t of opts.targets) {
-        const server = t === 'stowage' && def.metrics ? metricsServer! : servers[t]!;
+        const server =
+          (proxy && proxyServer(proxy, def, t, servers)) ??
+          (t === 'stowage' && def.metrics ? metricsServer! : servers[t]!);
+        // A cache's upstream works during its measurement too: its CPU is counted apart.
+        const upstream = proxy && (def.kind === 'proxy-hit' || def.kind === 'proxy-miss') ? proxy.upstream : undefined;
         if (def.kind === 'gc') {
           try {
             const storage: BlobStorage = !scaleOut
@@ -340,9 +372,15 @@ async function main(): Promise<number> {
           continue;
         }
         try {
-          await loadgen.prepare(def, t, server.url, t === 'distribution' ? distributionLayout : undefined);
+          await loadgen.prepare(
+            def,
+            t,
+            server.url,
+            t === 'distribution' ? distributionLayout : undefined,
+            proxy && PROXY_KINDS.includes(def.kind) ? proxySetup(proxy, t) : undefined,
+          );
           syncDisks();
-          const ours = new Set([process.pid, server.pid, loadgen.child.pid!]);
+          const ours = new Set([process.pid, server.pid, loadgen.child.pid!, ...(upstream ? [upstream.pid] : [])]);
           const settleSeconds = opts.settleSeconds > 0 ? await waitForQuiet(ours, opts.settleSeconds) : 0;
           if (settleSeconds > 1.5) log(`waited ${settleSeconds.toFixed(0)} s for other processes to go quiet`);
           const diskRef =
@@ -350,17 +388,22 @@ async function main(): Promise<number> {
           const diskRefBefore = await diskRef?.();
           server.resetPeakRss();
           const cpu0 = server.cpuSeconds();
+          const upstreamCpu0 = upstream?.cpuSeconds() ?? 0;
           const busy0 = machineBusySeconds();
           const other0 = otherProcessesCpuSeconds(ours);
           const t0 = Date.now();
           const result = await loadgen.run(def, t);
           const wall = (Date.now() - t0) / 1000;
           const cpu = server.cpuSeconds() - cpu0;
+          const upstreamCpuPct = upstream ? ((upstream.cpuSeconds() - upstreamCpu0) / wall) * 100 : undefined;
           const busy = machineBusySeconds() - busy0;
           // The orchestrator itself (idle while waiting) counts as "other".
           const otherCpuPct = ((otherProcessesCpuSeconds(ours) - other0) / wall) * 100;
           const serverCpuPct = (cpu / wall) * 100;
-          const kernelCpuPct = Math.max(0, (busy / wall) * 100 - serverCpuPct - result.loadgenCpuPct - otherCpuPct);
+          const kernelCpuPct = Math.max(
+            0,
+            (busy / wall) * 100 - serverCpuPct - result.loadgenCpuPct - otherCpuPct - (upstreamCpuPct ?? 0),
+          );
           const peakRssBytes = server.peakRss();
           const load = loadAverage();
           const diskRefAfter = await diskRef?.();
@@ -379,6 +422,7 @@ async function main(): Promise<number> {
             diskRefMiBs,
             peakRssBytes,
             loadAverage: load,
+            ...(upstreamCpuPct === undefined ? {} : { upstreamCpuPct }),
           };
           errors += result.errors;
           logResult(def, t, outcome.results[t]!);
@@ -422,7 +466,7 @@ async function main(): Promise<number> {
     const run: BenchRun = { ...base, checks: evaluateChecks(base) };
 
     process.stdout.write(`\n${renderTable(run)}\n\n${renderChecks(run)}\n\n${renderLimits(run)}\n`);
-    for (const extra of [renderListings(run), renderMetricsOn(run), renderGc(run)])
+    for (const extra of [renderListings(run), renderMetricsOn(run), renderGc(run), renderProxy(run)])
       if (extra) process.stdout.write(`\n${extra}\n`);
     const errText = renderErrors(run);
     if (errText) process.stdout.write(`\nErrors:\n${errText}\n`);
@@ -440,6 +484,8 @@ async function main(): Promise<number> {
       }
       const gcMd = updateGcSection(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
       if (gcMd) log(`updated the garbage-collection section of ${path.relative(REPO_ROOT, gcMd)}`);
+      const proxyMd = updateProxySection(run, REPO_ROOT, path.relative(REPO_ROOT, files[0]!).replace(/\.json$/, ''));
+      if (proxyMd) log(`updated the pull-through cache section of ${path.relative(REPO_ROOT, proxyMd)}`);
     }
     return errors === 0 ? 0 : 1;
   } finally {
@@ -513,6 +559,68 @@ async function sameIoDiskSpeed(dir: string, def: ScenarioDef): Promise<number> {
   }
   syncDisks();
   return (n * mib) / seconds;
+}
+
+interface ProxyServers {
+  /** Debian's docker-registry, plain: the one upstream of both caches. */
+  upstream: ServerHandle;
+  /** Stowage with a `proxy:` entry (prefix PROXY_PREFIX), Distribution in proxy mode. */
+  caches: Partial<Record<TargetName, ServerHandle>>;
+}
+
+/** Stowage's repository prefix for the upstream (Distribution's proxy mode has none: it proxies everything). */
+const PROXY_PREFIX = 'up';
+
+async function startProxyServers(root: string, targets: readonly TargetName[]): Promise<ProxyServers> {
+  const upstream = await startDistribution(path.join(root, 'upstream'));
+  const caches: ProxyServers['caches'] = {};
+  try {
+    for (const t of targets)
+      caches[t] =
+        t === 'stowage'
+          ? await startStowage(path.join(root, 'stowage-proxy'), {
+              proxy: { prefix: PROXY_PREFIX, upstream: upstream.url },
+            })
+          : await startDistribution(path.join(root, 'distribution-proxy'), undefined, upstream.url);
+  } catch (e) {
+    await Promise.all([upstream, ...Object.values(caches)].map((s) => s.stop()));
+    throw e;
+  }
+  return { upstream, caches };
+}
+
+/**
+ * Which server a pull-through scenario drives: the upstream itself (direct), a
+ * cache (hit, miss), or for `proxy-local` the registry with the image pushed
+ * into it: Stowage's cache (a local repository beside the prefix), and the plain
+ * Distribution (its proxy mode refuses pushes). Undefined for other scenarios.
+ */
+function proxyServer(
+  proxy: ProxyServers,
+  def: ScenarioDef,
+  t: TargetName,
+  servers: Partial<Record<TargetName, ServerHandle>>,
+): ServerHandle | undefined {
+  switch (def.kind) {
+    case 'proxy-direct':
+      return proxy.upstream;
+    case 'proxy-local':
+      return t === 'stowage' ? proxy.caches.stowage : servers.distribution;
+    case 'proxy-hit':
+    case 'proxy-miss':
+      return proxy.caches[t];
+    default:
+      return undefined;
+  }
+}
+
+function proxySetup(proxy: ProxyServers, t: TargetName): ProxySetup {
+  const cache = proxy.caches[t]!;
+  return {
+    upstreamUrl: proxy.upstream.url,
+    prefix: t === 'stowage' ? `${PROXY_PREFIX}/` : '',
+    ...(t === 'distribution' ? { cacheLayout: { kind: 'filesystem', root: cache.dataDir } } : {}),
+  };
 }
 
 function isAlive(pid: number): boolean {

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { deterministicBytes, formatSize, KiB, MiB, sha256, StampedBody } from './data.js';
 import { seedRepositories, seedTags, type DistributionStorage } from './dist-layout.js';
 import { gcShape, gcTotals, type GcFigures, type GcShape } from './gc.js';
+import { pullImage, pushImage, storedByDistribution, type ProxySetup, type PushedImage } from './proxy.js';
 import {
   BenchError,
   BodyCounter,
@@ -36,7 +37,14 @@ export type ScenarioKind =
   | 'tag-list-paged'
   | 'catalog-paged'
   | 'small-blobs'
+  | 'proxy-local'
+  | 'proxy-hit'
+  | 'proxy-direct'
+  | 'proxy-miss'
   | 'gc';
+
+/** The pull-through-cache group: one registry in front of an upstream (proxy.ts). */
+export const PROXY_KINDS: readonly ScenarioKind[] = ['proxy-local', 'proxy-hit', 'proxy-direct', 'proxy-miss'];
 
 /** Where the blobs and names live: the embedded default (disk + SQLite), or S3 + PostgreSQL. */
 export type StorageName = 'embedded' | 's3+postgres';
@@ -84,6 +92,8 @@ export interface ScenarioResult {
   /** Per operation (a whole push or pull for blob scenarios). */
   latency: RunStats['latency'];
   loadgenCpuPct: number;
+  /** Pull-through scenarios: the upstream's CPU over the measured part (% of one core), set by the orchestrator. */
+  upstreamCpuPct?: number;
   /** Paged listings: per page request, and how many pages one listing took. */
   pageLatency?: RunStats['latency'];
   pagesPerList?: number;
@@ -201,6 +211,21 @@ export function planScenarios({ smoke, storage = 'embedded', gcScale }: PlanOpti
         durationMs,
         warmupMs,
         metrics: true,
+      });
+  }
+  // The pull-through cache (#17): the embedded default only (a cache miss writes the local disk).
+  if (!s3) {
+    const size = smoke ? 4 * MiB : 512 * MiB;
+    for (const kind of PROXY_KINDS)
+      defs.push({
+        id: `${kind}-${formatSize(size)}`,
+        kind,
+        unit: 'MiB/s',
+        concurrency: 1,
+        size,
+        // Every miss is a new image upstream: as many as measured, plus one for the warm-up.
+        count: kind === 'proxy-miss' ? (smoke ? 2 : 4) : smoke ? 3 : 8,
+        warmupCount: 1,
       });
   }
   const blobs = smoke ? 100 : 2000;
@@ -368,6 +393,20 @@ async function seedListing(
 }
 
 const BIG_TAGS_REPO = 'bench/big-tag-list';
+const PROXY_BASE_REPO = 'bench/proxy-base';
+const PROXY_BASE_LABEL = 'proxy-base';
+const proxyBases = new Map<string, Promise<PushedImage>>();
+
+/** The image the hit, local and direct scenarios pull, pushed to the upstream once per run. */
+function proxyBaseImage(upstreamUrl: string, big: StampedBody): Promise<PushedImage> {
+  let p = proxyBases.get(upstreamUrl);
+  if (!p) {
+    const client = new Client(upstreamUrl, 1);
+    p = pushImage(client, PROXY_BASE_REPO, big, PROXY_BASE_LABEL).finally(() => client.close());
+    proxyBases.set(upstreamUrl, p);
+  }
+  return p;
+}
 const CATALOG_PREFIX = 'bench-catalog';
 
 /**
@@ -408,6 +447,7 @@ export async function prepareScenario(
   targetKey: string,
   baseUrl: string,
   layout?: DistributionStorage,
+  proxy?: ProxySetup,
 ): Promise<void> {
   const client = new Client(baseUrl, def.concurrency);
   const repo = repoFor(def);
@@ -544,6 +584,57 @@ export async function prepareScenario(
         seen.perList = r.pages;
       };
       warmup = {};
+      break;
+    }
+    case 'proxy-local':
+    case 'proxy-hit':
+    case 'proxy-direct':
+    case 'proxy-miss': {
+      if (!proxy) throw new Error(`${def.id} needs the upstream's address`);
+      const big = bodyOf(size);
+      // The miss images are new upstream per target and iteration (a new repository
+      // and distinct bytes in every blob): nothing of them is in either cache before.
+      const missRepo = (i: number) => `bench/proxy-miss-${targetKey}-${i}`;
+      let image: PushedImage;
+      let repoOf: (i: number) => string;
+      if (def.kind === 'proxy-miss') {
+        const upstream = new Client(proxy.upstreamUrl, 1);
+        const images: PushedImage[] = [];
+        try {
+          for (let i = 0; i < (def.warmupCount ?? 0) + (def.count ?? 0); i++)
+            images.push(await pushImage(upstream, missRepo(i), big, `miss-${targetKey}-${i}`));
+        } finally {
+          upstream.close();
+        }
+        image = images[0]!;
+        repoOf = (i) => `${proxy.prefix}${missRepo(i)}`;
+        const free: BodyCounter[] = [];
+        op = async (i) => {
+          let counter = free.pop();
+          if (!counter) counters.push((counter = new BodyCounter(baseUrl)));
+          await pullImage(client, counter, repoOf(i), images[i]!);
+          free.push(counter);
+        };
+        firstIndex = def.warmupCount ?? 0;
+      } else {
+        image = await proxyBaseImage(proxy.upstreamUrl, big);
+        let repo = PROXY_BASE_REPO;
+        if (def.kind === 'proxy-local') {
+          // The same image pushed into the registry itself (a local repository, outside the prefix).
+          repo = 'bench/proxy-local';
+          const local = new Client(baseUrl, 1);
+          await pushImage(local, repo, big, PROXY_BASE_LABEL).finally(() => local.close());
+        } else if (def.kind === 'proxy-hit') repo = `${proxy.prefix}${PROXY_BASE_REPO}`;
+        const counter = new BodyCounter(baseUrl);
+        counters.push(counter);
+        if (def.kind === 'proxy-hit') {
+          // The first pull fills the cache (not measured).
+          await pullImage(client, counter, repo, image);
+          if (proxy.cacheLayout) await storedByDistribution(proxy.cacheLayout, PROXY_BASE_REPO, image);
+        }
+        op = () => pullImage(client, counter, repo, image);
+      }
+      bytesPerOp = image.bytes;
       break;
     }
     case 'gc':

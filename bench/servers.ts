@@ -186,6 +186,8 @@ export interface StowageOptions {
   scaleOut?: ScaleOutStorage;
   /** `metrics: { enabled: true }` (GET /metrics on the registry's address). */
   metrics?: boolean;
+  /** A pull-through cache entry: repositories under `prefix/` come from `upstream`. */
+  proxy?: { prefix: string; upstream: string };
 }
 
 /**
@@ -198,6 +200,8 @@ export async function startStowage(dataDir: string, opts: StowageOptions = {}): 
   const port = await freePort();
   const config: Record<string, unknown> = {};
   if (opts.metrics) config.metrics = { enabled: true };
+  // The default tag TTL (300 s): within a run, a cached tag is not asked upstream again.
+  if (opts.proxy) config.proxy = [{ prefix: opts.proxy.prefix, upstreams: [opts.proxy.upstream] }];
   if (opts.scaleOut) {
     const { s3, pgUrl, stowagePrefix } = opts.scaleOut;
     config.storage = {
@@ -272,8 +276,14 @@ export async function startStowage(dataDir: string, opts: StowageOptions = {}): 
  * Debian's docker-registry (CNCF Distribution 2.8.x), deletes on: filesystem
  * storage, or its `s3` driver on the same bucket as Stowage under its own
  * rootdirectory, with `redirect: disable` (blob GETs proxied, as Stowage's).
+ * With `proxyRemoteUrl`, in proxy mode (`proxy: remoteurl:`): a pull-through
+ * cache of that one upstream, which refuses pushes.
  */
-export async function startDistribution(dir: string, scaleOut?: ScaleOutStorage): Promise<ServerHandle> {
+export async function startDistribution(
+  dir: string,
+  scaleOut?: ScaleOutStorage,
+  proxyRemoteUrl?: string,
+): Promise<ServerHandle> {
   const bin = which('docker-registry');
   if (!bin) {
     throw new Error(
@@ -325,6 +335,7 @@ export async function startDistribution(dir: string, scaleOut?: ScaleOutStorage)
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '  secret: stowage-bench-not-a-secret',
+      ...(proxyRemoteUrl ? ['proxy:', `  remoteurl: ${JSON.stringify(proxyRemoteUrl)}`] : []),
       '',
     ].join('\n'),
   );

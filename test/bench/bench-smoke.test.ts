@@ -81,6 +81,16 @@ test('bench --smoke runs every scenario against both registries with zero errors
   // Metrics on: Stowage's hot path again with `metrics: { enabled: true }`, against metrics off.
   assert.match(stdout, /\| manifest-get-tag-c64-metrics \| [\d,]+ req\/s \| [\d,]+ req\/s \| [\d.]+× \|/);
   assert.match(stdout, /\| blob-head-c64-metrics \| [\d,]+ req\/s \| [\d,]+ req\/s \| [\d.]+× \|/);
+  // The pull-through cache (#17): an upstream docker-registry, Stowage's `proxy:` entry and
+  // Distribution's proxy mode in front of it; Stowage's two targets, and the same measures for Distribution.
+  assert.match(
+    stdout,
+    /\| cache hit ≥ 0\.95 × local pull \| proxy-hit-4MiB \| (PASS|MISS): [\d.,]+ MiB\/s hit, [\d.,]+ MiB\/s local: [\d.]+× \| [\d.,]+ MiB\/s hit, [\d.,]+ MiB\/s local: [\d.]+× \|/,
+  );
+  assert.match(
+    stdout,
+    /\| cache miss time ≤ 1\.2 × direct pull \| proxy-miss-4MiB \| (PASS|MISS): [\d.,]+ MiB\/s miss, [\d.,]+ MiB\/s from the upstream directly: [\d.]+× the time \| [\d.,]+ MiB\/s miss/,
+  );
 });
 
 test(
@@ -94,5 +104,6 @@ test(
       /S3 http:\/\/\S+ bucket \S+ \(Stowage prefix bench-[0-9a-f]+\/stowage\/, Distribution rootdirectory \/bench-[0-9a-f]+\/distribution\)/,
     );
     assert.doesNotMatch(stdout, /-metrics \|/, 'the metrics-on scenarios are the embedded configuration’s');
+    assert.doesNotMatch(stdout, /\| proxy-/, 'the pull-through scenarios are the embedded configuration’s');
   },
 );
