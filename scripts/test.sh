@@ -3,7 +3,7 @@
 # with real clients and daemons. The tests need these Debian packages and install
 # them when missing (as root, with apt-get); elsewhere install them by hand:
 #   skopeo podman buildah umoci docker-registry openssl zstd docker.io containerd
-#   postgresql ceph-mon ceph-osd radosgw nginx prometheus chromium
+#   postgresql ceph-mon ceph-osd radosgw uuid-runtime curl nginx prometheus chromium
 # PostgreSQL, S3 (radosgw), the Docker Engine and containerd are started once for
 # the whole run by scripts/services/*.sh and stopped when it ends; the tests reach
 # them through STOWAGE_TEST_PG_URL, STOWAGE_TEST_S3_*, STOWAGE_TEST_DOCKER_* and

@@ -29,7 +29,7 @@ export interface Session {
 export interface Info {
   version: string;
   registryHost: string;
-  features: { deletes: boolean; lifecycle: boolean; quotas: boolean };
+  features: { lifecycle: boolean; quotas: boolean };
 }
 
 export interface RepositoryItem {

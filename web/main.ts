@@ -16,7 +16,7 @@ let session: Session = { user: null, admin: false, csrf: null, authEnabled: fals
 let info: Info = {
   version: '',
   registryHost: location.host,
-  features: { deletes: true, lifecycle: false, quotas: false },
+  features: { lifecycle: false, quotas: false },
 };
 let current: AbortController | undefined;
 

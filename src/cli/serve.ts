@@ -49,7 +49,12 @@ export function registerServe(program: Command): void {
           base: { service: 'stowage' },
           redact: ['req.headers.authorization'],
         });
-        const running = await startRegistry(config, log);
+        const running = await startRegistry(config, log).catch((err: unknown) => {
+          // A file, a credential, a port: the message names it; the stack is for --log-level debug.
+          log.debug({ err }, 'start failed');
+          process.stderr.write(`stowage: cannot start: ${oneLine(err)}\n`);
+          process.exit(1);
+        });
         const stop = (signal: string) => {
           log.info({ signal }, 'shutting down');
           running.shutdown().then(
@@ -64,4 +69,10 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', () => stop('SIGINT'));
       },
     );
+}
+
+/** An error's message on one line (multi-line messages are joined). */
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }

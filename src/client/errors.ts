@@ -300,6 +300,12 @@ const CATALOG = {
 export type ClientErrorCode = keyof typeof CATALOG;
 export type ClientErrorParams<C extends ClientErrorCode> = Parameters<(typeof CATALOG)[C]>[0];
 
+export interface ClientErrorOptions {
+  cause?: unknown;
+  status?: number;
+  retryAfter?: string | undefined;
+}
+
 export class ClientError extends Error {
   readonly code: ClientErrorCode;
   readonly hint: string | undefined;
@@ -307,13 +313,10 @@ export class ClientError extends Error {
   readonly params: unknown;
   /** The HTTP status that caused it, when a registry answered. */
   readonly status: number | undefined;
+  /** The answer's Retry-After (a 429 or 503), as sent. */
+  readonly retryAfter: string | undefined;
 
-  constructor(
-    code: ClientErrorCode,
-    text: ErrorText,
-    params: unknown,
-    options: { cause?: unknown; status?: number } = {},
-  ) {
+  constructor(code: ClientErrorCode, text: ErrorText, params: unknown, options: ClientErrorOptions = {}) {
     super(text.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ClientError';
     this.code = code;
@@ -321,6 +324,7 @@ export class ClientError extends Error {
     this.usage = text.usage ?? false;
     this.params = params;
     this.status = options.status;
+    this.retryAfter = options.retryAfter;
   }
 
   toJSON(): { code: string; message: string; hint?: string } {
@@ -332,7 +336,7 @@ export class ClientError extends Error {
 export function clientError<C extends ClientErrorCode>(
   code: C,
   params: ClientErrorParams<C>,
-  options: { cause?: unknown; status?: number } = {},
+  options: ClientErrorOptions = {},
 ): ClientError {
   const text = (CATALOG[code] as (p: ClientErrorParams<C>) => ErrorText)(params);
   return new ClientError(code, text, params, options);

@@ -302,7 +302,7 @@ export class RegistrySession {
       throw clientError(
         'REGISTRY_ERROR',
         { registry: this.registry, operation: 'GET /v2/', status: res.status },
-        { status: res.status },
+        { status: res.status, retryAfter: res.header('retry-after') },
       );
     throw clientError('NOT_A_REGISTRY', { url: url.toString(), status: res.status }, { status: res.status });
   }
@@ -466,7 +466,7 @@ export class RegistrySession {
           status: res.status,
           detail: detail.message ?? 'unexpected answer',
         },
-        { status: res.status },
+        { status: res.status, retryAfter: res.header('retry-after') },
       );
     }
     let doc: {

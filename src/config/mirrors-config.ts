@@ -10,11 +10,19 @@
  *       semver: ">=3.18"
  *       only_signed: true                             # copy only tags whose signature verifies …
  *       keys: [./keys/alpine.pub]                     # … with one of these cosign public keys
+ *     - source: ghcr.io/acme/app                      # keyless: signed by this identity (cosign's names)
+ *       destination: mirror/acme-app
+ *       interval: 1h
+ *       only_signed: true
+ *       trusted_root: ./sigstore/trusted_root.json
+ *       certificate_identity_regexp: ^https://github.com/acme/
+ *       certificate_oidc_issuer: https://token.actions.githubusercontent.com
  *     - source: registry.example.com:5000/team/**     # a glob (or team/) : every match …
  *       destination: upstream                         # … below this local prefix
  *       interval: 15m
  *       username_env: TEAM_USER                       # credentials for the source (credential-source.ts):
  *       password_file: ./secrets/team-token           #  username(_env); password, password_env or password_file
+ *       ca_file: ./certs/team-ca.pem                  # TLS as proxy: has it: extra CAs, or insecure: true
  */
 import { compileGlob, GlobError } from '../core/repository-glob.js';
 import { parseConstraint, SemverError } from '../gocompat/semver.js';
@@ -25,6 +33,7 @@ import {
   type CredentialSource,
 } from './credential-source.js';
 import { parseDurationMs } from './lifecycle-config.js';
+import { KEYLESS_FIELDS, SignaturesConfigError, parseKeyless, type KeylessIdentity } from './signatures-config.js';
 
 export interface MirrorSchedule {
   /** For logs and metrics: the source as written. */
@@ -41,8 +50,17 @@ export interface MirrorSchedule {
   exclude?: string;
   semver?: string;
   onlySigned: boolean;
-  /** Public key files (cosign.pub) a signature must verify with. */
+  /** Public key files (cosign.pub) a signature may verify with. */
   keys: string[];
+  /** Keyless: a Sigstore trusted root and who must have signed (either this or a key satisfies). */
+  keyless?: KeylessIdentity;
+  /** cosign's --insecure-ignore-tlog / --insecure-ignore-sct. */
+  ignoreTlog: boolean;
+  ignoreSct: boolean;
+  /** Extra CA certificates (PEM file) trusted for the source. */
+  caFile?: string;
+  /** Plain HTTP, or HTTPS without verification, for the source. */
+  insecure: boolean;
   /** For the source registry (credential-source.ts). */
   credentials?: CredentialSource;
 }
@@ -58,6 +76,11 @@ const KEYS = [
   'semver',
   'only_signed',
   'keys',
+  ...Object.keys(KEYLESS_FIELDS),
+  'insecure_ignore_tlog',
+  'insecure_ignore_sct',
+  'ca_file',
+  'insecure',
   ...CREDENTIAL_KEYS,
 ];
 
@@ -77,6 +100,11 @@ function splitSource(source: string, at: string): { registry: string; path: stri
   if (!/[.:]/.test(registry) && registry !== 'localhost')
     throw new MirrorsConfigError(`${at}.source must start with the registry's host (host[:port]/repository)`);
   return { registry, path: slash < 0 ? '' : source.slice(slash + 1) };
+}
+
+function flag(v: unknown, what: string): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new MirrorsConfigError(`${what} must be true or false`);
+  return v === true;
 }
 
 function regex(v: unknown, what: string): string | undefined {
@@ -137,15 +165,27 @@ function parseOne(raw: unknown, i: number): MirrorSchedule {
       throw e;
     }
   }
-  if (m.only_signed !== undefined && typeof m.only_signed !== 'boolean')
-    throw new MirrorsConfigError(`${at}.only_signed must be true or false`);
-  const onlySigned = m.only_signed === true;
+  const onlySigned = flag(m.only_signed, `${at}.only_signed`);
   if (m.keys !== undefined && (!Array.isArray(m.keys) || m.keys.some((k) => typeof k !== 'string' || k === '')))
     throw new MirrorsConfigError(`${at}.keys must be a list of public key files`);
   const keys = (m.keys as string[] | undefined) ?? [];
-  if (onlySigned && keys.length === 0)
-    throw new MirrorsConfigError(`${at}.only_signed needs keys (cosign public key files)`);
-  if (!onlySigned && keys.length > 0) throw new MirrorsConfigError(`${at}.keys needs only_signed: true`);
+  let keyless: KeylessIdentity | undefined;
+  try {
+    keyless = parseKeyless(m, at);
+  } catch (e) {
+    if (e instanceof SignaturesConfigError) throw new MirrorsConfigError(e.message);
+    throw e;
+  }
+  const ignoreTlog = flag(m.insecure_ignore_tlog, `${at}.insecure_ignore_tlog`);
+  const ignoreSct = flag(m.insecure_ignore_sct, `${at}.insecure_ignore_sct`);
+  const verifying = keys.length > 0 || keyless !== undefined;
+  if (onlySigned && !verifying)
+    throw new MirrorsConfigError(
+      `${at}.only_signed needs keys (cosign public key files) or a keyless identity (trusted_root, certificate_identity[_regexp], certificate_oidc_issuer[_regexp])`,
+    );
+  if (!onlySigned && (verifying || ignoreTlog || ignoreSct))
+    throw new MirrorsConfigError(`${at}: the verification settings need only_signed: true`);
+  const caFile = text(m.ca_file, `${at}.ca_file`);
   let credentials: CredentialSource | undefined;
   try {
     credentials = parseCredentialSource(m, at);
@@ -164,6 +204,11 @@ function parseOne(raw: unknown, i: number): MirrorSchedule {
     ...(semver !== undefined ? { semver } : {}),
     onlySigned,
     keys,
+    ...(keyless ? { keyless } : {}),
+    ignoreTlog,
+    ignoreSct,
+    ...(caFile !== undefined ? { caFile } : {}),
+    insecure: flag(m.insecure, `${at}.insecure`),
     ...(credentials ? { credentials } : {}),
   };
 }

@@ -29,7 +29,10 @@ export interface SignatureRequirement {
   keyless?: { trustedRoot: string; identity?: string; identityRegexp?: string; issuer?: string; issuerRegexp?: string };
 }
 
-const KEYLESS_FIELDS: Record<string, 'trustedRoot' | 'identity' | 'identityRegexp' | 'issuer' | 'issuerRegexp'> = {
+export type KeylessIdentity = NonNullable<SignatureRequirement['keyless']>;
+
+/** cosign's flag names as settings, snake_case (camelCase is accepted too). */
+export const KEYLESS_FIELDS: Record<string, keyof KeylessIdentity> = {
   trusted_root: 'trustedRoot',
   certificate_identity: 'identity',
   certificate_identity_regexp: 'identityRegexp',
@@ -37,50 +40,58 @@ const KEYLESS_FIELDS: Record<string, 'trustedRoot' | 'identity' | 'identityRegex
   certificate_oidc_issuer_regexp: 'issuerRegexp',
 };
 
-function keylessRule(glob: string, value: Record<string, unknown>): SignatureRequirement {
+const snakeCase = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * The keyless settings among `m`'s (others are ignored; the caller checks those):
+ * undefined when none is set, else all three of trusted root, identity and issuer.
+ * Shared by require_signatures and mirrors; `at` names the entry in messages.
+ */
+export function parseKeyless(m: Record<string, unknown>, at: string): KeylessIdentity | undefined {
   const keyless: Record<string, string> = {};
-  let keys: string[] = [];
-  for (const [k, v] of Object.entries(value)) {
-    const snake = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    if (snake === 'keys' || snake === 'key') {
-      const list = typeof v === 'string' ? [v] : v;
-      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== ''))
-        throw new SignaturesConfigError(`require_signatures: "${glob}".keys must be key files`);
-      keys = list as string[];
-      continue;
-    }
-    const field = KEYLESS_FIELDS[snake];
-    if (!field)
-      throw new SignaturesConfigError(
-        `require_signatures: "${glob}" has an unknown setting ${k} (keys, ${Object.keys(KEYLESS_FIELDS).join(', ')})`,
-      );
-    if (typeof v !== 'string' || v === '')
-      throw new SignaturesConfigError(`require_signatures: "${glob}".${k} must be a non-empty string`);
+  for (const [k, v] of Object.entries(m)) {
+    const field = KEYLESS_FIELDS[snakeCase(k)];
+    if (!field) continue;
+    if (typeof v !== 'string' || v === '') throw new SignaturesConfigError(`${at}.${k} must be a non-empty string`);
     if (field.endsWith('Regexp')) {
       try {
         new RegExp(v);
       } catch {
-        throw new SignaturesConfigError(`require_signatures: "${glob}".${k} is not a valid regular expression`);
+        throw new SignaturesConfigError(`${at}.${k} is not a valid regular expression`);
       }
     }
     keyless[field] = v;
   }
-  const named = Object.keys(keyless).length > 0;
+  if (Object.keys(keyless).length === 0) return undefined;
   if (
-    named &&
-    (!keyless.trustedRoot || !(keyless.identity || keyless.identityRegexp) || !(keyless.issuer || keyless.issuerRegexp))
-  ) {
+    !keyless.trustedRoot ||
+    !(keyless.identity || keyless.identityRegexp) ||
+    !(keyless.issuer || keyless.issuerRegexp)
+  )
     throw new SignaturesConfigError(
-      `require_signatures: "${glob}" keyless needs trusted_root, certificate_identity[_regexp] and certificate_oidc_issuer[_regexp]`,
+      `${at} keyless needs trusted_root, certificate_identity[_regexp] and certificate_oidc_issuer[_regexp]`,
     );
+  return keyless as KeylessIdentity;
+}
+
+function keylessRule(glob: string, value: Record<string, unknown>): SignatureRequirement {
+  const at = `require_signatures: "${glob}"`;
+  let keys: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const snake = snakeCase(k);
+    if (snake === 'keys' || snake === 'key') {
+      const list = typeof v === 'string' ? [v] : v;
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== ''))
+        throw new SignaturesConfigError(`${at}.keys must be key files`);
+      keys = list as string[];
+    } else if (!KEYLESS_FIELDS[snake])
+      throw new SignaturesConfigError(
+        `${at} has an unknown setting ${k} (keys, ${Object.keys(KEYLESS_FIELDS).join(', ')})`,
+      );
   }
-  if (!named && keys.length === 0)
-    throw new SignaturesConfigError(`require_signatures: "${glob}" needs keys or a keyless identity`);
-  return {
-    repositories: glob,
-    keys,
-    ...(named ? { keyless: keyless as NonNullable<SignatureRequirement['keyless']> } : {}),
-  };
+  const keyless = parseKeyless(value, at);
+  if (!keyless && keys.length === 0) throw new SignaturesConfigError(`${at} needs keys or a keyless identity`);
+  return { repositories: glob, keys, ...(keyless ? { keyless } : {}) };
 }
 
 export class SignaturesConfigError extends Error {}

@@ -14,6 +14,7 @@ import {
   mirror,
   mirrorRepositories,
   readTrustedKeys,
+  readTrustedRoot,
   RegistryClient,
   StaticCredentials,
   type Credential,
@@ -33,10 +34,19 @@ async function prepare(
 ): Promise<{ credential?: Credential; options: Omit<MirrorOptions, 'destination'> }> {
   const at = `mirrors (${s.name})`;
   let credential: Credential | undefined;
-  let keys;
+  let policy: MirrorOptions['onlySigned'];
   try {
     if (s.credentials) credential = await loadCredentialSource(s.credentials, at, env);
-    keys = s.onlySigned ? await readTrustedKeys(s.keys) : undefined;
+    if (s.onlySigned) {
+      const { trustedRoot, ...identity } = s.keyless ?? {};
+      // As `stowage mirror --only-signed` builds it from the verification flags (verify-flags.ts).
+      policy = {
+        ...(s.keys.length > 0 ? { keys: await readTrustedKeys(s.keys) } : {}),
+        ...(trustedRoot !== undefined ? { trustedRoot: await readTrustedRoot(trustedRoot), identity } : {}),
+        ...(s.ignoreTlog ? { ignoreTlog: true } : {}),
+        ...(s.ignoreSct ? { ignoreSct: true } : {}),
+      };
+    }
   } catch (e) {
     if (e instanceof CredentialSourceError) throw new MirrorSetupError(e.message);
     if (isClientError(e)) throw new MirrorSetupError(`${at}: ${e.message}`);
@@ -48,7 +58,7 @@ async function prepare(
       ...(s.include !== undefined ? { includeTags: s.include } : {}),
       ...(s.exclude !== undefined ? { excludeTags: s.exclude } : {}),
       ...(s.semver !== undefined ? { semver: s.semver } : {}),
-      ...(keys ? { onlySigned: { keys } } : {}),
+      ...(policy ? { onlySigned: policy } : {}),
     },
   };
 }
@@ -78,10 +88,20 @@ export async function scheduleMirrors(
   let stopped = false;
 
   for (const [i, { schedule: s, credential, options }] of prepared.entries()) {
-    const client = new RegistryClient({
-      credentials: new StaticCredentials(credential ? { [s.registry]: credential } : {}),
-      onWarning: (message) => log.warn({ mirror: s.name }, message),
-    });
+    let client: RegistryClient;
+    try {
+      client = new RegistryClient({
+        credentials: new StaticCredentials(credential ? { [s.registry]: credential } : {}),
+        insecure: s.insecure,
+        ...(s.caFile !== undefined ? { caFile: s.caFile } : {}),
+        onWarning: (message) => log.warn({ mirror: s.name }, message),
+      });
+    } catch (e) {
+      // An unreadable ca_file: fail the start, like a missing credential.
+      for (const c of clients) c.close();
+      if (isClientError(e)) throw new MirrorSetupError(`mirrors (${s.name}): ${e.message}`);
+      throw e;
+    }
     clients.push(client);
     const mlog = log.child({ mirror: s.name });
     const logTag = (repository: string, r: MirrorResult['tags'][number] | undefined) => {

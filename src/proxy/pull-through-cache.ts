@@ -9,23 +9,31 @@
  * - Blobs are fetched when a client asks for one, and streamed to it while they are
  *   stored (hashed on the way; visible only once verified and durable). A client that
  *   goes away does not stop the fetch: it finishes and the blob is cached, or fails and
- *   nothing is linked.
+ *   nothing is linked. A range of a blob not cached yet is asked upstream (Range) while the
+ *   whole blob is fetched for the cache, so a ranged client waits for its bytes only.
+ * - When upstream last confirmed a tag is kept in the metadata store
+ *   (upstreamConfirmedAt / confirmUpstream), so replicas sharing it and a restarted
+ *   process agree on every tag's TTL: a tag confirmed by one replica is a hit on all.
  * - Concurrent first pulls of one manifest or blob fetch it once (SingleFlight, per
  *   repository and digest or tag). This holds within one process: replicas sharing the
  *   storage each fetch on their own first miss, and the second commit of the same digest
  *   is idempotent (content-addressed), so the cost is upstream traffic, never corruption.
+ *   A lock across replicas (the store's runExclusive) was not taken: it would put a
+ *   database round trip and a lease on every miss, and its waiters would need to poll for
+ *   the blob, for a gain only when replicas miss the same digest at the same moment.
  * - When no upstream answers (down, 5xx, rate-limited), cached content is served; a tag
  *   upstream could not confirm is answered with `Stowage-Cache: stale` and logged. With
  *   nothing cached: 429 with the earliest Retry-After when every URL is rate-limited,
  *   else 503.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { MANIFEST_ACCEPT, manifestMediaType, referrersTag } from '../client/index.js';
 import type { HttpResponse } from '../client/http.js';
 import { repositoryScope } from '../client/session.js';
 import { RegistryError } from '../core/errors.js';
 import { digestBytes, isDigestLike, parseDigest } from '../core/digest.js';
+import type { ByteRange } from '../core/ranges.js';
 import { MT } from '../core/media-types.js';
 import { compileGlob } from '../core/repository-glob.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -69,8 +77,6 @@ type ManifestOutcome = { digest: string; stale: boolean };
 export class PullThroughCache implements UpstreamSource {
   private readonly entries: Entry[];
   private readonly now: () => number;
-  /** When upstream last confirmed what a cached tag (or referrers list) names: `repo:tag` → epoch ms. */
-  private readonly confirmed = new Map<string, number>();
   private readonly manifestFlights = new SingleFlight<ManifestOutcome>();
   private readonly blobFlights = new SingleFlight<void>();
   private readonly referrerFlights = new SingleFlight<void>();
@@ -149,8 +155,10 @@ export class PullThroughCache implements UpstreamSource {
       }).promise;
     }
     const key = `${repository}:${reference}`;
-    const cached = await this.registry.meta.resolveTag(repository, reference);
-    const at = this.confirmed.get(key);
+    const [cached, at] = await Promise.all([
+      this.registry.meta.resolveTag(repository, reference),
+      this.registry.meta.upstreamConfirmedAt(repository, reference),
+    ]);
     if (cached && at !== undefined && this.now() - at < route.entry.rule.tagTtlSeconds * 1000) {
       this.count('manifest', 'hit');
       return { digest: cached, stale: false };
@@ -165,7 +173,6 @@ export class PullThroughCache implements UpstreamSource {
     tag: string,
     cached: string | undefined,
   ): Promise<ManifestOutcome> {
-    const key = `${repository}:${tag}`;
     const asked = this.now();
     try {
       const { res } = await route.entry.pool.send(route.name, {
@@ -178,12 +185,12 @@ export class PullThroughCache implements UpstreamSource {
       if (res.status !== 200) throw this.refusal(res, route, `${route.name}:${tag}`);
       const digest = res.header('docker-content-digest');
       if (cached !== undefined && digest === cached) {
-        this.confirmed.set(key, asked);
+        await this.registry.meta.confirmUpstream(repository, tag, asked);
         this.count('manifest', 'hit');
         return { digest: cached, stale: false };
       }
       const stored = await this.fetchManifest(route, repository, digest && isDigestLike(digest) ? digest : tag, tag);
-      this.confirmed.set(key, asked);
+      await this.registry.meta.confirmUpstream(repository, tag, asked);
       this.count('manifest', 'miss');
       return { digest: stored, stale: false };
     } catch (e) {
@@ -255,8 +262,17 @@ export class PullThroughCache implements UpstreamSource {
   async blobBody(repository: string, digest: string, size: number, request: BodyRequest): Promise<BlobBody> {
     const route = this.route(repository);
     const key = `${repository}@${digest}`;
-    // A range, or a fetch already running: wait for the blob to be cached, then serve it from here.
-    if (request.range || this.blobFlights.has(key)) {
+    if (request.range) {
+      // The whole blob is cached in the background (or the fetch running is joined) while
+      // the range itself is asked upstream: the client does not wait for the rest.
+      if (!this.blobFlights.has(key)) void this.fetchInBackground(key, route, repository, digest, size);
+      const stream = await this.rangeFromUpstream(route, digest, request.range).catch((e: unknown) => {
+        throw this.unavailable(e);
+      });
+      return { kind: 'stream', stream };
+    }
+    // A fetch already running: wait for the blob to be cached, then serve it from here.
+    if (this.blobFlights.has(key)) {
       await this.blobFlights
         .run(key, () => this.fetchBlob(route, repository, digest, size, undefined, () => undefined))
         .promise.catch((e: unknown) => {
@@ -267,20 +283,86 @@ export class PullThroughCache implements UpstreamSource {
     const client = new PassThrough();
     let answered!: () => void;
     const streaming = new Promise<void>((resolve) => (answered = resolve));
+    const promise = this.fetchInBackground(key, route, repository, digest, size, client, answered);
+    await Promise.race([streaming, promise]).catch((e: unknown) => {
+      throw this.unavailable(e);
+    });
+    return { kind: 'stream', stream: client };
+  }
+
+  /** Starts the single fetch of a blob; it outlives the request that started it, so its failure is logged, not thrown at nobody. */
+  private fetchInBackground(
+    key: string,
+    route: Route,
+    repository: string,
+    digest: string,
+    size: number,
+    client?: PassThrough,
+    answered: () => void = () => undefined,
+  ): Promise<void> {
     const { promise } = this.blobFlights.run(key, () =>
       this.fetchBlob(route, repository, digest, size, client, answered),
     );
-    // The fetch outlives the request that started it; its failure is logged, not thrown at nobody.
     promise.catch((err: unknown) =>
       this.options.log.warn(
         { repository, digest, err: (err as Error).message },
         'fetching a blob from upstream failed',
       ),
     );
-    await Promise.race([streaming, promise]).catch((e: unknown) => {
-      throw this.unavailable(e);
+    return promise;
+  }
+
+  /**
+   * The bytes of `range` of a blob, asked upstream with a Range header (an upstream that
+   * ignores it and sends the whole blob is cut to the range). Not stored: the full fetch does that.
+   */
+  private async rangeFromUpstream(route: Route, digest: string, range: ByteRange): Promise<Readable> {
+    const { res, upstream } = await route.entry.pool.send(route.name, {
+      method: 'GET',
+      url: `/v2/${route.name}/blobs/${digest}`,
+      scopes: [repositoryScope(route.name, 'pull')],
+      headers: { Range: `bytes=${range.start}-${range.end}` },
     });
-    return { kind: 'stream', stream: client };
+    let skip = 0;
+    if (res.status === 206) {
+      const m = /^bytes (\d+)-(\d+)\//.exec(res.header('content-range') ?? '');
+      if (!m || Number(m[1]) !== range.start || Number(m[2]) !== range.end) {
+        await res.discard();
+        throw new UpstreamUnavailable(`${upstream} answered the range of ${digest} with another range`);
+      }
+    } else if (res.status === 200) {
+      skip = range.start;
+    } else {
+      await res.discard();
+      throw res.status === 404
+        ? new RegistryError('BLOB_UNKNOWN', undefined, { digest })
+        : this.refusal(res, route, `${route.name}@${digest}`);
+    }
+    const metrics = this.options.metrics;
+    const length = range.end - range.start + 1;
+    const body = res.body;
+    return Readable.from(
+      (async function* () {
+        let sent = 0;
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            metrics?.proxyUpstreamBytes.inc({ upstream }, chunk.length);
+            const from = Math.min(skip, chunk.length);
+            skip -= from;
+            const part = chunk.subarray(from, from + length - sent);
+            if (part.length > 0) yield part;
+            sent += part.length;
+            if (sent === length) return;
+          }
+          if (sent < length)
+            throw new Error(`${upstream} ended the range of ${digest} after ${sent} of ${length} bytes`);
+        } finally {
+          // A client gone, or the range complete before the body: the connection is not reused.
+          if (!body.readableEnded) body.destroy();
+        }
+      })(),
+      { objectMode: false },
+    );
   }
 
   /**
@@ -349,20 +431,20 @@ export class PullThroughCache implements UpstreamSource {
 
   async referrers(repository: string, subject: string): Promise<void> {
     const route = this.route(repository);
-    const key = `${repository}:referrers:${subject}`;
-    const at = this.confirmed.get(key);
+    const key = `referrers:${subject}`;
+    const at = await this.registry.meta.upstreamConfirmedAt(repository, key);
     if (at !== undefined && this.now() - at < route.entry.rule.tagTtlSeconds * 1000) {
       this.count('referrers', 'hit');
       return;
     }
-    await this.referrerFlights.run(key, async () => {
+    await this.referrerFlights.run(`${repository}:${key}`, async () => {
       const asked = this.now();
       try {
         for (const digest of await this.upstreamReferrers(route, repository, subject)) {
           if (!(await this.registry.meta.getManifest(repository, digest)))
             await this.fetchManifest(route, repository, digest, undefined);
         }
-        this.confirmed.set(key, asked);
+        await this.registry.meta.confirmUpstream(repository, key, asked);
         this.count('referrers', 'miss');
       } catch (e) {
         if (!(e instanceof UpstreamUnavailable)) throw e;

@@ -32,7 +32,7 @@ export interface UpstreamAnswer {
 }
 
 export interface PoolObserver {
-  /** A URL failed (`reason`: connection, status-5xx, rate-limited, backing-off). */
+  /** A URL failed (`reason`: connection, status-5xx, rate-limited); URLs skipped while backing off are not reported again. */
   error(upstream: string, reason: string, detail: string): void;
 }
 
@@ -55,16 +55,22 @@ export class UpstreamPool {
     private readonly now: () => number = Date.now,
   ) {
     this.urls = rule.upstreams.map((url) => ({ url, host: new URL(url).host, until: 0 }));
-    this.client = new RegistryClient({
-      credentials: new StaticCredentials(
-        Object.fromEntries(this.urls.map((u) => [u.host, credentials ? { ...credentials } : {}])),
-      ),
-      insecure: rule.insecure,
-      ...(rule.caFile !== undefined ? { caFile: rule.caFile } : {}),
-      // Failover is ours: the next URL rather than retries of one that failed.
-      retries: 0,
-      userAgent: 'stowage-proxy/0.1',
-    });
+    try {
+      this.client = new RegistryClient({
+        credentials: new StaticCredentials(
+          Object.fromEntries(this.urls.map((u) => [u.host, credentials ? { ...credentials } : {}])),
+        ),
+        insecure: rule.insecure,
+        ...(rule.caFile !== undefined ? { caFile: rule.caFile } : {}),
+        // Failover is ours: the next URL rather than retries of one that failed.
+        retries: 0,
+        userAgent: 'stowage-proxy/0.1',
+      });
+    } catch (e) {
+      // An unreadable ca_file: the start fails naming the entry.
+      if (isClientError(e)) throw new Error(`proxy (prefix ${rule.prefix}): ${e.message}`);
+      throw e;
+    }
   }
 
   /**
@@ -87,18 +93,22 @@ export class UpstreamPool {
       try {
         res = await new Repository(this.client, u.host, repository).request(req);
       } catch (e) {
+        // A 429 to the client's ping or token request is the upstream rate-limiting too.
+        if (isClientError(e) && e.status === 429) {
+          soonest = Math.min(soonest ?? Infinity, this.backOff(u, e.retryAfter, now));
+          limited++;
+          problems.push(`${u.url}: rate-limited (429)`);
+          continue;
+        }
         const detail = isClientError(e) ? e.message : (e as Error).message;
         this.observer.error(u.url, 'connection', detail);
         problems.push(`${u.url}: ${detail}`);
         continue;
       }
       if (res.status === 429) {
-        const wait = retryAfterMs(res.header('retry-after'), now) ?? DEFAULT_BACKOFF_MS;
-        u.until = now + Math.min(wait, MAX_BACKOFF_MS);
         await res.discard();
+        soonest = Math.min(soonest ?? Infinity, this.backOff(u, res.header('retry-after'), now));
         limited++;
-        soonest = Math.min(soonest ?? Infinity, u.until - now);
-        this.observer.error(u.url, 'rate-limited', `429, retry after ${Math.ceil(wait / 1000)} s`);
         problems.push(`${u.url}: rate-limited (429)`);
         continue;
       }
@@ -114,6 +124,14 @@ export class UpstreamPool {
       `no upstream answered (${problems.join('; ')})`,
       limited === this.urls.length ? soonest : undefined,
     );
+  }
+
+  /** Skips `u` until its Retry-After (capped; a default without one); the wait in ms. */
+  private backOff(u: Url, retryAfter: string | undefined, now: number): number {
+    const wait = Math.min(retryAfterMs(retryAfter, now) ?? DEFAULT_BACKOFF_MS, MAX_BACKOFF_MS);
+    u.until = now + wait;
+    this.observer.error(u.url, 'rate-limited', `429, retry after ${Math.ceil(wait / 1000)} s`);
+    return wait;
   }
 
   close(): void {

@@ -167,9 +167,14 @@ export class Registry {
     this.upstream = source;
   }
 
-  /** DENIED for writes under a read-only proxied prefix: its content is upstream's. */
+  /** False under a read-only proxied prefix: its content is upstream's. */
+  writable(repository: string): boolean {
+    return !this.upstream?.covers(repository)?.readOnly;
+  }
+
+  /** DENIED for writes under a read-only proxied prefix. */
   private assertWritable(repository: string): void {
-    if (this.upstream?.covers(repository)?.readOnly)
+    if (!this.writable(repository))
       throw new RegistryError(
         'DENIED',
         `${repository} is under a read-only proxied prefix: its content comes from upstream; push to a local repository`,

@@ -232,6 +232,13 @@ export interface MetadataStore extends TokenStore, EventStore {
   /** Deletes a manifest and every tag pointing at it; `events` are recorded with the delete (not when nothing was deleted). */
   deleteManifest(repository: string, digest: string, events?: RegistryEvent[]): Promise<boolean>;
   deleteTag(repository: string, tag: string, events?: RegistryEvent[]): Promise<boolean>;
+  /**
+   * The pull-through cache's tag TTL bookkeeping (src/proxy): when upstream last confirmed
+   * what `key` (a cached tag, or `referrers:<digest>`) names in `repository`. Kept here, not
+   * in a process, so replicas and restarts agree; a later time wins over an earlier one.
+   */
+  upstreamConfirmedAt(repository: string, key: string): Promise<number | undefined>;
+  confirmUpstream(repository: string, key: string, at: number): Promise<void>;
   /** Undefined when the repository does not exist. */
   listTags(repository: string, page: PageRequest): Promise<Page<string> | undefined>;
   /** Digests of the manifests in the repository that reference `digest` (an index's children, a manifest's blobs), in byte order. */

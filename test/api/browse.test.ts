@@ -157,7 +157,7 @@ describe('api browse (token auth, policy)', () => {
     assert.equal(pub.retention, undefined);
     const viaHost = await api(s, '/info');
     assert.equal(viaHost.json().registryHost, s.host);
-    assert.deepEqual(viaHost.json().features, { deletes: true, lifecycle: true, quotas: true });
+    assert.deepEqual(viaHost.json().features, { lifecycle: true, quotas: true });
   });
 
   it('tags sort by push time, semver and name, paged with cursors', async () => {

@@ -39,7 +39,7 @@ for (const mode of ['token', 'basic'] as const) {
       const body = res.json();
       assert.equal(body.version, VERSION);
       assert.equal(body.registryHost, s.host);
-      assert.deepEqual(body.features, { deletes: true, lifecycle: false, quotas: false });
+      assert.deepEqual(body.features, { lifecycle: false, quotas: false });
     });
 
     it('anonymous: no user, no csrf, auth enabled', async () => {

@@ -57,8 +57,8 @@ export interface TlsFiles {
   certDir: string;
 }
 
-/** Self-signed certificate for 127.0.0.1 and localhost, made with openssl. */
-export async function makeTls(dir: string): Promise<TlsFiles> {
+/** Self-signed certificate for 127.0.0.1 and localhost (or the subjectAltNames given), made with openssl. */
+export async function makeTls(dir: string, altNames = ['IP:127.0.0.1', 'DNS:localhost']): Promise<TlsFiles> {
   await mkdir(dir, { recursive: true });
   const cert = join(dir, 'tls.crt');
   const key = join(dir, 'tls.key');
@@ -77,7 +77,7 @@ export async function makeTls(dir: string): Promise<TlsFiles> {
       '-subj',
       '/CN=stowage-test',
       '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      `subjectAltName=${altNames.join(',')}`,
       '-keyout',
       key,
       '-out',

@@ -1,4 +1,4 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tcpRelay } from './tcp-proxy.js';
 
 /**
  * A loopback TCP relay in front of a real registry that records the HTTP request lines
@@ -20,55 +20,26 @@ const REQUEST_LINE = /^(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.[01]$/;
 
 export async function countingRelay(targetHost: string): Promise<CountingRelay> {
   const [host, portText] = targetHost.split(':');
-  const sockets = new Set<Socket>();
   const requests: string[] = [];
-  let server: Server | undefined;
-  let port = 0;
-  const start = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(portText), host);
-        sockets.add(client).add(upstream);
-        // Request heads, read line by line; the bodies (uploads) are skipped only by not matching.
-        let pending = '';
-        client.on('data', (chunk: Buffer) => {
-          pending += chunk.toString('latin1');
-          const lines = pending.split('\r\n');
-          pending = lines.pop()!.slice(-4096);
-          for (const line of lines) {
-            const m = REQUEST_LINE.exec(line);
-            if (m) requests.push(`${m[1]} ${m[2]}`);
-          }
-        });
-        client.pipe(upstream).pipe(client);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-          sockets.delete(client);
-          sockets.delete(upstream);
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
+  const relay = await tcpRelay(host!, Number(portText), (client) => {
+    // Request heads, read line by line; the bodies (uploads) are skipped only by not matching.
+    let pending = '';
+    client.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      const lines = pending.split('\r\n');
+      pending = lines.pop()!.slice(-4096);
+      for (const line of lines) {
+        const m = REQUEST_LINE.exec(line);
+        if (m) requests.push(`${m[1]} ${m[2]}`);
+      }
     });
-  const stop = async () => {
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = undefined;
-  };
-  await start();
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${relay.port}`,
     requests,
     count: (method, path) =>
       requests.filter((r) => r.startsWith(`${method} `) && path.test(r.slice(method.length + 1))).length,
-    stop,
-    start,
+    stop: relay.stop,
+    start: relay.start,
   };
 }

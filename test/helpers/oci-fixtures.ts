@@ -10,6 +10,10 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { hostPlatform, type Platform } from '../../src/client/platform.js';
+
+// The fixtures build for the platform the client picks by default.
+export { hostPlatform, type Platform };
 
 export const MediaTypes = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -281,27 +285,6 @@ export function randomLayer(name: string, bytes = 4096): Layer {
 
 // ---------------------------------------------------------------------------
 // Config / manifest / index JSON
-
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-const GOARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-};
-
-/** The machine's platform in OCI terms (what podman/buildah expect by default). */
-export function hostPlatform(): Platform {
-  return { os: 'linux', architecture: GOARCH[process.arch] ?? process.arch };
-}
 
 export interface ConfigOptions {
   platform?: Platform;

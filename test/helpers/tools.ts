@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** Debian package that provides each tool (CI installs these with apt-get). */
@@ -20,6 +20,7 @@ export const APT_PACKAGES = {
   containerd: 'containerd',
   ctr: 'containerd',
   chromium: 'chromium',
+  nginx: 'nginx',
 } as const;
 
 export type ToolName = keyof typeof APT_PACKAGES;
@@ -268,6 +269,16 @@ export async function runExpectFailure(
 
 // ---------------------------------------------------------------------------
 // Temp dirs
+
+/**
+ * This machine's first IPv4 address that is not loopback: for TLS checks, which the
+ * client skips on loopback. None is a failure, never a skip.
+ */
+export function externalAddress(): string {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('no non-loopback IPv4 address: this test needs one (TLS is not verified on loopback)');
+}
 
 export async function makeTempDir(prefix: string): Promise<string> {
   return mkdtemp(path.join(tmpdir(), `stowage-${prefix}-`));

@@ -114,4 +114,18 @@ describe('pull-through cache (docker-registry upstream)', { timeout: 180_000 }, 
     const ok = await skopeoCopy(sb, src, `docker://${cache.host}/team/mine:1`);
     assert.equal(ok.code, 0);
   });
+
+  it("the web UI's API offers no push or delete under the proxied prefix, and both locally", async () => {
+    const summary = async (name: string) => {
+      const res = await fetch(`${cache.url}/api/v1/repositories/${name}/-/summary`);
+      assert.equal(res.status, 200);
+      return (await res.json()) as { canPush: boolean; canDelete: boolean };
+    };
+    const proxied = await summary('hub/library/alpine');
+    assert.equal(proxied.canPush, false);
+    assert.equal(proxied.canDelete, false);
+    const local = await summary('team/mine');
+    assert.equal(local.canPush, true);
+    assert.equal(local.canDelete, true);
+  });
 });

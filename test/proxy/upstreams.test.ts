@@ -39,6 +39,7 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
   let work: string;
   let client: RegistryClient;
   const images: Record<string, string> = {};
+  let big: Buffer;
   let bigDigest: string;
   let bigSize: number;
 
@@ -87,7 +88,7 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
       seed(`${open.host}/library/moving:1`),
     ]);
     // One 64 MiB layer, for interrupted and concurrent first pulls.
-    const big = Buffer.alloc(64 * 1024 * 1024);
+    big = Buffer.alloc(64 * 1024 * 1024);
     for (let i = 0; i < big.length; i += 4096) createHash('sha256').update(String(i)).digest().copy(big, i);
     await pushArtifact(client, parseReference(`${open.host}/library/big:1`), {
       artifactType: 'application/vnd.stowage.test',
@@ -104,6 +105,7 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
         { prefix: 'stow', upstreams: [token.url], username: 'alice', password: PASSWORDS.alice },
         { prefix: 'failover', upstreams: [dead.url, open.url] },
         { prefix: 'short', upstreams: [relay.url], tag_ttl_seconds: 3 },
+        { prefix: 'ranged', upstreams: [relay.url] },
       ],
     } as never);
   });
@@ -233,6 +235,37 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
     assert.equal(relay.count('GET', blobPath) - before, 1);
   });
 
+  it('a range of a blob not cached yet is answered from upstream, not after the whole blob', async () => {
+    // Another prefix: a first pull again. The first client holds the full fetch open by not
+    // reading: a range that waited for the whole blob would never be answered.
+    const url = `${cache.url}/v2/ranged/library/big/blobs/${bigDigest}`;
+    const blobPath = new RegExp(`^/v2/library/big/blobs/${bigDigest}$`);
+    const before = relay.count('GET', blobPath);
+    const leader = await fetch(url);
+    assert.equal(leader.status, 200);
+    const start = 40 * 1024 * 1024 + 123;
+    const end = start + 1024 * 1024;
+    const part = await fetch(url, { headers: { Range: `bytes=${start}-${end}` } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), `bytes ${start}-${end}/${bigSize}`);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(big.subarray(start, end + 1)), 'the bytes of the range');
+    assert.equal(relay.count('GET', blobPath) - before, 2, 'the full fetch and the range');
+    // The full fetch completes for the leader and is cached: a range now comes from here.
+    const hash = createHash('sha256');
+    for await (const chunk of leader.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+    assert.equal(`sha256:${hash.digest('hex')}`, bigDigest);
+    // The client has every byte (Content-Length) a moment before the commit ends: wait until a
+    // HEAD is answered here without one upstream.
+    for (let asked = -1; asked !== relay.count('HEAD', blobPath);) {
+      asked = relay.count('HEAD', blobPath);
+      assert.equal((await fetch(url, { method: 'HEAD' })).status, 200);
+    }
+    const cached = await fetch(url, { headers: { Range: 'bytes=-10' } });
+    assert.equal(cached.status, 206);
+    assert.ok(Buffer.from(await cached.arrayBuffer()).equals(big.subarray(bigSize - 10)));
+    assert.equal(relay.count('GET', blobPath) - before, 2, 'nothing more from upstream');
+  });
+
   it('exports hits, misses, stale answers, upstream bytes and upstream errors', async () => {
     const text = await (await fetch(`${cache.url}/metrics`)).text();
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
@@ -246,5 +279,43 @@ describe('pull-through cache: upstreams, outages, TTL, big blobs', { timeout: 30
       value(new RegExp(`stowage_proxy_upstream_errors_total\\{upstream="${dead.url}",reason="connection"\\} (\\d+)`)) >
         0,
     );
+  });
+  it('a restarted cache keeps its tag TTLs (kept in the metadata store): no upstream HEAD within the TTL', async () => {
+    const data = await makeTempDir('proxy-restart');
+    const config = {
+      fsync: false,
+      data,
+      proxy: [{ prefix: 'hub', upstreams: [relay.url], tag_ttl_seconds: 3600 }],
+    } as never;
+    const heads = () => relay.count('HEAD', /^\/v2\/library\/alpine\/manifests\/3$/);
+    try {
+      const first = await startInProcess(config);
+      let digest: string | null;
+      const before = heads();
+      try {
+        const res = await fetch(`${first.url}/v2/hub/library/alpine/manifests/3`, {
+          headers: { Accept: MANIFEST_ACCEPT },
+        });
+        assert.equal(res.status, 200);
+        digest = res.headers.get('docker-content-digest');
+        assert.equal(heads() - before, 1, 'the first pull asks upstream');
+      } finally {
+        await first.stop();
+      }
+      const second = await startInProcess(config);
+      try {
+        const res = await fetch(`${second.url}/v2/hub/library/alpine/manifests/3`, {
+          headers: { Accept: MANIFEST_ACCEPT },
+        });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('docker-content-digest'), digest);
+        assert.equal(res.headers.get('stowage-cache'), null);
+        assert.equal(heads() - before, 1, 'confirmed before the restart: not asked again');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await removeDir(data);
+    }
   });
 });

@@ -84,6 +84,24 @@ describe('require_signatures with Sigstore bundles', { timeout: 180_000 }, () =>
     assert.match(await unsigned.text(), /no signature found/);
   });
 
+  it("the web UI's API shows the bundle verified for the keyless rule's identity", async () => {
+    // The vector pushed by the first test; its attestation bundle is what require_signatures accepted.
+    const res = await fetch(`${reg.url}/api/v1/repositories/keyless/cody/-/manifests/v1/referrers`);
+    assert.equal(res.status, 200);
+    const items = ((await res.json()) as { items: { verification: { status: string; signer: string | null } }[] })
+      .items;
+    assert.deepEqual(
+      items.map((i) => i.verification),
+      [
+        {
+          status: 'verified',
+          signer: 'cody@soyland.com (issuer https://github.com/login/oauth)',
+          message: 'the bundle verifies',
+        },
+      ],
+    );
+  });
+
   it('a key rule accepts a bundle-only signature by stowage sign', async () => {
     await createSimpleLayout(file('keyed'), { tag: 'v1', layerCount: 1 });
     const pushed = await pushImage(client, file('keyed'), parseReference(`${reg.host}/keyed/app:v1`));

@@ -759,6 +759,26 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       });
     });
 
+    describe('pull-through cache bookkeeping', () => {
+      test('upstream confirmations: per repository and key, the later time wins', async ({ store }) => {
+        assert.equal(await store.upstreamConfirmedAt('hub/library/alpine', '3'), undefined);
+        await store.confirmUpstream('hub/library/alpine', '3', 1_000);
+        await store.confirmUpstream('hub/library/alpine', 'referrers:sha256:ab', 2_000);
+        assert.equal(await store.upstreamConfirmedAt('hub/library/alpine', '3'), 1_000);
+        assert.equal(await store.upstreamConfirmedAt('hub/library/alpine', 'referrers:sha256:ab'), 2_000);
+        assert.equal(await store.upstreamConfirmedAt('hub/library/alpine', '3.20'), undefined);
+        assert.equal(await store.upstreamConfirmedAt('hub/library/other', '3'), undefined);
+        await store.confirmUpstream('hub/library/alpine', '3', 5_000);
+        assert.equal(await store.upstreamConfirmedAt('hub/library/alpine', '3'), 5_000);
+        // A replica that asked earlier and answers later does not move the time back.
+        await store.confirmUpstream('hub/library/alpine', '3', 4_000);
+        assert.equal(await store.upstreamConfirmedAt('hub/library/alpine', '3'), 5_000);
+        // Large epoch milliseconds come back as numbers, exactly.
+        await store.confirmUpstream('hub/library/alpine', 'latest', 1_796_421_413_532);
+        assert.equal(await store.upstreamConfirmedAt('hub/library/alpine', 'latest'), 1_796_421_413_532);
+      });
+    });
+
     describe('garbage collection fence (docs/gc.md)', () => {
       const FUTURE = () => Date.now() + 60_000;
 
@@ -1700,6 +1720,7 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         const pat = token('alice', 9, { expiresAt: 99 });
         await store.createToken(pat);
         await store.revokeToken(pat.id, 50);
+        await store.confirmUpstream('hub/app', 'v1', 60);
         await store.close();
 
         const again = await f.reopen();
@@ -1724,6 +1745,7 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
           assert.equal(await again.unlinkBlob('app', layer.digest), 'referenced', 'references survive too');
           assert.equal(await again.repositoryExists('app'), true);
           assert.deepEqual(await again.getToken(pat.id), { ...pat, revokedAt: 50 });
+          assert.equal(await again.upstreamConfirmedAt('hub/app', 'v1'), 60, 'tag TTLs survive a restart');
         } finally {
           await again.close();
         }

@@ -33,9 +33,49 @@ describe('mirrors config', () => {
         semver: '>=3.18',
         onlySigned: true,
         keys: ['./k.pub'],
+        ignoreTlog: false,
+        ignoreSct: false,
+        insecure: false,
         credentials: { usernameEnv: 'U', passwordFile: './p' },
       },
     );
+  });
+
+  it('takes keyless verification and TLS settings with the names require_signatures and proxy: use', () => {
+    const m = one({
+      source: 'ghcr.io/acme/app',
+      destination: 'mirror/app',
+      interval: '1h',
+      only_signed: true,
+      trusted_root: './trusted_root.json',
+      certificate_identity_regexp: '^https://github.com/acme/',
+      certificate_oidc_issuer: 'https://token.actions.githubusercontent.com',
+      insecure_ignore_sct: true,
+      ca_file: './ca.pem',
+    });
+    assert.deepEqual(
+      {
+        keys: m.keys,
+        keyless: m.keyless,
+        ignoreTlog: m.ignoreTlog,
+        ignoreSct: m.ignoreSct,
+        caFile: m.caFile,
+        insecure: m.insecure,
+      },
+      {
+        keys: [],
+        keyless: {
+          trustedRoot: './trusted_root.json',
+          identityRegexp: '^https://github.com/acme/',
+          issuer: 'https://token.actions.githubusercontent.com',
+        },
+        ignoreTlog: false,
+        ignoreSct: true,
+        caFile: './ca.pem',
+        insecure: false,
+      },
+    );
+    assert.equal(one({ source: 'r.example/a', interval: '1h', insecure: true }).insecure, true);
   });
 
   it('takes globs and namespaces as sets of repositories below a prefix', () => {
@@ -57,7 +97,25 @@ describe('mirrors config', () => {
     [{ source: 'r.example/a', interval: '1h', include: '(' }, /include: not a regular expression/],
     [{ source: 'r.example/a', interval: '1h', semver: 'not a range!' }, /mirrors\[0\]\.semver/],
     [{ source: 'r.example/a', interval: '1h', only_signed: true }, /only_signed needs keys/],
-    [{ source: 'r.example/a', interval: '1h', keys: ['k.pub'] }, /keys needs only_signed: true/],
+    [{ source: 'r.example/a', interval: '1h', keys: ['k.pub'] }, /verification settings need only_signed: true/],
+    [
+      { source: 'r.example/a', interval: '1h', only_signed: true, trusted_root: 't.json', certificate_identity: 'x' },
+      /mirrors\[0\] keyless needs trusted_root, certificate_identity\[_regexp\] and certificate_oidc_issuer/,
+    ],
+    [
+      {
+        source: 'r.example/a',
+        interval: '1h',
+        only_signed: true,
+        trusted_root: 't.json',
+        certificate_identity_regexp: '(',
+        certificate_oidc_issuer: 'i',
+      },
+      /mirrors\[0\]\.certificate_identity_regexp is not a valid regular expression/,
+    ],
+    [{ source: 'r.example/a', interval: '1h', insecure_ignore_tlog: true }, /need only_signed: true/],
+    [{ source: 'r.example/a', interval: '1h', insecure: 'yes' }, /mirrors\[0\]\.insecure must be true or false/],
+    [{ source: 'r.example/a', interval: '1h', ca_file: '' }, /mirrors\[0\]\.ca_file must be a non-empty string/],
     [
       { source: 'r.example/a', interval: '1h', username_env: 'U' },
       /mirrors\[0\]: give exactly one of password, password_env/,

@@ -160,7 +160,9 @@ export async function manifestReferrers(
   let verified = 0;
   for (const { record, tag, kind } of found) {
     const annotations = record.annotations ?? {};
-    const signature = kind === 'signature' && record.artifactType !== NOTARY_SIGNATURE;
+    // An attestation is signed too (a DSSE envelope): who signed it is shown as for a signature.
+    const signed = kind === 'signature' || kind === 'attestation';
+    const signature = signed && record.artifactType !== NOTARY_SIGNATURE;
     items.push({
       digest: record.digest,
       kind,
@@ -170,18 +172,17 @@ export async function manifestReferrers(
       created: createdOf(annotations),
       annotations,
       legacyTag: tag,
-      verification:
-        kind !== 'signature'
-          ? null
-          : !signature
-            ? { status: 'unverified', signer: null, message: 'Notation signatures are not verified by Stowage' }
-            : verified++ < MAX_VERIFIED
-              ? await verify(registry, repository, record, subject, policy)
-              : {
-                  status: 'unverified',
-                  signer: null,
-                  message: `only the first ${MAX_VERIFIED} signatures are checked`,
-                },
+      verification: !signed
+        ? null
+        : !signature
+          ? { status: 'unverified', signer: null, message: 'Notation signatures are not verified by Stowage' }
+          : verified++ < MAX_VERIFIED
+            ? await verify(registry, repository, record, subject, policy)
+            : {
+                status: 'unverified',
+                signer: null,
+                message: `only the first ${MAX_VERIFIED} signatures are checked`,
+              },
     });
   }
   return items;

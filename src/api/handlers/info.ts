@@ -10,7 +10,6 @@ export const info: ApiHandler = async (ctx) => {
     version: packageVersion(),
     registryHost: registryHost(ctx.req, o),
     features: {
-      deletes: true,
       lifecycle: (o.retention?.length ?? 0) > 0,
       quotas: (o.quotas?.length ?? 0) > 0,
     },

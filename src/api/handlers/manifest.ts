@@ -8,6 +8,7 @@ import type { ApiContext, ApiHandler } from '../api-context.js';
 import { sendApiJson } from '../api-errors.js';
 import { time } from '../paging.js';
 import { artifactContent } from '../content/artifact-content.js';
+import { readSmallBlob } from '../content/small-blob.js';
 
 /** Largest config blob read (shown, or parsed for the image part). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -36,22 +37,6 @@ export async function findManifest(ctx: ApiContext, name: string, ref: string): 
   const m = await meta.getManifest(name, digest);
   if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `${name} has no manifest ${digest}`);
   return m;
-}
-
-/** A blob of the repository, read whole when it is at most `limit` bytes (else TOO_LARGE). */
-export async function readSmallBlob(ctx: ApiContext, name: string, digest: string, limit: number): Promise<Buffer> {
-  const blob = await ctx.registry.statBlob(name, digest);
-  if (blob.size > limit)
-    throw new RegistryError('TOO_LARGE', `the blob is ${blob.size} bytes; at most ${limit} are shown`);
-  if (blob.manifest) return blob.manifest.content;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of await ctx.registry.readBlob(name, blob.digest)) {
-    total += (chunk as Buffer).length;
-    if (total > limit) throw new RegistryError('TOO_LARGE', `the blob is over ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, total);
 }
 
 function descriptors(v: unknown): Json[] {
@@ -145,7 +130,7 @@ export const manifestDetails: ApiHandler = async (ctx) => {
 async function imagePart(ctx: ApiContext, name: string, digest: string): Promise<Json | undefined> {
   let cfg: unknown;
   try {
-    cfg = JSON.parse((await readSmallBlob(ctx, name, digest, MAX_CONFIG_BYTES)).toString('utf8'));
+    cfg = JSON.parse((await readSmallBlob(ctx.registry, name, { digest }, MAX_CONFIG_BYTES)).toString('utf8'));
   } catch (e) {
     // A config too large, missing or not JSON: the rest of the manifest is still worth showing.
     if (e instanceof RegistryError || e instanceof SyntaxError) return undefined;
@@ -185,7 +170,7 @@ export const manifestConfig: ApiHandler = async (ctx) => {
   }
   if (!isObject(config) || typeof config.digest !== 'string')
     throw new RegistryError('NOT_FOUND', 'this manifest has no config');
-  const bytes = await readSmallBlob(ctx, name, config.digest, MAX_CONFIG_BYTES);
+  const bytes = await readSmallBlob(ctx.registry, name, { digest: config.digest }, MAX_CONFIG_BYTES);
   let body: unknown;
   try {
     body = JSON.parse(bytes.toString('utf8'));

@@ -82,6 +82,8 @@ export class MemoryMetadataStore implements MetadataStore {
   private readonly repos = new Map<string, Repository>();
   private readonly uploads = new Map<string, UploadRecord>();
   private readonly tokens = new Map<string, AccessTokenRecord>();
+  /** `repository\nkey` → when upstream last confirmed it (the pull-through cache). */
+  private readonly confirmations = new Map<string, number>();
   private readonly blobs = new Map<string, BlobRecord>();
   private readonly jobs = new LocalJobs();
   private lastClaim = 0;
@@ -591,6 +593,19 @@ export class MemoryMetadataStore implements MetadataStore {
     this.open();
     const t = this.tokens.get(id);
     if (t) t.lastUsedAt = at;
+  }
+
+  // ---- pull-through cache ---------------------------------------------------------
+
+  async upstreamConfirmedAt(repository: string, key: string): Promise<number | undefined> {
+    this.open();
+    return this.confirmations.get(`${repository}\n${key}`);
+  }
+
+  async confirmUpstream(repository: string, key: string, at: number): Promise<void> {
+    this.open();
+    const k = `${repository}\n${key}`;
+    this.confirmations.set(k, Math.max(at, this.confirmations.get(k) ?? at));
   }
 
   // ---- lifecycle ----------------------------------------------------------------

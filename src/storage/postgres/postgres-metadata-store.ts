@@ -622,6 +622,26 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.db.query('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [at, id]);
   }
 
+  // ---- pull-through cache ---------------------------------------------------------
+
+  async upstreamConfirmedAt(repository: string, key: string): Promise<number | undefined> {
+    const row = (
+      await this.db.query<{ confirmed_at: string }>(
+        'SELECT confirmed_at FROM upstream_confirmations WHERE repository = $1 AND key = $2',
+        [repository, key],
+      )
+    ).rows[0];
+    return row && Number(row.confirmed_at);
+  }
+
+  async confirmUpstream(repository: string, key: string, at: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO upstream_confirmations (repository, key, confirmed_at) VALUES ($1, $2, $3)
+       ON CONFLICT (repository, key) DO UPDATE SET confirmed_at = GREATEST(upstream_confirmations.confirmed_at, excluded.confirmed_at)`,
+      [repository, key, at],
+    );
+  }
+
   // ---- lifecycle (docs/gc.md: lock the row, then re-check in a new statement) ----
 
   async unusedBlobLinks(

@@ -26,6 +26,8 @@
  *                 transaction lock, so seq order is commit order)
  * event_cursors   per webhook endpoint, the last event seq it is done with
  * event_deliveries per endpoint and event: attempts, state, last error, next try
+ * upstream_confirmations pull-through cache: when upstream last confirmed a cached tag (or a
+ *                 subject's referrers), per repository name and key (the tag TTL, src/proxy)
  */
 export const PG_MIGRATIONS: readonly string[] = [
   `
@@ -209,5 +211,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE manifests ADD COLUMN kind TEXT;
   CREATE INDEX tags_by_time ON tags(repo_id, updated_at DESC, name);
+  `,
+  // The pull-through cache's tag TTLs, shared by replicas and kept over restarts.
+  `
+  CREATE TABLE upstream_confirmations (
+    repository   TEXT   COLLATE "C" NOT NULL,
+    key          TEXT   COLLATE "C" NOT NULL,
+    confirmed_at BIGINT NOT NULL,
+    PRIMARY KEY (repository, key)
+  );
   `,
 ];

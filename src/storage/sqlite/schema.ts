@@ -25,8 +25,10 @@
  * events         the outbox: one JSON event per change, written with the change
  * event_cursors  per webhook endpoint, the last event seq it is done with
  * event_deliveries  per endpoint and event: attempts, state, last error, next try
+ * upstream_confirmations  pull-through cache: when upstream last confirmed a cached tag (or a
+ *                subject's referrers), per repository name and key (the tag TTL, src/proxy)
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -195,5 +197,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE manifests ADD COLUMN kind TEXT;
   CREATE INDEX tags_by_time ON tags(repo_id, updated_at DESC, name);
+  `,
+  // The pull-through cache's tag TTLs, shared by replicas and kept over restarts.
+  `
+  CREATE TABLE upstream_confirmations (
+    repository   TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    confirmed_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, key)
+  ) WITHOUT ROWID;
   `,
 ];

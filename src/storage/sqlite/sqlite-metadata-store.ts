@@ -378,6 +378,13 @@ export class SqliteMetadataStore implements MetadataStore {
         'UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
       ),
       touchToken: db.prepare<[number, string]>('UPDATE access_tokens SET last_used_at = ? WHERE id = ?'),
+      upstreamConfirmedAt: db.prepare<[string, string], { confirmed_at: number }>(
+        'SELECT confirmed_at FROM upstream_confirmations WHERE repository = ? AND key = ?',
+      ),
+      confirmUpstream: db.prepare<[string, string, number]>(
+        `INSERT INTO upstream_confirmations (repository, key, confirmed_at) VALUES (?, ?, ?)
+         ON CONFLICT (repository, key) DO UPDATE SET confirmed_at = max(confirmed_at, excluded.confirmed_at)`,
+      ),
     };
   }
 
@@ -794,6 +801,18 @@ export class SqliteMetadataStore implements MetadataStore {
   touchToken(id: string, at: number): Promise<void> {
     return this.commits.write(() => {
       this.q.touchToken.run(at, id);
+    });
+  }
+
+  // ---- pull-through cache ----------------------------------------------------
+
+  async upstreamConfirmedAt(repository: string, key: string): Promise<number | undefined> {
+    return this.q.upstreamConfirmedAt.get(repository, key)?.confirmed_at;
+  }
+
+  confirmUpstream(repository: string, key: string, at: number): Promise<void> {
+    return this.commits.write(() => {
+      this.q.confirmUpstream.run(repository, key, at);
     });
   }
 
