@@ -41,7 +41,7 @@ export const LAYERS = {
   ui: { may: ['http'], why: "the web UI's files, served through HTTP's UiMount seam, wired by app.ts" },
   auth: { may: ['core', 'http', 'storage'], why: "auth plugs into HTTP's AccessControl seam" },
   lifecycle: {
-    may: ['core', 'gocompat', 'metrics', 'registry', 'storage'],
+    may: ['core', 'gocompat', 'util', 'metrics', 'registry', 'storage'],
     why: 'lifecycle jobs run over the registry',
   },
   api: {

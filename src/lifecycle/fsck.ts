@@ -5,7 +5,7 @@ import { parseManifest, type ManifestReference } from '../core/manifest.js';
 import type { Registry } from '../registry/registry.js';
 import type { BlobRecord, MetadataStore } from '../storage/metadata-store.js';
 import { GC_JOB } from './collector.js';
-import { pool } from './pool.js';
+import { pool } from '../util/pool.js';
 
 /**
  * fsck (docs/gc.md): checks that what the metadata store says and what the blob
@@ -178,7 +178,7 @@ class Fsck {
             'repairable',
           );
         } else {
-          const removed = await this.meta.removeUnusedBlobLink(l.repository, l.digest, this.cutoff);
+          const removed = (await this.meta.removeUnusedBlobLinks([l], this.cutoff)).length > 0;
           this.problem(
             {
               kind: 'link-without-blob',
@@ -344,8 +344,8 @@ class Fsck {
       return;
     }
     if (await this.meta.markBlobForDeletion(r.digest, this.cutoff, this.now())) {
-      await this.registry.blobs.delete(r.digest);
-      await this.meta.forgetBlob(r.digest);
+      await this.registry.blobs.deleteBlobs([r.digest]);
+      await this.meta.forgetBlobs([r.digest]);
       this.problem({ kind, digest: r.digest, message: `${what}; no repository linked it: removed` }, 'repaired');
       return;
     }
@@ -384,8 +384,8 @@ class Fsck {
         this.problem({ kind: 'orphan-bytes', digest: b.digest, message }, 'repairable');
       } else if (await this.meta.markOrphanBlob(b.digest, b.size, this.now())) {
         // As the collector does: a `deleting` record first, so a push of the digest waits for us.
-        await this.registry.blobs.delete(b.digest);
-        await this.meta.forgetBlob(b.digest);
+        await this.registry.blobs.deleteBlobs([b.digest]);
+        await this.meta.forgetBlobs([b.digest]);
         this.problem({ kind: 'orphan-bytes', digest: b.digest, message: `${message}; removed` }, 'repaired');
       }
     }

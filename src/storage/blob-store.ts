@@ -65,10 +65,17 @@ export interface BlobStore {
    * to check, and its URL then answers 404.
    */
   body(digest: string, request?: BodyRequest): Promise<BlobBody>;
-  /** Removes a committed blob's bytes (garbage collection only); no error when already gone. */
-  delete(digest: string): Promise<void>;
-  /** Every committed blob, in no particular order (garbage collection of orphan bytes, fsck). */
-  listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }>;
+  /**
+   * Removes committed blobs' bytes (garbage collection only), several at a time (a
+   * collector removes thousands); no error for ones already gone.
+   */
+  deleteBlobs(digests: readonly string[]): Promise<void>;
+  /**
+   * Every committed blob, in no particular order (garbage collection of orphan bytes,
+   * fsck), except those `skip` names: a store that must ask for each blob's size and
+   * time (a file's stat) need not ask for those.
+   */
+  listBlobs(skip?: (digest: string) => boolean): AsyncIterable<{ digest: string; size: number; modifiedAt: number }>;
 
   /** Starts an empty upload session. */
   createUpload(id: string): Promise<void>;

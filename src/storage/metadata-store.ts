@@ -35,6 +35,9 @@ export interface ManifestRecord {
 export type ManifestSummary = Omit<ManifestRecord, 'content'>;
 
 /** A repository's link to a blob (garbage collection, usage). */
+/** Which link: the repository and the blob's digest. */
+export type BlobLinkKey = Pick<BlobLinkRecord, 'repository' | 'digest'>;
+
 export interface BlobLinkRecord {
   repository: string;
   digest: string;
@@ -265,8 +268,13 @@ export interface MetadataStore extends TokenStore, EventStore {
   ): Promise<BlobLinkRecord[]>;
   /** Every blob link of every repository, in (repository, digest) byte order after `after` (storage migrate). */
   blobLinks(limit: number, after?: { repository: string; digest: string }): Promise<BlobLinkRecord[]>;
-  /** Removes the link if, in the same transaction, it is still unreferenced and last linked before `before`. */
-  removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean>;
+  /**
+   * Removes those of `links` that, in the same transaction, are still unreferenced
+   * and last linked before `before` (a page at a time: one transaction, not one per
+   * row); returns the ones removed. A link an API transaction is using right now
+   * may be left for the next run.
+   */
+  removeUnusedBlobLinks(links: readonly BlobLinkKey[], before: number): Promise<BlobLinkKey[]>;
   /** Live blobs no repository links, claimed before `claimedBefore`, in digest order after `after` (dry runs list what marking would take). */
   unlinkedBlobs(claimedBefore: number, limit: number, after?: string): Promise<{ digest: string; size: number }[]>;
   /**
@@ -285,8 +293,8 @@ export interface MetadataStore extends TokenStore, EventStore {
   ): Promise<{ digest: string; size: number }[]>;
   /** Bytes found with no record at all: records them as `deleting`; false when a record exists. */
   markOrphanBlob(digest: string, size: number, at: number): Promise<boolean>;
-  /** Drops the record of a `deleting` blob whose bytes are gone. */
-  forgetBlob(digest: string): Promise<void>;
+  /** Drops the records of those of these blobs that are `deleting` (their bytes are gone), in one transaction. */
+  forgetBlobs(digests: readonly string[]): Promise<void>;
   /** Every blob record (fsck, usage), in digest order after `after`. */
   blobRecords(limit: number, after?: string): Promise<BlobRecord[]>;
   /**

@@ -96,8 +96,8 @@ describe('garbage collection', () => {
     const commit = env.registry.completeUpload('app', id, undefined, digest, Readable.from([bytes]));
     // The collector finishes its sweep (bytes, then the record) while the commit waits.
     await new Promise((r) => setTimeout(r, 150));
-    await env.blobs.delete(digest);
-    await env.meta.forgetBlob(digest);
+    await env.blobs.deleteBlobs([digest]);
+    await env.meta.forgetBlobs([digest]);
     assert.deepEqual(await commit, { digest, size: bytes.length });
     await assertBlobPresent(env, 'app', digest);
   });

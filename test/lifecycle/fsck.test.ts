@@ -45,9 +45,9 @@ for (const config of STORAGE_CONFIGS) {
 
       // Referenced content damaged: found, left.
       await env.writeBytes(corrupt, enc('not what was pushed'));
-      await env.blobs.delete(lost);
+      await env.blobs.deleteBlobs([lost]);
       await env.sql(`DELETE FROM blobs WHERE digest = '${recordless}'`);
-      await env.blobs.delete(recordless);
+      await env.blobs.deleteBlobs([recordless]);
       await env.sql(`UPDATE blob_links SET size = size + 1 WHERE digest = '${resized}'`);
       await env.sql(`DELETE FROM blob_links WHERE digest = '${unlinked}'`);
       // Orphans and the like: found, repaired.
@@ -56,7 +56,7 @@ for (const config of STORAGE_CONFIGS) {
       await env.writeBytes(orphanDigest, orphan);
       const gone = await pushBlob(env.registry, 'app', enc('pushed, unlinked, bytes lost'));
       await env.registry.deleteBlob('app', gone.digest);
-      await env.blobs.delete(gone.digest);
+      await env.blobs.deleteBlobs([gone.digest]);
       const spoiled = await pushBlob(env.registry, 'app', enc('pushed, unlinked, bytes spoiled'));
       await env.registry.deleteBlob('app', spoiled.digest);
       await env.writeBytes(spoiled.digest, enc('spoiled'));
@@ -64,7 +64,7 @@ for (const config of STORAGE_CONFIGS) {
       await env.sql(`DELETE FROM blobs WHERE digest = '${intact.digest}'`);
       const stray = await pushBlob(env.registry, 'app', enc('record and bytes lost, nothing uses it'));
       await env.sql(`DELETE FROM blobs WHERE digest = '${stray.digest}'`);
-      await env.blobs.delete(stray.digest);
+      await env.blobs.deleteBlobs([stray.digest]);
       const nothing = digestBytes(enc('no such manifest')).value;
       await env.sql(
         `INSERT INTO tags (repo_id, name, digest, updated_at) SELECT id, 'dangling', '${nothing}', 1 FROM repositories WHERE name = 'app'`,

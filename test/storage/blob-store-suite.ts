@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { digestBytes, parseDigest, type Algorithm, type Digest } from '../../src/core/digest.js';
 import type { ByteRange } from '../../src/core/ranges.js';
 import type { BlobBody, BlobStore } from '../../src/storage/blob-store.js';
+import { pool } from '../../src/util/pool.js';
 import { rejectsCode } from '../helpers/registry-error.js';
 
 export interface BlobStoreFixture {
@@ -429,7 +430,7 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         const bytes = randomBytes(64 * 1024);
         const d = await push(store, bytes);
         const bodies = [await store.body(d.value, { localFile: true }), await store.body(d.value)];
-        await store.delete(d.value);
+        await store.deleteBlobs([d.value]);
         for (const b of bodies) {
           // A redirect is the object store's to honour; files and streams are the driver's.
           if (b.kind === 'redirect') continue;
@@ -438,13 +439,14 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
         assert.equal(await store.stat(d.value), undefined);
       });
 
-      test('delete removes the bytes; deleting again (or a missing blob) is harmless', async ({ store }) => {
+      test('deleteBlobs removes the bytes; deleting again (or a missing blob) is harmless', async ({ store }) => {
         const d = await push(store, enc('to be collected'));
-        await store.delete(d.value);
+        await store.deleteBlobs([d.value]);
         assert.equal(await store.stat(d.value), undefined);
         await rejectsCode(store.read(d.value), 'BLOB_UNKNOWN');
-        await store.delete(d.value);
-        await store.delete(digestOfBytes(enc('never there')).value);
+        await store.deleteBlobs([d.value]);
+        await store.deleteBlobs([digestOfBytes(enc('never there')).value]);
+        await store.deleteBlobs([]);
         // And it can be pushed again.
         await push(store, enc('to be collected'));
         assert.deepEqual(await store.stat(d.value), { size: 15 });
@@ -466,10 +468,32 @@ export function blobStoreSuite(driver: string, factory: BlobStoreFactory): void 
           ].sort((x, y) => (x.digest < y.digest ? -1 : 1)),
         );
         assert.ok(listed.every((x) => x.modifiedAt >= before && x.modifiedAt <= Date.now() + 1000));
-        await store.delete(a.value);
+        await store.deleteBlobs([a.value]);
         const after = [];
         for await (const x of store.listBlobs()) after.push(x.digest);
         assert.deepEqual(after, [b.value]);
+      });
+
+      test('deleteBlobs removes many at once, absent ones among them', async ({ store }) => {
+        const kept = await push(store, enc('kept'));
+        const gone: string[] = Array.from({ length: 40 }, (_, i) => digestOfBytes(enc(`garbage ${i}`)).value);
+        await pool([...gone.keys()], 16, async (i) => void (await push(store, enc(`garbage ${i}`))));
+        await store.deleteBlobs([...gone, digestOfBytes(enc('never there')).value]);
+        const left = [];
+        for await (const x of store.listBlobs()) left.push(x.digest);
+        assert.deepEqual(left, [kept.value]);
+      });
+
+      test('listBlobs leaves out what skip names, and yields the rest with size and time', async ({ store }) => {
+        const a = await push(store, enc('known'));
+        const b = await push(store, enc('unknown'));
+        const listed = [];
+        for await (const x of store.listBlobs((d) => d === a.value)) listed.push(x);
+        assert.deepEqual(
+          listed.map((x) => ({ digest: x.digest, size: x.size })),
+          [{ digest: b.value, size: 7 }],
+        );
+        assert.ok(listed[0]!.modifiedAt > 0);
       });
     });
 

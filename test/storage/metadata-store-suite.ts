@@ -808,7 +808,7 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.linkBlob('app', b.digest, b.size, claim), false);
         assert.equal(await store.linkBlob('app', b.digest, b.size), false, 'no claim: refused too while deleting');
         assert.equal(await store.blobLink('app', b.digest), undefined);
-        await store.forgetBlob(b.digest);
+        await store.forgetBlobs([b.digest]);
         assert.equal(await store.linkBlob('app', b.digest, b.size, claim), false, 'the old claim died with the record');
         const again = await store.claimBlob(b.digest, b.size, 7);
         assert.notEqual(again, undefined);
@@ -877,11 +877,23 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.equal(await store.markOrphanBlob(known.digest, known.size, 1), false);
         assert.equal(await store.markOrphanBlob(orphan.digest, orphan.size, 1), true);
         assert.equal(await store.claimBlob(orphan.digest, orphan.size, 2), undefined);
-        await store.forgetBlob(orphan.digest);
+        await store.forgetBlobs([orphan.digest]);
         assert.deepEqual(
           (await store.blobRecords(10)).map((r) => r.digest),
           [known.digest],
         );
+      });
+      test('forgetBlobs drops the records of a page at once, only those marked deleting', async ({ store }) => {
+        const live = blob('live');
+        await store.linkBlob('app', live.digest, live.size);
+        const orphans = [blob('o1'), blob('o2'), blob('o3')];
+        for (const o of orphans) assert.equal(await store.markOrphanBlob(o.digest, o.size, 1), true);
+        await store.forgetBlobs([live.digest, ...orphans.slice(0, 2).map((o) => o.digest), blob('never').digest]);
+        assert.deepEqual(
+          (await store.blobRecords(10)).map((r) => r.digest).sort(),
+          [live.digest, orphans[2]!.digest].sort(),
+        );
+        await store.forgetBlobs([]);
       });
     });
 
@@ -913,15 +925,36 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
         assert.deepEqual(await store.unusedBlobLinks(0, 100), [], 'nothing is older than the epoch');
       });
 
-      test('removeUnusedBlobLink re-checks: a link a manifest took meanwhile stays', async ({ store }) => {
+      test('removeUnusedBlobLinks re-checks each link of the page: one a manifest took meanwhile stays', async ({
+        store,
+      }) => {
         const layer = blob('layer');
+        const free = blob('free');
         await store.linkBlob('app', layer.digest, layer.size);
+        await store.linkBlob('app', free.digest, free.size);
+        await store.linkBlob('fork', free.digest, free.size);
         const before = Date.now() + 60_000;
-        assert.equal((await store.unusedBlobLinks(before, 10)).length, 1);
+        const page = await store.unusedBlobLinks(before, 10);
+        assert.equal(page.length, 3);
+        // Between the listing and the removal a manifest PUT takes one of them.
         await store.putManifest('app', manifest('image'), [ref(layer)], 'v1');
-        assert.equal(await store.removeUnusedBlobLink('app', layer.digest, before), false);
+        assert.deepEqual(await store.removeUnusedBlobLinks(page, 0), [], 'too recent: nothing goes');
+        const removed = await store.removeUnusedBlobLinks(
+          [...page, { repository: 'nowhere', digest: free.digest }, { repository: 'app', digest: blob('x').digest }],
+          before,
+        );
+        assert.deepEqual(
+          removed.sort((x, y) => (x.repository < y.repository ? -1 : 1)),
+          [
+            { repository: 'app', digest: free.digest },
+            { repository: 'fork', digest: free.digest },
+          ],
+        );
         assert.deepEqual(await store.blobLink('app', layer.digest), { size: layer.size });
-        assert.equal(await store.removeUnusedBlobLink('app', layer.digest, 0), false, 'too recent');
+        assert.equal(await store.blobLink('app', free.digest), undefined);
+        assert.equal(await store.blobLink('fork', free.digest), undefined);
+        assert.deepEqual(await store.removeUnusedBlobLinks(page, before), [], 'gone already, or in use');
+        assert.deepEqual(await store.removeUnusedBlobLinks([], before), []);
       });
 
       test('a manifest PUT after the link was removed fails with the blob unmet; the blob then has no links', async ({
@@ -929,7 +962,10 @@ export function metadataStoreSuite(driver: string, factory: MetadataStoreFactory
       }) => {
         const layer = blob('layer');
         await store.linkBlob('app', layer.digest, layer.size);
-        assert.equal(await store.removeUnusedBlobLink('app', layer.digest, Date.now() + 60_000), true);
+        assert.deepEqual(
+          await store.removeUnusedBlobLinks([{ repository: 'app', digest: layer.digest }], Date.now() + 60_000),
+          [{ repository: 'app', digest: layer.digest }],
+        );
         const unmet = await store.putManifest('app', manifest('image'), [ref(layer)], 'v1');
         assert.deepEqual(
           unmet.map((u) => u.problem),

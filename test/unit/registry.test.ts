@@ -324,7 +324,7 @@ describe('Registry: cross-repository mount', () => {
     );
     await rejectsCode(registry.statBlob('dst', digest), 'BLOB_UNKNOWN');
     // A link whose bytes were collected is not mounted.
-    await blobs.delete(digest);
+    await blobs.deleteBlobs([digest]);
     assert.equal(await registry.mountBlob('dst', digest, 'src', yes), undefined, 'bytes gone');
   });
 

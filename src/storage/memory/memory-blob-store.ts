@@ -47,14 +47,18 @@ export class MemoryBlobStore implements BlobStore {
     return { kind: 'stream', stream: await this.read(digest, request.range) };
   }
 
-  async delete(digest: string): Promise<void> {
-    this.blobs.delete(digest);
-    this.committedAt.delete(digest);
+  async deleteBlobs(digests: readonly string[]): Promise<void> {
+    for (const d of digests) {
+      this.blobs.delete(d);
+      this.committedAt.delete(d);
+    }
   }
 
-  async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
+  async *listBlobs(
+    skip?: (digest: string) => boolean,
+  ): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
     for (const [digest, bytes] of [...this.blobs])
-      yield { digest, size: bytes.length, modifiedAt: this.committedAt.get(digest) ?? 0 };
+      if (!skip?.(digest)) yield { digest, size: bytes.length, modifiedAt: this.committedAt.get(digest) ?? 0 };
   }
 
   async createUpload(id: string): Promise<void> {

@@ -22,6 +22,7 @@ import type { RegistryEvent } from '../../core/events.js';
 import type {
   Held,
   AccessTokenRecord,
+  BlobLinkKey,
   BlobLinkRecord,
   ConditionalDelete,
   ManifestRecord,
@@ -643,12 +644,16 @@ export class MemoryMetadataStore implements MetadataStore {
     return found;
   }
 
-  async removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean> {
+  async removeUnusedBlobLinks(links: readonly BlobLinkKey[], before: number): Promise<BlobLinkKey[]> {
     this.open();
-    const r = this.repos.get(repository);
-    const l = r?.links.get(digest);
-    if (!r || !l || l.linkedAt >= before || isReferenced(r, digest)) return false;
-    return r.links.delete(digest);
+    return links
+      .filter(({ repository, digest }) => {
+        const r = this.repos.get(repository);
+        const l = r?.links.get(digest);
+        if (!r || !l || l.linkedAt >= before || isReferenced(r, digest)) return false;
+        return r.links.delete(digest);
+      })
+      .map(({ repository, digest }) => ({ repository, digest }));
   }
 
   async unlinkedBlobs(
@@ -697,9 +702,9 @@ export class MemoryMetadataStore implements MetadataStore {
     return true;
   }
 
-  async forgetBlob(digest: string): Promise<void> {
+  async forgetBlobs(digests: readonly string[]): Promise<void> {
     this.open();
-    if (this.blobs.get(digest)?.state === 'deleting') this.blobs.delete(digest);
+    for (const d of digests) if (this.blobs.get(d)?.state === 'deleting') this.blobs.delete(d);
   }
 
   async blobRecords(limit: number, after?: string): Promise<BlobRecordRow[]> {

@@ -4,6 +4,7 @@ import { toSummary, type ManifestRow } from '../manifest-row.js';
 import type {
   Held,
   AccessTokenRecord,
+  BlobLinkKey,
   BlobLinkRecord,
   BlobRecord,
   BrokenBlobLink,
@@ -692,22 +693,29 @@ export class PostgresMetadataStore implements MetadataStore {
     return r.rows.map((x) => ({ repository: x.repository, digest: x.digest, size: x.size, linkedAt: x.linked_at }));
   }
 
-  removeUnusedBlobLink(repository: string, digest: string, before: number): Promise<boolean> {
+  async removeUnusedBlobLinks(links: readonly BlobLinkKey[], before: number): Promise<BlobLinkKey[]> {
+    if (links.length === 0) return [];
     return this.db.tx(async (c) => {
-      const link = (
-        await c.query<{ repo_id: number }>(
-          'SELECT b.repo_id FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = $1 AND b.digest = $2 AND b.linked_at < $3 FOR UPDATE OF b',
-          [repository, digest, before],
-        )
-      ).rows[0];
-      if (!link) return false;
-      const used = await c.query('SELECT 1 FROM manifest_refs WHERE repo_id = $1 AND ref_digest = $2 LIMIT 1', [
-        link.repo_id,
-        digest,
-      ]);
-      if (used.rowCount) return false;
-      await c.query('DELETE FROM blob_links WHERE repo_id = $1 AND digest = $2', [link.repo_id, digest]);
-      return true;
+      // Lock the page first, then re-check in a new statement (docs/gc.md). SKIP LOCKED: a link
+      // a manifest PUT holds (FOR SHARE) is in use right now, and waiting for it, a page of
+      // locks held, could deadlock with a PUT that locks in another order; the next run sees it.
+      const locked = await c.query<{ repo_id: number; digest: string }>(
+        `SELECT b.repo_id, b.digest FROM blob_links b JOIN repositories r ON r.id = b.repo_id
+           JOIN unnest($1::text[], $2::text[]) AS k(repository, digest) ON r.name = k.repository AND b.digest = k.digest
+         WHERE b.linked_at < $3 FOR UPDATE OF b SKIP LOCKED`,
+        [links.map((l) => l.repository), links.map((l) => l.digest), before],
+      );
+      if (locked.rowCount === 0) return [];
+      const gone = await c.query<{ repository: string; digest: string }>(
+        `WITH d AS (
+           DELETE FROM blob_links b USING unnest($1::bigint[], $2::text[]) AS k(repo_id, digest)
+           WHERE b.repo_id = k.repo_id AND b.digest = k.digest
+             AND NOT EXISTS (SELECT 1 FROM manifest_refs f WHERE f.repo_id = b.repo_id AND f.ref_digest = b.digest)
+           RETURNING b.repo_id, b.digest)
+         SELECT r.name AS repository, d.digest FROM d JOIN repositories r ON r.id = d.repo_id`,
+        [locked.rows.map((l) => l.repo_id), locked.rows.map((l) => l.digest)],
+      );
+      return gone.rows;
     });
   }
 
@@ -771,8 +779,9 @@ export class PostgresMetadataStore implements MetadataStore {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async forgetBlob(digest: string): Promise<void> {
-    await this.db.query("DELETE FROM blobs WHERE digest = $1 AND state = 'deleting'", [digest]);
+  async forgetBlobs(digests: readonly string[]): Promise<void> {
+    if (digests.length === 0) return;
+    await this.db.query("DELETE FROM blobs WHERE digest = ANY($1::text[]) AND state = 'deleting'", [digests]);
   }
 
   async blobRecords(limit: number, after?: string): Promise<BlobRecord[]> {

@@ -25,6 +25,7 @@ import type { ByteRange } from '../../core/ranges.js';
 import type { BlobBody, BlobStore, BodyRequest } from '../blob-store.js';
 import { wrongOffset } from '../wrong-offset.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
+import { pool } from '../../util/pool.js';
 import { S3Layout } from './layout.js';
 import { resumeSha256 } from './resumable-sha256.js';
 import { initialState, parseState, type UploadState } from './upload-state.js';
@@ -60,6 +61,8 @@ const READ_BUFFER_BYTES = 4 * 1024 * 1024;
 const ONE_PART_MAX = 2;
 /** S3's limit on parts per multipart upload. */
 const MAX_PARTS = 10_000;
+/** S3's limit of keys in one DeleteObjects request. */
+const DELETE_KEYS_PER_REQUEST = 1000;
 /** CopyObject's limit; bigger blobs are copied part by part. */
 const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
 const COPY_PART_BYTES = 1024 * 1024 * 1024;
@@ -169,10 +172,12 @@ export class S3BlobStore implements BlobStore {
     return { kind: 'redirect', url };
   }
 
-  async delete(digest: string): Promise<void> {
-    await this.s3(() =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(digest) })),
-    );
+  async deleteBlobs(digests: readonly string[]): Promise<void> {
+    // DeleteObjects takes up to 1,000 keys: one round trip each, a few in flight.
+    const chunks: string[][] = [];
+    for (let i = 0; i < digests.length; i += DELETE_KEYS_PER_REQUEST)
+      chunks.push(digests.slice(i, i + DELETE_KEYS_PER_REQUEST).map((d) => this.layout.blobKey(d)));
+    await pool(chunks, 4, (keys) => this.deleteKeys(keys));
   }
 
   // ---- upload sessions ------------------------------------------------------
@@ -395,10 +400,12 @@ export class S3BlobStore implements BlobStore {
     return this.locks.run(id, async () => this.discard(id, await this.loadState(id)));
   }
 
-  async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
+  async *listBlobs(
+    skip?: (digest: string) => boolean,
+  ): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
     for await (const o of this.listObjects(this.layout.blobsPrefix)) {
       const digest = o.Key && this.layout.digestOfBlobKey(o.Key);
-      if (digest) yield { digest, size: o.Size ?? 0, modifiedAt: o.LastModified?.getTime() ?? 0 };
+      if (digest && !skip?.(digest)) yield { digest, size: o.Size ?? 0, modifiedAt: o.LastModified?.getTime() ?? 0 };
     }
   }
 
@@ -606,7 +613,7 @@ export class S3BlobStore implements BlobStore {
       await this.s3(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: keys[0] })));
       return;
     }
-    await this.s3(() =>
+    const out = await this.s3(() =>
       this.client.send(
         new DeleteObjectsCommand({
           Bucket: this.bucket,
@@ -614,6 +621,9 @@ export class S3BlobStore implements BlobStore {
         }),
       ),
     );
+    // Quiet: only failures are listed (an absent key is no failure).
+    const failed = out.Errors?.[0];
+    if (failed) throw new Error(`S3 DeleteObjects: ${failed.Key}: ${failed.Code} ${failed.Message ?? ''}`.trim());
   }
 
   /** S3 unreachable is a state to wait out: 503 UNAVAILABLE with a Retry-After. */
