@@ -86,7 +86,10 @@ describe('postgres metadata store: several replicas', () => {
     try {
       const removals = [
         (digest: string) => a.unlinkBlob('app', digest).then((r) => assert.equal(r, 'removed')),
-        (digest: string) => a.removeUnusedBlobLink('app', digest, Number.MAX_SAFE_INTEGER).then((r) => assert.ok(r)),
+        (digest: string) =>
+          a
+            .removeUnusedBlobLinks([{ repository: 'app', digest }], Number.MAX_SAFE_INTEGER)
+            .then((r) => assert.equal(r.length, 1)),
       ];
       for (const [i, remove] of removals.entries()) {
         const l = layer(`cached layer ${i}`);
